@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# Build, test and run the agent-runs coordinator.
+#
+#   ./build.sh deps     install the Debian packages everything needs (root)
+#   ./build.sh build    build build/ngx_http_runs_module.so for Debian's nginx
+#   ./build.sh test     build, then run every Test::Nginx suite in t/
+#   ./build.sh start    build, then run a coordinator on 127.0.0.1:8765
+#                       in the foreground (Ctrl+C stops it)
+#   ./build.sh clean    remove build/
+#
+# Environment:
+#   NGINX_SRC           nginx source tree to build against
+#                       (default: /usr/share/nginx/src from nginx-dev)
+#   NGINX_BIN           nginx binary to run (default: /usr/sbin/nginx)
+#   RUNS_PORT           port for "start" (default: 8765)
+#   TEST_VALGRIND=0     skip the valgrind pass of "test"
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=$ROOT/build
+NGINX_SRC=${NGINX_SRC:-/usr/share/nginx/src}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+MODULE=$BUILD/ngx_http_runs_module.so
+
+DEBIAN_PACKAGES=(
+    nginx nginx-dev build-essential libjansson-dev libpcre2-dev libssl-dev
+    zlib1g-dev libcurl4-openssl-dev valgrind curl
+    libtest-base-perl libtext-diff-perl libtest-longstring-perl libwww-perl
+    libipc-run-perl liblist-moreutils-perl libjson-pp-perl
+)
+
+CFLAGS_MODULE="-g -O2 -fstack-protector-strong -Wformat \
+-Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 \
+-Wall -Wextra -Wno-unused-parameter -Werror"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+need_packages() {
+    local missing=()
+    for p in "${DEBIAN_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+            || missing+=("$p")
+    done
+    printf '%s\n' "${missing[@]}"
+}
+
+cmd_deps() {
+    local missing
+    missing=$(need_packages)
+    if [ -z "$missing" ]; then
+        say "all Debian packages present"
+        return
+    fi
+    [ "$(id -u)" = 0 ] || die "installing packages needs root: sudo $0 deps"
+    say "installing: $(echo $missing)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    # shellcheck disable=SC2086
+    apt-get install -y -q --no-install-recommends $missing
+    # Debian starts its own nginx on port 80 when installed; ours never
+    # touches it, so leave it as the operator configured it.
+}
+
+# configure flags of the nginx the module must load into: the nginx-dev
+# tree records them in conf_flags, an upstream tree gets --with-compat
+nginx_conf_flags() {
+    if [ -f "$NGINX_SRC/conf_flags" ]; then
+        # shellcheck disable=SC1091
+        . "$NGINX_SRC/conf_flags"
+        printf '%s\n' "${NGX_CONF_FLAGS[@]}"
+    else
+        printf '%s\n' --with-compat --with-threads
+    fi
+}
+
+cmd_build() {
+    [ -x "$NGINX_SRC/configure" ] || [ -f "$NGINX_SRC/configure" ] \
+        || die "no nginx source tree at $NGINX_SRC: run ./build.sh deps"
+    command -v pkg-config >/dev/null 2>&1 || true
+    [ -f /usr/include/jansson.h ] || die "jansson headers missing: run ./build.sh deps"
+
+    local tree=$BUILD/nginx
+    local stamp=$BUILD/.configured
+    local sig
+    sig=$(cat "$ROOT/config" "$NGINX_SRC/conf_flags" 2>/dev/null | md5sum | cut -d' ' -f1)
+
+    mkdir -p "$BUILD"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sig" ]; then
+        say "configuring against $NGINX_SRC"
+        rm -rf "$tree"
+        cp -a "$NGINX_SRC" "$tree"
+        local flags=()
+        mapfile -t flags < <(nginx_conf_flags)
+        (cd "$tree" && ./configure "${flags[@]}" \
+            --with-cc-opt="$CFLAGS_MODULE" \
+            --add-dynamic-module="$ROOT" >"$BUILD/configure.log" 2>&1) \
+            || { tail -30 "$BUILD/configure.log"; die "configure failed (see $BUILD/configure.log)"; }
+        echo "$sig" >"$stamp"
+    fi
+
+    say "compiling ngx_http_runs_module.so"
+    make -s -C "$tree" -f objs/Makefile modules >"$BUILD/make.log" 2>&1 \
+        || { cat "$BUILD/make.log"; die "compilation failed"; }
+    cp "$tree/objs/ngx_http_runs_module.so" "$MODULE"
+    say "built $MODULE"
+}
+
+# the real Test::Nginx::Socket when installed, else the fallback in t/
+test_env() {
+    export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-$NGINX_BIN}
+    export TEST_NGINX_RUNS_MODULE=$MODULE
+    if perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+        say "using the installed Test::Nginx::Socket"
+    else
+        say "Test::Nginx::Socket not installed: using the fallback in t/fallback"
+        export PERL5LIB=$ROOT/t/fallback${PERL5LIB:+:$PERL5LIB}
+    fi
+}
+
+cmd_test() {
+    cmd_build
+    test_env
+    cd "$ROOT"
+    say "Test::Nginx suites"
+    prove -j1 t/*.t
+
+    if [ "${TEST_VALGRIND:-1}" != 0 ] && command -v valgrind >/dev/null; then
+        say "Test::Nginx suites under valgrind (module in the worker)"
+        TEST_NGINX_USE_VALGRIND=1 TEST_NGINX_SLEEP=0.3 \
+            prove -j1 t/002-client-api.t t/003-launcher-api.t t/006-stop.t
+    fi
+}
+
+write_conf() {
+    local prefix=$1 port=$2
+    mkdir -p "$prefix/conf" "$prefix/logs" "$prefix/tmp"
+    cat >"$prefix/conf/nginx.conf" <<EOF
+# generated by build.sh start
+load_module $MODULE;
+
+daemon off;
+master_process on;
+worker_processes 2;
+error_log stderr notice;
+pid logs/nginx.pid;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log logs/access.log;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+
+    runs_zone runs 16m;
+
+    server {
+        listen 127.0.0.1:$port;
+
+        location /runs      { runs_api runs; }
+        location /launcher  { runs_launcher_api runs; }
+        location /launchers { runs_launchers_api runs; }
+    }
+}
+EOF
+}
+
+cmd_start() {
+    cmd_build
+    local prefix=$BUILD/run port=${RUNS_PORT:-8765}
+    write_conf "$prefix" "$port"
+    "$NGINX_BIN" -p "$prefix/" -c conf/nginx.conf -t -q \
+        || die "generated configuration rejected"
+    say "coordinator on http://127.0.0.1:$port (Ctrl+C stops it)"
+    exec "$NGINX_BIN" -p "$prefix/" -c conf/nginx.conf
+}
+
+cmd_clean() {
+    rm -rf "$BUILD" "$ROOT/t/servroot"
+}
+
+case "${1:-}" in
+    deps)  cmd_deps ;;
+    build) cmd_deps; cmd_build ;;
+    test)  cmd_deps; cmd_test ;;
+    start) cmd_deps; cmd_start ;;
+    clean) cmd_clean ;;
+    *)     sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac

@@ -1,0 +1,607 @@
+
+/*
+ * ngx_http_runs_module: queues and dispatches agent runs from one
+ * shared-memory zone.  This file holds the directives, the configuration
+ * and the zone's life cycle; the store, the API and the cross-worker
+ * wake-ups live in src/.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+static ngx_int_t ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void *ngx_http_runs_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_runs_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_runs_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_runs_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_runs_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_runs_init_process(ngx_cycle_t *cycle);
+static void ngx_http_runs_exit_process(ngx_cycle_t *cycle);
+
+
+/* a handler directive naming a zone, checked once every zone is known */
+typedef struct {
+    ngx_http_runs_zone_t      *zone;
+    ngx_str_t                  directive;
+    ngx_str_t                  zone_name;
+    u_char                    *file;
+    ngx_uint_t                 line;
+} ngx_http_runs_use_t;
+
+
+static ngx_conf_num_bounds_t  ngx_http_runs_max_waiters_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
+static ngx_command_t  ngx_http_runs_commands[] = {
+
+    { ngx_string("runs_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_runs_zone,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("runs_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_RUNS_API_RUNS,
+      NULL },
+
+    { ngx_string("runs_launcher_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_RUNS_API_LAUNCHER,
+      NULL },
+
+    { ngx_string("runs_launchers_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_RUNS_API_LAUNCHERS,
+      NULL },
+
+    { ngx_string("runs_poll_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_runs_loc_conf_t, poll_timeout),
+      NULL },
+
+    { ngx_string("runs_heartbeat_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_runs_loc_conf_t, heartbeat_interval),
+      NULL },
+
+    { ngx_string("runs_heartbeat_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, heartbeat_timeout),
+      NULL },
+
+    { ngx_string("runs_launcher_expiry"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, launcher_expiry),
+      NULL },
+
+    { ngx_string("runs_retention"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, retention),
+      NULL },
+
+    { ngx_string("runs_max_waiters"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, max_waiters),
+      &ngx_http_runs_max_waiters_bounds },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_runs_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_runs_postconfiguration,       /* postconfiguration */
+
+    ngx_http_runs_create_main_conf,        /* create main configuration */
+    ngx_http_runs_init_main_conf,          /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_runs_create_loc_conf,         /* create location configuration */
+    ngx_http_runs_merge_loc_conf           /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_runs_module = {
+    NGX_MODULE_V1,
+    &ngx_http_runs_module_ctx,             /* module context */
+    ngx_http_runs_commands,                /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_runs_init_module,             /* init module */
+    ngx_http_runs_init_process,            /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_runs_exit_process,            /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_str_t  ngx_http_runs_name_pattern =
+    ngx_string("^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+
+
+static ngx_int_t
+ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_runs_zone_t  *ozone = data;
+
+    size_t                  len;
+    ngx_uint_t              i;
+    ngx_list_part_t        *part;
+    ngx_shm_zone_t         *oshm;
+    ngx_http_runs_zone_t   *zone;
+
+    zone = shm_zone->data;
+
+    if (ozone) {
+        /* reload with an unchanged zone: keep every run */
+        zone->sh = ozone->sh;
+        zone->shpool = ozone->shpool;
+        return NGX_OK;
+    }
+
+    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        zone->sh = zone->shpool->data;
+        return NGX_OK;
+    }
+
+    /* a zone of this name with another size is dropped with its runs */
+
+    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
+    oshm = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+            part = part->next;
+            oshm = part->elts;
+            i = 0;
+        }
+
+        if (oshm[i].tag == &ngx_http_runs_module
+            && oshm[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(oshm[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len) == 0
+            && oshm[i].shm.size != shm_zone->shm.size)
+        {
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                          "runs_zone \"%V\" changed size from %uz to %uz: "
+                          "it starts empty and every run it held is lost",
+                          &shm_zone->shm.name, oshm[i].shm.size,
+                          shm_zone->shm.size);
+        }
+    }
+
+    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_runs_shctx_t));
+    if (zone->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    zone->shpool->data = zone->sh;
+
+    if (ngx_http_runs_init_sh(zone->shpool, zone->sh) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    len = sizeof(" in runs_zone \"\"") + shm_zone->shm.name.len;
+
+    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
+    if (zone->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(zone->shpool->log_ctx, " in runs_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* the module logs "zone full" itself, once per interval */
+    zone->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_runs_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_main_conf_t));
+    if (rmcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&rmcf->zones, cf->pool, 2,
+                       sizeof(ngx_http_runs_zone_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    if (ngx_array_init(&rmcf->uses, cf->pool, 4,
+                       sizeof(ngx_http_runs_use_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    rmcf->heartbeat_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->launcher_expiry = NGX_CONF_UNSET_MSEC;
+    rmcf->retention = NGX_CONF_UNSET_MSEC;
+    rmcf->max_waiters = NGX_CONF_UNSET_UINT;
+
+    return rmcf;
+}
+
+
+static char *
+ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_runs_main_conf_t *rmcf = conf;
+
+    u_char               errstr[NGX_MAX_CONF_ERRSTR];
+    ngx_regex_compile_t  rc;
+
+    ngx_conf_init_msec_value(rmcf->heartbeat_timeout, 120000);
+    ngx_conf_init_msec_value(rmcf->launcher_expiry, 300000);
+    ngx_conf_init_msec_value(rmcf->retention, 86400000);
+    ngx_conf_init_uint_value(rmcf->max_waiters, 10000);
+
+    if (rmcf->launcher_expiry < rmcf->heartbeat_timeout) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"runs_launcher_expiry\" (%M ms) must not be "
+                           "shorter than \"runs_heartbeat_timeout\" (%M ms)",
+                           rmcf->launcher_expiry, rmcf->heartbeat_timeout);
+        return NGX_CONF_ERROR;
+    }
+
+    if (rmcf->heartbeat_timeout == 0 || rmcf->retention == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"runs_heartbeat_timeout\" and "
+                           "\"runs_retention\" must be positive");
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
+
+    rc.pattern = ngx_http_runs_name_pattern;
+    rc.pool = cf->pool;
+    rc.err.len = NGX_MAX_CONF_ERRSTR;
+    rc.err.data = errstr;
+
+    if (ngx_regex_compile(&rc) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
+        return NGX_CONF_ERROR;
+    }
+
+    rmcf->name_re = rc.regex;
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_runs_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_runs_loc_conf_t  *rlcf;
+
+    rlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_loc_conf_t));
+    if (rlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     rlcf->zone = NULL;
+     *     rlcf->api = 0;
+     *     rlcf->prefix = { 0, NULL };
+     */
+
+    rlcf->poll_timeout = NGX_CONF_UNSET_MSEC;
+    rlcf->heartbeat_interval = NGX_CONF_UNSET_MSEC;
+
+    return rlcf;
+}
+
+
+static char *
+ngx_http_runs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_runs_loc_conf_t *prev = parent;
+    ngx_http_runs_loc_conf_t *conf = child;
+
+    ngx_conf_merge_msec_value(conf->poll_timeout, prev->poll_timeout, 30000);
+    ngx_conf_merge_msec_value(conf->heartbeat_interval,
+                              prev->heartbeat_interval, 60000);
+
+    if (conf->poll_timeout < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"runs_poll_timeout\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->heartbeat_interval < 1000) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"runs_heartbeat_interval\" must be at least 1s");
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_runs_main_conf_t *rmcf = conf;
+
+    ssize_t                 size;
+    ngx_str_t              *value;
+    ngx_uint_t              i;
+    ngx_shm_zone_t         *shm_zone;
+    ngx_http_runs_zone_t   *zone, **zp;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        return "has an empty zone name";
+    }
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid size \"%V\" in \"runs_zone\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "runs_zone \"%V\" is too small: %V, "
+                           "at least %uzk is needed",
+                           &value[1], &value[2], 8 * ngx_pagesize / 1024);
+        return NGX_CONF_ERROR;
+    }
+
+    zp = rmcf->zones.elts;
+    for (i = 0; i < rmcf->zones.nelts; i++) {
+        if (zp[i]->name.len == value[1].len
+            && ngx_strncmp(zp[i]->name.data, value[1].data, value[1].len)
+               == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate runs_zone \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    shm_zone = ngx_shared_memory_add(cf, &value[1], size,
+                                     &ngx_http_runs_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data) {
+        /* a handler named it first */
+        zone = shm_zone->data;
+
+    } else {
+        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_zone_t));
+        if (zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        shm_zone->data = zone;
+    }
+
+    zone->name = value[1];
+    zone->size = size;
+    zone->shm_zone = shm_zone;
+    ngx_queue_init(&zone->held);
+
+    shm_zone->init = ngx_http_runs_init_zone;
+    shm_zone->noreuse = 0;
+
+    zp = ngx_array_push(&rmcf->zones);
+    if (zp == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    *zp = zone;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_runs_loc_conf_t *rlcf = conf;
+
+    ngx_str_t                  *value;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_http_runs_use_t        *use;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_core_loc_conf_t   *clcf;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    if (rlcf->api) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" conflicts with another runs handler "
+                           "in this location", &cmd->name);
+        return NGX_CONF_ERROR;
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+#if (NGX_PCRE)
+    if (clcf->regex) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" cannot be used in the regex location "
+                           "\"%V\": use a prefix or exact location",
+                           &cmd->name, &clcf->name);
+        return NGX_CONF_ERROR;
+    }
+#endif
+
+    if (clcf->named) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" cannot be used in the named location "
+                           "\"%V\"", &cmd->name, &clcf->name);
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    shm_zone = ngx_shared_memory_add(cf, &value[1], 0, &ngx_http_runs_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data == NULL) {
+        /* runs_zone may come later in the file: checked in postconfig */
+        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_zone_t));
+        if (zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_queue_init(&zone->held);
+        shm_zone->data = zone;
+    }
+
+    zone = shm_zone->data;
+
+    rlcf->zone = zone;
+    rlcf->api = cmd->offset;
+
+    /* the API answers below the location's own prefix */
+    rlcf->prefix = clcf->name;
+    while (rlcf->prefix.len && rlcf->prefix.data[rlcf->prefix.len - 1] == '/')
+    {
+        rlcf->prefix.len--;
+    }
+
+    clcf->handler = ngx_http_runs_handler;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_runs_module);
+
+    use = ngx_array_push(&rmcf->uses);
+    if (use == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    use->zone = zone;
+    use->directive = cmd->name;
+    use->zone_name = value[1];
+    use->file = cf->conf_file->file.name.data;
+    use->line = cf->conf_file->line;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_uint_t                  i;
+    ngx_http_runs_use_t        *use;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_runs_module);
+
+    use = rmcf->uses.elts;
+
+    for (i = 0; i < rmcf->uses.nelts; i++) {
+        if (use[i].zone->shm_zone == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "\"%V\" refers to unknown runs_zone \"%V\" "
+                          "in %s:%ui", &use[i].directive, &use[i].zone_name,
+                          use[i].file, use[i].line);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_init_module(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                  i;
+    ngx_http_runs_zone_t      **zp;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_runs_module);
+    if (rmcf == NULL) {
+        return NGX_OK;
+    }
+
+    zp = rmcf->zones.elts;
+
+    for (i = 0; i < rmcf->zones.nelts; i++) {
+        if (ngx_http_runs_init_bells(cycle, zp[i]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_init_process(ngx_cycle_t *cycle)
+{
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_runs_init_worker(cycle);
+}
+
+
+static void
+ngx_http_runs_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_runs_exit_worker(cycle);
+}

@@ -1,0 +1,422 @@
+
+/*
+ * ngx_http_runs_module: agent-run queue and launcher registry kept in one
+ * shared-memory zone.  See docs/ARCHITECTURE.md for what lives where and
+ * what the zone's lock covers.
+ */
+
+
+#ifndef _NGX_HTTP_RUNS_H_INCLUDED_
+#define _NGX_HTTP_RUNS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <jansson.h>
+
+
+#define NGX_HTTP_RUNS_RUN_ID_LEN       16     /* "run_" + 12 hex digits */
+#define NGX_HTTP_RUNS_LAUNCHER_ID_LEN  17     /* "lnch_" + 12 hex digits */
+#define NGX_HTTP_RUNS_ID_MASK          0xffffffffffffULL
+#define NGX_HTTP_RUNS_NAME_MAX         60
+#define NGX_HTTP_RUNS_FIELD_MAX        4096   /* hostname, executor_type */
+#define NGX_HTTP_RUNS_DOORBELLS        64
+#define NGX_HTTP_RUNS_LIST_MAX         10000
+#define NGX_HTTP_RUNS_LIST_DEFAULT     100
+#define NGX_HTTP_RUNS_WAIT_MAX         3600
+#define NGX_HTTP_RUNS_MAINT_INTERVAL   1000   /* ms */
+#define NGX_HTTP_RUNS_MAINT_BATCH      1000
+
+#ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
+#define NGX_HTTP_UNPROCESSABLE_ENTITY  422
+#endif
+
+
+/* run status: terminal statuses sort last */
+typedef enum {
+    NGX_HTTP_RUNS_PENDING = 0,
+    NGX_HTTP_RUNS_CLAIMED,
+    NGX_HTTP_RUNS_RUNNING,
+    NGX_HTTP_RUNS_STOPPING,
+    NGX_HTTP_RUNS_COMPLETED,
+    NGX_HTTP_RUNS_FAILED,
+    NGX_HTTP_RUNS_STOPPED,
+    NGX_HTTP_RUNS_NSTATUS
+} ngx_http_runs_status_e;
+
+#define ngx_http_runs_is_terminal(s)  ((s) >= NGX_HTTP_RUNS_COMPLETED)
+
+typedef enum {
+    NGX_HTTP_RUNS_START = 0,
+    NGX_HTTP_RUNS_RESUME
+} ngx_http_runs_type_e;
+
+/* events a launcher reports on a run it holds */
+typedef enum {
+    NGX_HTTP_RUNS_EV_STARTED = 0,
+    NGX_HTTP_RUNS_EV_COMPLETED,
+    NGX_HTTP_RUNS_EV_FAILED,
+    NGX_HTTP_RUNS_EV_STOPPED
+} ngx_http_runs_event_e;
+
+typedef enum {
+    NGX_HTTP_RUNS_API_RUNS = 1,
+    NGX_HTTP_RUNS_API_LAUNCHER,
+    NGX_HTTP_RUNS_API_LAUNCHERS
+} ngx_http_runs_api_e;
+
+typedef enum {
+    NGX_HTTP_RUNS_WAIT_POLL = 1,      /* GET /launcher/runs */
+    NGX_HTTP_RUNS_WAIT_RUN            /* GET /runs/{id}?wait= */
+} ngx_http_runs_wait_e;
+
+typedef enum {
+    NGX_HTTP_RUNS_W_IDLE = 1,         /* poll waiter in sh->idle */
+    NGX_HTTP_RUNS_W_WATCH,            /* run waiter on run->waiters only */
+    NGX_HTTP_RUNS_W_NOTIFIED,         /* in its doorbell's notified queue */
+    NGX_HTTP_RUNS_W_DETACHED          /* taken by its owner, being answered */
+} ngx_http_runs_wstate_e;
+
+
+typedef struct ngx_http_runs_run_s       ngx_http_runs_run_t;
+typedef struct ngx_http_runs_session_s   ngx_http_runs_session_t;
+typedef struct ngx_http_runs_launcher_s  ngx_http_runs_launcher_t;
+typedef struct ngx_http_runs_waiter_s    ngx_http_runs_waiter_t;
+typedef struct ngx_http_runs_ctx_s       ngx_http_runs_ctx_t;
+
+
+/*
+ * Everything below down to ngx_http_runs_shctx_t lives in the zone and
+ * points only into the zone.
+ */
+
+struct ngx_http_runs_run_s {
+    ngx_rbtree_node_t           node;       /* sh->runs, key: numeric id */
+    ngx_rbtree_node_t           ready;      /* sh->ready, key: seq */
+    ngx_queue_t                 all;        /* sh->all, creation order */
+    ngx_queue_t                 in_session; /* session->runs */
+    ngx_queue_t                 state;      /* session->active while live,
+                                               sh->finished when terminal */
+    ngx_queue_t                 owned;      /* launcher->runs while held */
+    ngx_queue_t                 stop;       /* launcher->stops */
+    ngx_queue_t                 waiters;    /* ?wait= waiters */
+
+    ngx_http_runs_session_t    *session;
+    ngx_http_runs_launcher_t   *launcher;
+
+    uint64_t                    seq;
+    int64_t                     created_at;     /* ms since the epoch, */
+    int64_t                     claimed_at;     /* 0: not reached */
+    int64_t                     started_at;
+    int64_t                     completed_at;
+
+    ngx_str_t                   prompt;
+    ngx_str_t                   agent_name;     /* data NULL: null */
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+    ngx_str_t                   error;          /* own allocation */
+
+    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+    u_char                      launcher_id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+
+    unsigned                    status:4;
+    unsigned                    type:1;
+    unsigned                    in_ready:1;
+    unsigned                    stop_queued:1;
+    unsigned                    has_launcher_id:1;
+
+    /* strings follow */
+};
+
+
+struct ngx_http_runs_session_s {
+    ngx_str_node_t              sn;         /* sh->sessions by name */
+    ngx_queue_t                 runs;       /* every stored run */
+    ngx_queue_t                 active;     /* non-terminal runs, in order */
+    ngx_uint_t                  nruns;
+    ngx_uint_t                  nblocking;  /* runs not failed/stopped */
+    u_char                     *inherit;    /* own allocation or NULL */
+    ngx_str_t                   agent_name;
+    ngx_str_t                   project_dir;
+    unsigned                    has_start:1;
+    unsigned                    pinned:1;
+    /* name follows */
+};
+
+
+struct ngx_http_runs_launcher_s {
+    ngx_rbtree_node_t           node;       /* sh->launchers, key: id */
+    ngx_queue_t                 list;       /* sh->launcher_list */
+    ngx_queue_t                 runs;       /* claimed/running/stopping */
+    ngx_queue_t                 stops;      /* runs with a stop queued */
+    ngx_queue_t                 waiters;    /* held polls */
+    int64_t                     registered_at;
+    int64_t                     last_heartbeat;
+    ngx_uint_t                  nwaiters;
+    ngx_str_t                   hostname;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   executor_type;
+    u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    unsigned                    deregister:1;
+    /* strings follow */
+};
+
+
+struct ngx_http_runs_waiter_s {
+    ngx_queue_t                 every;      /* sh->waiters */
+    ngx_queue_t                 queue;      /* sh->idle or bell->notified */
+    ngx_queue_t                 link;       /* launcher->waiters or
+                                               run->waiters */
+    void                       *target;     /* launcher or run; NULL: gone */
+    void                       *owner;      /* ctx, valid only in pid */
+    ngx_pid_t                   pid;
+    ngx_uint_t                  slot;
+    unsigned                    kind:2;
+    unsigned                    state:3;
+};
+
+
+typedef struct {
+    ngx_fd_t                    rfd;        /* -1: not created */
+    ngx_fd_t                    wfd;        /* == rfd for an eventfd */
+    ngx_queue_t                 notified;
+} ngx_http_runs_bell_t;
+
+
+typedef struct {
+    ngx_rbtree_t                runs;
+    ngx_rbtree_node_t           runs_sentinel;
+    ngx_rbtree_t                ready;
+    ngx_rbtree_node_t           ready_sentinel;
+    ngx_rbtree_t                sessions;
+    ngx_rbtree_node_t           sessions_sentinel;
+    ngx_rbtree_t                launchers;
+    ngx_rbtree_node_t           launchers_sentinel;
+
+    ngx_queue_t                 all;
+    ngx_queue_t                 finished;
+    ngx_queue_t                 launcher_list;
+    ngx_queue_t                 idle;
+    ngx_queue_t                 waiters;
+
+    ngx_http_runs_bell_t        bells[NGX_HTTP_RUNS_DOORBELLS];
+
+    uint64_t                    seq;
+    ngx_uint_t                  nruns;
+    ngx_uint_t                  nstatus[NGX_HTTP_RUNS_NSTATUS];
+    ngx_uint_t                  nsessions;
+    ngx_uint_t                  nlaunchers;
+    ngx_uint_t                  nwaiters;
+    ngx_uint_t                  evicted;
+    int64_t                     next_maintenance;
+    int64_t                     full_logged_at;
+} ngx_http_runs_shctx_t;
+
+
+/* per-process objects */
+
+typedef struct {
+    ngx_str_t                   name;
+    size_t                      size;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_runs_shctx_t      *sh;
+    ngx_queue_t                 held;       /* this worker's held requests */
+    ngx_connection_t           *bell;       /* this worker's doorbell */
+} ngx_http_runs_zone_t;
+
+
+typedef struct {
+    ngx_array_t                 zones;      /* ngx_http_runs_zone_t * */
+    ngx_array_t                 uses;       /* ngx_http_runs_use_t */
+    ngx_msec_t                  heartbeat_timeout;
+    ngx_msec_t                  launcher_expiry;
+    ngx_msec_t                  retention;
+    ngx_uint_t                  max_waiters;
+    ngx_regex_t                *name_re;
+    ngx_event_t                 timer;      /* maintenance + safety */
+} ngx_http_runs_main_conf_t;
+
+
+typedef struct {
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_api_e         api;
+    ngx_str_t                   prefix;
+    ngx_msec_t                  poll_timeout;
+    ngx_msec_t                  heartbeat_interval;
+} ngx_http_runs_loc_conf_t;
+
+
+/* a run copied out of the zone for encoding outside the lock */
+typedef struct {
+    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+    u_char                      launcher_id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    ngx_uint_t                  status;
+    ngx_uint_t                  type;
+    ngx_uint_t                  has_launcher_id;
+    int64_t                     created_at;
+    int64_t                     claimed_at;
+    int64_t                     started_at;
+    int64_t                     completed_at;
+    ngx_str_t                   session_name;
+    ngx_str_t                   prompt;
+    ngx_str_t                   agent_name;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+    ngx_str_t                   error;
+} ngx_http_runs_snap_t;
+
+
+typedef struct {
+    u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    int64_t                     registered_at;
+    int64_t                     last_heartbeat;
+    ngx_str_t                   hostname;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   executor_type;
+    ngx_uint_t                  deregister;
+} ngx_http_runs_lsnap_t;
+
+
+/* a validated POST /runs body */
+typedef struct {
+    ngx_uint_t                  type;
+    ngx_str_t                   session_name;
+    ngx_str_t                   prompt;
+    ngx_str_t                   agent_name;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+} ngx_http_runs_create_t;
+
+
+/* what a held or immediate poll answers */
+typedef enum {
+    NGX_HTTP_RUNS_POLL_NOTHING = 0,
+    NGX_HTTP_RUNS_POLL_RUN,
+    NGX_HTTP_RUNS_POLL_STOPS,
+    NGX_HTTP_RUNS_POLL_DEREGISTERED,
+    NGX_HTTP_RUNS_POLL_UNKNOWN
+} ngx_http_runs_poll_e;
+
+typedef struct {
+    ngx_http_runs_poll_e        what;
+    ngx_http_runs_snap_t        run;
+    ngx_array_t                *stops;      /* of ngx_str_t, request pool */
+} ngx_http_runs_poll_t;
+
+
+/* bit i set: ring doorbell i once the lock is released */
+typedef uint64_t  ngx_http_runs_bells_t;
+
+
+struct ngx_http_runs_ctx_s {
+    ngx_http_request_t         *request;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_waiter_t     *waiter;     /* in the zone, while held */
+    ngx_queue_t                 held;       /* zone->held */
+    ngx_event_t                 timer;
+    ngx_event_handler_pt        saved_read;
+    ngx_uint_t                  kind;
+    ngx_uint_t                  endpoint;
+    ngx_uint_t                  event;
+    ngx_str_t                   path_id;    /* run or launcher id in the URI */
+    ngx_http_runs_poll_t        poll;       /* set by notified processing */
+    unsigned                    ready:1;    /* poll holds an answer */
+    unsigned                    final:1;    /* answer even with nothing */
+    unsigned                    holding:1;
+};
+
+
+extern ngx_module_t  ngx_http_runs_module;
+
+extern const ngx_str_t  ngx_http_runs_status_names[];
+
+
+/* ngx_http_runs_store.c: all *_locked functions need the zone's mutex */
+ngx_int_t ngx_http_runs_init_sh(ngx_slab_pool_t *shpool,
+    ngx_http_runs_shctx_t *sh);
+int64_t ngx_http_runs_now(void);
+ngx_int_t ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix,
+    uint64_t *id);
+ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t id);
+ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t id);
+ngx_http_runs_session_t *ngx_http_runs_lookup_session_locked(
+    ngx_http_runs_shctx_t *sh, ngx_str_t *name);
+ngx_int_t ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_create_t *cr, ngx_str_t *detail, u_char *id,
+    ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
+    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_str_t *detail,
+    ngx_http_runs_bells_t *bells);
+ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
+    ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
+    ngx_str_t *executor_type);
+void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, const char *why,
+    ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, ngx_pool_t *pool, ngx_http_runs_poll_t *p,
+    ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_run_t *run,
+    ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,
+    ngx_pool_t *pool, ngx_http_runs_lsnap_t *ls);
+void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, int64_t now,
+    ngx_http_runs_bells_t *bells);
+void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
+    ngx_http_runs_session_t *keep);
+
+/* ngx_http_runs_wait.c */
+ngx_int_t ngx_http_runs_init_bells(ngx_cycle_t *cycle,
+    ngx_http_runs_zone_t *zone);
+ngx_int_t ngx_http_runs_init_worker(ngx_cycle_t *cycle);
+void ngx_http_runs_exit_worker(ngx_cycle_t *cycle);
+void ngx_http_runs_ring(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_bells_t bells);
+void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_bells_t *bells);
+void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
+    ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_bells_t *bells);
+ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
+    ngx_http_runs_zone_t *zone, ngx_http_runs_main_conf_t *rmcf,
+    ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target);
+void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_pool_cleanup_t *cln, ngx_msec_t timeout);
+void ngx_http_runs_finish_held(ngx_http_runs_ctx_t *ctx);
+void ngx_http_runs_timer_handler(ngx_event_t *ev);
+
+/* ngx_http_runs_api.c */
+ngx_int_t ngx_http_runs_handler(ngx_http_request_t *r);
+void ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx);
+ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...);
+
+/* ngx_http_runs_json.c */
+void ngx_http_runs_json_use(ngx_pool_t *pool);
+json_t *ngx_http_runs_json_run(ngx_http_runs_snap_t *s);
+json_t *ngx_http_runs_json_launcher(ngx_http_runs_lsnap_t *ls, int64_t now,
+    ngx_msec_t heartbeat_timeout);
+json_t *ngx_http_runs_json_str(ngx_str_t *s);
+ngx_int_t ngx_http_runs_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *json);
+u_char *ngx_http_runs_format_time(u_char *p, int64_t ms);
+ngx_int_t ngx_http_runs_json_parse(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_uint_t empty_ok, json_t **out, ngx_str_t *err);
+ngx_int_t ngx_http_runs_json_get_str(ngx_pool_t *pool, json_t *obj,
+    const char *key, ngx_uint_t required, ngx_str_t *out, ngx_str_t *err);
+ngx_int_t ngx_http_runs_check_name(ngx_regex_t *re, ngx_pool_t *pool,
+    const char *key, ngx_str_t *name, ngx_str_t *err);
+ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
+    ngx_str_t *path, ngx_str_t *err);
+
+
+#endif /* _NGX_HTTP_RUNS_H_INCLUDED_ */

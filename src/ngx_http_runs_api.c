@@ -1,0 +1,1663 @@
+
+/*
+ * The HTTP API: routing below each handler's location, request bodies,
+ * and one function per endpoint.  Each endpoint parses and checks its
+ * input first, takes the zone's lock once for the in-memory work, copies
+ * what the answer needs into the request pool, and encodes after the
+ * lock is released.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+typedef enum {
+    NGX_HTTP_RUNS_EP_LIST = 1,
+    NGX_HTTP_RUNS_EP_CREATE,
+    NGX_HTTP_RUNS_EP_GET,
+    NGX_HTTP_RUNS_EP_STOP,
+    NGX_HTTP_RUNS_EP_REGISTER,
+    NGX_HTTP_RUNS_EP_POLL,
+    NGX_HTTP_RUNS_EP_EVENT,
+    NGX_HTTP_RUNS_EP_HEARTBEAT,
+    NGX_HTTP_RUNS_EP_LAUNCHERS,
+    NGX_HTTP_RUNS_EP_DELETE
+} ngx_http_runs_ep_e;
+
+
+typedef struct {
+    ngx_uint_t                 endpoint;
+    ngx_uint_t                 method;
+    ngx_str_t                  allow;
+    ngx_str_t                  id;
+    ngx_uint_t                 event;
+} ngx_http_runs_route_t;
+
+
+static ngx_int_t ngx_http_runs_route(ngx_http_request_t *r,
+    ngx_http_runs_loc_conf_t *rlcf, ngx_http_runs_route_t *rt);
+static void ngx_http_runs_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+static ngx_int_t ngx_http_runs_dispatch(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_get_arg(ngx_http_request_t *r, char *name,
+    size_t len, ngx_str_t *value);
+static ngx_int_t ngx_http_runs_create(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_list(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_get(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_stop(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_register(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_poll(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_event(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_heartbeat(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_launchers(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_delete(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_send_poll(ngx_http_request_t *r,
+    ngx_http_runs_poll_t *p);
+static void ngx_http_runs_log_full(ngx_http_runs_zone_t *zone,
+    ngx_log_t *log);
+
+
+static ngx_str_t  ngx_http_runs_event_path[] = {
+    ngx_string("started"),
+    ngx_string("completed"),
+    ngx_string("failed"),
+    ngx_string("stopped")
+};
+
+
+ngx_int_t
+ngx_http_runs_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_table_elt_t           *h;
+    ngx_http_runs_ctx_t       *ctx;
+    ngx_http_runs_route_t      rt;
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_runs_loc_conf_t  *rlcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+
+    if (r != r->main) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    ngx_http_runs_json_use(r->pool);
+
+    rc = ngx_http_runs_route(r, rlcf, &rt);
+
+    if (rc != NGX_OK) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            r->keepalive = 0;
+        }
+
+        if (rc == NGX_HTTP_NOT_ALLOWED) {
+            h = ngx_list_push(&r->headers_out.headers);
+            if (h == NULL) {
+                rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                goto done;
+            }
+
+            h->hash = 1;
+            ngx_str_set(&h->key, "Allow");
+            h->value = rt.allow;
+
+            rc = ngx_http_runs_send_detail(r, rc, "Method not allowed");
+
+        } else {
+            rc = ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                           "Not found");
+        }
+
+        goto done;
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_runs_ctx_t));
+    if (ctx == NULL) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
+    ctx->request = r;
+    ctx->zone = rlcf->zone;
+    ctx->endpoint = rt.endpoint;
+    ctx->event = rt.event;
+    ctx->path_id = rt.id;
+    ngx_queue_init(&ctx->held);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
+
+    if (rt.method != NGX_HTTP_POST || rt.endpoint == NGX_HTTP_RUNS_EP_STOP) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            goto done;
+        }
+
+        rc = ngx_http_runs_dispatch(r, ctx, NULL);
+        goto done;
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->client_max_body_size
+        && r->headers_in.content_length_n > clcf->client_max_body_size)
+    {
+        r->keepalive = 0;
+        (void) ngx_http_discard_request_body(r);
+
+        rc = ngx_http_runs_send_detail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                 "Request body too large: %O bytes, the limit "
+                 "(client_max_body_size) is %O bytes",
+                 r->headers_in.content_length_n, clcf->client_max_body_size);
+        goto done;
+    }
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_runs_body_handler);
+
+    if (rc < NGX_HTTP_SPECIAL_RESPONSE) {
+        rc = NGX_DONE;
+    }
+
+done:
+
+    ngx_http_runs_json_use(NULL);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
+    ngx_http_runs_route_t *rt)
+{
+    u_char     *p, *last, *slash;
+    ngx_str_t   seg[3];
+    ngx_uint_t  n, i;
+
+    ngx_memzero(rt, sizeof(ngx_http_runs_route_t));
+
+    if (r->uri.len < rlcf->prefix.len) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    p = r->uri.data + rlcf->prefix.len;
+    last = r->uri.data + r->uri.len;
+
+    if (p < last && *p != '/') {
+        /* "/runsfoo" under "location /runs" */
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    /* split "/a/b/c" into at most three non-empty segments */
+
+    n = 0;
+
+    while (p < last) {
+        p++;                                        /* the slash */
+
+        if (p == last) {
+            break;                                  /* trailing slash */
+        }
+
+        if (n == 3) {
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        slash = ngx_strlchr(p, last, '/');
+        if (slash == NULL) {
+            slash = last;
+        }
+
+        if (slash == p) {
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        seg[n].data = p;
+        seg[n].len = slash - p;
+        n++;
+
+        p = slash;
+    }
+
+    switch (rlcf->api) {
+
+    case NGX_HTTP_RUNS_API_RUNS:
+
+        if (n == 0) {
+            ngx_str_set(&rt->allow, "GET, POST");
+
+            if (r->method == NGX_HTTP_GET) {
+                rt->endpoint = NGX_HTTP_RUNS_EP_LIST;
+            } else if (r->method == NGX_HTTP_POST) {
+                rt->endpoint = NGX_HTTP_RUNS_EP_CREATE;
+            } else {
+                return NGX_HTTP_NOT_ALLOWED;
+            }
+
+        } else if (n == 1) {
+            ngx_str_set(&rt->allow, "GET");
+            rt->endpoint = NGX_HTTP_RUNS_EP_GET;
+            rt->method = NGX_HTTP_GET;
+
+        } else if (n == 2 && seg[1].len == 4
+                   && ngx_strncmp(seg[1].data, "stop", 4) == 0)
+        {
+            ngx_str_set(&rt->allow, "POST");
+            rt->endpoint = NGX_HTTP_RUNS_EP_STOP;
+            rt->method = NGX_HTTP_POST;
+
+        } else {
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        break;
+
+    case NGX_HTTP_RUNS_API_LAUNCHER:
+
+        if (n == 1 && seg[0].len == 8
+            && ngx_strncmp(seg[0].data, "register", 8) == 0)
+        {
+            ngx_str_set(&rt->allow, "POST");
+            rt->endpoint = NGX_HTTP_RUNS_EP_REGISTER;
+            rt->method = NGX_HTTP_POST;
+
+        } else if (n == 1 && seg[0].len == 9
+                   && ngx_strncmp(seg[0].data, "heartbeat", 9) == 0)
+        {
+            ngx_str_set(&rt->allow, "POST");
+            rt->endpoint = NGX_HTTP_RUNS_EP_HEARTBEAT;
+            rt->method = NGX_HTTP_POST;
+
+        } else if (n >= 1 && seg[0].len == 4
+                   && ngx_strncmp(seg[0].data, "runs", 4) == 0)
+        {
+            if (n == 1) {
+                ngx_str_set(&rt->allow, "GET");
+                rt->endpoint = NGX_HTTP_RUNS_EP_POLL;
+                rt->method = NGX_HTTP_GET;
+
+            } else if (n == 3) {
+                for (i = 0; i < 4; i++) {
+                    if (seg[2].len == ngx_http_runs_event_path[i].len
+                        && ngx_strncmp(seg[2].data,
+                                       ngx_http_runs_event_path[i].data,
+                                       seg[2].len) == 0)
+                    {
+                        break;
+                    }
+                }
+
+                if (i == 4) {
+                    return NGX_HTTP_NOT_FOUND;
+                }
+
+                ngx_str_set(&rt->allow, "POST");
+                rt->endpoint = NGX_HTTP_RUNS_EP_EVENT;
+                rt->method = NGX_HTTP_POST;
+                rt->event = i;
+
+            } else {
+                return NGX_HTTP_NOT_FOUND;
+            }
+
+        } else {
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        break;
+
+    default: /* NGX_HTTP_RUNS_API_LAUNCHERS */
+
+        if (n == 0) {
+            ngx_str_set(&rt->allow, "GET");
+            rt->endpoint = NGX_HTTP_RUNS_EP_LAUNCHERS;
+            rt->method = NGX_HTTP_GET;
+
+        } else if (n == 1) {
+            ngx_str_set(&rt->allow, "DELETE");
+            rt->endpoint = NGX_HTTP_RUNS_EP_DELETE;
+            rt->method = NGX_HTTP_DELETE;
+
+        } else {
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        break;
+    }
+
+    if (n >= 1) {
+        rt->id = (rt->endpoint == NGX_HTTP_RUNS_EP_EVENT) ? seg[1] : seg[0];
+    }
+
+    if (rt->method && r->method != rt->method) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    if (rt->method == 0) {
+        rt->method = r->method;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_runs_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_str_t             body;
+    ngx_http_runs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
+
+    ngx_http_runs_json_use(r->pool);
+
+    if (ngx_http_runs_read_body(r, &body) != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_runs_dispatch(r, ctx, &body);
+    }
+
+    ngx_http_runs_json_use(NULL);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_runs_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    off_t         len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        /* a body larger than client_body_buffer_size went to a temp file */
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "runs: reading the request body from \"%V\" "
+                          "failed", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_dispatch(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    switch (ctx->endpoint) {
+
+    case NGX_HTTP_RUNS_EP_LIST:
+        return ngx_http_runs_list(r, ctx);
+
+    case NGX_HTTP_RUNS_EP_CREATE:
+        return ngx_http_runs_create(r, ctx, body);
+
+    case NGX_HTTP_RUNS_EP_GET:
+        return ngx_http_runs_get(r, ctx);
+
+    case NGX_HTTP_RUNS_EP_STOP:
+        return ngx_http_runs_stop(r, ctx);
+
+    case NGX_HTTP_RUNS_EP_REGISTER:
+        return ngx_http_runs_register(r, ctx, body);
+
+    case NGX_HTTP_RUNS_EP_POLL:
+        return ngx_http_runs_poll(r, ctx);
+
+    case NGX_HTTP_RUNS_EP_EVENT:
+        return ngx_http_runs_event(r, ctx, body);
+
+    case NGX_HTTP_RUNS_EP_HEARTBEAT:
+        return ngx_http_runs_heartbeat(r, ctx, body);
+
+    case NGX_HTTP_RUNS_EP_LAUNCHERS:
+        return ngx_http_runs_launchers(r, ctx);
+
+    default: /* NGX_HTTP_RUNS_EP_DELETE */
+        return ngx_http_runs_delete(r, ctx);
+    }
+}
+
+
+/* NGX_OK: found and unescaped; NGX_DECLINED: absent */
+
+static ngx_int_t
+ngx_http_runs_get_arg(ngx_http_request_t *r, char *name, size_t len,
+    ngx_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   raw;
+
+    if (ngx_http_arg(r, (u_char *) name, len, &raw) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    dst = ngx_pnalloc(r->pool, raw.len);
+    if (dst == NULL && raw.len) {
+        return NGX_ERROR;
+    }
+
+    value->data = dst;
+    src = raw.data;
+
+    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
+
+    value->len = dst - value->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                     *p;
+    json_t                     *json, *o;
+    ngx_int_t                   rc;
+    ngx_str_t                   err, type, detail;
+    ngx_uint_t                  log_full;
+    ngx_table_elt_t            *h;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_bells_t       bells;
+    ngx_http_runs_create_t      cr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    ngx_http_runs_main_conf_t  *rmcf;
+    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    rc = ngx_http_runs_json_parse(r->pool, body, 0, &json, &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "type", 1, &type,
+                                        &err);
+    }
+
+    if (rc == NGX_OK) {
+        if (type.len == 13 && ngx_strncmp(type.data, "start_session", 13) == 0)
+        {
+            cr.type = NGX_HTTP_RUNS_START;
+
+        } else if (type.len == 14
+                   && ngx_strncmp(type.data, "resume_session", 14) == 0)
+        {
+            cr.type = NGX_HTTP_RUNS_RESUME;
+
+        } else {
+            ngx_str_set(&err, "Field 'type' must be 'start_session' or "
+                              "'resume_session'");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "session_name", 1,
+                                        &cr.session_name, &err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_check_name(rmcf->name_re, r->pool, "session_name",
+                                      &cr.session_name, &err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "prompt", 1,
+                                        &cr.prompt, &err);
+
+        if (rc == NGX_OK && cr.prompt.len == 0) {
+            ngx_str_set(&err, "Field 'prompt' must not be empty");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "agent_name", 0,
+                                        &cr.agent_name, &err);
+
+        if (rc == NGX_OK && cr.agent_name.data) {
+            rc = ngx_http_runs_check_name(rmcf->name_re, r->pool,
+                                          "agent_name", &cr.agent_name, &err);
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "project_dir", 0,
+                                        &cr.project_dir, &err);
+        if (rc == NGX_OK) {
+            rc = ngx_http_runs_check_path(r->pool, "project_dir",
+                                          &cr.project_dir, &err);
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "parent_session_name",
+                                        0, &cr.parent, &err);
+
+        if (rc == NGX_OK && cr.parent.data) {
+            rc = ngx_http_runs_check_name(rmcf->name_re, r->pool,
+                                          "parent_session_name", &cr.parent,
+                                          &err);
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    bells = 0;
+    log_full = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rc = ngx_http_runs_create_locked(zone, &cr, &detail, id, &bells);
+
+    if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        if (ngx_http_runs_now() - zone->sh->full_logged_at >= 10000) {
+            zone->sh->full_logged_at = ngx_http_runs_now();
+            log_full = 1;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    switch (rc) {
+
+    case NGX_HTTP_CREATED:
+        break;
+
+    case NGX_HTTP_CONFLICT:
+        return ngx_http_runs_send_detail(r, rc,
+                   "Session '%V' already exists: resume it with a "
+                   "resume_session run", &cr.session_name);
+
+    case NGX_HTTP_NOT_FOUND:
+        return ngx_http_runs_send_detail(r, rc,
+                   "Session '%V' not found: start it with a start_session "
+                   "run first", &cr.session_name);
+
+    default:
+        if (log_full) {
+            ngx_http_runs_log_full(zone, r->connection->log);
+        }
+
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Run store is full: no finished run is left to evict; "
+                   "enlarge runs_zone \"%V\"", &zone->name);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "runs: created run %*s", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
+                   id);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, rlcf->prefix.len + 1 + NGX_HTTP_RUNS_RUN_ID_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
+    p = ngx_cpymem(p, rlcf->prefix.data, rlcf->prefix.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, id, NGX_HTTP_RUNS_RUN_ID_LEN);
+    h->value.len = p - h->value.data;
+
+    /* ngx_http_header_filter() would make a relative Location absolute */
+    r->headers_out.location = NULL;
+
+    o = json_object();
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new_nocheck(o, "run_id",
+        json_stringn_nocheck((char *) id, NGX_HTTP_RUNS_RUN_ID_LEN));
+    json_object_set_new_nocheck(o, "status", json_string_nocheck("pending"));
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_CREATED, o);
+}
+
+
+static void
+ngx_http_runs_log_full(ngx_http_runs_zone_t *zone, ngx_log_t *log)
+{
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "runs_zone \"%V\" (%uz bytes) is full and holds no "
+                  "finished run to evict: new runs are refused with 503; "
+                  "enlarge runs_zone \"%V\"", &zone->name, zone->size,
+                  &zone->name);
+}
+
+
+static ngx_int_t
+ngx_http_runs_parse_status(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_RUNS_NSTATUS; i++) {
+        if (s->len == ngx_http_runs_status_names[i].len
+            && ngx_strncmp(s->data, ngx_http_runs_status_names[i].data,
+                           s->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
+{
+    json_t                     *o, *a, *j;
+    ngx_int_t                   status, limit, n, i;
+    ngx_str_t                   v, name, err;
+    ngx_queue_t                *q, *head;
+    ngx_http_runs_run_t        *run;
+    ngx_http_runs_snap_t       *snaps;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_session_t    *sess;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    status = -1;
+    limit = NGX_HTTP_RUNS_LIST_DEFAULT;
+    name.data = NULL;
+
+    if (ngx_http_runs_get_arg(r, "status", 6, &v) == NGX_OK) {
+        status = ngx_http_runs_parse_status(&v);
+        if (status == NGX_ERROR) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'status' must be one of pending, "
+                       "claimed, running, stopping, completed, failed, "
+                       "stopped");
+        }
+    }
+
+    if (ngx_http_runs_get_arg(r, "limit", 5, &v) == NGX_OK) {
+        limit = ngx_atoi(v.data, v.len);
+        if (limit < 1 || limit > NGX_HTTP_RUNS_LIST_MAX) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'limit' must be an integer from 1 "
+                       "to %d", NGX_HTTP_RUNS_LIST_MAX);
+        }
+    }
+
+    if (ngx_http_runs_get_arg(r, "session_name", 12, &name) == NGX_OK) {
+        if (ngx_http_runs_check_name(rmcf->name_re, r->pool, "session_name",
+                                     &name, &err)
+            != NGX_OK)
+        {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'session_name' must be 1-60 "
+                       "characters matching ^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+        }
+
+    } else {
+        name.data = NULL;
+    }
+
+    snaps = ngx_palloc(r->pool, limit * sizeof(ngx_http_runs_snap_t));
+    if (snaps == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    head = NULL;
+
+    if (name.data) {
+        sess = ngx_http_runs_lookup_session_locked(zone->sh, &name);
+        if (sess) {
+            head = &sess->runs;
+        }
+
+    } else {
+        head = &zone->sh->all;
+    }
+
+    /* newest first, so that "limit" keeps the most recent runs */
+
+    for (q = head ? ngx_queue_last(head) : NULL;
+         q && q != ngx_queue_sentinel(head) && n < limit;
+         q = ngx_queue_prev(q))
+    {
+        run = name.data ? ngx_queue_data(q, ngx_http_runs_run_t, in_session)
+                        : ngx_queue_data(q, ngx_http_runs_run_t, all);
+
+        if (status != -1 && run->status != (ngx_uint_t) status) {
+            continue;
+        }
+
+        if (ngx_http_runs_snap_locked(run, r->pool, &snaps[n]) != NGX_OK) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n++;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    a = json_array();
+    o = json_object();
+    if (a == NULL || o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = n - 1; i >= 0; i--) {
+        j = ngx_http_runs_json_run(&snaps[i]);
+        if (j == NULL || json_array_append_new(a, j) != 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    json_object_set_new_nocheck(o, "runs", a);
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+/* seconds with up to three decimals, 0..NGX_HTTP_RUNS_WAIT_MAX */
+
+static ngx_int_t
+ngx_http_runs_parse_wait(ngx_str_t *v, ngx_msec_t *ms)
+{
+    u_char      *p, *last;
+    ngx_uint_t   secs, frac, digits, dot;
+
+    secs = 0;
+    frac = 0;
+    digits = 0;
+    dot = 0;
+
+    if (v->len == 0) {
+        return NGX_ERROR;
+    }
+
+    last = v->data + v->len;
+
+    for (p = v->data; p < last; p++) {
+
+        if (*p == '.' && !dot) {
+            dot = 1;
+            continue;
+        }
+
+        if (*p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        if (dot) {
+            if (++digits > 3) {
+                return NGX_ERROR;
+            }
+
+            frac = frac * 10 + (*p - '0');
+
+        } else {
+            secs = secs * 10 + (*p - '0');
+
+            if (secs > NGX_HTTP_RUNS_WAIT_MAX) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    while (digits++ < 3) {
+        frac *= 10;
+    }
+
+    if (secs == NGX_HTTP_RUNS_WAIT_MAX && frac) {
+        return NGX_ERROR;
+    }
+
+    *ms = secs * 1000 + frac;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
+{
+    json_t                     *j;
+    uint64_t                    id;
+    ngx_str_t                   v;
+    ngx_msec_t                  wait;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_runs_run_t        *run;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_snap_t        snap;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+    wait = 0;
+
+    if (ngx_http_runs_get_arg(r, "wait", 4, &v) == NGX_OK) {
+        if (ngx_http_runs_parse_wait(&v, &wait) != NGX_OK) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'wait' must be a number of seconds "
+                       "from 0 to %d", NGX_HTTP_RUNS_WAIT_MAX);
+        }
+    }
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Run not found");
+    }
+
+    cln = NULL;
+
+    if (wait) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Run not found");
+    }
+
+    if (wait && !ngx_http_runs_is_terminal(run->status) && !ngx_exiting) {
+        ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_RUN,
+                                                      run);
+        if (ctx->waiter) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            return ngx_http_runs_hold(r, ctx, cln, wait);
+        }
+
+        /* too many held requests: answer the run as it is */
+    }
+
+    if (ngx_http_runs_snap_locked(run, r->pool, &snap) != NGX_OK) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    j = ngx_http_runs_json_run(&snap);
+    if (j == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, j);
+}
+
+
+static ngx_int_t
+ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
+{
+    json_t                 *o;
+    uint64_t                id;
+    ngx_int_t               rc;
+    ngx_str_t               session, s;
+    ngx_uint_t              before, after;
+    ngx_http_runs_run_t    *run;
+    ngx_http_runs_zone_t   *zone;
+    ngx_http_runs_bells_t   bells;
+    u_char                  rid[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    zone = ctx->zone;
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Run not found");
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Run not found");
+    }
+
+    before = run->status;
+    rc = ngx_http_runs_stop_locked(zone, run, &bells);
+    after = run->status;
+
+    ngx_memcpy(rid, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+
+    session.len = run->session->sn.str.len;
+    session.data = ngx_pnalloc(r->pool, session.len);
+    if (session.data) {
+        ngx_memcpy(session.data, run->session->sn.str.data, session.len);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Run %*s is already %V: nothing to stop",
+                   (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, rid,
+                   &ngx_http_runs_status_names[before]);
+    }
+
+    if (session.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: stop of run %*s: %V -> %V",
+                  (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, rid,
+                  &ngx_http_runs_status_names[before],
+                  &ngx_http_runs_status_names[after]);
+
+    o = json_object();
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (before == NGX_HTTP_RUNS_PENDING) {
+        ngx_str_set(&s, "Run stopped before it was claimed");
+
+    } else if (before == NGX_HTTP_RUNS_STOPPING) {
+        ngx_str_set(&s, "Stop already requested; the launcher is told again");
+
+    } else {
+        ngx_str_set(&s, "Stop requested; the launcher has been told");
+    }
+
+    json_object_set_new_nocheck(o, "ok", json_true());
+    json_object_set_new_nocheck(o, "run_id",
+        json_stringn_nocheck((char *) rid, NGX_HTTP_RUNS_RUN_ID_LEN));
+    json_object_set_new_nocheck(o, "session_name",
+                                ngx_http_runs_json_str(&session));
+    json_object_set_new_nocheck(o, "status",
+        ngx_http_runs_json_str((ngx_str_t *)
+                               &ngx_http_runs_status_names[after]));
+    json_object_set_new_nocheck(o, "message", ngx_http_runs_json_str(&s));
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                     *p;
+    json_t                     *json, *o;
+    ngx_int_t                   rc;
+    ngx_str_t                   err, host, dir, exec, endpoint;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    rc = ngx_http_runs_json_parse(r->pool, body, 1, &json, &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "hostname", 0, &host,
+                                        &err);
+    }
+
+    if (rc == NGX_OK && host.len > NGX_HTTP_RUNS_FIELD_MAX) {
+        ngx_str_set(&err, "Field 'hostname' must be at most 4096 bytes");
+        rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "project_dir", 0, &dir,
+                                        &err);
+        if (rc == NGX_OK) {
+            rc = ngx_http_runs_check_path(r->pool, "project_dir", &dir, &err);
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, json, "executor_type", 0,
+                                        &exec, &err);
+    }
+
+    if (rc == NGX_OK && exec.len > NGX_HTTP_RUNS_FIELD_MAX) {
+        ngx_str_set(&err, "Field 'executor_type' must be at most 4096 bytes");
+        rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_register_locked(zone, &host, &dir, &exec);
+    if (lr) {
+        ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (lr == NULL) {
+        ngx_http_runs_log_full(zone, r->connection->log);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Run store is full: enlarge runs_zone \"%V\"",
+                   &zone->name);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: launcher %*s registered (host \"%V\")",
+                  (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, id, &host);
+
+    endpoint.len = rlcf->prefix.len + sizeof("/runs") - 1;
+    endpoint.data = ngx_pnalloc(r->pool, endpoint.len);
+    if (endpoint.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(endpoint.data, rlcf->prefix.data, rlcf->prefix.len);
+    ngx_memcpy(p, "/runs", sizeof("/runs") - 1);
+
+    o = json_object();
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new_nocheck(o, "launcher_id",
+        json_stringn_nocheck((char *) id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN));
+    json_object_set_new_nocheck(o, "poll_endpoint",
+                                ngx_http_runs_json_str(&endpoint));
+    json_object_set_new_nocheck(o, "poll_timeout_seconds",
+                                json_integer(rlcf->poll_timeout / 1000));
+    json_object_set_new_nocheck(o, "heartbeat_interval_seconds",
+                                json_integer(rlcf->heartbeat_interval / 1000));
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
+{
+    uint64_t                    id;
+    ngx_int_t                   rc;
+    ngx_str_t                   v;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_bells_t       bells;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    if (ngx_http_runs_get_arg(r, "launcher_id", 11, &v) != NGX_OK
+        || v.len == 0)
+    {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                   "Query parameter 'launcher_id' is required");
+    }
+
+    if (ngx_http_runs_parse_id(&v, "lnch_", &id) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                         "Launcher not registered");
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->kind = NGX_HTTP_RUNS_WAIT_POLL;
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+
+    if (lr == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                         "Launcher not registered");
+    }
+
+    rc = ngx_http_runs_poll_locked(zone, lr, r->pool, &ctx->poll, &bells);
+
+    if (rc == NGX_OK && ctx->poll.what == NGX_HTTP_RUNS_POLL_NOTHING
+        && !ngx_exiting)
+    {
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_POLL,
+                                                      lr);
+        if (ctx->waiter == NULL) {
+            rc = NGX_DECLINED;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "runs_zone \"%V\": too many held requests, "
+                      "raise runs_max_waiters (%ui)", &zone->name,
+                      rmcf->max_waiters);
+
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held requests: retry later");
+    }
+
+    if (ctx->waiter) {
+        return ngx_http_runs_hold(r, ctx, cln, rlcf->poll_timeout);
+    }
+
+    return ngx_http_runs_send_poll(r, &ctx->poll);
+}
+
+
+static ngx_int_t
+ngx_http_runs_send_poll(ngx_http_request_t *r, ngx_http_runs_poll_t *p)
+{
+    json_t      *o, *a, *j;
+    ngx_str_t   *s;
+    ngx_uint_t   i;
+
+    switch (p->what) {
+
+    case NGX_HTTP_RUNS_POLL_NOTHING:
+        return ngx_http_runs_send_json(r, NGX_HTTP_NO_CONTENT, NULL);
+
+    case NGX_HTTP_RUNS_POLL_DEREGISTERED:
+        o = json_object();
+        if (o == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        json_object_set_new_nocheck(o, "deregistered", json_true());
+        break;
+
+    case NGX_HTTP_RUNS_POLL_STOPS:
+        o = json_object();
+        a = json_array();
+        if (o == NULL || a == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        s = p->stops->elts;
+        for (i = 0; i < p->stops->nelts; i++) {
+            json_array_append_new(a, ngx_http_runs_json_str(&s[i]));
+        }
+
+        json_object_set_new_nocheck(o, "stop_runs", a);
+        break;
+
+    case NGX_HTTP_RUNS_POLL_RUN:
+        o = json_object();
+        j = ngx_http_runs_json_run(&p->run);
+        if (o == NULL || j == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        json_object_set_new_nocheck(o, "run", j);
+        break;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+void
+ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx)
+{
+    json_t              *j;
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_runs_json_use(r->pool);
+
+    if (ctx->kind == NGX_HTTP_RUNS_WAIT_POLL) {
+        rc = ngx_http_runs_send_poll(r, &ctx->poll);
+
+    } else if (ctx->poll.what == NGX_HTTP_RUNS_POLL_RUN) {
+        j = ngx_http_runs_json_run(&ctx->poll.run);
+        rc = j ? ngx_http_runs_send_json(r, NGX_HTTP_OK, j)
+               : NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                       "Run not found");
+    }
+
+    ngx_http_runs_json_use(NULL);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
+    json_t **json, uint64_t *id)
+{
+    ngx_int_t  rc;
+    ngx_str_t  err, lid;
+
+    rc = ngx_http_runs_json_parse(r->pool, body, 0, json, &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_json_get_str(r->pool, *json, "launcher_id", 1,
+                                        &lid, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    if (ngx_http_runs_parse_id(&lid, "lnch_", id) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                         "Launcher not registered");
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    json_t                    *json, *o, *sig;
+    uint64_t                   lid, rid;
+    ngx_int_t                  rc;
+    ngx_str_t                  err, text, status, detail;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_zone_t      *zone;
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    zone = ctx->zone;
+
+    rc = ngx_http_runs_launcher_body(r, body, &json, &lid);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    text.len = 0;
+    text.data = NULL;
+    rc = NGX_OK;
+
+    switch (ctx->event) {
+
+    case NGX_HTTP_RUNS_EV_FAILED:
+        rc = ngx_http_runs_json_get_str(r->pool, json, "error", 1, &text,
+                                        &err);
+        break;
+
+    case NGX_HTTP_RUNS_EV_COMPLETED:
+        rc = ngx_http_runs_json_get_str(r->pool, json, "status", 0, &status,
+                                        &err);
+        if (rc == NGX_OK && status.data
+            && (status.len != 9
+                || ngx_strncmp(status.data, "completed", 9) != 0))
+        {
+            ngx_str_set(&err, "Field 'status' must be 'completed'");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+        break;
+
+    case NGX_HTTP_RUNS_EV_STOPPED:
+        sig = json_object_get(json, "signal");
+        if (sig && !json_is_null(sig) && !json_is_string(sig)
+            && !json_is_integer(sig))
+        {
+            ngx_str_set(&err, "Field 'signal' must be a string or an "
+                              "integer");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+        break;
+
+    default:
+        break;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &rid) != NGX_OK) {
+        rid = (uint64_t) -1;
+    }
+
+    detail.data = ngx_pnalloc(r->pool, 256);
+    if (detail.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+
+    if (lr == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                         "Launcher not registered");
+    }
+
+    lr->last_heartbeat = ngx_http_runs_now();
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Run not found");
+    }
+
+    rc = ngx_http_runs_event_locked(zone, run, lr, ctx->event, &text,
+                                    &detail, &bells);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        ngx_http_runs_log_full(zone, r->connection->log);
+        return ngx_http_runs_send_detail(r, rc,
+                   "Run store is full: enlarge runs_zone \"%V\"",
+                   &zone->name);
+    }
+
+    if (rc != NGX_HTTP_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &detail);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: run %V %V", &ctx->path_id,
+                  &ngx_http_runs_event_path[ctx->event]);
+
+    o = json_object();
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new_nocheck(o, "ok", json_true());
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    json_t                    *json, *o;
+    uint64_t                   lid;
+    ngx_int_t                  rc;
+    ngx_http_runs_zone_t      *zone;
+    ngx_http_runs_launcher_t  *lr;
+
+    zone = ctx->zone;
+
+    rc = ngx_http_runs_launcher_body(r, body, &json, &lid);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+    if (lr) {
+        lr->last_heartbeat = ngx_http_runs_now();
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (lr == NULL) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                         "Launcher not registered");
+    }
+
+    o = json_object();
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new_nocheck(o, "ok", json_true());
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
+{
+    json_t                     *o, *a, *j;
+    int64_t                     now;
+    ngx_uint_t                  n, i;
+    ngx_queue_t                *q;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_lsnap_t      *ls;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    ls = ngx_palloc(r->pool,
+                    (zone->sh->nlaunchers + 1) * sizeof(ngx_http_runs_lsnap_t));
+    if (ls == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = 0;
+
+    for (q = ngx_queue_head(&zone->sh->launcher_list);
+         q != ngx_queue_sentinel(&zone->sh->launcher_list);
+         q = ngx_queue_next(q))
+    {
+        lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);
+
+        if (lr->nwaiters) {
+            lr->last_heartbeat = ngx_http_runs_now();
+        }
+
+        ngx_http_runs_lsnap_locked(lr, r->pool, &ls[n++]);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    now = ngx_http_runs_now();
+
+    a = json_array();
+    o = json_object();
+    if (a == NULL || o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        j = ngx_http_runs_json_launcher(&ls[i], now, rmcf->heartbeat_timeout);
+        if (j == NULL || json_array_append_new(a, j) != 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    json_object_set_new_nocheck(o, "launchers", a);
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
+{
+    json_t                    *o;
+    uint64_t                   id;
+    ngx_str_t                  v;
+    ngx_uint_t                 self;
+    ngx_http_runs_zone_t      *zone;
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    zone = ctx->zone;
+
+    self = (ngx_http_runs_get_arg(r, "self", 4, &v) == NGX_OK
+            && ((v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "true", 4)
+                               == 0)
+                || (v.len == 1 && v.data[0] == '1')));
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "lnch_", &id) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Launcher not found");
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+
+    if (lr) {
+        if (self) {
+            ngx_http_runs_remove_launcher_locked(zone, lr,
+                                                 "launcher deregistered",
+                                                 &bells);
+        } else {
+            lr->deregister = 1;
+            ngx_http_runs_notify_all_locked(zone->sh, &lr->waiters, 0,
+                                            &bells);
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (lr == NULL) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Launcher not found");
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: launcher %V %s", &ctx->path_id,
+                  self ? "deregistered itself"
+                       : "marked for deregistration");
+
+    o = json_object();
+    if (o == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    json_object_set_new_nocheck(o, "ok", json_true());
+    json_object_set_new_nocheck(o, "message",
+        json_string_nocheck(self ? "Launcher deregistered"
+                                 : "Launcher marked for deregistration"));
+    json_object_set_new_nocheck(o, "initiated_by",
+        json_string_nocheck(self ? "self" : "external"));
+
+    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+}

@@ -1,0 +1,1131 @@
+
+/*
+ * The run store: runs, sessions and launchers in the zone.  Every function
+ * named *_locked expects the caller to hold the zone's slab mutex; none of
+ * them does I/O, JSON work or heap allocation.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+static void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_rbtree_node_t *ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree,
+    uint64_t key);
+static void ngx_http_runs_make_id(u_char *dst, const char *prefix,
+    size_t plen, uint64_t id);
+static void ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
+    ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_queue_stop_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+static ngx_int_t ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, u_char *data, size_t len);
+static void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
+static ngx_uint_t ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *keep);
+static u_char *ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst,
+    ngx_str_t *src);
+
+
+const ngx_str_t  ngx_http_runs_status_names[] = {
+    ngx_string("pending"),
+    ngx_string("claimed"),
+    ngx_string("running"),
+    ngx_string("stopping"),
+    ngx_string("completed"),
+    ngx_string("failed"),
+    ngx_string("stopped")
+};
+
+
+static const ngx_str_t  ngx_http_runs_event_names[] = {
+    ngx_string("started"),
+    ngx_string("completed"),
+    ngx_string("failed"),
+    ngx_string("stopped")
+};
+
+
+ngx_int_t
+ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh)
+{
+    ngx_uint_t  i;
+
+    ngx_memzero(sh, sizeof(ngx_http_runs_shctx_t));
+
+    ngx_rbtree_init(&sh->runs, &sh->runs_sentinel,
+                    ngx_http_runs_rbtree_insert_value);
+    ngx_rbtree_init(&sh->ready, &sh->ready_sentinel,
+                    ngx_http_runs_rbtree_insert_value);
+    ngx_rbtree_init(&sh->sessions, &sh->sessions_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_rbtree_init(&sh->launchers, &sh->launchers_sentinel,
+                    ngx_http_runs_rbtree_insert_value);
+
+    ngx_queue_init(&sh->all);
+    ngx_queue_init(&sh->finished);
+    ngx_queue_init(&sh->launcher_list);
+    ngx_queue_init(&sh->idle);
+    ngx_queue_init(&sh->waiters);
+
+    for (i = 0; i < NGX_HTTP_RUNS_DOORBELLS; i++) {
+        sh->bells[i].rfd = -1;
+        sh->bells[i].wfd = -1;
+        ngx_queue_init(&sh->bells[i].notified);
+    }
+
+    return NGX_OK;
+}
+
+
+int64_t
+ngx_http_runs_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+/* keys are unique: run and launcher ids, creation sequence numbers */
+
+static void
+ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t  **p;
+
+    for ( ;; ) {
+
+        p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_rbtree_node_t *
+ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree, uint64_t key)
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+
+        if (key == node->key) {
+            return node;
+        }
+
+        node = (key < node->key) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix, uint64_t *id)
+{
+    size_t      plen;
+    u_char      c;
+    uint64_t    v;
+    ngx_uint_t  i;
+
+    plen = ngx_strlen(prefix);
+
+    if (s->len != plen + 12 || ngx_strncmp(s->data, prefix, plen) != 0) {
+        return NGX_ERROR;
+    }
+
+    v = 0;
+
+    for (i = plen; i < s->len; i++) {
+        c = s->data[i];
+
+        if (c >= '0' && c <= '9') {
+            v = (v << 4) | (c - '0');
+
+        } else if (c >= 'a' && c <= 'f') {
+            v = (v << 4) | (c - 'a' + 10);
+
+        } else {
+            return NGX_ERROR;
+        }
+    }
+
+    *id = v;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
+    uint64_t id)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    ngx_uint_t  i;
+
+    ngx_memcpy(dst, prefix, plen);
+
+    for (i = 0; i < 12; i++) {
+        dst[plen + 11 - i] = hex[id & 0xf];
+        id >>= 4;
+    }
+}
+
+
+static uint64_t
+ngx_http_runs_random_id(ngx_rbtree_t *tree)
+{
+    uint64_t  id;
+
+    do {
+        id = (((uint64_t) ngx_random() << 31) ^ (uint64_t) ngx_random()
+              ^ ((uint64_t) ngx_random() << 17))
+             & NGX_HTTP_RUNS_ID_MASK;
+
+    } while (ngx_http_runs_rbtree_lookup(tree, id) != NULL);
+
+    return id;
+}
+
+
+ngx_http_runs_run_t *
+ngx_http_runs_lookup_run_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
+{
+    return (ngx_http_runs_run_t *) ngx_http_runs_rbtree_lookup(&sh->runs, id);
+}
+
+
+ngx_http_runs_launcher_t *
+ngx_http_runs_lookup_launcher_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
+{
+    return (ngx_http_runs_launcher_t *)
+               ngx_http_runs_rbtree_lookup(&sh->launchers, id);
+}
+
+
+ngx_http_runs_session_t *
+ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name)
+{
+    return (ngx_http_runs_session_t *)
+               ngx_str_rbtree_lookup(&sh->sessions, name,
+                                     ngx_crc32_short(name->data, name->len));
+}
+
+
+/*
+ * Allocates from the zone, evicting finished runs oldest first while the
+ * allocation does not fit.  "keep" is a session that must survive the
+ * eviction of its last run because the caller is about to add one.
+ */
+
+void *
+ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
+    ngx_http_runs_session_t *keep)
+{
+    void  *p;
+
+    for ( ;; ) {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+        if (p != NULL) {
+            return p;
+        }
+
+        if (!ngx_http_runs_evict_one_locked(zone, keep)) {
+            return NULL;
+        }
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *keep)
+{
+    ngx_queue_t          *q;
+    ngx_http_runs_run_t  *run;
+
+    if (ngx_queue_empty(&zone->sh->finished)) {
+        return 0;
+    }
+
+    q = ngx_queue_head(&zone->sh->finished);
+    run = ngx_queue_data(q, ngx_http_runs_run_t, state);
+
+    ngx_http_runs_free_run_locked(zone, run, keep);
+    zone->sh->evicted++;
+
+    return 1;
+}
+
+
+static u_char *
+ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
+{
+    if (src->data == NULL) {
+        dst->len = 0;
+        dst->data = NULL;
+        return p;
+    }
+
+    dst->len = src->len;
+    dst->data = p;
+
+    return ngx_cpymem(p, src->data, src->len);
+}
+
+
+ngx_int_t
+ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_create_t *cr, ngx_str_t *detail, u_char *id,
+    ngx_http_runs_bells_t *bells)
+{
+    size_t                    size, isize;
+    u_char                   *p, *inherit;
+    uint64_t                  rid;
+    ngx_str_t                 agent, project;
+    ngx_uint_t                new_session;
+    ngx_http_runs_run_t      *run;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_session_t  *sess;
+
+    sh = zone->sh;
+
+    sess = ngx_http_runs_lookup_session_locked(sh, &cr->session_name);
+
+    agent = cr->agent_name;
+    project = cr->project_dir;
+
+    if (cr->type == NGX_HTTP_RUNS_START) {
+        if (sess && sess->nblocking) {
+            ngx_str_set(detail, "already exists");
+            return NGX_HTTP_CONFLICT;
+        }
+
+    } else {
+        if (sess == NULL || !sess->has_start) {
+            ngx_str_set(detail, "not found");
+            return NGX_HTTP_NOT_FOUND;
+        }
+
+        if (agent.data == NULL) {
+            agent = sess->agent_name;
+        }
+
+        if (project.data == NULL) {
+            project = sess->project_dir;
+        }
+    }
+
+    new_session = (sess == NULL);
+    inherit = NULL;
+
+    if (sess) {
+        sess->pinned = 1;
+    }
+
+    size = sizeof(ngx_http_runs_run_t) + cr->prompt.len + agent.len
+           + project.len + cr->parent.len;
+
+    run = ngx_http_runs_alloc_locked(zone, size, sess);
+    if (run == NULL) {
+        goto full;
+    }
+
+    if (new_session) {
+        sess = ngx_http_runs_alloc_locked(zone,
+                                          sizeof(ngx_http_runs_session_t)
+                                          + cr->session_name.len, NULL);
+        if (sess == NULL) {
+            goto full;
+        }
+
+        ngx_memzero(sess, sizeof(ngx_http_runs_session_t));
+        sess->pinned = 1;
+
+        p = (u_char *) sess + sizeof(ngx_http_runs_session_t);
+        sess->sn.str.len = cr->session_name.len;
+        sess->sn.str.data = p;
+        ngx_memcpy(p, cr->session_name.data, cr->session_name.len);
+        sess->sn.node.key = ngx_crc32_short(p, cr->session_name.len);
+
+        ngx_queue_init(&sess->runs);
+        ngx_queue_init(&sess->active);
+    }
+
+    if (cr->type == NGX_HTTP_RUNS_START) {
+        isize = agent.len + project.len;
+
+        if (isize) {
+            inherit = ngx_http_runs_alloc_locked(zone, isize, sess);
+            if (inherit == NULL) {
+                goto full;
+            }
+        }
+    }
+
+    /* nothing can fail from here on */
+
+    if (new_session) {
+        ngx_rbtree_insert(&sh->sessions, &sess->sn.node);
+        sh->nsessions++;
+    }
+
+    if (cr->type == NGX_HTTP_RUNS_START) {
+        if (sess->inherit) {
+            ngx_slab_free_locked(zone->shpool, sess->inherit);
+        }
+
+        sess->inherit = inherit;
+        p = ngx_http_runs_copy_str(inherit, &sess->agent_name, &agent);
+        (void) ngx_http_runs_copy_str(p, &sess->project_dir, &project);
+        sess->has_start = 1;
+    }
+
+    sess->pinned = 0;
+
+    ngx_memzero(run, sizeof(ngx_http_runs_run_t));
+
+    p = (u_char *) run + sizeof(ngx_http_runs_run_t);
+    p = ngx_http_runs_copy_str(p, &run->prompt, &cr->prompt);
+    p = ngx_http_runs_copy_str(p, &run->agent_name, &agent);
+    p = ngx_http_runs_copy_str(p, &run->project_dir, &project);
+    (void) ngx_http_runs_copy_str(p, &run->parent, &cr->parent);
+
+    rid = ngx_http_runs_random_id(&sh->runs);
+    run->node.key = rid;
+    ngx_http_runs_make_id(run->id, "run_", 4, rid);
+
+    run->seq = ++sh->seq;
+    run->ready.key = run->seq;
+    run->type = cr->type;
+    run->status = NGX_HTTP_RUNS_PENDING;
+    run->created_at = ngx_http_runs_now();
+    run->session = sess;
+
+    ngx_queue_init(&run->owned);
+    ngx_queue_init(&run->stop);
+    ngx_queue_init(&run->waiters);
+
+    ngx_rbtree_insert(&sh->runs, &run->node);
+    ngx_queue_insert_tail(&sh->all, &run->all);
+    ngx_queue_insert_tail(&sess->runs, &run->in_session);
+    ngx_queue_insert_tail(&sess->active, &run->state);
+
+    sess->nruns++;
+    sess->nblocking++;
+    sh->nruns++;
+    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+
+    ngx_http_runs_make_ready_locked(sh, sess, bells);
+
+    ngx_memcpy(id, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+
+    return NGX_HTTP_CREATED;
+
+full:
+
+    if (inherit) {
+        ngx_slab_free_locked(zone->shpool, inherit);
+    }
+
+    if (new_session && sess) {
+        ngx_slab_free_locked(zone->shpool, sess);
+
+    } else if (sess) {
+        sess->pinned = 0;
+
+        if (sess->nruns == 0) {
+            /* eviction emptied it; it is forgotten as it would have been */
+            ngx_rbtree_delete(&sh->sessions, &sess->sn.node);
+            if (sess->inherit) {
+                ngx_slab_free_locked(zone->shpool, sess->inherit);
+            }
+            ngx_slab_free_locked(zone->shpool, sess);
+            sh->nsessions--;
+        }
+    }
+
+    if (run) {
+        ngx_slab_free_locked(zone->shpool, run);
+    }
+
+    ngx_str_set(detail, "full");
+
+    return NGX_HTTP_SERVICE_UNAVAILABLE;
+}
+
+
+/* the first live run of a session becomes claimable when it is pending */
+
+static void
+ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells)
+{
+    ngx_http_runs_run_t  *run;
+
+    if (ngx_queue_empty(&sess->active)) {
+        return;
+    }
+
+    run = ngx_queue_data(ngx_queue_head(&sess->active), ngx_http_runs_run_t,
+                         state);
+
+    if (run->status != NGX_HTTP_RUNS_PENDING || run->in_ready) {
+        return;
+    }
+
+    ngx_rbtree_insert(&sh->ready, &run->ready);
+    run->in_ready = 1;
+
+    ngx_http_runs_notify_idle_locked(sh, bells);
+}
+
+
+static void
+ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
+    ngx_http_runs_bells_t *bells)
+{
+    ngx_uint_t                old;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_session_t  *sess;
+
+    sh = zone->sh;
+    sess = run->session;
+    old = run->status;
+
+    if (run->in_ready && status != NGX_HTTP_RUNS_PENDING) {
+        ngx_rbtree_delete(&sh->ready, &run->ready);
+        run->in_ready = 0;
+    }
+
+    sh->nstatus[old]--;
+    sh->nstatus[status]++;
+    run->status = status;
+
+    if (!ngx_http_runs_is_terminal(status)) {
+        return;
+    }
+
+    run->completed_at = now;
+
+    if (status == NGX_HTTP_RUNS_FAILED || status == NGX_HTTP_RUNS_STOPPED) {
+        sess->nblocking--;
+    }
+
+    if (run->launcher) {
+        ngx_queue_remove(&run->owned);
+        ngx_queue_init(&run->owned);
+        run->launcher = NULL;
+    }
+
+    if (run->stop_queued) {
+        ngx_queue_remove(&run->stop);
+        ngx_queue_init(&run->stop);
+        run->stop_queued = 0;
+    }
+
+    ngx_queue_remove(&run->state);
+    ngx_queue_insert_tail(&sh->finished, &run->state);
+
+    ngx_http_runs_notify_all_locked(sh, &run->waiters, 0, bells);
+
+    /* the session's next run may go now */
+    ngx_http_runs_make_ready_locked(sh, sess, bells);
+}
+
+
+static ngx_int_t
+ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, u_char *data, size_t len)
+{
+    u_char  *p;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_http_runs_alloc_locked(zone, len, NULL);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (run->error.data) {
+        ngx_slab_free_locked(zone->shpool, run->error.data);
+    }
+
+    ngx_memcpy(p, data, len);
+    run->error.data = p;
+    run->error.len = len;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_runs_queue_stop_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells)
+{
+    ngx_http_runs_launcher_t  *lr;
+
+    lr = run->launcher;
+
+    if (lr == NULL || run->stop_queued) {
+        return;
+    }
+
+    ngx_queue_insert_tail(&lr->stops, &run->stop);
+    run->stop_queued = 1;
+
+    ngx_http_runs_notify_all_locked(sh, &lr->waiters, 0, bells);
+}
+
+
+ngx_int_t
+ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells)
+{
+    switch (run->status) {
+
+    case NGX_HTTP_RUNS_PENDING:
+        ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_STOPPED,
+                                        ngx_http_runs_now(), bells);
+        return NGX_OK;
+
+    case NGX_HTTP_RUNS_CLAIMED:
+    case NGX_HTTP_RUNS_RUNNING:
+        ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_STOPPING,
+                                        0, bells);
+        /* fall through */
+
+    case NGX_HTTP_RUNS_STOPPING:
+        ngx_http_runs_queue_stop_locked(zone->sh, run, bells);
+        return NGX_OK;
+
+    default:
+        return NGX_DECLINED;
+    }
+}
+
+
+ngx_int_t
+ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
+    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_str_t *detail,
+    ngx_http_runs_bells_t *bells)
+{
+    int64_t     now;
+    ngx_uint_t  status, next;
+
+    status = run->status;
+
+    if (run->launcher != lr) {
+
+        if (run->launcher == NULL) {
+            detail->len = ngx_sprintf(detail->data,
+                                      "Run %*s is %V and held by no launcher",
+                                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
+                                      run->id,
+                                      &ngx_http_runs_status_names[status])
+                          - detail->data;
+        } else {
+            detail->len = ngx_sprintf(detail->data,
+                                      "Run %*s is held by another launcher",
+                                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
+                                      run->id)
+                          - detail->data;
+        }
+
+        return NGX_HTTP_CONFLICT;
+    }
+
+    next = NGX_HTTP_RUNS_NSTATUS;
+
+    switch (ev) {
+
+    case NGX_HTTP_RUNS_EV_STARTED:
+        if (status == NGX_HTTP_RUNS_CLAIMED) {
+            next = NGX_HTTP_RUNS_RUNNING;
+
+        } else if (status == NGX_HTTP_RUNS_STOPPING && run->started_at == 0) {
+            next = NGX_HTTP_RUNS_STOPPING;
+        }
+        break;
+
+    case NGX_HTTP_RUNS_EV_COMPLETED:
+        if (status == NGX_HTTP_RUNS_RUNNING
+            || status == NGX_HTTP_RUNS_STOPPING)
+        {
+            next = NGX_HTTP_RUNS_COMPLETED;
+        }
+        break;
+
+    case NGX_HTTP_RUNS_EV_FAILED:
+        next = NGX_HTTP_RUNS_FAILED;
+        break;
+
+    case NGX_HTTP_RUNS_EV_STOPPED:
+        next = NGX_HTTP_RUNS_STOPPED;
+        break;
+    }
+
+    if (next == NGX_HTTP_RUNS_NSTATUS) {
+        detail->len = ngx_sprintf(detail->data,
+                                  "Run %*s is %V: it cannot be marked %V",
+                                  (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, run->id,
+                                  &ngx_http_runs_status_names[status],
+                                  &ngx_http_runs_event_names[ev])
+                      - detail->data;
+        return NGX_HTTP_CONFLICT;
+    }
+
+    now = ngx_http_runs_now();
+
+    if (ev == NGX_HTTP_RUNS_EV_FAILED && text && text->len) {
+        if (ngx_http_runs_set_error_locked(zone, run, text->data, text->len)
+            != NGX_OK)
+        {
+            ngx_str_set(detail, "full");
+            return NGX_HTTP_SERVICE_UNAVAILABLE;
+        }
+    }
+
+    if (ev == NGX_HTTP_RUNS_EV_STARTED) {
+        run->started_at = now;
+    }
+
+    if (next != status) {
+        ngx_http_runs_set_status_locked(zone, run, next, now, bells);
+    }
+
+    return NGX_HTTP_OK;
+}
+
+
+static void
+ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells)
+{
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    ngx_queue_remove(&run->owned);
+    ngx_queue_init(&run->owned);
+    run->launcher = NULL;
+    run->has_launcher_id = 0;
+    run->claimed_at = 0;
+
+    if (run->stop_queued) {
+        ngx_queue_remove(&run->stop);
+        ngx_queue_init(&run->stop);
+        run->stop_queued = 0;
+    }
+
+    sh->nstatus[run->status]--;
+    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+    run->status = NGX_HTTP_RUNS_PENDING;
+
+    /* its creation sequence number puts it ahead of every newer run */
+    ngx_http_runs_make_ready_locked(sh, run->session, bells);
+}
+
+
+ngx_http_runs_launcher_t *
+ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
+    ngx_str_t *project_dir, ngx_str_t *executor_type)
+{
+    u_char                    *p;
+    size_t                     size;
+    uint64_t                   id;
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_launcher_t  *lr;
+
+    sh = zone->sh;
+
+    size = sizeof(ngx_http_runs_launcher_t) + hostname->len
+           + project_dir->len + executor_type->len;
+
+    lr = ngx_http_runs_alloc_locked(zone, size, NULL);
+    if (lr == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(lr, sizeof(ngx_http_runs_launcher_t));
+
+    p = (u_char *) lr + sizeof(ngx_http_runs_launcher_t);
+    p = ngx_http_runs_copy_str(p, &lr->hostname, hostname);
+    p = ngx_http_runs_copy_str(p, &lr->project_dir, project_dir);
+    (void) ngx_http_runs_copy_str(p, &lr->executor_type, executor_type);
+
+    id = ngx_http_runs_random_id(&sh->launchers);
+    lr->node.key = id;
+    ngx_http_runs_make_id(lr->id, "lnch_", 5, id);
+
+    lr->registered_at = ngx_http_runs_now();
+    lr->last_heartbeat = lr->registered_at;
+
+    ngx_queue_init(&lr->runs);
+    ngx_queue_init(&lr->stops);
+    ngx_queue_init(&lr->waiters);
+
+    ngx_rbtree_insert(&sh->launchers, &lr->node);
+    ngx_queue_insert_tail(&sh->launcher_list, &lr->list);
+    sh->nlaunchers++;
+
+    return lr;
+}
+
+
+void
+ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, const char *why,
+    ngx_http_runs_bells_t *bells)
+{
+    int64_t                 now;
+    ngx_queue_t            *q;
+    ngx_http_runs_run_t    *run;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+    now = ngx_http_runs_now();
+
+    while (!ngx_queue_empty(&lr->runs)) {
+        q = ngx_queue_head(&lr->runs);
+        run = ngx_queue_data(q, ngx_http_runs_run_t, owned);
+
+        if (run->status == NGX_HTTP_RUNS_CLAIMED) {
+            ngx_http_runs_requeue_locked(zone, run, bells);
+            continue;
+        }
+
+        /* a failed allocation leaves the error null, nothing else */
+        (void) ngx_http_runs_set_error_locked(zone, run, (u_char *) why,
+                                              ngx_strlen(why));
+
+        ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_FAILED, now,
+                                        bells);
+    }
+
+    /* held polls answer {"deregistered": true} */
+    ngx_http_runs_notify_all_locked(sh, &lr->waiters, 1, bells);
+
+    ngx_rbtree_delete(&sh->launchers, &lr->node);
+    ngx_queue_remove(&lr->list);
+    sh->nlaunchers--;
+
+    ngx_slab_free_locked(zone->shpool, lr);
+}
+
+
+ngx_int_t
+ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, ngx_pool_t *pool, ngx_http_runs_poll_t *p,
+    ngx_http_runs_bells_t *bells)
+{
+    size_t                  n;
+    ngx_str_t              *s;
+    ngx_queue_t            *q;
+    ngx_rbtree_node_t      *node;
+    ngx_http_runs_run_t    *run;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    if (lr == NULL) {
+        p->what = NGX_HTTP_RUNS_POLL_DEREGISTERED;
+        return NGX_OK;
+    }
+
+    lr->last_heartbeat = ngx_http_runs_now();
+
+    if (lr->deregister) {
+        p->what = NGX_HTTP_RUNS_POLL_DEREGISTERED;
+        ngx_http_runs_remove_launcher_locked(zone, lr, "launcher deregistered",
+                                             bells);
+        return NGX_OK;
+    }
+
+    if (!ngx_queue_empty(&lr->stops)) {
+        n = 0;
+        for (q = ngx_queue_head(&lr->stops);
+             q != ngx_queue_sentinel(&lr->stops);
+             q = ngx_queue_next(q))
+        {
+            n++;
+        }
+
+        p->stops = ngx_array_create(pool, n, sizeof(ngx_str_t));
+        if (p->stops == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (q = ngx_queue_head(&lr->stops);
+             q != ngx_queue_sentinel(&lr->stops);
+             q = ngx_queue_next(q))
+        {
+            run = ngx_queue_data(q, ngx_http_runs_run_t, stop);
+
+            s = ngx_array_push(p->stops);
+            s->len = NGX_HTTP_RUNS_RUN_ID_LEN;
+            s->data = ngx_pnalloc(pool, NGX_HTTP_RUNS_RUN_ID_LEN);
+            if (s->data == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(s->data, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+        }
+
+        /* handed over: a stop repeated by a client queues it again */
+        while (!ngx_queue_empty(&lr->stops)) {
+            q = ngx_queue_head(&lr->stops);
+            run = ngx_queue_data(q, ngx_http_runs_run_t, stop);
+            ngx_queue_remove(q);
+            ngx_queue_init(q);
+            run->stop_queued = 0;
+        }
+
+        p->what = NGX_HTTP_RUNS_POLL_STOPS;
+        return NGX_OK;
+    }
+
+    if (sh->ready.root == sh->ready.sentinel) {
+        p->what = NGX_HTTP_RUNS_POLL_NOTHING;
+        return NGX_OK;
+    }
+
+    node = ngx_rbtree_min(sh->ready.root, sh->ready.sentinel);
+    run = (ngx_http_runs_run_t *)
+              ((u_char *) node - offsetof(ngx_http_runs_run_t, ready));
+
+    /* copy first: a failed copy must not claim the run */
+    run->claimed_at = ngx_http_runs_now();
+    ngx_memcpy(run->launcher_id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    run->has_launcher_id = 1;
+    run->launcher = lr;
+
+    sh->nstatus[run->status]--;
+    sh->nstatus[NGX_HTTP_RUNS_CLAIMED]++;
+    run->status = NGX_HTTP_RUNS_CLAIMED;
+
+    if (ngx_http_runs_snap_locked(run, pool, &p->run) != NGX_OK) {
+        sh->nstatus[NGX_HTTP_RUNS_CLAIMED]--;
+        sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+        run->status = NGX_HTTP_RUNS_PENDING;
+        run->launcher = NULL;
+        run->has_launcher_id = 0;
+        run->claimed_at = 0;
+        return NGX_ERROR;
+    }
+
+    ngx_rbtree_delete(&sh->ready, &run->ready);
+    run->in_ready = 0;
+    ngx_queue_insert_tail(&lr->runs, &run->owned);
+
+    p->what = NGX_HTTP_RUNS_POLL_RUN;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_snap_str(ngx_pool_t *pool, ngx_str_t *dst, ngx_str_t *src)
+{
+    if (src->data == NULL) {
+        dst->len = 0;
+        dst->data = NULL;
+        return NGX_OK;
+    }
+
+    dst->len = src->len;
+    dst->data = ngx_pnalloc(pool, src->len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->data, src->len);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snap)
+{
+    ngx_memcpy(snap->id, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_memcpy(snap->launcher_id, run->launcher_id,
+               NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+
+    snap->status = run->status;
+    snap->type = run->type;
+    snap->has_launcher_id = run->has_launcher_id;
+    snap->created_at = run->created_at;
+    snap->claimed_at = run->claimed_at;
+    snap->started_at = run->started_at;
+    snap->completed_at = run->completed_at;
+
+    if (ngx_http_runs_snap_str(pool, &snap->session_name,
+                               &run->session->sn.str) != NGX_OK
+        || ngx_http_runs_snap_str(pool, &snap->prompt, &run->prompt) != NGX_OK
+        || ngx_http_runs_snap_str(pool, &snap->agent_name, &run->agent_name)
+           != NGX_OK
+        || ngx_http_runs_snap_str(pool, &snap->project_dir, &run->project_dir)
+           != NGX_OK
+        || ngx_http_runs_snap_str(pool, &snap->parent, &run->parent) != NGX_OK
+        || ngx_http_runs_snap_str(pool, &snap->error, &run->error) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr, ngx_pool_t *pool,
+    ngx_http_runs_lsnap_t *ls)
+{
+    ngx_memcpy(ls->id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    ls->registered_at = lr->registered_at;
+    ls->last_heartbeat = lr->last_heartbeat;
+    ls->deregister = lr->deregister;
+
+    /* a failed copy leaves the field null */
+    (void) ngx_http_runs_snap_str(pool, &ls->hostname, &lr->hostname);
+    (void) ngx_http_runs_snap_str(pool, &ls->project_dir, &lr->project_dir);
+    (void) ngx_http_runs_snap_str(pool, &ls->executor_type,
+                                  &lr->executor_type);
+}
+
+
+static void
+ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep)
+{
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_session_t  *sess;
+
+    sh = zone->sh;
+    sess = run->session;
+
+    /* only terminal runs are freed: they hold no launcher and no stop */
+
+    ngx_http_runs_notify_all_locked(sh, &run->waiters, 1, NULL);
+
+    ngx_rbtree_delete(&sh->runs, &run->node);
+    ngx_queue_remove(&run->all);
+    ngx_queue_remove(&run->in_session);
+    ngx_queue_remove(&run->state);
+
+    sh->nruns--;
+    sh->nstatus[run->status]--;
+
+    if (run->status == NGX_HTTP_RUNS_COMPLETED) {
+        sess->nblocking--;
+    }
+
+    if (run->error.data) {
+        ngx_slab_free_locked(zone->shpool, run->error.data);
+    }
+
+    ngx_slab_free_locked(zone->shpool, run);
+
+    if (--sess->nruns == 0 && sess != keep && !sess->pinned) {
+        ngx_rbtree_delete(&sh->sessions, &sess->sn.node);
+
+        if (sess->inherit) {
+            ngx_slab_free_locked(zone->shpool, sess->inherit);
+        }
+
+        ngx_slab_free_locked(zone->shpool, sess);
+        sh->nsessions--;
+    }
+}
+
+
+/*
+ * Runner loss and retention, run from the workers' timer; "now" is the
+ * caller's clock so every worker judges alike.
+ */
+
+void
+ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, int64_t now,
+    ngx_http_runs_bells_t *bells)
+{
+    ngx_uint_t                 n;
+    ngx_queue_t               *q, *next;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_launcher_t  *lr;
+
+    sh = zone->sh;
+
+    for (q = ngx_queue_head(&sh->launcher_list);
+         q != ngx_queue_sentinel(&sh->launcher_list);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);
+
+        if (lr->nwaiters) {
+            /* a held poll is a live runner */
+            lr->last_heartbeat = now;
+            continue;
+        }
+
+        if (now - lr->last_heartbeat > (int64_t) rmcf->launcher_expiry) {
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                          "runs_zone \"%V\": launcher %*s silent for %L ms, "
+                          "removed: launcher lost", &zone->name,
+                          (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, lr->id,
+                          now - lr->last_heartbeat);
+
+            ngx_http_runs_remove_launcher_locked(zone, lr, "launcher lost",
+                                                 bells);
+        }
+    }
+
+    for (n = 0; n < NGX_HTTP_RUNS_MAINT_BATCH; n++) {
+
+        if (ngx_queue_empty(&sh->finished)) {
+            break;
+        }
+
+        q = ngx_queue_head(&sh->finished);
+        run = ngx_queue_data(q, ngx_http_runs_run_t, state);
+
+        if (now - run->completed_at < (int64_t) rmcf->retention) {
+            break;
+        }
+
+        ngx_http_runs_free_run_locked(zone, run, NULL);
+    }
+}
