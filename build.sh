@@ -103,7 +103,9 @@ cmd_build() {
     say "compiling ngx_http_runs_module.so"
     make -s -C "$tree" -f objs/Makefile modules >"$BUILD/make.log" 2>&1 \
         || { cat "$BUILD/make.log"; die "compilation failed"; }
-    cp "$tree/objs/ngx_http_runs_module.so" "$MODULE"
+    # a new file, not an overwrite: a running nginx keeps its mapping
+    cp "$tree/objs/ngx_http_runs_module.so" "$MODULE.new"
+    mv -f "$MODULE.new" "$MODULE"
     say "built $MODULE"
 }
 

@@ -386,7 +386,8 @@ void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
     ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_bells_t *bells);
 ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
     ngx_http_runs_zone_t *zone, ngx_http_runs_main_conf_t *rmcf,
-    ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target);
+    ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target,
+    ngx_uint_t *full);
 void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
 ngx_int_t ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,

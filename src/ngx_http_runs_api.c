@@ -899,6 +899,7 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     json_t                     *j;
     uint64_t                    id;
     ngx_str_t                   v;
+    ngx_uint_t                  full;
     ngx_msec_t                  wait;
     ngx_pool_cleanup_t         *cln;
     ngx_http_runs_run_t        *run;
@@ -909,6 +910,7 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
     wait = 0;
+    full = 0;
 
     if (ngx_http_runs_get_arg(r, "wait", 4, &v) == NGX_OK) {
         if (ngx_http_runs_parse_wait(&v, &wait) != NGX_OK) {
@@ -946,13 +948,13 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
         ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
         ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
                                                       NGX_HTTP_RUNS_WAIT_RUN,
-                                                      run);
+                                                      run, &full);
         if (ctx->waiter) {
             ngx_shmtx_unlock(&zone->shpool->mutex);
             return ngx_http_runs_hold(r, ctx, cln, wait);
         }
 
-        /* too many held requests: answer the run as it is */
+        /* too many held requests or a full zone: the run as it is */
     }
 
     if (ngx_http_runs_snap_locked(run, r->pool, &snap) != NGX_OK) {
@@ -1168,6 +1170,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     uint64_t                    id;
     ngx_int_t                   rc;
     ngx_str_t                   v;
+    ngx_uint_t                  full;
     ngx_pool_cleanup_t         *cln;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_bells_t       bells;
@@ -1198,6 +1201,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 
     ctx->kind = NGX_HTTP_RUNS_WAIT_POLL;
     bells = 0;
+    full = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -1216,7 +1220,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     {
         ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
                                                       NGX_HTTP_RUNS_WAIT_POLL,
-                                                      lr);
+                                                      lr, &full);
         if (ctx->waiter == NULL) {
             rc = NGX_DECLINED;
         }
@@ -1228,6 +1232,13 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED && full) {
+        ngx_http_runs_log_full(zone, r->connection->log);
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Run store is full: enlarge runs_zone \"%V\"",
+                   &zone->name);
     }
 
     if (rc == NGX_DECLINED) {

@@ -29,6 +29,7 @@ static void ngx_http_runs_hold_cleanup(void *data);
 static void ngx_http_runs_hold_timeout(ngx_event_t *ev);
 static void ngx_http_runs_held_read(ngx_event_t *rev);
 static void ngx_http_runs_check_broken(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_runs_client_alive(ngx_http_request_t *r);
 static void ngx_http_runs_release(ngx_http_runs_ctx_t *ctx);
 static void ngx_http_runs_purge_dead_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells);
@@ -377,7 +378,7 @@ ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
 ngx_http_runs_waiter_t *
 ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx,
-    ngx_uint_t kind, void *target)
+    ngx_uint_t kind, void *target, ngx_uint_t *full)
 {
     ngx_http_runs_shctx_t     *sh;
     ngx_http_runs_waiter_t    *w;
@@ -390,8 +391,10 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
         return NULL;
     }
 
-    w = ngx_slab_alloc_locked(zone->shpool, sizeof(ngx_http_runs_waiter_t));
+    w = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_waiter_t),
+                                   NULL);
     if (w == NULL) {
+        *full = 1;
         return NULL;
     }
 
@@ -548,6 +551,29 @@ ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
 
     if (ngx_queue_empty(&zone->held)) {
         return;
+    }
+
+    /*
+     * A poll whose client has gone must not be handed a run: look at the
+     * sockets of the notified polls before anything is claimed for them.
+     * The state is read without the lock; a poll notified meanwhile is
+     * looked at on its own doorbell.
+     */
+
+    for (q = ngx_queue_head(&zone->held);
+         q != ngx_queue_sentinel(&zone->held);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        ctx = ngx_queue_data(q, ngx_http_runs_ctx_t, held);
+
+        if (ctx->kind == NGX_HTTP_RUNS_WAIT_POLL && ctx->waiter
+            && ctx->waiter->state == NGX_HTTP_RUNS_W_NOTIFIED
+            && !ngx_http_runs_client_alive(ctx->request))
+        {
+            ngx_http_finalize_request(ctx->request,
+                                      NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        }
     }
 
     slot = ngx_worker % NGX_HTTP_RUNS_DOORBELLS;
@@ -761,6 +787,42 @@ ngx_http_runs_held_read(ngx_event_t *rev)
     if (ctx && ctx->saved_read) {
         ctx->saved_read(rev);
     }
+}
+
+
+static ngx_uint_t
+ngx_http_runs_client_alive(ngx_http_request_t *r)
+{
+    int                n;
+    char               buf[1];
+    ngx_err_t          err;
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return 1;
+    }
+#endif
+
+    if (c->error || c->read->eof) {
+        return 0;
+    }
+
+    n = recv(c->fd, buf, 1, MSG_PEEK);
+    err = ngx_socket_errno;
+
+    if (n == 0 || (n == -1 && err != NGX_EAGAIN)) {
+        c->read->eof = 1;
+        c->error = 1;
+
+        ngx_log_error(NGX_LOG_INFO, c->log, err,
+                      "client closed connection while its request was held");
+        return 0;
+    }
+
+    return 1;
 }
 
 
