@@ -37,8 +37,11 @@ typedef struct {
 } ngx_http_runs_use_t;
 
 
-static ngx_conf_num_bounds_t  ngx_http_runs_max_waiters_bounds = {
-    ngx_conf_check_num_bounds, 1, 1000000
+static char *ngx_http_runs_check_max_waiters(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_conf_post_t  ngx_http_runs_max_waiters_post = {
+    ngx_http_runs_check_max_waiters
 };
 
 
@@ -112,7 +115,7 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_runs_main_conf_t, max_waiters),
-      &ngx_http_runs_max_waiters_bounds },
+      &ngx_http_runs_max_waiters_post },
 
       ngx_null_command
 };
@@ -151,6 +154,21 @@ ngx_module_t  ngx_http_runs_module = {
 
 static ngx_str_t  ngx_http_runs_name_pattern =
     ngx_string("^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+
+
+/* a string returned here is logged after the directive's name */
+
+static char *
+ngx_http_runs_check_max_waiters(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_int_t  *np = data;
+
+    if (*np < 1 || *np > 1000000) {
+        return "must be between 1 and 1000000";
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 static ngx_int_t

@@ -723,6 +723,7 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     json_t                     *o, *a, *j;
     ngx_int_t                   status, limit, n, i;
     ngx_str_t                   v, name, err;
+    ngx_uint_t                  cap;
     ngx_queue_t                *q, *head;
     ngx_http_runs_run_t        *run;
     ngx_http_runs_snap_t       *snaps;
@@ -770,7 +771,13 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
         name.data = NULL;
     }
 
-    snaps = ngx_palloc(r->pool, limit * sizeof(ngx_http_runs_snap_t));
+    /*
+     * sized before the lock from an unlocked read of the run count: runs
+     * created meanwhile may be left out, as if they came a moment later
+     */
+    cap = ngx_min((ngx_uint_t) limit, zone->sh->nruns + 64);
+
+    snaps = ngx_palloc(r->pool, cap * sizeof(ngx_http_runs_snap_t));
     if (snaps == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -794,7 +801,7 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     /* newest first, so that "limit" keeps the most recent runs */
 
     for (q = head ? ngx_queue_last(head) : NULL;
-         q && q != ngx_queue_sentinel(head) && n < limit;
+         q && q != ngx_queue_sentinel(head) && (ngx_uint_t) n < cap;
          q = ngx_queue_prev(q))
     {
         run = name.data ? ngx_queue_data(q, ngx_http_runs_run_t, in_session)
@@ -1346,27 +1353,34 @@ ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx)
 }
 
 
+/*
+ * Parses a body carrying "launcher_id".  NGX_OK: *json and *id are set;
+ * otherwise the request has been answered and *rc is what to return.
+ */
+
 static ngx_int_t
 ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
-    json_t **json, uint64_t *id)
+    json_t **json, uint64_t *id, ngx_int_t *rc)
 {
-    ngx_int_t  rc;
+    ngx_int_t  st;
     ngx_str_t  err, lid;
 
-    rc = ngx_http_runs_json_parse(r->pool, body, 0, json, &err);
+    st = ngx_http_runs_json_parse(r->pool, body, 0, json, &err);
 
-    if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, *json, "launcher_id", 1,
+    if (st == NGX_OK) {
+        st = ngx_http_runs_json_get_str(r->pool, *json, "launcher_id", 1,
                                         &lid, &err);
     }
 
-    if (rc != NGX_OK) {
-        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    if (st != NGX_OK) {
+        *rc = ngx_http_runs_send_detail(r, st, "%V", &err);
+        return NGX_ERROR;
     }
 
     if (ngx_http_runs_parse_id(&lid, "lnch_", id) != NGX_OK) {
-        return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
-                                         "Launcher not registered");
+        *rc = ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                        "Launcher not registered");
+        return NGX_ERROR;
     }
 
     return NGX_OK;
@@ -1388,8 +1402,7 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     zone = ctx->zone;
 
-    rc = ngx_http_runs_launcher_body(r, body, &json, &lid);
-    if (rc != NGX_OK) {
+    if (ngx_http_runs_launcher_body(r, body, &json, &lid, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -1511,8 +1524,7 @@ ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     zone = ctx->zone;
 
-    rc = ngx_http_runs_launcher_body(r, body, &json, &lid);
-    if (rc != NGX_OK) {
+    if (ngx_http_runs_launcher_body(r, body, &json, &lid, &rc) != NGX_OK) {
         return rc;
     }
 
