@@ -1,0 +1,611 @@
+package Runs;
+
+# Helpers shared by the ngx_http_runs_module test suites.
+#
+# Pure Perl (core modules only): a small HTTP/1.1 client over
+# IO::Socket::INET talking to the nginx that Test::Nginx::Socket started
+# on 127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}, JSON::PP decoding, and
+# "flows": multi-step scripts with Test::More assertions that a block's
+# add_response_body_check hook runs, keyed by the block's title.
+#
+# Every flow declares how many assertions it makes; the hook pads with
+# failures when a flow dies early, so plan counts stay exact.  plan_count()
+# computes a file's plan from its blocks the way Test::Nginx::Socket counts
+# (one status check per request, one body check per request when a body
+# section is present, one per expected header, one per error_log /
+# no_error_log pattern after every request, must_die: one exit check plus
+# the log patterns), plus each flow's declared count.
+
+use strict;
+use warnings;
+
+use IO::Socket::INET ();
+use IO::Select ();
+use JSON::PP ();
+use Time::HiRes qw(time sleep);
+use POSIX ();
+use Test::More ();
+
+use Exporter 'import';
+
+our @EXPORT = qw(
+    flow plan_count flow_hook
+    req conn hold collect
+    jenc jdec
+    create_run register_launcher poll_once launcher_event get_run
+    list_runs stop_run deregister claim run_in_state status_of
+    wait_for
+);
+
+my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
+
+sub jenc { $JSON->encode($_[0]) }
+
+sub jdec {
+    my ($text) = @_;
+    return undef if !defined $text || $text eq '';
+    my $v = eval { $JSON->decode($text) };
+    return $v;
+}
+
+sub port {
+    return $ENV{TEST_NGINX_CLIENT_PORT} || $ENV{TEST_NGINX_SERVER_PORT}
+           || $ENV{TEST_NGINX_PORT} || 1984;
+}
+
+sub server_root {
+    return $ENV{TEST_NGINX_SERVER_ROOT} || $ENV{TEST_NGINX_SERVROOT}
+           || 't/servroot';
+}
+
+sub error_log_path { server_root() . '/logs/error.log' }
+
+# the module under test: the runner sets TEST_NGINX_RUNS_MODULE; default to
+# the build tree next to t/
+if (!$ENV{TEST_NGINX_RUNS_MODULE}) {
+    require File::Basename;
+    require File::Spec;
+    my $dir = File::Spec->rel2abs(File::Basename::dirname(__FILE__));
+    $ENV{TEST_NGINX_RUNS_MODULE} =
+        File::Spec->catfile($dir, '..', '..', 'build',
+                            'ngx_http_runs_module.so');
+}
+
+our $DEFAULT_MAIN_CONFIG = 'load_module $TEST_NGINX_RUNS_MODULE;';
+our $DEFAULT_HTTP_CONFIG = 'runs_zone runs 4m;';
+our $DEFAULT_CONFIG = <<'_EOC_';
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /launchers { runs_launchers_api runs; }
+_EOC_
+
+# for add_block_preprocessor: fill in the sections a block leaves out
+sub preprocess {
+    my ($block) = @_;
+    if (!defined _sec($block, 'main_config')) {
+        $block->set_value('main_config', $DEFAULT_MAIN_CONFIG);
+    }
+    if (!defined _sec($block, 'http_config')) {
+        $block->set_value('http_config', $DEFAULT_HTTP_CONFIG);
+    }
+    if (!defined _sec($block, 'config')) {
+        $block->set_value('config', $DEFAULT_CONFIG);
+    }
+}
+
+# Debian's nginx is built with --error-log-path=stderr: errors found while
+# it reads its configuration go to stderr, not to the error log that
+# "--- error_log" reads.  Call from a BEGIN block before
+# "use Test::Nginx::Socket": routes such nginx binaries through
+# t/inc/nginx-startup-log.pl, which adds "-e <prefix>/logs/error.log".
+sub route_startup_log {
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $v = `$bin -V 2>&1`;
+    return if !defined $v || $v !~ /--error-log-path=stderr\b/;
+    return if $v !~ m{nginx/(\d+)\.(\d+)\.(\d+)};
+    return if sprintf('%03d%03d%03d', $1, $2, $3) lt '001019005';  # -e
+    require File::Basename;
+    require File::Spec;
+    my $dir = File::Spec->rel2abs(File::Basename::dirname(__FILE__));
+    my $wrapper = File::Spec->catfile($dir, 'nginx-startup-log.pl');
+    chmod 0755, $wrapper if !-x $wrapper;
+    if ($bin !~ m{/}) {
+        for my $d (split /:/, $ENV{PATH} // '') {
+            if (-x "$d/$bin") { $bin = "$d/$bin"; last }
+        }
+    }
+    $ENV{TEST_NGINX_REAL_BINARY} = $bin;
+    $ENV{TEST_NGINX_BINARY} = $wrapper;
+}
+
+# ---------------------------------------------------------------------
+# HTTP client
+
+package Runs::Conn;
+
+use strict;
+use warnings;
+use Time::HiRes qw(time sleep);
+
+sub new {
+    my ($class, %o) = @_;
+    my $sock;
+    for my $try (1 .. 50) {
+        $sock = IO::Socket::INET->new(
+            PeerAddr => '127.0.0.1',
+            PeerPort => Runs::port(),
+            Proto    => 'tcp',
+            Timeout  => 5,
+        );
+        last if $sock;
+        sleep 0.05;
+    }
+    die "cannot connect to 127.0.0.1:" . Runs::port() . ": $!\n" if !$sock;
+    $sock->autoflush(1);
+    binmode $sock;
+    return bless { sock => $sock, buf => '', keepalive => $o{keepalive} },
+                 $class;
+}
+
+sub close {
+    my $self = shift;
+    if ($self->{sock}) {
+        CORE::close($self->{sock});
+        undef $self->{sock};
+    }
+}
+
+# send one request; $body: undef (none), a reference (encoded as JSON) or
+# a byte string sent as it is
+sub send {
+    my ($self, $method, $path, $body, $headers) = @_;
+    $headers ||= {};
+    if (ref $body) {
+        $body = Runs::jenc($body);
+    }
+    my $h = "$method $path HTTP/1.1\r\nHost: localhost\r\n";
+    $h .= "Connection: " . ($self->{keepalive} ? 'keep-alive' : 'close')
+          . "\r\n";
+    my %hl = map { lc($_) => 1 } keys %$headers;
+    if (defined $body) {
+        $h .= "Content-Type: application/json\r\n"
+            if !$hl{'content-type'};
+        $h .= "Content-Length: " . length($body) . "\r\n"
+            if !$hl{'content-length'};
+    } elsif ($method eq 'POST' || $method eq 'PUT') {
+        $h .= "Content-Length: 0\r\n" if !$hl{'content-length'};
+    }
+    for my $k (sort keys %$headers) {
+        $h .= "$k: $headers->{$k}\r\n";
+    }
+    $h .= "\r\n";
+    $h .= $body if defined $body;
+    my $off = 0;
+    while ($off < length $h) {
+        my $n = syswrite($self->{sock}, $h, length($h) - $off, $off);
+        if (!defined $n) {
+            next if $!{EINTR};
+            die "write failed: $!\n";
+        }
+        $off += $n;
+    }
+    $self->{sent_at} = time;
+    $self->{method} = $method;
+    return 1;
+}
+
+sub _fill {
+    my ($self, $deadline) = @_;
+    my $left = $deadline - time;
+    return 0 if $left <= 0;
+    my $sel = IO::Select->new($self->{sock});
+    return 0 if !$sel->can_read($left);
+    my $n = sysread($self->{sock}, my $chunk, 65536);
+    return -1 if !defined $n && $!{EINTR};
+    return 0 if !defined $n;
+    return -2 if $n == 0;
+    $self->{buf} .= $chunk;
+    return 1;
+}
+
+# is a complete or partial response already readable?
+sub ready {
+    my $self = shift;
+    return 1 if length $self->{buf};
+    my $sel = IO::Select->new($self->{sock});
+    return $sel->can_read(0) ? 1 : 0;
+}
+
+# read one response; returns a hash: status (0 on timeout / closed),
+# headers (lower-cased names), body, json, elapsed (since send)
+sub read {
+    my ($self, $timeout) = @_;
+    $timeout //= 10;
+    my $deadline = time + $timeout;
+    my $res = { status => 0, headers => {}, body => '' };
+
+    while ($self->{buf} !~ /\r\n\r\n/) {
+        my $rc = $self->_fill($deadline);
+        if ($rc == -1) { next }
+        if ($rc <= 0) {
+            $res->{error} = $rc == 0 ? 'timeout' : 'closed';
+            $res->{elapsed} = time - ($self->{sent_at} || time);
+            return $res;
+        }
+    }
+    $self->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my @lines = split /\r\n/, $1;
+    my $sl = shift @lines;
+    ($res->{status}) = $sl =~ m{^HTTP/\d\.\d\s+(\d+)};
+    $res->{status} ||= 0;
+    for my $l (@lines) {
+        my ($k, $v) = split /:\s*/, $l, 2;
+        $k = lc $k;
+        if (exists $res->{headers}{$k}) {
+            $res->{headers}{$k} .= ", $v";
+        } else {
+            $res->{headers}{$k} = $v;
+        }
+    }
+    my $h = $res->{headers};
+    if ($self->{method} eq 'HEAD' || $res->{status} == 204
+        || $res->{status} == 304)
+    {
+        # no body
+    } elsif (($h->{'transfer-encoding'} // '') =~ /chunked/i) {
+        my $body = '';
+        while (1) {
+            while ($self->{buf} !~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/) {
+                my $rc = $self->_fill($deadline);
+                next if $rc == -1;
+                if ($rc <= 0) { $res->{error} = 'short chunked body'; last }
+            }
+            last if $res->{error};
+            $self->{buf} =~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/;
+            my $len = hex $1;
+            my $hl = length $&;
+            while (length($self->{buf}) < $hl + $len + 2) {
+                my $rc = $self->_fill($deadline);
+                next if $rc == -1;
+                if ($rc <= 0) { $res->{error} = 'short chunk'; last }
+            }
+            last if $res->{error};
+            $body .= substr($self->{buf}, $hl, $len);
+            substr($self->{buf}, 0, $hl + $len + 2) = '';
+            if ($len == 0) {
+                # trailers, if any, end with an empty line: ignore them
+                last;
+            }
+        }
+        $res->{body} = $body;
+    } elsif (defined $h->{'content-length'}) {
+        my $len = $h->{'content-length'};
+        while (length($self->{buf}) < $len) {
+            my $rc = $self->_fill($deadline);
+            next if $rc == -1;
+            if ($rc <= 0) { $res->{error} = 'short body'; last }
+        }
+        $res->{body} = substr($self->{buf}, 0, $len);
+        substr($self->{buf}, 0, $len) = '';
+    } else {
+        while (1) {
+            my $rc = $self->_fill($deadline);
+            next if $rc == -1;
+            last if $rc <= 0;
+        }
+        $res->{body} = $self->{buf};
+        $self->{buf} = '';
+    }
+    $res->{elapsed} = time - ($self->{sent_at} || time);
+    $res->{json} = Runs::jdec($res->{body})
+        if ($h->{'content-type'} // '') =~ /json/i || $res->{body} =~ /^\s*[\{\[]/;
+    $res->{worker} = $h->{'x-worker'};
+    if (($h->{connection} // '') =~ /close/i || !$self->{keepalive}) {
+        $self->{closed_by_peer} = 1;
+    }
+    return $res;
+}
+
+sub request {
+    my ($self, $method, $path, $body, $headers, $timeout) = @_;
+    $self->send($method, $path, $body, $headers);
+    return $self->read($timeout);
+}
+
+package Runs;
+
+# a keep-alive connection
+sub conn { Runs::Conn->new(keepalive => 1) }
+
+# one request on a fresh connection (Connection: close)
+sub req {
+    my ($method, $path, $body, $headers, $timeout) = @_;
+    my $c = Runs::Conn->new;
+    my $res = eval { $c->request($method, $path, $body, $headers, $timeout) };
+    if ($@) {
+        $res = { status => 0, headers => {}, body => '', error => $@ };
+    }
+    $c->close;
+    return $res;
+}
+
+# start a request that is expected to be held; collect() reads it
+sub hold {
+    my ($method, $path, $body, $headers) = @_;
+    my $c = Runs::Conn->new;
+    $c->send($method, $path, $body, $headers);
+    return $c;
+}
+
+sub collect {
+    my ($c, $timeout) = @_;
+    my $res = eval { $c->read($timeout) };
+    if ($@) {
+        $res = { status => 0, headers => {}, body => '', error => $@ };
+    }
+    $c->close;
+    return $res;
+}
+
+# ---------------------------------------------------------------------
+# API shortcuts (no assertions)
+
+my $seq = 0;
+
+sub uniq_name {
+    my ($p) = @_;
+    $seq++;
+    return sprintf("%s-%d-%d", $p // 's', $$, $seq);
+}
+
+# create_run(type => ..., session_name => ..., prompt => ...) -> run id or
+# undef; in list context also the response
+sub create_run {
+    my (%f) = @_;
+    $f{type} //= 'start_session';
+    $f{session_name} //= uniq_name('sess');
+    $f{prompt} //= "prompt for $f{session_name}";
+    my $res = req('POST', '/runs', \%f);
+    my $id = ($res->{status} == 201 && $res->{json}) ? $res->{json}{run_id}
+                                                     : undef;
+    return wantarray ? ($id, $res) : $id;
+}
+
+sub register_launcher {
+    my (%f) = @_;
+    my $res = req('POST', '/launcher/register', %f ? \%f : '{}');
+    my $id = ($res->{status} == 200 && $res->{json})
+             ? $res->{json}{launcher_id} : undef;
+    return wantarray ? ($id, $res) : $id;
+}
+
+sub poll_once {
+    my ($lid, $timeout) = @_;
+    return req('GET', "/launcher/runs?launcher_id=$lid", undef, undef,
+               $timeout // 10);
+}
+
+sub launcher_event {
+    my ($run, $event, $body) = @_;
+    return req('POST', "/launcher/runs/$run/$event", $body);
+}
+
+sub get_run {
+    my ($id) = @_;
+    my $res = req('GET', "/runs/$id");
+    return wantarray ? ($res->{json}, $res) : $res->{json};
+}
+
+sub list_runs {
+    my ($query) = @_;
+    my $res = req('GET', '/runs' . (defined $query ? "?$query" : ''));
+    my $runs = ($res->{json} && ref $res->{json}{runs} eq 'ARRAY')
+               ? $res->{json}{runs} : [];
+    return wantarray ? ($runs, $res) : $runs;
+}
+
+sub stop_run {
+    my ($id) = @_;
+    return req('POST', "/runs/$id/stop");
+}
+
+sub deregister {
+    my ($lid, $self) = @_;
+    return req('DELETE', "/launchers/$lid" . ($self ? '?self=true' : ''));
+}
+
+# poll until a run is handed out (skipping stop_runs answers); returns the
+# run object or undef
+sub claim {
+    my ($lid, $tries) = @_;
+    for (1 .. ($tries // 3)) {
+        my $r = poll_once($lid, 10);
+        return $r->{json}{run}
+            if $r->{status} == 200 && $r->{json} && $r->{json}{run};
+        return undef
+            if $r->{status} != 200
+               || !($r->{json} && $r->{json}{stop_runs});
+    }
+    return undef;
+}
+
+# a run in the given state, held by launcher $lid (registered when not
+# given); returns (run_id, launcher_id)
+sub run_in_state {
+    my ($state, $lid, %f) = @_;
+    $lid //= register_launcher();
+    my $id = create_run(%f);
+    return ($id, $lid) if $state eq 'pending';
+    my $run = claim($lid);
+    return (undef, $lid) if !$run || $run->{run_id} ne $id;
+    if ($state eq 'claimed') {
+    } elsif ($state eq 'running') {
+        launcher_event($id, 'started', { launcher_id => $lid });
+    } elsif ($state eq 'stopping') {
+        stop_run($id);
+    } elsif ($state eq 'completed') {
+        launcher_event($id, 'started', { launcher_id => $lid });
+        launcher_event($id, 'completed', { launcher_id => $lid });
+    } elsif ($state eq 'failed') {
+        launcher_event($id, 'failed', { launcher_id => $lid,
+                                        error => 'set up to fail' });
+    } elsif ($state eq 'stopped') {
+        launcher_event($id, 'stopped', { launcher_id => $lid });
+    } else {
+        die "unknown state $state\n";
+    }
+    return (status_of($id) eq $state ? $id : undef, $lid);
+}
+
+# status of run $id, or '' when it cannot be read
+sub status_of {
+    my ($id) = @_;
+    return '' if !defined $id;
+    my $r = get_run($id);
+    return ($r && ref $r eq 'HASH') ? ($r->{status} // '') : '';
+}
+
+# ---------------------------------------------------------------------
+# flows
+
+our %FLOWS;
+
+sub _key {
+    my ($name) = @_;
+    $name //= '';
+    $name =~ s/^.*?\bTEST\s+\d+\w*\s*:\s*//;   # 'TEST 3: ', maybe after '$0 '
+    $name =~ s/\s+$//;
+    return $name;
+}
+
+# flow('block title', $number_of_assertions, sub { ... })
+sub flow ($$&) {
+    my ($title, $n, $code) = @_;
+    die "flow '$title' declared twice\n" if $FLOWS{$title};
+    $FLOWS{$title} = [$n, $code];
+}
+
+# the add_response_body_check hook: runs a block's flow after the block's
+# first response
+sub flow_hook {
+    return sub {
+        my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
+        my $f = $FLOWS{ _key($block->name) };
+        return if !$f || ($req_idx // 0) != 0;
+        my ($n, $code) = @$f;
+        my $tb = Test::More->builder;
+        if ($dry_run) {
+            SKIP: { Test::More::skip("flow skipped: $dry_run", $n) }
+            return;
+        }
+        my $before = $tb->current_test;
+        my $ok = eval { $code->($block); 1 };
+        my $err = $@;
+        my $done = $tb->current_test - $before;
+        if (!$ok) {
+            Test::More::diag(_key($block->name) . " - flow died: $err");
+        }
+        if ($done < $n) {
+            for (1 .. $n - $done) {
+                Test::More::fail(_key($block->name)
+                                 . " - flow ended early ($done of $n)");
+            }
+        } elsif ($done > $n) {
+            Test::More::diag(_key($block->name)
+                             . " - flow ran $done assertions, declared $n");
+        }
+    };
+}
+
+sub _count_list {
+    my ($v) = @_;
+    return 0 if !defined $v;
+    return scalar(@$v) if ref $v eq 'ARRAY';
+    return 1 if ref $v;                 # a Regexp
+    my $s = $v;
+    chomp $s;
+    return scalar(grep { length } split /\n+/, $s);
+}
+
+sub _sec {
+    my ($block, $name) = @_;
+    my $v = eval { $block->$name };
+    return $v;
+}
+
+# the number of assertions Test::Nginx::Socket makes for these blocks
+# (repeat_each 1), flows included
+sub plan_count {
+    my (@blocks) = @_;
+    my $total = 0;
+    my %matched;
+    for my $b (@blocks) {
+        my $logpats = _count_list(_sec($b, 'error_log'))
+                      + _count_list(_sec($b, 'no_error_log'));
+        if (defined _sec($b, 'must_die')) {
+            $total += 1 + $logpats;
+            next;
+        }
+        my $nreq;
+        my $pr = _sec($b, 'pipelined_requests');
+        my $rq = _sec($b, 'request');
+        if ($pr) {
+            $nreq = scalar @$pr;
+        } elsif (ref $rq eq 'ARRAY') {
+            $nreq = scalar @$rq;
+        } else {
+            $nreq = 1;
+        }
+        my $body = (defined _sec($b, 'response_body')
+                    || defined _sec($b, 'response_body_like')
+                    || defined _sec($b, 'response_body_unlike')) ? 1 : 0;
+        my $hdrsec = _sec($b, 'response_headers');
+        $hdrsec = _sec($b, 'response_headers_like') if !defined $hdrsec;
+        for my $i (0 .. $nreq - 1) {
+            $total += 1 + $body + $logpats;
+            if (defined $hdrsec) {
+                my $h = ref $hdrsec eq 'ARRAY' ? $hdrsec->[$i] : $hdrsec;
+                $total += scalar(grep { /\S/ } split /\n/, $h // '');
+            }
+        }
+        my $f = $FLOWS{ _key($b->name) };
+        if ($f) {
+            $total += $f->[0];
+            $matched{ _key($b->name) } = 1;
+        }
+    }
+    my @orphans = grep { !$matched{$_} } sort keys %FLOWS;
+    die "flows without a block of that title: @orphans\n" if @orphans;
+    return $total;
+}
+
+# lines of the current error log matching $re
+sub error_log_lines {
+    my ($re) = @_;
+    open my $in, '<', error_log_path() or return undef;
+    my @l = grep { /$re/ } <$in>;
+    close $in;
+    return \@l;
+}
+
+# time factor for upper bounds on latencies: nginx under valgrind is slow
+sub tf {
+    my ($secs) = @_;
+    my $f = $ENV{TEST_RUNS_TIME_FACTOR}
+            || ($ENV{TEST_NGINX_USE_VALGRIND} ? 10 : 1);
+    return defined $secs ? $secs * $f : $f;
+}
+
+# wait until $cond->() is true or $timeout seconds pass
+sub wait_for {
+    my ($timeout, $cond, $step) = @_;
+    my $deadline = time + $timeout;
+    while (1) {
+        my $v = $cond->();
+        return $v if $v;
+        return $v if time >= $deadline;
+        sleep($step // 0.05);
+    }
+}
+
+1;
