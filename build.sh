@@ -2,7 +2,9 @@
 # Build, test and run the agent-runs coordinator.
 #
 #   ./build.sh deps     install the Debian packages everything needs (root)
-#   ./build.sh build    build build/ngx_http_runs_module.so for Debian's nginx
+#   ./build.sh build    build build/ngx_http_runs_module.so for Debian's nginx,
+#                       and agent-runner, runsctl and the echo executor in
+#                       build/bin (build/asan: the same under ASan/UBSan)
 #   ./build.sh test     build, then run every Test::Nginx suite in t/
 #   ./build.sh start    build, then run a coordinator on 127.0.0.1:8765
 #                       in the foreground (Ctrl+C stops it)
@@ -33,6 +35,12 @@ DEBIAN_PACKAGES=(
 CFLAGS_MODULE="-g -O2 -fstack-protector-strong -Wformat \
 -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 \
 -Wall -Wextra -Wno-unused-parameter -Werror"
+
+CC=${CC:-cc}
+CFLAGS_TOOLS="-std=c11 -D_GNU_SOURCE -g -O2 -Wall -Wextra -Werror -Wshadow \
+-Wstrict-prototypes -Wmissing-prototypes -fstack-protector-strong"
+CFLAGS_ASAN="-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror \
+-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
@@ -107,12 +115,54 @@ cmd_build() {
     cp "$tree/objs/ngx_http_runs_module.so" "$MODULE.new"
     mv -f "$MODULE.new" "$MODULE"
     say "built $MODULE"
+
+    build_tools
+}
+
+# one program from the .c files of its directories; rebuilt when any
+# source or header of src/ is newer than the binary
+build_program() {
+    local out=$1 flags=$2 libs=$3; shift 3
+    local srcs=() d
+    [ -d "$ROOT/$1" ] || return 0           # the program's own directory
+    for d in "$@"; do
+        [ -d "$ROOT/$d" ] && srcs+=("$ROOT/$d"/*.c)
+    done
+    [ -e "${srcs[0]}" ] || return 0
+    if [ -f "$out" ] && [ -z "$(find "$ROOT/src" -newer "$out" \( -name '*.c' -o -name '*.h' \) -not -path '*/ngx_*' | head -1)" ]; then
+        return 0
+    fi
+    mkdir -p "$(dirname "$out")"
+    # shellcheck disable=SC2086
+    $CC $flags -I"$ROOT/src" -o "$out.new" "${srcs[@]}" $libs \
+        || die "compiling $(basename "$out") failed"
+    mv -f "$out.new" "$out"
+}
+
+build_tools() {
+    local v flags
+    for v in bin asan; do
+        flags=$CFLAGS_TOOLS
+        [ "$v" = asan ] && flags=$CFLAGS_ASAN
+        build_program "$BUILD/$v/agent-runner" "$flags" "-lcurl -ljansson" \
+            src/runner src/common
+        build_program "$BUILD/$v/runsctl" "$flags" "-lcurl -ljansson" \
+            src/runsctl src/common
+        build_program "$BUILD/$v/agent-executor-echo" "$flags" "-ljansson" \
+            src/executors/echo
+    done
+    [ -x "$BUILD/bin/agent-runner" ] && say "built agent-runner, runsctl, agent-executor-echo in $BUILD/bin and $BUILD/asan"
+    return 0
 }
 
 # the real Test::Nginx::Socket when installed, else the fallback in t/
 test_env() {
     export TEST_NGINX_BINARY=${TEST_NGINX_BINARY:-$NGINX_BIN}
     export TEST_NGINX_RUNS_MODULE=$MODULE
+    # the end-to-end suites run the sanitizer builds of the programs
+    export TEST_RUNS_BIN=$BUILD/asan
+    export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=86}
+    export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     if perl -MTest::Nginx::Socket -e1 2>/dev/null; then
         say "using the installed Test::Nginx::Socket"
     else
