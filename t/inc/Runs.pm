@@ -37,6 +37,13 @@ our @EXPORT = qw(
     wait_for
 );
 
+# the runsctl helpers, for suites that import them by name
+our @EXPORT_OK = qw(
+    runsctl runsctl_bg runsctl_running runsctl_finish runsctl_url
+    no_sanitizer_reports
+    access_log_lines
+);
+
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
 sub jenc { $JSON->encode($_[0]) }
@@ -606,6 +613,153 @@ sub wait_for {
         return $v if time >= $deadline;
         sleep($step // 0.05);
     }
+}
+
+# ---------------------------------------------------------------------
+# runsctl: running the command-line client ($ENV{TEST_RUNS_BIN}/runsctl,
+# the ASan/UBSan build under build.sh) from a flow
+
+our @SANITIZER_REPORTS;     # stderr lines of sanitizer reports seen
+
+sub runsctl_bin {
+    my $dir = $ENV{TEST_RUNS_BIN};
+    if (!$dir) {
+        require File::Basename;
+        require File::Spec;
+        $dir = File::Spec->catdir(
+            File::Spec->rel2abs(File::Basename::dirname(__FILE__)),
+            '..', '..', 'build', 'asan');
+    }
+    return "$dir/runsctl";
+}
+
+# the coordinator Test::Nginx started
+sub runsctl_url { 'http://127.0.0.1:' . port() }
+
+# start runsctl with @$args; %o: stdin (bytes), env ({NAME => value or
+# undef to unset}), cwd, url (AGENT_ORCHESTRATOR_API_URL, default
+# runsctl_url(); undef in env unsets it).  Returns a handle for
+# runsctl_finish.
+sub runsctl_bg {
+    my ($args, %o) = @_;
+    require File::Temp;
+    my $tmp = File::Temp->newdir('runsctl-XXXXXX', TMPDIR => 1);
+    my %f = map { $_ => "$tmp/$_" } qw(in out err);
+    open my $fh, '>', $f{in} or die "$f{in}: $!\n";
+    binmode $fh;
+    print $fh $o{stdin} if defined $o{stdin};
+    close $fh or die "$f{in}: $!\n";
+
+    my %env = (AGENT_ORCHESTRATOR_API_URL => $o{url} // runsctl_url());
+    # sanitizer reports go to stderr, where the flows look for them
+    $env{ASAN_OPTIONS} = 'detect_leaks=1:abort_on_error=0:exitcode=86'
+        if !$ENV{ASAN_OPTIONS};
+    $env{UBSAN_OPTIONS} = 'print_stacktrace=1:halt_on_error=1'
+        if !$ENV{UBSAN_OPTIONS};
+    %env = (%env, %{ $o{env} || {} });
+
+    my $bin = runsctl_bin();
+    my $t0 = time;
+    my $pid = fork;
+    die "fork: $!\n" if !defined $pid;
+    if ($pid == 0) {
+        eval {
+            for my $k (keys %env) {
+                if (defined $env{$k}) { $ENV{$k} = $env{$k} }
+                else { delete $ENV{$k} }
+            }
+            chdir $o{cwd} or die "chdir $o{cwd}: $!\n" if defined $o{cwd};
+            open STDIN, '<', $f{in} or die "stdin: $!\n";
+            open STDOUT, '>', $f{out} or die "stdout: $!\n";
+            open STDERR, '>', $f{err} or die "stderr: $!\n";
+            exec { $bin } $bin, @$args or die "exec $bin: $!\n";
+        };
+        print STDERR $@;
+        POSIX::_exit(127);
+    }
+    return { pid => $pid, t0 => $t0, tmp => $tmp, files => \%f,
+             args => $args };
+}
+
+# is a runsctl_bg still running?  (once ended, its status is kept)
+sub runsctl_running {
+    my ($h) = @_;
+    return 0 if defined $h->{status};
+    my $w = waitpid($h->{pid}, POSIX::WNOHANG());
+    die "waitpid: $!\n" if $w < 0;
+    return 1 if $w == 0;
+    $h->{status} = $?;
+    $h->{ended} = time;
+    return 0;
+}
+
+# wait (at most $timeout seconds, then kill) for a runsctl_bg handle:
+# { rc (exit status; -1 killed at the timeout, 128+N signal N), out, err
+# (bytes), elapsed, ended (time() it was seen ended), json (stdout
+# decoded, or undef) }.  Sanitizer report lines of its stderr are kept
+# for no_sanitizer_reports().
+sub runsctl_finish {
+    my ($h, $timeout) = @_;
+    my $deadline = time + ($timeout // 30);
+    while (runsctl_running($h)) {
+        last if time >= $deadline;
+        sleep 0.01;
+    }
+    my $st = $h->{status};
+    my $res = { ended => $h->{ended} // time };
+    if (!defined $st) {
+        kill 'KILL', $h->{pid};
+        waitpid($h->{pid}, 0);
+        $res->{rc} = -1;
+    } elsif ($st & 127) {
+        $res->{rc} = 128 + ($st & 127);
+    } else {
+        $res->{rc} = $st >> 8;
+    }
+    $res->{elapsed} = $res->{ended} - $h->{t0};
+    for my $k (qw(out err)) {
+        open my $fh, '<', $h->{files}{$k} or die "$h->{files}{$k}: $!\n";
+        binmode $fh;
+        local $/;
+        $res->{$k} = <$fh> // '';
+        close $fh;
+    }
+    $res->{json} = jdec($res->{out});
+    push @SANITIZER_REPORTS,
+        map { "runsctl @{ $h->{args} }: $_" }
+        grep { /ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: \w+Sanitizer/ }
+        split /\n/, $res->{err};
+    if ($res->{rc} == -1) {
+        push @SANITIZER_REPORTS, "runsctl @{ $h->{args} }: killed after "
+                                 . ($timeout // 30) . "s";
+    }
+    return $res;
+}
+
+# runsctl @$args to its end (same options as runsctl_bg, plus timeout)
+sub runsctl {
+    my ($args, %o) = @_;
+    my $timeout = delete $o{timeout};
+    return runsctl_finish(runsctl_bg($args, %o), $timeout);
+}
+
+# one assertion: no runsctl run since the last call printed a sanitizer
+# report (or had to be killed); forgets them
+sub no_sanitizer_reports {
+    my ($name) = @_;
+    my @r = @SANITIZER_REPORTS;
+    @SANITIZER_REPORTS = ();
+    Test::More::ok(!@r, $name // 'no ASan/UBSan/LSan reports from runsctl')
+        or Test::More::diag(join "\n", @r);
+}
+
+# lines of the access log matching $re
+sub access_log_lines {
+    my ($re) = @_;
+    open my $in, '<', server_root() . '/logs/access.log' or return [];
+    my @l = grep { /$re/ } <$in>;
+    close $in;
+    return \@l;
 }
 
 1;

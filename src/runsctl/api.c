@@ -1,0 +1,111 @@
+/*
+ * api.c: one call to the coordinator, checked and reported in one place.
+ */
+
+#include "runsctl/api.h"
+#include "runsctl/jsonx.h"
+#include "runsctl/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+api_check_id(const char *command, const char *what, const char *id)
+{
+    static const char ok[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-";
+
+    if (id[0] == '\0' || id[0] == '-' || strspn(id, ok) != strlen(id)) {
+        return ctl_usage_error(command, "'%s' is not a %s", id, what);
+    }
+    return RC_OK;
+}
+
+char *
+api_path(struct ctl *ctl, const char *prefix, const char *segment,
+         const char *suffix)
+{
+    char *esc, *path;
+
+    esc = http_escape(ctl->http, segment);
+    if (esc == NULL) {
+        return NULL;
+    }
+    if (asprintf(&path, "%s%s%s", prefix, esc, suffix) < 0) {
+        ctl_error("out of memory");
+        path = NULL;
+    }
+    free(esc);
+    return path;
+}
+
+/* "runsctl: <detail> (HTTP nnn)" for an error answer */
+static void
+api_report(const char *method, const char *path,
+           const struct http_response *res)
+{
+    char *detail, *clean = NULL;
+
+    detail = jsonx_detail(res->body, res->len);
+    if (detail != NULL) {
+        clean = text_clean(detail, strlen(detail), 1);
+        free(detail);
+    }
+    if (clean != NULL && clean[0] != '\0') {
+        ctl_error("%s (HTTP %ld)", clean, res->status);
+    } else {
+        ctl_error("%s %s: the server answered without a detail (HTTP %ld)",
+                  method, path, res->status);
+    }
+    free(clean);
+}
+
+int
+api_call(struct ctl *ctl, const char *method, const char *path,
+         const json_t *body, long timeout_ms, struct http_response *res,
+         json_t **obj)
+{
+    char *text = NULL;
+    int   rc;
+
+    *obj = NULL;
+    res->body = NULL;
+    res->len = 0;
+    res->status = 0;
+
+    if (body != NULL) {
+        text = jsonx_dump(body);
+        if (text == NULL) {
+            return RC_FAIL;
+        }
+    }
+    rc = http_request(ctl->http, method, path, text,
+                      text ? strlen(text) : 0, timeout_ms, res);
+    free(text);
+    if (rc != RC_OK) {
+        return rc;
+    }
+
+    if (res->status < 200 || res->status > 299) {
+        api_report(method, path, res);
+        http_response_free(res);
+        return RC_FAIL;
+    }
+
+    *obj = jsonx_parse_object(res->body, res->len);
+    if (*obj == NULL) {
+        ctl_error("%s %s: the answer (HTTP %ld) is not a JSON object: "
+                  "is %s the coordinator?", method, path, res->status,
+                  ctl->url);
+        http_response_free(res);
+        return RC_UNREACHABLE;
+    }
+    return RC_OK;
+}
+
+int
+api_print_json(const struct http_response *res)
+{
+    return jsonx_print_raw(res->body, res->len);
+}

@@ -1,0 +1,40 @@
+/*
+ * api.c: requests to the coordinator's API and the reporting of their
+ * errors, the same for every subcommand.
+ */
+
+#ifndef RUNSCTL_API_H
+#define RUNSCTL_API_H
+
+#include "runsctl/http.h"
+#include "runsctl/runsctl.h"
+
+#include <jansson.h>
+
+/* the ordinary bound on one request (a ?wait= request adds its wait) */
+#define API_TIMEOUT_MS 60000L
+
+/* id (a run or launcher id, named what) is one path segment of letters,
+   digits, '_' and '-': RC_OK, else RC_USAGE (reported, naming command);
+   anything else could not name a run and would change the path */
+int api_check_id(const char *command, const char *what, const char *id);
+
+/* prefix + segment percent-encoded + suffix ("/runs/" "run_x" "/stop"), in
+   a string to free(); NULL (reported) when out of memory */
+char *api_path(struct ctl *ctl, const char *prefix, const char *segment,
+               const char *suffix);
+
+/* one request; body may be NULL.  A 2xx answer holding a JSON object:
+   RC_OK, *res the answer as received (http_response_free) and *obj the
+   parsed object (json_decref).  Anything else is reported on stderr
+   ("runsctl: <detail> (HTTP 409)") and returned: RC_FAIL for an HTTP
+   error, RC_UNREACHABLE when the server cannot be reached or its answer is
+   not JSON, RC_USAGE for a bad URL; *res and *obj are then empty. */
+int api_call(struct ctl *ctl, const char *method, const char *path,
+             const json_t *body, long timeout_ms, struct http_response *res,
+             json_t **obj);
+
+/* the answer as received, on stdout (--json) */
+int api_print_json(const struct http_response *res);
+
+#endif

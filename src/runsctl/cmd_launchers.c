@@ -1,0 +1,250 @@
+/*
+ * cmd_launchers.c: launchers, deregister.
+ */
+
+#include "runsctl/api.h"
+#include "runsctl/cmd.h"
+#include "runsctl/jsonx.h"
+#include "runsctl/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIR_COLUMNS 40            /* a project dir's width in the table */
+
+/* the text of launcher[key] for a cell, to free(); NULL on failure */
+static char *
+cell(const json_t *l, const char *key)
+{
+    const json_t *v = json_object_get(l, key);
+    char         *s;
+
+    if (v != NULL) {
+        return text_of_json(v);
+    }
+    s = strdup("-");
+    if (s == NULL) {
+        ctl_error("out of memory");
+    }
+    return s;
+}
+
+/* "online", "stale, deregistering" */
+static char *
+status_cell(const json_t *l)
+{
+    const char *st = jsonx_string(l, "status");
+    char       *s;
+
+    if (asprintf(&s, "%s%s", st ? st : "-",
+                 json_is_true(json_object_get(l, "deregistering"))
+                 ? ", deregistering" : "") < 0)
+    {
+        ctl_error("out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+/* "3.2s ago" */
+static char *
+heartbeat_cell(const json_t *l)
+{
+    const json_t *v = json_object_get(l, "seconds_since_heartbeat");
+    char         *s;
+
+    if (!json_is_number(v)) {
+        return cell(l, "last_heartbeat");
+    }
+    if (asprintf(&s, "%.1fs ago", json_number_value(v)) < 0) {
+        ctl_error("out of memory");
+        return NULL;
+    }
+    return s;
+}
+
+static int
+print_launchers(const json_t *launchers)
+{
+    static const char *const headers[] = {
+        "LAUNCHER ID", "STATUS", "HOSTNAME", "EXECUTOR", "PROJECT DIR",
+        "REGISTERED", "LAST HEARTBEAT",
+    };
+    static const size_t maxw[] = { 0, 0, 0, 0, DIR_COLUMNS, 0, 0 };
+    enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
+    struct table *t;
+    size_t        i;
+    json_t       *l;
+    int           rc = RC_OK;
+
+    t = table_new(NCOL, headers, maxw);
+    if (t == NULL) {
+        return RC_FAIL;
+    }
+    json_array_foreach(launchers, i, l) {
+        char *cells[NCOL];
+
+        cells[0] = cell(l, "launcher_id");
+        cells[1] = status_cell(l);
+        cells[2] = cell(l, "hostname");
+        cells[3] = cell(l, "executor_type");
+        cells[4] = cell(l, "project_dir");
+        cells[5] = cell(l, "registered_at");
+        cells[6] = heartbeat_cell(l);
+        for (size_t c = 0; c < NCOL; c++) {
+            if (cells[c] == NULL) {
+                rc = RC_FAIL;
+            }
+        }
+        if (rc == RC_OK) {
+            rc = table_add(t, (const char *const *) cells);
+        }
+        for (size_t c = 0; c < NCOL; c++) {
+            free(cells[c]);
+        }
+        if (rc != RC_OK) {
+            break;
+        }
+    }
+    if (rc == RC_OK) {
+        rc = table_print(t);
+    }
+    table_free(t);
+    return rc;
+}
+
+static int
+run_launchers(struct ctl *ctl, const struct args *a)
+{
+    struct http_response  res;
+    json_t               *obj, *list;
+    int                   rc;
+
+    (void) a;
+    rc = api_call(ctl, "GET", "/launchers", NULL, API_TIMEOUT_MS, &res, &obj);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    list = json_object_get(obj, "launchers");
+    if (ctl->json) {
+        rc = api_print_json(&res);
+    } else if (!json_is_array(list)) {
+        ctl_error("GET /launchers: the answer has no \"launchers\" list: is "
+                  "%s the coordinator?", ctl->url);
+        rc = RC_UNREACHABLE;
+    } else {
+        rc = print_launchers(list);
+    }
+    json_decref(obj);
+    http_response_free(&res);
+    return rc;
+}
+
+const struct command cmd_launchers = {
+    .name = "launchers",
+    .synopsis = "launchers",
+    .summary = "list the registered runners (launchers)",
+    .help =
+        "Usage: runsctl launchers\n"
+        "\n"
+        "List the runners registered with the coordinator, oldest\n"
+        "registration first: id, online or stale (and whether it is being\n"
+        "deregistered), host, executor, project directory, registration\n"
+        "time and the time since its last heartbeat.  --json prints the\n"
+        "server's {\"launchers\": [...]}.\n"
+        "\n"
+        "Example:\n"
+        "  runsctl launchers --url http://coordinator:8765\n",
+    .opts = NULL,
+    .nopts = 0,
+    .min_pos = 0,
+    .max_pos = 0,
+    .run = run_launchers,
+};
+
+/* ---------------------------------------------------------------- */
+
+enum { O_SELF, O_DEREG_N };
+
+static const struct opt_spec deregister_opts[O_DEREG_N] = {
+    [O_SELF] = { "self", 0 },
+};
+
+static int
+run_deregister(struct ctl *ctl, const struct args *a)
+{
+    struct http_response  res;
+    json_t               *obj;
+    const char           *msg;
+    char                 *path, *clean = NULL;
+    int                   rc;
+
+    rc = api_check_id("deregister", "launcher id", a->pos[0]);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    path = api_path(ctl, "/launchers/", a->pos[0],
+                    a->given[O_SELF] ? "?self=true" : "");
+    if (path == NULL) {
+        return RC_FAIL;
+    }
+    rc = api_call(ctl, "DELETE", path, NULL, API_TIMEOUT_MS, &res, &obj);
+    free(path);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    if (ctl->json) {
+        rc = api_print_json(&res);
+    } else {
+        msg = jsonx_string(obj, "message");
+        if (msg != NULL) {
+            clean = text_clean(msg, strlen(msg), 1);
+            if (clean == NULL) {
+                rc = RC_FAIL;
+            }
+        }
+        if (rc == RC_OK
+            && printf("%s %s%s%s%s\n", a->pos[0],
+                      a->given[O_SELF] ? "deregistered" : "deregistering",
+                      clean ? " (" : "", clean ? clean : "",
+                      clean ? ")" : "") < 0)
+        {
+            ctl_error("cannot write to stdout");
+            rc = RC_FAIL;
+        }
+        free(clean);
+    }
+    json_decref(obj);
+    http_response_free(&res);
+    return rc;
+}
+
+const struct command cmd_deregister = {
+    .name = "deregister",
+    .synopsis = "deregister LAUNCHER_ID [--self]",
+    .summary = "remove a runner from the coordinator",
+    .help =
+        "Usage: runsctl deregister LAUNCHER_ID [--self]\n"
+        "\n"
+        "Deregister a runner.  By default the removal is external: the\n"
+        "runner is marked, its next (or held) poll answers\n"
+        "{\"deregistered\": true} and it is then removed, so a live runner\n"
+        "exits cleanly.  --self removes it at once (DELETE ?self=true, what\n"
+        "a runner does for itself): its claimed runs go back to the queue\n"
+        "and its running ones fail.  Prints \"LAUNCHER_ID deregistering\n"
+        "(message)\" or \"LAUNCHER_ID deregistered (message)\", or with\n"
+        "--json the server's answer.\n"
+        "\n"
+        "Options:\n"
+        "  --self   remove now, as the runner itself would\n"
+        "\n"
+        "Examples:\n"
+        "  runsctl deregister lnch_0a1b2c3d4e5f\n"
+        "  runsctl deregister lnch_0a1b2c3d4e5f --self\n",
+    .opts = deregister_opts,
+    .nopts = O_DEREG_N,
+    .min_pos = 1,
+    .max_pos = 1,
+    .run = run_deregister,
+};

@@ -1,0 +1,422 @@
+/*
+ * cmd_runs.c: get, list, stop, and printing runs.
+ */
+
+#include "runsctl/api.h"
+#include "runsctl/cmd.h"
+#include "runsctl/jsonx.h"
+#include "runsctl/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PROMPT_COLUMNS 40          /* a prompt's width in a table */
+
+/* ---------------------------------------------------------------- */
+/* printing runs */
+
+/* the run object's fields in the order "get" shows them; any field the
+   server adds later is shown after these, prompt always last */
+static const char *const run_fields[] = {
+    "run_id", "type", "status", "session_name", "agent_name", "project_dir",
+    "parent_session_name", "launcher_id", "error", "created_at",
+    "claimed_at", "started_at", "completed_at",
+};
+
+#define NRUN_FIELDS (sizeof(run_fields) / sizeof(run_fields[0]))
+
+static int
+is_run_field(const char *key)
+{
+    if (strcmp(key, "prompt") == 0) {
+        return 1;
+    }
+    for (size_t i = 0; i < NRUN_FIELDS; i++) {
+        if (strcmp(run_fields[i], key) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int
+print_run(const struct ctl *ctl, const struct http_response *res,
+          const json_t *run)
+{
+    size_t       n = json_object_size(run) + NRUN_FIELDS + 1, k = 0;
+    const char **keys;
+    char       **vals;
+    const char  *key;
+    json_t      *v;
+    int          rc = RC_FAIL;
+
+    if (ctl->json) {
+        return api_print_json(res);
+    }
+
+    keys = calloc(n, sizeof(char *));
+    vals = calloc(n, sizeof(char *));
+    if (keys == NULL || vals == NULL) {
+        ctl_error("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < NRUN_FIELDS; i++) {
+        v = json_object_get(run, run_fields[i]);
+        if (v == NULL) {
+            continue;
+        }
+        keys[k] = run_fields[i];
+        vals[k] = text_of_json(v);
+        if (vals[k++] == NULL) {
+            goto done;
+        }
+    }
+    json_object_foreach((json_t *) run, key, v) {
+        if (is_run_field(key)) {
+            continue;
+        }
+        keys[k] = key;
+        vals[k] = text_of_json(v);
+        if (vals[k++] == NULL) {
+            goto done;
+        }
+    }
+    v = json_object_get(run, "prompt");
+    if (v != NULL) {
+        keys[k] = "prompt";
+        vals[k] = text_of_json(v);
+        if (vals[k++] == NULL) {
+            goto done;
+        }
+    }
+    rc = kv_print(keys, (const char *const *) vals, k);
+
+done:
+    if (vals != NULL) {
+        for (size_t i = 0; i < k; i++) {
+            free(vals[i]);
+        }
+    }
+    free(vals);
+    free(keys);
+    return rc;
+}
+
+/* the text of run[key] for a table cell, to free(); NULL on failure */
+static char *
+run_cell(const json_t *run, const char *key)
+{
+    const json_t *v = json_object_get(run, key);
+
+    if (v == NULL) {
+        char *s = strdup("-");
+
+        if (s == NULL) {
+            ctl_error("out of memory");
+        }
+        return s;
+    }
+    return text_of_json(v);
+}
+
+static int
+print_run_table(const json_t *runs)
+{
+    static const char *const headers[] = {
+        "RUN ID", "STATUS", "TYPE", "SESSION", "AGENT", "CREATED", "PROMPT",
+    };
+    static const char *const keys[] = {
+        "run_id", "status", "type", "session_name", "agent_name",
+        "created_at", "prompt",
+    };
+    static const size_t maxw[] = { 0, 0, 0, 0, 0, 0, PROMPT_COLUMNS };
+    enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
+    struct table *t;
+    size_t        i;
+    json_t       *run;
+    int           rc = RC_OK;
+
+    t = table_new(NCOL, headers, maxw);
+    if (t == NULL) {
+        return RC_FAIL;
+    }
+    json_array_foreach(runs, i, run) {
+        char *cells[NCOL] = { 0 };
+
+        for (size_t c = 0; c < NCOL && rc == RC_OK; c++) {
+            cells[c] = run_cell(run, keys[c]);
+            if (cells[c] == NULL) {
+                rc = RC_FAIL;
+            }
+        }
+        /* "start_session" -> "start": the table is for people */
+        if (rc == RC_OK) {
+            char *us = strstr(cells[2], "_session");
+
+            if (us != NULL && us[8] == '\0') {
+                *us = '\0';
+            }
+            rc = table_add(t, (const char *const *) cells);
+        }
+        for (size_t c = 0; c < NCOL; c++) {
+            free(cells[c]);
+        }
+        if (rc != RC_OK) {
+            break;
+        }
+    }
+    if (rc == RC_OK) {
+        rc = table_print(t);
+    }
+    table_free(t);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* get */
+
+static int
+run_get(struct ctl *ctl, const struct args *a)
+{
+    struct http_response  res;
+    json_t               *obj;
+    char                 *path;
+    int                   rc;
+
+    rc = api_check_id("get", "run id", a->pos[0]);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    path = api_path(ctl, "/runs/", a->pos[0], "");
+    if (path == NULL) {
+        return RC_FAIL;
+    }
+    rc = api_call(ctl, "GET", path, NULL, API_TIMEOUT_MS, &res, &obj);
+    free(path);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rc = print_run(ctl, &res, obj);
+    json_decref(obj);
+    http_response_free(&res);
+    return rc;
+}
+
+const struct command cmd_get = {
+    .name = "get",
+    .synopsis = "get RUN_ID",
+    .summary = "show one run",
+    .help =
+        "Usage: runsctl get RUN_ID\n"
+        "\n"
+        "Show the run RUN_ID as 'key: value' lines (the whole prompt last),\n"
+        "or with --json the server's run object.\n"
+        "\n"
+        "Example:\n"
+        "  runsctl get run_3f9a0c1b2d4e\n",
+    .opts = NULL,
+    .nopts = 0,
+    .min_pos = 1,
+    .max_pos = 1,
+    .run = run_get,
+};
+
+/* ---------------------------------------------------------------- */
+/* list */
+
+enum { O_STATUS, O_SESSION, O_LIMIT, O_LIST_N };
+
+static const struct opt_spec list_opts[O_LIST_N] = {
+    [O_STATUS] = { "status", 1 },
+    [O_SESSION] = { "session", 1 },
+    [O_LIMIT] = { "limit", 1 },
+};
+
+/* appends "&name=escaped(value)" (the first with '?') to *query */
+static int
+query_add(struct ctl *ctl, char **query, const char *name, const char *value)
+{
+    char *esc, *q;
+
+    esc = http_escape(ctl->http, value);
+    if (esc == NULL) {
+        return RC_FAIL;
+    }
+    if (asprintf(&q, "%s%c%s=%s", *query, (*query)[0] ? '&' : '?', name,
+                 esc) < 0)
+    {
+        free(esc);
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    free(esc);
+    free(*query);
+    *query = q;
+    return RC_OK;
+}
+
+static int
+run_list(struct ctl *ctl, const struct args *a)
+{
+    struct http_response  res;
+    json_t               *obj, *runs;
+    char                 *query, *path;
+    int                   rc = RC_OK;
+
+    if (a->given[O_LIMIT]) {
+        const char *p = a->value[O_LIMIT];
+
+        if (*p == '\0' || strspn(p, "0123456789") != strlen(p)
+            || strlen(p) > 9)
+        {
+            return ctl_usage_error("list", "--limit '%s': not a number",
+                                   a->value[O_LIMIT]);
+        }
+    }
+    query = strdup("");
+    if (query == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    if (a->given[O_STATUS]) {
+        rc = query_add(ctl, &query, "status", a->value[O_STATUS]);
+    }
+    if (rc == RC_OK && a->given[O_SESSION]) {
+        rc = query_add(ctl, &query, "session_name", a->value[O_SESSION]);
+    }
+    if (rc == RC_OK && a->given[O_LIMIT]) {
+        rc = query_add(ctl, &query, "limit", a->value[O_LIMIT]);
+    }
+    if (rc != RC_OK) {
+        free(query);
+        return rc;
+    }
+    if (asprintf(&path, "/runs%s", query) < 0) {
+        free(query);
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    free(query);
+
+    rc = api_call(ctl, "GET", path, NULL, API_TIMEOUT_MS, &res, &obj);
+    free(path);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    runs = json_object_get(obj, "runs");
+    if (ctl->json) {
+        rc = api_print_json(&res);
+    } else if (!json_is_array(runs)) {
+        ctl_error("GET /runs: the answer has no \"runs\" list: is %s the "
+                  "coordinator?", ctl->url);
+        rc = RC_UNREACHABLE;
+    } else {
+        rc = print_run_table(runs);
+    }
+    json_decref(obj);
+    http_response_free(&res);
+    return rc;
+}
+
+const struct command cmd_list = {
+    .name = "list",
+    .synopsis = "list [--status STATUS] [--session SESSION] [--limit N]",
+    .summary = "list runs, oldest first",
+    .help =
+        "Usage: runsctl list [--status STATUS] [--session SESSION] "
+        "[--limit N]\n"
+        "\n"
+        "List the newest N runs (default 100, at most 10000) that match,\n"
+        "oldest first, as a table; prompts are cut to "
+        "40 columns.  --json\n"
+        "prints the server's {\"runs\": [...]}.\n"
+        "\n"
+        "Options:\n"
+        "  --status STATUS     pending, claimed, running, stopping,\n"
+        "                      completed, failed or stopped\n"
+        "  --session SESSION   runs of this session only\n"
+        "  --limit N           at most N runs\n"
+        "\n"
+        "Examples:\n"
+        "  runsctl list --status running\n"
+        "  runsctl list --session fix-login --json\n",
+    .opts = list_opts,
+    .nopts = O_LIST_N,
+    .min_pos = 0,
+    .max_pos = 0,
+    .run = run_list,
+};
+
+/* ---------------------------------------------------------------- */
+/* stop */
+
+static int
+run_stop(struct ctl *ctl, const struct args *a)
+{
+    struct http_response  res;
+    json_t               *obj;
+    const char           *id, *status, *msg;
+    char                 *path, *clean = NULL;
+    int                   rc;
+
+    rc = api_check_id("stop", "run id", a->pos[0]);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    path = api_path(ctl, "/runs/", a->pos[0], "/stop");
+    if (path == NULL) {
+        return RC_FAIL;
+    }
+    rc = api_call(ctl, "POST", path, NULL, API_TIMEOUT_MS, &res, &obj);
+    free(path);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    if (ctl->json) {
+        rc = api_print_json(&res);
+    } else {
+        id = jsonx_string(obj, "run_id");
+        status = jsonx_string(obj, "status");
+        msg = jsonx_string(obj, "message");
+        if (msg != NULL) {
+            clean = text_clean(msg, strlen(msg), 1);
+            if (clean == NULL) {
+                rc = RC_FAIL;
+            }
+        }
+        if (rc == RC_OK
+            && printf("%s %s%s%s%s\n", id ? id : a->pos[0],
+                      status ? status : "-", clean ? " (" : "",
+                      clean ? clean : "", clean ? ")" : "") < 0)
+        {
+            ctl_error("cannot write to stdout");
+            rc = RC_FAIL;
+        }
+        free(clean);
+    }
+    json_decref(obj);
+    http_response_free(&res);
+    return rc;
+}
+
+const struct command cmd_stop = {
+    .name = "stop",
+    .synopsis = "stop RUN_ID",
+    .summary = "stop a run",
+    .help =
+        "Usage: runsctl stop RUN_ID\n"
+        "\n"
+        "Stop the run RUN_ID.  A pending run is stopped at once; a claimed\n"
+        "or running one becomes 'stopping' and its runner is told.  Prints\n"
+        "\"RUN_ID STATUS (message)\", or with --json the server's answer.\n"
+        "A run that already ended cannot be stopped (exit 1, HTTP 409).\n"
+        "\n"
+        "Example:\n"
+        "  runsctl stop run_3f9a0c1b2d4e\n",
+    .opts = NULL,
+    .nopts = 0,
+    .min_pos = 1,
+    .max_pos = 1,
+    .run = run_stop,
+};

@@ -1,0 +1,292 @@
+/*
+ * cmd_start.c: start and resume: a run from the command line, the prompt
+ * maybe from stdin, then maybe waiting for it.
+ */
+
+#include "runsctl/api.h"
+#include "runsctl/cmd.h"
+#include "runsctl/jsonx.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { O_AGENT, O_PROJECT_DIR, O_PARENT, O_WAIT, O_TIMEOUT, O_CREATE_N };
+
+static const struct opt_spec create_opts[O_CREATE_N] = {
+    [O_AGENT] = { "agent", 1 },
+    [O_PROJECT_DIR] = { "project-dir", 1 },
+    [O_PARENT] = { "parent", 1 },
+    [O_WAIT] = { "wait", 0 },
+    [O_TIMEOUT] = { "timeout", 1 },
+};
+
+/* all of stdin, in *buf (to free()) and *len */
+static int
+read_stdin(char **buf, size_t *len)
+{
+    size_t  cap = 0, n = 0, got;
+    char   *b = NULL, *p;
+
+    for ( ;; ) {
+        if (cap - n < 4096) {
+            cap = cap ? cap * 2 : 65536;
+            p = realloc(b, cap);
+            if (p == NULL) {
+                free(b);
+                ctl_error("out of memory reading the prompt from stdin");
+                return RC_FAIL;
+            }
+            b = p;
+        }
+        got = fread(b + n, 1, cap - n, stdin);
+        n += got;
+        if (got == 0) {
+            break;
+        }
+    }
+    if (ferror(stdin)) {
+        ctl_error("cannot read the prompt from stdin: %s", strerror(errno));
+        free(b);
+        return RC_FAIL;
+    }
+    *buf = b;
+    *len = n;
+    return RC_OK;
+}
+
+/* dir made absolute: realpath() when it exists, else joined to the
+   current directory */
+static int
+absolute_dir(const char *command, const char *dir, char **out)
+{
+    char *cwd, *joined;
+
+    *out = NULL;
+    if (dir[0] == '\0') {
+        return ctl_usage_error(command, "--project-dir is empty");
+    }
+    if (dir[0] == '/') {
+        *out = strdup(dir);
+    } else {
+        *out = realpath(dir, NULL);
+        if (*out != NULL) {
+            return RC_OK;
+        }
+        cwd = getcwd(NULL, 0);
+        if (cwd == NULL) {
+            ctl_error("--project-dir %s: cannot get the current directory: %s",
+                      dir, strerror(errno));
+            return RC_FAIL;
+        }
+        while (dir[0] == '.' && dir[1] == '/') {
+            dir += 2;
+        }
+        if (asprintf(&joined, "%s%s%s", cwd,
+                     strcmp(cwd, "/") == 0 ? "" : "/", dir) < 0)
+        {
+            joined = NULL;
+        }
+        free(cwd);
+        *out = joined;
+    }
+    if (*out == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    return RC_OK;
+}
+
+/* the POST /runs body from the command line */
+static int
+create_body(const struct command *cmd, const struct args *a,
+            const char *type, json_t **out)
+{
+    json_t     *body;
+    char       *prompt_buf = NULL, *dir = NULL;
+    const char *prompt = a->pos[1];
+    size_t      prompt_len = strlen(prompt);
+    int         rc;
+
+    *out = NULL;
+    body = json_object();
+    if (body == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    rc = jsonx_set_string(body, "type", type, strlen(type), "type");
+    if (rc == RC_OK) {
+        rc = jsonx_set_string(body, "session_name", a->pos[0],
+                              strlen(a->pos[0]), "SESSION");
+    }
+    if (rc == RC_OK && strcmp(prompt, "-") == 0) {
+        rc = read_stdin(&prompt_buf, &prompt_len);
+        prompt = prompt_buf;
+    }
+    if (rc == RC_OK) {
+        rc = jsonx_set_string(body, "prompt", prompt, prompt_len, "PROMPT");
+    }
+    if (rc == RC_OK && a->given[O_AGENT]) {
+        rc = jsonx_set_string(body, "agent_name", a->value[O_AGENT],
+                              strlen(a->value[O_AGENT]), "--agent");
+    }
+    if (rc == RC_OK && a->given[O_PARENT]) {
+        rc = jsonx_set_string(body, "parent_session_name", a->value[O_PARENT],
+                              strlen(a->value[O_PARENT]), "--parent");
+    }
+    if (rc == RC_OK && a->given[O_PROJECT_DIR]) {
+        rc = absolute_dir(cmd->name, a->value[O_PROJECT_DIR], &dir);
+        if (rc == RC_OK) {
+            rc = jsonx_set_string(body, "project_dir", dir, strlen(dir),
+                                  "--project-dir");
+        }
+    }
+    free(prompt_buf);
+    free(dir);
+    if (rc != RC_OK) {
+        json_decref(body);
+        return rc;
+    }
+    *out = body;
+    return RC_OK;
+}
+
+static int
+create_run(const struct command *cmd, struct ctl *ctl, const struct args *a,
+           const char *type)
+{
+    struct http_response  res;
+    json_t               *body, *obj;
+    const char           *run_id, *status;
+    double                timeout = -1;
+    char                 *id = NULL;
+    int                   rc;
+
+    if (a->given[O_TIMEOUT]) {
+        if (!a->given[O_WAIT]) {
+            return ctl_usage_error(cmd->name, "--timeout needs --wait");
+        }
+        rc = parse_seconds(cmd->name, a->value[O_TIMEOUT], &timeout);
+        if (rc != RC_OK) {
+            return rc;
+        }
+    }
+    rc = create_body(cmd, a, type, &body);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rc = api_call(ctl, "POST", "/runs", body, API_TIMEOUT_MS, &res, &obj);
+    json_decref(body);
+    if (rc != RC_OK) {
+        return rc;
+    }
+
+    run_id = jsonx_string(obj, "run_id");
+    status = jsonx_string(obj, "status");
+    if (run_id == NULL) {
+        ctl_error("POST /runs: the answer has no run_id: is %s the "
+                  "coordinator?", ctl->url);
+        rc = RC_UNREACHABLE;
+    } else if (!a->given[O_WAIT] && ctl->json) {
+        rc = api_print_json(&res);
+    } else if (!ctl->json) {
+        /* with --wait too: the id at once, for a stop from elsewhere */
+        if (printf("%s %s\n", run_id, status ? status : "-") < 0
+            || fflush(stdout) != 0)
+        {
+            ctl_error("cannot write to stdout");
+            rc = RC_FAIL;
+        }
+    }
+    if (rc == RC_OK && a->given[O_WAIT]) {
+        id = strdup(run_id);
+        if (id == NULL) {
+            ctl_error("out of memory");
+            rc = RC_FAIL;
+        }
+    }
+    json_decref(obj);
+    http_response_free(&res);
+
+    if (id != NULL) {
+        rc = wait_run(ctl, id, timeout);
+        free(id);
+    }
+    return rc;
+}
+
+static int
+run_start(struct ctl *ctl, const struct args *a)
+{
+    return create_run(&cmd_start, ctl, a, "start_session");
+}
+
+static int
+run_resume(struct ctl *ctl, const struct args *a)
+{
+    return create_run(&cmd_resume, ctl, a, "resume_session");
+}
+
+#define CREATE_OPTIONS_HELP                                                  \
+    "  --agent NAME        the agent to run (agent_name)\n"                  \
+    "  --project-dir DIR   the directory the agent works in; a relative\n"   \
+    "                      DIR is made absolute here before it is sent\n"    \
+    "  --parent SESSION    the session to call back when this run ends\n"    \
+    "  --wait              wait until the run ends, print it, and exit\n"    \
+    "                      0 if it completed, 1 if it failed or was stopped\n" \
+    "  --timeout S         with --wait: give up after S seconds (exit 4)\n"
+
+const struct command cmd_start = {
+    .name = "start",
+    .synopsis = "start SESSION PROMPT [--agent NAME] [--project-dir DIR] [...]",
+    .summary = "start a session: create its first run",
+    .help =
+        "Usage: runsctl start SESSION PROMPT [options]\n"
+        "\n"
+        "Start the session SESSION with a run of type start_session.\n"
+        "PROMPT '-' reads the prompt from stdin, byte for byte (UTF-8, any\n"
+        "number of lines).  A PROMPT that starts with '-' goes after '--'.\n"
+        "Prints the new run's id and status (\"run_3f9a0c1b2d4e pending\"),\n"
+        "or with --json the server's answer.  With --wait, prints the id at\n"
+        "once, then the run as it ended (with --json: only the final run).\n"
+        "\n"
+        "Options:\n"
+        CREATE_OPTIONS_HELP
+        "\n"
+        "Examples:\n"
+        "  runsctl start fix-login 'Fix the login bug' --agent coder \\\n"
+        "      --project-dir ./app\n"
+        "  git diff | runsctl start review - --wait --timeout 600\n",
+    .opts = create_opts,
+    .nopts = O_CREATE_N,
+    .min_pos = 2,
+    .max_pos = 2,
+    .run = run_start,
+};
+
+const struct command cmd_resume = {
+    .name = "resume",
+    .synopsis = "resume SESSION PROMPT [--agent NAME] [--project-dir DIR] [...]",
+    .summary = "continue a session with a new prompt",
+    .help =
+        "Usage: runsctl resume SESSION PROMPT [options]\n"
+        "\n"
+        "Create a run of type resume_session for an existing SESSION.  The\n"
+        "run inherits the agent and project directory of the session's\n"
+        "start run unless given here.  PROMPT '-' reads stdin.  Output and\n"
+        "--wait as for 'runsctl start'.\n"
+        "\n"
+        "Options:\n"
+        CREATE_OPTIONS_HELP
+        "\n"
+        "Examples:\n"
+        "  runsctl resume fix-login 'Now add a test'\n"
+        "  runsctl resume fix-login - --wait < next-step.txt\n",
+    .opts = create_opts,
+    .nopts = O_CREATE_N,
+    .min_pos = 2,
+    .max_pos = 2,
+    .run = run_resume,
+};

@@ -1,0 +1,290 @@
+/*
+ * http.c: HTTP requests to the coordinator through libcurl's easy
+ * interface.  curl_global_init()/curl_global_cleanup() are main()'s.
+ */
+
+#include "runsctl/http.h"
+#include "runsctl/runsctl.h"
+
+#include <curl/curl.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* an answer larger than this is not the coordinator's */
+#define HTTP_MAX_BODY        (256u * 1024 * 1024)
+#define HTTP_CONNECT_TIMEOUT 10000L   /* ms */
+
+struct http_client {
+    CURL              *curl;
+    struct curl_slist *headers;
+    char              *base;          /* base URL without trailing '/' */
+    char               errbuf[CURL_ERROR_SIZE];
+};
+
+/* the body being received */
+struct http_sink {
+    char   *buf;
+    size_t  len;
+    size_t  cap;
+    int     too_large;
+    int     no_memory;
+};
+
+static size_t
+http_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct http_sink *s = userdata;
+    size_t            n = size * nmemb;
+
+    if (n == 0) {
+        return 0;
+    }
+    if (n > HTTP_MAX_BODY - s->len) {
+        s->too_large = 1;
+        return 0;                       /* aborts the transfer */
+    }
+    if (s->len + n + 1 > s->cap) {
+        size_t  cap = s->cap ? s->cap : 4096;
+        char   *p;
+
+        while (cap < s->len + n + 1) {
+            cap *= 2;
+        }
+        p = realloc(s->buf, cap);
+        if (p == NULL) {
+            s->no_memory = 1;
+            return 0;
+        }
+        s->buf = p;
+        s->cap = cap;
+    }
+    memcpy(s->buf + s->len, data, n);
+    s->len += n;
+    s->buf[s->len] = '\0';
+    return n;
+}
+
+int
+http_client_new(const char *base_url, struct http_client **out)
+{
+    struct http_client *c;
+    size_t              len;
+    struct curl_slist  *h;
+    static const char  *const hdrs[] = {
+        "Content-Type: application/json",
+        "Accept: application/json",
+        "Expect:",                      /* no 100-continue for big prompts */
+    };
+
+    *out = NULL;
+    if (strncasecmp(base_url, "http://", 7) != 0
+        && strncasecmp(base_url, "https://", 8) != 0)
+    {
+        ctl_error("bad server URL '%s': it must start with http:// or https://",
+                  base_url);
+        return RC_USAGE;
+    }
+    if (strpbrk(base_url, "?# \t\r\n") != NULL) {
+        ctl_error("bad server URL '%s': no query, fragment or spaces allowed",
+                  base_url);
+        return RC_USAGE;
+    }
+
+    c = calloc(1, sizeof(*c));
+    if (c == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    len = strlen(base_url);
+    while (len > 0 && base_url[len - 1] == '/') {
+        len--;
+    }
+    c->base = strndup(base_url, len);
+    if (c->base == NULL) {
+        ctl_error("out of memory");
+        http_client_free(c);
+        return RC_FAIL;
+    }
+    for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++) {
+        h = curl_slist_append(c->headers, hdrs[i]);
+        if (h == NULL) {
+            ctl_error("out of memory");
+            http_client_free(c);
+            return RC_FAIL;
+        }
+        c->headers = h;
+    }
+    c->curl = curl_easy_init();
+    if (c->curl == NULL) {
+        ctl_error("curl_easy_init() failed");
+        http_client_free(c);
+        return RC_FAIL;
+    }
+    *out = c;
+    return RC_OK;
+}
+
+void
+http_client_free(struct http_client *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    if (c->curl != NULL) {
+        curl_easy_cleanup(c->curl);
+    }
+    curl_slist_free_all(c->headers);
+    free(c->base);
+    free(c);
+}
+
+void
+http_response_free(struct http_response *res)
+{
+    free(res->body);
+    res->body = NULL;
+    res->len = 0;
+    res->status = 0;
+}
+
+char *
+http_escape(struct http_client *c, const char *s)
+{
+    char *e, *copy;
+
+    e = curl_easy_escape(c->curl, s, (int) strlen(s));
+    if (e == NULL) {
+        ctl_error("out of memory (escaping '%s')", s);
+        return NULL;
+    }
+    copy = strdup(e);
+    curl_free(e);
+    if (copy == NULL) {
+        ctl_error("out of memory");
+    }
+    return copy;
+}
+
+/* curl_easy_setopt() that reports and returns on failure */
+#define HTTP_SETOPT(curl, opt, val)                                          \
+    do {                                                                     \
+        CURLcode rc_ = curl_easy_setopt(curl, opt, val);                     \
+        if (rc_ != CURLE_OK) {                                               \
+            ctl_error("libcurl refused option %s: %s", #opt,                 \
+                      curl_easy_strerror(rc_));                              \
+            return RC_FAIL;                                                  \
+        }                                                                    \
+    } while (0)
+
+static int
+http_setup(struct http_client *c, const char *method, const char *url,
+           const char *body, size_t body_len, long timeout_ms,
+           struct http_sink *sink)
+{
+    CURL *h = c->curl;
+
+    curl_easy_reset(h);                 /* keeps the connection cache */
+    c->errbuf[0] = '\0';
+
+    HTTP_SETOPT(h, CURLOPT_ERRORBUFFER, c->errbuf);
+    HTTP_SETOPT(h, CURLOPT_URL, url);
+    HTTP_SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    HTTP_SETOPT(h, CURLOPT_PATH_AS_IS, 1L);
+    HTTP_SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+    HTTP_SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, HTTP_CONNECT_TIMEOUT);
+    HTTP_SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+    HTTP_SETOPT(h, CURLOPT_USERAGENT, "runsctl/" RUNSCTL_VERSION);
+    HTTP_SETOPT(h, CURLOPT_HTTPHEADER, c->headers);
+    HTTP_SETOPT(h, CURLOPT_WRITEFUNCTION, http_write);
+    HTTP_SETOPT(h, CURLOPT_WRITEDATA, sink);
+
+    if (strcmp(method, "GET") == 0) {
+        HTTP_SETOPT(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "POST") == 0) {
+        HTTP_SETOPT(h, CURLOPT_POST, 1L);
+        HTTP_SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                    (curl_off_t) (body ? body_len : 0));
+        HTTP_SETOPT(h, CURLOPT_POSTFIELDS, body ? body : "");
+    } else {
+        HTTP_SETOPT(h, CURLOPT_CUSTOMREQUEST, method);
+        if (body != NULL) {
+            HTTP_SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) body_len);
+            HTTP_SETOPT(h, CURLOPT_POSTFIELDS, body);
+        }
+    }
+    return RC_OK;
+}
+
+int
+http_request(struct http_client *c, const char *method, const char *path,
+             const char *body, size_t body_len, long timeout_ms,
+             struct http_response *res)
+{
+    struct http_sink  sink = { 0 };
+    char             *url;
+    CURLcode          rc;
+    long              status = 0;
+    int               ret;
+
+    res->status = 0;
+    res->body = NULL;
+    res->len = 0;
+
+    if (asprintf(&url, "%s%s", c->base, path) < 0) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    ret = http_setup(c, method, url, body, body_len, timeout_ms, &sink);
+    if (ret != RC_OK) {
+        free(url);
+        return ret;
+    }
+
+    rc = curl_easy_perform(c->curl);
+    if (rc != CURLE_OK) {
+        const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+
+        if (sink.too_large) {
+            ctl_error("%s %s: the answer is larger than %u bytes: "
+                      "is this the coordinator?", method, url,
+                      HTTP_MAX_BODY);
+            ret = RC_UNREACHABLE;
+        } else if (sink.no_memory || rc == CURLE_OUT_OF_MEMORY) {
+            ctl_error("out of memory reading the answer to %s %s",
+                      method, url);
+            ret = RC_FAIL;
+        } else if (rc == CURLE_URL_MALFORMAT
+                   || rc == CURLE_UNSUPPORTED_PROTOCOL)
+        {
+            ctl_error("bad server URL '%s': %s", c->base, why);
+            ret = RC_USAGE;
+        } else {
+            ctl_error("cannot reach the server at %s: %s", c->base, why);
+            ret = RC_UNREACHABLE;
+        }
+        free(sink.buf);
+        free(url);
+        return ret;
+    }
+    free(url);
+
+    rc = curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK) {
+        ctl_error("libcurl: no response code: %s", curl_easy_strerror(rc));
+        free(sink.buf);
+        return RC_FAIL;
+    }
+    if (sink.buf == NULL) {
+        sink.buf = strdup("");
+        if (sink.buf == NULL) {
+            ctl_error("out of memory");
+            return RC_FAIL;
+        }
+    }
+    res->status = status;
+    res->body = sink.buf;
+    res->len = sink.len;
+    return RC_OK;
+}

@@ -1,0 +1,442 @@
+/*
+ * table.c: output for people.  Everything the server sends is shown
+ * through text_clean(), so a prompt cannot move the cursor, change colours
+ * or break the columns of a table.
+ */
+
+#include "runsctl/table.h"
+#include "runsctl/runsctl.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TABLE_GAP 2          /* spaces between columns */
+
+struct table {
+    size_t              ncols;
+    const char *const  *headers;
+    size_t             *maxw;
+    char              **cells;      /* nrows * ncols, row-major */
+    size_t              nrows;
+    size_t              cap;        /* rows */
+};
+
+/* one UTF-8 sequence at s (len > 0 bytes): its length, *cp its code point
+   (U+FFFD and length 1 for a malformed byte) */
+static size_t
+utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+    size_t   n, i;
+    uint32_t c;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        n = 2;
+        c = s[0] & 0x1f;
+    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+        n = 3;
+        c = s[0] & 0x0f;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        n = 4;
+        c = s[0] & 0x07;
+    } else {
+        *cp = 0xfffd;
+        return 1;
+    }
+    if (n > len) {
+        *cp = 0xfffd;
+        return 1;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = 0xfffd;
+            return 1;
+        }
+        c = (c << 6) | (s[i] & 0x3f);
+    }
+    *cp = c;
+    return n;
+}
+
+struct range {
+    uint32_t lo, hi;
+};
+
+static int
+in_ranges(uint32_t cp, const struct range *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (cp >= r[i].lo && cp <= r[i].hi) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* terminal columns of one code point: an approximation of wcwidth() that
+   does not depend on the locale */
+static size_t
+cp_width(uint32_t cp)
+{
+    static const struct range zero[] = {
+        { 0x0300, 0x036f }, { 0x0483, 0x0489 }, { 0x0591, 0x05bd },
+        { 0x0610, 0x061a }, { 0x064b, 0x065f }, { 0x1ab0, 0x1aff },
+        { 0x1dc0, 0x1dff }, { 0x200b, 0x200f }, { 0x20d0, 0x20ff },
+        { 0xfe00, 0xfe0f }, { 0xfe20, 0xfe2f }, { 0xe0100, 0xe01ef },
+    };
+    static const struct range wide[] = {
+        { 0x1100, 0x115f }, { 0x2e80, 0x303e }, { 0x3041, 0x33ff },
+        { 0x3400, 0x4dbf }, { 0x4e00, 0x9fff }, { 0xa000, 0xa4cf },
+        { 0xac00, 0xd7a3 }, { 0xf900, 0xfaff }, { 0xfe30, 0xfe4f },
+        { 0xff00, 0xff60 }, { 0xffe0, 0xffe6 }, { 0x1f300, 0x1f64f },
+        { 0x1f680, 0x1f6ff }, { 0x1f900, 0x1f9ff }, { 0x20000, 0x2fffd },
+        { 0x30000, 0x3fffd },
+    };
+
+    if (cp < 0x300) {
+        return 1;
+    }
+    if (in_ranges(cp, zero, sizeof(zero) / sizeof(zero[0]))) {
+        return 0;
+    }
+    if (in_ranges(cp, wide, sizeof(wide) / sizeof(wide[0]))) {
+        return 2;
+    }
+    return 1;
+}
+
+size_t
+text_width(const char *s)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t               len = strlen(s), w = 0, n;
+    uint32_t             cp;
+
+    while (len > 0) {
+        n = utf8_next(p, len, &cp);
+        w += cp_width(cp);
+        p += n;
+        len -= n;
+    }
+    return w;
+}
+
+char *
+text_clean(const char *s, size_t len, int oneline)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    char                *out, *o;
+    size_t               i = 0;
+
+    /* at most 4 output bytes ("\xNN") per input byte */
+    out = malloc(len * 4 + 1);
+    if (out == NULL) {
+        ctl_error("out of memory");
+        return NULL;
+    }
+    o = out;
+    while (i < len) {
+        unsigned c = p[i];
+
+        if (oneline && (c == '\n' || c == '\t' || c == '\r' || c == ' ')) {
+            /* one space for a run of white space, none at either end */
+            while (i < len && (p[i] == '\n' || p[i] == '\t' || p[i] == '\r'
+                               || p[i] == ' '))
+            {
+                i++;
+            }
+            if (o != out && i < len) {
+                *o++ = ' ';
+            }
+        } else if (c == '\n') {
+            *o++ = '\n';
+            i++;
+        } else if (c == '\t' || c == '\r') {
+            *o++ = ' ';
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
+            o += sprintf(o, "\\x%02x", c);
+            i++;
+        } else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80
+                   && p[i + 1] <= 0x9f)
+        {
+            /* C1 controls, U+0080..U+009F (CSI among them) */
+            o += sprintf(o, "\\x%02x", p[i + 1]);
+            i += 2;
+        } else {
+            *o++ = (char) c;
+            i++;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+char *
+text_of_json(const json_t *v)
+{
+    char *s = NULL;
+
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        return text_clean(json_string_value(v), json_string_length(v), 0);
+    case JSON_NULL:
+        s = strdup("-");
+        break;
+    case JSON_TRUE:
+        s = strdup("true");
+        break;
+    case JSON_FALSE:
+        s = strdup("false");
+        break;
+    case JSON_INTEGER:
+        if (asprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0) {
+            s = NULL;
+        }
+        break;
+    case JSON_REAL:
+        if (asprintf(&s, "%g", json_real_value(v)) < 0) {
+            s = NULL;
+        }
+        break;
+    default:
+        s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (s != NULL) {
+            char *c = text_clean(s, strlen(s), 1);
+
+            free(s);
+            return c;
+        }
+        break;
+    }
+    if (s == NULL) {
+        ctl_error("out of memory");
+    }
+    return s;
+}
+
+/* s cut to max columns, "..." marking the cut; a new string */
+static char *
+text_cut(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t               len = strlen(s), used = 0, w = 0, n, cw;
+    uint32_t             cp;
+    char                *out;
+
+    if (max == 0 || text_width(s) <= max) {
+        out = strdup(s);
+    } else {
+        size_t room = max > 3 ? max - 3 : 0;
+
+        while (used < len) {
+            n = utf8_next(p + used, len - used, &cp);
+            cw = cp_width(cp);
+            if (w + cw > room) {
+                break;
+            }
+            w += cw;
+            used += n;
+        }
+        out = malloc(used + 4);
+        if (out != NULL) {
+            memcpy(out, s, used);
+            memcpy(out + used, "...", 4);
+        }
+    }
+    if (out == NULL) {
+        ctl_error("out of memory");
+    }
+    return out;
+}
+
+struct table *
+table_new(size_t ncols, const char *const *headers, const size_t *maxw)
+{
+    struct table *t = calloc(1, sizeof(*t));
+
+    if (t == NULL) {
+        ctl_error("out of memory");
+        return NULL;
+    }
+    t->maxw = calloc(ncols, sizeof(size_t));
+    if (t->maxw == NULL) {
+        ctl_error("out of memory");
+        free(t);
+        return NULL;
+    }
+    if (maxw != NULL) {
+        memcpy(t->maxw, maxw, ncols * sizeof(size_t));
+    }
+    t->ncols = ncols;
+    t->headers = headers;
+    return t;
+}
+
+void
+table_free(struct table *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->nrows * t->ncols; i++) {
+        free(t->cells[i]);
+    }
+    free(t->cells);
+    free(t->maxw);
+    free(t);
+}
+
+int
+table_add(struct table *t, const char *const *cells)
+{
+    char   **row;
+
+    if (t->nrows == t->cap) {
+        size_t   cap = t->cap ? t->cap * 2 : 16;
+        char   **p = realloc(t->cells, cap * t->ncols * sizeof(char *));
+
+        if (p == NULL) {
+            ctl_error("out of memory");
+            return RC_FAIL;
+        }
+        t->cells = p;
+        t->cap = cap;
+    }
+    row = t->cells + t->nrows * t->ncols;
+    for (size_t i = 0; i < t->ncols; i++) {
+        const char *raw = cells[i] ? cells[i] : "";
+        char       *clean = text_clean(raw, strlen(raw), 1);
+
+        row[i] = clean ? text_cut(clean, t->maxw[i]) : NULL;
+        free(clean);
+        if (row[i] == NULL) {
+            for (size_t j = 0; j < i; j++) {
+                free(row[j]);
+            }
+            return RC_FAIL;
+        }
+    }
+    t->nrows++;
+    return RC_OK;
+}
+
+static int
+out_str(const char *s)
+{
+    if (fputs(s, stdout) == EOF) {
+        ctl_error("cannot write to stdout");
+        return RC_FAIL;
+    }
+    return RC_OK;
+}
+
+static int
+out_pad(size_t n)
+{
+    while (n-- > 0) {
+        if (putchar(' ') == EOF) {
+            ctl_error("cannot write to stdout");
+            return RC_FAIL;
+        }
+    }
+    return RC_OK;
+}
+
+static int
+table_line(const struct table *t, const char *const *cells,
+           const size_t *width)
+{
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (out_str(cells[i]) != RC_OK) {
+            return RC_FAIL;
+        }
+        if (i + 1 < t->ncols
+            && out_pad(width[i] - text_width(cells[i]) + TABLE_GAP) != RC_OK)
+        {
+            return RC_FAIL;
+        }
+    }
+    return out_str("\n");
+}
+
+int
+table_print(const struct table *t)
+{
+    size_t *width;
+    int     rc = RC_OK;
+
+    width = calloc(t->ncols, sizeof(size_t));
+    if (width == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        width[i] = text_width(t->headers[i]);
+        for (size_t r = 0; r < t->nrows; r++) {
+            size_t w = text_width(t->cells[r * t->ncols + i]);
+
+            if (w > width[i]) {
+                width[i] = w;
+            }
+        }
+    }
+    rc = table_line(t, t->headers, width);
+    for (size_t r = 0; rc == RC_OK && r < t->nrows; r++) {
+        rc = table_line(t, (const char *const *) t->cells + r * t->ncols,
+                        width);
+    }
+    free(width);
+    return rc;
+}
+
+int
+kv_print(const char *const *keys, const char *const *vals, size_t n)
+{
+    size_t keyw = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        size_t w = strlen(keys[i]) + 1;
+
+        if (w > keyw) {
+            keyw = w;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *v = vals[i], *nl;
+
+        if (out_str(keys[i]) != RC_OK || out_str(":") != RC_OK) {
+            return RC_FAIL;
+        }
+        if (*v != '\0' && *v != '\n'
+            && out_pad(keyw - strlen(keys[i])) != RC_OK)
+        {
+            return RC_FAIL;
+        }
+        /* continuation lines start under the first one */
+        while ((nl = strchr(v, '\n')) != NULL) {
+            size_t len = (size_t) (nl - v) + 1;
+
+            if (fwrite(v, 1, len, stdout) != len) {
+                ctl_error("cannot write to stdout");
+                return RC_FAIL;
+            }
+            v = nl + 1;
+            if (*v != '\0' && *v != '\n' && out_pad(keyw + 1) != RC_OK) {
+                return RC_FAIL;
+            }
+        }
+        /* the last line, unless the value ended with its newline */
+        if ((*v != '\0' || v == vals[i])
+            && (out_str(v) != RC_OK || out_str("\n") != RC_OK))
+        {
+            return RC_FAIL;
+        }
+    }
+    return RC_OK;
+}

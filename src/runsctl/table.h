@@ -1,0 +1,49 @@
+/*
+ * table.c: human-readable output: aligned tables, "key: value" blocks,
+ * text made safe for a terminal and cut to a column width.
+ */
+
+#ifndef RUNSCTL_TABLE_H
+#define RUNSCTL_TABLE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* the len bytes of UTF-8 at s, safe for a terminal, in a string to free():
+   control characters are shown as \xNN, except tab and carriage return
+   (a space) and newline (kept); with oneline, every run of white space is
+   one space and there is none at either end.  NULL (reported) when out of
+   memory */
+char *text_clean(const char *s, size_t len, int oneline);
+
+/* terminal columns the UTF-8 text s takes */
+size_t text_width(const char *s);
+
+/* a JSON value as text to free(): strings cleaned (newlines kept), null
+   "-", numbers, true/false, anything else compact JSON; NULL (reported)
+   when out of memory */
+char *text_of_json(const json_t *v);
+
+struct table;
+
+/* a table of ncols columns; maxw[i] > 0 cuts column i to that many
+   terminal columns (with "..."); maxw may be NULL.  NULL (reported) when
+   out of memory */
+struct table *table_new(size_t ncols, const char *const *headers,
+                        const size_t *maxw);
+
+/* one row of ncols raw UTF-8 cells, copied, cleaned to one line and cut;
+   RC_OK or RC_FAIL (reported) */
+int table_add(struct table *t, const char *const *cells);
+
+/* the table on stdout, columns aligned; RC_OK or RC_FAIL (reported) */
+int table_print(const struct table *t);
+
+void table_free(struct table *t);
+
+/* "key: value" lines on stdout, values aligned, the continuation lines of
+   multi-line values indented; vals are cleaned text (text_of_json);
+   RC_OK or RC_FAIL (reported) */
+int kv_print(const char *const *keys, const char *const *vals, size_t n);
+
+#endif
