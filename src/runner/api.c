@@ -1,0 +1,267 @@
+/*
+ * api.c: requests to the coordinator (see api.h).
+ */
+
+#include "runner/api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+api_init(struct api *a, struct http *h, const struct log *lg, const char *base_url)
+{
+    size_t len = strlen(base_url);
+
+    while (len > 0 && base_url[len - 1] == '/') {
+        len--;
+    }
+    a->http = h;
+    a->log = lg;
+    a->base = strndup(base_url, len);
+    if (a->base == NULL) {
+        log_msg(lg, LOG_ERROR, NULL, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void
+api_free(struct api *a)
+{
+    free(a->base);
+    a->base = NULL;
+}
+
+static struct http_req *
+api_call(struct api *a, const char *method, json_t *body, long timeout_ms,
+         http_done_fn *cb, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+
+/* method base+path with body (stolen; NULL: none) */
+static struct http_req *
+api_call(struct api *a, const char *method, json_t *body, long timeout_ms,
+         http_done_fn *cb, void *arg, const char *fmt, ...)
+{
+    char             path[512];
+    char            *url = NULL, *text = NULL;
+    struct http_req *req = NULL;
+    va_list          ap;
+    int              n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        log_msg(a->log, LOG_ERROR, NULL, "request path too long");
+        goto done;
+    }
+    if (asprintf(&url, "%s%s", a->base, path) < 0) {
+        url = NULL;
+        log_msg(a->log, LOG_ERROR, NULL, "out of memory");
+        goto done;
+    }
+    if (body != NULL) {
+        text = json_dumps(body, JSON_COMPACT);
+        if (text == NULL) {
+            log_msg(a->log, LOG_ERROR, NULL, "encoding a request body failed");
+            goto done;
+        }
+    }
+    log_msg(a->log, LOG_DEBUG, NULL, "request method=%s url=%s", method, url);
+    req = http_start(a->http, method, url, text, timeout_ms, cb, arg);
+done:
+    free(url);
+    free(text);
+    json_decref(body);
+    return req;
+}
+
+struct http_req *
+api_register(struct api *a, const char *hostname, const char *project_dir,
+             const char *executor_type, http_done_fn *cb, void *arg)
+{
+    json_t *b = json_object();
+
+    if (b == NULL
+        || json_object_set_new(b, "hostname", json_string(hostname)) != 0
+        || (project_dir != NULL
+            && json_object_set_new(b, "project_dir", json_string(project_dir)) != 0)
+        || json_object_set_new(b, "executor_type", json_string(executor_type)) != 0)
+    {
+        log_msg(a->log, LOG_ERROR, NULL, "building the registration failed");
+        json_decref(b);
+        return NULL;
+    }
+    return api_call(a, "POST", b, API_TIMEOUT_MS, cb, arg, "/launcher/register");
+}
+
+struct http_req *
+api_poll(struct api *a, const char *launcher_id, long timeout_ms, http_done_fn *cb,
+         void *arg)
+{
+    return api_call(a, "GET", NULL, timeout_ms, cb, arg,
+                    "/launcher/runs?launcher_id=%s", launcher_id);
+}
+
+static json_t *
+api_launcher_body(const char *launcher_id)
+{
+    return json_pack("{s:s}", "launcher_id", launcher_id);
+}
+
+struct http_req *
+api_heartbeat(struct api *a, const char *launcher_id, http_done_fn *cb, void *arg)
+{
+    json_t *b = api_launcher_body(launcher_id);
+
+    if (b == NULL) {
+        log_msg(a->log, LOG_ERROR, NULL, "building a heartbeat failed");
+        return NULL;
+    }
+    return api_call(a, "POST", b, API_TIMEOUT_MS, cb, arg, "/launcher/heartbeat");
+}
+
+struct http_req *
+api_report(struct api *a, const char *run_id, const char *event, json_t *body,
+           http_done_fn *cb, void *arg)
+{
+    return api_call(a, "POST", body, API_TIMEOUT_MS, cb, arg,
+                    "/launcher/runs/%s/%s", run_id, event);
+}
+
+struct http_req *
+api_deregister_self(struct api *a, const char *launcher_id, http_done_fn *cb, void *arg)
+{
+    return api_call(a, "DELETE", NULL, API_TIMEOUT_MS, cb, arg,
+                    "/launchers/%s?self=true", launcher_id);
+}
+
+struct http_req *
+api_list_stopping(struct api *a, http_done_fn *cb, void *arg)
+{
+    return api_call(a, "GET", NULL, API_TIMEOUT_MS, cb, arg,
+                    "/runs?status=stopping&limit=10000");
+}
+
+json_t *
+api_decode(const struct http_response *res)
+{
+    json_t       *doc;
+    json_error_t  e;
+
+    if (res->len == 0) {
+        return NULL;
+    }
+    doc = json_loadb(res->body, res->len, JSON_ALLOW_NUL, &e);
+    if (doc != NULL && !json_is_object(doc)) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+int
+api_parse_registration(const struct http_response *res, struct registration *out)
+{
+    json_t     *doc, *v;
+    const char *id;
+    int         rc = -1;
+
+    if (res->status != 200 || (doc = api_decode(res)) == NULL) {
+        return -1;
+    }
+    id = json_string_value(json_object_get(doc, "launcher_id"));
+    if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof(out->launcher_id)
+        || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+           != strlen(id))
+    {
+        goto done;
+    }
+    snprintf(out->launcher_id, sizeof(out->launcher_id), "%s", id);
+    v = json_object_get(doc, "poll_timeout_seconds");
+    out->poll_timeout = json_is_number(v) ? json_number_value(v) : 30;
+    v = json_object_get(doc, "heartbeat_interval_seconds");
+    out->heartbeat_interval = json_is_number(v) ? json_number_value(v) : 60;
+    if (out->poll_timeout < 0) {
+        out->poll_timeout = 30;
+    }
+    if (out->heartbeat_interval <= 0) {
+        out->heartbeat_interval = 60;
+    }
+    rc = 0;
+done:
+    json_decref(doc);
+    return rc;
+}
+
+void
+api_parse_poll(const struct http_response *res, struct poll_answer *out)
+{
+    json_t *v;
+
+    memset(out, 0, sizeof(*out));
+    out->kind = POLL_RETRY;
+    if (res->status == 204) {
+        out->kind = POLL_NOTHING;
+        return;
+    }
+    if (res->status == 401) {
+        out->kind = POLL_FORGOTTEN;
+        return;
+    }
+    if (res->status != 200 || (out->doc = api_decode(res)) == NULL) {
+        return;
+    }
+    if (json_is_true(json_object_get(out->doc, "deregistered"))) {
+        out->kind = POLL_DEREGISTERED;
+    } else if (json_is_array(v = json_object_get(out->doc, "stop_runs"))) {
+        out->kind = POLL_STOPS;
+        out->stops = v;
+    } else if (json_is_object(v = json_object_get(out->doc, "run"))) {
+        out->kind = POLL_RUN;
+        out->run = v;
+    }
+}
+
+void
+api_poll_done(struct poll_answer *pa)
+{
+    json_decref(pa->doc);
+    pa->doc = NULL;
+    pa->run = NULL;
+    pa->stops = NULL;
+}
+
+const char *
+api_why(const struct http_response *res, char *buf, size_t size)
+{
+    json_t     *doc;
+    const char *detail;
+    char        q[256];
+    size_t      i;
+
+    if (res->status == 0) {
+        snprintf(buf, size, "error=%s",
+                 log_quote(q, sizeof(q), res->error ? res->error : "no answer"));
+        return buf;
+    }
+    doc = api_decode(res);
+    detail = doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
+    if (detail != NULL) {
+        snprintf(buf, size, "status=%ld detail=%s", res->status,
+                 log_quote(q, sizeof(q), detail));
+    } else {
+        char snippet[121];
+
+        for (i = 0; i < sizeof(snippet) - 1 && i < res->len && res->body[i] != '\0'; i++) {
+            snippet[i] = res->body[i];
+        }
+        snippet[i] = '\0';
+        snprintf(buf, size, "status=%ld body=%s", res->status,
+                 log_quote(q, sizeof(q), snippet));
+    }
+    json_decref(doc);
+    return buf;
+}

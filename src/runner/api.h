@@ -1,0 +1,76 @@
+/*
+ * api.h: the coordinator's runner API (docs/API.md): requests and the
+ * reading of their answers.
+ */
+#ifndef RUNNER_API_H
+#define RUNNER_API_H
+
+#include "runner/http.h"
+#include "runner/log.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define API_TIMEOUT_MS 15000L           /* every request but the poll */
+
+struct api {
+    struct http      *http;
+    const struct log *log;
+    char             *base;             /* the URL without a trailing '/' */
+};
+
+struct registration {
+    char   launcher_id[64];
+    double poll_timeout;                /* seconds */
+    double heartbeat_interval;          /* seconds */
+};
+
+enum poll_kind {
+    POLL_NOTHING,                       /* 204: the poll timeout passed */
+    POLL_RUN,                           /* {"run": {...}} */
+    POLL_STOPS,                         /* {"stop_runs": [...]} */
+    POLL_DEREGISTERED,                  /* {"deregistered": true} */
+    POLL_FORGOTTEN,                     /* 401: not registered (any more) */
+    POLL_RETRY                          /* no answer, 5xx, or one not understood */
+};
+
+struct poll_answer {
+    enum poll_kind kind;
+    json_t        *doc;                 /* the decoded body; api_poll_done() frees it */
+    json_t        *run;                 /* in doc */
+    json_t        *stops;               /* in doc: an array of strings */
+};
+
+int api_init(struct api *a, struct http *h, const struct log *lg, const char *base_url);
+void api_free(struct api *a);
+
+struct http_req *api_register(struct api *a, const char *hostname,
+                              const char *project_dir, const char *executor_type,
+                              http_done_fn *cb, void *arg);
+struct http_req *api_poll(struct api *a, const char *launcher_id, long timeout_ms,
+                          http_done_fn *cb, void *arg);
+struct http_req *api_heartbeat(struct api *a, const char *launcher_id,
+                               http_done_fn *cb, void *arg);
+/* event: started, completed, failed, stopped; body is stolen */
+struct http_req *api_report(struct api *a, const char *run_id, const char *event,
+                            json_t *body, http_done_fn *cb, void *arg);
+struct http_req *api_deregister_self(struct api *a, const char *launcher_id,
+                                     http_done_fn *cb, void *arg);
+/* GET /runs?status=stopping: the client API, read when no poll can be held */
+struct http_req *api_list_stopping(struct api *a, http_done_fn *cb, void *arg);
+
+/* 0 and *out filled from a 200 answer, else -1 */
+int api_parse_registration(const struct http_response *res, struct registration *out);
+void api_parse_poll(const struct http_response *res, struct poll_answer *out);
+void api_poll_done(struct poll_answer *pa);
+
+/* the body decoded as a JSON object (JSON_ALLOW_NUL), or NULL */
+json_t *api_decode(const struct http_response *res);
+
+/*
+ * what went wrong, for a log line: the transport error, or the status and
+ * the answer's "detail" (or the start of its body)
+ */
+const char *api_why(const struct http_response *res, char *buf, size_t size);
+
+#endif

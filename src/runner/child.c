@@ -1,0 +1,335 @@
+/*
+ * child.c: spawning an executor and feeding its pipes (see child.h).
+ *
+ * posix_spawn() (glibc's clone(CLONE_VFORK)) reports a failed chdir or
+ * execve as its return value, so "could not be executed" is known before
+ * "started" is reported.  The child gets: its own process group, an empty
+ * signal mask and default dispositions (the runner blocks SIGCHLD, SIGINT
+ * and SIGTERM for its signalfd and ignores SIGPIPE), stdin and stderr
+ * pipes, the runner's stdout, no other descriptor.
+ */
+
+#include "runner/child.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define SESSION_ENV "AGENT_SESSION_NAME"
+
+static void
+child_close_in(struct child *c)
+{
+    if (c->in_w != NULL) {
+        loop_unwatch(c->loop, c->in_w);
+        c->in_w = NULL;
+    }
+    if (c->in_fd >= 0) {
+        if (close(c->in_fd) != 0) {
+            log_msg(c->log, LOG_WARN, c->run_id, "close(stdin pipe) failed error=\"%s\"",
+                    strerror(errno));
+        }
+        c->in_fd = -1;
+    }
+    free(c->payload);
+    c->payload = NULL;
+}
+
+static void
+child_close_err(struct child *c)
+{
+    if (c->err_w != NULL) {
+        loop_unwatch(c->loop, c->err_w);
+        c->err_w = NULL;
+    }
+    if (c->err_fd >= 0) {
+        if (close(c->err_fd) != 0) {
+            log_msg(c->log, LOG_WARN, c->run_id, "close(stderr pipe) failed error=\"%s\"",
+                    strerror(errno));
+        }
+        c->err_fd = -1;
+    }
+}
+
+static void
+child_on_stdin(void *arg, uint32_t events)
+{
+    struct child *c = arg;
+    ssize_t       n;
+
+    (void) events;
+    while (c->payload_off < c->payload_len) {
+        n = write(c->in_fd, c->payload + c->payload_off, c->payload_len - c->payload_off);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN) {
+                return;                 /* the loop says when there is room */
+            }
+            if (errno == EPIPE) {
+                log_msg(c->log, LOG_DEBUG, c->run_id,
+                        "executor closed its stdin written=%zu of=%zu",
+                        c->payload_off, c->payload_len);
+            } else {
+                log_msg(c->log, LOG_WARN, c->run_id,
+                        "writing the payload failed error=\"%s\"", strerror(errno));
+            }
+            child_close_in(c);
+            return;
+        }
+        c->payload_off += (size_t) n;
+    }
+    log_msg(c->log, LOG_DEBUG, c->run_id, "payload written bytes=%zu", c->payload_len);
+    child_close_in(c);
+}
+
+/* reads what there is; closes on end of file or error */
+static void
+child_read_err(struct child *c)
+{
+    char    buf[4096];
+    ssize_t n;
+
+    while (c->err_fd >= 0) {
+        n = read(c->err_fd, buf, sizeof(buf));
+        if (n > 0) {
+            tail_append(&c->tail, buf, (size_t) n);
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            return;
+        }
+        if (n < 0) {
+            log_msg(c->log, LOG_WARN, c->run_id, "reading stderr failed error=\"%s\"",
+                    strerror(errno));
+        }
+        child_close_err(c);
+    }
+}
+
+static void
+child_on_stderr(void *arg, uint32_t events)
+{
+    (void) events;
+    child_read_err(arg);
+}
+
+/* environ with AGENT_SESSION_NAME=session; NULL when out of memory */
+static char **
+child_env(const char *session, char **entry)
+{
+    size_t  n = 0, i, o = 0;
+    size_t  klen = strlen(SESSION_ENV);
+    char  **env;
+
+    while (environ != NULL && environ[n] != NULL) {
+        n++;
+    }
+    env = calloc(n + 2, sizeof(*env));
+    *entry = malloc(klen + strlen(session) + 2);
+    if (env == NULL || *entry == NULL) {
+        free(env);
+        free(*entry);
+        *entry = NULL;
+        return NULL;
+    }
+    sprintf(*entry, "%s=%s", SESSION_ENV, session);
+    for (i = 0; i < n; i++) {
+        if (strncmp(environ[i], SESSION_ENV "=", klen + 1) != 0) {
+            env[o++] = environ[i];
+        }
+    }
+    env[o++] = *entry;
+    env[o] = NULL;
+    return env;
+}
+
+static int
+child_nonblock(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0) {
+        return -1;
+    }
+    return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int
+child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *run_id,
+            struct child_spec *spec, char *err, size_t errlen)
+{
+    int                        in[2] = { -1, -1 }, er[2] = { -1, -1 };
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t          at;
+    bool                       fa_ok = false, at_ok = false;
+    sigset_t                   none, all;
+    char                      *argv[2];
+    char                     **env = NULL;
+    char                      *entry = NULL;
+    struct stat                st;
+    pid_t                      pid;
+    int                        rc;
+    const char                *step = NULL;
+
+    memset(c, 0, sizeof(*c));
+    c->in_fd = -1;
+    c->err_fd = -1;
+    c->loop = lp;
+    c->log = lg;
+    c->run_id = run_id;
+    c->payload = spec->payload;
+    c->payload_len = spec->payload_len;
+    spec->payload = NULL;
+
+    if (spec->cwd != NULL) {
+        if (stat(spec->cwd, &st) != 0) {
+            snprintf(err, errlen, "project dir %s is not usable: %s", spec->cwd,
+                     strerror(errno));
+            goto failed;
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "project dir %s is not usable: %s", spec->cwd,
+                     strerror(ENOTDIR));
+            goto failed;
+        }
+    }
+
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "executor %s could not be started: pipe: %s",
+                 spec->path, strerror(errno));
+        goto failed;
+    }
+    env = child_env(spec->session_name, &entry);
+    if (env == NULL) {
+        snprintf(err, errlen, "executor %s could not be started: out of memory",
+                 spec->path);
+        goto failed;
+    }
+
+    /* posix_spawn*() return an error number, they do not set errno */
+    if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+        step = "posix_spawn_file_actions_init";
+        goto spawn_failed;
+    }
+    fa_ok = true;
+    if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)) != 0
+        || (rc = posix_spawn_file_actions_adddup2(&fa, er[1], STDERR_FILENO)) != 0
+        || (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0
+        || (spec->cwd != NULL
+            && (rc = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd)) != 0))
+    {
+        step = "posix_spawn_file_actions";
+        goto spawn_failed;
+    }
+    if ((rc = posix_spawnattr_init(&at)) != 0) {
+        step = "posix_spawnattr_init";
+        goto spawn_failed;
+    }
+    at_ok = true;
+    sigemptyset(&none);
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    if ((rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                             | POSIX_SPAWN_SETSIGDEF)) != 0
+        || (rc = posix_spawnattr_setpgroup(&at, 0)) != 0
+        || (rc = posix_spawnattr_setsigmask(&at, &none)) != 0
+        || (rc = posix_spawnattr_setsigdefault(&at, &all)) != 0)
+    {
+        step = "posix_spawnattr";
+        goto spawn_failed;
+    }
+    argv[0] = (char *) spec->path;
+    argv[1] = NULL;
+    rc = posix_spawn(&pid, spec->path, &fa, &at, argv, env);
+    if (rc != 0) {
+        snprintf(err, errlen, "executor %s could not be executed: %s", spec->path,
+                 strerror(rc));
+        goto failed;
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    fa_ok = at_ok = false;
+    free(env);
+    free(entry);
+    env = NULL;
+    entry = NULL;
+
+    c->pid = pid;
+    if (close(in[0]) != 0 || close(er[1]) != 0) {
+        log_msg(lg, LOG_WARN, run_id, "close(pipe) failed error=\"%s\"", strerror(errno));
+    }
+    c->in_fd = in[1];
+    c->err_fd = er[0];
+
+    /* from here the process runs: trouble with its pipes is logged, not fatal */
+    if (child_nonblock(c->err_fd) != 0
+        || (c->err_w = loop_watch(lp, c->err_fd, EPOLLIN, child_on_stderr, c)) == NULL)
+    {
+        log_msg(lg, LOG_ERROR, run_id, "watching stderr failed error=\"%s\"",
+                strerror(errno));
+        child_close_err(c);
+    }
+    if (c->payload_len == 0) {
+        child_close_in(c);
+    } else if (child_nonblock(c->in_fd) != 0
+               || (c->in_w = loop_watch(lp, c->in_fd, EPOLLOUT, child_on_stdin, c)) == NULL)
+    {
+        log_msg(lg, LOG_ERROR, run_id, "watching stdin failed error=\"%s\"",
+                strerror(errno));
+        child_close_in(c);
+    }
+    return 0;
+
+spawn_failed:
+    snprintf(err, errlen, "executor %s could not be started: %s: %s", spec->path, step,
+             strerror(rc));
+failed:
+    if (fa_ok) {
+        posix_spawn_file_actions_destroy(&fa);
+    }
+    if (at_ok) {
+        posix_spawnattr_destroy(&at);
+    }
+    free(env);
+    free(entry);
+    if (in[0] >= 0) {
+        close(in[0]);
+        close(in[1]);
+    }
+    if (er[0] >= 0) {
+        close(er[0]);
+        close(er[1]);
+    }
+    free(c->payload);
+    c->payload = NULL;
+    return -1;
+}
+
+void
+child_finish(struct child *c)
+{
+    child_read_err(c);          /* what it wrote before it ended */
+    child_close_err(c);         /* a grandchild may still hold it open */
+    child_close_in(c);
+}
+
+int
+child_signal(struct child *c, int sig)
+{
+    return kill(-c->pid, sig);
+}

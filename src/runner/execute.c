@@ -1,0 +1,337 @@
+/*
+ * execute.c: a claimed run's life on this machine: its executor spawned,
+ * "started" reported, stopped on request (SIGTERM to its process group,
+ * SIGKILL after the grace), reaped, and its end reported as completed,
+ * failed or stopped.
+ */
+
+#include "runner/runner.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#define ID_MAX 63
+
+const char *
+exec_signame(int sig, char *buf, size_t size)
+{
+    const char *abbrev = sigabbrev_np(sig);
+
+    if (abbrev != NULL) {
+        snprintf(buf, size, "SIG%s", abbrev);
+    } else {
+        snprintf(buf, size, "signal %d", sig);
+    }
+    return buf;
+}
+
+static bool
+exec_valid_id(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    return n > 0 && n <= ID_MAX
+           && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+              == n;
+}
+
+/* {"launcher_id": id} plus one more string field when key is not NULL */
+static json_t *
+exec_body(const char *launcher_id, const char *key, const char *value)
+{
+    json_t *b = json_object();
+
+    if (b == NULL || json_object_set_new(b, "launcher_id", json_string(launcher_id)) != 0
+        || (key != NULL && json_object_set_new(b, key, json_string(value)) != 0))
+    {
+        json_decref(b);
+        return NULL;
+    }
+    return b;
+}
+
+static void
+exec_report_failed(struct runner *r, const char *run_id, const char *launcher_id,
+                   const char *error)
+{
+    reports_push(&r->reports, run_id, "failed", exec_body(launcher_id, "error", error));
+}
+
+/* optional string field: its value, NULL when absent or null */
+static json_t *
+exec_opt(json_t *run, const char *key)
+{
+    json_t *v = json_object_get(run, key);
+
+    return json_is_string(v) ? v : NULL;
+}
+
+/* the executor's stdin: one JSON object and a newline; NULL on failure */
+static char *
+exec_payload(json_t *run, const char *mode, size_t *len)
+{
+    static const char *const optional[] = { "agent_name", "project_dir",
+                                            "parent_session_name" };
+    json_t *p = json_object();
+    char   *text = NULL, *out = NULL;
+    size_t  i, n;
+    json_t *v;
+
+    if (p == NULL
+        || json_object_set_new(p, "schema_version", json_string("1.0")) != 0
+        || json_object_set_new(p, "mode", json_string(mode)) != 0
+        || json_object_set(p, "session_name", json_object_get(run, "session_name")) != 0
+        || json_object_set(p, "prompt", json_object_get(run, "prompt")) != 0)
+    {
+        goto done;
+    }
+    for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+        if ((v = exec_opt(run, optional[i])) != NULL
+            && json_object_set(p, optional[i], v) != 0)
+        {
+            goto done;
+        }
+    }
+    text = json_dumps(p, JSON_COMPACT);
+    if (text == NULL) {
+        goto done;
+    }
+    n = strlen(text);
+    out = realloc(text, n + 2);
+    if (out == NULL) {
+        goto done;
+    }
+    text = NULL;
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *len = n + 1;
+done:
+    free(text);
+    json_decref(p);
+    return out;
+}
+
+static void
+exec_grace_expired(void *arg)
+{
+    struct run    *run = arg;
+    struct runner *r = run->runner;
+
+    if (child_signal(&run->child, SIGKILL) != 0) {
+        log_msg(&r->log, LOG_ERROR, run->run_id, "kill(SIGKILL) failed pgid=%d error=\"%s\"",
+                (int) run->child.pid, strerror(errno));
+        return;
+    }
+    run->stop_signal = SIGKILL;
+    log_msg(&r->log, LOG_INFO, run->run_id,
+            "still running after the grace: signal=SIGKILL pgid=%d", (int) run->child.pid);
+}
+
+void
+exec_start(struct runner *r, json_t *rj)
+{
+    const char       *run_id = json_string_value(json_object_get(rj, "run_id"));
+    const char       *type = json_string_value(json_object_get(rj, "type"));
+    json_t           *session = json_object_get(rj, "session_name");
+    json_t           *prompt = json_object_get(rj, "prompt");
+    json_t           *pdir = exec_opt(rj, "project_dir");
+    const char       *mode, *cwd;
+    struct child_spec spec;
+    struct run       *run;
+    char              err[1024], q[600];
+
+    if (!exec_valid_id(run_id)) {
+        log_msg(&r->log, LOG_ERROR, NULL, "the coordinator handed out a run without a valid run_id");
+        return;
+    }
+    if (runs_find(&r->runs, run_id) != NULL) {
+        log_msg(&r->log, LOG_WARN, run_id, "handed out again while it runs here: ignored");
+        return;
+    }
+    if (type != NULL && strcmp(type, "start_session") == 0) {
+        mode = "start";
+    } else if (type != NULL && strcmp(type, "resume_session") == 0) {
+        mode = "resume";
+    } else {
+        log_msg(&r->log, LOG_WARN, run_id, "failed error=\"unknown run type\"");
+        exec_report_failed(r, run_id, r->launcher_id, "agent-runner: unknown run type");
+        return;
+    }
+    if (!json_is_string(session) || !json_is_string(prompt)) {
+        log_msg(&r->log, LOG_WARN, run_id, "failed error=\"no session_name or prompt\"");
+        exec_report_failed(r, run_id, r->launcher_id,
+                           "agent-runner: the run has no session_name or prompt");
+        return;
+    }
+
+    run = run_new(run_id, json_string_value(session), r->launcher_id);
+    if (run == NULL) {
+        log_msg(&r->log, LOG_ERROR, run_id, "out of memory");
+        exec_report_failed(r, run_id, r->launcher_id, "agent-runner: out of memory");
+        return;
+    }
+    run->runner = r;
+    timer_init(&run->grace, exec_grace_expired, run);
+
+    memset(&spec, 0, sizeof(spec));
+    spec.path = r->cfg.executor;
+    spec.session_name = run->session_name;
+    cwd = pdir != NULL ? json_string_value(pdir) : r->cfg.project_dir;
+    spec.cwd = cwd;
+    spec.payload = exec_payload(rj, mode, &spec.payload_len);
+    if (spec.payload == NULL) {
+        snprintf(err, sizeof(err), "agent-runner: building the payload failed");
+    } else if (child_spawn(&run->child, &r->loop, &r->log, run->run_id, &spec,
+                           err, sizeof(err)) == 0)
+    {
+        run->started_ms = loop_now_ms();
+        runs_add(&r->runs, run);
+        log_msg(&r->log, LOG_INFO, run_id, "started pid=%d session=%s mode=%s cwd=%s",
+                (int) run->child.pid, run->session_name, mode,
+                log_quote(q, sizeof(q), cwd ? cwd : "."));
+        reports_push(&r->reports, run_id, "started", exec_body(run->launcher_id, NULL, NULL));
+        return;
+    }
+    log_msg(&r->log, LOG_WARN, run_id, "failed error=%s", log_quote(q, sizeof(q), err));
+    exec_report_failed(r, run_id, run->launcher_id, err);
+    run_free(run);
+}
+
+void
+exec_stop(struct runner *r, const char *run_id, const char *why)
+{
+    struct run *run = runs_find(&r->runs, run_id);
+    char        q[128];
+
+    if (run == NULL) {
+        log_msg(&r->log, LOG_INFO, exec_valid_id(run_id) ? run_id : NULL,
+                "stop ignored: not a run this runner holds reason=%s", why);
+        return;
+    }
+    if (run->stop_requested) {
+        log_msg(&r->log, LOG_DEBUG, run_id, "stop again: already stopping");
+        return;
+    }
+    run->stop_requested = true;
+    if (child_signal(&run->child, SIGTERM) != 0) {
+        log_msg(&r->log, LOG_ERROR, run_id, "kill(SIGTERM) failed pgid=%d error=%s",
+                (int) run->child.pid, log_quote(q, sizeof(q), strerror(errno)));
+    } else {
+        run->stop_signal = SIGTERM;
+    }
+    log_msg(&r->log, LOG_INFO, run_id, "stopping signal=SIGTERM pgid=%d grace=%gs reason=%s",
+            (int) run->child.pid, r->cfg.stop_grace, why);
+    loop_timer_arm(&r->loop, &run->grace, (uint64_t) (r->cfg.stop_grace * 1000 + 0.5));
+}
+
+void
+exec_stop_all(struct runner *r)
+{
+    struct run *run;
+
+    for (run = r->runs.head; run != NULL; run = run->next) {
+        exec_stop(r, run->run_id, "shutdown");
+    }
+}
+
+void
+exec_kill_all(struct runner *r)
+{
+    struct run *run;
+
+    for (run = r->runs.head; run != NULL; run = run->next) {
+        if (child_signal(&run->child, SIGKILL) != 0) {
+            log_msg(&r->log, LOG_ERROR, run->run_id, "kill(SIGKILL) failed pgid=%d error=\"%s\"",
+                    (int) run->child.pid, strerror(errno));
+        } else {
+            log_msg(&r->log, LOG_WARN, run->run_id, "killed signal=SIGKILL pgid=%d",
+                    (int) run->child.pid);
+        }
+    }
+}
+
+/* the executor ended with wait status st: report what happened */
+static void
+exec_ended(struct runner *r, struct run *run, int st)
+{
+    char        sig[32], how[64], q[TAIL_MAX * 3 + 64];
+    char       *tail;
+    double      secs;
+    json_t     *body;
+    const char *event;
+
+    loop_timer_cancel(&r->loop, &run->grace);
+    child_finish(&run->child);
+    secs = (double) (loop_now_ms() - run->started_ms) / 1000;
+    if (WIFSIGNALED(st)) {
+        exec_signame(WTERMSIG(st), sig, sizeof(sig));
+        snprintf(how, sizeof(how), "killed by %s", sig);
+    } else {
+        snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(st));
+    }
+    tail = tail_text(&run->child.tail);
+
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        event = "completed";
+        body = exec_body(run->launcher_id, NULL, NULL);
+        log_msg(&r->log, LOG_INFO, run->run_id, "completed exit=0 duration=%.3fs%s", secs,
+                run->stop_requested ? " note=\"ended before the stop took effect\"" : "");
+    } else if (run->stop_requested && (WIFSIGNALED(st) || run->stop_signal != 0)) {
+        event = "stopped";
+        exec_signame(WIFSIGNALED(st) ? WTERMSIG(st) : run->stop_signal, sig, sizeof(sig));
+        body = exec_body(run->launcher_id, "signal", sig);
+        log_msg(&r->log, LOG_INFO, run->run_id, "stopped signal=%s how=\"%s\" duration=%.3fs",
+                sig, how, secs);
+    } else {
+        char error[TAIL_MAX * 3 + 128];
+
+        event = "failed";
+        if (tail != NULL && tail[0] != '\0') {
+            snprintf(error, sizeof(error), "%s", tail);
+        } else {
+            snprintf(error, sizeof(error), "executor %s (no output on stderr)", how);
+        }
+        body = exec_body(run->launcher_id, "error", error);
+        log_msg(&r->log, LOG_INFO, run->run_id, "failed how=\"%s\" duration=%.3fs error=%s",
+                how, secs, log_quote(q, 512, error));
+    }
+    free(tail);
+    reports_push(&r->reports, run->run_id, event, body);
+    runs_remove(&r->runs, run);
+    run_free(run);
+}
+
+void
+exec_reap(struct runner *r)
+{
+    struct run *run;
+    pid_t       pid;
+    int         st;
+
+    for ( ;; ) {
+        pid = waitpid(-1, &st, WNOHANG);
+        if (pid == 0) {
+            return;
+        }
+        if (pid < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno != ECHILD) {
+                log_msg(&r->log, LOG_ERROR, NULL, "waitpid failed error=\"%s\"",
+                        strerror(errno));
+            }
+            return;
+        }
+        run = runs_find_pid(&r->runs, pid);
+        if (run == NULL) {
+            log_msg(&r->log, LOG_DEBUG, NULL, "reaped a process that is no run's pid=%d",
+                    (int) pid);
+            continue;
+        }
+        exec_ended(r, run, st);
+    }
+}

@@ -1,0 +1,44 @@
+/*
+ * runs.h: the table of runs this runner holds, one per live executor.
+ */
+#ifndef RUNNER_RUNS_H
+#define RUNNER_RUNS_H
+
+#include "runner/child.h"
+#include "runner/loop.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct runner;
+
+struct run {
+    char          *run_id;
+    char          *session_name;
+    char          *launcher_id;     /* the registration that claimed it */
+    struct child   child;
+    bool           stop_requested;
+    int            stop_signal;     /* the last signal sent to stop it, 0 none */
+    struct timer   grace;           /* SIGKILL when it expires */
+    uint64_t       started_ms;
+    struct runner *runner;
+    struct run    *next;
+};
+
+struct runs {
+    struct run *head;
+    unsigned    count;
+};
+
+/* NULL when out of memory */
+struct run *run_new(const char *run_id, const char *session_name,
+                    const char *launcher_id);
+void run_free(struct run *run);
+
+void runs_add(struct runs *rs, struct run *run);
+void runs_remove(struct runs *rs, struct run *run);
+struct run *runs_find(const struct runs *rs, const char *run_id);
+struct run *runs_find_pid(const struct runs *rs, pid_t pid);
+
+#endif

@@ -1,0 +1,267 @@
+package RunsRunner;
+
+# Helpers for the agent-runner suites (t/1xx-runner-*.t): start the runner
+# ($ENV{TEST_RUNS_BIN}/agent-runner, the ASan/UBSan build under build.sh)
+# against the nginx Test::Nginx::Socket started, signal it, wait for it,
+# read its log, and check that no sanitizer report appeared.
+#
+# Every runner started is remembered; cleanup() ends the ones still
+# running (SIGTERM, then SIGKILL) and kills the executors their logs name,
+# so a flow that dies early leaves nothing behind.  Call it at the start
+# and the end of each flow; it also runs at exit.
+
+use strict;
+use warnings;
+
+use File::Spec ();
+use File::Basename ();
+use File::Temp ();
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use Test::More ();
+
+use Exporter 'import';
+
+our @EXPORT = qw(
+    start_runner runner_alive runner_wait runner_signal runner_log
+    runner_out runner_pids runner_launcher runners_clean_ok
+    wait_terminal wait_status launcher_info coordinator_url
+    restart_nginx
+);
+
+my @RUNNERS;
+
+sub bin_dir {
+    return $ENV{TEST_RUNS_BIN} if $ENV{TEST_RUNS_BIN};
+    my $dir = File::Spec->rel2abs(File::Basename::dirname(__FILE__));
+    return File::Spec->catdir($dir, '..', '..', 'build', 'asan');
+}
+
+sub coordinator_url { 'http://127.0.0.1:' . Runs::port() }
+
+# start_runner(args => [...], env => {NAME => value|undef}, cwd => DIR,
+# url => URL (default: the test's nginx; undef in args means none), name)
+# -> handle.  -v and --url are added unless no_defaults.
+sub start_runner {
+    my (%o) = @_;
+    my $tmp = File::Temp->newdir('runner-XXXXXX', TMPDIR => 1);
+    my %f = map { $_ => "$tmp/$_" } qw(out err);
+    my @args = @{ $o{args} || [] };
+    unshift @args, '--url', $o{url} // coordinator_url(), '-v'
+        if !$o{no_defaults};
+    my %env = (
+        ASAN_OPTIONS  => $ENV{ASAN_OPTIONS}
+                         || 'detect_leaks=1:abort_on_error=0:exitcode=86',
+        UBSAN_OPTIONS => $ENV{UBSAN_OPTIONS}
+                         || 'print_stacktrace=1:halt_on_error=1',
+        # nothing from the caller's environment configures it by surprise
+        AGENT_ORCHESTRATOR_API_URL => undef, AGENT_EXECUTOR_PATH => undef,
+        POLL_TIMEOUT => undef, HEARTBEAT_INTERVAL => undef,
+        PROJECT_DIR => undef,
+        %{ $o{env} || {} },
+    );
+    my $bin = bin_dir() . '/agent-runner';
+    my $pid = fork;
+    die "fork: $!\n" if !defined $pid;
+    if ($pid == 0) {
+        eval {
+            for my $k (keys %env) {
+                if (defined $env{$k}) { $ENV{$k} = $env{$k} }
+                else { delete $ENV{$k} }
+            }
+            chdir $o{cwd} or die "chdir $o{cwd}: $!\n" if defined $o{cwd};
+            open STDIN, '<', '/dev/null' or die "stdin: $!\n";
+            open STDOUT, '>', $f{out} or die "stdout: $!\n";
+            open STDERR, '>', $f{err} or die "stderr: $!\n";
+            exec { $bin } $bin, @args or die "exec $bin: $!\n";
+        };
+        print STDERR $@;
+        POSIX::_exit(127);
+    }
+    my $h = { pid => $pid, t0 => time, tmp => $tmp, files => \%f,
+              args => \@args, name => $o{name} // "runner $pid" };
+    push @RUNNERS, $h;
+    return $h;
+}
+
+# still running?  (once it ended, its status is kept in {status})
+sub runner_alive {
+    my ($h) = @_;
+    return 0 if defined $h->{status};
+    my $w = waitpid($h->{pid}, POSIX::WNOHANG());
+    return 1 if $w == 0;
+    $h->{status} = $w < 0 ? -1 : $?;
+    $h->{ended} = time;
+    return 0;
+}
+
+# its exit code (128 + N when killed by signal N), or undef when it is
+# still running after $timeout seconds
+sub runner_wait {
+    my ($h, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    while (runner_alive($h)) {
+        return undef if time >= $deadline;
+        sleep 0.02;
+    }
+    my $st = $h->{status};
+    return $st & 127 ? 128 + ($st & 127) : $st >> 8;
+}
+
+sub runner_signal {
+    my ($h, $sig) = @_;
+    return kill $sig, $h->{pid};
+}
+
+sub _slurp {
+    my ($file) = @_;
+    open my $in, '<', $file or return '';
+    binmode $in;
+    local $/;
+    my $s = <$in> // '';
+    close $in;
+    return $s;
+}
+
+sub runner_log { _slurp($_[0]{files}{err}) }
+sub runner_out { _slurp($_[0]{files}{out}) }
+
+# { run_id => executor pid } from its "started pid=N" lines
+sub runner_pids {
+    my ($h) = @_;
+    my %p;
+    my $log = runner_log($h);
+    while ($log =~ /^\S+ INFO (run_[0-9a-f]+) started pid=(\d+)/mg) {
+        $p{$1} = $2;
+    }
+    return \%p;
+}
+
+# the launcher id of its last registration, waiting up to $timeout for one
+sub runner_launcher {
+    my ($h, $timeout) = @_;
+    return Runs::wait_for($timeout // 10, sub {
+        my @ids = runner_log($h) =~ /INFO registered launcher_id=(lnch_[0-9a-f]+)/g;
+        return $ids[-1];
+    });
+}
+
+# GET /launchers entry of $lid, or undef
+sub launcher_info {
+    my ($lid) = @_;
+    my $r = Runs::req('GET', '/launchers');
+    my ($l) = grep { ($_->{launcher_id} // '') eq ($lid // '') }
+              @{ ($r->{json} || {})->{launchers} || [] };
+    return $l;
+}
+
+# the run once terminal (GET ?wait), or as it is after $timeout
+sub wait_terminal {
+    my ($id, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    my $run;
+    while (1) {
+        my $left = $deadline - time;
+        $left = 0 if $left < 0;
+        my $r = Runs::req('GET', "/runs/$id?wait=" . sprintf('%.1f', $left),
+                          undef, undef, $left + 5);
+        $run = $r->{json} if $r->{status} == 200;
+        return $run if $run && $run->{status} =~ /^(completed|failed|stopped)$/;
+        return $run if time >= $deadline;
+        sleep 0.05 if $r->{status} != 200;
+    }
+}
+
+# wait until run $id has status $want (a string or a regexp)
+sub wait_status {
+    my ($id, $want, $timeout) = @_;
+    my $last = '';
+    my $ok = Runs::wait_for($timeout // 10, sub {
+        $last = Runs::status_of($id);
+        return ref $want ? $last =~ $want : $last eq $want;
+    }, 0.02);
+    return $ok ? $last : undef;
+}
+
+sub _kill_group_of_executors {
+    my ($h) = @_;
+    for my $pid (values %{ runner_pids($h) }) {
+        # only executors of ours: a process group led by that pid
+        my $stat = _slurp("/proc/$pid/stat");
+        next if !$stat;
+        my ($pgrp) = $stat =~ /\)\s+\S+\s+\d+\s+(\d+)/;
+        kill 'KILL', -$pid if defined $pgrp && $pgrp == $pid;
+    }
+}
+
+# end every runner still running and the executors they started
+sub cleanup {
+    for my $h (@RUNNERS) {
+        if (runner_alive($h)) {
+            kill 'TERM', $h->{pid};
+            if (!defined runner_wait($h, 5)) {
+                kill 'KILL', $h->{pid};
+                runner_wait($h, 5);
+            }
+        }
+        _kill_group_of_executors($h);
+    }
+    @RUNNERS = ();
+}
+
+END { cleanup() }
+
+# one assertion: no runner of this flow printed a sanitizer report; every
+# one of them has ended (those still running are ended first: a failure)
+sub runners_clean_ok {
+    my ($name) = @_;
+    my @bad;
+    for my $h (@RUNNERS) {
+        if (runner_alive($h)) {
+            push @bad, "$h->{name}: still running at the end of the flow";
+        }
+    }
+    my @all = @RUNNERS;
+    cleanup();
+    for my $h (@all) {
+        push @bad, map { "$h->{name}: $_" }
+                   grep { /ERROR: AddressSanitizer|runtime error:|LeakSanitizer|ERROR: \w+Sanitizer|SUMMARY: \w+Sanitizer/ }
+                   split /\n/, runner_log($h);
+    }
+    Test::More::ok(!@bad, $name // 'runners ended, no ASan/UBSan/LSan report')
+        or Test::More::diag(join "\n", @bad,
+                            map { "--- log of $_->{name}:\n" . runner_log($_) } @all);
+}
+
+sub _pid_file { Runs::server_root() . '/logs/nginx.pid' }
+
+sub _nginx_pid {
+    my $s = _slurp(_pid_file());
+    $s =~ s/\s+//g;
+    return $s =~ /^\d+$/ ? $s : undef;
+}
+
+# Stops the nginx Test::Nginx::Socket started (SIGQUIT) and starts the same
+# binary with the same prefix and configuration: its shared-memory zone is
+# new and empty.  Both harnesses find nginx through logs/nginx.pid, which
+# the new nginx writes, so they stop it after the block as usual.
+# $down: seconds to stay down.  Returns 1 when the new nginx answers.
+sub restart_nginx {
+    my ($down) = @_;
+    my $pid = _nginx_pid() or return 0;
+    kill 'QUIT', $pid or return 0;
+    Runs::wait_for(10, sub { !kill(0, $pid) || _zombie($pid) }) or return 0;
+    sleep $down if $down;
+    my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
+    my $root = Runs::server_root();
+    my $rc = system($bin, '-p', "$root/", '-c', "$root/conf/nginx.conf");
+    return 0 if $rc != 0;
+    return Runs::wait_for(10, sub { Runs::req('GET', '/launchers')->{status} == 200 });
+}
+
+sub _zombie {
+    my ($pid) = @_;
+    return _slurp("/proc/$pid/stat") =~ /\)\s+Z\s/ ? 1 : 0;
+}
+
+1;
