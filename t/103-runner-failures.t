@@ -220,7 +220,7 @@ GET /runs?limit=1
     runs_poll_timeout 1s;
     runs_heartbeat_interval 1s;
     runs_heartbeat_timeout 1s;
-    runs_launcher_expiry 2s;
+    runs_launcher_expiry 3s;
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
