@@ -324,6 +324,7 @@ struct ngx_http_runs_ctx_s {
     ngx_http_runs_poll_t        poll;       /* set by notified processing */
     unsigned                    ready:1;    /* poll holds an answer */
     unsigned                    final:1;    /* answer even with nothing */
+    unsigned                    noclaim:1;  /* a poll for stops only */
     unsigned                    holding:1;
 };
 
@@ -361,8 +362,8 @@ void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, const char *why,
     ngx_http_runs_bells_t *bells);
 ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_launcher_t *lr, ngx_pool_t *pool, ngx_http_runs_poll_t *p,
-    ngx_http_runs_bells_t *bells);
+    ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
+    ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells);
 ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_run_t *run,
     ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
 void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,

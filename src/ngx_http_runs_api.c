@@ -1201,6 +1201,17 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
                                          "Launcher not registered");
     }
 
+    /* "claim=0": a runner whose slots are all busy still hears of stops */
+    if (ngx_http_runs_get_arg(r, "claim", 5, &v) == NGX_OK) {
+        if (v.len == 1 && (v.data[0] == '0' || v.data[0] == '1')) {
+            ctx->noclaim = (v.data[0] == '0');
+
+        } else {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'claim' must be 0 or 1");
+        }
+    }
+
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1220,7 +1231,8 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
                                          "Launcher not registered");
     }
 
-    rc = ngx_http_runs_poll_locked(zone, lr, r->pool, &ctx->poll, &bells);
+    rc = ngx_http_runs_poll_locked(zone, lr, !ctx->noclaim, r->pool,
+                                   &ctx->poll, &bells);
 
     if (rc == NGX_OK && ctx->poll.what == NGX_HTTP_RUNS_POLL_NOTHING
         && !ngx_exiting)

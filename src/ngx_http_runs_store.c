@@ -846,8 +846,8 @@ ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
 
 ngx_int_t
 ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_launcher_t *lr, ngx_pool_t *pool, ngx_http_runs_poll_t *p,
-    ngx_http_runs_bells_t *bells)
+    ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
+    ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells)
 {
     size_t                  n;
     ngx_str_t              *s;
@@ -915,7 +915,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
         return NGX_OK;
     }
 
-    if (sh->ready.root == sh->ready.sentinel) {
+    if (!claim || sh->ready.root == sh->ready.sentinel) {
         p->what = NGX_HTTP_RUNS_POLL_NOTHING;
         return NGX_OK;
     }

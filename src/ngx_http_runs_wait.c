@@ -406,12 +406,20 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
 
     ngx_queue_insert_tail(&sh->waiters, &w->every);
 
-    if (kind == NGX_HTTP_RUNS_WAIT_POLL) {
+    if (kind == NGX_HTTP_RUNS_WAIT_POLL && !ctx->noclaim) {
         lr = target;
         ngx_queue_insert_tail(&lr->waiters, &w->link);
         lr->nwaiters++;
         w->state = NGX_HTTP_RUNS_W_IDLE;
         ngx_queue_insert_tail(&sh->idle, &w->queue);
+
+    } else if (kind == NGX_HTTP_RUNS_WAIT_POLL) {
+        /* stops and deregistration only: never woken for a run */
+        lr = target;
+        ngx_queue_insert_tail(&lr->waiters, &w->link);
+        lr->nwaiters++;
+        w->state = NGX_HTTP_RUNS_W_WATCH;
+        ngx_queue_init(&w->queue);
 
     } else {
         run = target;
@@ -515,8 +523,8 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
 
     w->state = NGX_HTTP_RUNS_W_DETACHED;
 
-    if (ngx_http_runs_poll_locked(zone, lr, ctx->request->pool, &ctx->poll,
-                                  bells)
+    if (ngx_http_runs_poll_locked(zone, lr, !ctx->noclaim, ctx->request->pool,
+                                  &ctx->poll, bells)
         != NGX_OK)
     {
         ctx->poll.what = NGX_HTTP_RUNS_POLL_NOTHING;
@@ -525,8 +533,16 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
     if (ctx->poll.what == NGX_HTTP_RUNS_POLL_NOTHING && !ctx->final) {
         ngx_queue_insert_tail(&lr->waiters, &w->link);
         lr->nwaiters++;
-        w->state = NGX_HTTP_RUNS_W_IDLE;
-        ngx_queue_insert_head(&sh->idle, &w->queue);
+
+        if (ctx->noclaim) {
+            w->state = NGX_HTTP_RUNS_W_WATCH;
+            ngx_queue_init(&w->queue);
+
+        } else {
+            w->state = NGX_HTTP_RUNS_W_IDLE;
+            ngx_queue_insert_head(&sh->idle, &w->queue);
+        }
+
         return;
     }
 

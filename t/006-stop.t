@@ -126,6 +126,24 @@ flow 'a stop wakes only the owning launcher', 5, sub {
     is status_of($id), 'stopping', 'stopping';
 };
 
+flow 'a poll with claim=0 takes no run but gets the stop at once', 6, sub {
+    my ($id, $owner) = run_in_state('running');
+    my $new = create_run(type => 'start_session', session_name => 'noclaim-b',
+                         prompt => 'waiting');
+    my $c = hold('GET', "/launcher/runs?launcher_id=$owner&claim=0");
+    sleep 0.3;
+    ok !$c->ready, 'held although a run is claimable';
+    is status_of($new), 'pending', 'the claimable run is not taken';
+    stop_run($id);
+    my $p = collect($c, 5);
+    is_deeply $p->{json}, { stop_runs => [$id] }, 'the stop arrives';
+    cmp_ok $p->{elapsed}, '<', 1, 'at once';
+    my $b = req('GET', "/launcher/runs?launcher_id=$owner&claim=2");
+    is $b->{status}, 422, 'claim must be 0 or 1';
+    my $q = req('GET', "/launcher/runs?launcher_id=$owner&claim=1");
+    is $q->{json}{run}{run_id}, $new, 'claim=1 claims as usual';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -234,7 +252,22 @@ GET /runs?limit=1
 
 
 
-=== TEST 8: stop in one nginx lifetime without ids: unknown run 404, wrong method 405
+=== TEST 8: a poll with claim=0 takes no run but gets the stop at once
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 2s;
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- no_error_log
+[error]
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 9: stop in one nginx lifetime without ids: unknown run 404, wrong method 405
 --- request eval
 [
 "POST /runs/run_000000000000/stop",
