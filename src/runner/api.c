@@ -98,11 +98,13 @@ api_register(struct api *a, const char *hostname, const char *project_dir,
 }
 
 struct http_req *
-api_poll(struct api *a, const char *launcher_id, long timeout_ms, http_done_fn *cb,
-         void *arg)
+api_poll(struct api *a, const char *launcher_id, int claim, long timeout_ms,
+         http_done_fn *cb, void *arg)
 {
+    /* claim=0: held for stops and deregistration only */
     return api_call(a, "GET", NULL, timeout_ms, cb, arg,
-                    "/launcher/runs?launcher_id=%s", launcher_id);
+                    "/launcher/runs?launcher_id=%s%s", launcher_id,
+                    claim ? "" : "&claim=0");
 }
 
 static json_t *
@@ -136,13 +138,6 @@ api_deregister_self(struct api *a, const char *launcher_id, http_done_fn *cb, vo
 {
     return api_call(a, "DELETE", NULL, API_TIMEOUT_MS, cb, arg,
                     "/launchers/%s?self=true", launcher_id);
-}
-
-struct http_req *
-api_list_stopping(struct api *a, http_done_fn *cb, void *arg)
-{
-    return api_call(a, "GET", NULL, API_TIMEOUT_MS, cb, arg,
-                    "/runs?status=stopping&limit=10000");
 }
 
 json_t *

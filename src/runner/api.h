@@ -47,8 +47,8 @@ void api_free(struct api *a);
 struct http_req *api_register(struct api *a, const char *hostname,
                               const char *project_dir, const char *executor_type,
                               http_done_fn *cb, void *arg);
-struct http_req *api_poll(struct api *a, const char *launcher_id, long timeout_ms,
-                          http_done_fn *cb, void *arg);
+struct http_req *api_poll(struct api *a, const char *launcher_id, int claim,
+                          long timeout_ms, http_done_fn *cb, void *arg);
 struct http_req *api_heartbeat(struct api *a, const char *launcher_id,
                                http_done_fn *cb, void *arg);
 /* event: started, completed, failed, stopped; body is stolen */
@@ -56,8 +56,6 @@ struct http_req *api_report(struct api *a, const char *run_id, const char *event
                             json_t *body, http_done_fn *cb, void *arg);
 struct http_req *api_deregister_self(struct api *a, const char *launcher_id,
                                      http_done_fn *cb, void *arg);
-/* GET /runs?status=stopping: the client API, read when no poll can be held */
-struct http_req *api_list_stopping(struct api *a, http_done_fn *cb, void *arg);
 
 /* 0 and *out filled from a 200 answer, else -1 */
 int api_parse_registration(const struct http_response *res, struct registration *out);

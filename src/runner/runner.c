@@ -5,10 +5,10 @@
  *
  * Everything happens in one loop (loop.c): curl's sockets and timeouts,
  * the executors' pipes, SIGCHLD/SIGINT/SIGTERM through a signalfd, and
- * the timers below.  At most one poll is in flight, and none while
- * --max-concurrent executors run: a poll may claim a run.  Stops for a
- * runner whose slots are all busy cannot come through a poll, so while
- * it is full it reads GET /runs?status=stopping every STOPWATCH_MS.
+ * the timers below.  At most one poll is in flight.  While all
+ * --max-concurrent slots are busy the poll carries claim=0: the
+ * coordinator holds it for stops and deregistration only and hands it no
+ * run; when a slot frees, that poll is dropped for one that may claim.
  */
 
 #include "runner/runner.h"
@@ -22,7 +22,6 @@
 #define RETRY_MIN_MS      500
 #define RETRY_MAX_MS      30000
 #define FLUSH_TIMEOUT_MS  10000     /* reports and deregistration on the way out */
-#define STOPWATCH_MS      2000
 
 static void runner_register(struct runner *r);
 static void runner_poll(struct runner *r);
@@ -144,9 +143,7 @@ runner_forgotten(struct runner *r, unsigned gen, const char *how)
     r->registered = false;
     runner_cancel(r, &r->poll_req);
     runner_cancel(r, &r->hb_req);
-    runner_cancel(r, &r->watch_req);
     loop_timer_cancel(&r->loop, &r->hb_timer);
-    loop_timer_cancel(&r->loop, &r->watch_timer);
     if (r->phase != PHASE_ACTIVE) {
         runner_check_done(r);
         return;
@@ -196,57 +193,6 @@ runner_heartbeat(void *arg)
 }
 
 /* ---------------------------------------------------------------- */
-/* stops while every slot is busy */
-
-static void
-runner_on_stopping(void *arg, const struct http_response *res)
-{
-    struct runner *r = arg;
-    json_t        *doc, *runs, *v;
-    size_t         i;
-    const char    *id, *lid;
-    struct run    *run;
-    char           why[512];
-
-    r->watch_req = NULL;
-    doc = res->status == 200 ? api_decode(res) : NULL;
-    runs = doc ? json_object_get(doc, "runs") : NULL;
-    if (!json_is_array(runs)) {
-        log_msg(&r->log, LOG_DEBUG, NULL, "reading stopping runs failed %s",
-                api_why(res, why, sizeof(why)));
-        json_decref(doc);
-        return;
-    }
-    json_array_foreach(runs, i, v) {
-        id = json_string_value(json_object_get(v, "run_id"));
-        lid = json_string_value(json_object_get(v, "launcher_id"));
-        if (id != NULL && lid != NULL && (run = runs_find(&r->runs, id)) != NULL
-            && strcmp(run->launcher_id, lid) == 0 && !run->stop_requested
-            && r->phase == PHASE_ACTIVE)
-        {
-            exec_stop(r, id, "listed_stopping");
-        }
-    }
-    json_decref(doc);
-}
-
-static void
-runner_stopwatch(void *arg)
-{
-    struct runner *r = arg;
-
-    if (r->phase != PHASE_ACTIVE || !r->registered
-        || r->runs.count < r->cfg.max_concurrent)
-    {
-        return;
-    }
-    if (r->watch_req == NULL) {
-        r->watch_req = api_list_stopping(&r->api, runner_on_stopping, r);
-    }
-    loop_timer_arm(&r->loop, &r->watch_timer, STOPWATCH_MS);
-}
-
-/* ---------------------------------------------------------------- */
 /* the poll */
 
 static void
@@ -285,8 +231,6 @@ runner_on_poll(void *arg, const struct http_response *res)
         runner_cancel(r, &r->hb_req);
         loop_timer_cancel(&r->loop, &r->hb_timer);
         r->phase = PHASE_LEAVING;
-        runner_cancel(r, &r->watch_req);
-        loop_timer_cancel(&r->loop, &r->watch_timer);
         loop_timer_cancel(&r->loop, &r->retry_timer);
         exec_stop_all(r);
         runner_check_done(r);
@@ -306,22 +250,23 @@ static void
 runner_poll(struct runner *r)
 {
     double timeout;
+    bool   full;
 
-    if (r->phase != PHASE_ACTIVE || !r->registered || r->poll_req != NULL
-        || r->retry_timer.armed)
-    {
-        return;
-    }
-    if (r->runs.count >= r->cfg.max_concurrent) {
-        /* no claim beyond the limit; stops still have to get through */
-        if (!r->watch_timer.armed) {
-            loop_timer_arm(&r->loop, &r->watch_timer, STOPWATCH_MS);
+    full = r->runs.count >= r->cfg.max_concurrent;
+    if (r->poll_req != NULL) {
+        if (!r->poll_noclaim || full) {
+            return;
         }
+        /* a slot is free: this poll could not claim, ask again */
+        runner_cancel(r, &r->poll_req);
+    }
+    if (r->phase != PHASE_ACTIVE || !r->registered || r->retry_timer.armed) {
         return;
     }
     timeout = r->cfg.poll_timeout > 0 ? r->cfg.poll_timeout : r->coord_poll_timeout + 10;
     r->poll_gen = r->generation;
-    r->poll_req = api_poll(&r->api, r->launcher_id, (long) secs_ms(timeout),
+    r->poll_noclaim = full;
+    r->poll_req = api_poll(&r->api, r->launcher_id, !full, (long) secs_ms(timeout),
                            runner_on_poll, r);
     if (r->poll_req == NULL) {
         runner_retry_later(r, "poll", NULL);
@@ -440,8 +385,6 @@ runner_on_signal(void *arg, const struct signalfd_siginfo *si)
     r->phase = PHASE_DRAINING;
     runner_cancel(r, &r->poll_req);
     runner_cancel(r, &r->reg_req);
-    runner_cancel(r, &r->watch_req);
-    loop_timer_cancel(&r->loop, &r->watch_timer);
     loop_timer_cancel(&r->loop, &r->retry_timer);
     exec_stop_all(r);
     runner_check_done(r);
@@ -475,7 +418,6 @@ runner_init(struct runner *r)
     reports_init(&r->reports, &r->api, &r->loop, &r->log, runner_on_reports_idle, r);
     timer_init(&r->retry_timer, runner_retry, r);
     timer_init(&r->hb_timer, runner_heartbeat, r);
-    timer_init(&r->watch_timer, runner_stopwatch, r);
     timer_init(&r->deadline, runner_deadline, r);
     backoff_init(&r->backoff, RETRY_MIN_MS, RETRY_MAX_MS);
     r->phase = PHASE_ACTIVE;
@@ -510,7 +452,6 @@ runner_free(struct runner *r)
     runner_cancel(r, &r->reg_req);
     runner_cancel(r, &r->poll_req);
     runner_cancel(r, &r->hb_req);
-    runner_cancel(r, &r->watch_req);
     runner_cancel(r, &r->dereg_req);
     http_free(&r->http);
     api_free(&r->api);

@@ -60,14 +60,13 @@ struct runner {
     struct http_req   *reg_req;
     struct http_req   *poll_req;
     unsigned           poll_gen;
+    bool               poll_noclaim; /* the poll in flight carries claim=0 */
     struct http_req   *hb_req;
     unsigned           hb_gen;
-    struct http_req   *watch_req;   /* GET /runs?status=stopping while full */
     struct http_req   *dereg_req;
 
     struct timer       retry_timer; /* registration / poll / deregistration retry */
     struct timer       hb_timer;
-    struct timer       watch_timer;
     struct timer       deadline;    /* end of the flush after the runs ended */
     bool               flushing;
     struct backoff     backoff;
