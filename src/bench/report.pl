@@ -1,0 +1,277 @@
+#!/usr/bin/perl
+# report.pl RAW.jsonl OUTDIR [DOC.md]: the figures of "./build.sh bench"
+# from the raw records bench.sh collected; writes OUTDIR/results.json and
+# OUTDIR/results.md and prints the markdown.  With DOC.md, the markdown
+# also replaces what DOC.md holds between its "bench:results" markers.
+use strict;
+use warnings;
+use utf8;
+use JSON::PP;
+
+my ($raw, $out, $doc) = @ARGV;
+die "usage: report.pl RAW.jsonl OUTDIR [DOC.md]\n" unless $raw && $out;
+
+my $json = JSON::PP->new->canonical->pretty;
+my (%one, %reps);
+open my $fh, '<', $raw or die "$raw: $!\n";
+while (<$fh>) {
+    next unless /\S/;
+    my $r = decode_json($_);
+    if (ref $r->{data} eq 'HASH' && exists $r->{data}{rep}) {
+        push @{ $reps{ $r->{tag} } }, $r->{data};
+    } else {
+        $one{ $r->{tag} } = $r->{data};
+    }
+}
+close $fh;
+
+sub median {
+    my @v = sort { $a <=> $b } grep { defined } @_;
+    return undef unless @v;
+    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+sub commas {
+    my $n = sprintf '%.0f', shift;
+    1 while $n =~ s/^(\d+)(\d{3})/$1,$2/;
+    return $n;
+}
+
+sub ms { my $us = shift; return defined $us ? sprintf('%.2f ms', $us / 1000) : 'n/a' }
+
+sub bool { return $_[0] ? JSON::PP::true : JSON::PP::false }
+
+my %res = (machine => $one{machine}, figures => {});
+my @rows;
+my $F = $res{figures};
+my $nproc = $one{machine}{nproc} || 1;
+
+# ---------------------------------------------------------- throughput
+for my $tag (qw(ceiling_get ceiling_post get_run list_runs post_runs)) {
+    my @r = @{ $reps{$tag} || [] };
+    next unless @r;
+    my @rps = map { $_->{wrk}{requests} / ($_->{wrk}{duration_us} / 1e6) } @r;
+    my $bad = 0;
+    for my $x (@r) { $bad += $_ for values %{ $x->{wrk}{errors} } }
+    $F->{$tag} = {
+        rps_median => median(@rps),
+        rps_reps => [map { sprintf('%.0f', $_) + 0 } @rps],
+        errors => $bad,
+        latency_p50_us_median => median(map { $_->{wrk}{latency_us}{p50} } @r),
+        latency_p99_us_median => median(map { $_->{wrk}{latency_us}{p99} } @r),
+        cpu_pct_of_machine_median => {
+            map { my $k = $_; ($k => median(map { $_->{cpu}{$k} } @r)) }
+                qw(busy_pct nginx_pct wrk_pct other_pct) },
+        other_pct_reps => [map { $_->{cpu}{other_pct} } @r],
+        # nginx CPU time per request, whatever else ran on the machine
+        nginx_cpu_us_per_req => median(map {
+            $_->{cpu}{nginx_pct} / 100 * $nproc * 1e6
+                / ($_->{wrk}{requests} / ($_->{wrk}{duration_us} / 1e6)) } @r),
+    };
+}
+
+sub tput_row {
+    my ($label, $tag, $ceil, $target, $min) = @_;
+    my $f = $F->{$tag};
+    my $c = $F->{$ceil}{rps_median};
+    return unless $f && defined $f->{rps_median} && $c;
+    my $ratio = $f->{rps_median} / $c;
+    $f->{ceiling} = $ceil;
+    $f->{ratio_to_ceiling} = sprintf('%.3f', $ratio) + 0;
+    my $verdict = 'reported';
+    if (defined $min) {
+        $f->{target_ratio} = $min;
+        $f->{met} = bool($ratio >= $min && !$f->{errors});
+        $verdict = $f->{met} ? 'met' : 'missed';
+    }
+    my $err = $f->{errors} ? sprintf(' (%d errors or non-2xx!)', $f->{errors}) : '';
+    push @rows, [$label,
+        sprintf('%s req/s = %.1f %% of the %s ceiling (reps: %s); nginx CPU %.1f µs/req (ceiling %.1f)%s',
+                commas($f->{rps_median}), 100 * $ratio,
+                $ceil eq 'ceiling_get' ? 'GET' : 'POST',
+                join(', ', map { commas($_) } @{ $f->{rps_reps} }),
+                $f->{nginx_cpu_us_per_req}, $F->{$ceil}{nginx_cpu_us_per_req}, $err),
+        $target, $verdict];
+}
+
+for my $c (qw(ceiling_get ceiling_post)) {
+    my $f = $F->{$c};
+    next unless $f && defined $f->{rps_median};
+    push @rows, [$c eq 'ceiling_get' ? 'ceiling: `return 200` for GET'
+                                     : 'ceiling: `return 200` for POST (same body)',
+        sprintf('%s req/s (reps: %s); nginx CPU %.1f µs/req%s', commas($f->{rps_median}),
+                join(', ', map { commas($_) } @{ $f->{rps_reps} }), $f->{nginx_cpu_us_per_req},
+                $f->{errors} ? " ($f->{errors} errors!)" : ''),
+        '—', 'reference'];
+}
+
+tput_row('`POST /runs` throughput (100-byte prompt)', 'post_runs', 'ceiling_post', '≥ 50 % of POST ceiling', 0.50);
+if ($F->{post_runs} && $F->{post_runs}{rps_median}) {
+    # every POST /runs stores a run; each repetition starts from an empty
+    # zone after its own warm-up
+    my @w = @{ $reps{warmup_post_runs} || [] };
+    my @r = @{ $reps{post_runs} };
+    my @from = map { $_->{wrk}{requests} } @w;
+    my @to = map { ($from[$_] // 0) + $r[$_]{wrk}{requests} } 0 .. $#r;
+    $F->{post_runs}{store_runs_at_rep_start} = \@from;
+    $F->{post_runs}{store_runs_at_rep_end} = \@to;
+    $rows[-1][1] .= sprintf('; each repetition on a fresh zone, which grew from ~%s to ~%s runs during it',
+                            commas(median(@from) // 0), commas(median(@to)));
+}
+tput_row('`GET /runs/{id}` throughput (10k stored)', 'get_run', 'ceiling_get', '≥ 70 % of GET ceiling', 0.70);
+tput_row('`GET /runs?limit=100` throughput (10k stored)', 'list_runs', 'ceiling_get', 'report it', undef);
+
+# ------------------------------------------------------------ wake-ups
+for my $m (qw(create stop)) {
+    my $d = $one{"latency_$m"} or next;
+    my $w = $d->{poll_wake};
+    my $met = $w->{n} > 0 && $w->{p50_us} <= 1000 && $w->{p99_us} <= 5000;
+    $F->{"latency_$m"} = { %$d, target => 'p50 <= 1 ms, p99 <= 5 ms', met => bool($met) };
+    push @rows, [$m eq 'create' ? 'create → held poll receives the run, poll in the other worker'
+                                : 'stop → held poll receives `stop_runs`, poll in the other worker',
+        sprintf('p50 %s, p99 %s, max %s (n = %d; the trigger\'s own response p50 %s)',
+                ms($w->{p50_us}), ms($w->{p99_us}), ms($w->{max_us}), $w->{n},
+                ms($d->{trigger_response}{p50_us})),
+        'p50 ≤ 1 ms, p99 ≤ 5 ms', $met ? 'met' : 'missed'];
+}
+
+# ---------------------------------------------------------- claim cost
+my @sizes = sort { $a <=> $b } map { /^claim_(\d+)$/ ? $1 : () } keys %one;
+if (@sizes) {
+    my %c = map { $_ => $one{"claim_$_"} } @sizes;
+    my ($lo, $hi) = ($sizes[0], $sizes[-1]);
+    my $g = $c{$hi}{get_run}{p50_us} / $c{$lo}{get_run}{p50_us};
+    my $k = $c{$hi}{create_claim}{p50_us} / $c{$lo}{create_claim}{p50_us};
+    my $flat = $g <= 2 && $k <= 2;
+    $F->{claim_cost} = {
+        sizes => \@sizes, by_size => \%c,
+        get_p50_growth => sprintf('%.2f', $g) + 0,
+        create_claim_p50_growth => sprintf('%.2f', $k) + 0,
+        fill_per_s => { map { $_ => $one{"store_fill_$_"}{per_s} } grep { $one{"store_fill_$_"} } @sizes },
+        target => 'flat: p50 at the largest store <= 2x p50 at 1k',
+        met => bool($flat),
+    };
+    my $lbl = sub { my $n = shift; $n >= 1e6 ? ($n / 1e6) . 'M' : $n >= 1e3 ? ($n / 1e3) . 'k' : $n };
+    push @rows, ['claim cost as the store grows (' . join(' / ', map { $lbl->($_) } @sizes) . ' stored runs)',
+        sprintf('`GET /runs/{id}` p50 %s µs (×%.2f); create→claim p50 %s µs (×%.2f); one request at a time',
+                join(' / ', map { sprintf '%.0f', $c{$_}{get_run}{p50_us} } @sizes), $g,
+                join(' / ', map { sprintf '%.0f', $c{$_}{create_claim}{p50_us} } @sizes), $k),
+        'flat (no scan of all runs)', $flat ? 'met' : 'missed'];
+}
+
+# ------------------------------------------------------- zone per run
+if (my $z = $one{zone_64m}) {
+    my $zone = 64 * 1024 * 1024;
+    my $n = $z->{created};
+    my $names = 0;
+    $names += length("z$_") for 0 .. $n - 1;
+    my $strings = $z->{prompt_bytes} + $names / $n;
+    my $per = $zone / $n;
+    my $over = $per - $strings;
+    my $met = $over <= 512;
+    $F->{zone_bytes_per_run} = {
+        zone_bytes => $zone, runs_held => $n, bytes_per_run => sprintf('%.1f', $per) + 0,
+        string_bytes_per_run => sprintf('%.1f', $strings) + 0,
+        beyond_strings => sprintf('%.1f', $over) + 0,
+        target => 'beyond strings <= 512 bytes',
+        met => bool($met),
+    };
+    my $also = '';
+    if (my $o = $one{zone_64m_one_session}) {
+        # every run but the first is a resume: the session is stored once
+        my $m = $o->{created};
+        my $s1 = $o->{prompt_bytes} + length('zone-session') / $m;
+        $F->{zone_bytes_per_run}{one_session} = {
+            runs_held => $m, bytes_per_run => sprintf('%.1f', $zone / $m) + 0,
+            beyond_strings => sprintf('%.1f', $zone / $m - $s1) + 0,
+        };
+        $also = sprintf('. Runs of one session (resumes): %.0f bytes per run, %.0f beyond the strings, %s runs per 64 MB',
+                        $zone / $m, $zone / $m - $s1, commas($m));
+    }
+    push @rows, ['zone bytes per stored run (100-byte prompt)',
+        sprintf('one session per run (the worst case, judged): %.0f bytes per run, %.0f beyond its %.0f bytes of strings; a 64 MB zone holds %s runs%s',
+                $per, $over, $strings, commas($n), $also),
+        '≤ 512 bytes beyond the strings', $met ? 'met' : 'missed'];
+}
+
+# -------------------------------------------------------------- idle
+if (my $i = $one{idle_cpu}) {
+    my $ok = $i->{answered_during} == 0 && $i->{answered_before} == 0;
+    my $met = $ok && $i->{cpu_percent} < 1;
+    $F->{idle_cpu} = { %$i, target => 'nginx CPU < 1 %', met => bool($met) };
+    push @rows, [sprintf('%s held long-polls, %.0f s idle', commas($i->{polls}), $i->{seconds}),
+        sprintf('nginx CPU %.2f %% (%d ticks of 1/%d s over master + workers)%s',
+                $i->{cpu_percent}, $i->{cpu_ticks}, $i->{hz},
+                $ok ? '' : ' — some polls were answered early!'),
+        'nginx CPU < 1 %', $met ? 'met' : 'missed'];
+}
+
+# ------------------------------------------------------- end to end
+if (my $e = $one{e2e}) {
+    $F->{end_to_end} = $e;
+    if ($e->{skipped}) {
+        push @rows, ['end to end through one agent-runner, echo executor',
+                     "skipped: $e->{skipped}", 'report it', 'skipped'];
+    } else {
+        my ($b, $s) = ($e->{burst}, $e->{sequential});
+        push @rows, ['end to end through one agent-runner (`--max-concurrent 8`), echo executor',
+            sprintf('%.0f runs/s (%d runs created at once, %d completed, %.2f s); CPU per run: nginx %.2f ms, runner %.2f ms, executor %.2f ms. One run alone: create→completed p50 %s (claim %s, start %s, execute %s; ms timestamps)',
+                    $b->{runs_per_s}, $b->{runs}, $b->{completed}, $b->{seconds},
+                    1000 * $b->{cpu_s}{nginx} / $b->{runs}, 1000 * $b->{cpu_s}{runner} / $b->{runs},
+                    1000 * $b->{cpu_s}{executors} / $b->{runs},
+                    ms($s->{client_create_to_completed}{p50_us}),
+                    ms($s->{created_to_claimed}{p50_us}), ms($s->{claimed_to_started}{p50_us}),
+                    ms($s->{started_to_completed}{p50_us})),
+            'report it', 'reported'];
+    }
+}
+
+$res{total_seconds} = $one{total}{seconds};
+
+# -------------------------------------------------------------- write
+my $m = $one{machine};
+my $md = sprintf("Machine: %d cores (%s), %s, Linux %s, %s MB RAM; wrk %s. %s, commit %s.\n"
+               . "Settings: %d nginx workers; wrk %d threads, %d connections, %d s per figure after a %d s warm-up, %d repetitions, median quoted. Whole bench: %s s.\n\n",
+    $m->{nproc}, $m->{cpu_model}, $m->{nginx}, $m->{kernel}, $m->{mem_mb}, $m->{wrk}, $m->{date},
+    $m->{commit} // '?',
+    @{ $m->{settings} }{qw(workers wrk_threads wrk_conns seconds warmup_s reps)},
+    $one{total}{seconds} // '?');
+
+my @other = map { @{ $F->{$_}{other_pct_reps} || [] } }
+            grep { $F->{$_} } qw(ceiling_get ceiling_post get_run list_runs post_runs);
+if (@other) {
+    my ($max) = sort { $b <=> $a } @other;
+    $res{other_load_pct_max} = $max;
+    $md .= sprintf("Other processes on the machine used %.1f %% of its CPU (median over the throughput runs; at most %.1f %%): %s\n\n",
+                   median(@other), $max,
+                   $max > 10 ? 'the machine was not quiet, the figures are noisier than usual' : 'the machine was quiet');
+}
+$md .= "| figure | result | target | verdict |\n|---|---|---|---|\n";
+$md .= join('', map { '| ' . join(' | ', @$_) . " |\n" } @rows);
+
+open my $mo, '>', "$out/results.md" or die "$out/results.md: $!\n";
+binmode $mo, ':utf8';
+print $mo $md;
+close $mo;
+
+open my $jo, '>', "$out/results.json" or die "$out/results.json: $!\n";
+binmode $jo, ':utf8';
+print $jo $json->encode(\%res);
+close $jo;
+
+if ($doc) {
+    open my $di, '<:utf8', $doc or die "$doc: $!\n";
+    local $/;
+    my $text = <$di>;
+    close $di;
+    $text =~ s/(<!-- bench:results:begin -->\n).*?(<!-- bench:results:end -->)/$1$md$2/s
+        or die "$doc: no <!-- bench:results:begin/end --> markers\n";
+    open my $do, '>:utf8', "$doc.new" or die "$doc.new: $!\n";
+    print $do $text;
+    close $do or die "$doc.new: $!\n";
+    rename "$doc.new", $doc or die "$doc: $!\n";
+    print STDERR "==> results written into $doc\n";
+}
+
+binmode STDOUT, ':utf8';
+print $md;
