@@ -239,6 +239,8 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    ngx_http_runs_init_keys(zone->sh, shm_zone->shm.log);
+
     len = sizeof(" in runs_zone \"\"") + shm_zone->shm.name.len;
 
     zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);

@@ -203,6 +203,8 @@ typedef struct {
     ngx_http_runs_bell_t        bells[NGX_HTTP_RUNS_DOORBELLS];
 
     uint64_t                    seq;
+    uint64_t                    launcher_seq;
+    uint64_t                    id_key[4];  /* ids: a keyed permutation */
     ngx_uint_t                  nruns;
     ngx_uint_t                  nstatus[NGX_HTTP_RUNS_NSTATUS];
     ngx_uint_t                  nsessions;
@@ -338,6 +340,7 @@ extern const ngx_str_t  ngx_http_runs_status_names[];
 ngx_int_t ngx_http_runs_init_sh(ngx_slab_pool_t *shpool,
     ngx_http_runs_shctx_t *sh);
 int64_t ngx_http_runs_now(void);
+void ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log);
 ngx_int_t ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix,
     uint64_t *id);
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
@@ -410,6 +413,8 @@ json_t *ngx_http_runs_json_launcher(ngx_http_runs_lsnap_t *ls, int64_t now,
 json_t *ngx_http_runs_json_str(ngx_str_t *s);
 ngx_int_t ngx_http_runs_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
+ngx_int_t ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len);
 u_char *ngx_http_runs_format_time(u_char *p, int64_t ms);
 ngx_int_t ngx_http_runs_json_parse(ngx_pool_t *pool, ngx_str_t *body,
     ngx_uint_t empty_ok, json_t **out, ngx_str_t *err);

@@ -190,10 +190,7 @@ ngx_int_t
 ngx_http_runs_send_json(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    ngx_int_t             rc;
-    ngx_buf_t            *b;
-    ngx_chain_t           out;
-    ngx_http_runs_out_t   o;
+    ngx_http_runs_out_t  o;
 
     r->headers_out.status = status;
 
@@ -227,13 +224,29 @@ ngx_http_runs_send_json(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    return ngx_http_runs_send_body(r, status, o.start, o.pos - o.start);
+}
+
+
+/* sends a JSON document that is already encoded */
+
+ngx_int_t
+ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->pos = o.start;
-    b->last = o.pos;
+    b->pos = data;
+    b->last = data + len;
     b->memory = 1;
     b->last_buf = (r == r->main) ? 1 : 0;
     b->last_in_chain = 1;
@@ -243,7 +256,7 @@ ngx_http_runs_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = o.pos - o.start;
+    r->headers_out.content_length_n = len;
 
     if (r->method == NGX_HTTP_HEAD) {
         r->header_only = 1;

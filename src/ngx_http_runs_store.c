@@ -197,19 +197,75 @@ ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
 }
 
 
+/*
+ * Ids are a keyed permutation (a 4-round Feistel network on 48 bits) of a
+ * counter: unique by construction, so no lookup is needed, and as hard to
+ * guess as the key, which is random per zone.
+ */
+
 static uint64_t
-ngx_http_runs_random_id(ngx_rbtree_t *tree)
+ngx_http_runs_mix(uint64_t x)
 {
-    uint64_t  id;
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
 
-    do {
-        id = (((uint64_t) ngx_random() << 31) ^ (uint64_t) ngx_random()
-              ^ ((uint64_t) ngx_random() << 17))
-             & NGX_HTTP_RUNS_ID_MASK;
+    return x;
+}
 
-    } while (ngx_http_runs_rbtree_lookup(tree, id) != NULL);
 
-    return id;
+static uint64_t
+ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n)
+{
+    uint64_t    l, r, f;
+    ngx_uint_t  i;
+
+    l = (n >> 24) & 0xffffff;
+    r = n & 0xffffff;
+
+    for (i = 0; i < 4; i++) {
+        f = ngx_http_runs_mix(r ^ sh->id_key[i]) & 0xffffff;
+        n = l ^ f;
+        l = r;
+        r = n;
+    }
+
+    return (l << 24) | r;
+}
+
+
+void
+ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log)
+{
+    ssize_t     n;
+    ngx_fd_t    fd;
+    ngx_uint_t  i;
+
+    n = 0;
+
+    fd = ngx_open_file("/dev/urandom", NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd != NGX_INVALID_FILE) {
+        n = read(fd, sh->id_key, sizeof(sh->id_key));
+
+        if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          ngx_close_file_n " \"/dev/urandom\" failed");
+        }
+    }
+
+    if (n != (ssize_t) sizeof(sh->id_key)) {
+        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                      "reading /dev/urandom failed: run ids are keyed "
+                      "from the time and pid");
+
+        for (i = 0; i < 4; i++) {
+            sh->id_key[i] = ngx_http_runs_mix((uint64_t) ngx_time() * 4 + i
+                                              + ((uint64_t) ngx_pid << 32));
+        }
+    }
 }
 
 
@@ -417,11 +473,11 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     p = ngx_http_runs_copy_str(p, &run->project_dir, &project);
     (void) ngx_http_runs_copy_str(p, &run->parent, &cr->parent);
 
-    rid = ngx_http_runs_random_id(&sh->runs);
+    run->seq = ++sh->seq;
+    rid = ngx_http_runs_permute_id(sh, run->seq);
     run->node.key = rid;
     ngx_http_runs_make_id(run->id, "run_", 4, rid);
 
-    run->seq = ++sh->seq;
     run->ready.key = run->seq;
     run->type = cr->type;
     run->status = NGX_HTTP_RUNS_PENDING;
@@ -784,7 +840,7 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     p = ngx_http_runs_copy_str(p, &lr->project_dir, project_dir);
     (void) ngx_http_runs_copy_str(p, &lr->executor_type, executor_type);
 
-    id = ngx_http_runs_random_id(&sh->launchers);
+    id = ngx_http_runs_permute_id(sh, ++sh->launcher_seq);
     lr->node.key = id;
     ngx_http_runs_make_id(lr->id, "lnch_", 5, id);
 
