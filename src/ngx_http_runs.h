@@ -308,6 +308,17 @@ typedef struct {
 } ngx_http_runs_poll_t;
 
 
+/* launchers the maintenance sweep removed, logged after the lock */
+#define NGX_HTTP_RUNS_LOST_LOGGED  8
+
+typedef struct {
+    ngx_uint_t                  n;          /* removed, may exceed the ids */
+    int64_t                     silent[NGX_HTTP_RUNS_LOST_LOGGED];
+    u_char                      id[NGX_HTTP_RUNS_LOST_LOGGED]
+                                  [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+} ngx_http_runs_lost_t;
+
+
 /* bit i set: ring doorbell i once the lock is released */
 typedef uint64_t  ngx_http_runs_bells_t;
 
@@ -372,7 +383,7 @@ ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_run_t *run,
 void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,
     ngx_pool_t *pool, ngx_http_runs_lsnap_t *ls);
 void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_main_conf_t *rmcf, int64_t now,
+    ngx_http_runs_main_conf_t *rmcf, int64_t now, ngx_http_runs_lost_t *lost,
     ngx_http_runs_bells_t *bells);
 void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
     ngx_http_runs_session_t *keep);

@@ -1576,7 +1576,7 @@ ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
     json_t                     *o, *a, *j;
     int64_t                     now;
-    ngx_uint_t                  n, i;
+    ngx_uint_t                  n, i, cap;
     ngx_queue_t                *q;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_lsnap_t      *ls;
@@ -1586,19 +1586,23 @@ ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    /*
+     * sized before the lock from an unlocked read of the count: a launcher
+     * registered meanwhile beyond the margin is left out of this listing
+     */
+    cap = zone->sh->nlaunchers + 16;
 
-    ls = ngx_palloc(r->pool,
-                    (zone->sh->nlaunchers + 1) * sizeof(ngx_http_runs_lsnap_t));
+    ls = ngx_palloc(r->pool, cap * sizeof(ngx_http_runs_lsnap_t));
     if (ls == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     n = 0;
 
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
     for (q = ngx_queue_head(&zone->sh->launcher_list);
-         q != ngx_queue_sentinel(&zone->sh->launcher_list);
+         q != ngx_queue_sentinel(&zone->sh->launcher_list) && n < cap;
          q = ngx_queue_next(q))
     {
         lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);

@@ -1133,7 +1133,7 @@ ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
 
 void
 ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_main_conf_t *rmcf, int64_t now,
+    ngx_http_runs_main_conf_t *rmcf, int64_t now, ngx_http_runs_lost_t *lost,
     ngx_http_runs_bells_t *bells)
 {
     ngx_uint_t                 n;
@@ -1158,11 +1158,13 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
         }
 
         if (now - lr->last_heartbeat > (int64_t) rmcf->launcher_expiry) {
-            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                          "runs_zone \"%V\": launcher %*s silent for %L ms, "
-                          "removed: launcher lost", &zone->name,
-                          (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, lr->id,
-                          now - lr->last_heartbeat);
+            if (lost->n < NGX_HTTP_RUNS_LOST_LOGGED) {
+                ngx_memcpy(lost->id[lost->n], lr->id,
+                           NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+                lost->silent[lost->n] = now - lr->last_heartbeat;
+            }
+
+            lost->n++;
 
             ngx_http_runs_remove_launcher_locked(zone, lr, "launcher lost",
                                                  bells);

@@ -918,9 +918,10 @@ void
 ngx_http_runs_timer_handler(ngx_event_t *ev)
 {
     int64_t                     now;
-    ngx_uint_t                  i;
+    ngx_uint_t                  i, k;
     ngx_queue_t                *q;
     ngx_http_runs_ctx_t        *ctx;
+    ngx_http_runs_lost_t        lost;
     ngx_http_runs_zone_t      **zp, *zone;
     ngx_http_runs_bells_t       bells;
     ngx_http_runs_main_conf_t  *rmcf;
@@ -933,17 +934,33 @@ ngx_http_runs_timer_handler(ngx_event_t *ev)
     for (i = 0; i < rmcf->zones.nelts; i++) {
         zone = zp[i];
         bells = 0;
+        lost.n = 0;
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
         if (now >= zone->sh->next_maintenance) {
             zone->sh->next_maintenance = now + NGX_HTTP_RUNS_MAINT_INTERVAL;
-            ngx_http_runs_maintain_locked(zone, rmcf, now, &bells);
+            ngx_http_runs_maintain_locked(zone, rmcf, now, &lost, &bells);
         }
 
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
         ngx_http_runs_ring(zone, bells);
+
+        for (k = 0; k < ngx_min(lost.n, NGX_HTTP_RUNS_LOST_LOGGED); k++) {
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "runs_zone \"%V\": launcher %*s silent for %L ms, "
+                          "removed: launcher lost", &zone->name,
+                          (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, lost.id[k],
+                          lost.silent[k]);
+        }
+
+        if (lost.n > NGX_HTTP_RUNS_LOST_LOGGED) {
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "runs_zone \"%V\": %ui more launchers removed: "
+                          "launcher lost", &zone->name,
+                          lost.n - NGX_HTTP_RUNS_LOST_LOGGED);
+        }
 
         /* a wake-up whose doorbell was missed */
         ngx_http_runs_process_notified(zone);
