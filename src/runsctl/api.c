@@ -109,3 +109,31 @@ api_print_json(const struct http_response *res)
 {
     return jsonx_print_raw(res->body, res->len);
 }
+
+
+int
+api_get_list(struct ctl *ctl, const char *path, const char *key,
+             int (*print)(const json_t *list))
+{
+    struct http_response  res;
+    json_t               *obj, *list;
+    int                   rc;
+
+    rc = api_call(ctl, "GET", path, NULL, API_TIMEOUT_MS, &res, &obj);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    list = json_object_get(obj, key);
+    if (ctl->json) {
+        rc = api_print_json(&res);
+    } else if (!json_is_array(list)) {
+        ctl_error("GET %s: the answer has no \"%s\" list: is %s the "
+                  "coordinator?", path, key, ctl->url);
+        rc = RC_UNREACHABLE;
+    } else {
+        rc = print(list);
+    }
+    json_decref(obj);
+    http_response_free(&res);
+    return rc;
+}

@@ -37,4 +37,10 @@ int api_call(struct ctl *ctl, const char *method, const char *path,
 /* the answer as received, on stdout (--json) */
 int api_print_json(const struct http_response *res);
 
+/* GET path, whose answer holds the array named key: printed as received
+   with --json, else handed to print; RC_UNREACHABLE when there is no such
+   array (the server is not the coordinator) */
+int api_get_list(struct ctl *ctl, const char *path, const char *key,
+                 int (*print)(const json_t *list));
+
 #endif

@@ -117,28 +117,8 @@ print_launchers(const json_t *launchers)
 static int
 run_launchers(struct ctl *ctl, const struct args *a)
 {
-    struct http_response  res;
-    json_t               *obj, *list;
-    int                   rc;
-
     (void) a;
-    rc = api_call(ctl, "GET", "/launchers", NULL, API_TIMEOUT_MS, &res, &obj);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    list = json_object_get(obj, "launchers");
-    if (ctl->json) {
-        rc = api_print_json(&res);
-    } else if (!json_is_array(list)) {
-        ctl_error("GET /launchers: the answer has no \"launchers\" list: is "
-                  "%s the coordinator?", ctl->url);
-        rc = RC_UNREACHABLE;
-    } else {
-        rc = print_launchers(list);
-    }
-    json_decref(obj);
-    http_response_free(&res);
-    return rc;
+    return api_get_list(ctl, "/launchers", "launchers", print_launchers);
 }
 
 const struct command cmd_launchers = {

@@ -259,8 +259,6 @@ query_add(struct ctl *ctl, char **query, const char *name, const char *value)
 static int
 run_list(struct ctl *ctl, const struct args *a)
 {
-    struct http_response  res;
-    json_t               *obj, *runs;
     char                 *query, *path;
     int                   rc = RC_OK;
 
@@ -299,23 +297,8 @@ run_list(struct ctl *ctl, const struct args *a)
     }
     free(query);
 
-    rc = api_call(ctl, "GET", path, NULL, API_TIMEOUT_MS, &res, &obj);
+    rc = api_get_list(ctl, path, "runs", print_run_table);
     free(path);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    runs = json_object_get(obj, "runs");
-    if (ctl->json) {
-        rc = api_print_json(&res);
-    } else if (!json_is_array(runs)) {
-        ctl_error("GET /runs: the answer has no \"runs\" list: is %s the "
-                  "coordinator?", ctl->url);
-        rc = RC_UNREACHABLE;
-    } else {
-        rc = print_run_table(runs);
-    }
-    json_decref(obj);
-    http_response_free(&res);
     return rc;
 }
 
