@@ -152,10 +152,6 @@ ngx_module_t  ngx_http_runs_module = {
 };
 
 
-static ngx_str_t  ngx_http_runs_name_pattern =
-    ngx_string("^[A-Za-z0-9][A-Za-z0-9_.-]*$");
-
-
 /* a string returned here is logged after the directive's name */
 
 static char *
@@ -296,9 +292,6 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_runs_main_conf_t *rmcf = conf;
 
-    u_char               errstr[NGX_MAX_CONF_ERRSTR];
-    ngx_regex_compile_t  rc;
-
     ngx_conf_init_msec_value(rmcf->heartbeat_timeout, 120000);
     ngx_conf_init_msec_value(rmcf->launcher_expiry, 300000);
     ngx_conf_init_msec_value(rmcf->retention, 86400000);
@@ -318,20 +311,6 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
                            "\"runs_retention\" must be positive");
         return NGX_CONF_ERROR;
     }
-
-    ngx_memzero(&rc, sizeof(ngx_regex_compile_t));
-
-    rc.pattern = ngx_http_runs_name_pattern;
-    rc.pool = cf->pool;
-    rc.err.len = NGX_MAX_CONF_ERRSTR;
-    rc.err.data = errstr;
-
-    if (ngx_regex_compile(&rc) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V", &rc.err);
-        return NGX_CONF_ERROR;
-    }
-
-    rmcf->name_re = rc.regex;
 
     return NGX_CONF_OK;
 }

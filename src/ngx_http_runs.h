@@ -13,7 +13,6 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
-#include <jansson.h>
 
 
 #define NGX_HTTP_RUNS_RUN_ID_LEN       16     /* "run_" + 12 hex digits */
@@ -236,7 +235,6 @@ typedef struct {
     ngx_msec_t                  launcher_expiry;
     ngx_msec_t                  retention;
     ngx_uint_t                  max_waiters;
-    ngx_regex_t                *name_re;
     ngx_event_t                 timer;      /* maintenance + safety */
 } ngx_http_runs_main_conf_t;
 
@@ -290,6 +288,45 @@ typedef struct {
     ngx_str_t                   project_dir;
     ngx_str_t                   parent;
 } ngx_http_runs_create_t;
+
+
+/* a member of a request body, see ngx_http_runs_json_read() */
+typedef enum {
+    NGX_HTTP_RUNS_JSON_ABSENT = 0,
+    NGX_HTTP_RUNS_JSON_NULL,
+    NGX_HTTP_RUNS_JSON_STRING,
+    NGX_HTTP_RUNS_JSON_INTEGER,
+    NGX_HTTP_RUNS_JSON_OTHER          /* true, false, real, object, array */
+} ngx_http_runs_json_e;
+
+typedef struct {
+    const char                 *key;
+    ngx_http_runs_json_e        type;
+    ngx_str_t                   value;      /* decoded, for a string */
+} ngx_http_runs_field_t;
+
+
+/* a response being written: a chain of the request's buffers */
+typedef struct {
+    ngx_pool_t                 *pool;
+    ngx_chain_t                *first;
+    ngx_chain_t               **last;
+    ngx_buf_t                  *buf;
+    size_t                      len;
+    size_t                      hint;       /* size of the next buffer */
+    ngx_uint_t                  failed;     /* out of memory */
+} ngx_http_runs_out_t;
+
+#define ngx_http_runs_out_literal(o, s)                                      \
+    ngx_http_runs_out_raw(o, (u_char *) s, sizeof(s) - 1)
+
+/* p: where writing stopped in what ngx_http_runs_out_reserve() gave */
+static ngx_inline void
+ngx_http_runs_out_commit(ngx_http_runs_out_t *o, u_char *p)
+{
+    o->len += p - o->buf->last;
+    o->buf->last = p;
+}
 
 
 /* what a held or immediate poll answers */
@@ -416,25 +453,37 @@ void ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx);
 ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 
-/* ngx_http_runs_json.c */
-void ngx_http_runs_json_use(ngx_pool_t *pool);
-json_t *ngx_http_runs_json_run(ngx_http_runs_snap_t *s);
-json_t *ngx_http_runs_json_launcher(ngx_http_runs_lsnap_t *ls, int64_t now,
-    ngx_msec_t heartbeat_timeout);
-json_t *ngx_http_runs_json_str(ngx_str_t *s);
-ngx_int_t ngx_http_runs_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    json_t *json);
+/* ngx_http_runs_json_in.c */
+ngx_int_t ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
+    ngx_str_t *err);
+ngx_int_t ngx_http_runs_field_str(ngx_pool_t *pool, ngx_http_runs_field_t *f,
+    ngx_uint_t required, ngx_str_t *out, ngx_str_t *err);
+u_char *ngx_http_runs_utf8_check(u_char *p, size_t len);
+ngx_int_t ngx_http_runs_name_valid(ngx_str_t *name);
+ngx_int_t ngx_http_runs_check_name(ngx_pool_t *pool, const char *key,
+    ngx_str_t *name, ngx_str_t *err);
+ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
+    ngx_str_t *path, ngx_str_t *err);
+
+/* ngx_http_runs_json_out.c */
+void ngx_http_runs_out_init(ngx_http_runs_out_t *o, ngx_pool_t *pool,
+    size_t hint);
+u_char *ngx_http_runs_out_reserve(ngx_http_runs_out_t *o, size_t n);
+void ngx_http_runs_out_raw(ngx_http_runs_out_t *o, const void *data,
+    size_t len);
+void ngx_http_runs_out_str(ngx_http_runs_out_t *o, ngx_str_t *s);
+void ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms);
+size_t ngx_http_runs_snap_size(ngx_http_runs_snap_t *s);
+void ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s);
+void ngx_http_runs_out_launcher(ngx_http_runs_out_t *o,
+    ngx_http_runs_lsnap_t *ls, int64_t now, ngx_msec_t heartbeat_timeout);
+ngx_int_t ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_runs_out_t *o);
+ngx_int_t ngx_http_runs_send_empty(ngx_http_request_t *r, ngx_uint_t status);
 ngx_int_t ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 u_char *ngx_http_runs_format_time(u_char *p, int64_t ms);
-ngx_int_t ngx_http_runs_json_parse(ngx_pool_t *pool, ngx_str_t *body,
-    ngx_uint_t empty_ok, json_t **out, ngx_str_t *err);
-ngx_int_t ngx_http_runs_json_get_str(ngx_pool_t *pool, json_t *obj,
-    const char *key, ngx_uint_t required, ngx_str_t *out, ngx_str_t *err);
-ngx_int_t ngx_http_runs_check_name(ngx_regex_t *re, ngx_pool_t *pool,
-    const char *key, ngx_str_t *name, ngx_str_t *err);
-ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
-    ngx_str_t *path, ngx_str_t *err);
 
 
 #endif /* _NGX_HTTP_RUNS_H_INCLUDED_ */

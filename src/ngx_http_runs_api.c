@@ -65,6 +65,9 @@ static ngx_int_t ngx_http_runs_delete(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx);
 static ngx_int_t ngx_http_runs_send_poll(ngx_http_request_t *r,
     ngx_http_runs_poll_t *p);
+static ngx_int_t ngx_http_runs_send_run(ngx_http_request_t *r,
+    ngx_http_runs_snap_t *snap);
+static ngx_int_t ngx_http_runs_send_ok(ngx_http_request_t *r);
 static void ngx_http_runs_log_full(ngx_http_runs_zone_t *zone,
     ngx_log_t *log);
 
@@ -96,8 +99,6 @@ ngx_http_runs_handler(ngx_http_request_t *r)
     if (r != r->main) {
         return NGX_HTTP_NOT_FOUND;
     }
-
-    ngx_http_runs_json_use(r->pool);
 
     rc = ngx_http_runs_route(r, rlcf, &rt);
 
@@ -176,8 +177,6 @@ ngx_http_runs_handler(ngx_http_request_t *r)
     }
 
 done:
-
-    ngx_http_runs_json_use(NULL);
 
     return rc;
 }
@@ -367,16 +366,12 @@ ngx_http_runs_body_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
 
-    ngx_http_runs_json_use(r->pool);
-
     if (ngx_http_runs_read_body(r, &body) != NGX_OK) {
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     } else {
         rc = ngx_http_runs_dispatch(r, ctx, &body);
     }
-
-    ngx_http_runs_json_use(NULL);
 
     ngx_http_finalize_request(r, rc);
 }
@@ -517,7 +512,6 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     u_char                     *p, *last;
-    json_t                     *json;
     ngx_int_t                   rc;
     ngx_str_t                   err, type, detail;
     ngx_uint_t                  log_full;
@@ -526,18 +520,23 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_bells_t       bells;
     ngx_http_runs_create_t      cr;
     ngx_http_runs_loc_conf_t   *rlcf;
-    ngx_http_runs_main_conf_t  *rmcf;
+    ngx_http_runs_field_t       f[6];
     u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
 
-    rc = ngx_http_runs_json_parse(r->pool, body, 0, &json, &err);
+    f[0].key = "type";
+    f[1].key = "session_name";
+    f[2].key = "prompt";
+    f[3].key = "agent_name";
+    f[4].key = "project_dir";
+    f[5].key = "parent_session_name";
+
+    rc = ngx_http_runs_json_read(r->pool, body, 0, f, 6, &err);
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "type", 1, &type,
-                                        &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[0], 1, &type, &err);
     }
 
     if (rc == NGX_OK) {
@@ -558,18 +557,17 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "session_name", 1,
-                                        &cr.session_name, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &cr.session_name,
+                                     &err);
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_check_name(rmcf->name_re, r->pool, "session_name",
+        rc = ngx_http_runs_check_name(r->pool, "session_name",
                                       &cr.session_name, &err);
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "prompt", 1,
-                                        &cr.prompt, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[2], 1, &cr.prompt, &err);
 
         if (rc == NGX_OK && cr.prompt.len == 0) {
             ngx_str_set(&err, "Field 'prompt' must not be empty");
@@ -578,18 +576,18 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "agent_name", 0,
-                                        &cr.agent_name, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[3], 0, &cr.agent_name,
+                                     &err);
 
         if (rc == NGX_OK && cr.agent_name.data) {
-            rc = ngx_http_runs_check_name(rmcf->name_re, r->pool,
-                                          "agent_name", &cr.agent_name, &err);
+            rc = ngx_http_runs_check_name(r->pool, "agent_name",
+                                          &cr.agent_name, &err);
         }
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "project_dir", 0,
-                                        &cr.project_dir, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[4], 0, &cr.project_dir,
+                                     &err);
         if (rc == NGX_OK) {
             rc = ngx_http_runs_check_path(r->pool, "project_dir",
                                           &cr.project_dir, &err);
@@ -597,13 +595,11 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "parent_session_name",
-                                        0, &cr.parent, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[5], 0, &cr.parent, &err);
 
         if (rc == NGX_OK && cr.parent.data) {
-            rc = ngx_http_runs_check_name(rmcf->name_re, r->pool,
-                                          "parent_session_name", &cr.parent,
-                                          &err);
+            rc = ngx_http_runs_check_name(r->pool, "parent_session_name",
+                                          &cr.parent, &err);
         }
     }
 
@@ -726,18 +722,17 @@ ngx_http_runs_parse_status(ngx_str_t *s)
 static ngx_int_t
 ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
-    json_t                     *o, *a, *j;
+    size_t                      hint;
     ngx_int_t                   status, limit, n, i;
-    ngx_str_t                   v, name, err;
+    ngx_str_t                   v, name;
     ngx_uint_t                  cap;
     ngx_queue_t                *q, *head;
+    ngx_http_runs_out_t         o;
     ngx_http_runs_run_t        *run;
     ngx_http_runs_snap_t       *snaps;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_session_t    *sess;
-    ngx_http_runs_main_conf_t  *rmcf;
 
-    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
 
     status = -1;
@@ -764,10 +759,7 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     }
 
     if (ngx_http_runs_get_arg(r, "session_name", 12, &name) == NGX_OK) {
-        if (ngx_http_runs_check_name(rmcf->name_re, r->pool, "session_name",
-                                     &name, &err)
-            != NGX_OK)
-        {
+        if (!ngx_http_runs_name_valid(&name)) {
             return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
                        "Query parameter 'session_name' must be 1-60 "
                        "characters matching ^[A-Za-z0-9][A-Za-z0-9_.-]*$");
@@ -827,22 +819,28 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    a = json_array();
-    o = json_object();
-    if (a == NULL || o == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /* one buffer, unless strings need escaping */
+
+    hint = 16;
+
+    for (i = 0; i < n; i++) {
+        hint += ngx_http_runs_snap_size(&snaps[i]) + 1;
     }
 
+    ngx_http_runs_out_init(&o, r->pool, hint);
+    ngx_http_runs_out_literal(&o, "{\"runs\":[");
+
     for (i = n - 1; i >= 0; i--) {
-        j = ngx_http_runs_json_run(&snaps[i]);
-        if (j == NULL || json_array_append_new(a, j) != 0) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_http_runs_out_run(&o, &snaps[i]);
+
+        if (i) {
+            ngx_http_runs_out_literal(&o, ",");
         }
     }
 
-    json_object_set_new_nocheck(o, "runs", a);
+    ngx_http_runs_out_literal(&o, "]}");
 
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
 }
 
 
@@ -909,7 +907,6 @@ ngx_http_runs_parse_wait(ngx_str_t *v, ngx_msec_t *ms)
 static ngx_int_t
 ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
-    json_t                     *j;
     uint64_t                    id;
     ngx_str_t                   v;
     ngx_uint_t                  full;
@@ -977,22 +974,18 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    j = ngx_http_runs_json_run(&snap);
-    if (j == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, j);
+    return ngx_http_runs_send_run(r, &snap);
 }
 
 
 static ngx_int_t
 ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
-    json_t                 *o;
     uint64_t                id;
     ngx_int_t               rc;
-    ngx_str_t               session, s;
+    ngx_str_t               session;
+    const char             *msg;
+    ngx_http_runs_out_t     o;
     ngx_uint_t              before, after;
     ngx_http_runs_run_t    *run;
     ngx_http_runs_zone_t   *zone;
@@ -1051,32 +1044,29 @@ ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
                   &ngx_http_runs_status_names[before],
                   &ngx_http_runs_status_names[after]);
 
-    o = json_object();
-    if (o == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     if (before == NGX_HTTP_RUNS_PENDING) {
-        ngx_str_set(&s, "Run stopped before it was claimed");
+        msg = "Run stopped before it was claimed";
 
     } else if (before == NGX_HTTP_RUNS_STOPPING) {
-        ngx_str_set(&s, "Stop already requested; the launcher is told again");
+        msg = "Stop already requested; the launcher is told again";
 
     } else {
-        ngx_str_set(&s, "Stop requested; the launcher has been told");
+        msg = "Stop requested; the launcher has been told";
     }
 
-    json_object_set_new_nocheck(o, "ok", json_true());
-    json_object_set_new_nocheck(o, "run_id",
-        json_stringn_nocheck((char *) rid, NGX_HTTP_RUNS_RUN_ID_LEN));
-    json_object_set_new_nocheck(o, "session_name",
-                                ngx_http_runs_json_str(&session));
-    json_object_set_new_nocheck(o, "status",
-        ngx_http_runs_json_str((ngx_str_t *)
-                               &ngx_http_runs_status_names[after]));
-    json_object_set_new_nocheck(o, "message", ngx_http_runs_json_str(&s));
+    ngx_http_runs_out_init(&o, r->pool, 256);
+    ngx_http_runs_out_literal(&o, "{\"ok\":true,\"run_id\":\"");
+    ngx_http_runs_out_raw(&o, rid, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_http_runs_out_literal(&o, "\",\"session_name\":");
+    ngx_http_runs_out_str(&o, &session);
+    ngx_http_runs_out_literal(&o, ",\"status\":\"");
+    ngx_http_runs_out_raw(&o, ngx_http_runs_status_names[after].data,
+                          ngx_http_runs_status_names[after].len);
+    ngx_http_runs_out_literal(&o, "\",\"message\":\"");
+    ngx_http_runs_out_raw(&o, msg, ngx_strlen(msg));
+    ngx_http_runs_out_literal(&o, "\"}");
 
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
 }
 
 
@@ -1085,10 +1075,11 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     u_char                     *p;
-    json_t                     *json, *o;
     ngx_int_t                   rc;
     ngx_str_t                   err, host, dir, exec, endpoint;
+    ngx_http_runs_out_t         o;
     ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_field_t       f[3];
     ngx_http_runs_launcher_t   *lr;
     ngx_http_runs_loc_conf_t   *rlcf;
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
@@ -1096,11 +1087,14 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
 
-    rc = ngx_http_runs_json_parse(r->pool, body, 1, &json, &err);
+    f[0].key = "hostname";
+    f[1].key = "project_dir";
+    f[2].key = "executor_type";
+
+    rc = ngx_http_runs_json_read(r->pool, body, 1, f, 3, &err);
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "hostname", 0, &host,
-                                        &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[0], 0, &host, &err);
     }
 
     if (rc == NGX_OK && host.len > NGX_HTTP_RUNS_FIELD_MAX) {
@@ -1109,16 +1103,14 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "project_dir", 0, &dir,
-                                        &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &dir, &err);
         if (rc == NGX_OK) {
             rc = ngx_http_runs_check_path(r->pool, "project_dir", &dir, &err);
         }
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_json_get_str(r->pool, json, "executor_type", 0,
-                                        &exec, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[2], 0, &exec, &err);
     }
 
     if (rc == NGX_OK && exec.len > NGX_HTTP_RUNS_FIELD_MAX) {
@@ -1159,21 +1151,25 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     p = ngx_cpymem(endpoint.data, rlcf->prefix.data, rlcf->prefix.len);
     ngx_memcpy(p, "/runs", sizeof("/runs") - 1);
 
-    o = json_object();
-    if (o == NULL) {
+    ngx_http_runs_out_init(&o, r->pool, 256 + endpoint.len);
+    ngx_http_runs_out_literal(&o, "{\"launcher_id\":\"");
+    ngx_http_runs_out_raw(&o, id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    ngx_http_runs_out_literal(&o, "\",\"poll_endpoint\":");
+    ngx_http_runs_out_str(&o, &endpoint);
+
+    p = ngx_http_runs_out_reserve(&o, 2 * NGX_INT_T_LEN + 64);
+    if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    json_object_set_new_nocheck(o, "launcher_id",
-        json_stringn_nocheck((char *) id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN));
-    json_object_set_new_nocheck(o, "poll_endpoint",
-                                ngx_http_runs_json_str(&endpoint));
-    json_object_set_new_nocheck(o, "poll_timeout_seconds",
-                                json_integer(rlcf->poll_timeout / 1000));
-    json_object_set_new_nocheck(o, "heartbeat_interval_seconds",
-                                json_integer(rlcf->heartbeat_interval / 1000));
+    p = ngx_sprintf(p, ",\"poll_timeout_seconds\":%M,"
+                    "\"heartbeat_interval_seconds\":%M}",
+                    rlcf->poll_timeout / 1000,
+                    rlcf->heartbeat_interval / 1000);
 
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    ngx_http_runs_out_commit(&o, p);
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
 }
 
 
@@ -1287,61 +1283,70 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 static ngx_int_t
 ngx_http_runs_send_poll(ngx_http_request_t *r, ngx_http_runs_poll_t *p)
 {
-    json_t      *o, *a, *j;
-    ngx_str_t   *s;
-    ngx_uint_t   i;
+    ngx_str_t            *s;
+    ngx_uint_t            i;
+    ngx_http_runs_out_t   o;
 
     switch (p->what) {
 
     case NGX_HTTP_RUNS_POLL_NOTHING:
-        return ngx_http_runs_send_json(r, NGX_HTTP_NO_CONTENT, NULL);
+        return ngx_http_runs_send_empty(r, NGX_HTTP_NO_CONTENT);
 
     case NGX_HTTP_RUNS_POLL_DEREGISTERED:
-        o = json_object();
-        if (o == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        json_object_set_new_nocheck(o, "deregistered", json_true());
+        ngx_http_runs_out_init(&o, r->pool, 64);
+        ngx_http_runs_out_literal(&o, "{\"deregistered\":true}");
         break;
 
     case NGX_HTTP_RUNS_POLL_STOPS:
-        o = json_object();
-        a = json_array();
-        if (o == NULL || a == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         s = p->stops->elts;
+
+        ngx_http_runs_out_init(&o, r->pool,
+                               32 + p->stops->nelts
+                                    * (NGX_HTTP_RUNS_RUN_ID_LEN + 3));
+        ngx_http_runs_out_literal(&o, "{\"stop_runs\":[");
+
         for (i = 0; i < p->stops->nelts; i++) {
-            json_array_append_new(a, ngx_http_runs_json_str(&s[i]));
+            if (i) {
+                ngx_http_runs_out_literal(&o, ",");
+            }
+
+            ngx_http_runs_out_str(&o, &s[i]);
         }
 
-        json_object_set_new_nocheck(o, "stop_runs", a);
+        ngx_http_runs_out_literal(&o, "]}");
         break;
 
     case NGX_HTTP_RUNS_POLL_RUN:
-        o = json_object();
-        j = ngx_http_runs_json_run(&p->run);
-        if (o == NULL || j == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        json_object_set_new_nocheck(o, "run", j);
+        ngx_http_runs_out_init(&o, r->pool,
+                               ngx_http_runs_snap_size(&p->run) + 16);
+        ngx_http_runs_out_literal(&o, "{\"run\":");
+        ngx_http_runs_out_run(&o, &p->run);
+        ngx_http_runs_out_literal(&o, "}");
         break;
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_send_run(ngx_http_request_t *r, ngx_http_runs_snap_t *snap)
+{
+    ngx_http_runs_out_t  o;
+
+    ngx_http_runs_out_init(&o, r->pool, ngx_http_runs_snap_size(snap));
+    ngx_http_runs_out_run(&o, snap);
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
 }
 
 
 void
 ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx)
 {
-    json_t              *j;
     ngx_int_t            rc;
     ngx_connection_t    *c;
     ngx_http_request_t  *r;
@@ -1349,22 +1354,16 @@ ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx)
     r = ctx->request;
     c = r->connection;
 
-    ngx_http_runs_json_use(r->pool);
-
     if (ctx->kind == NGX_HTTP_RUNS_WAIT_POLL) {
         rc = ngx_http_runs_send_poll(r, &ctx->poll);
 
     } else if (ctx->poll.what == NGX_HTTP_RUNS_POLL_RUN) {
-        j = ngx_http_runs_json_run(&ctx->poll.run);
-        rc = j ? ngx_http_runs_send_json(r, NGX_HTTP_OK, j)
-               : NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_runs_send_run(r, &ctx->poll.run);
 
     } else {
         rc = ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
                                        "Run not found");
     }
-
-    ngx_http_runs_json_use(NULL);
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
@@ -1372,22 +1371,24 @@ ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx)
 
 
 /*
- * Parses a body carrying "launcher_id".  NGX_OK: *json and *id are set;
- * otherwise the request has been answered and *rc is what to return.
+ * Reads a body whose first field (f[0]) is "launcher_id".  NGX_OK: the
+ * fields and *id are set; otherwise the request has been answered and
+ * *rc is what to return.
  */
 
 static ngx_int_t
 ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
-    json_t **json, uint64_t *id, ngx_int_t *rc)
+    ngx_http_runs_field_t *f, ngx_uint_t n, uint64_t *id, ngx_int_t *rc)
 {
     ngx_int_t  st;
     ngx_str_t  err, lid;
 
-    st = ngx_http_runs_json_parse(r->pool, body, 0, json, &err);
+    f[0].key = "launcher_id";
+
+    st = ngx_http_runs_json_read(r->pool, body, 0, f, n, &err);
 
     if (st == NGX_OK) {
-        st = ngx_http_runs_json_get_str(r->pool, *json, "launcher_id", 1,
-                                        &lid, &err);
+        st = ngx_http_runs_field_str(r->pool, &f[0], 1, &lid, &err);
     }
 
     if (st != NGX_OK) {
@@ -1409,10 +1410,10 @@ static ngx_int_t
 ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    json_t                    *json, *o, *sig;
     uint64_t                   lid, rid;
     ngx_int_t                  rc;
     ngx_str_t                  err, text, status, detail;
+    ngx_http_runs_field_t      f[2];
     ngx_http_runs_run_t       *run;
     ngx_http_runs_zone_t      *zone;
     ngx_http_runs_bells_t      bells;
@@ -1420,7 +1421,22 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     zone = ctx->zone;
 
-    if (ngx_http_runs_launcher_body(r, body, &json, &lid, &rc) != NGX_OK) {
+    switch (ctx->event) {
+
+    case NGX_HTTP_RUNS_EV_FAILED:
+        f[1].key = "error";
+        break;
+
+    case NGX_HTTP_RUNS_EV_COMPLETED:
+        f[1].key = "status";
+        break;
+
+    default:
+        f[1].key = "signal";
+        break;
+    }
+
+    if (ngx_http_runs_launcher_body(r, body, f, 2, &lid, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -1431,13 +1447,11 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     switch (ctx->event) {
 
     case NGX_HTTP_RUNS_EV_FAILED:
-        rc = ngx_http_runs_json_get_str(r->pool, json, "error", 1, &text,
-                                        &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &text, &err);
         break;
 
     case NGX_HTTP_RUNS_EV_COMPLETED:
-        rc = ngx_http_runs_json_get_str(r->pool, json, "status", 0, &status,
-                                        &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &status, &err);
         if (rc == NGX_OK && status.data
             && (status.len != 9
                 || ngx_strncmp(status.data, "completed", 9) != 0))
@@ -1448,10 +1462,7 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         break;
 
     case NGX_HTTP_RUNS_EV_STOPPED:
-        sig = json_object_get(json, "signal");
-        if (sig && !json_is_null(sig) && !json_is_string(sig)
-            && !json_is_integer(sig))
-        {
+        if (f[1].type == NGX_HTTP_RUNS_JSON_OTHER) {
             ngx_str_set(&err, "Field 'signal' must be a string or an "
                               "integer");
             rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
@@ -1519,14 +1530,7 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                   "runs: run %V %V", &ctx->path_id,
                   &ngx_http_runs_event_path[ctx->event]);
 
-    o = json_object();
-    if (o == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    json_object_set_new_nocheck(o, "ok", json_true());
-
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    return ngx_http_runs_send_ok(r);
 }
 
 
@@ -1534,15 +1538,15 @@ static ngx_int_t
 ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    json_t                    *json, *o;
     uint64_t                   lid;
     ngx_int_t                  rc;
     ngx_http_runs_zone_t      *zone;
+    ngx_http_runs_field_t      f[1];
     ngx_http_runs_launcher_t  *lr;
 
     zone = ctx->zone;
 
-    if (ngx_http_runs_launcher_body(r, body, &json, &lid, &rc) != NGX_OK) {
+    if (ngx_http_runs_launcher_body(r, body, f, 1, &lid, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -1560,23 +1564,16 @@ ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                                          "Launcher not registered");
     }
 
-    o = json_object();
-    if (o == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    json_object_set_new_nocheck(o, "ok", json_true());
-
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    return ngx_http_runs_send_ok(r);
 }
 
 
 static ngx_int_t
 ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
-    json_t                     *o, *a, *j;
     int64_t                     now;
     ngx_uint_t                  n, i, cap;
+    ngx_http_runs_out_t         o;
     ngx_queue_t                *q;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_lsnap_t      *ls;
@@ -1618,32 +1615,30 @@ ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 
     now = ngx_http_runs_now();
 
-    a = json_array();
-    o = json_object();
-    if (a == NULL || o == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ngx_http_runs_out_init(&o, r->pool, 0);
+    ngx_http_runs_out_literal(&o, "{\"launchers\":[");
 
     for (i = 0; i < n; i++) {
-        j = ngx_http_runs_json_launcher(&ls[i], now, rmcf->heartbeat_timeout);
-        if (j == NULL || json_array_append_new(a, j) != 0) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        if (i) {
+            ngx_http_runs_out_literal(&o, ",");
         }
+
+        ngx_http_runs_out_launcher(&o, &ls[i], now, rmcf->heartbeat_timeout);
     }
 
-    json_object_set_new_nocheck(o, "launchers", a);
+    ngx_http_runs_out_literal(&o, "]}");
 
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
 }
 
 
 static ngx_int_t
 ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
-    json_t                    *o;
     uint64_t                   id;
     ngx_str_t                  v;
     ngx_uint_t                 self;
+    ngx_http_runs_out_t        o;
     ngx_http_runs_zone_t      *zone;
     ngx_http_runs_bells_t      bells;
     ngx_http_runs_launcher_t  *lr;
@@ -1692,17 +1687,28 @@ ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
                   self ? "deregistered itself"
                        : "marked for deregistration");
 
-    o = json_object();
-    if (o == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_http_runs_out_init(&o, r->pool, 128);
+
+    if (self) {
+        ngx_http_runs_out_literal(&o, "{\"ok\":true,"
+                                  "\"message\":\"Launcher deregistered\","
+                                  "\"initiated_by\":\"self\"}");
+
+    } else {
+        ngx_http_runs_out_literal(&o, "{\"ok\":true,"
+                                  "\"message\":\"Launcher marked for "
+                                  "deregistration\","
+                                  "\"initiated_by\":\"external\"}");
     }
 
-    json_object_set_new_nocheck(o, "ok", json_true());
-    json_object_set_new_nocheck(o, "message",
-        json_string_nocheck(self ? "Launcher deregistered"
-                                 : "Launcher marked for deregistration"));
-    json_object_set_new_nocheck(o, "initiated_by",
-        json_string_nocheck(self ? "self" : "external"));
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
 
-    return ngx_http_runs_send_json(r, NGX_HTTP_OK, o);
+
+static ngx_int_t
+ngx_http_runs_send_ok(ngx_http_request_t *r)
+{
+    static u_char  ok[] = "{\"ok\":true}\n";
+
+    return ngx_http_runs_send_body(r, NGX_HTTP_OK, ok, sizeof(ok) - 1);
 }

@@ -35,12 +35,6 @@ static void ngx_http_runs_purge_dead_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
-static void *ngx_http_runs_json_alloc(size_t size);
-static void ngx_http_runs_json_free(void *p);
-
-
-/* the pool jansson allocates from while a request encodes or decodes */
-static ngx_pool_t  *ngx_http_runs_json_pool;
 
 
 ngx_int_t
@@ -122,11 +116,6 @@ ngx_http_runs_init_worker(ngx_cycle_t *cycle)
     if (rmcf == NULL || rmcf->zones.nelts == 0) {
         return NGX_OK;
     }
-
-    json_set_alloc_funcs(ngx_http_runs_json_alloc, ngx_http_runs_json_free);
-
-    /* seed jansson's hash now: it reads /dev/urandom on first use */
-    json_object_seed(0);
 
     slot = ngx_worker % NGX_HTTP_RUNS_DOORBELLS;
     flags = (ngx_event_flags & NGX_USE_CLEAR_EVENT) ? NGX_CLEAR_EVENT
@@ -976,34 +965,5 @@ ngx_http_runs_timer_handler(ngx_event_t *ev)
 
     if (!ngx_exiting) {
         ngx_add_timer(ev, NGX_HTTP_RUNS_MAINT_INTERVAL);
-    }
-}
-
-
-void
-ngx_http_runs_json_use(ngx_pool_t *pool)
-{
-    ngx_http_runs_json_pool = pool;
-}
-
-
-static void *
-ngx_http_runs_json_alloc(size_t size)
-{
-    if (ngx_http_runs_json_pool) {
-        return ngx_palloc(ngx_http_runs_json_pool, size);
-    }
-
-    return malloc(size);
-}
-
-
-static void
-ngx_http_runs_json_free(void *p)
-{
-    /* pool memory goes with the request */
-
-    if (ngx_http_runs_json_pool == NULL) {
-        free(p);
     }
 }

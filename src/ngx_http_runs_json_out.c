@@ -1,0 +1,471 @@
+
+/*
+ * Responses: JSON written straight into a chain of the request's buffers,
+ * with no document tree in between, and sent with its length.
+ *
+ * Stored strings were checked to be UTF-8 when they came in
+ * (ngx_http_runs_json_in.c), so writing one only escapes what JSON needs
+ * escaped.  Texts that may quote a client (error details) are checked
+ * again: invalid bytes become '?'.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+#define NGX_HTTP_RUNS_TIME_LEN   (sizeof("2026-11-24T10:00:01.250Z") - 1)
+#define NGX_HTTP_RUNS_OUT_CHUNK  4096
+
+
+static ngx_str_t  ngx_http_runs_type_names[] = {
+    ngx_string("start_session"),
+    ngx_string("resume_session")
+};
+
+
+void
+ngx_http_runs_out_init(ngx_http_runs_out_t *o, ngx_pool_t *pool, size_t hint)
+{
+    o->pool = pool;
+    o->first = NULL;
+    o->last = &o->first;
+    o->buf = NULL;
+    o->len = 0;
+    o->hint = hint ? hint : NGX_HTTP_RUNS_OUT_CHUNK;
+    o->failed = 0;
+}
+
+
+/* n contiguous bytes at the returned position, or NULL (o->failed) */
+
+u_char *
+ngx_http_runs_out_reserve(ngx_http_runs_out_t *o, size_t n)
+{
+    size_t        size;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    if (o->failed) {
+        return NULL;
+    }
+
+    if (o->buf && (size_t) (o->buf->end - o->buf->last) >= n) {
+        return o->buf->last;
+    }
+
+    size = ngx_max(n, o->hint);
+    o->hint = NGX_HTTP_RUNS_OUT_CHUNK;
+
+    b = ngx_create_temp_buf(o->pool, size);
+    cl = ngx_alloc_chain_link(o->pool);
+
+    if (b == NULL || cl == NULL) {
+        o->failed = 1;
+        return NULL;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+    *o->last = cl;
+    o->last = &cl->next;
+    o->buf = b;
+
+    return b->last;
+}
+
+
+void
+ngx_http_runs_out_raw(ngx_http_runs_out_t *o, const void *data, size_t len)
+{
+    u_char  *p;
+
+    p = ngx_http_runs_out_reserve(o, len);
+    if (p == NULL) {
+        return;
+    }
+
+    ngx_http_runs_out_commit(o, ngx_cpymem(p, data, len));
+}
+
+
+static size_t
+ngx_http_runs_escaped_len(u_char *s, size_t len)
+{
+    u_char  *last;
+    size_t   n;
+
+    n = len;
+
+    for (last = s + len; s < last; s++) {
+        if (*s == '"' || *s == '\\') {
+            n++;
+
+        } else if (*s < 0x20) {
+            n += (*s == '\n' || *s == '\r' || *s == '\t' || *s == '\b'
+                  || *s == '\f') ? 1 : 5;
+        }
+    }
+
+    return n;
+}
+
+
+static u_char *
+ngx_http_runs_escape(u_char *dst, u_char *s, size_t len)
+{
+    u_char         c, *last;
+    static u_char  hex[] = "0123456789abcdef";
+
+    for (last = s + len; s < last; s++) {
+        c = *s;
+
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *dst++ = c;
+            continue;
+        }
+
+        *dst++ = '\\';
+
+        switch (c) {
+        case '"':  *dst++ = '"'; break;
+        case '\\': *dst++ = '\\'; break;
+        case '\n': *dst++ = 'n'; break;
+        case '\r': *dst++ = 'r'; break;
+        case '\t': *dst++ = 't'; break;
+        case '\b': *dst++ = 'b'; break;
+        case '\f': *dst++ = 'f'; break;
+        default:
+            *dst++ = 'u';
+            *dst++ = '0';
+            *dst++ = '0';
+            *dst++ = hex[c >> 4];
+            *dst++ = hex[c & 0xf];
+        }
+    }
+
+    return dst;
+}
+
+
+/* a JSON string, or null for a string whose data is NULL */
+
+void
+ngx_http_runs_out_str(ngx_http_runs_out_t *o, ngx_str_t *s)
+{
+    u_char  *p;
+    size_t   n;
+
+    if (s->data == NULL) {
+        ngx_http_runs_out_literal(o, "null");
+        return;
+    }
+
+    n = ngx_http_runs_escaped_len(s->data, s->len);
+
+    p = ngx_http_runs_out_reserve(o, n + 2);
+    if (p == NULL) {
+        return;
+    }
+
+    *p++ = '"';
+
+    if (n == s->len) {
+        p = ngx_cpymem(p, s->data, n);
+
+    } else {
+        p = ngx_http_runs_escape(p, s->data, s->len);
+    }
+
+    *p++ = '"';
+
+    ngx_http_runs_out_commit(o, p);
+}
+
+
+u_char *
+ngx_http_runs_format_time(u_char *p, int64_t ms)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime((time_t) (ms / 1000), &tm);
+
+    return ngx_sprintf(p, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                       tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                       tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                       (int) (ms % 1000));
+}
+
+
+/* an ISO 8601 UTC time with milliseconds, or null for 0 */
+
+void
+ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms)
+{
+    u_char  *p;
+
+    if (ms == 0) {
+        ngx_http_runs_out_literal(o, "null");
+        return;
+    }
+
+    p = ngx_http_runs_out_reserve(o, NGX_HTTP_RUNS_TIME_LEN + 2);
+    if (p == NULL) {
+        return;
+    }
+
+    *p++ = '"';
+    p = ngx_http_runs_format_time(p, ms);
+    *p++ = '"';
+
+    ngx_http_runs_out_commit(o, p);
+}
+
+
+/* the bytes a run object takes when no string needs escaping */
+
+size_t
+ngx_http_runs_snap_size(ngx_http_runs_snap_t *s)
+{
+    return 420 + s->session_name.len + s->prompt.len + s->agent_name.len
+           + s->project_dir.len + s->parent.len + s->error.len;
+}
+
+
+void
+ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s)
+{
+    ngx_str_t  v;
+
+    ngx_http_runs_out_literal(o, "{\"run_id\":\"");
+    ngx_http_runs_out_raw(o, s->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_http_runs_out_literal(o, "\",\"type\":\"");
+    ngx_http_runs_out_raw(o, ngx_http_runs_type_names[s->type].data,
+                          ngx_http_runs_type_names[s->type].len);
+    ngx_http_runs_out_literal(o, "\",\"session_name\":");
+    ngx_http_runs_out_str(o, &s->session_name);
+    ngx_http_runs_out_literal(o, ",\"agent_name\":");
+    ngx_http_runs_out_str(o, &s->agent_name);
+    ngx_http_runs_out_literal(o, ",\"prompt\":");
+    ngx_http_runs_out_str(o, &s->prompt);
+    ngx_http_runs_out_literal(o, ",\"project_dir\":");
+    ngx_http_runs_out_str(o, &s->project_dir);
+    ngx_http_runs_out_literal(o, ",\"parent_session_name\":");
+    ngx_http_runs_out_str(o, &s->parent);
+    ngx_http_runs_out_literal(o, ",\"status\":\"");
+    ngx_http_runs_out_raw(o, ngx_http_runs_status_names[s->status].data,
+                          ngx_http_runs_status_names[s->status].len);
+    ngx_http_runs_out_literal(o, "\",\"launcher_id\":");
+
+    if (s->has_launcher_id) {
+        v.data = s->launcher_id;
+        v.len = NGX_HTTP_RUNS_LAUNCHER_ID_LEN;
+        ngx_http_runs_out_str(o, &v);
+
+    } else {
+        ngx_http_runs_out_literal(o, "null");
+    }
+
+    ngx_http_runs_out_literal(o, ",\"error\":");
+    ngx_http_runs_out_str(o, &s->error);
+    ngx_http_runs_out_literal(o, ",\"created_at\":");
+    ngx_http_runs_out_time(o, s->created_at);
+    ngx_http_runs_out_literal(o, ",\"claimed_at\":");
+    ngx_http_runs_out_time(o, s->claimed_at);
+    ngx_http_runs_out_literal(o, ",\"started_at\":");
+    ngx_http_runs_out_time(o, s->started_at);
+    ngx_http_runs_out_literal(o, ",\"completed_at\":");
+    ngx_http_runs_out_time(o, s->completed_at);
+    ngx_http_runs_out_literal(o, "}");
+}
+
+
+void
+ngx_http_runs_out_launcher(ngx_http_runs_out_t *o, ngx_http_runs_lsnap_t *ls,
+    int64_t now, ngx_msec_t heartbeat_timeout)
+{
+    u_char   *p;
+    int64_t   silent;
+
+    silent = now - ls->last_heartbeat;
+    if (silent < 0) {
+        silent = 0;
+    }
+
+    ngx_http_runs_out_literal(o, "{\"launcher_id\":\"");
+    ngx_http_runs_out_raw(o, ls->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    ngx_http_runs_out_literal(o, "\",\"hostname\":");
+    ngx_http_runs_out_str(o, &ls->hostname);
+    ngx_http_runs_out_literal(o, ",\"project_dir\":");
+    ngx_http_runs_out_str(o, &ls->project_dir);
+    ngx_http_runs_out_literal(o, ",\"executor_type\":");
+    ngx_http_runs_out_str(o, &ls->executor_type);
+    ngx_http_runs_out_literal(o, ",\"registered_at\":");
+    ngx_http_runs_out_time(o, ls->registered_at);
+    ngx_http_runs_out_literal(o, ",\"last_heartbeat\":");
+    ngx_http_runs_out_time(o, ls->last_heartbeat);
+
+    if (silent > (int64_t) heartbeat_timeout) {
+        ngx_http_runs_out_literal(o, ",\"status\":\"stale\"");
+
+    } else {
+        ngx_http_runs_out_literal(o, ",\"status\":\"online\"");
+    }
+
+    p = ngx_http_runs_out_reserve(o, sizeof(",\"seconds_since_heartbeat\":")
+                                     + NGX_INT64_LEN + 4);
+    if (p == NULL) {
+        return;
+    }
+
+    p = ngx_sprintf(p, ",\"seconds_since_heartbeat\":%L.%03L",
+                    silent / 1000, silent % 1000);
+    ngx_http_runs_out_commit(o, p);
+
+    if (ls->deregister) {
+        ngx_http_runs_out_literal(o, ",\"deregistering\":true}");
+
+    } else {
+        ngx_http_runs_out_literal(o, ",\"deregistering\":false}");
+    }
+}
+
+
+/* sends what was written, with a final newline */
+
+ngx_int_t
+ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_runs_out_t *o)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl;
+
+    ngx_http_runs_out_literal(o, "\n");
+
+    if (o->failed) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "runs: no memory for a response");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+
+    if (status == NGX_HTTP_UNPROCESSABLE_ENTITY) {
+        /* nginx has no reason phrase of its own for 422 */
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = o->len;
+
+    for (cl = o->first; cl->next; cl = cl->next) { /* void */ }
+
+    cl->buf->last_buf = (r == r->main) ? 1 : 0;
+    cl->buf->last_in_chain = 1;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, o->first);
+}
+
+
+/* an answer with no body (204) */
+
+ngx_int_t
+ngx_http_runs_send_empty(ngx_http_request_t *r, ngx_uint_t status)
+{
+    r->headers_out.status = status;
+    r->header_only = 1;
+    r->headers_out.content_length_n = 0;
+
+    return ngx_http_send_header(r);
+}
+
+
+/* sends a JSON document that is already encoded */
+
+ngx_int_t
+ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_length_n = len;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* {"detail": "..."}: the text may quote what the client sent */
+
+ngx_int_t
+ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char               *p, *last, *bad;
+    va_list               args;
+    ngx_str_t             text;
+    ngx_http_runs_out_t   o;
+
+    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, fmt);
+    last = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args);
+    va_end(args);
+
+    text.data = p;
+    text.len = last - p;
+
+    while ((bad = ngx_http_runs_utf8_check(p, last - p)) != NULL) {
+        *bad = '?';
+        p = bad + 1;
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, text.len + 64);
+    ngx_http_runs_out_literal(&o, "{\"detail\":");
+    ngx_http_runs_out_str(&o, &text);
+    ngx_http_runs_out_literal(&o, "}");
+
+    return ngx_http_runs_send_out(r, status, &o);
+}
