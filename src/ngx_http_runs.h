@@ -92,7 +92,8 @@ typedef struct ngx_http_runs_ctx_s       ngx_http_runs_ctx_t;
 
 struct ngx_http_runs_run_s {
     ngx_rbtree_node_t           node;       /* sh->runs, key: numeric id */
-    ngx_rbtree_node_t           ready;      /* sh->ready, key: seq */
+    ngx_rbtree_node_t           ready;      /* sh->ready while claimable;
+                                               key: creation seq, always */
     ngx_queue_t                 all;        /* sh->all, creation order */
     ngx_queue_t                 in_session; /* session->runs */
     ngx_queue_t                 state;      /* session->active while live,
@@ -102,45 +103,51 @@ struct ngx_http_runs_run_s {
     ngx_queue_t                 waiters;    /* ?wait= waiters */
 
     ngx_http_runs_session_t    *session;
-    ngx_http_runs_launcher_t   *launcher;
+    ngx_http_runs_launcher_t   *launcher;   /* the holder, while held */
 
-    uint64_t                    seq;
     int64_t                     created_at;     /* ms since the epoch, */
     int64_t                     claimed_at;     /* 0: not reached */
     int64_t                     started_at;
     int64_t                     completed_at;
 
-    ngx_str_t                   prompt;
-    ngx_str_t                   agent_name;     /* data NULL: null */
-    ngx_str_t                   project_dir;
-    ngx_str_t                   parent;
-    ngx_str_t                   error;          /* own allocation */
-
-    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
-    u_char                      launcher_id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    /*
+     * prompt, agent_name, project_dir, parent_session_name and error, one
+     * after the other in one allocation of their own; a length of 0 is
+     * null (none of them can be empty)
+     */
+    u_char                     *strings;
+    uint64_t                    launcher_key;   /* numeric launcher id */
+    uint32_t                    prompt_len;
+    uint32_t                    error_len;
+    uint16_t                    project_dir_len;
+    u_char                      agent_name_len;
+    u_char                      parent_len;
 
     unsigned                    status:4;
     unsigned                    type:1;
     unsigned                    in_ready:1;
     unsigned                    stop_queued:1;
     unsigned                    has_launcher_id:1;
-
-    /* strings follow */
 };
 
 
+/* a session's size: offsetof(ngx_http_runs_session_t, name) + name_len */
+
 struct ngx_http_runs_session_s {
-    ngx_str_node_t              sn;         /* sh->sessions by name */
+    ngx_rbtree_node_t           node;       /* sh->sessions, key: crc32 of
+                                               the name */
     ngx_queue_t                 runs;       /* every stored run */
     ngx_queue_t                 active;     /* non-terminal runs, in order */
-    ngx_uint_t                  nruns;
-    ngx_uint_t                  nblocking;  /* runs not failed/stopped */
-    u_char                     *inherit;    /* own allocation or NULL */
-    ngx_str_t                   agent_name;
-    ngx_str_t                   project_dir;
-    unsigned                    has_start:1;
-    unsigned                    pinned:1;
-    /* name follows */
+    u_char                     *inherit;    /* agent_name then project_dir,
+                                               own allocation or NULL */
+    uint32_t                    nruns;
+    uint32_t                    nblocking;  /* runs not failed/stopped */
+    uint16_t                    project_dir_len;
+    u_char                      agent_name_len;
+    u_char                      name_len;
+    u_char                      has_start;
+    u_char                      pinned;
+    u_char                      name[1];
 };
 
 
@@ -391,6 +398,10 @@ int64_t ngx_http_runs_now(void);
 void ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log);
 ngx_int_t ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix,
     uint64_t *id);
+void ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
+    uint64_t id);
+#define ngx_http_runs_run_id(dst, run)                                       \
+    ngx_http_runs_make_id(dst, "run_", 4, (run)->node.key)
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(

@@ -573,6 +573,11 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
             ngx_str_set(&err, "Field 'prompt' must not be empty");
             rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
         }
+
+        if (rc == NGX_OK && cr.prompt.len > NGX_MAX_UINT32_VALUE) {
+            ngx_str_set(&err, "Field 'prompt' must be under 4 GB");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
     }
 
     if (rc == NGX_OK) {
@@ -1015,12 +1020,12 @@ ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     rc = ngx_http_runs_stop_locked(zone, run, &bells);
     after = run->status;
 
-    ngx_memcpy(rid, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_http_runs_run_id(rid, run);
 
-    session.len = run->session->sn.str.len;
+    session.len = run->session->name_len;
     session.data = ngx_pnalloc(r->pool, session.len);
     if (session.data) {
-        ngx_memcpy(session.data, run->session->sn.str.data, session.len);
+        ngx_memcpy(session.data, run->session->name, session.len);
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

@@ -13,8 +13,8 @@ static void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_rbtree_node_t *ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree,
     uint64_t key);
-static void ngx_http_runs_make_id(u_char *dst, const char *prefix,
-    size_t plen, uint64_t id);
+static void ngx_http_runs_session_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static void ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
     ngx_http_runs_bells_t *bells);
@@ -32,6 +32,7 @@ static ngx_uint_t ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *keep);
 static u_char *ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst,
     ngx_str_t *src);
+static size_t ngx_http_runs_strings_len(ngx_http_runs_run_t *run);
 
 
 const ngx_str_t  ngx_http_runs_status_names[] = {
@@ -65,7 +66,7 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh)
     ngx_rbtree_init(&sh->ready, &sh->ready_sentinel,
                     ngx_http_runs_rbtree_insert_value);
     ngx_rbtree_init(&sh->sessions, &sh->sessions_sentinel,
-                    ngx_str_rbtree_insert_value);
+                    ngx_http_runs_session_insert_value);
     ngx_rbtree_init(&sh->launchers, &sh->launchers_sentinel,
                     ngx_http_runs_rbtree_insert_value);
 
@@ -180,7 +181,7 @@ ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix, uint64_t *id)
 }
 
 
-static void
+void
 ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
     uint64_t id)
 {
@@ -284,13 +285,77 @@ ngx_http_runs_lookup_launcher_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
 }
 
 
+/* sessions: by the CRC32 of the name, then by the name */
+
+static void
+ngx_http_runs_session_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t        **p;
+    ngx_http_runs_session_t   *n, *t;
+
+    n = (ngx_http_runs_session_t *) node;
+
+    for ( ;; ) {
+
+        if (node->key != temp->key) {
+            p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        } else {
+            t = (ngx_http_runs_session_t *) temp;
+
+            p = (ngx_memn2cmp(n->name, t->name, n->name_len, t->name_len) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
 ngx_http_runs_session_t *
 ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
     ngx_str_t *name)
 {
-    return (ngx_http_runs_session_t *)
-               ngx_str_rbtree_lookup(&sh->sessions, name,
-                                     ngx_crc32_short(name->data, name->len));
+    ngx_int_t                 rc;
+    ngx_rbtree_key_t          hash;
+    ngx_rbtree_node_t        *node, *sentinel;
+    ngx_http_runs_session_t  *sess;
+
+    hash = ngx_crc32_short(name->data, name->len);
+
+    node = sh->sessions.root;
+    sentinel = sh->sessions.sentinel;
+
+    while (node != sentinel) {
+
+        if (hash != node->key) {
+            node = (hash < node->key) ? node->left : node->right;
+            continue;
+        }
+
+        sess = (ngx_http_runs_session_t *) node;
+
+        rc = ngx_memn2cmp(name->data, sess->name, name->len, sess->name_len);
+
+        if (rc == 0) {
+            return sess;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
 }
 
 
@@ -340,6 +405,14 @@ ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
 }
 
 
+static size_t
+ngx_http_runs_strings_len(ngx_http_runs_run_t *run)
+{
+    return run->prompt_len + run->agent_name_len + run->project_dir_len
+           + run->parent_len + run->error_len;
+}
+
+
 static u_char *
 ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
 {
@@ -361,9 +434,9 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_create_t *cr, ngx_str_t *detail, u_char *id,
     ngx_http_runs_bells_t *bells)
 {
-    size_t                    size, isize;
-    u_char                   *p, *inherit;
-    uint64_t                  rid;
+    size_t                    isize;
+    u_char                   *p, *inherit, *strings;
+    uint64_t                  seq;
     ngx_str_t                 agent, project;
     ngx_uint_t                new_session;
     ngx_http_runs_run_t      *run;
@@ -389,46 +462,54 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
             return NGX_HTTP_NOT_FOUND;
         }
 
-        if (agent.data == NULL) {
-            agent = sess->agent_name;
+        if (agent.data == NULL && sess->agent_name_len) {
+            agent.len = sess->agent_name_len;
+            agent.data = sess->inherit;
         }
 
-        if (project.data == NULL) {
-            project = sess->project_dir;
+        if (project.data == NULL && sess->project_dir_len) {
+            project.len = sess->project_dir_len;
+            project.data = sess->inherit + sess->agent_name_len;
         }
     }
 
     new_session = (sess == NULL);
     inherit = NULL;
+    strings = NULL;
 
     if (sess) {
         sess->pinned = 1;
     }
 
-    size = sizeof(ngx_http_runs_run_t) + cr->prompt.len + agent.len
-           + project.len + cr->parent.len;
-
-    run = ngx_http_runs_alloc_locked(zone, size, sess);
+    run = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_run_t), sess);
     if (run == NULL) {
+        goto full;
+    }
+
+    /* the prompt is never empty: this is never a zero-sized allocation */
+
+    strings = ngx_http_runs_alloc_locked(zone, cr->prompt.len + agent.len
+                                               + project.len + cr->parent.len,
+                                         sess);
+    if (strings == NULL) {
         goto full;
     }
 
     if (new_session) {
         sess = ngx_http_runs_alloc_locked(zone,
-                                          sizeof(ngx_http_runs_session_t)
+                                          offsetof(ngx_http_runs_session_t,
+                                                   name)
                                           + cr->session_name.len, NULL);
         if (sess == NULL) {
             goto full;
         }
 
-        ngx_memzero(sess, sizeof(ngx_http_runs_session_t));
+        ngx_memzero(sess, offsetof(ngx_http_runs_session_t, name));
         sess->pinned = 1;
 
-        p = (u_char *) sess + sizeof(ngx_http_runs_session_t);
-        sess->sn.str.len = cr->session_name.len;
-        sess->sn.str.data = p;
-        ngx_memcpy(p, cr->session_name.data, cr->session_name.len);
-        sess->sn.node.key = ngx_crc32_short(p, cr->session_name.len);
+        sess->name_len = (u_char) cr->session_name.len;
+        ngx_memcpy(sess->name, cr->session_name.data, cr->session_name.len);
+        sess->node.key = ngx_crc32_short(sess->name, sess->name_len);
 
         ngx_queue_init(&sess->runs);
         ngx_queue_init(&sess->active);
@@ -448,7 +529,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     /* nothing can fail from here on */
 
     if (new_session) {
-        ngx_rbtree_insert(&sh->sessions, &sess->sn.node);
+        ngx_rbtree_insert(&sh->sessions, &sess->node);
         sh->nsessions++;
     }
 
@@ -458,8 +539,14 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
         }
 
         sess->inherit = inherit;
-        p = ngx_http_runs_copy_str(inherit, &sess->agent_name, &agent);
-        (void) ngx_http_runs_copy_str(p, &sess->project_dir, &project);
+        sess->agent_name_len = (u_char) agent.len;
+        sess->project_dir_len = (uint16_t) project.len;
+
+        if (inherit) {
+            p = ngx_cpymem(inherit, agent.data, agent.len);
+            ngx_memcpy(p, project.data, project.len);
+        }
+
         sess->has_start = 1;
     }
 
@@ -467,18 +554,20 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     ngx_memzero(run, sizeof(ngx_http_runs_run_t));
 
-    p = (u_char *) run + sizeof(ngx_http_runs_run_t);
-    p = ngx_http_runs_copy_str(p, &run->prompt, &cr->prompt);
-    p = ngx_http_runs_copy_str(p, &run->agent_name, &agent);
-    p = ngx_http_runs_copy_str(p, &run->project_dir, &project);
-    (void) ngx_http_runs_copy_str(p, &run->parent, &cr->parent);
+    run->strings = strings;
+    run->prompt_len = (uint32_t) cr->prompt.len;
+    run->agent_name_len = (u_char) agent.len;
+    run->project_dir_len = (uint16_t) project.len;
+    run->parent_len = (u_char) cr->parent.len;
 
-    run->seq = ++sh->seq;
-    rid = ngx_http_runs_permute_id(sh, run->seq);
-    run->node.key = rid;
-    ngx_http_runs_make_id(run->id, "run_", 4, rid);
+    p = ngx_cpymem(strings, cr->prompt.data, cr->prompt.len);
+    p = ngx_cpymem(p, agent.data, agent.len);
+    p = ngx_cpymem(p, project.data, project.len);
+    ngx_memcpy(p, cr->parent.data, cr->parent.len);
 
-    run->ready.key = run->seq;
+    seq = ++sh->seq;
+    run->node.key = ngx_http_runs_permute_id(sh, seq);
+    run->ready.key = seq;
     run->type = cr->type;
     run->status = NGX_HTTP_RUNS_PENDING;
     run->created_at = ngx_http_runs_now();
@@ -500,7 +589,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     ngx_http_runs_make_ready_locked(sh, sess, bells);
 
-    ngx_memcpy(id, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_http_runs_run_id(id, run);
 
     return NGX_HTTP_CREATED;
 
@@ -518,13 +607,17 @@ full:
 
         if (sess->nruns == 0) {
             /* eviction emptied it; it is forgotten as it would have been */
-            ngx_rbtree_delete(&sh->sessions, &sess->sn.node);
+            ngx_rbtree_delete(&sh->sessions, &sess->node);
             if (sess->inherit) {
                 ngx_slab_free_locked(zone->shpool, sess->inherit);
             }
             ngx_slab_free_locked(zone->shpool, sess);
             sh->nsessions--;
         }
+    }
+
+    if (strings) {
+        ngx_slab_free_locked(zone->shpool, strings);
     }
 
     if (run) {
@@ -622,23 +715,32 @@ ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, u_char *data, size_t len)
 {
     u_char  *p;
+    size_t   keep;
 
     if (len == 0) {
         return NGX_OK;
     }
 
-    p = ngx_http_runs_alloc_locked(zone, len, NULL);
+    if (len > NGX_MAX_UINT32_VALUE) {
+        len = NGX_MAX_UINT32_VALUE;
+    }
+
+    /* the run's strings move to an allocation with room for the error */
+
+    keep = ngx_http_runs_strings_len(run) - run->error_len;
+
+    p = ngx_http_runs_alloc_locked(zone, keep + len, NULL);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    if (run->error.data) {
-        ngx_slab_free_locked(zone->shpool, run->error.data);
-    }
+    ngx_memcpy(p, run->strings, keep);
+    ngx_memcpy(p + keep, data, len);
 
-    ngx_memcpy(p, data, len);
-    run->error.data = p;
-    run->error.len = len;
+    ngx_slab_free_locked(zone->shpool, run->strings);
+
+    run->strings = p;
+    run->error_len = (uint32_t) len;
 
     return NGX_OK;
 }
@@ -697,24 +799,28 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells)
 {
     int64_t     now;
+    ngx_str_t   rid;
     ngx_uint_t  status, next;
+    u_char      id[NGX_HTTP_RUNS_RUN_ID_LEN];
 
     status = run->status;
+
+    ngx_http_runs_run_id(id, run);
+    rid.len = NGX_HTTP_RUNS_RUN_ID_LEN;
+    rid.data = id;
 
     if (run->launcher != lr) {
 
         if (run->launcher == NULL) {
             detail->len = ngx_sprintf(detail->data,
-                                      "Run %*s is %V and held by no launcher",
-                                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
-                                      run->id,
+                                      "Run %V is %V and held by no launcher",
+                                      &rid,
                                       &ngx_http_runs_status_names[status])
                           - detail->data;
         } else {
             detail->len = ngx_sprintf(detail->data,
-                                      "Run %*s is held by another launcher",
-                                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
-                                      run->id)
+                                      "Run %V is held by another launcher",
+                                      &rid)
                           - detail->data;
         }
 
@@ -753,8 +859,8 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
 
     if (next == NGX_HTTP_RUNS_NSTATUS) {
         detail->len = ngx_sprintf(detail->data,
-                                  "Run %*s is %V: it cannot be marked %V",
-                                  (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, run->id,
+                                  "Run %V is %V: it cannot be marked %V",
+                                  &rid,
                                   &ngx_http_runs_status_names[status],
                                   &ngx_http_runs_event_names[ev])
                       - detail->data;
@@ -955,7 +1061,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
                 return NGX_ERROR;
             }
 
-            ngx_memcpy(s->data, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
+            ngx_http_runs_run_id(s->data, run);
         }
 
         /* handed over: a stop repeated by a client queues it again */
@@ -982,7 +1088,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
 
     /* copy first: a failed copy must not claim the run */
     run->claimed_at = ngx_http_runs_now();
-    ngx_memcpy(run->launcher_id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    run->launcher_key = lr->node.key;
     run->has_launcher_id = 1;
     run->launcher = lr;
 
@@ -1031,13 +1137,32 @@ ngx_http_runs_snap_str(ngx_pool_t *pool, ngx_str_t *dst, ngx_str_t *src)
 }
 
 
+static u_char *
+ngx_http_runs_snap_part(u_char *p, ngx_str_t *dst, size_t len)
+{
+    dst->len = len;
+    dst->data = len ? p : NULL;
+
+    return p + len;
+}
+
+
 ngx_int_t
 ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
     ngx_http_runs_snap_t *snap)
 {
-    ngx_memcpy(snap->id, run->id, NGX_HTTP_RUNS_RUN_ID_LEN);
-    ngx_memcpy(snap->launcher_id, run->launcher_id,
-               NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    u_char                   *p;
+    size_t                    n;
+    ngx_http_runs_session_t  *sess;
+
+    sess = run->session;
+
+    ngx_http_runs_run_id(snap->id, run);
+
+    if (run->has_launcher_id) {
+        ngx_http_runs_make_id(snap->launcher_id, "lnch_", 5,
+                              run->launcher_key);
+    }
 
     snap->status = run->status;
     snap->type = run->type;
@@ -1047,18 +1172,24 @@ ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
     snap->started_at = run->started_at;
     snap->completed_at = run->completed_at;
 
-    if (ngx_http_runs_snap_str(pool, &snap->session_name,
-                               &run->session->sn.str) != NGX_OK
-        || ngx_http_runs_snap_str(pool, &snap->prompt, &run->prompt) != NGX_OK
-        || ngx_http_runs_snap_str(pool, &snap->agent_name, &run->agent_name)
-           != NGX_OK
-        || ngx_http_runs_snap_str(pool, &snap->project_dir, &run->project_dir)
-           != NGX_OK
-        || ngx_http_runs_snap_str(pool, &snap->parent, &run->parent) != NGX_OK
-        || ngx_http_runs_snap_str(pool, &snap->error, &run->error) != NGX_OK)
-    {
+    /* one copy of all the strings, the session's name after them */
+
+    n = ngx_http_runs_strings_len(run);
+
+    p = ngx_pnalloc(pool, n + sess->name_len);
+    if (p == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_memcpy(p, run->strings, n);
+    ngx_memcpy(p + n, sess->name, sess->name_len);
+
+    p = ngx_http_runs_snap_part(p, &snap->prompt, run->prompt_len);
+    p = ngx_http_runs_snap_part(p, &snap->agent_name, run->agent_name_len);
+    p = ngx_http_runs_snap_part(p, &snap->project_dir, run->project_dir_len);
+    p = ngx_http_runs_snap_part(p, &snap->parent, run->parent_len);
+    p = ngx_http_runs_snap_part(p, &snap->error, run->error_len);
+    (void) ngx_http_runs_snap_part(p, &snap->session_name, sess->name_len);
 
     return NGX_OK;
 }
@@ -1107,14 +1238,11 @@ ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
         sess->nblocking--;
     }
 
-    if (run->error.data) {
-        ngx_slab_free_locked(zone->shpool, run->error.data);
-    }
-
+    ngx_slab_free_locked(zone->shpool, run->strings);
     ngx_slab_free_locked(zone->shpool, run);
 
     if (--sess->nruns == 0 && sess != keep && !sess->pinned) {
-        ngx_rbtree_delete(&sh->sessions, &sess->sn.node);
+        ngx_rbtree_delete(&sh->sessions, &sess->node);
 
         if (sess->inherit) {
             ngx_slab_free_locked(zone->shpool, sess->inherit);
