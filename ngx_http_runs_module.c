@@ -231,7 +231,9 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     zone->shpool->data = zone->sh;
 
-    if (ngx_http_runs_init_sh(zone->shpool, zone->sh) != NGX_OK) {
+    if (ngx_http_runs_init_sh(zone->shpool, zone->sh, shm_zone->shm.size)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

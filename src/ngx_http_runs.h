@@ -91,7 +91,8 @@ typedef struct ngx_http_runs_ctx_s       ngx_http_runs_ctx_t;
  */
 
 struct ngx_http_runs_run_s {
-    ngx_rbtree_node_t           node;       /* sh->runs, key: numeric id */
+    ngx_http_runs_run_t        *next;       /* in its sh->runs bucket */
+    uint64_t                    id;         /* numeric id */
     ngx_rbtree_node_t           ready;      /* sh->ready while claimable;
                                                key: creation seq, always */
     ngx_queue_t                 all;        /* sh->all, creation order */
@@ -134,12 +135,12 @@ struct ngx_http_runs_run_s {
 /* a session's size: offsetof(ngx_http_runs_session_t, name) + name_len */
 
 struct ngx_http_runs_session_s {
-    ngx_rbtree_node_t           node;       /* sh->sessions, key: crc32 of
-                                               the name */
+    ngx_http_runs_session_t    *next;       /* in its sh->sessions bucket */
     ngx_queue_t                 runs;       /* every stored run */
     ngx_queue_t                 active;     /* non-terminal runs, in order */
     u_char                     *inherit;    /* agent_name then project_dir,
                                                own allocation or NULL */
+    uint32_t                    hash;       /* keyed hash of the name */
     uint32_t                    nruns;
     uint32_t                    nblocking;  /* runs not failed/stopped */
     uint16_t                    project_dir_len;
@@ -191,12 +192,11 @@ typedef struct {
 
 
 typedef struct {
-    ngx_rbtree_t                runs;
-    ngx_rbtree_node_t           runs_sentinel;
+    ngx_http_runs_run_t       **runs;       /* hash table by id */
+    ngx_http_runs_session_t   **sessions;   /* hash table by name */
+    ngx_uint_t                  mask;       /* buckets - 1, both tables */
     ngx_rbtree_t                ready;
     ngx_rbtree_node_t           ready_sentinel;
-    ngx_rbtree_t                sessions;
-    ngx_rbtree_node_t           sessions_sentinel;
     ngx_rbtree_t                launchers;
     ngx_rbtree_node_t           launchers_sentinel;
 
@@ -211,6 +211,7 @@ typedef struct {
     uint64_t                    seq;
     uint64_t                    launcher_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
+    uint64_t                    name_key[2];    /* session names: SipHash */
     ngx_uint_t                  nruns;
     ngx_uint_t                  nstatus[NGX_HTTP_RUNS_NSTATUS];
     ngx_uint_t                  nsessions;
@@ -393,7 +394,7 @@ extern const ngx_str_t  ngx_http_runs_status_names[];
 
 /* ngx_http_runs_store.c: all *_locked functions need the zone's mutex */
 ngx_int_t ngx_http_runs_init_sh(ngx_slab_pool_t *shpool,
-    ngx_http_runs_shctx_t *sh);
+    ngx_http_runs_shctx_t *sh, size_t size);
 int64_t ngx_http_runs_now(void);
 void ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log);
 ngx_int_t ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix,
@@ -401,7 +402,7 @@ ngx_int_t ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix,
 void ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
     uint64_t id);
 #define ngx_http_runs_run_id(dst, run)                                       \
-    ngx_http_runs_make_id(dst, "run_", 4, (run)->node.key)
+    ngx_http_runs_make_id(dst, "run_", 4, (run)->id)
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(
