@@ -197,7 +197,7 @@ valgrind_pass() {
     say "Test::Nginx suites with nginx under valgrind"
     cp "$ROOT/t/valgrind.suppress" "$ROOT/valgrind.suppress"
     TEST_NGINX_USE_VALGRIND=1 prove -j1 t/002-client-api.t t/003-launcher-api.t \
-        t/006-stop.t 2>"$log" || { tail -50 "$log"; die "suites failed under valgrind"; }
+        t/006-stop.t t/013-json.t 2>"$log" || { tail -50 "$log"; die "suites failed under valgrind"; }
     rm -f "$ROOT/valgrind.suppress"
     if grep -E '^==[0-9]+== ' "$log" >/dev/null; then
         grep -E -A12 '^==[0-9]+== ' "$log" | head -80

@@ -158,6 +158,60 @@ flow 'the signal of a stopped report: string, integer or null', 4, sub {
     }
 };
 
+# Random edits of valid bodies, judged against JSON::PP (strict): what it
+# refuses must answer 400, what it reads must not; every answer is JSON.
+my $FUZZ_N = $ENV{TEST_NGINX_USE_VALGRIND} ? 300 : 2000;
+
+flow 'randomly edited bodies: 400 exactly when JSON::PP refuses them', 3, sub {
+    my $seed = $ENV{TEST_RUNS_FUZZ_SEED} // time;
+    srand($seed);
+    my $pp = JSON::PP->new->utf8->allow_nonref;
+    my @alphabet = (split(//, '{}[]":,\\/ u0123456789abcdefnrtl.-+eE'),
+                    "\n", "\t", "\x01");
+    my ($wrong, $notjson, $sent) = (0, 0, 0);
+    my $c = Runs::conn();
+    for my $i (1 .. $FUZZ_N) {
+        my $b = body_for('"p ' . $i . '"');
+        $b =~ s/\}$/,"x":[1,{"y":null,"z":-2.5e3}],"w":"\\u00e9\\n"}/;
+        for (1 .. 1 + int(rand(3))) {
+            my $at = int(rand(length($b) + 1));
+            my $op = int(rand(4));
+            if ($op == 0 && length $b) {
+                substr($b, $at, 1, '');
+            } elsif ($op == 1) {
+                substr($b, $at, 0, $alphabet[rand @alphabet]);
+            } elsif ($op == 2) {
+                substr($b, $at, 1, $alphabet[rand @alphabet]);
+            } else {
+                my $len = int(rand(8));
+                substr($b, $at, 0, substr($b, int(rand(length $b)), $len));
+            }
+        }
+        my $v = eval { $pp->decode($b) };
+        my $refused = $@ ? 1 : 0;
+        my $res = eval { $c->request('POST', '/runs', $b) };
+        if (!$res || !$res->{status}) {
+            $c = Runs::conn();
+            $res = Runs::req('POST', '/runs', $b);
+        }
+        $sent++;
+        my $st = $res->{status};
+        if (!$res->{json} || ref $res->{json} ne 'HASH') {
+            $notjson++;
+            diag("not JSON ($st) for body: $b") if $notjson <= 3;
+        }
+        if (($refused && $st != 400) || (!$refused && ($st == 400 || $st >= 500))) {
+            $wrong++;
+            diag("seed $seed: " . ($refused ? 'JSON::PP refuses' : 'JSON::PP reads')
+                 . ", nginx answered $st: $b") if $wrong <= 5;
+        }
+    }
+    $c->close;
+    is $sent, $FUZZ_N, "$FUZZ_N edited bodies sent (seed $seed)";
+    is $wrong, 0, 'the status matches JSON::PP\'s verdict for every body';
+    is $notjson, 0, 'every answer is a JSON object';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -254,6 +308,17 @@ GET /runs?limit=1
 --- response_body_like: "runs"
 --- no_error_log
 [error]
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 9: randomly edited bodies: 400 exactly when JSON::PP refuses them
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- no_error_log
 [alert]
 [emerg]
 [crit]
