@@ -415,7 +415,8 @@ runner_init(struct runner *r)
         loop_free(&r->loop);
         return -1;
     }
-    reports_init(&r->reports, &r->api, &r->loop, &r->log, runner_on_reports_idle, r);
+    reports_init(&r->reports, &r->api, &r->loop, &r->log, r->cfg.max_concurrent,
+                 runner_on_reports_idle, r);
     timer_init(&r->retry_timer, runner_retry, r);
     timer_init(&r->hb_timer, runner_heartbeat, r);
     timer_init(&r->deadline, runner_deadline, r);
