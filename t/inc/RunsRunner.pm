@@ -9,6 +9,11 @@ package RunsRunner;
 # running (SIGTERM, then SIGKILL) and kills the executors their logs name,
 # so a flow that dies early leaves nothing behind.  Call it at the start
 # and the end of each flow; it also runs at exit.
+#
+# start_proxy() puts a small HTTP proxy between a runner and the
+# coordinator: it logs when each request arrives and when its answer is
+# in hand, and can hold chosen requests and answer them 503, for flows
+# about the order and concurrency of what the runner sends.
 
 use strict;
 use warnings;
@@ -16,6 +21,8 @@ use warnings;
 use File::Spec ();
 use File::Basename ();
 use File::Temp ();
+use Fcntl ();
+use IO::Socket::INET ();
 use POSIX ();
 use Time::HiRes qw(time sleep);
 use Test::More ();
@@ -26,10 +33,11 @@ our @EXPORT = qw(
     start_runner runner_alive runner_wait runner_signal runner_log
     runner_out runner_pids runner_launcher runners_clean_ok
     wait_terminal wait_status launcher_info coordinator_url
-    restart_nginx
+    restart_nginx start_proxy proxy_events
 );
 
 my @RUNNERS;
+my @PROXIES;
 
 sub bin_dir {
     return $ENV{TEST_RUNS_BIN} if $ENV{TEST_RUNS_BIN};
@@ -207,6 +215,13 @@ sub cleanup {
         _kill_group_of_executors($h);
     }
     @RUNNERS = ();
+    for my $p (@PROXIES) {
+        # the proxy and its connections (its group, once it made one)
+        kill 'KILL', -$p->{pid};
+        kill 'KILL', $p->{pid};
+        waitpid $p->{pid}, 0;
+    }
+    @PROXIES = ();
 }
 
 END { cleanup() }
@@ -257,6 +272,125 @@ sub restart_nginx {
     my $rc = system($bin, '-p', "$root/", '-c', "$root/conf/nginx.conf");
     return 0 if $rc != 0;
     return Runs::wait_for(10, sub { Runs::req('GET', '/launchers')->{status} == 200 });
+}
+
+# start_proxy(rules => [{ match => qr{PATH}, fail => N, hold => SECONDS,
+# delay => SECONDS }]) -> handle with {url}.  Forwards every request to the
+# coordinator, one connection per request ("Connection: close" both ways).
+# The first N requests whose path matches a rule are held for its hold
+# and answered 503 without reaching the coordinator; the others that match
+# wait its delay, then go on.  proxy_events() reads its log.
+sub start_proxy {
+    my (%o) = @_;
+    my $tmp = File::Temp->newdir('proxy-XXXXXX', TMPDIR => 1);
+    my $l = IO::Socket::INET->new(Listen => 64, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "proxy listen: $!\n";
+    my $h = { tmp => $tmp, log => "$tmp/log", url => 'http://127.0.0.1:' . $l->sockport };
+    my $pid = fork;
+    die "fork: $!\n" if !defined $pid;
+    if ($pid == 0) {
+        eval { _proxy_serve($l, $o{rules} || [], "$tmp"); };
+        print STDERR "proxy: $@" if $@;
+        POSIX::_exit(0);
+    }
+    close $l;
+    $h->{pid} = $pid;
+    push @PROXIES, $h;
+    return $h;
+}
+
+# [ [time, 'in'|'out', method, path, status (out only)], ... ] in time order
+sub proxy_events {
+    my ($h) = @_;
+    my @e = map { [split / /] } grep { /\S/ } split /\n/, _slurp($h->{log});
+    return [sort { $a->[0] <=> $b->[0] } @e];
+}
+
+sub _proxy_serve {
+    my ($l, $rules, $dir) = @_;
+    setpgrp(0, 0);                  # cleanup() kills the group
+    local $SIG{CHLD} = 'IGNORE';    # connections reap themselves
+    while (1) {
+        my $c = $l->accept or next;
+        my $pid = fork;
+        if (defined $pid && $pid == 0) {
+            close $l;
+            eval { _proxy_one($c, $rules, $dir); };
+            print STDERR "proxy: $@" if $@;
+            POSIX::_exit(0);
+        }
+        close $c;
+    }
+}
+
+sub _proxy_log {
+    my ($dir, @f) = @_;
+    open my $out, '>>', "$dir/log" or die "proxy log: $!\n";
+    syswrite $out, join(' ', sprintf('%.6f', time), @f) . "\n";
+    close $out;
+}
+
+# reads one request from $s: (head, body), or () at EOF
+sub _proxy_read_request {
+    my ($s) = @_;
+    my $buf = '';
+    while ($buf !~ /\r\n\r\n/) {
+        my $n = sysread $s, $buf, 65536, length $buf;
+        return () if !$n;
+    }
+    my ($head, $body) = split /\r\n\r\n/, $buf, 2;
+    my ($len) = $head =~ /^Content-Length:\s*(\d+)/mi;
+    while (length($body) < ($len // 0)) {
+        my $n = sysread $s, $body, 65536, length $body;
+        die "proxy: short request body\n" if !$n;
+    }
+    return ($head, $body);
+}
+
+# is this one of the first N requests matching rule $i (N: its fail)?
+# Counted across the connections' processes with a file per turn.
+sub _proxy_fails {
+    my ($dir, $i, $rule) = @_;
+    for my $k (1 .. ($rule->{fail} // 0)) {
+        return 1 if sysopen my $f, "$dir/rule$i-$k",
+                            Fcntl::O_CREAT() | Fcntl::O_EXCL() | Fcntl::O_WRONLY();
+    }
+    return 0;
+}
+
+sub _proxy_one {
+    my ($c, $rules, $dir) = @_;
+    my ($head, $body) = _proxy_read_request($c) or return;
+    my ($method, $path) = $head =~ /^(\S+) (\S+)/;
+    _proxy_log($dir, 'in', $method, $path);
+    for my $i (0 .. $#$rules) {
+        my $rule = $rules->[$i];
+        next if $path !~ $rule->{match};
+        if (!_proxy_fails($dir, $i, $rule)) {
+            sleep $rule->{delay} if $rule->{delay};
+            last;
+        }
+        sleep $rule->{hold} if $rule->{hold};
+        my $b = '{"detail":"held by the test proxy"}';
+        _proxy_log($dir, 'out', $method, $path, 503);
+        print {$c} "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                   . "Content-Length: " . length($b) . "\r\nConnection: close\r\n\r\n$b";
+        close $c;
+        return;
+    }
+    my $u = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => Runs::port(),
+                                  Proto => 'tcp') or die "proxy connect: $!\n";
+    $head =~ s/\r\nConnection:[^\r\n]*//gi;
+    print {$u} "$head\r\nConnection: close\r\n\r\n$body";
+    my $res = '';
+    1 while sysread $u, $res, 65536, length $res;
+    close $u;
+    my ($st) = $res =~ m{^HTTP/1\.\d (\d+)};
+    # logged before the runner can have it: what it sends next comes later
+    _proxy_log($dir, 'out', $method, $path, $st // 0);
+    print {$c} $res;
+    close $c;
 }
 
 sub _zombie {
