@@ -23,6 +23,7 @@
 #define NGX_HTTP_RUNS_DOORBELLS        64
 #define NGX_HTTP_RUNS_LIST_MAX         10000
 #define NGX_HTTP_RUNS_LIST_DEFAULT     100
+#define NGX_HTTP_RUNS_LIST_SLICE       1024   /* runs visited per lock */
 #define NGX_HTTP_RUNS_WAIT_MAX         3600
 #define NGX_HTTP_RUNS_MAINT_INTERVAL   1000   /* ms */
 #define NGX_HTTP_RUNS_MAINT_BATCH      1000
@@ -93,8 +94,9 @@ typedef struct ngx_http_runs_ctx_s       ngx_http_runs_ctx_t;
 struct ngx_http_runs_run_s {
     ngx_http_runs_run_t        *next;       /* in its sh->runs bucket */
     uint64_t                    id;         /* numeric id */
-    ngx_rbtree_node_t           ready;      /* sh->ready while claimable;
-                                               key: creation seq, always */
+    ngx_rbtree_node_t           ready;      /* sh->ready while claimable,
+                                               key: seq */
+    uint64_t                    seq;        /* creation sequence */
     ngx_queue_t                 all;        /* sh->all, creation order */
     ngx_queue_t                 in_session; /* session->runs */
     ngx_queue_t                 state;      /* session->active while live,
@@ -427,6 +429,10 @@ void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
 ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
     ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name, ngx_int_t status, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor);
 ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_run_t *run,
     ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
 void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,

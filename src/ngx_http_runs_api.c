@@ -728,15 +728,13 @@ static ngx_int_t
 ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
     size_t                      hint;
-    ngx_int_t                   status, limit, n, i;
+    uint64_t                    cursor;
+    ngx_int_t                   rc, status, limit;
     ngx_str_t                   v, name;
-    ngx_uint_t                  cap;
-    ngx_queue_t                *q, *head;
+    ngx_uint_t                  cap, n, i;
     ngx_http_runs_out_t         o;
-    ngx_http_runs_run_t        *run;
     ngx_http_runs_snap_t       *snaps;
     ngx_http_runs_zone_t       *zone;
-    ngx_http_runs_session_t    *sess;
 
     zone = ctx->zone;
 
@@ -785,44 +783,24 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = 0;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    head = NULL;
-
-    if (name.data) {
-        sess = ngx_http_runs_lookup_session_locked(zone->sh, &name);
-        if (sess) {
-            head = &sess->runs;
-        }
-
-    } else {
-        head = &zone->sh->all;
-    }
-
     /* newest first, so that "limit" keeps the most recent runs */
 
-    for (q = head ? ngx_queue_last(head) : NULL;
-         q && q != ngx_queue_sentinel(head) && (ngx_uint_t) n < cap;
-         q = ngx_queue_prev(q))
-    {
-        run = name.data ? ngx_queue_data(q, ngx_http_runs_run_t, in_session)
-                        : ngx_queue_data(q, ngx_http_runs_run_t, all);
+    n = 0;
+    cursor = 0;
 
-        if (status != -1 && run->status != (ngx_uint_t) status) {
-            continue;
-        }
+    do {
+        ngx_shmtx_lock(&zone->shpool->mutex);
 
-        if (ngx_http_runs_snap_locked(run, r->pool, &snaps[n]) != NGX_OK) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+        rc = ngx_http_runs_list_locked(zone->sh, &name, status, r->pool,
+                                       snaps, cap, &n, &cursor);
 
-        n++;
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    } while (rc == NGX_AGAIN);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     /* one buffer, unless strings need escaping */
 
@@ -835,10 +813,10 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     ngx_http_runs_out_init(&o, r->pool, hint);
     ngx_http_runs_out_literal(&o, "{\"runs\":[");
 
-    for (i = n - 1; i >= 0; i--) {
-        ngx_http_runs_out_run(&o, &snaps[i]);
+    for (i = n; i > 0; i--) {
+        ngx_http_runs_out_run(&o, &snaps[i - 1]);
 
-        if (i) {
+        if (i > 1) {
             ngx_http_runs_out_literal(&o, ",");
         }
     }

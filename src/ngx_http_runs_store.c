@@ -649,7 +649,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     seq = ++sh->seq;
     run->id = ngx_http_runs_permute_id(sh, seq);
-    run->ready.key = seq;
+    run->seq = seq;
     run->type = cr->type;
     run->status = NGX_HTTP_RUNS_PENDING;
     run->created_at = ngx_http_runs_now();
@@ -727,6 +727,8 @@ ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
         return;
     }
 
+    /* set each time: ngx_rbtree_delete() zeroes a node's key */
+    run->ready.key = run->seq;
     ngx_rbtree_insert(&sh->ready, &run->ready);
     run->in_ready = 1;
 
@@ -1189,6 +1191,112 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     ngx_queue_insert_tail(&lr->runs, &run->owned);
 
     p->what = NGX_HTTP_RUNS_POLL_RUN;
+
+    return NGX_OK;
+}
+
+
+/*
+ * One slice of a listing, newest first: visits at most
+ * NGX_HTTP_RUNS_LIST_SLICE runs (or sequence numbers of runs gone) from
+ * *cursor, the creation sequence of the next run to visit (0: the newest),
+ * and copies those that match into snaps.  NGX_AGAIN: call again, the
+ * lock may be released in between; NGX_OK: done; NGX_ERROR: no memory.
+ *
+ * A run found again by its sequence number is an O(1) lookup (the id is a
+ * permutation of it), so a listing never holds the lock for a scan of the
+ * whole store, and a run freed between two slices only costs a walk down
+ * the sequence numbers to the next one still stored.
+ */
+
+ngx_int_t
+ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
+    ngx_int_t status, ngx_pool_t *pool, ngx_http_runs_snap_t *snaps,
+    ngx_uint_t cap, ngx_uint_t *n, uint64_t *cursor)
+{
+    uint64_t                  seq, oldest;
+    ngx_uint_t                budget;
+    ngx_queue_t              *q, *head;
+    ngx_http_runs_run_t      *run;
+    ngx_http_runs_session_t  *sess;
+
+    sess = NULL;
+    head = &sh->all;
+
+    if (name->data) {
+        sess = ngx_http_runs_lookup_session_locked(sh, name);
+        if (sess == NULL) {
+            return NGX_OK;
+        }
+
+        head = &sess->runs;
+    }
+
+    if (ngx_queue_empty(head) || *n >= cap) {
+        return NGX_OK;
+    }
+
+    budget = NGX_HTTP_RUNS_LIST_SLICE;
+
+    if (*cursor == 0) {
+        q = ngx_queue_last(head);
+
+    } else {
+        q = ngx_queue_head(head);
+        run = sess ? ngx_queue_data(q, ngx_http_runs_run_t, in_session)
+                   : ngx_queue_data(q, ngx_http_runs_run_t, all);
+        oldest = run->seq;
+
+        for (seq = *cursor; /* void */ ; seq--) {
+
+            if (seq < oldest) {
+                return NGX_OK;
+            }
+
+            if (budget == 0) {
+                *cursor = seq;
+                return NGX_AGAIN;
+            }
+
+            budget--;
+
+            run = ngx_http_runs_lookup_run_locked(sh,
+                                        ngx_http_runs_permute_id(sh, seq));
+
+            if (run && (sess == NULL || run->session == sess)) {
+                break;
+            }
+        }
+
+        q = sess ? &run->in_session : &run->all;
+    }
+
+    for ( /* void */ ; q != ngx_queue_sentinel(head); q = ngx_queue_prev(q)) {
+
+        run = sess ? ngx_queue_data(q, ngx_http_runs_run_t, in_session)
+                   : ngx_queue_data(q, ngx_http_runs_run_t, all);
+
+        if (*n >= cap) {
+            return NGX_OK;
+        }
+
+        if (budget == 0) {
+            *cursor = run->seq;
+            return NGX_AGAIN;
+        }
+
+        budget--;
+
+        if (status != -1 && run->status != (ngx_uint_t) status) {
+            continue;
+        }
+
+        if (ngx_http_runs_snap_locked(run, pool, &snaps[*n]) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        (*n)++;
+    }
 
     return NGX_OK;
 }

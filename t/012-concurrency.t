@@ -183,6 +183,69 @@ flow 'runs from 4 creators, 4 runners, 2 workers: each run claimed exactly once'
     diag 'claims per runner: ' . join(', ', map { $per{$_} } sort keys %per);
 };
 
+# a listing is taken in slices of 1024 runs, the zone's lock released in
+# between: while other processes create and evict, every listing must still
+# be a consistent newest-first walk
+flow 'listings in slices while a full zone evicts: no duplicate, in order, filtered', 5, sub {
+    my $stop_file = File::Temp->new;
+    my $stop = $stop_file->filename;
+    unlink $stop;
+    my @kids;
+    for my $k (1 .. 2) {
+        push @kids, spawn(sub {
+            my $conn;
+            my $i = 0;
+            while (!-e $stop) {
+                $i++;
+                my $r = kreq(\$conn, 'POST', '/runs',
+                             { type => 'start_session',
+                               session_name => "ev$k-$i",
+                               prompt => "evict me $i " . ('x' x 200) },
+                             undef, 10);
+                next if $r->{status} != 201;
+                # every other run finished at once: evictable
+                kreq(\$conn, 'POST', "/runs/$r->{json}{run_id}/stop",
+                     undef, undef, 10) if $i % 2;
+            }
+            $conn->close if $conn;
+        });
+    }
+
+    my ($lists, $bad_status, $dups, $order, $filter, $max) = (0, 0, 0, 0, 0, 0);
+    my $t0 = time;
+    my $conn;
+    while (time - $t0 < 4) {
+        my $q = $lists % 2 ? 'status=stopped&limit=10000' : 'limit=10000';
+        my $r = kreq(\$conn, 'GET', "/runs?$q", undef, undef, 10);
+        $lists++;
+        if ($r->{status} != 200 || !$r->{json}) {
+            $bad_status++;
+            next;
+        }
+        my $runs = $r->{json}{runs} || [];
+        $max = @$runs if @$runs > $max;
+        my %seen;
+        my $prev = '';
+        for my $run (@$runs) {
+            $dups++ if $seen{ $run->{run_id} }++;
+            $order++ if $run->{created_at} lt $prev;
+            $prev = $run->{created_at};
+            $filter++ if $lists % 2 == 0 && $run->{status} ne 'stopped';
+        }
+    }
+    open my $fh, '>', $stop or die "$!";
+    close $fh;
+    waitpid($_, 0) for @kids;
+    $conn->close if $conn;
+
+    cmp_ok $lists, '>=', 10, "$lists listings taken";
+    is $bad_status, 0, 'every listing answered 200';
+    is $dups, 0, 'no run twice in a listing';
+    is $order, 0, 'oldest first in every listing';
+    is $filter, 0, 'status=stopped lists only stopped runs';
+    diag "longest listing: $max runs" if $ENV{TEST_VERBOSE};
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -199,6 +262,21 @@ GET /runs?limit=1
 --- timeout: 90
 --- no_error_log
 [error]
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 2: listings in slices while a full zone evicts: no duplicate, in order, filtered
+--- http_config
+    runs_zone runs 2m;
+    runs_poll_timeout 1s;
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 30
+--- no_error_log
 [alert]
 [emerg]
 [crit]
