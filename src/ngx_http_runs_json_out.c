@@ -330,22 +330,12 @@ ngx_http_runs_out_launcher(ngx_http_runs_out_t *o, ngx_http_runs_lsnap_t *ls,
 }
 
 
-/* sends what was written, with a final newline */
-
-ngx_int_t
-ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_http_runs_out_t *o)
+static ngx_int_t
+ngx_http_runs_send_chain(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_chain_t *out, size_t len)
 {
     ngx_int_t     rc;
     ngx_chain_t  *cl;
-
-    ngx_http_runs_out_literal(o, "\n");
-
-    if (o->failed) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "runs: no memory for a response");
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     r->headers_out.status = status;
 
@@ -356,9 +346,9 @@ ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
 
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = o->len;
+    r->headers_out.content_length_n = len;
 
-    for (cl = o->first; cl->next; cl = cl->next) { /* void */ }
+    for (cl = out; cl->next; cl = cl->next) { /* void */ }
 
     cl->buf->last_buf = (r == r->main) ? 1 : 0;
     cl->buf->last_in_chain = 1;
@@ -373,7 +363,25 @@ ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
         return rc;
     }
 
-    return ngx_http_output_filter(r, o->first);
+    return ngx_http_output_filter(r, out);
+}
+
+
+/* sends what was written, with a final newline */
+
+ngx_int_t
+ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_http_runs_out_t *o)
+{
+    ngx_http_runs_out_literal(o, "\n");
+
+    if (o->failed) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "runs: no memory for a response");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_runs_send_chain(r, status, o->first, o->len);
 }
 
 
@@ -396,11 +404,8 @@ ngx_int_t
 ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len)
 {
-    ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
-
-    r->headers_out.status = status;
 
     b = ngx_calloc_buf(r->pool);
     if (b == NULL) {
@@ -410,27 +415,11 @@ ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
     b->pos = data;
     b->last = data + len;
     b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
 
     out.buf = b;
     out.next = NULL;
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_length_n = len;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_runs_send_chain(r, status, &out, len);
 }
 
 
