@@ -4,9 +4,10 @@
  * checks every field goes through.
  *
  * Every body the API takes is a flat object of strings.  The reader checks
- * the whole text (nested values of unknown members included), decodes the
- * members the caller asked for straight into the request's pool and skips
- * the rest: no tree is built.  Strings must be valid UTF-8 and escapes must
+ * the whole text (nested values of unknown members included), gives the
+ * members the caller asked for (pointing into the body, or decoded into
+ * the request's pool when they hold escapes) and skips the rest: no tree
+ * is built.  Strings must be valid UTF-8 and escapes must
  * be well formed (lone surrogates are refused), so whatever is stored can
  * be written back out as JSON without another check.
  */
@@ -473,8 +474,9 @@ ngx_http_runs_json_hex4(u_char *p, uint32_t *cp)
 
 /*
  * Reads the string at rd->pos (at its opening quote).  With out, the
- * decoded text goes to the pool; out->data is never NULL then.  Plain
- * strings (no escapes) are decoded in one copy.
+ * decoded text is set; out->data is never NULL then.  A string with no
+ * escapes is its own text: out points into the body, which lives as long
+ * as the request; one with escapes is decoded into the pool.
  */
 
 static ngx_int_t
@@ -576,16 +578,16 @@ ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
 
     /* pass 2: decode; the text is known to be well formed */
 
-    out->data = ngx_pnalloc(rd->pool, (p - start) + 1);
+    if (!escaped) {
+        out->data = start;
+        out->len = p - start;
+        return NGX_OK;
+    }
+
+    out->data = ngx_pnalloc(rd->pool, p - start);
     if (out->data == NULL) {
         rd->nomem = 1;
         return ngx_http_runs_json_fail(rd, start, "out of memory");
-    }
-
-    if (!escaped) {
-        out->len = p - start;
-        ngx_memcpy(out->data, start, out->len);
-        return NGX_OK;
     }
 
     dst = out->data;
