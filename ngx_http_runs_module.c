@@ -117,6 +117,36 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       offsetof(ngx_http_runs_main_conf_t, max_waiters),
       &ngx_http_runs_max_waiters_post },
 
+    { ngx_string("runs_max_polls"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, max_held)
+          + NGX_HTTP_RUNS_WAIT_POLL * sizeof(ngx_uint_t),
+      &ngx_http_runs_max_waiters_post },
+
+    { ngx_string("runs_max_waits"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, max_held)
+          + NGX_HTTP_RUNS_WAIT_RUN * sizeof(ngx_uint_t),
+      &ngx_http_runs_max_waiters_post },
+
+    { ngx_string("runs_max_polls_per_launcher"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, max_polls_per_launcher),
+      &ngx_http_runs_max_waiters_post },
+
+    { ngx_string("runs_claim_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, claim_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -283,7 +313,11 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
     rmcf->heartbeat_timeout = NGX_CONF_UNSET_MSEC;
     rmcf->launcher_expiry = NGX_CONF_UNSET_MSEC;
     rmcf->retention = NGX_CONF_UNSET_MSEC;
+    rmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
     rmcf->max_waiters = NGX_CONF_UNSET_UINT;
+    rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
+    rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] = NGX_CONF_UNSET_UINT;
+    rmcf->max_polls_per_launcher = NGX_CONF_UNSET_UINT;
 
     return rmcf;
 }
@@ -297,7 +331,11 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(rmcf->heartbeat_timeout, 120000);
     ngx_conf_init_msec_value(rmcf->launcher_expiry, 300000);
     ngx_conf_init_msec_value(rmcf->retention, 86400000);
+    ngx_conf_init_msec_value(rmcf->claim_timeout, 10000);
     ngx_conf_init_uint_value(rmcf->max_waiters, 10000);
+    ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);
+    ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN], 5000);
+    ngx_conf_init_uint_value(rmcf->max_polls_per_launcher, 4);
 
     if (rmcf->launcher_expiry < rmcf->heartbeat_timeout) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

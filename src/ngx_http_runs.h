@@ -68,8 +68,27 @@ typedef enum {
 
 typedef enum {
     NGX_HTTP_RUNS_WAIT_POLL = 1,      /* GET /launcher/runs */
-    NGX_HTTP_RUNS_WAIT_RUN            /* GET /runs/{id}?wait= */
+    NGX_HTTP_RUNS_WAIT_RUN,           /* GET /runs/{id}?wait= */
+    NGX_HTTP_RUNS_WAIT_KINDS
 } ngx_http_runs_wait_e;
+
+/* why a request was refused with 503; logged once per 10 s per reason */
+typedef enum {
+    NGX_HTTP_RUNS_REFUSED_FULL = 0,   /* the zone holds only live runs */
+    NGX_HTTP_RUNS_REFUSED_WAITERS,    /* runs_max_waiters */
+    NGX_HTTP_RUNS_REFUSED_POLLS,      /* runs_max_polls */
+    NGX_HTTP_RUNS_REFUSED_WAITS,      /* runs_max_waits */
+    NGX_HTTP_RUNS_REFUSED_N
+} ngx_http_runs_refused_e;
+
+/* an error text the store keeps without allocating (run->error_note) */
+typedef enum {
+    NGX_HTTP_RUNS_NOTE_NONE = 0,
+    NGX_HTTP_RUNS_NOTE_LOST,          /* "launcher lost" */
+    NGX_HTTP_RUNS_NOTE_DEREGISTERED,  /* "launcher deregistered" */
+    NGX_HTTP_RUNS_NOTE_DROPPED,       /* the text did not fit in the zone */
+    NGX_HTTP_RUNS_NOTE_N
+} ngx_http_runs_note_e;
 
 typedef enum {
     NGX_HTTP_RUNS_W_IDLE = 1,         /* poll waiter in sh->idle */
@@ -131,6 +150,10 @@ struct ngx_http_runs_run_s {
     unsigned                    in_ready:1;
     unsigned                    stop_queued:1;
     unsigned                    has_launcher_id:1;
+    unsigned                    requeued:1;     /* taken back from the
+                                                   launcher launcher_key */
+    unsigned                    error_note:2;   /* ngx_http_runs_note_e */
+    unsigned                    error_cut:1;    /* error_len is a prefix */
 };
 
 
@@ -183,6 +206,7 @@ struct ngx_http_runs_waiter_s {
     ngx_uint_t                  slot;
     unsigned                    kind:2;
     unsigned                    state:3;
+    unsigned                    superseded:1;   /* its launcher polled anew */
 };
 
 
@@ -219,9 +243,15 @@ typedef struct {
     ngx_uint_t                  nsessions;
     ngx_uint_t                  nlaunchers;
     ngx_uint_t                  nwaiters;
+    ngx_uint_t                  nheld[NGX_HTTP_RUNS_WAIT_KINDS];
     ngx_uint_t                  evicted;
+    ngx_uint_t                  claims_expired;
     int64_t                     next_maintenance;
-    int64_t                     full_logged_at;
+
+    /* refusals by reason: total, total when last logged, when logged */
+    ngx_atomic_t                refused[NGX_HTTP_RUNS_REFUSED_N];
+    ngx_atomic_t                refused_logged[NGX_HTTP_RUNS_REFUSED_N];
+    ngx_atomic_t                refused_at[NGX_HTTP_RUNS_REFUSED_N];
 } ngx_http_runs_shctx_t;
 
 
@@ -244,7 +274,10 @@ typedef struct {
     ngx_msec_t                  heartbeat_timeout;
     ngx_msec_t                  launcher_expiry;
     ngx_msec_t                  retention;
+    ngx_msec_t                  claim_timeout;  /* 0: claims never expire */
     ngx_uint_t                  max_waiters;
+    ngx_uint_t                  max_held[NGX_HTTP_RUNS_WAIT_KINDS];
+    ngx_uint_t                  max_polls_per_launcher;
     ngx_event_t                 timer;      /* maintenance + safety */
 } ngx_http_runs_main_conf_t;
 
@@ -355,7 +388,10 @@ typedef struct {
 } ngx_http_runs_poll_t;
 
 
-/* launchers the maintenance sweep removed, logged after the lock */
+/*
+ * launchers the maintenance sweep removed and claims it took back,
+ * logged after the lock
+ */
 #define NGX_HTTP_RUNS_LOST_LOGGED  8
 
 typedef struct {
@@ -363,6 +399,11 @@ typedef struct {
     int64_t                     silent[NGX_HTTP_RUNS_LOST_LOGGED];
     u_char                      id[NGX_HTTP_RUNS_LOST_LOGGED]
                                   [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    ngx_uint_t                  nexpired;   /* claims requeued */
+    u_char                      run[NGX_HTTP_RUNS_LOST_LOGGED]
+                                   [NGX_HTTP_RUNS_RUN_ID_LEN];
+    u_char                      holder[NGX_HTTP_RUNS_LOST_LOGGED]
+                                      [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
 } ngx_http_runs_lost_t;
 
 
@@ -424,7 +465,7 @@ ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
     ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
     ngx_str_t *executor_type);
 void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_launcher_t *lr, const char *why,
+    ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_bells_t *bells);
 ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
@@ -457,7 +498,7 @@ void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
 ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
     ngx_http_runs_zone_t *zone, ngx_http_runs_main_conf_t *rmcf,
     ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target,
-    ngx_uint_t *full);
+    ngx_uint_t *refused, ngx_http_runs_bells_t *bells);
 void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
 ngx_int_t ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
@@ -470,6 +511,8 @@ ngx_int_t ngx_http_runs_handler(ngx_http_request_t *r);
 void ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx);
 ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
+ngx_uint_t ngx_http_runs_refused(ngx_http_runs_zone_t *zone,
+    ngx_uint_t reason, ngx_log_t *log);
 
 /* ngx_http_runs_json_in.c */
 ngx_int_t ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,

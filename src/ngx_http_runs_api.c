@@ -68,8 +68,8 @@ static ngx_int_t ngx_http_runs_send_poll(ngx_http_request_t *r,
 static ngx_int_t ngx_http_runs_send_run(ngx_http_request_t *r,
     ngx_http_runs_snap_t *snap);
 static ngx_int_t ngx_http_runs_send_ok(ngx_http_request_t *r);
-static void ngx_http_runs_log_full(ngx_http_runs_zone_t *zone,
-    ngx_log_t *log);
+static ngx_int_t ngx_http_runs_send_refused(ngx_http_request_t *r,
+    ngx_http_runs_zone_t *zone, ngx_uint_t reason);
 
 
 static const char  ngx_http_runs_created[] =
@@ -91,7 +91,6 @@ ngx_http_runs_handler(ngx_http_request_t *r)
     ngx_table_elt_t           *h;
     ngx_http_runs_ctx_t       *ctx;
     ngx_http_runs_route_t      rt;
-    ngx_http_core_loc_conf_t  *clcf;
     ngx_http_runs_loc_conf_t  *rlcf;
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
@@ -153,20 +152,10 @@ ngx_http_runs_handler(ngx_http_request_t *r)
         goto done;
     }
 
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->client_max_body_size
-        && r->headers_in.content_length_n > clcf->client_max_body_size)
-    {
-        r->keepalive = 0;
-        (void) ngx_http_discard_request_body(r);
-
-        rc = ngx_http_runs_send_detail(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                 "Request body too large: %O bytes, the limit "
-                 "(client_max_body_size) is %O bytes",
-                 r->headers_in.content_length_n, clcf->client_max_body_size);
-        goto done;
-    }
+    /*
+     * a body over client_max_body_size never gets here: nginx answers 413
+     * itself, before the content phase (with a length) or while reading
+     */
 
     r->request_body_in_single_buf = 1;
 
@@ -240,9 +229,9 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
     case NGX_HTTP_RUNS_API_RUNS:
 
         if (n == 0) {
-            ngx_str_set(&rt->allow, "GET, POST");
+            ngx_str_set(&rt->allow, "GET, HEAD, POST");
 
-            if (r->method == NGX_HTTP_GET) {
+            if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
                 rt->endpoint = NGX_HTTP_RUNS_EP_LIST;
             } else if (r->method == NGX_HTTP_POST) {
                 rt->endpoint = NGX_HTTP_RUNS_EP_CREATE;
@@ -251,7 +240,7 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
             }
 
         } else if (n == 1) {
-            ngx_str_set(&rt->allow, "GET");
+            ngx_str_set(&rt->allow, "GET, HEAD");
             rt->endpoint = NGX_HTTP_RUNS_EP_GET;
             rt->method = NGX_HTTP_GET;
 
@@ -288,7 +277,7 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
                    && ngx_strncmp(seg[0].data, "runs", 4) == 0)
         {
             if (n == 1) {
-                ngx_str_set(&rt->allow, "GET");
+                ngx_str_set(&rt->allow, "GET, HEAD");
                 rt->endpoint = NGX_HTTP_RUNS_EP_POLL;
                 rt->method = NGX_HTTP_GET;
 
@@ -325,7 +314,7 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
     default: /* NGX_HTTP_RUNS_API_LAUNCHERS */
 
         if (n == 0) {
-            ngx_str_set(&rt->allow, "GET");
+            ngx_str_set(&rt->allow, "GET, HEAD");
             rt->endpoint = NGX_HTTP_RUNS_EP_LAUNCHERS;
             rt->method = NGX_HTTP_GET;
 
@@ -345,7 +334,11 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
         rt->id = (rt->endpoint == NGX_HTTP_RUNS_EP_EVENT) ? seg[1] : seg[0];
     }
 
-    if (rt->method && r->method != rt->method) {
+    /* HEAD wherever GET, as nginx's own handlers answer it */
+    if (rt->method
+        && r->method != rt->method
+        && !(rt->method == NGX_HTTP_GET && r->method == NGX_HTTP_HEAD))
+    {
         return NGX_HTTP_NOT_ALLOWED;
     }
 
@@ -414,9 +407,24 @@ ngx_http_runs_read_body(ngx_http_request_t *r, ngx_str_t *body)
     for (cl = r->request_body->bufs; cl; cl = cl->next) {
         b = cl->buf;
 
+        /*
+         * a chunked body ends with an empty buffer that is neither in
+         * memory nor in a file (last_buf only)
+         */
+        if (ngx_buf_size(b) == 0) {
+            continue;
+        }
+
         if (ngx_buf_in_memory(b)) {
             p = ngx_cpymem(p, b->pos, b->last - b->pos);
             continue;
+        }
+
+        if (!b->in_file || b->file == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "runs: a request body buffer is neither in memory "
+                          "nor in a file");
+            return NGX_ERROR;
         }
 
         /* a body larger than client_body_buffer_size went to a temp file */
@@ -514,7 +522,6 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     u_char                     *p, *last;
     ngx_int_t                   rc;
     ngx_str_t                   err, type, detail;
-    ngx_uint_t                  log_full;
     ngx_table_elt_t            *h;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_bells_t       bells;
@@ -613,18 +620,10 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     bells = 0;
-    log_full = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     rc = ngx_http_runs_create_locked(zone, &cr, &detail, id, &bells);
-
-    if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        if (ngx_http_runs_now() - zone->sh->full_logged_at >= 10000) {
-            zone->sh->full_logged_at = ngx_http_runs_now();
-            log_full = 1;
-        }
-    }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -646,13 +645,8 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                    "run first", &cr.session_name);
 
     default:
-        if (log_full) {
-            ngx_http_runs_log_full(zone, r->connection->log);
-        }
-
-        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "Run store is full: no finished run is left to evict; "
-                   "enlarge runs_zone \"%V\"", &zone->name);
+        return ngx_http_runs_send_refused(r, zone,
+                                          NGX_HTTP_RUNS_REFUSED_FULL);
     }
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -695,14 +689,99 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 }
 
 
-static void
-ngx_http_runs_log_full(ngx_http_runs_zone_t *zone, ngx_log_t *log)
+/*
+ * Counts a refusal and says whether to log it: one line per reason per
+ * 10 s, whichever worker refuses, with the count since the last line.
+ * Lock-free: the zone's lock may not be held here or may be.
+ */
+
+ngx_uint_t
+ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
+    ngx_log_t *log)
 {
+    time_t                  now;
+    ngx_atomic_uint_t       last, total, n;
+    ngx_http_runs_shctx_t  *sh;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    static const char  *why[] = {
+        "is full and holds no finished run to evict; enlarge runs_zone",
+        "holds runs_max_waiters requests already; raise runs_max_waiters",
+        "holds runs_max_polls runner polls already; raise runs_max_polls",
+        "holds runs_max_waits ?wait= requests already; raise runs_max_waits"
+    };
+
+    sh = zone->sh;
+
+    total = ngx_atomic_fetch_add(&sh->refused[reason], 1) + 1;
+
+    now = ngx_time();
+    last = sh->refused_at[reason];
+
+    if (now - (time_t) last < 10
+        || !ngx_atomic_cmp_set(&sh->refused_at[reason], last, now))
+    {
+        return 0;
+    }
+
+    n = total - sh->refused_logged[reason];
+    sh->refused_logged[reason] = total;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_runs_module);
+
     ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "runs_zone \"%V\" (%uz bytes) is full and holds no "
-                  "finished run to evict: new runs are refused with 503; "
-                  "enlarge runs_zone \"%V\"", &zone->name, zone->size,
-                  &zone->name);
+                  "runs_zone \"%V\" (%uz bytes) %s: %uA request%s refused "
+                  "with 503 since the last such line (limits: %ui held, "
+                  "%ui polls, %ui waits)",
+                  &zone->name, zone->size, why[reason], n, n == 1 ? "" : "s",
+                  rmcf ? rmcf->max_waiters : 0,
+                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
+                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0);
+
+    return 1;
+}
+
+
+/* the one 503 answer: the reason for the client, a throttled log line */
+
+static ngx_int_t
+ngx_http_runs_send_refused(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
+    ngx_uint_t reason)
+{
+    ngx_table_elt_t  *h;
+
+    (void) ngx_http_runs_refused(zone, reason, r->connection->log);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    switch (reason) {
+
+    case NGX_HTTP_RUNS_REFUSED_FULL:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Run store is full: no finished run is left to evict; "
+                   "enlarge runs_zone \"%V\"", &zone->name);
+
+    case NGX_HTTP_RUNS_REFUSED_POLLS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held runner polls (runs_max_polls): retry later");
+
+    case NGX_HTTP_RUNS_REFUSED_WAITS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held ?wait= requests (runs_max_waits): retry "
+                   "later");
+
+    default:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held requests (runs_max_waiters): retry later");
+    }
 }
 
 
@@ -892,7 +971,7 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 {
     uint64_t                    id;
     ngx_str_t                   v;
-    ngx_uint_t                  full;
+    ngx_uint_t                  refused;
     ngx_msec_t                  wait;
     ngx_pool_cleanup_t         *cln;
     ngx_http_runs_run_t        *run;
@@ -903,7 +982,7 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
     wait = 0;
-    full = 0;
+    refused = NGX_HTTP_RUNS_REFUSED_N;
 
     if (ngx_http_runs_get_arg(r, "wait", 4, &v) == NGX_OK) {
         if (ngx_http_runs_parse_wait(&v, &wait) != NGX_OK) {
@@ -941,7 +1020,7 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
         ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
         ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
                                                       NGX_HTTP_RUNS_WAIT_RUN,
-                                                      run, &full);
+                                                      run, &refused, NULL);
         if (ctx->waiter) {
             ngx_shmtx_unlock(&zone->shpool->mutex);
             return ngx_http_runs_hold(r, ctx, cln, wait);
@@ -956,6 +1035,10 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (refused != NGX_HTTP_RUNS_REFUSED_N) {
+        (void) ngx_http_runs_refused(zone, refused, r->connection->log);
+    }
 
     return ngx_http_runs_send_run(r, &snap);
 }
@@ -1115,10 +1198,7 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (lr == NULL) {
-        ngx_http_runs_log_full(zone, r->connection->log);
-        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "Run store is full: enlarge runs_zone \"%V\"",
-                   &zone->name);
+        return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -1162,7 +1242,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     uint64_t                    id;
     ngx_int_t                   rc;
     ngx_str_t                   v;
-    ngx_uint_t                  full;
+    ngx_uint_t                  refused;
     ngx_pool_cleanup_t         *cln;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_bells_t       bells;
@@ -1186,6 +1266,20 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
                                          "Launcher not registered");
     }
 
+    if (r->method == NGX_HTTP_HEAD) {
+        /* nothing that changes state: no claim, no stops handed over */
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (lr == NULL) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                             "Launcher not registered");
+        }
+
+        return ngx_http_runs_send_empty(r, NGX_HTTP_NO_CONTENT);
+    }
+
     /* "claim=0": a runner whose slots are all busy still hears of stops */
     if (ngx_http_runs_get_arg(r, "claim", 5, &v) == NGX_OK) {
         if (v.len == 1 && (v.data[0] == '0' || v.data[0] == '1')) {
@@ -1204,7 +1298,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
 
     ctx->kind = NGX_HTTP_RUNS_WAIT_POLL;
     bells = 0;
-    full = 0;
+    refused = NGX_HTTP_RUNS_REFUSED_N;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -1224,7 +1318,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     {
         ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
                                                       NGX_HTTP_RUNS_WAIT_POLL,
-                                                      lr, &full);
+                                                      lr, &refused, &bells);
         if (ctx->waiter == NULL) {
             rc = NGX_DECLINED;
         }
@@ -1238,21 +1332,8 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_DECLINED && full) {
-        ngx_http_runs_log_full(zone, r->connection->log);
-        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "Run store is full: enlarge runs_zone \"%V\"",
-                   &zone->name);
-    }
-
     if (rc == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "runs_zone \"%V\": too many held requests, "
-                      "raise runs_max_waiters (%ui)", &zone->name,
-                      rmcf->max_waiters);
-
-        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                   "Too many held requests: retry later");
+        return ngx_http_runs_send_refused(r, zone, refused);
     }
 
     if (ctx->waiter) {
@@ -1434,12 +1515,16 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         break;
 
     case NGX_HTTP_RUNS_EV_COMPLETED:
+        /* the reference launcher sends "success" */
         rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &status, &err);
         if (rc == NGX_OK && status.data
-            && (status.len != 9
-                || ngx_strncmp(status.data, "completed", 9) != 0))
+            && !(status.len == 9
+                 && ngx_strncmp(status.data, "completed", 9) == 0)
+            && !(status.len == 7
+                 && ngx_strncmp(status.data, "success", 7) == 0))
         {
-            ngx_str_set(&err, "Field 'status' must be 'completed'");
+            ngx_str_set(&err, "Field 'status' must be 'completed' or "
+                              "'success'");
             rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
         }
         break;
@@ -1498,11 +1583,11 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     ngx_http_runs_ring(zone, bells);
 
-    if (rc == NGX_HTTP_SERVICE_UNAVAILABLE) {
-        ngx_http_runs_log_full(zone, r->connection->log);
-        return ngx_http_runs_send_detail(r, rc,
-                   "Run store is full: enlarge runs_zone \"%V\"",
-                   &zone->name);
+    if (rc == NGX_DONE) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "runs: run %V %V reported again: already recorded",
+                       &ctx->path_id, &ngx_http_runs_event_path[ctx->event]);
+        return ngx_http_runs_send_ok(r);
     }
 
     if (rc != NGX_HTTP_OK) {
@@ -1647,8 +1732,8 @@ ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     if (lr) {
         if (self) {
             ngx_http_runs_remove_launcher_locked(zone, lr,
-                                                 "launcher deregistered",
-                                                 &bells);
+                                             NGX_HTTP_RUNS_NOTE_DEREGISTERED,
+                                             &bells);
         } else {
             lr->deregister = 1;
             ngx_http_runs_notify_all_locked(zone->sh, &lr->waiters, 0,

@@ -26,9 +26,12 @@ static void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, int64_t now, ngx_msec_t timeout,
+    ngx_http_runs_lost_t *lost, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_queue_stop_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
-static ngx_int_t ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
+static void ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, u_char *data, size_t len);
 static void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
@@ -47,6 +50,30 @@ const ngx_str_t  ngx_http_runs_status_names[] = {
     ngx_string("completed"),
     ngx_string("failed"),
     ngx_string("stopped")
+};
+
+
+/* texts kept without an allocation, by ngx_http_runs_note_e */
+static const ngx_str_t  ngx_http_runs_notes[] = {
+    ngx_null_string,
+    ngx_string("launcher lost"),
+    ngx_string("launcher deregistered"),
+    ngx_string("(the error text was dropped: the runs_zone was full)")
+};
+
+static const ngx_str_t  ngx_http_runs_cut_suffix =
+    ngx_string(" [cut: the runs_zone was full]");
+
+/* an error text that does not fit whole is tried again this long */
+#define NGX_HTTP_RUNS_ERROR_CUT  1024
+
+
+/* the status each event leads to, by ngx_http_runs_event_e */
+static const ngx_uint_t  ngx_http_runs_event_status[] = {
+    NGX_HTTP_RUNS_RUNNING,
+    NGX_HTTP_RUNS_COMPLETED,
+    NGX_HTTP_RUNS_FAILED,
+    NGX_HTTP_RUNS_STOPPED
 };
 
 
@@ -494,6 +521,15 @@ ngx_http_runs_strings_len(ngx_http_runs_run_t *run)
 }
 
 
+/* an absent string (data NULL) is never handed to memcpy() */
+
+static ngx_inline u_char *
+ngx_http_runs_put(u_char *p, ngx_str_t *s)
+{
+    return s->len ? ngx_cpymem(p, s->data, s->len) : p;
+}
+
+
 static u_char *
 ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
 {
@@ -625,8 +661,8 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
         sess->project_dir_len = (uint16_t) project.len;
 
         if (inherit) {
-            p = ngx_cpymem(inherit, agent.data, agent.len);
-            ngx_memcpy(p, project.data, project.len);
+            p = ngx_http_runs_put(inherit, &agent);
+            (void) ngx_http_runs_put(p, &project);
         }
 
         sess->has_start = 1;
@@ -642,10 +678,10 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     run->project_dir_len = (uint16_t) project.len;
     run->parent_len = (u_char) cr->parent.len;
 
-    p = ngx_cpymem(strings, cr->prompt.data, cr->prompt.len);
-    p = ngx_cpymem(p, agent.data, agent.len);
-    p = ngx_cpymem(p, project.data, project.len);
-    ngx_memcpy(p, cr->parent.data, cr->parent.len);
+    p = ngx_http_runs_put(strings, &cr->prompt);
+    p = ngx_http_runs_put(p, &agent);
+    p = ngx_http_runs_put(p, &project);
+    (void) ngx_http_runs_put(p, &cr->parent);
 
     seq = ++sh->seq;
     run->id = ngx_http_runs_permute_id(sh, seq);
@@ -790,19 +826,30 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 }
 
 
-static ngx_int_t
+/*
+ * Never fails: a report about a run is recorded whatever room is left.
+ * The text is stored whole if it fits (finished runs are evicted for it),
+ * else its first NGX_HTTP_RUNS_ERROR_CUT bytes, else a fixed note that
+ * takes no room at all.
+ */
+
+static void
 ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, u_char *data, size_t len)
 {
-    u_char  *p;
-    size_t   keep;
+    u_char      *p;
+    size_t       keep;
+    ngx_uint_t   cut;
 
     if (len == 0) {
-        return NGX_OK;
+        return;
     }
+
+    cut = 0;
 
     if (len > NGX_MAX_UINT32_VALUE) {
         len = NGX_MAX_UINT32_VALUE;
+        cut = 1;
     }
 
     /* the run's strings move to an allocation with room for the error */
@@ -810,8 +857,22 @@ ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
     keep = ngx_http_runs_strings_len(run) - run->error_len;
 
     p = ngx_http_runs_alloc_locked(zone, keep + len, NULL);
+
+    if (p == NULL && len > NGX_HTTP_RUNS_ERROR_CUT) {
+        len = NGX_HTTP_RUNS_ERROR_CUT;
+
+        /* on a character's boundary: the text stays valid UTF-8 */
+        while (len && (data[len] & 0xc0) == 0x80) {
+            len--;
+        }
+
+        cut = 1;
+        p = ngx_http_runs_alloc_locked(zone, keep + len, NULL);
+    }
+
     if (p == NULL) {
-        return NGX_ERROR;
+        run->error_note = NGX_HTTP_RUNS_NOTE_DROPPED;
+        return;
     }
 
     ngx_memcpy(p, run->strings, keep);
@@ -821,8 +882,8 @@ ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
 
     run->strings = p;
     run->error_len = (uint32_t) len;
-
-    return NGX_OK;
+    run->error_cut = cut;
+    run->error_note = NGX_HTTP_RUNS_NOTE_NONE;
 }
 
 
@@ -891,7 +952,25 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
 
     if (run->launcher != lr) {
 
-        if (run->launcher == NULL) {
+        if (run->has_launcher_id && run->launcher_key == lr->node.key
+            && ngx_http_runs_is_terminal(status)
+            && status == ngx_http_runs_event_status[ev])
+        {
+            /* a report sent again after its answer was lost */
+            return NGX_DONE;
+        }
+
+        if (run->requeued && run->launcher_key == lr->node.key) {
+            detail->len = ngx_sprintf(detail->data,
+                                      "Run %V was taken back from this "
+                                      "launcher (its claim was not "
+                                      "confirmed in time) and is %V now: "
+                                      "do not execute it",
+                                      &rid,
+                                      &ngx_http_runs_status_names[status])
+                          - detail->data;
+
+        } else if (run->launcher == NULL) {
             detail->len = ngx_sprintf(detail->data,
                                       "Run %V is %V and held by no launcher",
                                       &rid,
@@ -914,6 +993,12 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
     case NGX_HTTP_RUNS_EV_STARTED:
         if (status == NGX_HTTP_RUNS_CLAIMED) {
             next = NGX_HTTP_RUNS_RUNNING;
+
+        } else if (status == NGX_HTTP_RUNS_RUNNING
+                   || (status == NGX_HTTP_RUNS_STOPPING && run->started_at))
+        {
+            /* sent again after its answer was lost */
+            return NGX_DONE;
 
         } else if (status == NGX_HTTP_RUNS_STOPPING && run->started_at == 0) {
             next = NGX_HTTP_RUNS_STOPPING;
@@ -950,12 +1035,7 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
     now = ngx_http_runs_now();
 
     if (ev == NGX_HTTP_RUNS_EV_FAILED && text && text->len) {
-        if (ngx_http_runs_set_error_locked(zone, run, text->data, text->len)
-            != NGX_OK)
-        {
-            ngx_str_set(detail, "full");
-            return NGX_HTTP_SERVICE_UNAVAILABLE;
-        }
+        ngx_http_runs_set_error_locked(zone, run, text->data, text->len);
     }
 
     if (ev == NGX_HTTP_RUNS_EV_STARTED) {
@@ -982,6 +1062,7 @@ ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
     ngx_queue_init(&run->owned);
     run->launcher = NULL;
     run->has_launcher_id = 0;
+    run->requeued = 1;          /* launcher_key still names the holder */
     run->claimed_at = 0;
 
     if (run->stop_queued) {
@@ -1047,7 +1128,7 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
 
 void
 ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_launcher_t *lr, const char *why,
+    ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_bells_t *bells)
 {
     int64_t                 now;
@@ -1067,9 +1148,8 @@ ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
             continue;
         }
 
-        /* a failed allocation leaves the error null, nothing else */
-        (void) ngx_http_runs_set_error_locked(zone, run, (u_char *) why,
-                                              ngx_strlen(why));
+        /* a fixed text: nothing to allocate */
+        run->error_note = note;
 
         ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_FAILED, now,
                                         bells);
@@ -1092,6 +1172,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells)
 {
     size_t                  n;
+    uint64_t                prev_key;
     ngx_str_t              *s;
     ngx_queue_t            *q;
     ngx_rbtree_node_t      *node;
@@ -1109,7 +1190,8 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
 
     if (lr->deregister) {
         p->what = NGX_HTTP_RUNS_POLL_DEREGISTERED;
-        ngx_http_runs_remove_launcher_locked(zone, lr, "launcher deregistered",
+        ngx_http_runs_remove_launcher_locked(zone, lr,
+                                             NGX_HTTP_RUNS_NOTE_DEREGISTERED,
                                              bells);
         return NGX_OK;
     }
@@ -1167,6 +1249,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
               ((u_char *) node - offsetof(ngx_http_runs_run_t, ready));
 
     /* copy first: a failed copy must not claim the run */
+    prev_key = run->launcher_key;
     run->claimed_at = ngx_http_runs_now();
     run->launcher_key = lr->node.key;
     run->has_launcher_id = 1;
@@ -1181,10 +1264,13 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
         sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
         run->status = NGX_HTTP_RUNS_PENDING;
         run->launcher = NULL;
+        run->launcher_key = prev_key;
         run->has_launcher_id = 0;
         run->claimed_at = 0;
         return NGX_ERROR;
     }
+
+    run->requeued = 0;
 
     ngx_rbtree_delete(&sh->ready, &run->ready);
     run->in_ready = 0;
@@ -1338,7 +1424,7 @@ ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
     ngx_http_runs_snap_t *snap)
 {
     u_char                   *p;
-    size_t                    n;
+    size_t                    n, cut;
     ngx_http_runs_session_t  *sess;
 
     sess = run->session;
@@ -1358,24 +1444,33 @@ ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
     snap->started_at = run->started_at;
     snap->completed_at = run->completed_at;
 
-    /* one copy of all the strings, the session's name after them */
+    /*
+     * one copy of all the strings, the mark of a cut error text and the
+     * session's name after them
+     */
 
     n = ngx_http_runs_strings_len(run);
+    cut = run->error_cut ? ngx_http_runs_cut_suffix.len : 0;
 
-    p = ngx_pnalloc(pool, n + sess->name_len);
+    p = ngx_pnalloc(pool, n + cut + sess->name_len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     ngx_memcpy(p, run->strings, n);
-    ngx_memcpy(p + n, sess->name, sess->name_len);
+    ngx_memcpy(p + n, ngx_http_runs_cut_suffix.data, cut);
+    ngx_memcpy(p + n + cut, sess->name, sess->name_len);
 
     p = ngx_http_runs_snap_part(p, &snap->prompt, run->prompt_len);
     p = ngx_http_runs_snap_part(p, &snap->agent_name, run->agent_name_len);
     p = ngx_http_runs_snap_part(p, &snap->project_dir, run->project_dir_len);
     p = ngx_http_runs_snap_part(p, &snap->parent, run->parent_len);
-    p = ngx_http_runs_snap_part(p, &snap->error, run->error_len);
+    p = ngx_http_runs_snap_part(p, &snap->error, run->error_len + cut);
     (void) ngx_http_runs_snap_part(p, &snap->session_name, sess->name_len);
+
+    if (run->error_len == 0 && run->error_note) {
+        snap->error = ngx_http_runs_notes[run->error_note];
+    }
 
     return NGX_OK;
 }
@@ -1434,6 +1529,59 @@ ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
 
 
 /*
+ * A claim its launcher has not confirmed with "started" in time is taken
+ * back: the answer that carried it may never have reached the runner (a
+ * client that hung up, a proxy's timeout, a worker that died between the
+ * claim and the write).  A claimed run goes back to the head of the queue;
+ * one stopped before it was confirmed is stopped for good.  The launcher's
+ * late "started" is refused (409), so the run is executed by one runner
+ * only.  See docs/adr/0004-lost-claims.md.
+ */
+
+static void
+ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, int64_t now, ngx_msec_t timeout,
+    ngx_http_runs_lost_t *lost, ngx_http_runs_bells_t *bells)
+{
+    ngx_uint_t            k;
+    ngx_queue_t          *q, *next;
+    ngx_http_runs_run_t  *run;
+
+    for (q = ngx_queue_head(&lr->runs);
+         q != ngx_queue_sentinel(&lr->runs);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        run = ngx_queue_data(q, ngx_http_runs_run_t, owned);
+
+        if (run->started_at || now - run->claimed_at < (int64_t) timeout) {
+            continue;
+        }
+
+        k = lost->nexpired++;
+
+        if (k < NGX_HTTP_RUNS_LOST_LOGGED) {
+            ngx_http_runs_run_id(lost->run[k], run);
+            ngx_memcpy(lost->holder[k], lr->id,
+                       NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+        }
+
+        zone->sh->claims_expired++;
+
+        if (run->status == NGX_HTTP_RUNS_CLAIMED) {
+            ngx_http_runs_requeue_locked(zone, run, bells);
+            continue;
+        }
+
+        /* stopping before it started: nothing runs it, it is stopped */
+        run->requeued = 1;
+        ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_STOPPED, now,
+                                        bells);
+    }
+}
+
+
+/*
  * Runner loss and retention, run from the workers' timer; "now" is the
  * caller's clock so every worker judges alike.
  */
@@ -1458,6 +1606,12 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
         next = ngx_queue_next(q);
         lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);
 
+        if (rmcf->claim_timeout) {
+            ngx_http_runs_expire_claims_locked(zone, lr, now,
+                                               rmcf->claim_timeout, lost,
+                                               bells);
+        }
+
         if (lr->nwaiters) {
             /* a held poll is a live runner */
             lr->last_heartbeat = now;
@@ -1473,7 +1627,8 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
 
             lost->n++;
 
-            ngx_http_runs_remove_launcher_locked(zone, lr, "launcher lost",
+            ngx_http_runs_remove_launcher_locked(zone, lr,
+                                                 NGX_HTTP_RUNS_NOTE_LOST,
                                                  bells);
         }
     }

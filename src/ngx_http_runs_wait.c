@@ -35,6 +35,10 @@ static void ngx_http_runs_purge_dead_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_notify_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w);
 
 
 ngx_int_t
@@ -364,28 +368,70 @@ ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
+/*
+ * Held requests are capped per kind (runner polls, ?wait=), so that one
+ * kind cannot starve another, and in all (runs_max_waiters).  A launcher
+ * holds at most runs_max_polls_per_launcher polls: a new one supersedes
+ * its oldest, which answers 204, so a runner that reconnects is never
+ * locked out by polls of its own that linger.  NULL: refused, *refused
+ * says why.
+ */
+
 ngx_http_runs_waiter_t *
 ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx,
-    ngx_uint_t kind, void *target, ngx_uint_t *full)
+    ngx_uint_t kind, void *target, ngx_uint_t *refused,
+    ngx_http_runs_bells_t *bells)
 {
     ngx_http_runs_shctx_t     *sh;
-    ngx_http_runs_waiter_t    *w;
+    ngx_http_runs_waiter_t    *w, *old;
     ngx_http_runs_launcher_t  *lr;
     ngx_http_runs_run_t       *run;
 
     sh = zone->sh;
+    lr = NULL;
+
+    if (kind == NGX_HTTP_RUNS_WAIT_POLL) {
+        lr = target;
+
+        if (lr->nwaiters >= rmcf->max_polls_per_launcher) {
+            old = ngx_queue_data(ngx_queue_head(&lr->waiters),
+                                 ngx_http_runs_waiter_t, link);
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "runs: launcher %*s polls again: its oldest "
+                           "held poll is answered",
+                           (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, lr->id);
+
+            ngx_queue_remove(&old->link);
+            ngx_queue_init(&old->link);
+            old->target = NULL;
+            old->superseded = 1;
+            lr->nwaiters--;
+
+            ngx_http_runs_notify_locked(sh, old, bells);
+        }
+    }
+
+    if (sh->nheld[kind] >= rmcf->max_held[kind]) {
+        *refused = (kind == NGX_HTTP_RUNS_WAIT_POLL)
+                   ? NGX_HTTP_RUNS_REFUSED_POLLS : NGX_HTTP_RUNS_REFUSED_WAITS;
+        return NULL;
+    }
 
     if (sh->nwaiters >= rmcf->max_waiters) {
+        *refused = NGX_HTTP_RUNS_REFUSED_WAITERS;
         return NULL;
     }
 
     w = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_waiter_t),
                                    NULL);
     if (w == NULL) {
-        *full = 1;
+        *refused = NGX_HTTP_RUNS_REFUSED_FULL;
         return NULL;
     }
+
+    ngx_memzero(w, sizeof(ngx_http_runs_waiter_t));
 
     w->target = target;
     w->owner = ctx;
@@ -396,7 +442,6 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
     ngx_queue_insert_tail(&sh->waiters, &w->every);
 
     if (kind == NGX_HTTP_RUNS_WAIT_POLL && !ctx->noclaim) {
-        lr = target;
         ngx_queue_insert_tail(&lr->waiters, &w->link);
         lr->nwaiters++;
         w->state = NGX_HTTP_RUNS_W_IDLE;
@@ -404,7 +449,6 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
 
     } else if (kind == NGX_HTTP_RUNS_WAIT_POLL) {
         /* stops and deregistration only: never woken for a run */
-        lr = target;
         ngx_queue_insert_tail(&lr->waiters, &w->link);
         lr->nwaiters++;
         w->state = NGX_HTTP_RUNS_W_WATCH;
@@ -418,6 +462,11 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
     }
 
     sh->nwaiters++;
+    sh->nheld[kind]++;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "runs: waiter %p held, kind %ui, %ui held in all",
+                   w, kind, sh->nwaiters);
 
     return w;
 }
@@ -451,13 +500,27 @@ ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
 
     /* a wake-up meant for a poll that went away goes to the next one */
     if (was_notified && w->kind == NGX_HTTP_RUNS_WAIT_POLL
-        && sh->ready.root != sh->ready.sentinel)
+        && !w->superseded && sh->ready.root != sh->ready.sentinel)
     {
         ngx_http_runs_notify_idle_locked(sh, bells);
     }
 
+    ngx_http_runs_waiter_free_locked(zone, w);
+}
+
+
+static void
+ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w)
+{
+    zone->sh->nwaiters--;
+    zone->sh->nheld[w->kind]--;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "runs: waiter %p released, %ui held in all",
+                   w, zone->sh->nwaiters);
+
     ngx_slab_free_locked(zone->shpool, w);
-    sh->nwaiters--;
 }
 
 
@@ -490,6 +553,23 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
         }
 
         ngx_http_runs_waiter_remove_locked(zone, w, bells);
+        ctx->waiter = NULL;
+        ctx->ready = 1;
+        return;
+    }
+
+    if (w->superseded) {
+        /* its launcher polled anew: this one answers 204 */
+        ngx_queue_remove(&w->queue);
+        ngx_queue_remove(&w->every);
+        ngx_http_runs_waiter_free_locked(zone, w);
+
+        /* a run it may have been woken for goes to another poll */
+        if (sh->ready.root != sh->ready.sentinel) {
+            ngx_http_runs_notify_idle_locked(sh, bells);
+        }
+
+        ctx->poll.what = NGX_HTTP_RUNS_POLL_NOTHING;
         ctx->waiter = NULL;
         ctx->ready = 1;
         return;
@@ -536,8 +616,10 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
     }
 
     ngx_queue_remove(&w->every);
-    ngx_slab_free_locked(zone->shpool, w);
-    sh->nwaiters--;
+    ngx_http_runs_waiter_free_locked(zone, w);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "runs: held poll %p answered (%ui)", w, ctx->poll.what);
 
     ctx->waiter = NULL;
     ctx->ready = 1;
@@ -924,6 +1006,7 @@ ngx_http_runs_timer_handler(ngx_event_t *ev)
         zone = zp[i];
         bells = 0;
         lost.n = 0;
+        lost.nexpired = 0;
 
         ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -949,6 +1032,26 @@ ngx_http_runs_timer_handler(ngx_event_t *ev)
                           "runs_zone \"%V\": %ui more launchers removed: "
                           "launcher lost", &zone->name,
                           lost.n - NGX_HTTP_RUNS_LOST_LOGGED);
+        }
+
+        for (k = 0; k < ngx_min(lost.nexpired, NGX_HTTP_RUNS_LOST_LOGGED);
+             k++)
+        {
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "runs_zone \"%V\": run %*s was claimed by "
+                          "launcher %*s, which did not confirm it within "
+                          "runs_claim_timeout (%M ms): taken back",
+                          &zone->name,
+                          (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, lost.run[k],
+                          (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN,
+                          lost.holder[k], rmcf->claim_timeout);
+        }
+
+        if (lost.nexpired > NGX_HTTP_RUNS_LOST_LOGGED) {
+            ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                          "runs_zone \"%V\": %ui more unconfirmed claims "
+                          "taken back", &zone->name,
+                          lost.nexpired - NGX_HTTP_RUNS_LOST_LOGGED);
         }
 
         /* a wake-up whose doorbell was missed */

@@ -201,6 +201,24 @@ sub send {
     return 1;
 }
 
+# send bytes as they are (a request written by hand); $method tells
+# read() whether a body follows
+sub send_raw {
+    my ($self, $bytes, $method) = @_;
+    my $off = 0;
+    while ($off < length $bytes) {
+        my $n = syswrite($self->{sock}, $bytes, length($bytes) - $off, $off);
+        if (!defined $n) {
+            next if $!{EINTR};
+            die "write failed: $!\n";
+        }
+        $off += $n;
+    }
+    $self->{sent_at} = time;
+    $self->{method} = $method // 'GET';
+    return 1;
+}
+
 sub _fill {
     my ($self, $deadline) = @_;
     my $left = $deadline - time;
