@@ -1,8 +1,8 @@
 /*
- * execute.c: a claimed run's life on this machine: its executor spawned,
- * "started" reported, stopped on request (SIGTERM to its process group,
- * SIGKILL after the grace), reaped, and its end reported as completed,
- * failed or stopped.
+ * execute.c: a claimed run's life on this machine: "started" reported and
+ * answered (the claim confirmed), its executor spawned, stopped on request
+ * (SIGTERM to its process group, SIGKILL after the grace), reaped, and its
+ * end reported as completed, failed or stopped.
  */
 
 #include "runner/runner.h"
@@ -130,6 +130,80 @@ exec_grace_expired(void *arg)
             "still running after the grace: signal=SIGKILL pgid=%d", (int) run->child.pid);
 }
 
+/* the executor of a confirmed run; false when it could not be spawned */
+static bool
+exec_spawn(struct runner *r, struct run *run)
+{
+    struct child_spec spec;
+    char              err[1024], q[600];
+
+    memset(&spec, 0, sizeof(spec));
+    spec.path = r->cfg.executor;
+    spec.session_name = run->session_name;
+    spec.cwd = run->cwd;
+    spec.payload = run->payload;
+    spec.payload_len = run->payload_len;
+    run->payload = NULL;                /* the child takes it */
+    if (child_spawn(&run->child, &r->loop, &r->log, run->run_id, &spec,
+                    err, sizeof(err)) == 0)
+    {
+        run->started_ms = loop_now_ms();
+        log_msg(&r->log, LOG_INFO, run->run_id, "started pid=%d session=%s mode=%s cwd=%s",
+                (int) run->child.pid, run->session_name, run->mode,
+                log_quote(q, sizeof(q), run->cwd ? run->cwd : "."));
+        return true;
+    }
+    log_msg(&r->log, LOG_WARN, run->run_id, "failed error=%s", log_quote(q, sizeof(q), err));
+    exec_report_failed(r, run->run_id, run->launcher_id, err);
+    return false;
+}
+
+/*
+ * The coordinator answered the run's "started": only a confirmed claim is
+ * executed, so a claim the coordinator took back (its answer lost on the
+ * way here, then requeued after runs_claim_timeout) never runs twice.
+ */
+static void
+exec_confirmed(void *arg, const char *run_id, enum report_outcome outcome,
+               const struct http_response *res)
+{
+    struct runner *r = arg;
+    struct run    *run = runs_find(&r->runs, run_id);
+    char           why[512];
+    bool           keep = false;
+
+    if (run == NULL || !run->confirming) {
+        return;
+    }
+    run->confirming = false;
+
+    switch (outcome) {
+    case REPORT_DELIVERED:
+        if (run->stop_requested) {
+            /* stopped before it began: nothing to run, nothing to signal */
+            log_msg(&r->log, LOG_INFO, run_id, "stopped before its executor began");
+            reports_push(&r->reports, run_id, "stopped",
+                         exec_body(run->launcher_id, NULL, NULL));
+        } else {
+            keep = exec_spawn(r, run);
+        }
+        break;
+    case REPORT_REFUSED:
+        log_msg(&r->log, LOG_WARN, run_id, "not executed: the coordinator refused the "
+                "claim %s", api_why(res, why, sizeof(why)));
+        break;
+    case REPORT_DROPPED:
+        log_msg(&r->log, LOG_WARN, run_id, "not executed: its claim could not be "
+                "confirmed with the coordinator");
+        break;
+    }
+    if (!keep) {
+        runs_remove(&r->runs, run);
+        run_free(run);
+        runner_slot_freed(r);
+    }
+}
+
 void
 exec_start(struct runner *r, json_t *rj)
 {
@@ -139,9 +213,7 @@ exec_start(struct runner *r, json_t *rj)
     json_t           *prompt = json_object_get(rj, "prompt");
     json_t           *pdir = exec_opt(rj, "project_dir");
     const char       *mode, *cwd;
-    struct child_spec spec;
     struct run       *run;
-    char              err[1024], q[600];
 
     if (!exec_valid_id(run_id)) {
         log_msg(&r->log, LOG_ERROR, NULL, "the coordinator handed out a run without a valid run_id");
@@ -168,36 +240,30 @@ exec_start(struct runner *r, json_t *rj)
     }
 
     run = run_new(run_id, json_string_value(session), r->launcher_id);
-    if (run == NULL) {
+    cwd = pdir != NULL ? json_string_value(pdir) : r->cfg.project_dir;
+    if (run != NULL) {
+        run->runner = r;
+        run->mode = mode;
+        timer_init(&run->grace, exec_grace_expired, run);
+        run->payload = exec_payload(rj, mode, &run->payload_len);
+        run->cwd = cwd != NULL ? strdup(cwd) : NULL;
+    }
+    if (run == NULL || run->payload == NULL || (cwd != NULL && run->cwd == NULL)) {
         log_msg(&r->log, LOG_ERROR, run_id, "out of memory");
         exec_report_failed(r, run_id, r->launcher_id, "agent-runner: out of memory");
+        run_free(run);
         return;
     }
-    run->runner = r;
-    timer_init(&run->grace, exec_grace_expired, run);
 
-    memset(&spec, 0, sizeof(spec));
-    spec.path = r->cfg.executor;
-    spec.session_name = run->session_name;
-    cwd = pdir != NULL ? json_string_value(pdir) : r->cfg.project_dir;
-    spec.cwd = cwd;
-    spec.payload = exec_payload(rj, mode, &spec.payload_len);
-    if (spec.payload == NULL) {
-        snprintf(err, sizeof(err), "agent-runner: building the payload failed");
-    } else if (child_spawn(&run->child, &r->loop, &r->log, run->run_id, &spec,
-                           err, sizeof(err)) == 0)
+    /* the slot is taken now; the executor starts once the claim is confirmed */
+    run->confirming = true;
+    runs_add(&r->runs, run);
+    if (reports_push_then(&r->reports, run_id, "started",
+                          exec_body(run->launcher_id, NULL, NULL), exec_confirmed, r) != 0)
     {
-        run->started_ms = loop_now_ms();
-        runs_add(&r->runs, run);
-        log_msg(&r->log, LOG_INFO, run_id, "started pid=%d session=%s mode=%s cwd=%s",
-                (int) run->child.pid, run->session_name, mode,
-                log_quote(q, sizeof(q), cwd ? cwd : "."));
-        reports_push(&r->reports, run_id, "started", exec_body(run->launcher_id, NULL, NULL));
-        return;
+        runs_remove(&r->runs, run);
+        run_free(run);
     }
-    log_msg(&r->log, LOG_WARN, run_id, "failed error=%s", log_quote(q, sizeof(q), err));
-    exec_report_failed(r, run_id, run->launcher_id, err);
-    run_free(run);
 }
 
 void
@@ -216,6 +282,10 @@ exec_stop(struct runner *r, const char *run_id, const char *why)
         return;
     }
     run->stop_requested = true;
+    if (run->confirming) {
+        log_msg(&r->log, LOG_INFO, run_id, "stop before the executor began reason=%s", why);
+        return;
+    }
     if (child_signal(&run->child, SIGTERM) != 0) {
         log_msg(&r->log, LOG_ERROR, run_id, "kill(SIGTERM) failed pgid=%d error=%s",
                 (int) run->child.pid, log_quote(q, sizeof(q), strerror(errno)));
@@ -243,6 +313,9 @@ exec_kill_all(struct runner *r)
     struct run *run;
 
     for (run = r->runs.head; run != NULL; run = run->next) {
+        if (run->confirming) {
+            continue;               /* no executor yet */
+        }
         if (child_signal(&run->child, SIGKILL) != 0) {
             log_msg(&r->log, LOG_ERROR, run->run_id, "kill(SIGKILL) failed pgid=%d error=\"%s\"",
                     (int) run->child.pid, strerror(errno));

@@ -38,6 +38,8 @@ struct report {
     unsigned         attempts;
     bool             held;          /* an earlier report of its run is in the list */
     struct http_req *req;           /* in flight */
+    reports_done_fn *done;          /* told what became of it, or NULL */
+    void            *done_arg;
     struct report   *prev;
     struct report   *next;
 };
@@ -98,12 +100,17 @@ reports_unlink(struct reports *q, struct report *rp)
 
 /*
  * takes rp out of the list and frees it; rp is its run's earliest report
- * (only those are sent), so the run's next one, if any, may go
+ * (only those are sent), so the run's next one, if any, may go; then
+ * tells whoever waits for it
  */
 static void
-reports_remove(struct reports *q, struct report *rp)
+reports_remove(struct reports *q, struct report *rp, enum report_outcome outcome,
+               const struct http_response *res)
 {
-    struct report *n;
+    struct report   *n;
+    reports_done_fn *done = rp->done;
+    void            *arg = rp->done_arg;
+    char            *run_id = rp->run_id;
 
     for (n = rp->next; n != NULL; n = n->next) {
         if (strcmp(n->run_id, rp->run_id) == 0) {
@@ -112,7 +119,12 @@ reports_remove(struct reports *q, struct report *rp)
         }
     }
     reports_unlink(q, rp);
+    rp->run_id = NULL;
     report_free(rp);
+    if (done != NULL) {
+        done(arg, run_id, outcome, res);
+    }
+    free(run_id);
 }
 
 static unsigned
@@ -185,7 +197,7 @@ reports_done(void *arg, const struct http_response *res)
         q->failing = false;
         backoff_reset(&q->backoff);
         log_msg(q->log, LOG_DEBUG, rp->run_id, "reported event=%s", rp->event);
-        reports_remove(q, rp);
+        reports_remove(q, rp, REPORT_DELIVERED, res);
     } else if (res->status == 0 || res->status >= 500) {
         reports_defer(q, rp, res);
     } else {
@@ -194,7 +206,7 @@ reports_done(void *arg, const struct http_response *res)
         backoff_reset(&q->backoff);
         log_msg(q->log, LOG_WARN, rp->run_id, "report refused, dropped event=%s %s",
                 rp->event, api_why(res, why, sizeof(why)));
-        reports_remove(q, rp);
+        reports_remove(q, rp, REPORT_REFUSED, res);
     }
     reports_send(q);
     if (reports_idle(q) && q->on_idle != NULL) {
@@ -211,7 +223,7 @@ reports_start(struct reports *q, struct report *rp)
                          reports_done, rp);
     if (rp->req == NULL) {
         log_msg(q->log, LOG_ERROR, rp->run_id, "report dropped event=%s", rp->event);
-        reports_remove(q, rp);
+        reports_remove(q, rp, REPORT_DROPPED, NULL);
         return;
     }
     q->inflight++;
@@ -241,6 +253,13 @@ reports_send(struct reports *q)
 int
 reports_push(struct reports *q, const char *run_id, const char *event, json_t *body)
 {
+    return reports_push_then(q, run_id, event, body, NULL, NULL);
+}
+
+int
+reports_push_then(struct reports *q, const char *run_id, const char *event, json_t *body,
+                  reports_done_fn *done, void *arg)
+{
     struct report *rp = calloc(1, sizeof(*rp));
 
     if (rp == NULL || (rp->run_id = strdup(run_id)) == NULL
@@ -257,6 +276,8 @@ reports_push(struct reports *q, const char *run_id, const char *event, json_t *b
     }
     rp->q = q;
     rp->body = body;
+    rp->done = done;
+    rp->done_arg = arg;
     rp->held = reports_has_run(q, run_id);
     reports_append(q, rp);
     reports_send(q);
@@ -277,14 +298,18 @@ reports_drop_all(struct reports *q, const char *why)
         }
         log_msg(q->log, LOG_WARN, rp->run_id, "report dropped event=%s reason=%s",
                 rp->event, why);
-        reports_unlink(q, rp);
-        report_free(rp);
+        reports_remove(q, rp, REPORT_DROPPED, NULL);
     }
 }
 
 void
 reports_free(struct reports *q)
 {
+    struct report *rp;
+
     q->on_idle = NULL;
+    for (rp = q->head; rp != NULL; rp = rp->next) {
+        rp->done = NULL;
+    }
     reports_drop_all(q, "exiting");
 }

@@ -50,8 +50,23 @@ void reports_init(struct reports *q, struct api *a, struct loop *lp,
 /* drops what is left (logged) */
 void reports_free(struct reports *q);
 
+/* what became of a report, told to the function given with it */
+enum report_outcome {
+    REPORT_DELIVERED,               /* a 2xx answer */
+    REPORT_REFUSED,                 /* a 4xx answer: res says why */
+    REPORT_DROPPED                  /* given up without an answer */
+};
+
+typedef void reports_done_fn(void *arg, const char *run_id,
+                             enum report_outcome outcome,
+                             const struct http_response *res);
+
 /* body is stolen; -1 when out of memory (logged) */
 int reports_push(struct reports *q, const char *run_id, const char *event, json_t *body);
+/* the same, with done called once when the report is answered or dropped
+   (not when the queue is freed); -1 when out of memory, done not called */
+int reports_push_then(struct reports *q, const char *run_id, const char *event,
+                      json_t *body, reports_done_fn *done, void *arg);
 bool reports_idle(const struct reports *q);
 /* gives up on every queued report, those in flight included, with a log line each */
 void reports_drop_all(struct reports *q, const char *why);

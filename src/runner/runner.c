@@ -348,6 +348,13 @@ runner_check_done(struct runner *r)
     runner_finish(r);
 }
 
+void
+runner_slot_freed(struct runner *r)
+{
+    runner_poll(r);
+    runner_check_done(r);
+}
+
 static void
 runner_on_reports_idle(void *arg)
 {

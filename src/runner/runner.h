@@ -77,6 +77,8 @@ struct runner {
 
 /* runner.c */
 int runner_init(struct runner *r);
+/* a run left without ever running: poll for another, or finish leaving */
+void runner_slot_freed(struct runner *r);
 int runner_run(struct runner *r);
 void runner_free(struct runner *r);
 

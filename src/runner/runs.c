@@ -37,6 +37,8 @@ run_free(struct run *run)
     free(run->run_id);
     free(run->session_name);
     free(run->launcher_id);
+    free(run->payload);
+    free(run->cwd);
     free(run);
 }
 

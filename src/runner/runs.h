@@ -17,7 +17,12 @@ struct run {
     char          *run_id;
     char          *session_name;
     char          *launcher_id;     /* the registration that claimed it */
-    struct child   child;
+    struct child   child;           /* pid 0: not spawned yet */
+    bool           confirming;      /* "started" sent, not yet answered */
+    char          *payload;         /* kept for the spawn once confirmed */
+    size_t         payload_len;
+    char          *cwd;             /* NULL: the runner's own */
+    const char    *mode;            /* "start" or "resume" */
     bool           stop_requested;
     int            stop_signal;     /* the last signal sent to stop it, 0 none */
     struct timer   grace;           /* SIGKILL when it expires */
