@@ -978,8 +978,10 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
                           - detail->data;
         } else {
             detail->len = ngx_sprintf(detail->data,
-                                      "Run %V is held by another launcher",
-                                      &rid)
+                                      "Run %V is held by another launcher%s",
+                                      &rid,
+                                      ev == NGX_HTTP_RUNS_EV_STARTED
+                                      ? ": do not execute it" : "")
                           - detail->data;
         }
 

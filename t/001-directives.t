@@ -465,3 +465,71 @@ POST /runs
 [alert]
 [emerg]
 [crit]
+
+
+
+=== TEST 32: runs_claim_timeout with a bad time value
+--- http_config
+    runs_zone runs 4m;
+    runs_claim_timeout soon;
+--- must_die
+--- error_log eval
+qr/"runs_claim_timeout" directive invalid value/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 33: runs_max_polls of zero
+--- http_config
+    runs_zone runs 4m;
+    runs_max_polls 0;
+--- must_die
+--- error_log eval
+qr/"runs_max_polls" directive must be between 1 and 1000000/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 34: runs_max_waits not a number
+--- http_config
+    runs_zone runs 4m;
+    runs_max_waits many;
+--- must_die
+--- error_log eval
+qr/"runs_max_waits" directive invalid number/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 35: runs_max_polls_per_launcher inside a location
+--- config
+    location /runs { runs_api runs; runs_max_polls_per_launcher 2; }
+--- must_die
+--- error_log eval
+qr/"runs_max_polls_per_launcher" directive is not allowed here/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 36: the limits on held requests and the claim timeout load
+--- http_config
+    runs_zone runs 4m;
+    runs_claim_timeout 0;
+    runs_max_polls 10;
+    runs_max_waits 10;
+    runs_max_polls_per_launcher 2;
+--- request
+GET /runs
+--- response_body_like: "runs"
+--- no_error_log
+[error]
+[alert]
+[crit]
