@@ -1,9 +1,9 @@
 # vi:ft=perl
 # must_die + error_log.  Debian's nginx is built with --error-log-path=stderr,
-# so config-parse errors only reach servroot/logs/error.log with "-e"; the
-# fallback adds it when TEST_NGINX_FALLBACK_STARTUP_ERRLOG=1 (which emulates
-# a source-built nginx whose default error log is prefix-relative).
-BEGIN { $ENV{TEST_NGINX_FALLBACK_STARTUP_ERRLOG} = 1 }
+# so config-parse errors only reach servroot/logs/error.log with "-e
+# <servroot>/logs/error.log", which the fallback passes by default, as
+# Test::Nginx 0.33 does (TEST_NGINX_FALLBACK_STARTUP_ERRLOG=0 drops it).
+BEGIN { delete $ENV{TEST_NGINX_FALLBACK_STARTUP_ERRLOG} }
 use Test::Nginx::Socket;
 
 repeat_each(2);

@@ -3,7 +3,8 @@ package Test::Nginx::Util;
 # Fallback re-implementation of Test::Nginx::Util (openresty/test-nginx),
 # used only when the real Test::Nginx is not installed.  It mirrors the
 # public API, the environment variables, the generated nginx.conf and the
-# server life cycle of the real module (version 0.29 era).  See
+# server life cycle of the real module (version 0.29 era, with the temp
+# paths under the server root and the "-e" error log of 0.33).  See
 # t/fallback/README for the known differences.
 
 use strict;
@@ -95,10 +96,13 @@ our $NoRootLocation = 0;
 our $TestNginxSleep = $ENV{TEST_NGINX_SLEEP} || 0.015;
 our $ForceRestartOnTest = defined $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST}
                           ? $ENV{TEST_NGINX_FORCE_RESTART_ON_TEST} : 1;
-# fallback-only: pass "-e <servroot>/logs/error.log" to nginx so that
+# "-e <servroot>/logs/error.log" on the nginx command line, as 0.33 does:
 # start-up (config parsing) errors land in error.log even when the binary
 # was built with an absolute or "stderr" default error log path.
-our $StartupErrLog = $ENV{TEST_NGINX_FALLBACK_STARTUP_ERRLOG};
+# Fallback-only: TEST_NGINX_FALLBACK_STARTUP_ERRLOG=0 leaves it out, as
+# 0.29 did.
+our $StartupErrLog = defined $ENV{TEST_NGINX_FALLBACK_STARTUP_ERRLOG}
+                     ? $ENV{TEST_NGINX_FALLBACK_STARTUP_ERRLOG} : 1;
 
 our $ChildPid;
 our @EnvToNginx;
@@ -378,6 +382,18 @@ sub get_nginx_version () {
         return get_canon_version($1, $2, $3);
     }
     bail_out("Failed to parse the output of \"nginx -V\": $out\n");
+}
+
+# "nginx -V" as write_config_file reads it for the temp paths (0.33 runs it
+# for every config it writes; the fallback keeps the answer per binary)
+my %NginxVOutput;
+
+sub nginx_V_output () {
+    if (!exists $NginxVOutput{$NginxBinary}) {
+        my $out = `$NginxBinary -V 2>&1`;
+        $NginxVOutput{$NginxBinary} = defined $out ? $out : '';
+    }
+    return $NginxVOutput{$NginxBinary};
 }
 
 sub get_pid_from_pidfile ($) {
@@ -684,6 +700,22 @@ sub write_config_file ($$$) {
 
     my $listen_opts = $ReusePort ? ' reuseport' : '';
 
+    # as 0.33: the temp paths under the server root, on the access_log line
+    # (so that the line numbers of nginx.conf do not move), except for the
+    # modules the binary was built without and, for the proxy and request
+    # body paths, when --- http_config sets them itself
+    my $nginx_V = nginx_V_output();
+    my $fastcgi_temp_path = "fastcgi_temp_path $ServRoot/fastcgi_temp;";
+    my $scgi_temp_path = "scgi_temp_path $ServRoot/scgi_temp;";
+    my $uwsgi_temp_path = "uwsgi_temp_path $ServRoot/uwsgi_temp;";
+    my $proxy_temp_path = "proxy_temp_path $ServRoot/proxy_temp;";
+    my $client_body_temp_path = "client_body_temp_path $ServRoot/client_body_temp;";
+    $fastcgi_temp_path = '' if $nginx_V =~ /--without-http_fastcgi_module/;
+    $scgi_temp_path = '' if $nginx_V =~ /--without-http_scgi_module/;
+    $uwsgi_temp_path = '' if $nginx_V =~ /--without-http_uwsgi_module/;
+    $proxy_temp_path = '' if $http_config =~ /\bproxy_temp_path\b/;
+    $client_body_temp_path = '' if $http_config =~ /\bclient_body_temp_path\b/;
+
     my $env_lines = '';
     for my $v (@EnvToNginx) {
         my $e = $v =~ /\s/ ? "'$v'" : $v;
@@ -709,7 +741,7 @@ ${env_lines}#env LUA_PATH;
 $main_config
 
 http {
-    access_log $AccLogFile;
+    access_log $AccLogFile; $client_body_temp_path $proxy_temp_path $fastcgi_temp_path $scgi_temp_path $uwsgi_temp_path
     #access_log off;
 
     default_type text/plain;
@@ -992,11 +1024,16 @@ sub run_nginx_cmd ($$) {
     return ($status, $err);
 }
 
+# 0.33 runs "nginx -e $ServRoot/logs/error.log -p $ServRoot/ -c $ConfFile"
+# for any nginx >= 0.7.53 (its old test for -p); nginx only knows -e since
+# 1.19.5, so the fallback leaves it out for older binaries, which the real
+# module cannot start at all.
 sub nginx_cmd_args () {
-    my @args = ($NginxBinary, '-p', "$ServRoot/", '-c', $ConfFile);
+    my @args = ($NginxBinary);
     if ($StartupErrLog && defined $NginxVersion && $NginxVersion >= 1.019005) {
-        push @args, '-e', $ErrLogFile;
+        push @args, '-e', "$ServRoot/logs/error.log";
     }
+    push @args, '-p', "$ServRoot/", '-c', $ConfFile;
     return \@args;
 }
 
