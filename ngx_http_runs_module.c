@@ -586,6 +586,14 @@ ngx_http_runs_postconfiguration(ngx_conf_t *cf)
 
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_runs_module);
 
+    if (rmcf->uses.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_runs_errors_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     use = rmcf->uses.elts;
 
     for (i = 0; i < rmcf->uses.nelts; i++) {

@@ -423,6 +423,8 @@ struct ngx_http_runs_ctx_s {
     ngx_uint_t                  event;
     ngx_str_t                   path_id;    /* run or launcher id in the URI */
     ngx_http_runs_poll_t        poll;       /* set by notified processing */
+    ngx_buf_t                  *error_page; /* nginx's error, as JSON */
+    unsigned                    error_sent:1;
     unsigned                    ready:1;    /* poll holds an answer */
     unsigned                    final:1;    /* answer even with nothing */
     unsigned                    noclaim:1;  /* a poll for stops only */
@@ -513,6 +515,9 @@ ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_uint_t ngx_http_runs_refused(ngx_http_runs_zone_t *zone,
     ngx_uint_t reason, ngx_log_t *log);
+
+/* ngx_http_runs_errors.c */
+ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);
 
 /* ngx_http_runs_json_in.c */
 ngx_int_t ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,

@@ -146,13 +146,14 @@ flow 'the same bodies with a length, split across many writes', 8 + 1, sub {
     ok alive(), 'still answering';
 };
 
-flow 'broken chunked framing and truncated bodies', 5, sub {
+flow 'broken chunked framing and truncated bodies', 10, sub {
     my $c = Runs::Conn->new;
     $c->send_raw("POST /runs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                  . "zz\r\n{}\r\n0\r\n\r\n", 'POST');
     my $res = $c->read(10);
     $c->close;
     is $res->{status}, 400, 'a chunk size that is not hex: 400';
+    like $res->{body}, qr/^\{"detail":"Bad request: nginx could not read it/, 'as JSON';
 
     # the client goes away in the middle of a chunk, and in the middle of
     # a body with a length
@@ -174,8 +175,14 @@ flow 'broken chunked framing and truncated bodies', 5, sub {
                       prompt => 'x');
     $res = send_chunked('/runs', $big, 65536);
     is $res->{status}, 413, 'a chunked body over client_max_body_size: 413';
+    like $res->{body}, qr/^\{"detail":"Request body too large: the limit \(client_max_body_size\) is 1048576 bytes"\}$/,
+        'with a JSON detail naming the limit';
+    is $res->{headers}{'content-type'}, 'application/json', 'as application/json';
     $res = Runs::req('POST', '/runs', $big);
     is $res->{status}, 413, 'the same with a length: 413';
+    like $res->{body}, qr/client_max_body_size\) is 1048576 bytes/, 'the same detail';
+    $res = Runs::req('GET', '/nowhere-413');
+    like $res->{body}, qr/<html>/, 'outside the API nginx answers as it always does';
     ok alive(), 'still answering';
 };
 
