@@ -6,11 +6,15 @@
 #                       and agent-runner, runsctl and the echo executor in
 #                       build/bin (build/asan: the same under ASan/UBSan)
 #   ./build.sh test     build, then run every Test::Nginx suite in t/
+#                       and a short fuzz run (FUZZ_SECONDS)
 #   ./build.sh start    build, then run a coordinator on 127.0.0.1:8765 and
 #                       one agent-runner with the echo executor in the
 #                       foreground (Ctrl+C stops both)
 #   ./build.sh bench    build, then benchmark (under 5 minutes; writes
 #                       build/bench/results.{json,md}; docs/PERFORMANCE.md)
+#   ./build.sh fuzz [SECONDS]
+#                       fuzz the JSON reader against jansson (libFuzzer,
+#                       ASan/UBSan; default 600 s; docs/FUZZING.md)
 #   ./build.sh clean    remove build/
 #
 # Environment:
@@ -20,6 +24,7 @@
 #   RUNS_PORT           port for "start" (default: 8765)
 #   RUNS_RUNNER=0       "start" runs the coordinator without a runner
 #   TEST_VALGRIND=0     skip the valgrind pass of "test"
+#   FUZZ_SECONDS        length of the fuzz run of "test" (default: 60; 0 skips)
 
 set -euo pipefail
 
@@ -34,7 +39,7 @@ DEBIAN_PACKAGES=(
     zlib1g-dev libcurl4-openssl-dev valgrind curl
     libtest-base-perl libtext-diff-perl libtest-longstring-perl libwww-perl
     libipc-run-perl liblist-moreutils-perl libjson-pp-perl
-    wrk
+    wrk clang libclang-rt-14-dev
 )
 
 CFLAGS_MODULE="-g -O2 -fstack-protector-strong -Wformat \
@@ -186,6 +191,8 @@ cmd_test() {
     if [ "${TEST_VALGRIND:-1}" != 0 ]; then
         valgrind_pass
     fi
+
+    fuzz_short
 }
 
 # nginx's workers (master off, as Test::Nginx runs them) under memcheck;
@@ -308,6 +315,187 @@ cmd_bench() {
     BUILD=$BUILD MODULE=$MODULE NGINX_BIN=$NGINX_BIN exec "$ROOT/src/bench/bench.sh"
 }
 
+# fuzzing: src/fuzz/json_fuzz.c, a libFuzzer target for the module's JSON
+# reader, differential against jansson (docs/FUZZING.md)
+FUZZ=$BUILD/fuzz
+FUZZ_CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined \
+-fno-sanitize-recover=all -fno-omit-frame-pointer \
+-Wall -Wextra -Wno-unused-parameter -Werror"
+
+# a variable of build/nginx/objs/Makefile (paths relative to build/nginx)
+nginx_make_var() {
+    make -s --no-print-directory -C "$BUILD/nginx" -f objs/Makefile -f - \
+        "fuzz-print-$1" <<'EOF'
+fuzz-print-%:
+	@echo $($*)
+EOF
+}
+
+# nginx's own .c files, which nginx-dev does not ship: NGINX_SRC when it is
+# a full tree, else Debian's source package of that nginx, fetched with
+# apt-get source through deb-src twins of this machine's apt sources, in a
+# private apt state under build/fuzz (the system's apt state is untouched)
+fuzz_nginx_src() {
+    if [ -f "$NGINX_SRC/src/core/ngx_palloc.c" ]; then
+        FUZZ_NGINX_SRC=$NGINX_SRC
+        return 0
+    fi
+    FUZZ_NGINX_SRC=$FUZZ/nginx-src
+    [ -f "$FUZZ_NGINX_SRC/src/core/ngx_palloc.c" ] && return 0
+
+    command -v dpkg-source >/dev/null || die "dpkg-source missing: run ./build.sh deps"
+    local apt=$FUZZ/apt f v want got=""
+    say "fetching the nginx source package (the fuzz target links nginx's core)"
+    rm -rf "$apt" "$FUZZ_NGINX_SRC" "$FUZZ_NGINX_SRC.new"
+    mkdir -p "$apt/parts" "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/get"
+    sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list \
+        >"$apt/sources.list" 2>/dev/null || true
+    for f in /etc/apt/sources.list.d/*.sources; do
+        [ -f "$f" ] && sed 's/^Types:.*/Types: deb-src/' "$f" >"$apt/parts/${f##*/}"
+    done
+    for f in /etc/apt/sources.list.d/*.list; do
+        [ -f "$f" ] && sed -n 's/^deb \(.*\)/deb-src \1/p' "$f" >"$apt/parts/${f##*/}"
+    done
+    local opts=(-q -o "Dir::Etc::SourceList=$apt/sources.list"
+        -o "Dir::Etc::SourceParts=$apt/parts" -o "Dir::State::Lists=$apt/lists"
+        -o "Dir::Cache=$apt/cache" -o "APT::Sandbox::User=root")
+    apt-get "${opts[@]}" update >"$apt/update.log" 2>&1 || true
+    # the installed version first, then the others the archive has
+    want=$(dpkg-query -W -f='${source:Version}' nginx-dev 2>/dev/null || true)
+    for v in $want $(apt-cache "${opts[@]}" showsrc nginx 2>/dev/null \
+                     | sed -n 's/^Version: //p' | sort -urV); do
+        if (cd "$apt/get" && apt-get "${opts[@]}" source --download-only "nginx=$v") \
+            >>"$apt/source.log" 2>&1; then
+            got=$v
+            break
+        fi
+    done
+    [ -n "$got" ] || { tail -20 "$apt/update.log" "$apt/source.log"; die "could not fetch nginx's source package"; }
+    dpkg-source -x "$apt/get/nginx_${got#*:}.dsc" "$FUZZ_NGINX_SRC.new" \
+        >"$apt/extract.log" 2>&1 || { cat "$apt/extract.log"; die "could not unpack nginx $got"; }
+    # the .c files must go with the headers the module is built with
+    for f in "$FUZZ_NGINX_SRC.new"/src/{core,event,os/unix}/*.h; do
+        cmp -s "$f" "$NGINX_SRC/${f#"$FUZZ_NGINX_SRC.new/"}" \
+            || die "nginx $got's ${f#"$FUZZ_NGINX_SRC.new/"} differs from $NGINX_SRC's"
+    done
+    mv "$FUZZ_NGINX_SRC.new" "$FUZZ_NGINX_SRC"
+    rm -rf "$apt"
+    say "nginx $got source in $FUZZ_NGINX_SRC${want:+ (installed: $want)}"
+}
+
+# nginx's core and unix objects (all but nginx.o), compiled by nginx's own
+# compiler and CFLAGS from build/nginx/objs/Makefile, one section per
+# function so that the link keeps only what the reader reaches
+fuzz_nginx_lib() {
+    local lib=$FUZZ/libngx.a dir=$FUZZ/ngx cc cflags incs o n=0
+    [ -f "$lib" ] && [ "$lib" -nt "$BUILD/nginx/objs/Makefile" ] && return 0
+    fuzz_nginx_src
+    cc=$(nginx_make_var CC)
+    cflags=$(nginx_make_var CFLAGS)
+    incs=$(nginx_make_var CORE_INCS)
+    say "compiling nginx's core for the fuzz target"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    local objs
+    objs=$(grep -oE '^objs/src/(core|os/unix)/[a-z0-9_]+\.o' "$BUILD/nginx/objs/Makefile" \
+           | grep -v '/nginx\.o$')
+    for o in $objs; do
+        o=${o#objs/}
+        # shellcheck disable=SC2086
+        (cd "$BUILD/nginx" && $cc -c $cflags -ffunction-sections -fdata-sections \
+            $incs -o "$dir/$(basename "$o")" "$FUZZ_NGINX_SRC/${o%.o}.c") &
+        n=$((n + 1))
+        if [ "$n" -ge "$(nproc)" ]; then
+            wait -n || true
+            n=$((n - 1))
+        fi
+    done
+    wait
+    for o in $objs; do
+        [ -f "$dir/$(basename "$o")" ] || die "compiling nginx's ${o#objs/} failed"
+    done
+    rm -f "$lib.new"
+    ar rcs "$lib.new" "$dir"/*.o
+    mv -f "$lib.new" "$lib"
+}
+
+# build/fuzz/json_fuzz: the harness and the reader under clang's
+# sanitizers and coverage, nginx's objects as they are (gcc), jansson
+fuzz_build() {
+    [ -f "$BUILD/nginx/objs/Makefile" ] || cmd_build
+    command -v clang >/dev/null || die "clang missing: run ./build.sh deps"
+    mkdir -p "$FUZZ"
+    fuzz_nginx_lib
+    local bin=$FUZZ/json_fuzz f incs
+    if [ -x "$bin" ]; then
+        for f in "$ROOT/src/fuzz/json_fuzz.c" "$ROOT/src/ngx_http_runs_json_in.c" \
+                 "$ROOT/src/ngx_http_runs.h" "$FUZZ/libngx.a"; do
+            [ "$f" -nt "$bin" ] && rm -f "$bin"
+        done
+        [ -x "$bin" ] && return 0
+    fi
+    incs=$(nginx_make_var ALL_INCS)
+    say "compiling $bin"
+    # shellcheck disable=SC2086
+    (cd "$BUILD/nginx" && clang $FUZZ_CFLAGS $incs -o "$bin.new" \
+        "$ROOT/src/fuzz/json_fuzz.c" "$ROOT/src/ngx_http_runs_json_in.c" \
+        "$FUZZ/libngx.a" -ljansson -Wl,--gc-sections) \
+        || die "compiling the fuzz target failed"
+    mv -f "$bin.new" "$bin"
+}
+
+# one fuzz run of $1 seconds on build/fuzz/corpus (seeded from
+# src/fuzz/corpus/json, which stays as it is); a crash or a disagreement
+# fails it with the saved input's path
+fuzz_run() {
+    local secs=$1 corpus=$FUZZ/corpus log=$FUZZ/fuzz.log f rc=0
+    local execs rate crash
+    mkdir -p "$corpus" "$FUZZ/artifacts"
+    for f in "$ROOT"/src/fuzz/corpus/json/*; do
+        [ -e "$corpus/${f##*/}" ] || cp "$f" "$corpus/"
+    done
+    say "fuzzing the JSON reader against jansson for ${secs}s (log: $log)"
+    "$FUZZ/json_fuzz" -max_total_time="$secs" -max_len=4096 -timeout=10 \
+        -print_final_stats=1 -dict="$ROOT/src/fuzz/json.dict" \
+        -artifact_prefix="$FUZZ/artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+    if [ "$rc" != 0 ]; then
+        grep -E -A3 'json_fuzz: DISAGREEMENT|ERROR: |SUMMARY: ' "$log" | head -40 >&2
+        crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
+        [ -n "$crash" ] || { tail -30 "$log" >&2; die "fuzzing failed (exit $rc, see $log)"; }
+        say "reproduce: $FUZZ/json_fuzz $crash"
+        die "fuzzing found a problem (exit $rc): $crash"
+    fi
+    say "fuzz: ${execs:-?} executions in ${secs}s (${rate:-?}/s), $(find "$corpus" -type f | wc -l) inputs in $corpus, no disagreement"
+}
+
+fuzz_seconds_ok() {
+    case $1 in
+        ''|*[!0-9]*) die "fuzz: seconds must be a positive number, not '$1'" ;;
+    esac
+    # libFuzzer takes -max_total_time=0 for "no limit"
+    [ "$((10#$1))" -gt 0 ] || die "fuzz: seconds must be a positive number, not '$1'"
+}
+
+cmd_fuzz() {
+    fuzz_seconds_ok "$1"
+    fuzz_build
+    fuzz_run "$1"
+}
+
+# the short run of "test"
+fuzz_short() {
+    local secs=${FUZZ_SECONDS:-60}
+    if [ "$secs" = 0 ]; then
+        say "fuzzing skipped (FUZZ_SECONDS=0)"
+        return 0
+    fi
+    fuzz_seconds_ok "$secs"
+    fuzz_build
+    fuzz_run "$secs"
+}
+
 cmd_clean() {
     rm -rf "$BUILD" "$ROOT/t/servroot"
 }
@@ -318,6 +506,7 @@ case "${1:-}" in
     test)  cmd_deps; cmd_test ;;
     start) cmd_deps; cmd_start ;;
     bench) cmd_deps; cmd_bench ;;
+    fuzz)  cmd_deps; cmd_fuzz "${2:-600}" ;;
     clean) cmd_clean ;;
-    *)     sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *)     sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
