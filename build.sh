@@ -23,7 +23,8 @@
 #   NGINX_BIN           nginx binary to run (default: /usr/sbin/nginx)
 #   RUNS_PORT           port for "start" (default: 8765)
 #   RUNS_RUNNER=0       "start" runs the coordinator without a runner
-#   TEST_VALGRIND=0     skip the valgrind pass of "test"
+#   TEST_VALGRIND=0     skip the valgrind pass of "test" (the UBSan pass
+#                       of the module always runs)
 #   FUZZ_SECONDS        length of the fuzz run of "test" (default: 60; 0 skips)
 
 set -euo pipefail
@@ -99,34 +100,41 @@ cmd_build() {
     command -v pkg-config >/dev/null 2>&1 || true
     [ -f /usr/include/jansson.h ] || die "jansson headers missing: run ./build.sh deps"
 
-    local tree=$BUILD/nginx
-    local stamp=$BUILD/.configured
-    local sig
-    sig=$(cat "$ROOT/config" "$NGINX_SRC/conf_flags" 2>/dev/null | md5sum | cut -d' ' -f1)
-
     mkdir -p "$BUILD"
+    build_module "$BUILD/nginx" "$CFLAGS_MODULE" "" "$MODULE"
+    build_tools
+}
+
+# build_module TREE CC_OPT LD_OPT OUT: the module configured in a copy of
+# the nginx tree (again when config or the flags change), compiled to OUT
+build_module() {
+    local tree=$1 ccopt=$2 ldopt=$3 out=$4
+    local stamp=$tree.configured log=$tree.log
+    local sig
+    sig=$(cat "$ROOT/config" "$NGINX_SRC/conf_flags" 2>/dev/null \
+          | cat - <(echo "$ccopt $ldopt") | md5sum | cut -d' ' -f1)
+
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sig" ]; then
-        say "configuring against $NGINX_SRC"
+        say "configuring $(basename "$tree") against $NGINX_SRC"
         rm -rf "$tree"
         cp -a "$NGINX_SRC" "$tree"
         local flags=()
         mapfile -t flags < <(nginx_conf_flags)
         (cd "$tree" && ./configure "${flags[@]}" \
-            --with-cc-opt="$CFLAGS_MODULE" \
-            --add-dynamic-module="$ROOT" >"$BUILD/configure.log" 2>&1) \
-            || { tail -30 "$BUILD/configure.log"; die "configure failed (see $BUILD/configure.log)"; }
+            --with-cc-opt="$ccopt" ${ldopt:+--with-ld-opt="$ldopt"} \
+            --add-dynamic-module="$ROOT" >"$log" 2>&1) \
+            || { tail -30 "$log"; die "configure failed (see $log)"; }
         echo "$sig" >"$stamp"
     fi
 
-    say "compiling ngx_http_runs_module.so"
-    make -s -C "$tree" -f objs/Makefile modules >"$BUILD/make.log" 2>&1 \
-        || { cat "$BUILD/make.log"; die "compilation failed"; }
+    say "compiling $(basename "$out") ($(basename "$tree"))"
+    make -s -C "$tree" -f objs/Makefile modules >"$log" 2>&1 \
+        || { cat "$log"; die "compilation failed"; }
+    mkdir -p "$(dirname "$out")"
     # a new file, not an overwrite: a running nginx keeps its mapping
-    cp "$tree/objs/ngx_http_runs_module.so" "$MODULE.new"
-    mv -f "$MODULE.new" "$MODULE"
-    say "built $MODULE"
-
-    build_tools
+    cp "$tree/objs/ngx_http_runs_module.so" "$out.new"
+    mv -f "$out.new" "$out"
+    say "built $out"
 }
 
 # one program from the .c files of its directories; rebuilt when any
@@ -192,6 +200,8 @@ cmd_test() {
         valgrind_pass
     fi
 
+    ubsan_pass
+
     fuzz_short
 }
 
@@ -204,13 +214,35 @@ valgrind_pass() {
     say "Test::Nginx suites with nginx under valgrind"
     cp "$ROOT/t/valgrind.suppress" "$ROOT/valgrind.suppress"
     TEST_NGINX_USE_VALGRIND=1 prove -j1 t/002-client-api.t t/003-launcher-api.t \
-        t/006-stop.t t/013-json.t 2>"$log" || { tail -50 "$log"; die "suites failed under valgrind"; }
+        t/006-stop.t t/013-json.t t/014-http-edges.t t/015-full-zone-reports.t \
+        2>"$log" || { tail -50 "$log"; die "suites failed under valgrind"; }
     rm -f "$ROOT/valgrind.suppress"
     if grep -E '^==[0-9]+== ' "$log" >/dev/null; then
         grep -E -A12 '^==[0-9]+== ' "$log" | head -80
         die "valgrind reported errors (full output: $log)"
     fi
     say "valgrind: no errors"
+}
+
+# the module built with UBSan (nginx itself as Debian ships it): the suites
+# that feed it the most kinds of input; any report fails the pass
+ubsan_pass() {
+    local dir=$BUILD/ubsan
+    build_module "$BUILD/nginx-ubsan" \
+        "-g -O1 -fPIC -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=all -Wall -Wextra -Wno-unused-parameter -Werror" \
+        "-fsanitize=undefined" "$dir/ngx_http_runs_module.so"
+    rm -f "$dir"/report.*
+    say "Test::Nginx suites with the module under UBSan"
+    TEST_NGINX_RUNS_MODULE=$dir/ngx_http_runs_module.so \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$dir/report \
+        prove -j1 t/002-client-api.t t/003-launcher-api.t t/005-sessions.t \
+        t/013-json.t t/014-http-edges.t t/015-full-zone-reports.t \
+        t/018-reference-launcher.t || die "suites failed with the module under UBSan"
+    if ls "$dir"/report.* >/dev/null 2>&1; then
+        head -40 "$dir"/report.*
+        die "UBSan reported undefined behaviour in the module ($dir/report.*)"
+    fi
+    say "UBSan: no report"
 }
 
 write_conf() {

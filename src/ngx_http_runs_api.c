@@ -713,7 +713,7 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
 
     sh = zone->sh;
 
-    total = ngx_atomic_fetch_add(&sh->refused[reason], 1) + 1;
+    (void) ngx_atomic_fetch_add(&sh->refused[reason], 1);
 
     now = ngx_time();
     last = sh->refused_at[reason];
@@ -724,6 +724,8 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
         return 0;
     }
 
+    /* the one worker that logs for these 10 s */
+    total = sh->refused[reason];
     n = total - sh->refused_logged[reason];
     sh->refused_logged[reason] = total;
 

@@ -5,8 +5,8 @@
  * Some requests are refused by nginx itself before or while the module
  * reads them: a body over client_max_body_size (413, with a length before
  * the content phase, chunked while it is read), chunked framing nginx
- * cannot parse (400), a body that does not come in time (408).  nginx
- * answers those with an HTML page.  In a location of this module, unless
+ * cannot parse (400).  nginx answers those with an HTML page (a body that
+ * does not come in time, 408, gets no answer at all).  In a location of this module, unless
  * the operator sent them elsewhere with error_page, a header filter turns
  * such a page into the API's {"detail": ...} and the body filter sends
  * that instead of the page.
@@ -79,12 +79,6 @@ ngx_http_runs_error_header_filter(ngx_http_request_t *r)
         p = ngx_snprintf(text, sizeof(text),
                          "Bad request: nginx could not read it "
                          "(chunked framing, headers)");
-        break;
-
-    case NGX_HTTP_REQUEST_TIME_OUT:
-        p = ngx_snprintf(text, sizeof(text),
-                         "The request body did not arrive in time "
-                         "(client_body_timeout)");
         break;
 
     default:

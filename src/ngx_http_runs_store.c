@@ -64,7 +64,9 @@ static const ngx_str_t  ngx_http_runs_notes[] = {
 static const ngx_str_t  ngx_http_runs_cut_suffix =
     ngx_string(" [cut: the runs_zone was full]");
 
-/* an error text that does not fit whole is tried again this long */
+/* an error text is kept up to _MAX bytes; one that does not fit is tried
+   again cut to _CUT */
+#define NGX_HTTP_RUNS_ERROR_MAX  65536
 #define NGX_HTTP_RUNS_ERROR_CUT  1024
 
 
@@ -828,9 +830,10 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 
 /*
  * Never fails: a report about a run is recorded whatever room is left.
- * The text is stored whole if it fits (finished runs are evicted for it),
- * else its first NGX_HTTP_RUNS_ERROR_CUT bytes, else a fixed note that
- * takes no room at all.
+ * The text is stored whole if it fits (finished runs are evicted for it;
+ * beyond NGX_HTTP_RUNS_ERROR_MAX bytes only that much is kept), else its
+ * first NGX_HTTP_RUNS_ERROR_CUT bytes, else a fixed note that takes no
+ * room at all.
  */
 
 static void
@@ -847,8 +850,14 @@ ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
 
     cut = 0;
 
-    if (len > NGX_MAX_UINT32_VALUE) {
-        len = NGX_MAX_UINT32_VALUE;
+    /* a runner's error is a tail; a huge one must not evict history */
+    if (len > NGX_HTTP_RUNS_ERROR_MAX) {
+        len = NGX_HTTP_RUNS_ERROR_MAX;
+
+        while (len && (data[len] & 0xc0) == 0x80) {
+            len--;
+        }
+
         cut = 1;
     }
 

@@ -391,6 +391,26 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
     sh = zone->sh;
     lr = NULL;
 
+    if (sh->nheld[kind] >= rmcf->max_held[kind]) {
+        *refused = (kind == NGX_HTTP_RUNS_WAIT_POLL)
+                   ? NGX_HTTP_RUNS_REFUSED_POLLS : NGX_HTTP_RUNS_REFUSED_WAITS;
+        return NULL;
+    }
+
+    if (sh->nwaiters >= rmcf->max_waiters) {
+        *refused = NGX_HTTP_RUNS_REFUSED_WAITERS;
+        return NULL;
+    }
+
+    w = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_waiter_t),
+                                   NULL);
+    if (w == NULL) {
+        *refused = NGX_HTTP_RUNS_REFUSED_FULL;
+        return NULL;
+    }
+
+    /* admitted: only now may it supersede an older poll of its launcher */
+
     if (kind == NGX_HTTP_RUNS_WAIT_POLL) {
         lr = target;
 
@@ -411,24 +431,6 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
 
             ngx_http_runs_notify_locked(sh, old, bells);
         }
-    }
-
-    if (sh->nheld[kind] >= rmcf->max_held[kind]) {
-        *refused = (kind == NGX_HTTP_RUNS_WAIT_POLL)
-                   ? NGX_HTTP_RUNS_REFUSED_POLLS : NGX_HTTP_RUNS_REFUSED_WAITS;
-        return NULL;
-    }
-
-    if (sh->nwaiters >= rmcf->max_waiters) {
-        *refused = NGX_HTTP_RUNS_REFUSED_WAITERS;
-        return NULL;
-    }
-
-    w = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_waiter_t),
-                                   NULL);
-    if (w == NULL) {
-        *refused = NGX_HTTP_RUNS_REFUSED_FULL;
-        return NULL;
     }
 
     ngx_memzero(w, sizeof(ngx_http_runs_waiter_t));
@@ -500,7 +502,7 @@ ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
 
     /* a wake-up meant for a poll that went away goes to the next one */
     if (was_notified && w->kind == NGX_HTTP_RUNS_WAIT_POLL
-        && !w->superseded && sh->ready.root != sh->ready.sentinel)
+        && sh->ready.root != sh->ready.sentinel)
     {
         ngx_http_runs_notify_idle_locked(sh, bells);
     }

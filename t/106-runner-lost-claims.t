@@ -46,6 +46,24 @@ flow 'a runner whose claim was taken back does not execute the run', 8, sub {
     runners_clean_ok();
 };
 
+flow 'a runner leaves on SIGTERM while a claim is still being confirmed', 4, sub {
+    RunsRunner::cleanup();
+    my $p = start_proxy(rules => [{ match => qr{^/launcher/runs/run_\w+/started$},
+                                    delay => 40 }]);
+    my $h = start_runner(name => 'stuck', url => $p->{url});
+    ok runner_launcher($h), 'a runner whose started reports get no answer';
+    my $id = create_run(session_name => 'taken-2', prompt => 'hello');
+    ok wait_status($id, 'claimed', 5), 'it claims a run';
+    sleep 0.3;
+    my $t0 = time;
+    runner_signal($h, 'TERM');
+    my $rc = runner_wait($h, 20);
+    ok defined $rc && time - $t0 < 15,
+        sprintf('SIGTERM: it gives up on the coordinator and exits (%.1f s)', time - $t0);
+    ok !exists runner_pids($h)->{$id}, 'without ever starting the executor';
+    RunsRunner::cleanup();
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -57,6 +75,21 @@ __DATA__
     runs_zone runs 4m;
     runs_claim_timeout 2s;
     runs_poll_timeout 5s;
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 60
+--- no_error_log
+[error]
+[alert]
+[crit]
+
+
+
+=== TEST 2: a runner leaves on SIGTERM while a claim is still being confirmed
+--- http_config
+    runs_zone runs 4m;
+    runs_claim_timeout 60s;
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"

@@ -189,6 +189,19 @@ exec_confirmed(void *arg, const char *run_id, enum report_outcome outcome,
         }
         break;
     case REPORT_REFUSED:
+        if (run->reoffered && !run->stop_requested) {
+            /* the refusal was of the first claim; confirm the second */
+            log_msg(&r->log, LOG_INFO, run_id, "claimed again: confirming the new claim");
+            run->reoffered = false;
+            run->confirming = true;
+            keep = reports_push_then(&r->reports, run_id, "started",
+                                     exec_body(run->launcher_id, NULL, NULL),
+                                     exec_confirmed, r) == 0;
+            if (!keep) {
+                run->confirming = false;
+            }
+            break;
+        }
         log_msg(&r->log, LOG_WARN, run_id, "not executed: the coordinator refused the "
                 "claim %s", api_why(res, why, sizeof(why)));
         break;
@@ -219,7 +232,14 @@ exec_start(struct runner *r, json_t *rj)
         log_msg(&r->log, LOG_ERROR, NULL, "the coordinator handed out a run without a valid run_id");
         return;
     }
-    if (runs_find(&r->runs, run_id) != NULL) {
+    if ((run = runs_find(&r->runs, run_id)) != NULL) {
+        if (run->confirming) {
+            /* taken back and claimed for us again before the refusal of
+               the first claim came: that refusal must not drop it */
+            run->reoffered = true;
+            log_msg(&r->log, LOG_INFO, run_id, "handed out again while its claim is confirmed");
+            return;
+        }
         log_msg(&r->log, LOG_WARN, run_id, "handed out again while it runs here: ignored");
         return;
     }

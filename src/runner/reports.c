@@ -214,8 +214,8 @@ reports_done(void *arg, const struct http_response *res)
     }
 }
 
-/* sends rp; a report that cannot even be sent is dropped (logged) */
-static void
+/* sends rp; a report that cannot even be sent is dropped (logged): false */
+static bool
 reports_start(struct reports *q, struct report *rp)
 {
     rp->attempts++;
@@ -224,9 +224,10 @@ reports_start(struct reports *q, struct report *rp)
     if (rp->req == NULL) {
         log_msg(q->log, LOG_ERROR, rp->run_id, "report dropped event=%s", rp->event);
         reports_remove(q, rp, REPORT_DROPPED, NULL);
-        return;
+        return false;
     }
     q->inflight++;
+    return true;
 }
 
 /*
@@ -243,9 +244,11 @@ reports_send(struct reports *q)
         return;
     }
     for (rp = q->head; rp != NULL && q->inflight < limit; rp = next) {
-        next = rp->next;            /* reports_start() may free rp */
-        if (rp->req == NULL && !rp->held) {
-            reports_start(q, rp);
+        next = rp->next;
+        if (rp->req == NULL && !rp->held && !reports_start(q, rp)) {
+            /* rp was dropped, and whoever waited for it may have changed
+               the list: walk it again */
+            next = q->head;
         }
     }
 }

@@ -318,21 +318,25 @@ runner_deadline(void *arg)
             FLUSH_TIMEOUT_MS / 1000, r->reports.count,
             r->registered && r->phase == PHASE_DRAINING ? " deregistered=no" : "");
     reports_drop_all(&r->reports, "coordinator unreachable");
-    runner_finish(r);
+    if (!r->loop.stop) {
+        runner_finish(r);       /* unless dropping them finished already */
+    }
 }
 
 /* on the way out: once the runs have ended and their reports are sent */
 static void
 runner_check_done(struct runner *r)
 {
-    if (r->phase == PHASE_ACTIVE || r->runs.count > 0 || r->loop.stop) {
+    /* runs whose claim is being confirmed have no executor to wait for:
+       the flush deadline covers their reports too */
+    if (r->phase == PHASE_ACTIVE || runs_executing(&r->runs) > 0 || r->loop.stop) {
         return;
     }
     if (!r->flushing) {
         r->flushing = true;
         loop_timer_arm(&r->loop, &r->deadline, FLUSH_TIMEOUT_MS);
     }
-    if (!reports_idle(&r->reports)) {
+    if (!reports_idle(&r->reports) || r->runs.count > 0) {
         return;
     }
     if (r->phase == PHASE_DRAINING && r->registered) {

@@ -90,3 +90,15 @@ runs_find_pid(const struct runs *rs, pid_t pid)
     }
     return NULL;
 }
+
+unsigned
+runs_executing(const struct runs *rs)
+{
+    const struct run *run;
+    unsigned          n = 0;
+
+    for (run = rs->head; run != NULL; run = run->next) {
+        n += !run->confirming;
+    }
+    return n;
+}

@@ -19,6 +19,7 @@ struct run {
     char          *launcher_id;     /* the registration that claimed it */
     struct child   child;           /* pid 0: not spawned yet */
     bool           confirming;      /* "started" sent, not yet answered */
+    bool           reoffered;       /* handed out again meanwhile */
     char          *payload;         /* kept for the spawn once confirmed */
     size_t         payload_len;
     char          *cwd;             /* NULL: the runner's own */
@@ -45,5 +46,7 @@ void runs_add(struct runs *rs, struct run *run);
 void runs_remove(struct runs *rs, struct run *run);
 struct run *runs_find(const struct runs *rs, const char *run_id);
 struct run *runs_find_pid(const struct runs *rs, pid_t pid);
+/* runs with an executor (not those whose claim is being confirmed) */
+unsigned runs_executing(const struct runs *rs);
 
 #endif
