@@ -411,15 +411,33 @@ typedef struct {
 typedef uint64_t  ngx_http_runs_bells_t;
 
 
+/* an endpoint: the body is NULL unless its route reads one */
+typedef ngx_int_t (*ngx_http_runs_endpoint_pt)(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+
+/* a route of an API group's table, which ends with a NULL handler */
+typedef struct {
+    ngx_uint_t                  nseg;       /* path segments below the
+                                               location's prefix */
+    ngx_str_t                   seg[3];     /* literals; empty: an id */
+    ngx_uint_t                  method;     /* NGX_HTTP_GET: HEAD too */
+    ngx_uint_t                  body;       /* read a body for it */
+    ngx_http_runs_endpoint_pt   handler;
+    ngx_uint_t                  event;      /* the runner's reports */
+} ngx_http_runs_route_t;
+
+
 struct ngx_http_runs_ctx_s {
     ngx_http_request_t         *request;
     ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_route_t      *route;
+    void                      (*answer)(ngx_http_runs_ctx_t *ctx);
+                                            /* a held request, once woken */
     ngx_http_runs_waiter_t     *waiter;     /* in the zone, while held */
     ngx_queue_t                 held;       /* zone->held */
     ngx_event_t                 timer;
     ngx_event_handler_pt        saved_read;
     ngx_uint_t                  kind;
-    ngx_uint_t                  endpoint;
     ngx_uint_t                  event;
     ngx_str_t                   path_id;    /* run or launcher id in the URI */
     ngx_http_runs_poll_t        poll;       /* set by notified processing */
@@ -485,8 +503,10 @@ void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells);
 void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
     ngx_http_runs_session_t *keep);
+void ngx_http_runs_maintain(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, ngx_log_t *log);
 
-/* ngx_http_runs_wait.c */
+/* ngx_http_runs_wake.c */
 ngx_int_t ngx_http_runs_init_bells(ngx_cycle_t *cycle,
     ngx_http_runs_zone_t *zone);
 ngx_int_t ngx_http_runs_init_worker(ngx_cycle_t *cycle);
@@ -503,18 +523,34 @@ ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
     ngx_uint_t *refused, ngx_http_runs_bells_t *bells);
 void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+void ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+
+/* ngx_http_runs_held.c */
+void ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone);
 ngx_int_t ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_pool_cleanup_t *cln, ngx_msec_t timeout);
 void ngx_http_runs_finish_held(ngx_http_runs_ctx_t *ctx);
 void ngx_http_runs_timer_handler(ngx_event_t *ev);
 
-/* ngx_http_runs_api.c */
+/* ngx_http_runs_request.c */
 ngx_int_t ngx_http_runs_handler(ngx_http_request_t *r);
-void ngx_http_runs_answer_held(ngx_http_runs_ctx_t *ctx);
-ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...);
+ngx_int_t ngx_http_runs_get_arg(ngx_http_request_t *r, char *name,
+    size_t len, ngx_str_t *value);
 ngx_uint_t ngx_http_runs_refused(ngx_http_runs_zone_t *zone,
     ngx_uint_t reason, ngx_log_t *log);
+ngx_int_t ngx_http_runs_send_refused(ngx_http_request_t *r,
+    ngx_http_runs_zone_t *zone, ngx_uint_t reason);
+ngx_int_t ngx_http_runs_send_run(ngx_http_request_t *r,
+    ngx_http_runs_snap_t *snap);
+ngx_int_t ngx_http_runs_send_ok(ngx_http_request_t *r);
+ngx_int_t ngx_http_runs_send_no_run(ngx_http_request_t *r);
+ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
+
+/* the API groups' route tables */
+extern ngx_http_runs_route_t  ngx_http_runs_client_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_runner_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_launchers_routes[];
 
 /* ngx_http_runs_errors.c */
 ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);
@@ -547,6 +583,8 @@ void ngx_http_runs_out_launcher(ngx_http_runs_out_t *o,
 ngx_int_t ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
     ngx_http_runs_out_t *o);
 ngx_int_t ngx_http_runs_send_empty(ngx_http_request_t *r, ngx_uint_t status);
+ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...);
 ngx_int_t ngx_http_runs_send_body(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 u_char *ngx_http_runs_format_time(u_char *p, int64_t ms);

@@ -26,6 +26,8 @@ static void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_detach_locked(ngx_http_runs_run_t *run);
+static void ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run);
 static void ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, int64_t now, ngx_msec_t timeout,
     ngx_http_runs_lost_t *lost, ngx_http_runs_bells_t *bells);
@@ -806,17 +808,7 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
         sess->nblocking--;
     }
 
-    if (run->launcher) {
-        ngx_queue_remove(&run->owned);
-        ngx_queue_init(&run->owned);
-        run->launcher = NULL;
-    }
-
-    if (run->stop_queued) {
-        ngx_queue_remove(&run->stop);
-        ngx_queue_init(&run->stop);
-        run->stop_queued = 0;
-    }
+    ngx_http_runs_detach_locked(run);
 
     ngx_queue_remove(&run->state);
     ngx_queue_insert_tail(&sh->finished, &run->state);
@@ -1065,29 +1057,42 @@ static void
 ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells)
 {
-    ngx_http_runs_shctx_t  *sh;
-
-    sh = zone->sh;
-
-    ngx_queue_remove(&run->owned);
-    ngx_queue_init(&run->owned);
-    run->launcher = NULL;
+    ngx_http_runs_detach_locked(run);
     run->has_launcher_id = 0;
     run->requeued = 1;          /* launcher_key still names the holder */
     run->claimed_at = 0;
 
+    ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_PENDING, 0,
+                                    bells);
+
+    /* its creation sequence number puts it ahead of every newer run */
+    ngx_http_runs_make_ready_locked(zone->sh, run->session, bells);
+}
+
+
+/* the run leaves its launcher: the runs it holds, the stops queued */
+
+static void
+ngx_http_runs_detach_locked(ngx_http_runs_run_t *run)
+{
+    if (run->launcher) {
+        ngx_queue_remove(&run->owned);
+        ngx_queue_init(&run->owned);
+        run->launcher = NULL;
+    }
+
+    ngx_http_runs_unqueue_stop_locked(run);
+}
+
+
+static void
+ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run)
+{
     if (run->stop_queued) {
         ngx_queue_remove(&run->stop);
         ngx_queue_init(&run->stop);
         run->stop_queued = 0;
     }
-
-    sh->nstatus[run->status]--;
-    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
-    run->status = NGX_HTTP_RUNS_PENDING;
-
-    /* its creation sequence number puts it ahead of every newer run */
-    ngx_http_runs_make_ready_locked(sh, run->session, bells);
 }
 
 
@@ -1241,9 +1246,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
         while (!ngx_queue_empty(&lr->stops)) {
             q = ngx_queue_head(&lr->stops);
             run = ngx_queue_data(q, ngx_http_runs_run_t, stop);
-            ngx_queue_remove(q);
-            ngx_queue_init(q);
-            run->stop_queued = 0;
+            ngx_http_runs_unqueue_stop_locked(run);
         }
 
         p->what = NGX_HTTP_RUNS_POLL_STOPS;
@@ -1259,33 +1262,35 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     run = (ngx_http_runs_run_t *)
               ((u_char *) node - offsetof(ngx_http_runs_run_t, ready));
 
-    /* copy first: a failed copy must not claim the run */
     prev_key = run->launcher_key;
     run->claimed_at = ngx_http_runs_now();
     run->launcher_key = lr->node.key;
     run->has_launcher_id = 1;
     run->launcher = lr;
+    ngx_queue_insert_tail(&lr->runs, &run->owned);
 
-    sh->nstatus[run->status]--;
-    sh->nstatus[NGX_HTTP_RUNS_CLAIMED]++;
-    run->status = NGX_HTTP_RUNS_CLAIMED;
+    ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_CLAIMED, 0,
+                                    bells);
 
     if (ngx_http_runs_snap_locked(run, pool, &p->run) != NGX_OK) {
-        sh->nstatus[NGX_HTTP_RUNS_CLAIMED]--;
-        sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
-        run->status = NGX_HTTP_RUNS_PENDING;
-        run->launcher = NULL;
+        /* a claim whose answer cannot be written is undone */
+        ngx_http_runs_detach_locked(run);
         run->launcher_key = prev_key;
         run->has_launcher_id = 0;
         run->claimed_at = 0;
+
+        ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_PENDING, 0,
+                                        bells);
+        ngx_http_runs_make_ready_locked(sh, run->session, bells);
+
         return NGX_ERROR;
     }
 
-    run->requeued = 0;
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "runs: run %*s claimed", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
+                   p->run.id);
 
-    ngx_rbtree_delete(&sh->ready, &run->ready);
-    run->in_ready = 0;
-    ngx_queue_insert_tail(&lr->runs, &run->owned);
+    run->requeued = 0;
 
     p->what = NGX_HTTP_RUNS_POLL_RUN;
 
@@ -1658,5 +1663,71 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
         }
 
         ngx_http_runs_free_run_locked(zone, run, NULL);
+    }
+}
+
+
+/*
+ * The sweep, from every worker's timer; it runs at most once a second for
+ * the whole zone (next_maintenance decides which worker does).  What it
+ * did is logged after the lock is released.
+ */
+
+void
+ngx_http_runs_maintain(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, ngx_log_t *log)
+{
+    int64_t                 now;
+    ngx_uint_t              k;
+    ngx_http_runs_lost_t    lost;
+    ngx_http_runs_bells_t   bells;
+
+    now = ngx_http_runs_now();
+    bells = 0;
+    lost.n = 0;
+    lost.nexpired = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (now >= zone->sh->next_maintenance) {
+        zone->sh->next_maintenance = now + NGX_HTTP_RUNS_MAINT_INTERVAL;
+        ngx_http_runs_maintain_locked(zone, rmcf, now, &lost, &bells);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    for (k = 0; k < ngx_min(lost.n, NGX_HTTP_RUNS_LOST_LOGGED); k++) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "runs_zone \"%V\": launcher %*s silent for %L ms, "
+                      "removed: launcher lost", &zone->name,
+                      (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, lost.id[k],
+                      lost.silent[k]);
+    }
+
+    if (lost.n > NGX_HTTP_RUNS_LOST_LOGGED) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "runs_zone \"%V\": %ui more launchers removed: "
+                      "launcher lost", &zone->name,
+                      lost.n - NGX_HTTP_RUNS_LOST_LOGGED);
+    }
+
+    for (k = 0; k < ngx_min(lost.nexpired, NGX_HTTP_RUNS_LOST_LOGGED); k++) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "runs_zone \"%V\": run %*s was claimed by "
+                      "launcher %*s, which did not confirm it within "
+                      "runs_claim_timeout (%M ms): taken back",
+                      &zone->name,
+                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, lost.run[k],
+                      (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN,
+                      lost.holder[k], rmcf->claim_timeout);
+    }
+
+    if (lost.nexpired > NGX_HTTP_RUNS_LOST_LOGGED) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "runs_zone \"%V\": %ui more unconfirmed claims "
+                      "taken back", &zone->name,
+                      lost.nexpired - NGX_HTTP_RUNS_LOST_LOGGED);
     }
 }

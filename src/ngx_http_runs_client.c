@@ -1,0 +1,582 @@
+
+/*
+ * The client API (runs_api): create a run, list runs, read one (and wait
+ * for it to end), stop one.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+static ngx_int_t ngx_http_runs_create(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_list(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_get(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_stop(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static void ngx_http_runs_answer_wait(ngx_http_runs_ctx_t *ctx);
+
+
+ngx_http_runs_route_t  ngx_http_runs_client_routes[] = {
+    { 0, { ngx_null_string }, NGX_HTTP_GET, 0, ngx_http_runs_list, 0 },
+    { 0, { ngx_null_string }, NGX_HTTP_POST, 1, ngx_http_runs_create, 0 },
+    { 1, { ngx_null_string }, NGX_HTTP_GET, 0, ngx_http_runs_get, 0 },
+    { 2, { ngx_null_string, ngx_string("stop") }, NGX_HTTP_POST, 0,
+      ngx_http_runs_stop, 0 },
+    { 0, { ngx_null_string }, 0, 0, NULL, 0 }
+};
+
+
+static const char  ngx_http_runs_created[] =
+    "{\"run_id\": \"%*s\", \"status\": \"pending\"}\n";
+
+
+static ngx_int_t
+ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                     *p, *last;
+    ngx_int_t                   rc;
+    ngx_str_t                   err, type, detail;
+    ngx_table_elt_t            *h;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_bells_t       bells;
+    ngx_http_runs_create_t      cr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    ngx_http_runs_field_t       f[6];
+    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    f[0].key = "type";
+    f[1].key = "session_name";
+    f[2].key = "prompt";
+    f[3].key = "agent_name";
+    f[4].key = "project_dir";
+    f[5].key = "parent_session_name";
+
+    rc = ngx_http_runs_json_read(r->pool, body, 0, f, 6, &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[0], 1, &type, &err);
+    }
+
+    if (rc == NGX_OK) {
+        if (type.len == 13 && ngx_strncmp(type.data, "start_session", 13) == 0)
+        {
+            cr.type = NGX_HTTP_RUNS_START;
+
+        } else if (type.len == 14
+                   && ngx_strncmp(type.data, "resume_session", 14) == 0)
+        {
+            cr.type = NGX_HTTP_RUNS_RESUME;
+
+        } else {
+            ngx_str_set(&err, "Field 'type' must be 'start_session' or "
+                              "'resume_session'");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &cr.session_name,
+                                     &err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_check_name(r->pool, "session_name",
+                                      &cr.session_name, &err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[2], 1, &cr.prompt, &err);
+
+        if (rc == NGX_OK && cr.prompt.len == 0) {
+            ngx_str_set(&err, "Field 'prompt' must not be empty");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+
+        if (rc == NGX_OK && cr.prompt.len > NGX_MAX_UINT32_VALUE) {
+            ngx_str_set(&err, "Field 'prompt' must be under 4 GB");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[3], 0, &cr.agent_name,
+                                     &err);
+
+        if (rc == NGX_OK && cr.agent_name.data) {
+            rc = ngx_http_runs_check_name(r->pool, "agent_name",
+                                          &cr.agent_name, &err);
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[4], 0, &cr.project_dir,
+                                     &err);
+        if (rc == NGX_OK) {
+            rc = ngx_http_runs_check_path(r->pool, "project_dir",
+                                          &cr.project_dir, &err);
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[5], 0, &cr.parent, &err);
+
+        if (rc == NGX_OK && cr.parent.data) {
+            rc = ngx_http_runs_check_name(r->pool, "parent_session_name",
+                                          &cr.parent, &err);
+        }
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    rc = ngx_http_runs_create_locked(zone, &cr, &detail, id, &bells);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    switch (rc) {
+
+    case NGX_HTTP_CREATED:
+        break;
+
+    case NGX_HTTP_CONFLICT:
+        return ngx_http_runs_send_detail(r, rc,
+                   "Session '%V' already exists: resume it with a "
+                   "resume_session run", &cr.session_name);
+
+    case NGX_HTTP_NOT_FOUND:
+        return ngx_http_runs_send_detail(r, rc,
+                   "Session '%V' not found: start it with a start_session "
+                   "run first", &cr.session_name);
+
+    default:
+        return ngx_http_runs_send_refused(r, zone,
+                                          NGX_HTTP_RUNS_REFUSED_FULL);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "runs: created run %*s", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
+                   id);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, rlcf->prefix.len + 1 + NGX_HTTP_RUNS_RUN_ID_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = p;
+    p = ngx_cpymem(p, rlcf->prefix.data, rlcf->prefix.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, id, NGX_HTTP_RUNS_RUN_ID_LEN);
+    h->value.len = p - h->value.data;
+
+    /* ngx_http_header_filter() would make a relative Location absolute */
+    r->headers_out.location = NULL;
+
+    /* the answer every creation gets: no need for an encoder */
+
+    p = ngx_pnalloc(r->pool, sizeof(ngx_http_runs_created) - 1
+                             + NGX_HTTP_RUNS_RUN_ID_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    last = ngx_sprintf(p, ngx_http_runs_created,
+                       (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id);
+
+    return ngx_http_runs_send_body(r, NGX_HTTP_CREATED, p, last - p);
+}
+
+
+static ngx_int_t
+ngx_http_runs_parse_status(ngx_str_t *s)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_RUNS_NSTATUS; i++) {
+        if (s->len == ngx_http_runs_status_names[i].len
+            && ngx_strncmp(s->data, ngx_http_runs_status_names[i].data,
+                           s->len) == 0)
+        {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    size_t                      hint;
+    uint64_t                    cursor;
+    ngx_int_t                   rc, status, limit;
+    ngx_str_t                   v, name;
+    ngx_uint_t                  cap, n, i;
+    ngx_http_runs_out_t         o;
+    ngx_http_runs_snap_t       *snaps;
+    ngx_http_runs_zone_t       *zone;
+
+    zone = ctx->zone;
+
+    status = -1;
+    limit = NGX_HTTP_RUNS_LIST_DEFAULT;
+    name.data = NULL;
+
+    if (ngx_http_runs_get_arg(r, "status", 6, &v) == NGX_OK) {
+        status = ngx_http_runs_parse_status(&v);
+        if (status == NGX_ERROR) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'status' must be one of pending, "
+                       "claimed, running, stopping, completed, failed, "
+                       "stopped");
+        }
+    }
+
+    if (ngx_http_runs_get_arg(r, "limit", 5, &v) == NGX_OK) {
+        limit = ngx_atoi(v.data, v.len);
+        if (limit < 1 || limit > NGX_HTTP_RUNS_LIST_MAX) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'limit' must be an integer from 1 "
+                       "to %d", NGX_HTTP_RUNS_LIST_MAX);
+        }
+    }
+
+    if (ngx_http_runs_get_arg(r, "session_name", 12, &name) == NGX_OK) {
+        if (!ngx_http_runs_name_valid(&name)) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'session_name' must be 1-60 "
+                       "characters matching ^[A-Za-z0-9][A-Za-z0-9_.-]*$");
+        }
+
+    } else {
+        name.data = NULL;
+    }
+
+    /*
+     * sized before the lock from an unlocked read of the run count: runs
+     * created meanwhile may be left out, as if they came a moment later
+     */
+    cap = ngx_min((ngx_uint_t) limit, zone->sh->nruns + 64);
+
+    snaps = ngx_palloc(r->pool, cap * sizeof(ngx_http_runs_snap_t));
+    if (snaps == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* newest first, so that "limit" keeps the most recent runs */
+
+    n = 0;
+    cursor = 0;
+
+    do {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        rc = ngx_http_runs_list_locked(zone->sh, &name, status, r->pool,
+                                       snaps, cap, &n, &cursor);
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    } while (rc == NGX_AGAIN);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* one buffer, unless strings need escaping */
+
+    hint = 16;
+
+    for (i = 0; i < n; i++) {
+        hint += ngx_http_runs_snap_size(&snaps[i]) + 1;
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, hint);
+    ngx_http_runs_out_literal(&o, "{\"runs\":[");
+
+    for (i = n; i > 0; i--) {
+        ngx_http_runs_out_run(&o, &snaps[i - 1]);
+
+        if (i > 1) {
+            ngx_http_runs_out_literal(&o, ",");
+        }
+    }
+
+    ngx_http_runs_out_literal(&o, "]}");
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
+/* seconds with up to three decimals, 0..NGX_HTTP_RUNS_WAIT_MAX */
+
+static ngx_int_t
+ngx_http_runs_parse_wait(ngx_str_t *v, ngx_msec_t *ms)
+{
+    u_char      *p, *last;
+    ngx_uint_t   secs, frac, digits, dot;
+
+    secs = 0;
+    frac = 0;
+    digits = 0;
+    dot = 0;
+
+    if (v->len == 0) {
+        return NGX_ERROR;
+    }
+
+    last = v->data + v->len;
+
+    for (p = v->data; p < last; p++) {
+
+        if (*p == '.' && !dot) {
+            dot = 1;
+            continue;
+        }
+
+        if (*p < '0' || *p > '9') {
+            return NGX_ERROR;
+        }
+
+        if (dot) {
+            if (++digits > 3) {
+                return NGX_ERROR;
+            }
+
+            frac = frac * 10 + (*p - '0');
+
+        } else {
+            secs = secs * 10 + (*p - '0');
+
+            if (secs > NGX_HTTP_RUNS_WAIT_MAX) {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    while (digits++ < 3) {
+        frac *= 10;
+    }
+
+    if (secs == NGX_HTTP_RUNS_WAIT_MAX && frac) {
+        return NGX_ERROR;
+    }
+
+    *ms = secs * 1000 + frac;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    uint64_t                    id;
+    ngx_str_t                   v;
+    ngx_uint_t                  refused;
+    ngx_msec_t                  wait;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_runs_run_t        *run;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_snap_t        snap;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+    wait = 0;
+    refused = NGX_HTTP_RUNS_REFUSED_N;
+
+    if (ngx_http_runs_get_arg(r, "wait", 4, &v) == NGX_OK) {
+        if (ngx_http_runs_parse_wait(&v, &wait) != NGX_OK) {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'wait' must be a number of seconds "
+                       "from 0 to %d", NGX_HTTP_RUNS_WAIT_MAX);
+        }
+    }
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+        return ngx_http_runs_send_no_run(r);
+    }
+
+    cln = NULL;
+
+    if (wait) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_no_run(r);
+    }
+
+    if (wait && !ngx_http_runs_is_terminal(run->status) && !ngx_exiting) {
+        ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_RUN,
+                                                      run, &refused, NULL);
+        if (ctx->waiter) {
+            ngx_shmtx_unlock(&zone->shpool->mutex);
+            ctx->answer = ngx_http_runs_answer_wait;
+            return ngx_http_runs_hold(r, ctx, cln, wait);
+        }
+
+        /* too many held requests or a full zone: the run as it is */
+    }
+
+    if (ngx_http_runs_snap_locked(run, r->pool, &snap) != NGX_OK) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (refused != NGX_HTTP_RUNS_REFUSED_N) {
+        (void) ngx_http_runs_refused(zone, refused, r->connection->log);
+    }
+
+    return ngx_http_runs_send_run(r, &snap);
+}
+
+
+/* a held ?wait= answers the run as it is, or 404 when it was removed */
+
+static void
+ngx_http_runs_answer_wait(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    if (ctx->poll.what == NGX_HTTP_RUNS_POLL_RUN) {
+        rc = ngx_http_runs_send_run(r, &ctx->poll.run);
+
+    } else {
+        rc = ngx_http_runs_send_no_run(r);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+static ngx_int_t
+ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    uint64_t                id;
+    ngx_int_t               rc;
+    ngx_str_t               session;
+    const char             *msg;
+    ngx_http_runs_out_t     o;
+    ngx_uint_t              before, after;
+    ngx_http_runs_run_t    *run;
+    ngx_http_runs_zone_t   *zone;
+    ngx_http_runs_bells_t   bells;
+    u_char                  rid[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    zone = ctx->zone;
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+        return ngx_http_runs_send_no_run(r);
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_no_run(r);
+    }
+
+    before = run->status;
+    rc = ngx_http_runs_stop_locked(zone, run, &bells);
+    after = run->status;
+
+    ngx_http_runs_run_id(rid, run);
+
+    session.len = run->session->name_len;
+    session.data = ngx_pnalloc(r->pool, session.len);
+    if (session.data) {
+        ngx_memcpy(session.data, run->session->name, session.len);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Run %*s is already %V: nothing to stop",
+                   (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, rid,
+                   &ngx_http_runs_status_names[before]);
+    }
+
+    if (session.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: stop of run %*s: %V -> %V",
+                  (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, rid,
+                  &ngx_http_runs_status_names[before],
+                  &ngx_http_runs_status_names[after]);
+
+    if (before == NGX_HTTP_RUNS_PENDING) {
+        msg = "Run stopped before it was claimed";
+
+    } else if (before == NGX_HTTP_RUNS_STOPPING) {
+        msg = "Stop already requested; the launcher is told again";
+
+    } else {
+        msg = "Stop requested; the launcher has been told";
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, 256);
+    ngx_http_runs_out_literal(&o, "{\"ok\":true,\"run_id\":\"");
+    ngx_http_runs_out_raw(&o, rid, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_http_runs_out_literal(&o, "\",\"session_name\":");
+    ngx_http_runs_out_str(&o, &session);
+    ngx_http_runs_out_literal(&o, ",\"status\":\"");
+    ngx_http_runs_out_raw(&o, ngx_http_runs_status_names[after].data,
+                          ngx_http_runs_status_names[after].len);
+    ngx_http_runs_out_literal(&o, "\",\"message\":\"");
+    ngx_http_runs_out_raw(&o, msg, ngx_strlen(msg));
+    ngx_http_runs_out_literal(&o, "\"}");
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}

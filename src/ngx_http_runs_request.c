@@ -1,0 +1,502 @@
+
+/*
+ * The request layer: finds the endpoint a request is for in its API
+ * group's route table, reads its body (in memory, from a temp file,
+ * chunked), and holds the answers every group shares: the errors, the
+ * one 503 with its throttled log line, a run, {"ok": true}.  Each API
+ * group lives in a file of its own (ngx_http_runs_client.c,
+ * ngx_http_runs_runner.c, ngx_http_runs_launchers.c) and exports its
+ * route table.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+static ngx_http_runs_route_t *ngx_http_runs_route(ngx_http_request_t *r,
+    ngx_http_runs_loc_conf_t *rlcf, ngx_str_t *id, ngx_uint_t *allowed);
+static ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
+    ngx_uint_t allowed);
+static void ngx_http_runs_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+
+
+/* by ngx_http_runs_api_e */
+static ngx_http_runs_route_t  *ngx_http_runs_routes[] = {
+    NULL,
+    ngx_http_runs_client_routes,
+    ngx_http_runs_runner_routes,
+    ngx_http_runs_launchers_routes
+};
+
+
+ngx_int_t
+ngx_http_runs_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_str_t                  id;
+    ngx_uint_t                 allowed;
+    ngx_http_runs_ctx_t       *ctx;
+    ngx_http_runs_route_t     *rt;
+    ngx_http_runs_loc_conf_t  *rlcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+
+    if (r != r->main) {
+        return NGX_HTTP_NOT_FOUND;
+    }
+
+    rt = ngx_http_runs_route(r, rlcf, &id, &allowed);
+
+    if (rt == NULL) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            r->keepalive = 0;
+        }
+
+        if (allowed) {
+            return ngx_http_runs_send_not_allowed(r, allowed);
+        }
+
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND, "Not found");
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_runs_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->zone = rlcf->zone;
+    ctx->route = rt;
+    ctx->event = rt->event;
+    ctx->path_id = id;
+    ngx_queue_init(&ctx->held);
+
+    ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
+
+    if (!rt->body) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return rt->handler(r, ctx, NULL);
+    }
+
+    /*
+     * a body over client_max_body_size never gets here: nginx answers 413
+     * itself, before the content phase (with a length) or while reading
+     */
+
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_runs_body_handler);
+
+    if (rc < NGX_HTTP_SPECIAL_RESPONSE) {
+        rc = NGX_DONE;
+    }
+
+    return rc;
+}
+
+
+/*
+ * Splits the path below the location's prefix into at most three
+ * non-empty segments and finds the route with that shape (an empty
+ * segment in a route is an id) and the request's method; HEAD goes where
+ * GET does.  NULL: no route; *allowed then has the methods the path
+ * takes (0: an unknown path).
+ */
+
+static ngx_http_runs_route_t *
+ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
+    ngx_str_t *id, ngx_uint_t *allowed)
+{
+    u_char                 *p, *last, *slash;
+    ngx_str_t               seg[3], any;
+    ngx_uint_t              n, i, method;
+    ngx_http_runs_route_t  *rt;
+
+    *allowed = 0;
+    id->len = 0;
+    id->data = NULL;
+
+    if (r->uri.len < rlcf->prefix.len) {
+        return NULL;
+    }
+
+    p = r->uri.data + rlcf->prefix.len;
+    last = r->uri.data + r->uri.len;
+
+    if (p < last && *p != '/') {
+        /* "/runsfoo" under "location /runs" */
+        return NULL;
+    }
+
+    n = 0;
+
+    while (p < last) {
+        p++;                                        /* the slash */
+
+        if (p == last) {
+            break;                                  /* trailing slash */
+        }
+
+        if (n == 3) {
+            return NULL;
+        }
+
+        slash = ngx_strlchr(p, last, '/');
+        if (slash == NULL) {
+            slash = last;
+        }
+
+        if (slash == p) {
+            return NULL;
+        }
+
+        seg[n].data = p;
+        seg[n].len = slash - p;
+        n++;
+
+        p = slash;
+    }
+
+    method = (r->method == NGX_HTTP_HEAD) ? NGX_HTTP_GET : r->method;
+
+    for (rt = ngx_http_runs_routes[rlcf->api]; rt->handler; rt++) {
+
+        if (rt->nseg != n) {
+            continue;
+        }
+
+        any.len = 0;
+        any.data = NULL;
+
+        for (i = 0; i < n; i++) {
+            if (rt->seg[i].len == 0) {
+                any = seg[i];
+                continue;
+            }
+
+            if (rt->seg[i].len != seg[i].len
+                || ngx_strncmp(rt->seg[i].data, seg[i].data, seg[i].len) != 0)
+            {
+                break;
+            }
+        }
+
+        if (i < n) {
+            continue;
+        }
+
+        *allowed |= rt->method;
+
+        if (rt->method == method) {
+            *id = any;
+            return rt;
+        }
+    }
+
+    return NULL;
+}
+
+
+static ngx_int_t
+ngx_http_runs_send_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, DELETE"));
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = p;
+
+    if (allowed & NGX_HTTP_GET) {
+        p = ngx_cpymem(p, "GET, HEAD, ", sizeof("GET, HEAD, ") - 1);
+    }
+
+    if (allowed & NGX_HTTP_POST) {
+        p = ngx_cpymem(p, "POST, ", sizeof("POST, ") - 1);
+    }
+
+    if (allowed & NGX_HTTP_DELETE) {
+        p = ngx_cpymem(p, "DELETE, ", sizeof("DELETE, ") - 1);
+    }
+
+    h->value.len = p - h->value.data - 2;
+
+    return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_ALLOWED,
+                                     "Method not allowed");
+}
+
+
+static void
+ngx_http_runs_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_str_t             body;
+    ngx_http_runs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
+
+    if (ngx_http_runs_read_body(r, &body) != NGX_OK) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ctx->route->handler(r, ctx, &body);
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_runs_read_body(ngx_http_request_t *r, ngx_str_t *body)
+{
+    u_char       *p;
+    off_t         len;
+    ssize_t       n;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    body->len = 0;
+    body->data = (u_char *) "";
+
+    if (r->request_body == NULL || r->request_body->bufs == NULL) {
+        return NGX_OK;
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    body->data = p;
+    body->len = len;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        /*
+         * a chunked body ends with an empty buffer that is neither in
+         * memory nor in a file (last_buf only)
+         */
+        if (ngx_buf_size(b) == 0) {
+            continue;
+        }
+
+        if (ngx_buf_in_memory(b)) {
+            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            continue;
+        }
+
+        if (!b->in_file || b->file == NULL) {
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "runs: a request body buffer is neither in memory "
+                          "nor in a file");
+            return NGX_ERROR;
+        }
+
+        /* a body larger than client_body_buffer_size went to a temp file */
+        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                          b->file_pos);
+
+        if (n != b->file_last - b->file_pos) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "runs: reading the request body from \"%V\" "
+                          "failed", &b->file->name);
+            return NGX_ERROR;
+        }
+
+        p += n;
+    }
+
+    *p = '\0';
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK: found and unescaped; NGX_DECLINED: absent */
+
+ngx_int_t
+ngx_http_runs_get_arg(ngx_http_request_t *r, char *name, size_t len,
+    ngx_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   raw;
+
+    if (ngx_http_arg(r, (u_char *) name, len, &raw) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    dst = ngx_pnalloc(r->pool, raw.len);
+    if (dst == NULL && raw.len) {
+        return NGX_ERROR;
+    }
+
+    value->data = dst;
+    src = raw.data;
+
+    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
+
+    value->len = dst - value->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Counts a refusal and says whether to log it: one line per reason per
+ * 10 s, whichever worker refuses, with the count since the last line.
+ * Lock-free: the zone's lock may not be held here or may be.
+ */
+
+ngx_uint_t
+ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
+    ngx_log_t *log)
+{
+    time_t                  now;
+    ngx_atomic_uint_t       last, total, n;
+    ngx_http_runs_shctx_t  *sh;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    static const char  *why[] = {
+        "is full and holds no finished run to evict; enlarge runs_zone",
+        "holds runs_max_waiters requests already; raise runs_max_waiters",
+        "holds runs_max_polls runner polls already; raise runs_max_polls",
+        "holds runs_max_waits ?wait= requests already; raise runs_max_waits"
+    };
+
+    sh = zone->sh;
+
+    (void) ngx_atomic_fetch_add(&sh->refused[reason], 1);
+
+    now = ngx_time();
+    last = sh->refused_at[reason];
+
+    if (now - (time_t) last < 10
+        || !ngx_atomic_cmp_set(&sh->refused_at[reason], last, now))
+    {
+        return 0;
+    }
+
+    /* the one worker that logs for these 10 s */
+    total = sh->refused[reason];
+    n = total - sh->refused_logged[reason];
+    sh->refused_logged[reason] = total;
+
+    rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_runs_module);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "runs_zone \"%V\" (%uz bytes) %s: %uA request%s refused "
+                  "with 503 since the last such line (limits: %ui held, "
+                  "%ui polls, %ui waits)",
+                  &zone->name, zone->size, why[reason], n, n == 1 ? "" : "s",
+                  rmcf ? rmcf->max_waiters : 0,
+                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
+                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0);
+
+    return 1;
+}
+
+
+/* the one 503 answer: the reason for the client, a throttled log line */
+
+ngx_int_t
+ngx_http_runs_send_refused(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
+    ngx_uint_t reason)
+{
+    ngx_table_elt_t  *h;
+
+    (void) ngx_http_runs_refused(zone, reason, r->connection->log);
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    switch (reason) {
+
+    case NGX_HTTP_RUNS_REFUSED_FULL:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Run store is full: no finished run is left to evict; "
+                   "enlarge runs_zone \"%V\"", &zone->name);
+
+    case NGX_HTTP_RUNS_REFUSED_POLLS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held runner polls (runs_max_polls): retry later");
+
+    case NGX_HTTP_RUNS_REFUSED_WAITS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held ?wait= requests (runs_max_waits): retry "
+                   "later");
+
+    default:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held requests (runs_max_waiters): retry later");
+    }
+}
+
+
+ngx_int_t
+ngx_http_runs_send_run(ngx_http_request_t *r, ngx_http_runs_snap_t *snap)
+{
+    ngx_http_runs_out_t  o;
+
+    ngx_http_runs_out_init(&o, r->pool, ngx_http_runs_snap_size(snap));
+    ngx_http_runs_out_run(&o, snap);
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
+ngx_int_t
+ngx_http_runs_send_ok(ngx_http_request_t *r)
+{
+    static u_char  ok[] = "{\"ok\":true}\n";
+
+    return ngx_http_runs_send_body(r, NGX_HTTP_OK, ok, sizeof(ok) - 1);
+}
+
+
+ngx_int_t
+ngx_http_runs_send_no_run(ngx_http_request_t *r)
+{
+    return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND, "Run not found");
+}
+
+
+ngx_int_t
+ngx_http_runs_send_no_launcher(ngx_http_request_t *r)
+{
+    return ngx_http_runs_send_detail(r, NGX_HTTP_UNAUTHORIZED,
+                                     "Launcher not registered");
+}

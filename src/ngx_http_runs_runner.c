@@ -1,0 +1,527 @@
+
+/*
+ * The runner API (runs_launcher_api): registration, the poll that hands
+ * out runs and stops, a run's reports, heartbeats.
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+static ngx_int_t ngx_http_runs_register(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_poll(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_send_poll(ngx_http_request_t *r,
+    ngx_http_runs_poll_t *p);
+static void ngx_http_runs_answer_poll(ngx_http_runs_ctx_t *ctx);
+static ngx_int_t ngx_http_runs_event(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_heartbeat(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+
+
+#define ngx_http_runs_event_route(name, ev)                                  \
+    { 3, { ngx_string("runs"), ngx_null_string, ngx_string(name) },         \
+      NGX_HTTP_POST, 1, ngx_http_runs_event, ev }
+
+ngx_http_runs_route_t  ngx_http_runs_runner_routes[] = {
+    { 1, { ngx_string("register") }, NGX_HTTP_POST, 1,
+      ngx_http_runs_register, 0 },
+    { 1, { ngx_string("heartbeat") }, NGX_HTTP_POST, 1,
+      ngx_http_runs_heartbeat, 0 },
+    { 1, { ngx_string("runs") }, NGX_HTTP_GET, 0, ngx_http_runs_poll, 0 },
+    ngx_http_runs_event_route("started", NGX_HTTP_RUNS_EV_STARTED),
+    ngx_http_runs_event_route("completed", NGX_HTTP_RUNS_EV_COMPLETED),
+    ngx_http_runs_event_route("failed", NGX_HTTP_RUNS_EV_FAILED),
+    ngx_http_runs_event_route("stopped", NGX_HTTP_RUNS_EV_STOPPED),
+    { 0, { ngx_null_string }, 0, 0, NULL, 0 }
+};
+
+
+/* an optional string of at most NGX_HTTP_RUNS_FIELD_MAX bytes */
+
+static ngx_int_t
+ngx_http_runs_field_text(ngx_pool_t *pool, ngx_http_runs_field_t *f,
+    ngx_str_t *out, ngx_str_t *err)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_runs_field_str(pool, f, 0, out, err);
+
+    if (rc != NGX_OK || out->len <= NGX_HTTP_RUNS_FIELD_MAX) {
+        return rc;
+    }
+
+    err->data = ngx_pnalloc(pool, 64 + ngx_strlen(f->key));
+    if (err->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    err->len = ngx_sprintf(err->data, "Field '%s' must be at most %d bytes",
+                           f->key, NGX_HTTP_RUNS_FIELD_MAX)
+               - err->data;
+
+    return NGX_HTTP_UNPROCESSABLE_ENTITY;
+}
+
+
+static ngx_int_t
+ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                     *p;
+    ngx_int_t                   rc;
+    ngx_str_t                   err, host, dir, exec, endpoint;
+    ngx_http_runs_out_t         o;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_field_t       f[3];
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    f[0].key = "hostname";
+    f[1].key = "project_dir";
+    f[2].key = "executor_type";
+
+    rc = ngx_http_runs_json_read(r->pool, body, 1, f, 3, &err);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_text(r->pool, &f[0], &host, &err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &dir, &err);
+        if (rc == NGX_OK) {
+            rc = ngx_http_runs_check_path(r->pool, "project_dir", &dir, &err);
+        }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_text(r->pool, &f[2], &exec, &err);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_register_locked(zone, &host, &dir, &exec);
+    if (lr) {
+        ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (lr == NULL) {
+        return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: launcher %*s registered (host \"%V\")",
+                  (size_t) NGX_HTTP_RUNS_LAUNCHER_ID_LEN, id, &host);
+
+    endpoint.len = rlcf->prefix.len + sizeof("/runs") - 1;
+    endpoint.data = ngx_pnalloc(r->pool, endpoint.len);
+    if (endpoint.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(endpoint.data, rlcf->prefix.data, rlcf->prefix.len);
+    ngx_memcpy(p, "/runs", sizeof("/runs") - 1);
+
+    ngx_http_runs_out_init(&o, r->pool, 256 + endpoint.len);
+    ngx_http_runs_out_literal(&o, "{\"launcher_id\":\"");
+    ngx_http_runs_out_raw(&o, id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    ngx_http_runs_out_literal(&o, "\",\"poll_endpoint\":");
+    ngx_http_runs_out_str(&o, &endpoint);
+
+    p = ngx_http_runs_out_reserve(&o, 2 * NGX_INT_T_LEN + 64);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(p, ",\"poll_timeout_seconds\":%M,"
+                    "\"heartbeat_interval_seconds\":%M}",
+                    rlcf->poll_timeout / 1000,
+                    rlcf->heartbeat_interval / 1000);
+
+    ngx_http_runs_out_commit(&o, p);
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    uint64_t                    id;
+    ngx_int_t                   rc;
+    ngx_str_t                   v;
+    ngx_uint_t                  refused;
+    ngx_pool_cleanup_t         *cln;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_bells_t       bells;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    if (ngx_http_runs_get_arg(r, "launcher_id", 11, &v) != NGX_OK
+        || v.len == 0)
+    {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                   "Query parameter 'launcher_id' is required");
+    }
+
+    if (ngx_http_runs_parse_id(&v, "lnch_", &id) != NGX_OK) {
+        return ngx_http_runs_send_no_launcher(r);
+    }
+
+    if (r->method == NGX_HTTP_HEAD) {
+        /* nothing that changes state: no claim, no stops handed over */
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+        if (lr == NULL) {
+            return ngx_http_runs_send_no_launcher(r);
+        }
+
+        return ngx_http_runs_send_empty(r, NGX_HTTP_NO_CONTENT);
+    }
+
+    /* "claim=0": a runner whose slots are all busy still hears of stops */
+    if (ngx_http_runs_get_arg(r, "claim", 5, &v) == NGX_OK) {
+        if (v.len == 1 && (v.data[0] == '0' || v.data[0] == '1')) {
+            ctx->noclaim = (v.data[0] == '0');
+
+        } else {
+            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                       "Query parameter 'claim' must be 0 or 1");
+        }
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->kind = NGX_HTTP_RUNS_WAIT_POLL;
+    bells = 0;
+    refused = NGX_HTTP_RUNS_REFUSED_N;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+
+    if (lr == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_no_launcher(r);
+    }
+
+    rc = ngx_http_runs_poll_locked(zone, lr, !ctx->noclaim, r->pool,
+                                   &ctx->poll, &bells);
+
+    if (rc == NGX_OK && ctx->poll.what == NGX_HTTP_RUNS_POLL_NOTHING
+        && !ngx_exiting)
+    {
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_POLL,
+                                                      lr, &refused, &bells);
+        if (ctx->waiter == NULL) {
+            rc = NGX_DECLINED;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_runs_send_refused(r, zone, refused);
+    }
+
+    if (ctx->waiter) {
+        ctx->answer = ngx_http_runs_answer_poll;
+        return ngx_http_runs_hold(r, ctx, cln, rlcf->poll_timeout);
+    }
+
+    return ngx_http_runs_send_poll(r, &ctx->poll);
+}
+
+
+static ngx_int_t
+ngx_http_runs_send_poll(ngx_http_request_t *r, ngx_http_runs_poll_t *p)
+{
+    ngx_str_t            *s;
+    ngx_uint_t            i;
+    ngx_http_runs_out_t   o;
+
+    switch (p->what) {
+
+    case NGX_HTTP_RUNS_POLL_NOTHING:
+        return ngx_http_runs_send_empty(r, NGX_HTTP_NO_CONTENT);
+
+    case NGX_HTTP_RUNS_POLL_DEREGISTERED:
+        ngx_http_runs_out_init(&o, r->pool, 64);
+        ngx_http_runs_out_literal(&o, "{\"deregistered\":true}");
+        break;
+
+    case NGX_HTTP_RUNS_POLL_STOPS:
+        s = p->stops->elts;
+
+        ngx_http_runs_out_init(&o, r->pool,
+                               32 + p->stops->nelts
+                                    * (NGX_HTTP_RUNS_RUN_ID_LEN + 3));
+        ngx_http_runs_out_literal(&o, "{\"stop_runs\":[");
+
+        for (i = 0; i < p->stops->nelts; i++) {
+            if (i) {
+                ngx_http_runs_out_literal(&o, ",");
+            }
+
+            ngx_http_runs_out_str(&o, &s[i]);
+        }
+
+        ngx_http_runs_out_literal(&o, "]}");
+        break;
+
+    case NGX_HTTP_RUNS_POLL_RUN:
+        ngx_http_runs_out_init(&o, r->pool,
+                               ngx_http_runs_snap_size(&p->run) + 16);
+        ngx_http_runs_out_literal(&o, "{\"run\":");
+        ngx_http_runs_out_run(&o, &p->run);
+        ngx_http_runs_out_literal(&o, "}");
+        break;
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
+static void
+ngx_http_runs_answer_poll(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_finalize_request(r, ngx_http_runs_send_poll(r, &ctx->poll));
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * Reads a body whose first field (f[0]) is "launcher_id".  NGX_OK: the
+ * fields and *id are set; otherwise the request has been answered and
+ * *rc is what to return.
+ */
+
+static ngx_int_t
+ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_runs_field_t *f, ngx_uint_t n, uint64_t *id, ngx_int_t *rc)
+{
+    ngx_int_t  st;
+    ngx_str_t  err, lid;
+
+    f[0].key = "launcher_id";
+
+    st = ngx_http_runs_json_read(r->pool, body, 0, f, n, &err);
+
+    if (st == NGX_OK) {
+        st = ngx_http_runs_field_str(r->pool, &f[0], 1, &lid, &err);
+    }
+
+    if (st != NGX_OK) {
+        *rc = ngx_http_runs_send_detail(r, st, "%V", &err);
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_runs_parse_id(&lid, "lnch_", id) != NGX_OK) {
+        *rc = ngx_http_runs_send_no_launcher(r);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    uint64_t                   lid, rid;
+    ngx_int_t                  rc;
+    ngx_str_t                  err, text, status, detail;
+    ngx_http_runs_field_t      f[2];
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_zone_t      *zone;
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    zone = ctx->zone;
+
+    switch (ctx->event) {
+
+    case NGX_HTTP_RUNS_EV_FAILED:
+        f[1].key = "error";
+        break;
+
+    case NGX_HTTP_RUNS_EV_COMPLETED:
+        f[1].key = "status";
+        break;
+
+    default:
+        f[1].key = "signal";
+        break;
+    }
+
+    if (ngx_http_runs_launcher_body(r, body, f, 2, &lid, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    text.len = 0;
+    text.data = NULL;
+    rc = NGX_OK;
+
+    switch (ctx->event) {
+
+    case NGX_HTTP_RUNS_EV_FAILED:
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &text, &err);
+        break;
+
+    case NGX_HTTP_RUNS_EV_COMPLETED:
+        /* the reference launcher sends "success" */
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &status, &err);
+        if (rc == NGX_OK && status.data
+            && !(status.len == 9
+                 && ngx_strncmp(status.data, "completed", 9) == 0)
+            && !(status.len == 7
+                 && ngx_strncmp(status.data, "success", 7) == 0))
+        {
+            ngx_str_set(&err, "Field 'status' must be 'completed' or "
+                              "'success'");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+        break;
+
+    case NGX_HTTP_RUNS_EV_STOPPED:
+        if (f[1].type == NGX_HTTP_RUNS_JSON_OTHER) {
+            ngx_str_set(&err, "Field 'signal' must be a string or an "
+                              "integer");
+            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+        }
+        break;
+
+    default:
+        break;
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    }
+
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &rid) != NGX_OK) {
+        rid = (uint64_t) -1;
+    }
+
+    detail.data = ngx_pnalloc(r->pool, 256);
+    if (detail.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+
+    if (lr == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_no_launcher(r);
+    }
+
+    lr->last_heartbeat = ngx_http_runs_now();
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return ngx_http_runs_send_no_run(r);
+    }
+
+    rc = ngx_http_runs_event_locked(zone, run, lr, ctx->event, &text,
+                                    &detail, &bells);
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_DONE) {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "runs: run %V %V reported again: already recorded",
+                       &ctx->path_id, &ctx->route->seg[2]);
+        return ngx_http_runs_send_ok(r);
+    }
+
+    if (rc != NGX_HTTP_OK) {
+        return ngx_http_runs_send_detail(r, rc, "%V", &detail);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "runs: run %V %V", &ctx->path_id,
+                  &ctx->route->seg[2]);
+
+    return ngx_http_runs_send_ok(r);
+}
+
+
+static ngx_int_t
+ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    uint64_t                   lid;
+    ngx_int_t                  rc;
+    ngx_http_runs_zone_t      *zone;
+    ngx_http_runs_field_t      f[1];
+    ngx_http_runs_launcher_t  *lr;
+
+    zone = ctx->zone;
+
+    if (ngx_http_runs_launcher_body(r, body, f, 1, &lid, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+    if (lr) {
+        lr->last_heartbeat = ngx_http_runs_now();
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (lr == NULL) {
+        return ngx_http_runs_send_no_launcher(r);
+    }
+
+    return ngx_http_runs_send_ok(r);
+}
