@@ -364,11 +364,6 @@ POST /launcher/register
 {}
 --- error_code: 200
 --- response_body_like: ^\{.*"poll_timeout_seconds":\s*7\b.*\}$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -380,11 +375,6 @@ POST /launcher/register
 POST /launcher/register
 --- error_code: 200
 --- response_body_like: "heartbeat_interval_seconds":\s*45\b
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -393,11 +383,6 @@ POST /launcher/register
 POST /launcher/register
 --- error_code: 200
 --- response_body_like: ^(?=.*"poll_timeout_seconds":\s*30\b)(?=.*"heartbeat_interval_seconds":\s*60\b)(?=.*"poll_endpoint":\s*"/launcher/runs").*$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -415,11 +400,6 @@ POST /launcher/register
 GET /runs
 --- error_code: 200
 --- response_body_like: ^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -444,11 +424,6 @@ qr/"status":\s*"pending"/,
 qr/"session_name":\s*"zones"/,
 qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -460,11 +435,6 @@ POST /runs
 {"type":"start_session","session_name":"tiny","prompt":"hello"}
 --- error_code: 201
 --- response_body_like: "run_id":\s*"run_[0-9a-f]{12}"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 

@@ -265,11 +265,6 @@ POST /runs
 Location: /runs/run_[0-9a-f]{12}
 Content-Type: application/json.*
 --- response_body_like: ^\{\s*"run_id"\s*:\s*"run_[0-9a-f]{12}"\s*,\s*"status"\s*:\s*"pending"\s*\}\s*$|^\{\s*"status"\s*:\s*"pending"\s*,\s*"run_id"\s*:\s*"run_[0-9a-f]{12}"\s*\}\s*$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -277,11 +272,6 @@ Content-Type: application/json.*
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -289,11 +279,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -301,11 +286,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -330,11 +310,6 @@ qr/"detail"\s*:\s*"Malformed JSON/,
 qr/"detail"\s*:\s*"Malformed JSON/,
 qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -345,11 +320,6 @@ POST /runs
 Content-Length: 0
 --- error_code: 400
 --- response_body_like: ^\{\s*"detail"\s*:\s*"Request body is required\b[^"]*"\s*\}\s*$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -358,11 +328,6 @@ Content-Length: 0
 POST /runs
 --- error_code: 400
 --- response_body_like: ^\{\s*"detail"\s*:\s*"Request body is required\b[^"]*"\s*\}\s*$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -379,11 +344,6 @@ POST /runs
 qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -402,11 +362,6 @@ qr/"status"\s*:\s*"pending"/,
 qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 qr/^(?!.*"two").*"prompt"\s*:\s*"one"/s,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -439,11 +394,6 @@ qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 "POST /runs\n" . '{"type":"start_session","session_name":"fits","prompt":"' . ('x' x 900) . '"}'
 --- error_code: 201
 --- response_body_like: "pending"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -455,11 +405,6 @@ qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 --- response_body_like eval
 [ (qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/) x @main::BAD_422,
   qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/ ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -467,11 +412,6 @@ qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -513,11 +453,6 @@ qr/^\{\s*"runs"\s*:\s*\[\s*\]\s*\}\s*$/,
 qr/^(?!.*"p1").*"p3"/s,
 qr/^(?=(?:.*?"run_id"){2})(?!(?:.*?"run_id"){3}).*"p1".*"p3"/s,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -528,11 +463,6 @@ qr/^(?=(?:.*?"run_id"){2})(?!(?:.*?"run_id"){3}).*"p1".*"p3"/s,
 [ (422) x @main::BAD_FILTERS ]
 --- response_body_like eval
 [ (qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/) x @main::BAD_FILTERS ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -553,11 +483,6 @@ qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -574,11 +499,6 @@ qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 [404, 404, 404, 404, 404]
 --- response_body_like eval
 [ (qr/^\{\s*"detail"\s*:\s*"(?:Run not found|Not found)"\s*\}\s*$/) x 5 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -605,11 +525,6 @@ qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 ]
 --- response_body_like eval
 [ (qr/^\{\s*"detail"\s*:\s*"Method not allowed"\s*\}\s*$/) x 6 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -626,11 +541,6 @@ qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 [404, 404, 404, 404, 404]
 --- response_body_like eval
 [ (qr/^\{\s*"detail"\s*:\s*"Not found"\s*\}\s*$/) x 5 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -657,11 +567,6 @@ qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -669,11 +574,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -683,8 +583,3 @@ POST /runs
 {"type":"start_session","session_name":"first","prompt":"p"}
 --- error_code: 201
 --- response_body_like: "pending"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

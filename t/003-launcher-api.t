@@ -314,11 +314,6 @@ __DATA__
 POST /launcher/register
 --- error_code: 200
 --- response_body_like: ^(?=.*"launcher_id"\s*:\s*"lnch_[0-9a-f]{12}")(?=.*"poll_endpoint"\s*:\s*"/launcher/runs")(?=.*"poll_timeout_seconds"\s*:\s*1\b)(?=.*"heartbeat_interval_seconds"\s*:\s*60\b)
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -331,11 +326,6 @@ POST /launcher/register
 {}
 --- error_code: 200
 --- response_body_like: "launcher_id"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -354,11 +344,6 @@ qr/"launcher_id"\s*:\s*"lnch_[0-9a-f]{12}"/,
 qr/"launcher_id"\s*:\s*"lnch_[0-9a-f]{12}"/,
 qr/^(?=.*"hostname"\s*:\s*"host-1")(?=.*"project_dir"\s*:\s*"\/srv\/app")(?=.*"executor_type"\s*:\s*"claude")(?=.*"hostname"\s*:\s*null)(?!.*"unknown")/s,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -384,11 +369,6 @@ qr/^\{\s*"detail"\s*:\s*"Malformed JSON: .+"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Malformed JSON: .+"\s*\}\s*$/,
 qr/^\{\s*"launchers"\s*:\s*\[\s*\]\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -409,11 +389,6 @@ qr/^\{\s*"detail"\s*:\s*"Launcher not registered"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -436,11 +411,6 @@ qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 (qr/^\{\s*"detail"\s*:\s*"Method not allowed"\s*\}\s*$/) x 5,
 (qr/^\{\s*"detail"\s*:\s*"Not found"\s*\}\s*$/) x 3,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -451,11 +421,6 @@ qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -466,11 +431,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -481,11 +441,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -496,11 +451,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -511,11 +461,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -526,11 +471,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -541,11 +481,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -556,11 +491,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -571,11 +501,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -586,11 +511,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -601,11 +521,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -616,11 +531,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -631,11 +541,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -661,8 +566,3 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

@@ -157,11 +157,6 @@ __DATA__
 GET /launchers
 --- error_code: 200
 --- response_body_like: ^\{\s*"launchers"\s*:\s*\[\s*\]\s*\}\s*$
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -169,11 +164,6 @@ GET /launchers
 --- request
 GET /launchers
 --- response_body_like: "launchers"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -187,11 +177,6 @@ GET /launchers
 GET /launchers
 --- response_body_like: "launchers"
 --- timeout: 10
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -202,11 +187,6 @@ GET /launchers
 --- request
 GET /launchers
 --- response_body_like: "launchers"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -217,11 +197,6 @@ GET /launchers
 --- request
 GET /launchers
 --- response_body_like: "launchers"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -232,11 +207,6 @@ GET /launchers
 --- request
 GET /launchers
 --- response_body_like: "launchers"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -257,11 +227,6 @@ qr/^\{\s*"detail"\s*:\s*"Launcher not found"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Launcher not found"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"(?:Launcher not found|Not found)"\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -289,8 +254,3 @@ qr/^\{\s*"detail"\s*:\s*"(?:Launcher not found|Not found)"\s*\}\s*$/,
 (qr/^\{\s*"detail"\s*:\s*"Method not allowed"\s*\}\s*$/) x 4,
 qr/^\{\s*"detail"\s*:\s*"Not found"\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

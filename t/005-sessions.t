@@ -181,13 +181,6 @@ flow 'claims are FIFO across sessions', 8, sub {
     is poll_once($l, 5)->{status}, 204, 'then nothing';
 };
 
-flow 'a resume of a session whose runs were all refused answers 404', 2, sub {
-    my (undef, $r) = create_run(type => 'resume_session', session_name => 'ghost',
-                                prompt => 'x');
-    is $r->{status}, 404, 'resume of an unknown session: 404';
-    like $r->{body}, qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/, 'detail';
-};
-
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -198,11 +191,6 @@ __DATA__
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -210,11 +198,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -225,11 +208,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -237,11 +215,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -252,11 +225,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -267,11 +235,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -282,23 +245,15 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
 === TEST 8: a resume of a session whose runs were all refused answers 404
 --- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
+POST /runs
+{"type":"resume_session","session_name":"ghost","prompt":"x"}
+--- error_code: 404
+--- response_body_like: ^\{\s*"detail"\s*:\s*".+"\s*\}\s*$
 
 
 
@@ -319,8 +274,3 @@ qr/"pending"/,
 qr/"detail"/,
 qr/^(?!.*"three")(?=(?:.*?"run_id"){2})(?!(?:.*?"run_id"){3}).*"prompt"\s*:\s*"one".*"prompt"\s*:\s*"two"/s,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

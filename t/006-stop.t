@@ -154,11 +154,6 @@ __DATA__
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -169,11 +164,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -184,11 +174,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -199,11 +184,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -214,11 +194,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -229,11 +204,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -244,11 +214,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -259,11 +224,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -282,8 +242,3 @@ qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Method not allowed"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

@@ -135,11 +135,6 @@ __DATA__
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -152,11 +147,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -169,11 +159,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -185,8 +170,3 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

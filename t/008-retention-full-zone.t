@@ -180,11 +180,6 @@ __DATA__
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 10
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 

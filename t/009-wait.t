@@ -122,11 +122,6 @@ __DATA__
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -134,11 +129,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -149,11 +139,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -161,11 +146,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -176,11 +156,6 @@ GET /runs?limit=1
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -197,8 +172,3 @@ GET /runs?limit=1
 qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 qr/^\{\s*"detail"\s*:\s*"Run not found"\s*\}\s*$/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

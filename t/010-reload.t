@@ -110,11 +110,6 @@ qr/"pending"/,
 qr/"pending"/,
 qr/^(?=(?:.*?"run_id"){2})(?!(?:.*?"run_id"){3})/s,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -140,11 +135,6 @@ qr/"detail"/,
 qr/"pending"/,
 qr/^(?=(?:.*?"agent_name"\s*:\s*"agent-a"){2})(?=(?:.*?"project_dir"\s*:\s*"\/srv\/a"){2}).*"before reload".*"after reload"/s,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -156,11 +146,6 @@ qr/^(?=(?:.*?"agent_name"\s*:\s*"agent-a"){2})(?=(?:.*?"project_dir"\s*:\s*"\/sr
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 20
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -186,8 +171,3 @@ qr/"session_name"\s*:\s*"held-over"/,
 qr/"status"\s*:\s*"claimed"/,
 qr/"poll_timeout_seconds"\s*:\s*5\b/,
 ]
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

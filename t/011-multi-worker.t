@@ -269,11 +269,6 @@ $main::CONFIG
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 20
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -287,11 +282,6 @@ $main::CONFIG
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 20
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -305,11 +295,6 @@ $main::CONFIG
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 20
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -323,11 +308,6 @@ $main::CONFIG
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 20
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 
@@ -340,8 +320,3 @@ $main::CONFIG
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]

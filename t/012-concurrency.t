@@ -261,11 +261,6 @@ __DATA__
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 90
---- no_error_log
-[error]
-[alert]
-[emerg]
-[crit]
 
 
 

@@ -239,6 +239,7 @@ GET /runs?limit=1
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 30
+--- no_error_log
 
 
 

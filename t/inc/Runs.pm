@@ -15,6 +15,10 @@ package Runs;
 # section is present, one per expected header, one per error_log /
 # no_error_log pattern after every request, must_die: one exit check plus
 # the log patterns), plus each flow's declared count.
+#
+# preprocess() fills in what a block leaves out: the module's main_config,
+# http_config and config, and the standard no_error_log (see
+# default_no_error_log; an empty "--- no_error_log" asks for no check).
 
 use strict;
 use warnings;
@@ -86,6 +90,23 @@ our $DEFAULT_CONFIG = <<'_EOC_';
     location /launchers { runs_launchers_api runs; }
 _EOC_
 
+# the error-log check of a block that says nothing about the error log
+our $DEFAULT_NO_ERROR_LOG = "[error]\n[alert]\n[emerg]\n[crit]\n";
+
+# The no_error_log section preprocess() adds to a block, or undef when it
+# adds none: not when the block has its own (an empty "--- no_error_log"
+# opts out of any check: Test::Nginx reads it as no pattern at all), not
+# for must_die (nginx does not start; its [emerg] is expected), and not
+# when the block has an error_log section (a pattern does not tell the
+# level of the line it expects, which may well be [error]).
+sub default_no_error_log {
+    my ($block) = @_;
+    return undef if defined _sec($block, 'no_error_log')
+                    || defined _sec($block, 'must_die')
+                    || defined _sec($block, 'error_log');
+    return $DEFAULT_NO_ERROR_LOG;
+}
+
 # for add_block_preprocessor: fill in the sections a block leaves out
 sub preprocess {
     my ($block) = @_;
@@ -98,6 +119,9 @@ sub preprocess {
     if (!defined _sec($block, 'config')) {
         $block->set_value('config', $DEFAULT_CONFIG);
     }
+    my $nel = default_no_error_log($block);
+    $block->set_value('no_error_log', $nel) if defined $nel;
+    return $block;
 }
 
 # Debian's nginx is built with --error-log-path=stderr: errors found while
@@ -565,8 +589,11 @@ sub plan_count {
     my $total = 0;
     my %matched;
     for my $b (@blocks) {
+        # run_tests() preprocesses a block only when it runs it, after
+        # the plan: count the no_error_log that preprocess() will add
         my $logpats = _count_list(_sec($b, 'error_log'))
-                      + _count_list(_sec($b, 'no_error_log'));
+                      + _count_list(_sec($b, 'no_error_log')
+                                    // default_no_error_log($b));
         if (defined _sec($b, 'must_die')) {
             $total += 1 + $logpats;
             next;
