@@ -4,6 +4,8 @@
 
 #include "runner/api.h"
 
+#include "common/jsonobj.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,18 +145,7 @@ api_deregister_self(struct api *a, const char *launcher_id, http_done_fn *cb, vo
 json_t *
 api_decode(const struct http_response *res)
 {
-    json_t       *doc;
-    json_error_t  e;
-
-    if (res->len == 0) {
-        return NULL;
-    }
-    doc = json_loadb(res->body, res->len, JSON_ALLOW_NUL, &e);
-    if (doc != NULL && !json_is_object(doc)) {
-        json_decref(doc);
-        return NULL;
-    }
-    return doc;
+    return jsonobj_parse(res->body, res->len);
 }
 
 int
@@ -167,7 +158,7 @@ api_parse_registration(const struct http_response *res, struct registration *out
     if (res->status != 200 || (doc = api_decode(res)) == NULL) {
         return -1;
     }
-    id = json_string_value(json_object_get(doc, "launcher_id"));
+    id = jsonobj_string(doc, "launcher_id");
     if (id == NULL || id[0] == '\0' || strlen(id) >= sizeof(out->launcher_id)
         || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
            != strlen(id))
@@ -243,7 +234,7 @@ api_why(const struct http_response *res, char *buf, size_t size)
         return buf;
     }
     doc = api_decode(res);
-    detail = doc ? json_string_value(json_object_get(doc, "detail")) : NULL;
+    detail = jsonobj_string(doc, "detail");
     if (detail != NULL) {
         snprintf(buf, size, "status=%ld detail=%s", res->status,
                  log_quote(q, sizeof(q), detail));

@@ -7,6 +7,8 @@
 
 #include "runner/runner.h"
 
+#include "common/jsonobj.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,8 +222,8 @@ exec_confirmed(void *arg, const char *run_id, enum report_outcome outcome,
 void
 exec_start(struct runner *r, json_t *rj)
 {
-    const char       *run_id = json_string_value(json_object_get(rj, "run_id"));
-    const char       *type = json_string_value(json_object_get(rj, "type"));
+    const char       *run_id = jsonobj_string(rj, "run_id");
+    const char       *type = jsonobj_string(rj, "type");
     json_t           *session = json_object_get(rj, "session_name");
     json_t           *prompt = json_object_get(rj, "prompt");
     json_t           *pdir = exec_opt(rj, "project_dir");

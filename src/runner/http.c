@@ -9,56 +9,24 @@
 
 #include "runner/http.h"
 
+#include "common/buf.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 
-#define HTTP_MAX_BODY        (256u * 1024 * 1024)
 #define HTTP_CONNECT_TIMEOUT 5000L          /* ms */
 
 struct http_req {
     CURL            *easy;
     char            *body_out;          /* what is sent */
-    char            *buf;               /* what is received */
-    size_t           len;
-    size_t           cap;
-    bool             too_large;
+    struct buf       body_in;           /* what is received */
     http_done_fn    *cb;
     void            *arg;
     struct http_req *next;
     char             errbuf[CURL_ERROR_SIZE];
 };
-
-static size_t
-http_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    struct http_req *r = userdata;
-    size_t           n = size * nmemb;
-    size_t           cap;
-    char            *p;
-
-    if (n > HTTP_MAX_BODY - r->len) {
-        r->too_large = true;
-        return 0;
-    }
-    if (r->len + n + 1 > r->cap) {
-        cap = r->cap ? r->cap : 4096;
-        while (cap < r->len + n + 1) {
-            cap *= 2;
-        }
-        p = realloc(r->buf, cap);
-        if (p == NULL) {
-            return 0;                   /* curl ends it: CURLE_WRITE_ERROR */
-        }
-        r->buf = p;
-        r->cap = cap;
-    }
-    memcpy(r->buf + r->len, data, n);
-    r->len += n;
-    r->buf[r->len] = '\0';
-    return n;
-}
 
 static void
 http_unlink(struct http *h, struct http_req *r)
@@ -80,7 +48,7 @@ http_req_free(struct http_req *r)
         curl_easy_cleanup(r->easy);
     }
     free(r->body_out);
-    free(r->buf);
+    buf_free(&r->body_in);
     free(r);
 }
 
@@ -110,9 +78,9 @@ http_collect(struct http *h)
             res.status = code;
         } else {
             res.status = 0;
-            if (r->too_large) {
+            if (r->body_in.too_large) {
                 snprintf(why, sizeof(why), "answer larger than %u bytes",
-                         HTTP_MAX_BODY);
+                         BUF_ANSWER_MAX);
             } else {
                 snprintf(why, sizeof(why), "%s",
                          r->errbuf[0] ? r->errbuf
@@ -120,8 +88,8 @@ http_collect(struct http *h)
             }
             res.error = why;
         }
-        res.body = r->buf ? r->buf : "";
-        res.len = r->len;
+        res.body = r->body_in.data ? r->body_in.data : "";
+        res.len = r->body_in.len;
         curl_multi_remove_handle(h->multi, r->easy);
         http_unlink(h, r);
         r->cb(r->arg, &res);
@@ -346,6 +314,7 @@ http_start(struct http *h, const char *method, const char *url, const char *body
     }
     r->cb = cb;
     r->arg = arg;
+    buf_init(&r->body_in, BUF_ANSWER_MAX);
     if (body != NULL) {
         r->body_out = strdup(body);
         if (r->body_out == NULL) {
@@ -365,8 +334,8 @@ http_start(struct http *h, const char *method, const char *url, const char *body
          && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_USERAGENT, "agent-runner/1.0") == CURLE_OK
-         && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write) == CURLE_OK
-         && curl_easy_setopt(e, CURLOPT_WRITEDATA, r) == CURLE_OK
+         && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_curl_write) == CURLE_OK
+         && curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body_in) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,

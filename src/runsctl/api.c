@@ -6,6 +6,8 @@
 #include "runsctl/jsonx.h"
 #include "runsctl/table.h"
 
+#include "common/jsonobj.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +95,7 @@ api_call(struct ctl *ctl, const char *method, const char *path,
         return RC_FAIL;
     }
 
-    *obj = jsonx_parse_object(res->body, res->len);
+    *obj = jsonobj_parse(res->body, res->len);
     if (*obj == NULL) {
         ctl_error("%s %s: the answer (HTTP %ld) is not a JSON object: "
                   "is %s the coordinator?", method, path, res->status,

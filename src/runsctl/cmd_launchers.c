@@ -4,8 +4,9 @@
 
 #include "runsctl/api.h"
 #include "runsctl/cmd.h"
-#include "runsctl/jsonx.h"
 #include "runsctl/table.h"
+
+#include "common/jsonobj.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,7 @@ cell(const json_t *l, const char *key)
 static char *
 status_cell(const json_t *l)
 {
-    const char *st = jsonx_string(l, "status");
+    const char *st = jsonobj_string(l, "status");
     char       *s;
 
     if (asprintf(&s, "%s%s", st ? st : "-",
@@ -177,7 +178,7 @@ run_deregister(struct ctl *ctl, const struct args *a)
     if (ctl->json) {
         rc = api_print_json(&res);
     } else {
-        msg = jsonx_string(obj, "message");
+        msg = jsonobj_string(obj, "message");
         if (msg != NULL) {
             clean = text_clean(msg, strlen(msg), 1);
             if (clean == NULL) {

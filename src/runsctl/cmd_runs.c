@@ -4,8 +4,9 @@
 
 #include "runsctl/api.h"
 #include "runsctl/cmd.h"
-#include "runsctl/jsonx.h"
 #include "runsctl/table.h"
+
+#include "common/jsonobj.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -359,9 +360,9 @@ run_stop(struct ctl *ctl, const struct args *a)
     if (ctl->json) {
         rc = api_print_json(&res);
     } else {
-        id = jsonx_string(obj, "run_id");
-        status = jsonx_string(obj, "status");
-        msg = jsonx_string(obj, "message");
+        id = jsonobj_string(obj, "run_id");
+        status = jsonobj_string(obj, "status");
+        msg = jsonobj_string(obj, "message");
         if (msg != NULL) {
             clean = text_clean(msg, strlen(msg), 1);
             if (clean == NULL) {

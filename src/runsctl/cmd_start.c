@@ -7,6 +7,8 @@
 #include "runsctl/cmd.h"
 #include "runsctl/jsonx.h"
 
+#include "common/jsonobj.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,8 +185,8 @@ create_run(const struct command *cmd, struct ctl *ctl, const struct args *a,
         return rc;
     }
 
-    run_id = jsonx_string(obj, "run_id");
-    status = jsonx_string(obj, "status");
+    run_id = jsonobj_string(obj, "run_id");
+    status = jsonobj_string(obj, "status");
     if (run_id == NULL) {
         ctl_error("POST /runs: the answer has no run_id: is %s the "
                   "coordinator?", ctl->url);

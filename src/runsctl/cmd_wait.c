@@ -8,8 +8,9 @@
 
 #include "runsctl/api.h"
 #include "runsctl/cmd.h"
-#include "runsctl/jsonx.h"
 #include "runsctl/table.h"
+
+#include "common/jsonobj.h"
 
 #include <errno.h>
 #include <math.h>
@@ -130,7 +131,7 @@ report_end(const char *run_id, const json_t *run, const char *status,
         return RC_OK;
     }
     if (strcmp(status, "failed") == 0) {
-        err = jsonx_string(run, "error");
+        err = jsonobj_string(run, "error");
         clean = err ? text_clean(err, strlen(err), 1) : NULL;
         ctl_error("run %s failed%s%s", run_id, clean ? ": " : "",
                   clean ? clean : "");
@@ -176,7 +177,7 @@ wait_run(struct ctl *ctl, const char *run_id, double timeout)
         if (rc != RC_OK) {
             break;
         }
-        status = jsonx_string(run, "status");
+        status = jsonobj_string(run, "status");
         if (status == NULL) {
             ctl_error("GET /runs/%s: the answer has no status: is %s the "
                       "coordinator?", run_id, ctl->url);

@@ -6,14 +6,14 @@
 #include "runsctl/http.h"
 #include "runsctl/runsctl.h"
 
+#include "common/buf.h"
+
 #include <curl/curl.h>
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-/* an answer larger than this is not the coordinator's */
-#define HTTP_MAX_BODY        (256u * 1024 * 1024)
 #define HTTP_CONNECT_TIMEOUT 10000L   /* ms */
 
 struct http_client {
@@ -22,49 +22,6 @@ struct http_client {
     char              *base;          /* base URL without trailing '/' */
     char               errbuf[CURL_ERROR_SIZE];
 };
-
-/* the body being received */
-struct http_sink {
-    char   *buf;
-    size_t  len;
-    size_t  cap;
-    int     too_large;
-    int     no_memory;
-};
-
-static size_t
-http_write(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    struct http_sink *s = userdata;
-    size_t            n = size * nmemb;
-
-    if (n == 0) {
-        return 0;
-    }
-    if (n > HTTP_MAX_BODY - s->len) {
-        s->too_large = 1;
-        return 0;                       /* aborts the transfer */
-    }
-    if (s->len + n + 1 > s->cap) {
-        size_t  cap = s->cap ? s->cap : 4096;
-        char   *p;
-
-        while (cap < s->len + n + 1) {
-            cap *= 2;
-        }
-        p = realloc(s->buf, cap);
-        if (p == NULL) {
-            s->no_memory = 1;
-            return 0;
-        }
-        s->buf = p;
-        s->cap = cap;
-    }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    s->buf[s->len] = '\0';
-    return n;
-}
 
 int
 http_client_new(const char *base_url, struct http_client **out)
@@ -181,7 +138,7 @@ http_escape(struct http_client *c, const char *s)
 static int
 http_setup(struct http_client *c, const char *method, const char *url,
            const char *body, size_t body_len, long timeout_ms,
-           struct http_sink *sink)
+           struct buf *sink)
 {
     CURL *h = c->curl;
 
@@ -197,7 +154,7 @@ http_setup(struct http_client *c, const char *method, const char *url,
     HTTP_SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     HTTP_SETOPT(h, CURLOPT_USERAGENT, "runsctl/" RUNSCTL_VERSION);
     HTTP_SETOPT(h, CURLOPT_HTTPHEADER, c->headers);
-    HTTP_SETOPT(h, CURLOPT_WRITEFUNCTION, http_write);
+    HTTP_SETOPT(h, CURLOPT_WRITEFUNCTION, buf_curl_write);
     HTTP_SETOPT(h, CURLOPT_WRITEDATA, sink);
 
     if (strcmp(method, "GET") == 0) {
@@ -222,15 +179,16 @@ http_request(struct http_client *c, const char *method, const char *path,
              const char *body, size_t body_len, long timeout_ms,
              struct http_response *res)
 {
-    struct http_sink  sink = { 0 };
-    char             *url;
-    CURLcode          rc;
-    long              status = 0;
-    int               ret;
+    struct buf  sink;
+    char       *url;
+    CURLcode    rc;
+    long        status = 0;
+    int         ret;
 
     res->status = 0;
     res->body = NULL;
     res->len = 0;
+    buf_init(&sink, BUF_ANSWER_MAX);
 
     if (asprintf(&url, "%s%s", c->base, path) < 0) {
         ctl_error("out of memory");
@@ -249,7 +207,7 @@ http_request(struct http_client *c, const char *method, const char *path,
         if (sink.too_large) {
             ctl_error("%s %s: the answer is larger than %u bytes: "
                       "is this the coordinator?", method, url,
-                      HTTP_MAX_BODY);
+                      BUF_ANSWER_MAX);
             ret = RC_UNREACHABLE;
         } else if (sink.no_memory || rc == CURLE_OUT_OF_MEMORY) {
             ctl_error("out of memory reading the answer to %s %s",
@@ -264,7 +222,7 @@ http_request(struct http_client *c, const char *method, const char *path,
             ctl_error("cannot reach the server at %s: %s", c->base, why);
             ret = RC_UNREACHABLE;
         }
-        free(sink.buf);
+        buf_free(&sink);
         free(url);
         return ret;
     }
@@ -273,18 +231,18 @@ http_request(struct http_client *c, const char *method, const char *path,
     rc = curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
     if (rc != CURLE_OK) {
         ctl_error("libcurl: no response code: %s", curl_easy_strerror(rc));
-        free(sink.buf);
+        buf_free(&sink);
         return RC_FAIL;
     }
-    if (sink.buf == NULL) {
-        sink.buf = strdup("");
-        if (sink.buf == NULL) {
+    if (sink.data == NULL) {
+        sink.data = strdup("");
+        if (sink.data == NULL) {
             ctl_error("out of memory");
             return RC_FAIL;
         }
     }
     res->status = status;
-    res->body = sink.buf;
+    res->body = sink.data;
     res->len = sink.len;
     return RC_OK;
 }

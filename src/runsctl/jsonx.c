@@ -1,52 +1,32 @@
 /*
- * jsonx.c: jansson helpers: parsing answers, building request bodies,
- * passing the server's documents through unmodified.
+ * jsonx.c: jansson helpers: building request bodies, the detail of an
+ * error answer, passing the server's documents through unmodified
+ * (parsing them: common/jsonobj.c).
  */
 
 #include "runsctl/jsonx.h"
 #include "runsctl/runsctl.h"
 
+#include "common/jsonobj.h"
+#include "common/utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-json_t *
-jsonx_parse_object(const char *buf, size_t len)
-{
-    json_error_t  err;
-    json_t       *v;
-
-    v = json_loadb(buf, len, JSON_ALLOW_NUL, &err);
-    if (v == NULL) {
-        return NULL;
-    }
-    if (!json_is_object(v)) {
-        json_decref(v);
-        return NULL;
-    }
-    return v;
-}
-
-const char *
-jsonx_string(const json_t *obj, const char *key)
-{
-    const json_t *v = json_object_get(obj, key);
-
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
 
 int
 jsonx_set_string(json_t *obj, const char *key, const char *s, size_t len,
                  const char *what)
 {
-    json_t *v = json_stringn(s, len);
+    json_t *v;
 
-    if (v == NULL) {
-        /* jansson refuses only invalid UTF-8 (or memory) */
+    /* the runner's rule (common/utf8.c); jansson's own check agrees */
+    if (utf8_valid_prefix(s, len) != len) {
         ctl_error("%s is not valid UTF-8", what);
         return RC_USAGE;
     }
-    if (json_object_set_new(obj, key, v) != 0) {
+    v = json_stringn(s, len);
+    if (v == NULL || json_object_set_new(obj, key, v) != 0) {
         ctl_error("out of memory building the request");
         return RC_FAIL;
     }
@@ -70,7 +50,7 @@ jsonx_detail(const char *body, size_t len)
     json_t       *obj, *d;
     char         *text = NULL;
 
-    obj = jsonx_parse_object(body, len);
+    obj = jsonobj_parse(body, len);
     if (obj == NULL) {
         return NULL;
     }

@@ -1,5 +1,5 @@
 /*
- * jsonx.c: small jansson helpers.
+ * jsonx.c: small jansson helpers (reading answers: common/jsonobj.h).
  */
 
 #ifndef RUNSCTL_JSONX_H
@@ -8,15 +8,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
-/* the JSON object in buf (strings may hold \u0000), or NULL when buf is
-   not a JSON object */
-json_t *jsonx_parse_object(const char *buf, size_t len);
-
-/* obj[key] when it is a string, else NULL */
-const char *jsonx_string(const json_t *obj, const char *key);
-
 /* set obj[key] to a copy of the len bytes at s (UTF-8); RC_OK, RC_USAGE
-   when s is not UTF-8 (reported, naming what), RC_FAIL when out of memory */
+   when s is not UTF-8 as common/utf8.h has it (reported, naming what),
+   RC_FAIL when out of memory */
 int jsonx_set_string(json_t *obj, const char *key, const char *s, size_t len,
                      const char *what);
 

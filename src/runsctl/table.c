@@ -7,6 +7,8 @@
 #include "runsctl/table.h"
 #include "runsctl/runsctl.h"
 
+#include "common/utf8.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,46 +24,6 @@ struct table {
     size_t              nrows;
     size_t              cap;        /* rows */
 };
-
-/* one UTF-8 sequence at s (len > 0 bytes): its length, *cp its code point
-   (U+FFFD and length 1 for a malformed byte) */
-static size_t
-utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-    size_t   n, i;
-    uint32_t c;
-
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        c = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        c = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        c = s[0] & 0x07;
-    } else {
-        *cp = 0xfffd;
-        return 1;
-    }
-    if (n > len) {
-        *cp = 0xfffd;
-        return 1;
-    }
-    for (i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) {
-            *cp = 0xfffd;
-            return 1;
-        }
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    *cp = c;
-    return n;
-}
 
 struct range {
     uint32_t lo, hi;
@@ -131,9 +93,10 @@ text_clean(const char *s, size_t len, int oneline)
 {
     const unsigned char *p = (const unsigned char *) s;
     char                *out, *o;
-    size_t               i = 0;
+    size_t               i = 0, n;
+    uint32_t             cp;
 
-    /* at most 4 output bytes ("\xNN") per input byte */
+    /* at most 4 output bytes ("\xNN", or U+FFFD) per input byte */
     out = malloc(len * 4 + 1);
     if (out == NULL) {
         ctl_error("out of memory");
@@ -162,15 +125,23 @@ text_clean(const char *s, size_t len, int oneline)
         } else if (c < 0x20 || c == 0x7f) {
             o += sprintf(o, "\\x%02x", c);
             i++;
-        } else if (c == 0xc2 && i + 1 < len && p[i + 1] >= 0x80
-                   && p[i + 1] <= 0x9f)
-        {
-            /* C1 controls, U+0080..U+009F (CSI among them) */
-            o += sprintf(o, "\\x%02x", p[i + 1]);
-            i += 2;
-        } else {
+        } else if (c < 0x80) {
             *o++ = (char) c;
             i++;
+        } else if ((n = utf8_decode(p + i, len - i, &cp)) == 0) {
+            /* not UTF-8 (an overlong form, a surrogate...): U+FFFD, as
+               the runner shows an executor's bytes */
+            memcpy(o, UTF8_REPLACEMENT, UTF8_REPLACEMENT_LEN);
+            o += UTF8_REPLACEMENT_LEN;
+            i++;
+        } else if (cp <= 0x9f) {
+            /* C1 controls, U+0080..U+009F (CSI among them) */
+            o += sprintf(o, "\\x%02x", (unsigned) cp);
+            i += n;
+        } else {
+            memcpy(o, p + i, n);
+            o += n;
+            i += n;
         }
     }
     *o = '\0';

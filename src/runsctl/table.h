@@ -10,10 +10,12 @@
 #include <stddef.h>
 
 /* the len bytes of UTF-8 at s, safe for a terminal, in a string to free():
-   control characters are shown as \xNN, except tab and carriage return
-   (a space) and newline (kept); with oneline, every run of white space is
-   one space and there is none at either end.  NULL (reported) when out of
-   memory */
+   control characters (C0, DEL, C1) are shown as \xNN, except tab and
+   carriage return (a space) and newline (kept); a byte that starts no
+   valid UTF-8 sequence (common/utf8.h: overlong forms and surrogates
+   among them) is shown as U+FFFD; with oneline, every run of white space
+   is one space and there is none at either end.  NULL (reported) when out
+   of memory */
 char *text_clean(const char *s, size_t len, int oneline);
 
 /* terminal columns the UTF-8 text s takes */
