@@ -254,20 +254,11 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
     }
 
-    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_runs_shctx_t));
+    zone->sh = ngx_http_runs_store_init(zone->shpool, shm_zone->shm.size,
+                                        shm_zone->shm.log);
     if (zone->sh == NULL) {
         return NGX_ERROR;
     }
-
-    zone->shpool->data = zone->sh;
-
-    if (ngx_http_runs_init_sh(zone->shpool, zone->sh, shm_zone->shm.size)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    ngx_http_runs_init_keys(zone->sh, shm_zone->shm.log);
 
     len = sizeof(" in runs_zone \"\"") + shm_zone->shm.name.len;
 

@@ -39,10 +39,9 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 {
     u_char                     *p, *last;
     ngx_int_t                   rc;
-    ngx_str_t                   err, type, detail;
+    ngx_str_t                   err, type;
     ngx_table_elt_t            *h;
     ngx_http_runs_zone_t       *zone;
-    ngx_http_runs_bells_t       bells;
     ngx_http_runs_create_t      cr;
     ngx_http_runs_loc_conf_t   *rlcf;
     ngx_http_runs_field_t       f[6];
@@ -137,28 +136,18 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_detail(r, rc, "%V", &err);
     }
 
-    bells = 0;
+    switch (ngx_http_runs_store_create(zone, &cr, id)) {
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    rc = ngx_http_runs_create_locked(zone, &cr, &detail, id, &bells);
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
-
-    switch (rc) {
-
-    case NGX_HTTP_CREATED:
+    case NGX_HTTP_RUNS_R_DONE:
         break;
 
-    case NGX_HTTP_CONFLICT:
-        return ngx_http_runs_send_detail(r, rc,
+    case NGX_HTTP_RUNS_R_SESSION_EXISTS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
                    "Session '%V' already exists: resume it with a "
                    "resume_session run", &cr.session_name);
 
-    case NGX_HTTP_NOT_FOUND:
-        return ngx_http_runs_send_detail(r, rc,
+    case NGX_HTTP_RUNS_R_NO_SESSION:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
                    "Session '%V' not found: start it with a start_session "
                    "run first", &cr.session_name);
 
@@ -230,15 +219,11 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     size_t                      hint;
-    uint64_t                    cursor;
-    ngx_int_t                   rc, status, limit;
+    ngx_int_t                   status, limit;
     ngx_str_t                   v, name;
-    ngx_uint_t                  cap, n, i;
+    ngx_uint_t                  n, i;
     ngx_http_runs_out_t         o;
     ngx_http_runs_snap_t       *snaps;
-    ngx_http_runs_zone_t       *zone;
-
-    zone = ctx->zone;
 
     status = -1;
     limit = NGX_HTTP_RUNS_LIST_DEFAULT;
@@ -274,33 +259,12 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         name.data = NULL;
     }
 
-    /*
-     * sized before the lock from an unlocked read of the run count: runs
-     * created meanwhile may be left out, as if they came a moment later
-     */
-    cap = ngx_min((ngx_uint_t) limit, zone->sh->nruns + 64);
-
-    snaps = ngx_palloc(r->pool, cap * sizeof(ngx_http_runs_snap_t));
-    if (snaps == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /* newest first, so that "limit" keeps the most recent runs */
 
-    n = 0;
-    cursor = 0;
-
-    do {
-        ngx_shmtx_lock(&zone->shpool->mutex);
-
-        rc = ngx_http_runs_list_locked(zone->sh, &name, status, r->pool,
-                                       snaps, cap, &n, &cursor);
-
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    } while (rc == NGX_AGAIN);
-
-    if (rc == NGX_ERROR) {
+    if (ngx_http_runs_store_list(ctx->zone, &name, status, (ngx_uint_t) limit,
+                                 r->pool, &snaps, &n)
+        != NGX_HTTP_RUNS_R_DONE)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -398,7 +362,6 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_uint_t                  refused;
     ngx_msec_t                  wait;
     ngx_pool_cleanup_t         *cln;
-    ngx_http_runs_run_t        *run;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_snap_t        snap;
     ngx_http_runs_main_conf_t  *rmcf;
@@ -429,38 +392,28 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         }
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
 
-    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
-
-    if (run == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+    switch (ngx_http_runs_store_get(zone, rmcf, ctx, id, wait != 0, &snap,
+                                    &refused))
+    {
+    case NGX_HTTP_RUNS_R_NO_RUN:
         return ngx_http_runs_send_no_run(r);
-    }
 
-    if (wait && !ngx_http_runs_is_terminal(run->status) && !ngx_exiting) {
-        ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
-        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
-                                                      NGX_HTTP_RUNS_WAIT_RUN,
-                                                      run, &refused, NULL);
-        if (ctx->waiter) {
-            ngx_shmtx_unlock(&zone->shpool->mutex);
-            ctx->answer = ngx_http_runs_answer_wait;
-            return ngx_http_runs_hold(r, ctx, cln, wait);
-        }
+    case NGX_HTTP_RUNS_R_HOLD:
+        ctx->answer = ngx_http_runs_answer_wait;
+        return ngx_http_runs_hold(r, ctx, cln, wait);
 
-        /* too many held requests or a full zone: the run as it is */
-    }
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
 
-    if (ngx_http_runs_snap_locked(run, r->pool, &snap) != NGX_OK) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
+    /* too many held requests or a full zone: the run as it is */
     if (refused != NGX_HTTP_RUNS_REFUSED_N) {
-        (void) ngx_http_runs_refused(zone, refused, r->connection->log);
+        ngx_http_runs_refused(zone, refused, r->connection->log);
     }
 
     return ngx_http_runs_send_run(r, &snap);
@@ -495,64 +448,42 @@ static ngx_int_t
 ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    uint64_t                id;
-    ngx_int_t               rc;
-    ngx_str_t               session;
-    const char             *msg;
-    ngx_http_runs_out_t     o;
-    ngx_uint_t              before, after;
-    ngx_http_runs_run_t    *run;
-    ngx_http_runs_zone_t   *zone;
-    ngx_http_runs_bells_t   bells;
-    u_char                  rid[NGX_HTTP_RUNS_RUN_ID_LEN];
+    uint64_t               id;
+    ngx_str_t             *rid;
+    const char            *msg;
+    ngx_uint_t             before, after;
+    ngx_http_runs_out_t    o;
+    ngx_http_runs_stop_t   st;
 
-    zone = ctx->zone;
+    /* a valid id is the run's own, as it is printed */
+    rid = &ctx->path_id;
 
-    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+    if (ngx_http_runs_parse_id(rid, "run_", &id) != NGX_OK) {
         return ngx_http_runs_send_no_run(r);
     }
 
-    bells = 0;
+    switch (ngx_http_runs_store_stop(ctx->zone, id, r->pool, &st)) {
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
 
-    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
-
-    if (run == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+    case NGX_HTTP_RUNS_R_NO_RUN:
         return ngx_http_runs_send_no_run(r);
-    }
 
-    before = run->status;
-    rc = ngx_http_runs_stop_locked(zone, run, &bells);
-    after = run->status;
-
-    ngx_http_runs_run_id(rid, run);
-
-    session.len = run->session->name_len;
-    session.data = ngx_pnalloc(r->pool, session.len);
-    if (session.data) {
-        ngx_memcpy(session.data, run->session->name, session.len);
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
-
-    if (rc == NGX_DECLINED) {
+    case NGX_HTTP_RUNS_R_FINISHED:
         return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
-                   "Run %*s is already %V: nothing to stop",
-                   (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, rid,
-                   &ngx_http_runs_status_names[before]);
-    }
+                   "Run %V is already %V: nothing to stop", rid,
+                   &ngx_http_runs_status_names[st.before]);
 
-    if (session.data == NULL) {
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    before = st.before;
+    after = st.after;
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "runs: stop of run %*s: %V -> %V",
-                  (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, rid,
+                  "runs: stop of run %V: %V -> %V", rid,
                   &ngx_http_runs_status_names[before],
                   &ngx_http_runs_status_names[after]);
 
@@ -568,9 +499,9 @@ ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     ngx_http_runs_out_init(&o, r->pool, 256);
     ngx_http_runs_out_literal(&o, "{\"ok\":true,\"run_id\":\"");
-    ngx_http_runs_out_raw(&o, rid, NGX_HTTP_RUNS_RUN_ID_LEN);
+    ngx_http_runs_out_raw(&o, rid->data, rid->len);
     ngx_http_runs_out_literal(&o, "\",\"session_name\":");
-    ngx_http_runs_out_str(&o, &session);
+    ngx_http_runs_out_str(&o, &st.session);
     ngx_http_runs_out_literal(&o, ",\"status\":\"");
     ngx_http_runs_out_raw(&o, ngx_http_runs_status_names[after].data,
                           ngx_http_runs_status_names[after].len);

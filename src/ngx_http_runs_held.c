@@ -25,12 +25,8 @@ static void ngx_http_runs_release(ngx_http_runs_ctx_t *ctx);
 void
 ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
 {
-    ngx_uint_t               slot;
-    ngx_queue_t             *q, *next, ready;
-    ngx_http_runs_ctx_t     *ctx;
-    ngx_http_runs_bell_t    *bell;
-    ngx_http_runs_bells_t    bells;
-    ngx_http_runs_waiter_t  *w;
+    ngx_queue_t          *q, *next, ready;
+    ngx_http_runs_ctx_t  *ctx;
 
     if (ngx_queue_empty(&zone->held)) {
         return;
@@ -51,7 +47,7 @@ ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
         ctx = ngx_queue_data(q, ngx_http_runs_ctx_t, held);
 
         if (ctx->kind == NGX_HTTP_RUNS_WAIT_POLL && ctx->waiter
-            && ctx->waiter->state == NGX_HTTP_RUNS_W_NOTIFIED
+            && ngx_http_runs_waiter_woken(ctx->waiter)
             && !ngx_http_runs_client_alive(ctx->request))
         {
             ngx_http_finalize_request(ctx->request,
@@ -59,38 +55,9 @@ ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
         }
     }
 
-    slot = ngx_worker % NGX_HTTP_RUNS_DOORBELLS;
-    bell = &zone->sh->bells[slot];
-    bells = 0;
-
     ngx_queue_init(&ready);
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    for (q = ngx_queue_head(&bell->notified);
-         q != ngx_queue_sentinel(&bell->notified);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        w = ngx_queue_data(q, ngx_http_runs_waiter_t, queue);
-
-        if (w->pid != ngx_pid) {
-            continue;
-        }
-
-        ctx = w->owner;
-
-        ngx_http_runs_take_locked(zone, w, &bells);
-
-        if (ctx->ready) {
-            ngx_queue_remove(&ctx->held);
-            ngx_queue_insert_tail(&ready, &ctx->held);
-        }
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
+    ngx_http_runs_take_woken(zone, &ready);
 
     while (!ngx_queue_empty(&ready)) {
         q = ngx_queue_head(&ready);
@@ -109,20 +76,9 @@ ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
 void
 ngx_http_runs_finish_held(ngx_http_runs_ctx_t *ctx)
 {
-    ngx_http_runs_zone_t   *zone;
-    ngx_http_runs_bells_t   bells;
-
-    zone = ctx->zone;
-    bells = 0;
-
     if (ctx->waiter) {
         ctx->final = 1;
-
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        ngx_http_runs_take_locked(zone, ctx->waiter, &bells);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        ngx_http_runs_ring(zone, bells);
+        ngx_http_runs_take(ctx);
     }
 
     ngx_http_runs_release(ctx);
@@ -207,20 +163,8 @@ ngx_http_runs_hold_cleanup(void *data)
 {
     ngx_http_runs_ctx_t *ctx = data;
 
-    ngx_http_runs_zone_t   *zone;
-    ngx_http_runs_bells_t   bells;
-
-    zone = ctx->zone;
-
     if (ctx->waiter) {
-        bells = 0;
-
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        ngx_http_runs_waiter_remove_locked(zone, ctx->waiter, &bells);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        ctx->waiter = NULL;
-        ngx_http_runs_ring(zone, bells);
+        ngx_http_runs_unwait(ctx);
     }
 
     ngx_http_runs_release(ctx);

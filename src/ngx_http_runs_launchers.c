@@ -26,46 +26,18 @@ ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     int64_t                     now;
-    ngx_uint_t                  n, i, cap;
+    ngx_uint_t                  n, i;
     ngx_http_runs_out_t         o;
-    ngx_queue_t                *q;
-    ngx_http_runs_zone_t       *zone;
     ngx_http_runs_lsnap_t      *ls;
-    ngx_http_runs_launcher_t   *lr;
     ngx_http_runs_main_conf_t  *rmcf;
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
-    zone = ctx->zone;
 
-    /*
-     * sized before the lock from an unlocked read of the count: a launcher
-     * registered meanwhile beyond the margin is left out of this listing
-     */
-    cap = zone->sh->nlaunchers + 16;
-
-    ls = ngx_palloc(r->pool, cap * sizeof(ngx_http_runs_lsnap_t));
-    if (ls == NULL) {
+    if (ngx_http_runs_store_launchers(ctx->zone, r->pool, &ls, &n)
+        != NGX_HTTP_RUNS_R_DONE)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    n = 0;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    for (q = ngx_queue_head(&zone->sh->launcher_list);
-         q != ngx_queue_sentinel(&zone->sh->launcher_list) && n < cap;
-         q = ngx_queue_next(q))
-    {
-        lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);
-
-        if (lr->nwaiters) {
-            lr->last_heartbeat = ngx_http_runs_now();
-        }
-
-        ngx_http_runs_lsnap_locked(lr, r->pool, &ls[n++]);
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     now = ngx_http_runs_now();
 
@@ -90,49 +62,20 @@ static ngx_int_t
 ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    uint64_t                   id;
-    ngx_str_t                  v;
-    ngx_uint_t                 self;
-    ngx_http_runs_out_t        o;
-    ngx_http_runs_zone_t      *zone;
-    ngx_http_runs_bells_t      bells;
-    ngx_http_runs_launcher_t  *lr;
-
-    zone = ctx->zone;
+    uint64_t              id;
+    ngx_str_t             v;
+    ngx_uint_t            self;
+    ngx_http_runs_out_t   o;
 
     self = (ngx_http_runs_get_arg(r, "self", 4, &v) == NGX_OK
             && ((v.len == 4 && ngx_strncasecmp(v.data, (u_char *) "true", 4)
                                == 0)
                 || (v.len == 1 && v.data[0] == '1')));
 
-    if (ngx_http_runs_parse_id(&ctx->path_id, "lnch_", &id) != NGX_OK) {
-        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
-                                         "Launcher not found");
-    }
-
-    bells = 0;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
-
-    if (lr) {
-        if (self) {
-            ngx_http_runs_remove_launcher_locked(zone, lr,
-                                             NGX_HTTP_RUNS_NOTE_DEREGISTERED,
-                                             &bells);
-        } else {
-            lr->deregister = 1;
-            ngx_http_runs_notify_all_locked(zone->sh, &lr->waiters, 0,
-                                            &bells);
-        }
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
-
-    if (lr == NULL) {
+    if (ngx_http_runs_parse_id(&ctx->path_id, "lnch_", &id) != NGX_OK
+        || ngx_http_runs_store_deregister(ctx->zone, id, self)
+           != NGX_HTTP_RUNS_R_DONE)
+    {
         return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
                                          "Launcher not found");
     }

@@ -369,18 +369,15 @@ ngx_http_runs_get_arg(ngx_http_request_t *r, char *name, size_t len,
 
 
 /*
- * Counts a refusal and says whether to log it: one line per reason per
- * 10 s, whichever worker refuses, with the count since the last line.
- * Lock-free: the zone's lock may not be held here or may be.
+ * Counts a refusal in the zone and logs it: one line per reason per 10 s,
+ * whichever worker refuses, with the count since the last line.
  */
 
-ngx_uint_t
+void
 ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
     ngx_log_t *log)
 {
-    time_t                  now;
-    ngx_atomic_uint_t       last, total, n;
-    ngx_http_runs_shctx_t  *sh;
+    ngx_atomic_uint_t           n;
     ngx_http_runs_main_conf_t  *rmcf;
 
     static const char  *why[] = {
@@ -390,23 +387,11 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
         "holds runs_max_waits ?wait= requests already; raise runs_max_waits"
     };
 
-    sh = zone->sh;
+    n = ngx_http_runs_store_refusal(zone, reason);
 
-    (void) ngx_atomic_fetch_add(&sh->refused[reason], 1);
-
-    now = ngx_time();
-    last = sh->refused_at[reason];
-
-    if (now - (time_t) last < 10
-        || !ngx_atomic_cmp_set(&sh->refused_at[reason], last, now))
-    {
-        return 0;
+    if (n == 0) {
+        return;
     }
-
-    /* the one worker that logs for these 10 s */
-    total = sh->refused[reason];
-    n = total - sh->refused_logged[reason];
-    sh->refused_logged[reason] = total;
 
     rmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
                                                ngx_http_runs_module);
@@ -419,8 +404,6 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
                   rmcf ? rmcf->max_waiters : 0,
                   rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
                   rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0);
-
-    return 1;
 }
 
 
@@ -432,7 +415,7 @@ ngx_http_runs_send_refused(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
 {
     ngx_table_elt_t  *h;
 
-    (void) ngx_http_runs_refused(zone, reason, r->connection->log);
+    ngx_http_runs_refused(zone, reason, r->connection->log);
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {

@@ -76,7 +76,6 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_out_t         o;
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_field_t       f[3];
-    ngx_http_runs_launcher_t   *lr;
     ngx_http_runs_loc_conf_t   *rlcf;
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
 
@@ -108,16 +107,9 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_detail(r, rc, "%V", &err);
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    lr = ngx_http_runs_register_locked(zone, &host, &dir, &exec);
-    if (lr) {
-        ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (lr == NULL) {
+    if (ngx_http_runs_store_register(zone, &host, &dir, &exec, id)
+        != NGX_HTTP_RUNS_R_DONE)
+    {
         return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);
     }
 
@@ -161,13 +153,10 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     uint64_t                    id;
-    ngx_int_t                   rc;
     ngx_str_t                   v;
     ngx_uint_t                  refused;
     ngx_pool_cleanup_t         *cln;
     ngx_http_runs_zone_t       *zone;
-    ngx_http_runs_bells_t       bells;
-    ngx_http_runs_launcher_t   *lr;
     ngx_http_runs_loc_conf_t   *rlcf;
     ngx_http_runs_main_conf_t  *rmcf;
 
@@ -188,11 +177,8 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     if (r->method == NGX_HTTP_HEAD) {
         /* nothing that changes state: no claim, no stops handed over */
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-
-        if (lr == NULL) {
+        if (ngx_http_runs_store_launcher(zone, id, 0) != NGX_HTTP_RUNS_R_DONE)
+        {
             return ngx_http_runs_send_no_launcher(r);
         }
 
@@ -216,50 +202,26 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     ctx->kind = NGX_HTTP_RUNS_WAIT_POLL;
-    bells = 0;
     refused = NGX_HTTP_RUNS_REFUSED_N;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    switch (ngx_http_runs_store_poll(zone, rmcf, ctx, id, &refused)) {
 
-    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+    case NGX_HTTP_RUNS_R_DONE:
+        return ngx_http_runs_send_poll(r, &ctx->poll);
 
-    if (lr == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-        return ngx_http_runs_send_no_launcher(r);
-    }
-
-    rc = ngx_http_runs_poll_locked(zone, lr, !ctx->noclaim, r->pool,
-                                   &ctx->poll, &bells);
-
-    if (rc == NGX_OK && ctx->poll.what == NGX_HTTP_RUNS_POLL_NOTHING
-        && !ngx_exiting)
-    {
-        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
-                                                      NGX_HTTP_RUNS_WAIT_POLL,
-                                                      lr, &refused, &bells);
-        if (ctx->waiter == NULL) {
-            rc = NGX_DECLINED;
-        }
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_runs_send_refused(r, zone, refused);
-    }
-
-    if (ctx->waiter) {
+    case NGX_HTTP_RUNS_R_HOLD:
         ctx->answer = ngx_http_runs_answer_poll;
         return ngx_http_runs_hold(r, ctx, cln, rlcf->poll_timeout);
-    }
 
-    return ngx_http_runs_send_poll(r, &ctx->poll);
+    case NGX_HTTP_RUNS_R_NO_LAUNCHER:
+        return ngx_http_runs_send_no_launcher(r);
+
+    case NGX_HTTP_RUNS_R_REFUSED:
+        return ngx_http_runs_send_refused(r, zone, refused);
+
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 
@@ -368,16 +330,12 @@ static ngx_int_t
 ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    uint64_t                   lid, rid;
-    ngx_int_t                  rc;
-    ngx_str_t                  err, text, status, detail;
-    ngx_http_runs_field_t      f[2];
-    ngx_http_runs_run_t       *run;
-    ngx_http_runs_zone_t      *zone;
-    ngx_http_runs_bells_t      bells;
-    ngx_http_runs_launcher_t  *lr;
-
-    zone = ctx->zone;
+    uint64_t                lid, rid;
+    ngx_int_t               rc;
+    ngx_str_t               err, text, status_text, *rid_text, *event;
+    const ngx_str_t        *name;
+    ngx_uint_t              found, status;
+    ngx_http_runs_field_t   f[2];
 
     switch (ctx->event) {
 
@@ -410,12 +368,12 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     case NGX_HTTP_RUNS_EV_COMPLETED:
         /* the reference launcher sends "success" */
-        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &status, &err);
-        if (rc == NGX_OK && status.data
-            && !(status.len == 9
-                 && ngx_strncmp(status.data, "completed", 9) == 0)
-            && !(status.len == 7
-                 && ngx_strncmp(status.data, "success", 7) == 0))
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &status_text, &err);
+        if (rc == NGX_OK && status_text.data
+            && !(status_text.len == 9
+                 && ngx_strncmp(status_text.data, "completed", 9) == 0)
+            && !(status_text.len == 7
+                 && ngx_strncmp(status_text.data, "success", 7) == 0))
         {
             ngx_str_set(&err, "Field 'status' must be 'completed' or "
                               "'success'");
@@ -443,54 +401,55 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         rid = (uint64_t) -1;
     }
 
-    detail.data = ngx_pnalloc(r->pool, 256);
-    if (detail.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    /* a valid id is the run's own, as it is printed */
+    rid_text = &ctx->path_id;
+    event = &ctx->route->seg[2];
+    status = 0;
 
-    bells = 0;
+    found = ngx_http_runs_store_report(ctx->zone, lid, rid, ctx->event, &text,
+                                       &status);
+    name = &ngx_http_runs_status_names[status];
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    switch (found) {
 
-    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+    case NGX_HTTP_RUNS_R_DONE:
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "runs: run %V %V", rid_text, event);
+        return ngx_http_runs_send_ok(r);
 
-    if (lr == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-        return ngx_http_runs_send_no_launcher(r);
-    }
-
-    lr->last_heartbeat = ngx_http_runs_now();
-
-    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
-
-    if (run == NULL) {
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-        return ngx_http_runs_send_no_run(r);
-    }
-
-    rc = ngx_http_runs_event_locked(zone, run, lr, ctx->event, &text,
-                                    &detail, &bells);
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
-
-    if (rc == NGX_DONE) {
+    case NGX_HTTP_RUNS_R_REPEATED:
         ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "runs: run %V %V reported again: already recorded",
-                       &ctx->path_id, &ctx->route->seg[2]);
+                       rid_text, event);
         return ngx_http_runs_send_ok(r);
+
+    case NGX_HTTP_RUNS_R_NO_LAUNCHER:
+        return ngx_http_runs_send_no_launcher(r);
+
+    case NGX_HTTP_RUNS_R_NO_RUN:
+        return ngx_http_runs_send_no_run(r);
+
+    case NGX_HTTP_RUNS_R_TAKEN_BACK:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Run %V was taken back from this launcher (its claim was "
+                   "not confirmed in time) and is %V now: do not execute it",
+                   rid_text, name);
+
+    case NGX_HTTP_RUNS_R_NOT_HELD:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Run %V is %V and held by no launcher", rid_text, name);
+
+    case NGX_HTTP_RUNS_R_OTHER_HOLDER:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Run %V is held by another launcher%s", rid_text,
+                   ctx->event == NGX_HTTP_RUNS_EV_STARTED
+                   ? ": do not execute it" : "");
+
+    default: /* NGX_HTTP_RUNS_R_WRONG_STATE */
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Run %V is %V: it cannot be marked %V", rid_text, name,
+                   event);
     }
-
-    if (rc != NGX_HTTP_OK) {
-        return ngx_http_runs_send_detail(r, rc, "%V", &detail);
-    }
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "runs: run %V %V", &ctx->path_id,
-                  &ctx->route->seg[2]);
-
-    return ngx_http_runs_send_ok(r);
 }
 
 
@@ -498,28 +457,16 @@ static ngx_int_t
 ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    uint64_t                   lid;
-    ngx_int_t                  rc;
-    ngx_http_runs_zone_t      *zone;
-    ngx_http_runs_field_t      f[1];
-    ngx_http_runs_launcher_t  *lr;
-
-    zone = ctx->zone;
+    uint64_t                lid;
+    ngx_int_t               rc;
+    ngx_http_runs_field_t   f[1];
 
     if (ngx_http_runs_launcher_body(r, body, f, 1, &lid, &rc) != NGX_OK) {
         return rc;
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
-
-    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
-    if (lr) {
-        lr->last_heartbeat = ngx_http_runs_now();
-    }
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    if (lr == NULL) {
+    if (ngx_http_runs_store_launcher(ctx->zone, lid, 1) != NGX_HTTP_RUNS_R_DONE)
+    {
         return ngx_http_runs_send_no_launcher(r);
     }
 

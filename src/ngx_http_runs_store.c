@@ -6,7 +6,7 @@
  */
 
 
-#include "ngx_http_runs.h"
+#include "ngx_http_runs_zone.h"
 
 
 static void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
@@ -26,6 +26,15 @@ static void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+static ngx_int_t ngx_http_runs_init_sh(ngx_slab_pool_t *shpool,
+    ngx_http_runs_shctx_t *sh, size_t size);
+static void ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh,
+    ngx_log_t *log);
+static ngx_uint_t ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_create_t *cr, u_char *id, ngx_http_runs_bells_t *bells);
+static ngx_uint_t ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
+    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_detach_locked(ngx_http_runs_run_t *run);
 static void ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run);
 static void ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
@@ -81,12 +90,6 @@ static const ngx_uint_t  ngx_http_runs_event_status[] = {
 };
 
 
-static const ngx_str_t  ngx_http_runs_event_names[] = {
-    ngx_string("started"),
-    ngx_string("completed"),
-    ngx_string("failed"),
-    ngx_string("stopped")
-};
 
 
 /*
@@ -98,7 +101,31 @@ static const ngx_str_t  ngx_http_runs_event_names[] = {
  * aim names at one bucket.
  */
 
-ngx_int_t
+/* the zone's root, in a new zone */
+
+ngx_http_runs_shctx_t *
+ngx_http_runs_store_init(ngx_slab_pool_t *shpool, size_t size, ngx_log_t *log)
+{
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = ngx_slab_alloc(shpool, sizeof(ngx_http_runs_shctx_t));
+    if (sh == NULL) {
+        return NULL;
+    }
+
+    shpool->data = sh;
+
+    if (ngx_http_runs_init_sh(shpool, sh, size) != NGX_OK) {
+        return NULL;
+    }
+
+    ngx_http_runs_init_keys(sh, log);
+
+    return sh;
+}
+
+
+static ngx_int_t
 ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
     size_t size)
 {
@@ -290,7 +317,7 @@ ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n)
 }
 
 
-void
+static void
 ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log)
 {
     ssize_t     n;
@@ -550,10 +577,9 @@ ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
 }
 
 
-ngx_int_t
+static ngx_uint_t
 ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_create_t *cr, ngx_str_t *detail, u_char *id,
-    ngx_http_runs_bells_t *bells)
+    ngx_http_runs_create_t *cr, u_char *id, ngx_http_runs_bells_t *bells)
 {
     size_t                    isize;
     u_char                   *p, *inherit, *strings;
@@ -573,14 +599,12 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     if (cr->type == NGX_HTTP_RUNS_START) {
         if (sess && sess->nblocking) {
-            ngx_str_set(detail, "already exists");
-            return NGX_HTTP_CONFLICT;
+            return NGX_HTTP_RUNS_R_SESSION_EXISTS;
         }
 
     } else {
         if (sess == NULL || !sess->has_start) {
-            ngx_str_set(detail, "not found");
-            return NGX_HTTP_NOT_FOUND;
+            return NGX_HTTP_RUNS_R_NO_SESSION;
         }
 
         if (agent.data == NULL && sess->agent_name_len) {
@@ -714,7 +738,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     ngx_http_runs_run_id(id, run);
 
-    return NGX_HTTP_CREATED;
+    return NGX_HTTP_RUNS_R_DONE;
 
 full:
 
@@ -742,9 +766,7 @@ full:
         ngx_slab_free_locked(zone->shpool, run);
     }
 
-    ngx_str_set(detail, "full");
-
-    return NGX_HTTP_SERVICE_UNAVAILABLE;
+    return NGX_HTTP_RUNS_R_REFUSED;
 }
 
 
@@ -934,22 +956,21 @@ ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
 }
 
 
-ngx_int_t
-ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
+/*
+ * A launcher's report on a run: the transition, or why there is none.
+ * A report repeated by the launcher that made it (its answer was lost) is
+ * NGX_HTTP_RUNS_R_REPEATED and changes nothing.
+ */
+
+static ngx_uint_t
+ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
-    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_str_t *detail,
-    ngx_http_runs_bells_t *bells)
+    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_http_runs_bells_t *bells)
 {
     int64_t     now;
-    ngx_str_t   rid;
     ngx_uint_t  status, next;
-    u_char      id[NGX_HTTP_RUNS_RUN_ID_LEN];
 
     status = run->status;
-
-    ngx_http_runs_run_id(id, run);
-    rid.len = NGX_HTTP_RUNS_RUN_ID_LEN;
-    rid.data = id;
 
     if (run->launcher != lr) {
 
@@ -957,36 +978,15 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
             && ngx_http_runs_is_terminal(status)
             && status == ngx_http_runs_event_status[ev])
         {
-            /* a report sent again after its answer was lost */
-            return NGX_DONE;
+            return NGX_HTTP_RUNS_R_REPEATED;
         }
 
         if (run->requeued && run->launcher_key == lr->node.key) {
-            detail->len = ngx_sprintf(detail->data,
-                                      "Run %V was taken back from this "
-                                      "launcher (its claim was not "
-                                      "confirmed in time) and is %V now: "
-                                      "do not execute it",
-                                      &rid,
-                                      &ngx_http_runs_status_names[status])
-                          - detail->data;
-
-        } else if (run->launcher == NULL) {
-            detail->len = ngx_sprintf(detail->data,
-                                      "Run %V is %V and held by no launcher",
-                                      &rid,
-                                      &ngx_http_runs_status_names[status])
-                          - detail->data;
-        } else {
-            detail->len = ngx_sprintf(detail->data,
-                                      "Run %V is held by another launcher%s",
-                                      &rid,
-                                      ev == NGX_HTTP_RUNS_EV_STARTED
-                                      ? ": do not execute it" : "")
-                          - detail->data;
+            return NGX_HTTP_RUNS_R_TAKEN_BACK;
         }
 
-        return NGX_HTTP_CONFLICT;
+        return run->launcher ? NGX_HTTP_RUNS_R_OTHER_HOLDER
+                             : NGX_HTTP_RUNS_R_NOT_HELD;
     }
 
     next = NGX_HTTP_RUNS_NSTATUS;
@@ -1000,10 +1000,9 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
         } else if (status == NGX_HTTP_RUNS_RUNNING
                    || (status == NGX_HTTP_RUNS_STOPPING && run->started_at))
         {
-            /* sent again after its answer was lost */
-            return NGX_DONE;
+            return NGX_HTTP_RUNS_R_REPEATED;
 
-        } else if (status == NGX_HTTP_RUNS_STOPPING && run->started_at == 0) {
+        } else if (status == NGX_HTTP_RUNS_STOPPING) {
             next = NGX_HTTP_RUNS_STOPPING;
         }
         break;
@@ -1026,13 +1025,7 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
     }
 
     if (next == NGX_HTTP_RUNS_NSTATUS) {
-        detail->len = ngx_sprintf(detail->data,
-                                  "Run %V is %V: it cannot be marked %V",
-                                  &rid,
-                                  &ngx_http_runs_status_names[status],
-                                  &ngx_http_runs_event_names[ev])
-                      - detail->data;
-        return NGX_HTTP_CONFLICT;
+        return NGX_HTTP_RUNS_R_WRONG_STATE;
     }
 
     now = ngx_http_runs_now();
@@ -1049,7 +1042,7 @@ ngx_http_runs_event_locked(ngx_http_runs_zone_t *zone,
         ngx_http_runs_set_status_locked(zone, run, next, now, bells);
     }
 
-    return NGX_HTTP_OK;
+    return NGX_HTTP_RUNS_R_DONE;
 }
 
 
@@ -1730,4 +1723,410 @@ ngx_http_runs_maintain(ngx_http_runs_zone_t *zone,
                       "taken back", &zone->name,
                       lost.nexpired - NGX_HTTP_RUNS_LOST_LOGGED);
     }
+}
+
+
+/*
+ * What the endpoints call.  Each takes the zone's lock once for the
+ * in-memory work, copies what the answer needs into the request's pool,
+ * releases the lock and rings the doorbells it has to; none writes a text
+ * for a client: it says what it found (ngx_http_runs_found_e) and the
+ * endpoint answers.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_create(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_create_t *cr, u_char *id)
+{
+    ngx_uint_t             found;
+    ngx_http_runs_bells_t  bells;
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    found = ngx_http_runs_create_locked(zone, cr, id, &bells);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    return found;
+}
+
+
+/* the newest "limit" runs that match, newest first, a slice per lock */
+
+ngx_uint_t
+ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
+    ngx_int_t status, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_http_runs_snap_t **snaps, ngx_uint_t *n)
+{
+    uint64_t    cursor;
+    ngx_int_t   rc;
+    ngx_uint_t  cap;
+
+    /*
+     * sized before the lock from an unlocked read of the run count: runs
+     * created meanwhile may be left out, as if they came a moment later
+     */
+    cap = ngx_min(limit, zone->sh->nruns + 64);
+
+    *snaps = ngx_palloc(pool, cap * sizeof(ngx_http_runs_snap_t));
+    if (*snaps == NULL) {
+        return NGX_HTTP_RUNS_R_NO_MEMORY;
+    }
+
+    *n = 0;
+    cursor = 0;
+
+    do {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        rc = ngx_http_runs_list_locked(zone->sh, name, status, pool, *snaps,
+                                       cap, n, &cursor);
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    } while (rc == NGX_AGAIN);
+
+    return rc == NGX_OK ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_MEMORY;
+}
+
+
+/*
+ * A run as it is, or, with "wait" and a live run, a waiter for ctx:
+ * NGX_HTTP_RUNS_R_HOLD.  A wait refused (its cap, a full zone) answers
+ * the run as it is, with *refused set.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_get(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t id,
+    ngx_uint_t wait, ngx_http_runs_snap_t *snap, ngx_uint_t *refused)
+{
+    ngx_uint_t            found;
+    ngx_http_runs_run_t  *run;
+
+    found = NGX_HTTP_RUNS_R_DONE;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+
+    if (run == NULL) {
+        found = NGX_HTTP_RUNS_R_NO_RUN;
+        goto done;
+    }
+
+    if (wait && !ngx_http_runs_is_terminal(run->status) && !ngx_exiting) {
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_RUN,
+                                                      run, refused, NULL);
+        if (ctx->waiter) {
+            found = NGX_HTTP_RUNS_R_HOLD;
+            goto done;
+        }
+    }
+
+    if (ngx_http_runs_snap_locked(run, ctx->request->pool, snap) != NGX_OK) {
+        found = NGX_HTTP_RUNS_R_NO_MEMORY;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return found;
+}
+
+
+ngx_uint_t
+ngx_http_runs_store_stop(ngx_http_runs_zone_t *zone, uint64_t id,
+    ngx_pool_t *pool, ngx_http_runs_stop_t *st)
+{
+    ngx_int_t               rc;
+    ngx_http_runs_run_t    *run;
+    ngx_http_runs_bells_t   bells;
+
+    bells = 0;
+    st->session.data = NULL;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+
+    if (run == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_HTTP_RUNS_R_NO_RUN;
+    }
+
+    st->before = run->status;
+    rc = ngx_http_runs_stop_locked(zone, run, &bells);
+    st->after = run->status;
+
+    st->session.len = run->session->name_len;
+    st->session.data = ngx_pnalloc(pool, st->session.len);
+    if (st->session.data) {
+        ngx_memcpy(st->session.data, run->session->name, st->session.len);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    if (rc == NGX_DECLINED) {
+        return NGX_HTTP_RUNS_R_FINISHED;
+    }
+
+    return st->session.data ? NGX_HTTP_RUNS_R_DONE
+                            : NGX_HTTP_RUNS_R_NO_MEMORY;
+}
+
+
+ngx_uint_t
+ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
+    ngx_str_t *project_dir, ngx_str_t *executor_type, u_char *id)
+{
+    ngx_http_runs_launcher_t  *lr;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_register_locked(zone, hostname, project_dir,
+                                       executor_type);
+    if (lr) {
+        ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return lr ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_REFUSED;
+}
+
+
+/* is this launcher registered; with "beat", it is alive now */
+
+ngx_uint_t
+ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone, uint64_t id,
+    ngx_uint_t beat)
+{
+    ngx_http_runs_launcher_t  *lr;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+    if (lr && beat) {
+        lr->last_heartbeat = ngx_http_runs_now();
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return lr ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_LAUNCHER;
+}
+
+
+/*
+ * A poll: ctx->poll says what it found, or the request is to be held
+ * (NGX_HTTP_RUNS_R_HOLD, ctx->waiter set); NGX_HTTP_RUNS_R_REFUSED: no
+ * room to hold it, *refused says why.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t id,
+    ngx_uint_t *refused)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 found;
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    bells = 0;
+    found = NGX_HTTP_RUNS_R_DONE;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+
+    if (lr == NULL) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_HTTP_RUNS_R_NO_LAUNCHER;
+    }
+
+    rc = ngx_http_runs_poll_locked(zone, lr, !ctx->noclaim,
+                                   ctx->request->pool, &ctx->poll, &bells);
+
+    if (rc != NGX_OK) {
+        found = NGX_HTTP_RUNS_R_NO_MEMORY;
+
+    } else if (ctx->poll.what == NGX_HTTP_RUNS_POLL_NOTHING && !ngx_exiting) {
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_POLL,
+                                                      lr, refused, &bells);
+        found = ctx->waiter ? NGX_HTTP_RUNS_R_HOLD : NGX_HTTP_RUNS_R_REFUSED;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    return found;
+}
+
+
+/* a launcher's report; *status: the run's status, for the answer */
+
+ngx_uint_t
+ngx_http_runs_store_report(ngx_http_runs_zone_t *zone, uint64_t lid,
+    uint64_t rid, ngx_uint_t ev, ngx_str_t *text, ngx_uint_t *status)
+{
+    ngx_uint_t                 found;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+
+    if (lr == NULL) {
+        found = NGX_HTTP_RUNS_R_NO_LAUNCHER;
+        goto done;
+    }
+
+    lr->last_heartbeat = ngx_http_runs_now();
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
+
+    if (run == NULL) {
+        found = NGX_HTTP_RUNS_R_NO_RUN;
+        goto done;
+    }
+
+    found = ngx_http_runs_report_locked(zone, run, lr, ev, text, &bells);
+    *status = run->status;
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    return found;
+}
+
+
+/* every launcher, oldest registration first */
+
+ngx_uint_t
+ngx_http_runs_store_launchers(ngx_http_runs_zone_t *zone, ngx_pool_t *pool,
+    ngx_http_runs_lsnap_t **ls, ngx_uint_t *n)
+{
+    ngx_uint_t                 cap;
+    ngx_queue_t               *q, *head;
+    ngx_http_runs_launcher_t  *lr;
+
+    /*
+     * sized before the lock from an unlocked read of the count: a launcher
+     * registered meanwhile beyond the margin is left out of this listing
+     */
+    cap = zone->sh->nlaunchers + 16;
+
+    *ls = ngx_palloc(pool, cap * sizeof(ngx_http_runs_lsnap_t));
+    if (*ls == NULL) {
+        return NGX_HTTP_RUNS_R_NO_MEMORY;
+    }
+
+    *n = 0;
+    head = &zone->sh->launcher_list;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (q = ngx_queue_head(head);
+         q != ngx_queue_sentinel(head) && *n < cap;
+         q = ngx_queue_next(q))
+    {
+        lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);
+
+        if (lr->nwaiters) {
+            /* a held poll is a live runner */
+            lr->last_heartbeat = ngx_http_runs_now();
+        }
+
+        ngx_http_runs_lsnap_locked(lr, pool, &(*ls)[(*n)++]);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return NGX_HTTP_RUNS_R_DONE;
+}
+
+
+/*
+ * "self": removed now; otherwise marked, and its next (or held) poll
+ * answers {"deregistered": true} and removes it
+ */
+
+ngx_uint_t
+ngx_http_runs_store_deregister(ngx_http_runs_zone_t *zone, uint64_t id,
+    ngx_uint_t self)
+{
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+
+    if (lr && self) {
+        ngx_http_runs_remove_launcher_locked(zone, lr,
+                                             NGX_HTTP_RUNS_NOTE_DEREGISTERED,
+                                             &bells);
+
+    } else if (lr) {
+        lr->deregister = 1;
+        ngx_http_runs_notify_all_locked(zone->sh, &lr->waiters, 0, &bells);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    return lr ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_LAUNCHER;
+}
+
+
+/*
+ * Counts a refusal with 503; the count to log when this worker is the one
+ * that logs it (one line per reason per 10 s), else 0.  Lock-free.
+ */
+
+ngx_atomic_uint_t
+ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone, ngx_uint_t reason)
+{
+    time_t                  now;
+    ngx_atomic_uint_t       last, total, n;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    (void) ngx_atomic_fetch_add(&sh->refused[reason], 1);
+
+    now = ngx_time();
+    last = sh->refused_at[reason];
+
+    if (now - (time_t) last < 10
+        || !ngx_atomic_cmp_set(&sh->refused_at[reason], last, now))
+    {
+        return 0;
+    }
+
+    /* the one worker that logs for these 10 s */
+    total = sh->refused[reason];
+    n = total - sh->refused_logged[reason];
+    sh->refused_logged[reason] = total;
+
+    return n;
 }

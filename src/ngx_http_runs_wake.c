@@ -14,7 +14,7 @@
  */
 
 
-#include "ngx_http_runs.h"
+#include "ngx_http_runs_zone.h"
 
 #if (NGX_HAVE_EVENTFD) && (NGX_HAVE_SYS_EVENTFD_H)
 #include <sys/eventfd.h>
@@ -615,4 +615,95 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
 
     ctx->waiter = NULL;
     ctx->ready = 1;
+}
+
+
+/* the waiter was woken and is to be answered */
+
+ngx_uint_t
+ngx_http_runs_waiter_woken(ngx_http_runs_waiter_t *w)
+{
+    /* read without the lock: a wake-up after it is seen on its doorbell */
+    return w->state == NGX_HTTP_RUNS_W_NOTIFIED;
+}
+
+
+/*
+ * Takes this worker's woken waiters from its doorbell's queue, computes
+ * each answer (a claim happens here) and moves the requests that have an
+ * answer to "ready"; a poll that found nothing is parked again.
+ */
+
+void
+ngx_http_runs_take_woken(ngx_http_runs_zone_t *zone, ngx_queue_t *ready)
+{
+    ngx_queue_t             *q, *next, *notified;
+    ngx_http_runs_ctx_t     *ctx;
+    ngx_http_runs_bells_t    bells;
+    ngx_http_runs_waiter_t  *w;
+
+    notified = &zone->sh->bells[ngx_worker % NGX_HTTP_RUNS_DOORBELLS].notified;
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (q = ngx_queue_head(notified);
+         q != ngx_queue_sentinel(notified);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        w = ngx_queue_data(q, ngx_http_runs_waiter_t, queue);
+
+        if (w->pid != ngx_pid) {
+            continue;
+        }
+
+        ctx = w->owner;
+
+        ngx_http_runs_take_locked(zone, w, &bells);
+
+        if (ctx->ready) {
+            ngx_queue_remove(&ctx->held);
+            ngx_queue_insert_tail(ready, &ctx->held);
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+}
+
+
+/* a held request's answer now, woken or not */
+
+void
+ngx_http_runs_take(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_http_runs_bells_t  bells;
+
+    bells = 0;
+
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+    ngx_http_runs_take_locked(ctx->zone, ctx->waiter, &bells);
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    ngx_http_runs_ring(ctx->zone, bells);
+}
+
+
+/* a held request that ends without an answer: its waiter goes */
+
+void
+ngx_http_runs_unwait(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_http_runs_bells_t  bells;
+
+    bells = 0;
+
+    ngx_shmtx_lock(&ctx->zone->shpool->mutex);
+    ngx_http_runs_waiter_remove_locked(ctx->zone, ctx->waiter, &bells);
+    ngx_shmtx_unlock(&ctx->zone->shpool->mutex);
+
+    ctx->waiter = NULL;
+    ngx_http_runs_ring(ctx->zone, bells);
 }

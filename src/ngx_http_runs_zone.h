@@ -1,0 +1,254 @@
+
+/*
+ * The zone's records: what lives in the runs_zone and points only into
+ * it.  Only the store (ngx_http_runs_store.c) and the wake-up code
+ * (ngx_http_runs_wake.c) include this header; every other file reaches
+ * the zone through the functions of ngx_http_runs.h.
+ */
+
+
+#ifndef _NGX_HTTP_RUNS_ZONE_H_INCLUDED_
+#define _NGX_HTTP_RUNS_ZONE_H_INCLUDED_
+
+
+#include "ngx_http_runs.h"
+
+
+typedef struct ngx_http_runs_run_s       ngx_http_runs_run_t;
+typedef struct ngx_http_runs_session_s   ngx_http_runs_session_t;
+typedef struct ngx_http_runs_launcher_s  ngx_http_runs_launcher_t;
+
+
+typedef enum {
+    NGX_HTTP_RUNS_W_IDLE = 1,         /* poll waiter in sh->idle */
+    NGX_HTTP_RUNS_W_WATCH,            /* run waiter on run->waiters only */
+    NGX_HTTP_RUNS_W_NOTIFIED,         /* in its doorbell's notified queue */
+    NGX_HTTP_RUNS_W_DETACHED          /* taken by its owner, being answered */
+} ngx_http_runs_wstate_e;
+
+
+/*
+ * Everything below down to ngx_http_runs_shctx_t lives in the zone and
+ * points only into the zone.
+ */
+
+struct ngx_http_runs_run_s {
+    ngx_http_runs_run_t        *next;       /* in its sh->runs bucket */
+    uint64_t                    id;         /* numeric id */
+    ngx_rbtree_node_t           ready;      /* sh->ready while claimable,
+                                               key: seq */
+    uint64_t                    seq;        /* creation sequence */
+    ngx_queue_t                 all;        /* sh->all, creation order */
+    ngx_queue_t                 in_session; /* session->runs */
+    ngx_queue_t                 state;      /* session->active while live,
+                                               sh->finished when terminal */
+    ngx_queue_t                 owned;      /* launcher->runs while held */
+    ngx_queue_t                 stop;       /* launcher->stops */
+    ngx_queue_t                 waiters;    /* ?wait= waiters */
+
+    ngx_http_runs_session_t    *session;
+    ngx_http_runs_launcher_t   *launcher;   /* the holder, while held */
+
+    int64_t                     created_at;     /* ms since the epoch, */
+    int64_t                     claimed_at;     /* 0: not reached */
+    int64_t                     started_at;
+    int64_t                     completed_at;
+
+    /*
+     * prompt, agent_name, project_dir, parent_session_name and error, one
+     * after the other in one allocation of their own; a length of 0 is
+     * null (none of them can be empty)
+     */
+    u_char                     *strings;
+    uint64_t                    launcher_key;   /* numeric launcher id */
+    uint32_t                    prompt_len;
+    uint32_t                    error_len;
+    uint16_t                    project_dir_len;
+    u_char                      agent_name_len;
+    u_char                      parent_len;
+
+    unsigned                    status:4;
+    unsigned                    type:1;
+    unsigned                    in_ready:1;
+    unsigned                    stop_queued:1;
+    unsigned                    has_launcher_id:1;
+    unsigned                    requeued:1;     /* taken back from the
+                                                   launcher launcher_key */
+    unsigned                    error_note:2;   /* ngx_http_runs_note_e */
+    unsigned                    error_cut:1;    /* error_len is a prefix */
+};
+
+
+/* a session's size: offsetof(ngx_http_runs_session_t, name) + name_len */
+
+struct ngx_http_runs_session_s {
+    ngx_http_runs_session_t    *next;       /* in its sh->sessions bucket */
+    ngx_queue_t                 runs;       /* every stored run */
+    ngx_queue_t                 active;     /* non-terminal runs, in order */
+    u_char                     *inherit;    /* agent_name then project_dir,
+                                               own allocation or NULL */
+    uint32_t                    hash;       /* keyed hash of the name */
+    uint32_t                    nruns;
+    uint32_t                    nblocking;  /* runs not failed/stopped */
+    uint16_t                    project_dir_len;
+    u_char                      agent_name_len;
+    u_char                      name_len;
+    u_char                      has_start;
+    u_char                      pinned;
+    u_char                      name[1];
+};
+
+
+struct ngx_http_runs_launcher_s {
+    ngx_rbtree_node_t           node;       /* sh->launchers, key: id */
+    ngx_queue_t                 list;       /* sh->launcher_list */
+    ngx_queue_t                 runs;       /* claimed/running/stopping */
+    ngx_queue_t                 stops;      /* runs with a stop queued */
+    ngx_queue_t                 waiters;    /* held polls */
+    int64_t                     registered_at;
+    int64_t                     last_heartbeat;
+    ngx_uint_t                  nwaiters;
+    ngx_str_t                   hostname;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   executor_type;
+    u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    unsigned                    deregister:1;
+    /* strings follow */
+};
+
+
+struct ngx_http_runs_waiter_s {
+    ngx_queue_t                 every;      /* sh->waiters */
+    ngx_queue_t                 queue;      /* sh->idle or bell->notified */
+    ngx_queue_t                 link;       /* launcher->waiters or
+                                               run->waiters */
+    void                       *target;     /* launcher or run; NULL: gone */
+    void                       *owner;      /* ctx, valid only in pid */
+    ngx_pid_t                   pid;
+    ngx_uint_t                  slot;
+    unsigned                    kind:2;
+    unsigned                    state:3;
+    unsigned                    superseded:1;   /* its launcher polled anew */
+};
+
+
+typedef struct {
+    ngx_fd_t                    rfd;        /* -1: not created */
+    ngx_fd_t                    wfd;        /* == rfd for an eventfd */
+    ngx_queue_t                 notified;
+} ngx_http_runs_bell_t;
+
+
+struct ngx_http_runs_shctx_s {
+    ngx_http_runs_run_t       **runs;       /* hash table by id */
+    ngx_http_runs_session_t   **sessions;   /* hash table by name */
+    ngx_uint_t                  mask;       /* buckets - 1, both tables */
+    ngx_rbtree_t                ready;
+    ngx_rbtree_node_t           ready_sentinel;
+    ngx_rbtree_t                launchers;
+    ngx_rbtree_node_t           launchers_sentinel;
+
+    ngx_queue_t                 all;
+    ngx_queue_t                 finished;
+    ngx_queue_t                 launcher_list;
+    ngx_queue_t                 idle;
+    ngx_queue_t                 waiters;
+
+    ngx_http_runs_bell_t        bells[NGX_HTTP_RUNS_DOORBELLS];
+
+    uint64_t                    seq;
+    uint64_t                    launcher_seq;
+    uint64_t                    id_key[4];  /* ids: a keyed permutation */
+    uint64_t                    name_key[2];    /* session names: SipHash */
+    ngx_uint_t                  nruns;
+    ngx_uint_t                  nstatus[NGX_HTTP_RUNS_NSTATUS];
+    ngx_uint_t                  nsessions;
+    ngx_uint_t                  nlaunchers;
+    ngx_uint_t                  nwaiters;
+    ngx_uint_t                  nheld[NGX_HTTP_RUNS_WAIT_KINDS];
+    ngx_uint_t                  evicted;
+    ngx_uint_t                  claims_expired;
+    int64_t                     next_maintenance;
+
+    /* refusals by reason: total, total when last logged, when logged */
+    ngx_atomic_t                refused[NGX_HTTP_RUNS_REFUSED_N];
+    ngx_atomic_t                refused_logged[NGX_HTTP_RUNS_REFUSED_N];
+    ngx_atomic_t                refused_at[NGX_HTTP_RUNS_REFUSED_N];
+};
+
+
+/* bit i set: ring doorbell i once the lock is released */
+typedef uint64_t  ngx_http_runs_bells_t;
+
+
+/*
+ * launchers the maintenance sweep removed and claims it took back,
+ * logged after the lock
+ */
+#define NGX_HTTP_RUNS_LOST_LOGGED  8
+
+typedef struct {
+    ngx_uint_t                  n;          /* removed, may exceed the ids */
+    int64_t                     silent[NGX_HTTP_RUNS_LOST_LOGGED];
+    u_char                      id[NGX_HTTP_RUNS_LOST_LOGGED]
+                                  [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    ngx_uint_t                  nexpired;   /* claims requeued */
+    u_char                      run[NGX_HTTP_RUNS_LOST_LOGGED]
+                                   [NGX_HTTP_RUNS_RUN_ID_LEN];
+    u_char                      holder[NGX_HTTP_RUNS_LOST_LOGGED]
+                                      [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+} ngx_http_runs_lost_t;
+
+
+/* ngx_http_runs_store.c: the *_locked functions need the zone's mutex */
+#define ngx_http_runs_run_id(dst, run)                                       \
+    ngx_http_runs_make_id(dst, "run_", 4, (run)->id)
+ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t id);
+ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t id);
+ngx_http_runs_session_t *ngx_http_runs_lookup_session_locked(
+    ngx_http_runs_shctx_t *sh, ngx_str_t *name);
+ngx_int_t ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
+    ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
+    ngx_str_t *executor_type);
+void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, ngx_uint_t note,
+    ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
+    ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells);
+ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name, ngx_int_t status, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor);
+ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_run_t *run,
+    ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,
+    ngx_pool_t *pool, ngx_http_runs_lsnap_t *ls);
+void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, int64_t now, ngx_http_runs_lost_t *lost,
+    ngx_http_runs_bells_t *bells);
+void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
+    ngx_http_runs_session_t *keep);
+
+/* ngx_http_runs_wake.c: the zone side of held requests */
+void ngx_http_runs_ring(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_bells_t bells);
+void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_bells_t *bells);
+void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
+    ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_bells_t *bells);
+ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
+    ngx_http_runs_zone_t *zone, ngx_http_runs_main_conf_t *rmcf,
+    ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target,
+    ngx_uint_t *refused, ngx_http_runs_bells_t *bells);
+void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+void ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+
+
+#endif /* _NGX_HTTP_RUNS_ZONE_H_INCLUDED_ */
