@@ -33,22 +33,15 @@ static const char  ngx_http_runs_created[] =
     "{\"run_id\": \"%*s\", \"status\": \"pending\"}\n";
 
 
-static ngx_int_t
-ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
-    ngx_str_t *body)
-{
-    u_char                     *p, *last;
-    ngx_int_t                   rc;
-    ngx_str_t                   err, type;
-    ngx_table_elt_t            *h;
-    ngx_http_runs_zone_t       *zone;
-    ngx_http_runs_create_t      cr;
-    ngx_http_runs_loc_conf_t   *rlcf;
-    ngx_http_runs_field_t       f[6];
-    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+/* a POST /runs body, checked: NGX_OK, or a status with *err */
 
-    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
-    zone = ctx->zone;
+static ngx_int_t
+ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_runs_create_t *cr, ngx_str_t *err_out)
+{
+    ngx_int_t               rc;
+    ngx_str_t               err, type;
+    ngx_http_runs_field_t   f[6];
 
     f[0].key = "type";
     f[1].key = "session_name";
@@ -66,12 +59,12 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     if (rc == NGX_OK) {
         if (type.len == 13 && ngx_strncmp(type.data, "start_session", 13) == 0)
         {
-            cr.type = NGX_HTTP_RUNS_START;
+            cr->type = NGX_HTTP_RUNS_START;
 
         } else if (type.len == 14
                    && ngx_strncmp(type.data, "resume_session", 14) == 0)
         {
-            cr.type = NGX_HTTP_RUNS_RESUME;
+            cr->type = NGX_HTTP_RUNS_RESUME;
 
         } else {
             ngx_str_set(&err, "Field 'type' must be 'start_session' or "
@@ -81,56 +74,80 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &cr.session_name,
+        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &cr->session_name,
                                      &err);
     }
 
     if (rc == NGX_OK) {
         rc = ngx_http_runs_check_name(r->pool, "session_name",
-                                      &cr.session_name, &err);
+                                      &cr->session_name, &err);
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_field_str(r->pool, &f[2], 1, &cr.prompt, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[2], 1, &cr->prompt, &err);
 
-        if (rc == NGX_OK && cr.prompt.len == 0) {
+        if (rc == NGX_OK && cr->prompt.len == 0) {
             ngx_str_set(&err, "Field 'prompt' must not be empty");
             rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
         }
 
-        if (rc == NGX_OK && cr.prompt.len > NGX_MAX_UINT32_VALUE) {
+        if (rc == NGX_OK && cr->prompt.len > NGX_MAX_UINT32_VALUE) {
             ngx_str_set(&err, "Field 'prompt' must be under 4 GB");
             rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
         }
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_field_str(r->pool, &f[3], 0, &cr.agent_name,
+        rc = ngx_http_runs_field_str(r->pool, &f[3], 0, &cr->agent_name,
                                      &err);
 
-        if (rc == NGX_OK && cr.agent_name.data) {
+        if (rc == NGX_OK && cr->agent_name.data) {
             rc = ngx_http_runs_check_name(r->pool, "agent_name",
-                                          &cr.agent_name, &err);
+                                          &cr->agent_name, &err);
         }
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_field_str(r->pool, &f[4], 0, &cr.project_dir,
+        rc = ngx_http_runs_field_str(r->pool, &f[4], 0, &cr->project_dir,
                                      &err);
         if (rc == NGX_OK) {
             rc = ngx_http_runs_check_path(r->pool, "project_dir",
-                                          &cr.project_dir, &err);
+                                          &cr->project_dir, &err);
         }
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_field_str(r->pool, &f[5], 0, &cr.parent, &err);
+        rc = ngx_http_runs_field_str(r->pool, &f[5], 0, &cr->parent, &err);
 
-        if (rc == NGX_OK && cr.parent.data) {
+        if (rc == NGX_OK && cr->parent.data) {
             rc = ngx_http_runs_check_name(r->pool, "parent_session_name",
-                                          &cr.parent, &err);
+                                          &cr->parent, &err);
         }
     }
+
+    *err_out = err;
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    u_char                     *p, *last;
+    ngx_int_t                   rc;
+    ngx_str_t                   err;
+    ngx_table_elt_t            *h;
+    ngx_http_runs_zone_t       *zone;
+    ngx_http_runs_create_t      cr;
+    ngx_http_runs_loc_conf_t   *rlcf;
+    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    zone = ctx->zone;
+
+    rc = ngx_http_runs_create_body(r, body, &cr, &err);
 
     if (rc != NGX_OK) {
         return ngx_http_runs_send_detail(r, rc, "%V", &err);

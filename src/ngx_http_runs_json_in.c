@@ -36,6 +36,12 @@ static ngx_int_t ngx_http_runs_json_string(ngx_http_runs_reader_t *rd,
     ngx_str_t *out);
 static ngx_int_t ngx_http_runs_json_number(ngx_http_runs_reader_t *rd,
     ngx_uint_t *integer);
+static ngx_int_t ngx_http_runs_json_members(ngx_http_runs_reader_t *rd,
+    ngx_http_runs_field_t *fields, ngx_uint_t nfields);
+static ngx_int_t ngx_http_runs_json_malformed(ngx_http_runs_reader_t *rd,
+    ngx_str_t *err);
+static u_char *ngx_http_runs_json_unescape(u_char *dst, u_char *src,
+    u_char *last);
 static ngx_int_t ngx_http_runs_json_fail(ngx_http_runs_reader_t *rd,
     u_char *at, const char *error);
 static size_t ngx_http_runs_utf8_len(u_char *p, u_char *last);
@@ -60,10 +66,8 @@ ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,
     ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
     ngx_str_t *err)
 {
-    u_char                  *p, *line;
-    ngx_str_t                key;
-    ngx_uint_t               i, ln, col;
-    ngx_http_runs_field_t   *f, skip;
+    ngx_uint_t               i;
+    ngx_http_runs_field_t    skip;
     ngx_http_runs_reader_t   rd;
 
     for (i = 0; i < nfields; i++) {
@@ -118,59 +122,7 @@ ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,
         goto done;
     }
 
-    for ( ;; ) {
-        ngx_http_runs_json_skip_ws(&rd);
-
-        if (rd.pos == rd.end || *rd.pos != '"') {
-            (void) ngx_http_runs_json_fail(&rd, rd.pos,
-                                           "string or '}' expected");
-            goto malformed;
-        }
-
-        if (ngx_http_runs_json_string(&rd, &key) != NGX_OK) {
-            goto malformed;
-        }
-
-        ngx_http_runs_json_skip_ws(&rd);
-
-        if (rd.pos == rd.end || *rd.pos != ':') {
-            (void) ngx_http_runs_json_fail(&rd, rd.pos, "':' expected");
-            goto malformed;
-        }
-
-        rd.pos++;
-        ngx_http_runs_json_skip_ws(&rd);
-
-        f = &skip;
-        skip.key = NULL;
-
-        for (i = 0; i < nfields; i++) {
-            if (ngx_strlen(fields[i].key) == key.len
-                && ngx_strncmp(fields[i].key, key.data, key.len) == 0)
-            {
-                /* a repeated member: the last one counts */
-                f = &fields[i];
-                break;
-            }
-        }
-
-        if (ngx_http_runs_json_value(&rd, 1, f) != NGX_OK) {
-            goto malformed;
-        }
-
-        ngx_http_runs_json_skip_ws(&rd);
-
-        if (rd.pos < rd.end && *rd.pos == ',') {
-            rd.pos++;
-            continue;
-        }
-
-        if (rd.pos < rd.end && *rd.pos == '}') {
-            rd.pos++;
-            break;
-        }
-
-        (void) ngx_http_runs_json_fail(&rd, rd.pos, "',' or '}' expected");
+    if (ngx_http_runs_json_members(&rd, fields, nfields) != NGX_OK) {
         goto malformed;
     }
 
@@ -190,28 +142,106 @@ malformed:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* 1-based line and column (in bytes) of where reading stopped */
+    return ngx_http_runs_json_malformed(&rd, err);
+}
+
+
+/* the members of an object, after its '{', up to and past its '}' */
+
+static ngx_int_t
+ngx_http_runs_json_members(ngx_http_runs_reader_t *rd,
+    ngx_http_runs_field_t *fields, ngx_uint_t nfields)
+{
+    ngx_str_t               key;
+    ngx_uint_t              i;
+    ngx_http_runs_field_t  *f, skip;
+
+    for ( ;; ) {
+        ngx_http_runs_json_skip_ws(rd);
+
+        if (rd->pos == rd->end || *rd->pos != '"') {
+            (void) ngx_http_runs_json_fail(rd, rd->pos,
+                                           "string or '}' expected");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_runs_json_string(rd, &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_runs_json_skip_ws(rd);
+
+        if (rd->pos == rd->end || *rd->pos != ':') {
+            (void) ngx_http_runs_json_fail(rd, rd->pos, "':' expected");
+            return NGX_ERROR;
+        }
+
+        rd->pos++;
+        ngx_http_runs_json_skip_ws(rd);
+
+        f = &skip;
+        skip.key = NULL;
+
+        for (i = 0; i < nfields; i++) {
+            if (ngx_strlen(fields[i].key) == key.len
+                && ngx_strncmp(fields[i].key, key.data, key.len) == 0)
+            {
+                /* a repeated member: the last one counts */
+                f = &fields[i];
+                break;
+            }
+        }
+
+        if (ngx_http_runs_json_value(rd, 1, f) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_runs_json_skip_ws(rd);
+
+        if (rd->pos < rd->end && *rd->pos == ',') {
+            rd->pos++;
+            continue;
+        }
+
+        if (rd->pos < rd->end && *rd->pos == '}') {
+            rd->pos++;
+            return NGX_OK;
+        }
+
+        (void) ngx_http_runs_json_fail(rd, rd->pos, "',' or '}' expected");
+        return NGX_ERROR;
+    }
+}
+
+
+/* where reading stopped, as 1-based line and column (in bytes) */
+
+static ngx_int_t
+ngx_http_runs_json_malformed(ngx_http_runs_reader_t *rd, ngx_str_t *err)
+{
+    u_char      *p, *line;
+    ngx_uint_t   ln, col;
 
     ln = 1;
-    line = rd.start;
+    line = rd->start;
 
-    for (p = rd.start; p < rd.error_at; p++) {
+    for (p = rd->start; p < rd->error_at; p++) {
         if (*p == '\n') {
             ln++;
             line = p + 1;
         }
     }
 
-    col = rd.error_at - line + 1;
+    col = rd->error_at - line + 1;
 
-    err->data = ngx_pnalloc(pool, NGX_MAX_ERROR_STR);
+    err->data = ngx_pnalloc(rd->pool, NGX_MAX_ERROR_STR);
     if (err->data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     err->len = ngx_snprintf(err->data, NGX_MAX_ERROR_STR,
                             "Malformed JSON: %s (line %ui, column %ui)",
-                            rd.error, ln, col)
+                            rd->error, ln, col)
                - err->data;
 
     return NGX_HTTP_BAD_REQUEST;
@@ -479,6 +509,65 @@ ngx_http_runs_json_hex4(u_char *p, uint32_t *cp)
  * as the request; one with escapes is decoded into the pool.
  */
 
+/* the text of a string known to be well formed, its escapes decoded */
+
+static u_char *
+ngx_http_runs_json_unescape(u_char *dst, u_char *src, u_char *last)
+{
+    uint32_t  cp, lo;
+
+    while (src < last) {
+
+        if (*src != '\\') {
+            *dst++ = *src++;
+            continue;
+        }
+
+        switch (src[1]) {
+        case 'b': *dst++ = '\b'; src += 2; continue;
+        case 'f': *dst++ = '\f'; src += 2; continue;
+        case 'n': *dst++ = '\n'; src += 2; continue;
+        case 'r': *dst++ = '\r'; src += 2; continue;
+        case 't': *dst++ = '\t'; src += 2; continue;
+        case 'u': break;
+        default:  *dst++ = src[1]; src += 2; continue;
+        }
+
+        (void) ngx_http_runs_json_hex4(src + 2, &cp);
+        src += 6;
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            (void) ngx_http_runs_json_hex4(src + 2, &lo);
+            src += 6;
+            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+        }
+
+        /* UTF-8 is never longer than the escape it comes from */
+
+        if (cp < 0x80) {
+            *dst++ = (u_char) cp;
+
+        } else if (cp < 0x800) {
+            *dst++ = (u_char) (0xc0 | (cp >> 6));
+            *dst++ = (u_char) (0x80 | (cp & 0x3f));
+
+        } else if (cp < 0x10000) {
+            *dst++ = (u_char) (0xe0 | (cp >> 12));
+            *dst++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+            *dst++ = (u_char) (0x80 | (cp & 0x3f));
+
+        } else {
+            *dst++ = (u_char) (0xf0 | (cp >> 18));
+            *dst++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
+            *dst++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
+            *dst++ = (u_char) (0x80 | (cp & 0x3f));
+        }
+    }
+
+    return dst;
+}
+
+
 static ngx_int_t
 ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
 {
@@ -590,55 +679,7 @@ ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
         return ngx_http_runs_json_fail(rd, start, "out of memory");
     }
 
-    dst = out->data;
-
-    while (start < p) {
-
-        if (*start != '\\') {
-            *dst++ = *start++;
-            continue;
-        }
-
-        switch (start[1]) {
-        case 'b': *dst++ = '\b'; start += 2; continue;
-        case 'f': *dst++ = '\f'; start += 2; continue;
-        case 'n': *dst++ = '\n'; start += 2; continue;
-        case 'r': *dst++ = '\r'; start += 2; continue;
-        case 't': *dst++ = '\t'; start += 2; continue;
-        case 'u': break;
-        default:  *dst++ = start[1]; start += 2; continue;
-        }
-
-        (void) ngx_http_runs_json_hex4(start + 2, &cp);
-        start += 6;
-
-        if (cp >= 0xd800 && cp <= 0xdbff) {
-            (void) ngx_http_runs_json_hex4(start + 2, &lo);
-            start += 6;
-            cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-        }
-
-        /* UTF-8 is never longer than the escape it comes from */
-
-        if (cp < 0x80) {
-            *dst++ = (u_char) cp;
-
-        } else if (cp < 0x800) {
-            *dst++ = (u_char) (0xc0 | (cp >> 6));
-            *dst++ = (u_char) (0x80 | (cp & 0x3f));
-
-        } else if (cp < 0x10000) {
-            *dst++ = (u_char) (0xe0 | (cp >> 12));
-            *dst++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-            *dst++ = (u_char) (0x80 | (cp & 0x3f));
-
-        } else {
-            *dst++ = (u_char) (0xf0 | (cp >> 18));
-            *dst++ = (u_char) (0x80 | ((cp >> 12) & 0x3f));
-            *dst++ = (u_char) (0x80 | ((cp >> 6) & 0x3f));
-            *dst++ = (u_char) (0x80 | (cp & 0x3f));
-        }
-    }
+    dst = ngx_http_runs_json_unescape(out->data, start, p);
 
     out->len = dst - out->data;
 

@@ -326,15 +326,18 @@ ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
 }
 
 
+/*
+ * A report's body: "launcher_id" and, by event, "error" (failed), "status"
+ * (completed), "signal" (stopped).  NGX_OK, or the request has been
+ * answered and *rc is what to return.
+ */
+
 static ngx_int_t
-ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
-    ngx_str_t *body)
+ngx_http_runs_event_body(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body, uint64_t *lid, ngx_str_t *text, ngx_int_t *rc)
 {
-    uint64_t                lid, rid;
-    ngx_int_t               rc;
-    ngx_str_t               err, text, status_text, *rid_text, *event;
-    const ngx_str_t        *name;
-    ngx_uint_t              found, status;
+    ngx_int_t               st;
+    ngx_str_t               err, status;
     ngx_http_runs_field_t   f[2];
 
     switch (ctx->event) {
@@ -352,32 +355,32 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         break;
     }
 
-    if (ngx_http_runs_launcher_body(r, body, f, 2, &lid, &rc) != NGX_OK) {
-        return rc;
+    if (ngx_http_runs_launcher_body(r, body, f, 2, lid, rc) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    text.len = 0;
-    text.data = NULL;
-    rc = NGX_OK;
+    text->len = 0;
+    text->data = NULL;
+    st = NGX_OK;
 
     switch (ctx->event) {
 
     case NGX_HTTP_RUNS_EV_FAILED:
-        rc = ngx_http_runs_field_str(r->pool, &f[1], 1, &text, &err);
+        st = ngx_http_runs_field_str(r->pool, &f[1], 1, text, &err);
         break;
 
     case NGX_HTTP_RUNS_EV_COMPLETED:
         /* the reference launcher sends "success" */
-        rc = ngx_http_runs_field_str(r->pool, &f[1], 0, &status_text, &err);
-        if (rc == NGX_OK && status_text.data
-            && !(status_text.len == 9
-                 && ngx_strncmp(status_text.data, "completed", 9) == 0)
-            && !(status_text.len == 7
-                 && ngx_strncmp(status_text.data, "success", 7) == 0))
+        st = ngx_http_runs_field_str(r->pool, &f[1], 0, &status, &err);
+        if (st == NGX_OK && status.data
+            && !(status.len == 9
+                 && ngx_strncmp(status.data, "completed", 9) == 0)
+            && !(status.len == 7
+                 && ngx_strncmp(status.data, "success", 7) == 0))
         {
             ngx_str_set(&err, "Field 'status' must be 'completed' or "
                               "'success'");
-            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+            st = NGX_HTTP_UNPROCESSABLE_ENTITY;
         }
         break;
 
@@ -385,7 +388,7 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         if (f[1].type == NGX_HTTP_RUNS_JSON_OTHER) {
             ngx_str_set(&err, "Field 'signal' must be a string or an "
                               "integer");
-            rc = NGX_HTTP_UNPROCESSABLE_ENTITY;
+            st = NGX_HTTP_UNPROCESSABLE_ENTITY;
         }
         break;
 
@@ -393,8 +396,28 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         break;
     }
 
-    if (rc != NGX_OK) {
-        return ngx_http_runs_send_detail(r, rc, "%V", &err);
+    if (st != NGX_OK) {
+        *rc = ngx_http_runs_send_detail(r, st, "%V", &err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+
+}
+
+
+static ngx_int_t
+ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_str_t *body)
+{
+    uint64_t                lid, rid;
+    ngx_int_t               rc;
+    ngx_str_t               text, *rid_text, *event;
+    const ngx_str_t        *name;
+    ngx_uint_t              found, status;
+
+    if (ngx_http_runs_event_body(r, ctx, body, &lid, &text, &rc) != NGX_OK) {
+        return rc;
     }
 
     if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &rid) != NGX_OK) {

@@ -36,6 +36,14 @@ static ngx_uint_t ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
     ngx_http_runs_event_e ev, ngx_str_t *text, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_detach_locked(ngx_http_runs_run_t *run);
+static ngx_uint_t ngx_http_runs_session_rules_locked(
+    ngx_http_runs_session_t *sess, ngx_http_runs_create_t *cr,
+    ngx_str_t *agent, ngx_str_t *project);
+static void ngx_http_runs_record_start_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *sess, u_char *inherit, ngx_str_t *agent,
+    ngx_str_t *project);
+static ngx_inline void ngx_http_runs_free_locked(ngx_http_runs_zone_t *zone,
+    void *p);
 static void ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run);
 static void ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, int64_t now, ngx_msec_t timeout,
@@ -577,14 +585,113 @@ ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
 }
 
 
+/* a session of this name, empty and pinned, not yet in the table */
+
+static ngx_http_runs_session_t *
+ngx_http_runs_new_session_locked(ngx_http_runs_zone_t *zone, ngx_str_t *name)
+{
+    ngx_http_runs_session_t  *sess;
+
+    sess = ngx_http_runs_alloc_locked(zone,
+                                      offsetof(ngx_http_runs_session_t, name)
+                                      + name->len, NULL);
+    if (sess == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(sess, offsetof(ngx_http_runs_session_t, name));
+    sess->pinned = 1;
+
+    sess->name_len = (u_char) name->len;
+    ngx_memcpy(sess->name, name->data, name->len);
+    sess->hash = ngx_http_runs_name_hash(zone->sh, sess->name, sess->name_len);
+
+    ngx_queue_init(&sess->runs);
+    ngx_queue_init(&sess->active);
+
+    return sess;
+}
+
+
+/* a new pending run, its record filled, joins the store and its session */
+
+static void
+ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
+    ngx_http_runs_bells_t *bells)
+{
+    uint64_t                seq;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    seq = ++sh->seq;
+    run->id = ngx_http_runs_permute_id(sh, seq);
+    run->seq = seq;
+    run->status = NGX_HTTP_RUNS_PENDING;
+    run->created_at = ngx_http_runs_now();
+    run->session = sess;
+
+    ngx_queue_init(&run->owned);
+    ngx_queue_init(&run->stop);
+    ngx_queue_init(&run->waiters);
+
+    run->next = sh->runs[run->id & sh->mask];
+    sh->runs[run->id & sh->mask] = run;
+    ngx_queue_insert_tail(&sh->all, &run->all);
+    ngx_queue_insert_tail(&sess->runs, &run->in_session);
+    ngx_queue_insert_tail(&sess->active, &run->state);
+
+    sess->nruns++;
+    sess->nblocking++;
+    sh->nruns++;
+    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+
+    ngx_http_runs_make_ready_locked(sh, sess, bells);
+}
+
+
+/*
+ * A start of a session that has a run not failed or stopped is refused; a
+ * resume needs a start run, and takes its agent_name and project_dir when
+ * it gives none.
+ */
+
+static ngx_uint_t
+ngx_http_runs_session_rules_locked(ngx_http_runs_session_t *sess,
+    ngx_http_runs_create_t *cr, ngx_str_t *agent, ngx_str_t *project)
+{
+    if (cr->type == NGX_HTTP_RUNS_START) {
+        return (sess && sess->nblocking) ? NGX_HTTP_RUNS_R_SESSION_EXISTS
+                                         : NGX_HTTP_RUNS_R_DONE;
+    }
+
+    if (sess == NULL || !sess->has_start) {
+        return NGX_HTTP_RUNS_R_NO_SESSION;
+    }
+
+    if (agent->data == NULL && sess->agent_name_len) {
+        agent->len = sess->agent_name_len;
+        agent->data = sess->inherit;
+    }
+
+    if (project->data == NULL && sess->project_dir_len) {
+        project->len = sess->project_dir_len;
+        project->data = sess->inherit + sess->agent_name_len;
+    }
+
+    return NGX_HTTP_RUNS_R_DONE;
+}
+
+
 static ngx_uint_t
 ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_create_t *cr, u_char *id, ngx_http_runs_bells_t *bells)
 {
     size_t                    isize;
     u_char                   *p, *inherit, *strings;
-    uint64_t                  seq;
     ngx_str_t                 agent, project;
+    ngx_uint_t                found;
     ngx_uint_t                new_session;
     ngx_http_runs_run_t      *run;
     ngx_http_runs_shctx_t    *sh;
@@ -597,25 +704,9 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     agent = cr->agent_name;
     project = cr->project_dir;
 
-    if (cr->type == NGX_HTTP_RUNS_START) {
-        if (sess && sess->nblocking) {
-            return NGX_HTTP_RUNS_R_SESSION_EXISTS;
-        }
-
-    } else {
-        if (sess == NULL || !sess->has_start) {
-            return NGX_HTTP_RUNS_R_NO_SESSION;
-        }
-
-        if (agent.data == NULL && sess->agent_name_len) {
-            agent.len = sess->agent_name_len;
-            agent.data = sess->inherit;
-        }
-
-        if (project.data == NULL && sess->project_dir_len) {
-            project.len = sess->project_dir_len;
-            project.data = sess->inherit + sess->agent_name_len;
-        }
+    found = ngx_http_runs_session_rules_locked(sess, cr, &agent, &project);
+    if (found != NGX_HTTP_RUNS_R_DONE) {
+        return found;
     }
 
     new_session = (sess == NULL);
@@ -641,23 +732,10 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     }
 
     if (new_session) {
-        sess = ngx_http_runs_alloc_locked(zone,
-                                          offsetof(ngx_http_runs_session_t,
-                                                   name)
-                                          + cr->session_name.len, NULL);
+        sess = ngx_http_runs_new_session_locked(zone, &cr->session_name);
         if (sess == NULL) {
             goto full;
         }
-
-        ngx_memzero(sess, offsetof(ngx_http_runs_session_t, name));
-        sess->pinned = 1;
-
-        sess->name_len = (u_char) cr->session_name.len;
-        ngx_memcpy(sess->name, cr->session_name.data, cr->session_name.len);
-        sess->hash = ngx_http_runs_name_hash(sh, sess->name, sess->name_len);
-
-        ngx_queue_init(&sess->runs);
-        ngx_queue_init(&sess->active);
     }
 
     if (cr->type == NGX_HTTP_RUNS_START) {
@@ -680,20 +758,8 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     }
 
     if (cr->type == NGX_HTTP_RUNS_START) {
-        if (sess->inherit) {
-            ngx_slab_free_locked(zone->shpool, sess->inherit);
-        }
-
-        sess->inherit = inherit;
-        sess->agent_name_len = (u_char) agent.len;
-        sess->project_dir_len = (uint16_t) project.len;
-
-        if (inherit) {
-            p = ngx_http_runs_put(inherit, &agent);
-            (void) ngx_http_runs_put(p, &project);
-        }
-
-        sess->has_start = 1;
+        ngx_http_runs_record_start_locked(zone, sess, inherit, &agent,
+                                          &project);
     }
 
     sess->pinned = 0;
@@ -711,30 +777,9 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     p = ngx_http_runs_put(p, &project);
     (void) ngx_http_runs_put(p, &cr->parent);
 
-    seq = ++sh->seq;
-    run->id = ngx_http_runs_permute_id(sh, seq);
-    run->seq = seq;
     run->type = cr->type;
-    run->status = NGX_HTTP_RUNS_PENDING;
-    run->created_at = ngx_http_runs_now();
-    run->session = sess;
 
-    ngx_queue_init(&run->owned);
-    ngx_queue_init(&run->stop);
-    ngx_queue_init(&run->waiters);
-
-    run->next = sh->runs[run->id & sh->mask];
-    sh->runs[run->id & sh->mask] = run;
-    ngx_queue_insert_tail(&sh->all, &run->all);
-    ngx_queue_insert_tail(&sess->runs, &run->in_session);
-    ngx_queue_insert_tail(&sess->active, &run->state);
-
-    sess->nruns++;
-    sess->nblocking++;
-    sh->nruns++;
-    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
-
-    ngx_http_runs_make_ready_locked(sh, sess, bells);
+    ngx_http_runs_link_run_locked(zone, run, sess, bells);
 
     ngx_http_runs_run_id(id, run);
 
@@ -742,9 +787,11 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
 full:
 
-    if (inherit) {
-        ngx_slab_free_locked(zone->shpool, inherit);
-    }
+    /* nothing is half-applied */
+
+    ngx_http_runs_free_locked(zone, inherit);
+    ngx_http_runs_free_locked(zone, strings);
+    ngx_http_runs_free_locked(zone, run);
 
     if (new_session && sess) {
         ngx_slab_free_locked(zone->shpool, sess);
@@ -758,15 +805,40 @@ full:
         }
     }
 
-    if (strings) {
-        ngx_slab_free_locked(zone->shpool, strings);
-    }
-
-    if (run) {
-        ngx_slab_free_locked(zone->shpool, run);
-    }
-
     return NGX_HTTP_RUNS_R_REFUSED;
+}
+
+
+/* a start run's agent_name and project_dir, inherited by resumes */
+
+static void
+ngx_http_runs_record_start_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *sess, u_char *inherit, ngx_str_t *agent,
+    ngx_str_t *project)
+{
+    u_char  *p;
+
+    ngx_http_runs_free_locked(zone, sess->inherit);
+
+    sess->inherit = inherit;
+    sess->agent_name_len = (u_char) agent->len;
+    sess->project_dir_len = (uint16_t) project->len;
+
+    if (inherit) {
+        p = ngx_http_runs_put(inherit, agent);
+        (void) ngx_http_runs_put(p, project);
+    }
+
+    sess->has_start = 1;
+}
+
+
+static ngx_inline void
+ngx_http_runs_free_locked(ngx_http_runs_zone_t *zone, void *p)
+{
+    if (p) {
+        ngx_slab_free_locked(zone->shpool, p);
+    }
 }
 
 

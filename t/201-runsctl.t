@@ -431,6 +431,30 @@ flow 'prompts from stdin: unicode, many lines, large, invalid', 10, sub {
     no_sanitizer_reports();
 };
 
+flow 'UTF-8 as RFC 3629 has it: refused before anything is sent', 11, sub {
+    for my $bad (["\xc0\xaf", 'overlong C0 AF'], ["\xe0\x80\xaf", 'overlong E0 80 AF'],
+                 ["\xf0\x80\x80\xaf", 'overlong F0 80 80 AF'],
+                 ["\xed\xa0\x80", 'surrogate U+D800'], ["\xed\xbf\xbf", 'surrogate U+DFFF'],
+                 ["\xf4\x90\x80\x80", 'U+110000'], ["\xe2\x82", 'cut short']) {
+        my $r = runsctl(['start', 'rfc3629', '-'], stdin => "a$bad->[0]b");
+        ok $r->{rc} == 2 && $r->{err} =~ /^runsctl: PROMPT is not valid UTF-8$/m
+           && $r->{out} eq '', "$bad->[1]: exit 2";
+    }
+    my $r = runsctl(['start', "rfc3629\xed\xa0\x80", 'p']);
+    ok $r->{rc} == 2 && $r->{err} =~ /SESSION is not valid UTF-8/,
+       'a surrogate in SESSION: exit 2';
+    is scalar(@{ list_runs('session_name=rfc3629') }), 0, 'nothing created';
+    # U+D7FF U+E000 U+FFFD U+10FFFF
+    my $edges = "\xed\x9f\xbf \xee\x80\x80 \xef\xbf\xbd \xf4\x8f\xbf\xbf";
+    $r = runsctl(['start', 'rfc3629-edges', '-'], stdin => $edges);
+    my ($id) = $r->{out} =~ /^(run_[0-9a-f]{12}) pending\n\z/;
+    my $want = $edges;
+    utf8::decode($want);
+    is((get_run($id // 'none') || {})->{prompt}, $want,
+       'the valid edges are accepted and arrive as sent');
+    no_sanitizer_reports();
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -504,6 +528,18 @@ GET /runs?limit=1
 
 
 === TEST 6: prompts from stdin: unicode, many lines, large, invalid
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 30
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 7: UTF-8 as RFC 3629 has it: refused before anything is sent
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
