@@ -502,13 +502,6 @@ ngx_http_runs_json_hex4(u_char *p, uint32_t *cp)
 }
 
 
-/*
- * Reads the string at rd->pos (at its opening quote).  With out, the
- * decoded text is set; out->data is never NULL then.  A string with no
- * escapes is its own text: out points into the body, which lives as long
- * as the request; one with escapes is decoded into the pool.
- */
-
 /* the text of a string known to be well formed, its escapes decoded */
 
 static u_char *
@@ -567,6 +560,13 @@ ngx_http_runs_json_unescape(u_char *dst, u_char *src, u_char *last)
     return dst;
 }
 
+
+/*
+ * Reads the string at rd->pos (at its opening quote).  With out, the
+ * decoded text is set; out->data is never NULL then.  A string with no
+ * escapes is its own text: out points into the body, which lives as long
+ * as the request; one with escapes is decoded into the pool.
+ */
 
 static ngx_int_t
 ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
@@ -890,7 +890,9 @@ ngx_http_runs_check_path(ngx_pool_t *pool, const char *key, ngx_str_t *path,
 
     if (path->len > NGX_HTTP_RUNS_FIELD_MAX) {
         return ngx_http_runs_field_error(pool, err, key,
-                                         "must be at most 4096 bytes");
+                                         "must be at most "
+                                         ngx_value(NGX_HTTP_RUNS_FIELD_MAX)
+                                         " bytes");
     }
 
     return NGX_OK;

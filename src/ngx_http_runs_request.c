@@ -214,7 +214,7 @@ ngx_http_runs_send_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, DELETE"));
+    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, DELETE, "));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -235,7 +235,8 @@ ngx_http_runs_send_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
         p = ngx_cpymem(p, "DELETE, ", sizeof("DELETE, ") - 1);
     }
 
-    h->value.len = p - h->value.data - 2;
+    /* without the last ", " */
+    h->value.len = (p > h->value.data) ? p - h->value.data - 2 : 0;
 
     return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_ALLOWED,
                                      "Method not allowed");

@@ -1351,10 +1351,6 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
         return NGX_ERROR;
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "runs: run %*s claimed", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
-                   p->run.id);
-
     run->requeued = 0;
 
     p->what = NGX_HTTP_RUNS_POLL_RUN;
@@ -2039,6 +2035,14 @@ ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     ngx_http_runs_ring(zone, bells);
+
+    if (found == NGX_HTTP_RUNS_R_DONE
+        && ctx->poll.what == NGX_HTTP_RUNS_POLL_RUN)
+    {
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "runs: run %*s claimed",
+                       (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, ctx->poll.run.id);
+    }
 
     return found;
 }
