@@ -237,7 +237,8 @@ ubsan_pass() {
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$dir/report \
         prove -j1 t/002-client-api.t t/003-launcher-api.t t/005-sessions.t \
         t/013-json.t t/014-http-edges.t t/015-full-zone-reports.t \
-        t/018-reference-launcher.t || die "suites failed with the module under UBSan"
+        t/018-reference-launcher.t t/019-results.t \
+        || die "suites failed with the module under UBSan"
     if ls "$dir"/report.* >/dev/null 2>&1; then
         head -40 "$dir"/report.*
         die "UBSan reported undefined behaviour in the module ($dir/report.*)"

@@ -44,6 +44,13 @@ static ngx_conf_post_t  ngx_http_runs_max_waiters_post = {
     ngx_http_runs_check_max_waiters
 };
 
+static char *ngx_http_runs_check_result_max(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_conf_post_t  ngx_http_runs_result_max_post = {
+    ngx_http_runs_check_result_max
+};
+
 
 static ngx_command_t  ngx_http_runs_commands[] = {
 
@@ -140,6 +147,13 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       offsetof(ngx_http_runs_main_conf_t, max_polls_per_launcher),
       &ngx_http_runs_max_waiters_post },
 
+    { ngx_string("runs_result_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, result_max),
+      &ngx_http_runs_result_max_post },
+
     { ngx_string("runs_claim_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -191,6 +205,19 @@ ngx_http_runs_check_max_waiters(ngx_conf_t *cf, void *post, void *data)
 
     if (*np < 1 || *np > 1000000) {
         return "must be between 1 and 1000000";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_runs_check_result_max(ngx_conf_t *cf, void *post, void *data)
+{
+    size_t  *sp = data;
+
+    if (*sp < 1024 || *sp > 64 * 1024 * 1024) {
+        return "must be between 1k and 64m";
     }
 
     return NGX_CONF_OK;
@@ -305,6 +332,7 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
     rmcf->launcher_expiry = NGX_CONF_UNSET_MSEC;
     rmcf->retention = NGX_CONF_UNSET_MSEC;
     rmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->result_max = NGX_CONF_UNSET_SIZE;
     rmcf->max_waiters = NGX_CONF_UNSET_UINT;
     rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
     rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] = NGX_CONF_UNSET_UINT;
@@ -323,6 +351,7 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(rmcf->launcher_expiry, 300000);
     ngx_conf_init_msec_value(rmcf->retention, 86400000);
     ngx_conf_init_msec_value(rmcf->claim_timeout, 10000);
+    ngx_conf_init_size_value(rmcf->result_max, 65536);
     ngx_conf_init_uint_value(rmcf->max_waiters, 10000);
     ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);
     ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN], 5000);

@@ -119,6 +119,7 @@ typedef struct {
     ngx_msec_t                  launcher_expiry;
     ngx_msec_t                  retention;
     ngx_msec_t                  claim_timeout;  /* 0: claims never expire */
+    size_t                      result_max;
     ngx_uint_t                  max_waiters;
     ngx_uint_t                  max_held[NGX_HTTP_RUNS_WAIT_KINDS];
     ngx_uint_t                  max_polls_per_launcher;
@@ -152,6 +153,8 @@ typedef struct {
     ngx_str_t                   project_dir;
     ngx_str_t                   parent;
     ngx_str_t                   error;
+    ngx_str_t                   result;     /* data NULL: not reported */
+    ngx_uint_t                  result_truncated;
 } ngx_http_runs_snap_t;
 
 
@@ -300,6 +303,14 @@ typedef enum {
     NGX_HTTP_RUNS_R_NO_MEMORY         /* the request's pool */
 } ngx_http_runs_found_e;
 
+/* a launcher's report on a run */
+typedef struct {
+    ngx_uint_t                  event;      /* ngx_http_runs_event_e */
+    ngx_str_t                   error;      /* failed: the error text */
+    ngx_str_t                   result;     /* data NULL: none sent */
+    size_t                      result_max; /* runs_result_max */
+} ngx_http_runs_report_t;
+
 /* a stop's outcome */
 typedef struct {
     ngx_uint_t                  before;
@@ -333,7 +344,7 @@ ngx_uint_t ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,
     ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t id,
     ngx_uint_t *refused);
 ngx_uint_t ngx_http_runs_store_report(ngx_http_runs_zone_t *zone,
-    uint64_t lid, uint64_t rid, ngx_uint_t ev, ngx_str_t *text,
+    uint64_t lid, uint64_t rid, ngx_http_runs_report_t *rp,
     ngx_uint_t *status);
 ngx_uint_t ngx_http_runs_store_launchers(ngx_http_runs_zone_t *zone,
     ngx_pool_t *pool, ngx_http_runs_lsnap_t **ls, ngx_uint_t *n);

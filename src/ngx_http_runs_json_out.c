@@ -226,8 +226,9 @@ ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms)
 size_t
 ngx_http_runs_snap_size(ngx_http_runs_snap_t *s)
 {
-    return 420 + s->session_name.len + s->prompt.len + s->agent_name.len
-           + s->project_dir.len + s->parent.len + s->error.len;
+    return 470 + s->session_name.len + s->prompt.len + s->agent_name.len
+           + s->project_dir.len + s->parent.len + s->error.len
+           + s->result.len;
 }
 
 
@@ -267,6 +268,16 @@ ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s)
 
     ngx_http_runs_out_literal(o, ",\"error\":");
     ngx_http_runs_out_str(o, &s->error);
+    ngx_http_runs_out_literal(o, ",\"result\":");
+    ngx_http_runs_out_str(o, &s->result);
+
+    if (s->result_truncated) {
+        ngx_http_runs_out_literal(o, ",\"result_truncated\":true");
+
+    } else {
+        ngx_http_runs_out_literal(o, ",\"result_truncated\":false");
+    }
+
     ngx_http_runs_out_literal(o, ",\"created_at\":");
     ngx_http_runs_out_time(o, s->created_at);
     ngx_http_runs_out_literal(o, ",\"claimed_at\":");

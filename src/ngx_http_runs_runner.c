@@ -132,15 +132,19 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_out_literal(&o, "\",\"poll_endpoint\":");
     ngx_http_runs_out_str(&o, &endpoint);
 
-    p = ngx_http_runs_out_reserve(&o, 2 * NGX_INT_T_LEN + 64);
+    p = ngx_http_runs_out_reserve(&o, 3 * NGX_INT_T_LEN + 96);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = ngx_sprintf(p, ",\"poll_timeout_seconds\":%M,"
-                    "\"heartbeat_interval_seconds\":%M}",
+                    "\"heartbeat_interval_seconds\":%M,"
+                    "\"result_max_bytes\":%uz}",
                     rlcf->poll_timeout / 1000,
-                    rlcf->heartbeat_interval / 1000);
+                    rlcf->heartbeat_interval / 1000,
+                    ((ngx_http_runs_main_conf_t *)
+                     ngx_http_get_module_main_conf(r, ngx_http_runs_module))
+                    ->result_max);
 
     ngx_http_runs_out_commit(&o, p);
 
@@ -328,17 +332,19 @@ ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
 
 /*
  * A report's body: "launcher_id" and, by event, "error" (failed), "status"
- * (completed), "signal" (stopped).  NGX_OK, or the request has been
- * answered and *rc is what to return.
+ * (completed), "signal" (stopped), and "result" (completed, failed,
+ * stopped).  NGX_OK, or the request has been answered and *rc is what to
+ * return.
  */
 
 static ngx_int_t
 ngx_http_runs_event_body(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
-    ngx_str_t *body, uint64_t *lid, ngx_str_t *text, ngx_int_t *rc)
+    ngx_str_t *body, uint64_t *lid, ngx_http_runs_report_t *rp,
+    ngx_int_t *rc)
 {
     ngx_int_t               st;
     ngx_str_t               err, status;
-    ngx_http_runs_field_t   f[2];
+    ngx_http_runs_field_t   f[3];
 
     switch (ctx->event) {
 
@@ -355,18 +361,20 @@ ngx_http_runs_event_body(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         break;
     }
 
-    if (ngx_http_runs_launcher_body(r, body, f, 2, lid, rc) != NGX_OK) {
+    f[2].key = "result";
+
+    if (ngx_http_runs_launcher_body(r, body, f, 3, lid, rc) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    text->len = 0;
-    text->data = NULL;
+    ngx_memzero(rp, sizeof(ngx_http_runs_report_t));
+    rp->event = ctx->event;
     st = NGX_OK;
 
     switch (ctx->event) {
 
     case NGX_HTTP_RUNS_EV_FAILED:
-        st = ngx_http_runs_field_str(r->pool, &f[1], 1, text, &err);
+        st = ngx_http_runs_field_str(r->pool, &f[1], 1, &rp->error, &err);
         break;
 
     case NGX_HTTP_RUNS_EV_COMPLETED:
@@ -396,6 +404,11 @@ ngx_http_runs_event_body(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         break;
     }
 
+    /* the agent's answer: its stdout, whatever the end */
+    if (st == NGX_OK && ctx->event != NGX_HTTP_RUNS_EV_STARTED) {
+        st = ngx_http_runs_field_str(r->pool, &f[2], 0, &rp->result, &err);
+    }
+
     if (st != NGX_OK) {
         *rc = ngx_http_runs_send_detail(r, st, "%V", &err);
         return NGX_ERROR;
@@ -412,11 +425,12 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 {
     uint64_t                lid, rid;
     ngx_int_t               rc;
-    ngx_str_t               text, *rid_text, *event;
+    ngx_str_t              *rid_text, *event;
+    ngx_http_runs_report_t  rp;
     const ngx_str_t        *name;
     ngx_uint_t              found, status;
 
-    if (ngx_http_runs_event_body(r, ctx, body, &lid, &text, &rc) != NGX_OK) {
+    if (ngx_http_runs_event_body(r, ctx, body, &lid, &rp, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -429,8 +443,11 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     event = &ctx->route->seg[2];
     status = 0;
 
-    found = ngx_http_runs_store_report(ctx->zone, lid, rid, ctx->event, &text,
-                                       &status);
+    rp.result_max = ((ngx_http_runs_main_conf_t *)
+                     ngx_http_get_module_main_conf(r, ngx_http_runs_module))
+                    ->result_max;
+
+    found = ngx_http_runs_store_report(ctx->zone, lid, rid, &rp, &status);
     name = &ngx_http_runs_status_names[status];
 
     switch (found) {

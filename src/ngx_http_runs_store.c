@@ -34,7 +34,7 @@ static ngx_uint_t ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_create_t *cr, u_char *id, ngx_http_runs_bells_t *bells);
 static ngx_uint_t ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
-    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_http_runs_bells_t *bells);
+    ngx_http_runs_report_t *rp, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_detach_locked(ngx_http_runs_run_t *run);
 static ngx_uint_t ngx_http_runs_session_rules_locked(
     ngx_http_runs_session_t *sess, ngx_http_runs_create_t *cr,
@@ -50,8 +50,9 @@ static void ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_lost_t *lost, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_queue_stop_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
-static void ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, u_char *data, size_t len);
+static void ngx_http_runs_set_texts_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_str_t *error, ngx_str_t *result,
+    size_t result_max);
 static void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 static ngx_uint_t ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
@@ -556,7 +557,7 @@ static size_t
 ngx_http_runs_strings_len(ngx_http_runs_run_t *run)
 {
     return run->prompt_len + run->agent_name_len + run->project_dir_len
-           + run->parent_len + run->error_len;
+           + run->parent_len + run->error_len + run->result_len;
 }
 
 
@@ -914,71 +915,100 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 }
 
 
+/* at most max bytes of s, cut between two UTF-8 characters */
+
+static size_t
+ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max)
+{
+    size_t  len;
+
+    if (s->len <= max) {
+        return s->len;
+    }
+
+    len = max;
+
+    while (len && (s->data[len] & 0xc0) == 0x80) {
+        len--;
+    }
+
+    return len;
+}
+
+
 /*
- * Never fails: a report about a run is recorded whatever room is left.
- * The text is stored whole if it fits (finished runs are evicted for it;
- * beyond NGX_HTTP_RUNS_ERROR_MAX bytes only that much is kept), else its
- * first NGX_HTTP_RUNS_ERROR_CUT bytes, else a fixed note that takes no
- * room at all.
+ * A report's texts: the error of a failed run and the result of any run
+ * that ended.  Never fails: a report about a run is recorded whatever
+ * room is left.  The texts are stored whole if they fit (finished runs
+ * are evicted for them; an error beyond NGX_HTTP_RUNS_ERROR_MAX and a
+ * result beyond runs_result_max are cut first), else cut to
+ * NGX_HTTP_RUNS_ERROR_CUT bytes each, else dropped: the error becomes a
+ * fixed note, the result null and marked cut.  Both go in one new
+ * allocation with the run's other strings.
  */
 
 static void
-ngx_http_runs_set_error_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, u_char *data, size_t len)
+ngx_http_runs_set_texts_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_str_t *error, ngx_str_t *result,
+    size_t result_max)
 {
-    u_char      *p;
-    size_t       keep;
-    ngx_uint_t   cut;
+    u_char  *p;
+    size_t   keep, elen, rlen;
 
-    if (len == 0) {
+    run->has_result = (result->data != NULL);
+
+    elen = error->len ? ngx_http_runs_utf8_cut(error, NGX_HTTP_RUNS_ERROR_MAX)
+                      : 0;
+    rlen = result->len ? ngx_http_runs_utf8_cut(result, result_max) : 0;
+
+    if (elen == 0 && rlen == 0) {
+        run->result_cut = (result->len != 0);
         return;
     }
 
-    cut = 0;
+    keep = run->prompt_len + run->agent_name_len + run->project_dir_len
+           + run->parent_len;
 
-    /* a runner's error is a tail; a huge one must not evict history */
-    if (len > NGX_HTTP_RUNS_ERROR_MAX) {
-        len = NGX_HTTP_RUNS_ERROR_MAX;
+    p = ngx_http_runs_alloc_locked(zone, keep + elen + rlen, NULL);
 
-        while (len && (data[len] & 0xc0) == 0x80) {
-            len--;
-        }
+    if (p == NULL) {
+        elen = ngx_http_runs_utf8_cut(error, ngx_min(elen,
+                                                     NGX_HTTP_RUNS_ERROR_CUT));
+        rlen = ngx_http_runs_utf8_cut(result, ngx_min(rlen,
+                                                      NGX_HTTP_RUNS_ERROR_CUT));
 
-        cut = 1;
-    }
-
-    /* the run's strings move to an allocation with room for the error */
-
-    keep = ngx_http_runs_strings_len(run) - run->error_len;
-
-    p = ngx_http_runs_alloc_locked(zone, keep + len, NULL);
-
-    if (p == NULL && len > NGX_HTTP_RUNS_ERROR_CUT) {
-        len = NGX_HTTP_RUNS_ERROR_CUT;
-
-        /* on a character's boundary: the text stays valid UTF-8 */
-        while (len && (data[len] & 0xc0) == 0x80) {
-            len--;
-        }
-
-        cut = 1;
-        p = ngx_http_runs_alloc_locked(zone, keep + len, NULL);
+        p = ngx_http_runs_alloc_locked(zone, keep + elen + rlen, NULL);
     }
 
     if (p == NULL) {
-        run->error_note = NGX_HTTP_RUNS_NOTE_DROPPED;
+        /* no room at all: the transition is recorded all the same */
+        run->error_note = error->len ? NGX_HTTP_RUNS_NOTE_DROPPED
+                                     : run->error_note;
+        run->result_cut = (result->len != 0);
         return;
     }
 
     ngx_memcpy(p, run->strings, keep);
-    ngx_memcpy(p + keep, data, len);
+
+    if (elen) {
+        ngx_memcpy(p + keep, error->data, elen);
+    }
+
+    if (rlen) {
+        ngx_memcpy(p + keep + elen, result->data, rlen);
+    }
 
     ngx_slab_free_locked(zone->shpool, run->strings);
 
     run->strings = p;
-    run->error_len = (uint32_t) len;
-    run->error_cut = cut;
-    run->error_note = NGX_HTTP_RUNS_NOTE_NONE;
+    run->error_len = (uint32_t) elen;
+    run->error_cut = (elen < error->len);
+    run->result_len = (uint32_t) rlen;
+    run->result_cut = (rlen < result->len);
+
+    if (elen) {
+        run->error_note = NGX_HTTP_RUNS_NOTE_NONE;
+    }
 }
 
 
@@ -1037,8 +1067,10 @@ ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
 static ngx_uint_t
 ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
-    ngx_http_runs_event_e ev, ngx_str_t *text, ngx_http_runs_bells_t *bells)
+    ngx_http_runs_report_t *rp, ngx_http_runs_bells_t *bells)
 {
+    ngx_http_runs_event_e  ev = rp->event;
+
     int64_t     now;
     ngx_uint_t  status, next;
 
@@ -1102,8 +1134,9 @@ ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
 
     now = ngx_http_runs_now();
 
-    if (ev == NGX_HTTP_RUNS_EV_FAILED && text && text->len) {
-        ngx_http_runs_set_error_locked(zone, run, text->data, text->len);
+    if (ev != NGX_HTTP_RUNS_EV_STARTED) {
+        ngx_http_runs_set_texts_locked(zone, run, &rp->error, &rp->result,
+                                       rp->result_max);
     }
 
     if (ev == NGX_HTTP_RUNS_EV_STARTED) {
@@ -1522,28 +1555,37 @@ ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
     snap->completed_at = run->completed_at;
 
     /*
-     * one copy of all the strings, the mark of a cut error text and the
-     * session's name after them
+     * one copy of all the strings (the mark of a cut error text after the
+     * error, before the result) and the session's name after them
      */
 
-    n = ngx_http_runs_strings_len(run);
+    n = ngx_http_runs_strings_len(run) - run->result_len;
     cut = run->error_cut ? ngx_http_runs_cut_suffix.len : 0;
 
-    p = ngx_pnalloc(pool, n + cut + sess->name_len);
+    p = ngx_pnalloc(pool, n + cut + run->result_len + sess->name_len);
     if (p == NULL) {
         return NGX_ERROR;
     }
 
     ngx_memcpy(p, run->strings, n);
     ngx_memcpy(p + n, ngx_http_runs_cut_suffix.data, cut);
-    ngx_memcpy(p + n + cut, sess->name, sess->name_len);
+    ngx_memcpy(p + n + cut, run->strings + n, run->result_len);
+    ngx_memcpy(p + n + cut + run->result_len, sess->name, sess->name_len);
 
     p = ngx_http_runs_snap_part(p, &snap->prompt, run->prompt_len);
     p = ngx_http_runs_snap_part(p, &snap->agent_name, run->agent_name_len);
     p = ngx_http_runs_snap_part(p, &snap->project_dir, run->project_dir_len);
     p = ngx_http_runs_snap_part(p, &snap->parent, run->parent_len);
     p = ngx_http_runs_snap_part(p, &snap->error, run->error_len + cut);
+    p = ngx_http_runs_snap_part(p, &snap->result, run->result_len);
     (void) ngx_http_runs_snap_part(p, &snap->session_name, sess->name_len);
+
+    snap->result_truncated = run->result_cut;
+
+    /* a result of 0 bytes is an empty string, not null */
+    if (run->result_len == 0 && run->has_result) {
+        ngx_str_set(&snap->result, "");
+    }
 
     if (run->error_len == 0 && run->error_note) {
         snap->error = ngx_http_runs_notes[run->error_note];
@@ -2052,7 +2094,7 @@ ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,
 
 ngx_uint_t
 ngx_http_runs_store_report(ngx_http_runs_zone_t *zone, uint64_t lid,
-    uint64_t rid, ngx_uint_t ev, ngx_str_t *text, ngx_uint_t *status)
+    uint64_t rid, ngx_http_runs_report_t *rp, ngx_uint_t *status)
 {
     ngx_uint_t                 found;
     ngx_http_runs_run_t       *run;
@@ -2079,7 +2121,7 @@ ngx_http_runs_store_report(ngx_http_runs_zone_t *zone, uint64_t lid,
         goto done;
     }
 
-    found = ngx_http_runs_report_locked(zone, run, lr, ev, text, &bells);
+    found = ngx_http_runs_report_locked(zone, run, lr, rp, &bells);
     *status = run->status;
 
 done:

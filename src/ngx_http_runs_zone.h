@@ -63,6 +63,7 @@ struct ngx_http_runs_run_s {
     uint64_t                    launcher_key;   /* numeric launcher id */
     uint32_t                    prompt_len;
     uint32_t                    error_len;
+    uint32_t                    result_len;     /* after the error */
     uint16_t                    project_dir_len;
     u_char                      agent_name_len;
     u_char                      parent_len;
@@ -76,6 +77,9 @@ struct ngx_http_runs_run_s {
                                                    launcher launcher_key */
     unsigned                    error_note:2;   /* ngx_http_runs_note_e */
     unsigned                    error_cut:1;    /* error_len is a prefix */
+    unsigned                    result_cut:1;   /* result_len is a prefix,
+                                                   or the result dropped */
+    unsigned                    has_result:1;   /* reported, maybe empty */
 };
 
 

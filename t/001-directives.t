@@ -503,3 +503,29 @@ GET /runs
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 37: runs_result_max below 1k
+--- http_config
+    runs_zone runs 4m;
+    runs_result_max 100;
+--- must_die
+--- error_log eval
+qr/"runs_result_max" directive must be between 1k and 64m/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 38: runs_result_max not a size
+--- http_config
+    runs_zone runs 4m;
+    runs_result_max lots;
+--- must_die
+--- error_log eval
+qr/"runs_result_max" directive invalid value/
+--- no_error_log
+[alert]
+[crit]
