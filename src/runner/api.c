@@ -176,6 +176,11 @@ api_parse_registration(const struct http_response *res, struct registration *out
     if (out->heartbeat_interval <= 0) {
         out->heartbeat_interval = 60;
     }
+    /* the most of a result the coordinator keeps; older ones: 64k */
+    v = json_object_get(doc, "result_max_bytes");
+    out->result_max = (json_is_integer(v) && json_integer_value(v) > 0
+                       && json_integer_value(v) <= 64 * 1024 * 1024)
+                      ? (size_t) json_integer_value(v) : 65536;
     rc = 0;
 done:
     json_decref(doc);

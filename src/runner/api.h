@@ -23,6 +23,7 @@ struct registration {
     char   launcher_id[64];
     double poll_timeout;                /* seconds */
     double heartbeat_interval;          /* seconds */
+    size_t result_max;          /* result_max_bytes */
 };
 
 enum poll_kind {

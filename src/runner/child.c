@@ -127,6 +127,72 @@ child_on_stderr(void *arg, uint32_t events)
     child_read_err(arg);
 }
 
+static void
+child_close_out(struct child *c)
+{
+    if (c->out_w != NULL) {
+        loop_unwatch(c->loop, c->out_w);
+        c->out_w = NULL;
+    }
+    if (c->out_fd >= 0) {
+        if (close(c->out_fd) != 0) {
+            log_msg(c->log, LOG_WARN, c->run_id, "close(stdout pipe) failed error=\"%s\"",
+                    strerror(errno));
+        }
+        c->out_fd = -1;
+    }
+}
+
+/* reads what there is into the result, keeping at most out.max bytes and
+   draining the rest, so the executor never blocks on a full pipe */
+static void
+child_read_out(struct child *c)
+{
+    char    buf[4096];
+    size_t  room;
+    ssize_t n;
+
+    while (c->out_fd >= 0) {
+        n = read(c->out_fd, buf, sizeof(buf));
+        if (n > 0) {
+            room = c->out.max - c->out.len;
+            if ((size_t) n > room) {
+                c->out_cut = true;
+            }
+            if (room > 0 && buf_append(&c->out, buf, (size_t) n < room ? (size_t) n : room)
+                            != 0)
+            {
+                c->out_cut = true;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            return;
+        }
+        if (n < 0) {
+            log_msg(c->log, LOG_WARN, c->run_id, "reading stdout failed error=\"%s\"",
+                    strerror(errno));
+        }
+        child_close_out(c);
+    }
+}
+
+static void
+child_on_stdout(void *arg, uint32_t events)
+{
+    (void) events;
+    child_read_out(arg);
+}
+
+void
+child_free_out(struct child *c)
+{
+    buf_free(&c->out);
+}
+
 /* environ with AGENT_SESSION_NAME=session; NULL when out of memory */
 static char **
 child_env(const char *session, char **entry)
@@ -173,6 +239,7 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
             struct child_spec *spec, char *err, size_t errlen)
 {
     int                        in[2] = { -1, -1 }, er[2] = { -1, -1 };
+    int                        out[2] = { -1, -1 };
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t          at;
     bool                       fa_ok = false, at_ok = false;
@@ -188,6 +255,9 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
     memset(c, 0, sizeof(*c));
     c->in_fd = -1;
     c->err_fd = -1;
+    c->out_fd = -1;
+    /* a few bytes over the coordinator's limit: it sees the result was cut */
+    buf_init(&c->out, spec->out_max + 4);
     c->loop = lp;
     c->log = lg;
     c->run_id = run_id;
@@ -208,7 +278,9 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
         }
     }
 
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0) {
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0
+        || pipe2(out, O_CLOEXEC) != 0)
+    {
         snprintf(err, errlen, "executor %s could not be started: pipe: %s",
                  spec->path, strerror(errno));
         goto failed;
@@ -228,6 +300,7 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
     fa_ok = true;
     if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)) != 0
         || (rc = posix_spawn_file_actions_adddup2(&fa, er[1], STDERR_FILENO)) != 0
+        || (rc = posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO)) != 0
         || (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0
         || (spec->cwd != NULL
             && (rc = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd)) != 0))
@@ -270,11 +343,12 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
     entry = NULL;
 
     c->pid = pid;
-    if (close(in[0]) != 0 || close(er[1]) != 0) {
+    if (close(in[0]) != 0 || close(er[1]) != 0 || close(out[1]) != 0) {
         log_msg(lg, LOG_WARN, run_id, "close(pipe) failed error=\"%s\"", strerror(errno));
     }
     c->in_fd = in[1];
     c->err_fd = er[0];
+    c->out_fd = out[0];
 
     /* from here the process runs: trouble with its pipes is logged, not fatal */
     if (child_nonblock(c->err_fd) != 0
@@ -283,6 +357,13 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
         log_msg(lg, LOG_ERROR, run_id, "watching stderr failed error=\"%s\"",
                 strerror(errno));
         child_close_err(c);
+    }
+    if (child_nonblock(c->out_fd) != 0
+        || (c->out_w = loop_watch(lp, c->out_fd, EPOLLIN, child_on_stdout, c)) == NULL)
+    {
+        log_msg(lg, LOG_ERROR, run_id, "watching stdout failed error=\"%s\"",
+                strerror(errno));
+        child_close_out(c);
     }
     if (c->payload_len == 0) {
         child_close_in(c);
@@ -315,6 +396,11 @@ failed:
         close(er[0]);
         close(er[1]);
     }
+    if (out[0] >= 0) {
+        close(out[0]);
+        close(out[1]);
+    }
+    buf_free(&c->out);
     free(c->payload);
     c->payload = NULL;
     return -1;
@@ -325,6 +411,8 @@ child_finish(struct child *c)
 {
     child_read_err(c);          /* what it wrote before it ended */
     child_close_err(c);         /* a grandchild may still hold it open */
+    child_read_out(c);
+    child_close_out(c);
     child_close_in(c);
 }
 

@@ -9,6 +9,9 @@
 #include "runner/log.h"
 #include "runner/loop.h"
 #include "runner/tail.h"
+#include "common/buf.h"
+
+#include <stdbool.h>
 
 #include <stddef.h>
 #include <sys/types.h>
@@ -19,6 +22,7 @@ struct child_spec {
     const char *session_name;   /* AGENT_SESSION_NAME */
     char       *payload;        /* malloc'd; the child takes it */
     size_t      payload_len;
+    size_t      out_max;        /* stdout kept (the result), bytes */
 };
 
 struct child {
@@ -30,6 +34,10 @@ struct child {
     size_t            payload_off;
     int               err_fd;   /* our end of its stderr, -1 once closed */
     struct watch     *err_w;
+    int               out_fd;   /* our end of its stdout, -1 once closed */
+    struct watch     *out_w;
+    struct buf        out;      /* its stdout: the result, capped */
+    bool              out_cut;  /* it wrote more than the cap */
     struct tail       tail;
     struct loop      *loop;
     const struct log *log;
@@ -43,8 +51,11 @@ struct child {
 int child_spawn(struct child *c, struct loop *lp, const struct log *lg,
                 const char *run_id, struct child_spec *spec,
                 char *err, size_t errlen);
-/* after it was reaped: takes what is left on stderr, closes the pipes */
+/* after it was reaped: takes what is left on stderr and stdout, closes
+   the pipes (c->out stays until child_free_out) */
 void child_finish(struct child *c);
+/* frees what was kept of its stdout */
+void child_free_out(struct child *c);
 /* sig to its process group; -1 with errno on failure */
 int child_signal(struct child *c, int sig);
 

@@ -6,6 +6,7 @@
  */
 
 #include "runner/runner.h"
+#include "common/utf8.h"
 
 #include "common/jsonobj.h"
 
@@ -145,6 +146,7 @@ exec_spawn(struct runner *r, struct run *run)
     spec.cwd = run->cwd;
     spec.payload = run->payload;
     spec.payload_len = run->payload_len;
+    spec.out_max = r->coord_result_max ? r->coord_result_max : 65536;
     run->payload = NULL;                /* the child takes it */
     if (child_spawn(&run->child, &r->loop, &r->log, run->run_id, &spec,
                     err, sizeof(err)) == 0)
@@ -348,6 +350,36 @@ exec_kill_all(struct runner *r)
     }
 }
 
+/*
+ * The executor's stdout is the run's result: sent with its end, whatever
+ * the end, as valid UTF-8 (an invalid byte becomes U+FFFD; NUL bytes stay)
+ */
+static void
+exec_add_result(struct runner *r, struct run *run, json_t *body)
+{
+    const struct buf *out = &run->child.out;
+    char             *text;
+    size_t            len;
+
+    if (body == NULL) {
+        return;
+    }
+    text = malloc(out->len * 3 + 1);
+    if (text == NULL) {
+        log_msg(&r->log, LOG_ERROR, run->run_id, "out of memory: result not sent");
+        return;
+    }
+    len = out->len ? utf8_scrub(text, out->data, out->len) : 0;
+    if (json_object_set_new(body, "result", json_stringn(text, len)) != 0) {
+        log_msg(&r->log, LOG_ERROR, run->run_id, "result not sent: encoding failed");
+    }
+    if (run->child.out_cut) {
+        log_msg(&r->log, LOG_INFO, run->run_id,
+                "result cut: the executor wrote more than the coordinator keeps");
+    }
+    free(text);
+}
+
 /* the executor ended with wait status st: report what happened */
 static void
 exec_ended(struct runner *r, struct run *run, int st)
@@ -394,6 +426,7 @@ exec_ended(struct runner *r, struct run *run, int st)
                 how, secs, log_quote(q, 512, error));
     }
     free(tail);
+    exec_add_result(r, run, body);
     reports_push(&r->reports, run->run_id, event, body);
     runs_remove(&r->runs, run);
     run_free(run);

@@ -94,6 +94,7 @@ runner_on_registered(void *arg, const struct http_response *res)
         r->generation++;
         r->coord_poll_timeout = reg.poll_timeout;
         r->coord_heartbeat = reg.heartbeat_interval;
+        r->coord_result_max = reg.result_max;
         log_msg(&r->log, LOG_INFO, NULL,
                 "registered launcher_id=%s url=%s executor=%s poll_limit=%gs "
                 "heartbeat_interval=%gs max_concurrent=%u",

@@ -56,6 +56,7 @@ struct runner {
     unsigned           generation;  /* bumped by each registration */
     double             coord_poll_timeout;
     double             coord_heartbeat;
+    size_t             coord_result_max;   /* result_max_bytes */
 
     struct http_req   *reg_req;
     struct http_req   *poll_req;

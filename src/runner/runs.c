@@ -21,6 +21,7 @@ run_new(const char *run_id, const char *session_name, const char *launcher_id)
     run->launcher_id = strdup(launcher_id);
     run->child.in_fd = -1;
     run->child.err_fd = -1;
+    run->child.out_fd = -1;
     if (run->run_id == NULL || run->session_name == NULL || run->launcher_id == NULL) {
         run_free(run);
         return NULL;
@@ -39,6 +40,7 @@ run_free(struct run *run)
     free(run->launcher_id);
     free(run->payload);
     free(run->cwd);
+    child_free_out(&run->child);
     free(run);
 }
 
