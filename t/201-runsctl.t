@@ -290,7 +290,7 @@ flow 'stop, launchers and deregister', 12, sub {
     no_sanitizer_reports();
 };
 
-flow 'start --wait and wait, with the run driven by a fake runner', 23, sub {
+flow 'start --wait and wait, with the run driven by a fake runner', 24, sub {
     # start --wait: returns when the runner reports completed
     my $h = runsctl_bg(['start', 'waited', 'do it', '--wait', '--timeout', '20']);
     my $lid = register_launcher(hostname => 'fake');
@@ -302,13 +302,15 @@ flow 'start --wait and wait, with the run driven by a fake runner', 23, sub {
     sleep 0.5;
     ok runsctl_running($h), 'start --wait still waits while it runs';
     my $t0 = time;
-    launcher_event($id, 'completed', { launcher_id => $lid });
+    launcher_event($id, 'completed', { launcher_id => $lid,
+                                       result => "The answer.\n\x{e9}\n" });
     my $r = runsctl_finish($h, 10);
     is $r->{rc}, 0, 'start --wait: exit 0 when the run completed';
     cmp_ok $r->{ended} - $t0, '<', Runs::tf(1), 'and at once';
-    ok $r->{out} =~ /^\Q$id\E pending\n/ && $r->{out} =~ /^status:\s+completed$/m
-       && $r->{out} =~ /^launcher_id:\s+\Q$lid\E$/m,
-       'prints the id at once, then the final run' or diag $r->{out};
+    ok $r->{err} =~ /^\Q$id\E pending\n/ && $r->{err} =~ /^status:\s+completed$/m
+       && $r->{err} =~ /^launcher_id:\s+\Q$lid\E$/m,
+       'the id at once, then the final run, on stderr' or diag $r->{err};
+    is $r->{out}, "The answer.\n\x{c3}\x{a9}\n", 'stdout: the result, byte for byte';
     my $waits = access_log_lines(qr{GET /runs/\Q$id\E\?wait=});
     ok @$waits == 1 && $waits->[0] =~ /wait=(19\.\d+|20) /,
        'one held GET /runs/ID?wait=N, N the time left: no polling'
@@ -344,7 +346,8 @@ flow 'start --wait and wait, with the run driven by a fake runner', 23, sub {
     # a completed run: wait answers at once
     my ($c) = run_in_state('completed', $lid, session_name => 'already');
     $r = runsctl(['wait', $c // 'none']);
-    ok $r->{rc} == 0 && $r->{out} =~ /^status:\s+completed$/m, 'wait on a completed run: exit 0';
+    ok $r->{rc} == 0 && $r->{err} =~ /^status:\s+completed$/m && $r->{out} eq '',
+       'wait on a completed run: exit 0, the run on stderr, no result';
     cmp_ok $r->{elapsed}, '<', Runs::tf(2), 'at once';
 
     # running, then stopping, then stopped by the runner: exit 1
@@ -355,7 +358,7 @@ flow 'start --wait and wait, with the run driven by a fake runner', 23, sub {
     sleep 0.3;
     launcher_event($s2, 'stopped', { launcher_id => $lid, signal => 'SIGTERM' });
     $r = runsctl_finish($h, 10);
-    ok $r->{rc} == 1 && $r->{out} =~ /^status:\s+stopped$/m,
+    ok $r->{rc} == 1 && $r->{err} =~ /^status:\s+stopped$/m,
        'wait through stopping to stopped: exit 1' or diag explain $r;
 
     # --timeout expires: exit 4, the run as it is
@@ -364,8 +367,8 @@ flow 'start --wait and wait, with the run driven by a fake runner', 23, sub {
     is $r->{rc}, 4, 'wait --timeout 1 on a pending run: exit 4';
     ok $r->{elapsed} >= 0.9 && $r->{elapsed} < Runs::tf(3), 'after about a second'
         or diag "elapsed $r->{elapsed}";
-    like $r->{out}, qr/^status:\s+pending$/m, 'prints the run as it is';
-    like $r->{err}, qr/^runsctl: timed out after 1s waiting for run \Q$p\E \(status pending\)\n\z/,
+    like $r->{err}, qr/^status:\s+pending$/m, 'prints the run as it is';
+    like $r->{err}, qr/^runsctl: timed out after 1s waiting for run \Q$p\E \(status pending\)\n\z/m,
         'says it timed out';
     $r = runsctl(['wait', $p, '--timeout', '0.5', '--json']);
     ok $r->{rc} == 4 && ($r->{json} || {})->{status} eq 'pending',
@@ -375,7 +378,7 @@ flow 'start --wait and wait, with the run driven by a fake runner', 23, sub {
     $r = runsctl(['wait', $p, '--timeout', '0']);
     ok $r->{rc} == 4 && $r->{elapsed} < Runs::tf(2), 'wait --timeout 0: one look, exit 4';
     $r = runsctl(['start', 'short-wait', 'x', '--wait', '--timeout', '0.5']);
-    ok $r->{rc} == 4 && $r->{out} =~ /^$ID pending\n/, 'start --wait --timeout: exit 4 too';
+    ok $r->{rc} == 4 && $r->{err} =~ /^$ID pending\n/ && $r->{out} eq '', 'start --wait --timeout: exit 4 too';
 
     no_sanitizer_reports();
 };

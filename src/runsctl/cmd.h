@@ -9,10 +9,16 @@
 #include "runsctl/runsctl.h"
 
 #include <jansson.h>
+#include <stdio.h>
 
 /* cmd_runs.c: one run: the server's JSON (--json) or "key: value" lines */
 int print_run(const struct ctl *ctl, const struct http_response *res,
               const json_t *run);
+/* the same, "key: value" lines to fp (--json: the server's JSON to stdout) */
+int print_run_to(const struct ctl *ctl, const struct http_response *res,
+                 const json_t *run, FILE *fp);
+/* the run's result, byte for byte, on stdout (nothing when null) */
+int print_result(const json_t *run);
 
 /* cmd_wait.c: wait for run_id to end (timeout < 0: no limit) through
    GET /runs/{id}?wait=N, print the run as it is then, and return RC_OK

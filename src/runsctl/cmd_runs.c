@@ -45,6 +45,13 @@ int
 print_run(const struct ctl *ctl, const struct http_response *res,
           const json_t *run)
 {
+    return print_run_to(ctl, res, run, stdout);
+}
+
+int
+print_run_to(const struct ctl *ctl, const struct http_response *res,
+             const json_t *run, FILE *fp)
+{
     size_t       n = json_object_size(run) + NRUN_FIELDS + 1, k = 0;
     const char **keys;
     char       **vals;
@@ -91,7 +98,7 @@ print_run(const struct ctl *ctl, const struct http_response *res,
             goto done;
         }
     }
-    rc = kv_print(keys, (const char *const *) vals, k);
+    rc = kv_print_to(fp, keys, (const char *const *) vals, k);
 
 done:
     if (vals != NULL) {
@@ -404,3 +411,20 @@ const struct command cmd_stop = {
     .max_pos = 1,
     .run = run_stop,
 };
+
+int
+print_result(const json_t *run)
+{
+    const json_t *v = json_object_get(run, "result");
+    size_t        len;
+
+    if (!json_is_string(v)) {
+        return RC_OK;
+    }
+    len = json_string_length(v);
+    if (fwrite(json_string_value(v), 1, len, stdout) != len || fflush(stdout) != 0) {
+        ctl_error("cannot write to stdout");
+        return RC_FAIL;
+    }
+    return RC_OK;
+}

@@ -194,11 +194,14 @@ create_run(const struct command *cmd, struct ctl *ctl, const struct args *a,
     } else if (!a->given[O_WAIT] && ctl->json) {
         rc = api_print_json(&res);
     } else if (!ctl->json) {
-        /* with --wait too: the id at once, for a stop from elsewhere */
-        if (printf("%s %s\n", run_id, status ? status : "-") < 0
-            || fflush(stdout) != 0)
+        /* with --wait too: the id at once, for a stop from elsewhere, on
+           stderr then, since stdout gets the answer */
+        FILE *fp = a->given[O_WAIT] ? stderr : stdout;
+
+        if (fprintf(fp, "%s %s\n", run_id, status ? status : "-") < 0
+            || fflush(fp) != 0)
         {
-            ctl_error("cannot write to stdout");
+            ctl_error("cannot write the run's id");
             rc = RC_FAIL;
         }
     }
@@ -236,8 +239,10 @@ run_resume(struct ctl *ctl, const struct args *a)
     "  --project-dir DIR   the directory the agent works in; a relative\n"   \
     "                      DIR is made absolute here before it is sent\n"    \
     "  --parent SESSION    the session to call back when this run ends\n"    \
-    "  --wait              wait until the run ends, print it, and exit\n"    \
-    "                      0 if it completed, 1 if it failed or was stopped\n" \
+    "  --wait              wait until the run ends, print its result (the\n" \
+    "                      agent's answer) on stdout and the run on\n"      \
+    "                      stderr, and exit 0 if it completed, 1 if it\n"   \
+    "                      failed or was stopped\n"                          \
     "  --timeout S         with --wait: give up after S seconds (exit 4)\n"
 
 const struct command cmd_start = {
@@ -251,8 +256,10 @@ const struct command cmd_start = {
         "PROMPT '-' reads the prompt from stdin, byte for byte (UTF-8, any\n"
         "number of lines).  A PROMPT that starts with '-' goes after '--'.\n"
         "Prints the new run's id and status (\"run_3f9a0c1b2d4e pending\"),\n"
-        "or with --json the server's answer.  With --wait, prints the id at\n"
-        "once, then the run as it ended (with --json: only the final run).\n"
+        "or with --json the server's answer.  With --wait, the id and status\n"
+        "go to stderr at once, then the run as it ended to stderr and its\n"
+        "result to stdout, so that answer=$(runsctl start s 'q' --wait) is\n"
+        "the agent's answer (with --json: only the final run, on stdout).\n"
         "\n"
         "Options:\n"
         CREATE_OPTIONS_HELP

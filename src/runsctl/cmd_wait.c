@@ -209,7 +209,12 @@ wait_run(struct ctl *ctl, const char *run_id, double timeout)
     free(base);
 
     if (rc == RC_OK) {
-        rc = print_run(ctl, &res, run);
+        /* the answer on stdout, so that $(runsctl ... --wait) is it; the
+           record on stderr (or the JSON on stdout with --json) */
+        rc = print_run_to(ctl, &res, run, stderr);
+        if (rc == RC_OK && !ctl->json) {
+            rc = print_result(run);
+        }
         if (rc == RC_OK) {
             rc = report_end(run_id, run, status, timeout, timed_out);
         }
@@ -254,7 +259,9 @@ const struct command cmd_wait = {
         "Usage: runsctl wait RUN_ID [--timeout S]\n"
         "\n"
         "Wait until the run RUN_ID is completed, failed or stopped, then\n"
-        "print it as 'runsctl get' does (--json: the server's run object).\n"
+        "print its result (the agent's answer) on stdout and the run on\n"
+        "stderr as 'runsctl get' prints it (--json: the server's run object\n"
+        "on stdout).\n"
         "The server holds each request until the run ends (GET\n"
         "/runs/RUN_ID?wait=N, N at most 60 s, asked again while the run\n"
         "goes on): there is no polling.  Exit 0 if the run completed, 1 if\n"

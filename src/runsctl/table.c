@@ -297,11 +297,20 @@ table_add(struct table *t, const char *const *cells)
     return RC_OK;
 }
 
+/* where kv_print_to() writes; NULL: stdout */
+static FILE *out_fp;
+
+static FILE *
+out_file(void)
+{
+    return out_fp != NULL ? out_fp : stdout;
+}
+
 static int
 out_str(const char *s)
 {
-    if (fputs(s, stdout) == EOF) {
-        ctl_error("cannot write to stdout");
+    if (fputs(s, out_file()) == EOF) {
+        ctl_error("cannot write the output");
         return RC_FAIL;
     }
     return RC_OK;
@@ -311,8 +320,8 @@ static int
 out_pad(size_t n)
 {
     while (n-- > 0) {
-        if (putchar(' ') == EOF) {
-            ctl_error("cannot write to stdout");
+        if (fputc(' ', out_file()) == EOF) {
+            ctl_error("cannot write the output");
             return RC_FAIL;
         }
     }
@@ -367,6 +376,18 @@ table_print(const struct table *t)
 }
 
 int
+kv_print_to(FILE *fp, const char *const *keys, const char *const *vals,
+            size_t n)
+{
+    int rc;
+
+    out_fp = fp;
+    rc = kv_print(keys, vals, n);
+    out_fp = NULL;
+    return rc;
+}
+
+int
 kv_print(const char *const *keys, const char *const *vals, size_t n)
 {
     size_t keyw = 0;
@@ -393,8 +414,8 @@ kv_print(const char *const *keys, const char *const *vals, size_t n)
         while ((nl = strchr(v, '\n')) != NULL) {
             size_t len = (size_t) (nl - v) + 1;
 
-            if (fwrite(v, 1, len, stdout) != len) {
-                ctl_error("cannot write to stdout");
+            if (fwrite(v, 1, len, out_file()) != len) {
+                ctl_error("cannot write the output");
                 return RC_FAIL;
             }
             v = nl + 1;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* the len bytes of UTF-8 at s, safe for a terminal, in a string to free():
    control characters (C0, DEL, C1) are shown as \xNN, except tab and
@@ -47,5 +48,8 @@ void table_free(struct table *t);
    multi-line values indented; vals are cleaned text (text_of_json);
    RC_OK or RC_FAIL (reported) */
 int kv_print(const char *const *keys, const char *const *vals, size_t n);
+/* the same, to fp */
+int kv_print_to(FILE *fp, const char *const *keys, const char *const *vals,
+                size_t n);
 
 #endif
