@@ -17,6 +17,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -42,22 +43,6 @@ child_close_in(struct child *c)
     }
     free(c->payload);
     c->payload = NULL;
-}
-
-static void
-child_close_err(struct child *c)
-{
-    if (c->err_w != NULL) {
-        loop_unwatch(c->loop, c->err_w);
-        c->err_w = NULL;
-    }
-    if (c->err_fd >= 0) {
-        if (close(c->err_fd) != 0) {
-            log_msg(c->log, LOG_WARN, c->run_id, "close(stderr pipe) failed error=\"%s\"",
-                    strerror(errno));
-        }
-        c->err_fd = -1;
-    }
 }
 
 static void
@@ -93,17 +78,83 @@ child_on_stdin(void *arg, uint32_t events)
     child_close_in(c);
 }
 
+/* one of the executor's output pipes: stderr (its tail kept) or stdout
+   (the result, kept up to out.max) */
+struct child_pipe {
+    const char  *name;
+    size_t       fd_off;        /* offsetof(struct child, err_fd / out_fd) */
+    size_t       w_off;
+    void       (*take)(struct child *c, const char *data, size_t n);
+};
+
+static void
+child_take_err(struct child *c, const char *data, size_t n)
+{
+    tail_append(&c->tail, data, n);
+}
+
+/* keeps at most out.max bytes and drops the rest, so the executor never
+   blocks on a full pipe */
+static void
+child_take_out(struct child *c, const char *data, size_t n)
+{
+    size_t room = c->out.max - c->out.len;
+
+    if (n > room) {
+        c->out_cut = true;
+    }
+    if (room > 0 && buf_append(&c->out, data, n < room ? n : room) != 0) {
+        c->out_cut = true;
+    }
+}
+
+static const struct child_pipe child_stderr = {
+    "stderr", offsetof(struct child, err_fd), offsetof(struct child, err_w),
+    child_take_err
+};
+
+static const struct child_pipe child_stdout = {
+    "stdout", offsetof(struct child, out_fd), offsetof(struct child, out_w),
+    child_take_out
+};
+
+static int *
+child_pipe_fd(struct child *c, const struct child_pipe *p)
+{
+    return (int *) ((char *) c + p->fd_off);
+}
+
+static void
+child_close_pipe(struct child *c, const struct child_pipe *p)
+{
+    int           *fd = child_pipe_fd(c, p);
+    struct watch **w = (struct watch **) ((char *) c + p->w_off);
+
+    if (*w != NULL) {
+        loop_unwatch(c->loop, *w);
+        *w = NULL;
+    }
+    if (*fd >= 0) {
+        if (close(*fd) != 0) {
+            log_msg(c->log, LOG_WARN, c->run_id, "close(%s pipe) failed error=\"%s\"",
+                    p->name, strerror(errno));
+        }
+        *fd = -1;
+    }
+}
+
 /* reads what there is; closes on end of file or error */
 static void
-child_read_err(struct child *c)
+child_read_pipe(struct child *c, const struct child_pipe *p)
 {
     char    buf[4096];
+    int    *fd = child_pipe_fd(c, p);
     ssize_t n;
 
-    while (c->err_fd >= 0) {
-        n = read(c->err_fd, buf, sizeof(buf));
+    while (*fd >= 0) {
+        n = read(*fd, buf, sizeof(buf));
         if (n > 0) {
-            tail_append(&c->tail, buf, (size_t) n);
+            p->take(c, buf, (size_t) n);
             continue;
         }
         if (n < 0 && errno == EINTR) {
@@ -113,10 +164,10 @@ child_read_err(struct child *c)
             return;
         }
         if (n < 0) {
-            log_msg(c->log, LOG_WARN, c->run_id, "reading stderr failed error=\"%s\"",
-                    strerror(errno));
+            log_msg(c->log, LOG_WARN, c->run_id, "reading %s failed error=\"%s\"",
+                    p->name, strerror(errno));
         }
-        child_close_err(c);
+        child_close_pipe(c, p);
     }
 }
 
@@ -124,67 +175,14 @@ static void
 child_on_stderr(void *arg, uint32_t events)
 {
     (void) events;
-    child_read_err(arg);
-}
-
-static void
-child_close_out(struct child *c)
-{
-    if (c->out_w != NULL) {
-        loop_unwatch(c->loop, c->out_w);
-        c->out_w = NULL;
-    }
-    if (c->out_fd >= 0) {
-        if (close(c->out_fd) != 0) {
-            log_msg(c->log, LOG_WARN, c->run_id, "close(stdout pipe) failed error=\"%s\"",
-                    strerror(errno));
-        }
-        c->out_fd = -1;
-    }
-}
-
-/* reads what there is into the result, keeping at most out.max bytes and
-   draining the rest, so the executor never blocks on a full pipe */
-static void
-child_read_out(struct child *c)
-{
-    char    buf[4096];
-    size_t  room;
-    ssize_t n;
-
-    while (c->out_fd >= 0) {
-        n = read(c->out_fd, buf, sizeof(buf));
-        if (n > 0) {
-            room = c->out.max - c->out.len;
-            if ((size_t) n > room) {
-                c->out_cut = true;
-            }
-            if (room > 0 && buf_append(&c->out, buf, (size_t) n < room ? (size_t) n : room)
-                            != 0)
-            {
-                c->out_cut = true;
-            }
-            continue;
-        }
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0 && errno == EAGAIN) {
-            return;
-        }
-        if (n < 0) {
-            log_msg(c->log, LOG_WARN, c->run_id, "reading stdout failed error=\"%s\"",
-                    strerror(errno));
-        }
-        child_close_out(c);
-    }
+    child_read_pipe(arg, &child_stderr);
 }
 
 static void
 child_on_stdout(void *arg, uint32_t events)
 {
     (void) events;
-    child_read_out(arg);
+    child_read_pipe(arg, &child_stdout);
 }
 
 void
@@ -356,14 +354,14 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
     {
         log_msg(lg, LOG_ERROR, run_id, "watching stderr failed error=\"%s\"",
                 strerror(errno));
-        child_close_err(c);
+        child_close_pipe(c, &child_stderr);
     }
     if (child_nonblock(c->out_fd) != 0
         || (c->out_w = loop_watch(lp, c->out_fd, EPOLLIN, child_on_stdout, c)) == NULL)
     {
         log_msg(lg, LOG_ERROR, run_id, "watching stdout failed error=\"%s\"",
                 strerror(errno));
-        child_close_out(c);
+        child_close_pipe(c, &child_stdout);
     }
     if (c->payload_len == 0) {
         child_close_in(c);
@@ -409,10 +407,10 @@ failed:
 void
 child_finish(struct child *c)
 {
-    child_read_err(c);          /* what it wrote before it ended */
-    child_close_err(c);         /* a grandchild may still hold it open */
-    child_read_out(c);
-    child_close_out(c);
+    child_read_pipe(c, &child_stderr);          /* what it wrote before it ended */
+    child_close_pipe(c, &child_stderr);         /* a grandchild may still hold it open */
+    child_read_pipe(c, &child_stdout);
+    child_close_pipe(c, &child_stdout);
     child_close_in(c);
 }
 
