@@ -77,9 +77,11 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_field_t       f[3];
     ngx_http_runs_loc_conf_t   *rlcf;
+    ngx_http_runs_main_conf_t  *rmcf;
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
     zone = ctx->zone;
 
     f[0].key = "hostname";
@@ -141,10 +143,7 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                     "\"heartbeat_interval_seconds\":%M,"
                     "\"result_max_bytes\":%uz}",
                     rlcf->poll_timeout / 1000,
-                    rlcf->heartbeat_interval / 1000,
-                    ((ngx_http_runs_main_conf_t *)
-                     ngx_http_get_module_main_conf(r, ngx_http_runs_module))
-                    ->result_max);
+                    rlcf->heartbeat_interval / 1000, rmcf->result_max);
 
     ngx_http_runs_out_commit(&o, p);
 
@@ -423,12 +422,13 @@ static ngx_int_t
 ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    uint64_t                lid, rid;
-    ngx_int_t               rc;
-    ngx_str_t              *rid_text, *event;
-    ngx_http_runs_report_t  rp;
-    const ngx_str_t        *name;
-    ngx_uint_t              found, status;
+    uint64_t                    lid, rid;
+    ngx_int_t                   rc;
+    ngx_str_t                  *rid_text, *event;
+    ngx_uint_t                  found, status;
+    const ngx_str_t            *name;
+    ngx_http_runs_report_t      rp;
+    ngx_http_runs_main_conf_t  *rmcf;
 
     if (ngx_http_runs_event_body(r, ctx, body, &lid, &rp, &rc) != NGX_OK) {
         return rc;
@@ -443,9 +443,8 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     event = &ctx->route->seg[2];
     status = 0;
 
-    rp.result_max = ((ngx_http_runs_main_conf_t *)
-                     ngx_http_get_module_main_conf(r, ngx_http_runs_module))
-                    ->result_max;
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+    rp.result_max = rmcf->result_max;
 
     found = ngx_http_runs_store_report(ctx->zone, lid, rid, &rp, &status);
     name = &ngx_http_runs_status_names[status];

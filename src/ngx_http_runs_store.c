@@ -2,7 +2,8 @@
 /*
  * The run store: runs, sessions and launchers in the zone.  Every function
  * named *_locked expects the caller to hold the zone's slab mutex; none of
- * them does I/O, JSON work or heap allocation.
+ * them does I/O, JSON work or heap allocation.  The ngx_http_runs_store_*()
+ * functions are what the endpoints call: each takes the lock itself, once.
  */
 
 

@@ -38,9 +38,12 @@ flow 'the executor\'s stdout comes back as the result', 9, sub {
     ok wait_status($s, 'running', 10), 'a long run is running';
     stop_run($s);
     $run = wait_terminal($s, 15) || {};
-    # the echo executor prints the prompt after its sleep: nothing yet
-    is "$run->{status} [" . ($run->{result} // 'null') . ']', 'stopped []',
-        'stopped: what it wrote (nothing) comes back as "", not null';
+    # whether the echo executor wrote its line before the SIGTERM took
+    # effect depends on timing: either way the result is a string, not null
+    ok $run->{status} eq 'stopped' && defined $run->{result}
+       && ($run->{result} eq '' || $run->{result} eq "long job sleep=30\n"),
+       'stopped: what it wrote (if anything) comes back as a string'
+       or diag explain $run;
 
     # 3,000 bytes of prompt, echoed: over runs_result_max 2k
     my $long = 'a' x 3000;
