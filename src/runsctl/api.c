@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define API_NAME_MAX 60         /* the API's longest name */
+
 int
 api_check_id(const char *command, const char *what, const char *id)
 {
@@ -21,6 +23,57 @@ api_check_id(const char *command, const char *what, const char *id)
     if (id[0] == '\0' || id[0] == '-' || strspn(id, ok) != strlen(id)) {
         return ctl_usage_error(command, "'%s' is not a %s", id, what);
     }
+    return RC_OK;
+}
+
+int
+api_check_name(const char *command, const char *what, const char *name)
+{
+    static const char ok[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+    size_t len = strlen(name);
+
+    if (len == 0 || len > API_NAME_MAX || name[0] == '.' || name[0] == '_'
+        || name[0] == '-' || strspn(name, ok) != len)
+    {
+        return ctl_usage_error(command, "'%s' is not a %s (1 to %d letters, "
+                               "digits, '_', '.' or '-', starting with a "
+                               "letter or digit)", name, what, API_NAME_MAX);
+    }
+    return RC_OK;
+}
+
+int
+api_check_limit(const char *command, const char *value)
+{
+    if (*value == '\0' || strspn(value, "0123456789") != strlen(value)
+        || strlen(value) > 9)
+    {
+        return ctl_usage_error(command, "--limit '%s': not a number", value);
+    }
+    return RC_OK;
+}
+
+int
+api_query_add(struct ctl *ctl, char **query, const char *name,
+              const char *value)
+{
+    char *esc, *q;
+
+    esc = http_escape(ctl->http, value);
+    if (esc == NULL) {
+        return RC_FAIL;
+    }
+    if (asprintf(&q, "%s%c%s=%s", *query, (*query)[0] ? '&' : '?', name,
+                 esc) < 0)
+    {
+        free(esc);
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    free(esc);
+    free(*query);
+    *query = q;
     return RC_OK;
 }
 
@@ -42,8 +95,7 @@ api_path(struct ctl *ctl, const char *prefix, const char *segment,
     return path;
 }
 
-/* "runsctl: <detail> (HTTP nnn)" for an error answer */
-static void
+void
 api_report(const char *method, const char *path,
            const struct http_response *res)
 {
@@ -64,9 +116,9 @@ api_report(const char *method, const char *path,
 }
 
 int
-api_call(struct ctl *ctl, const char *method, const char *path,
-         const json_t *body, long timeout_ms, struct http_response *res,
-         json_t **obj)
+api_call_any(struct ctl *ctl, const char *method, const char *path,
+             const json_t *body, long timeout_ms, struct http_response *res,
+             json_t **obj)
 {
     char *text = NULL;
     int   rc;
@@ -89,14 +141,8 @@ api_call(struct ctl *ctl, const char *method, const char *path,
         return rc;
     }
 
-    if (res->status < 200 || res->status > 299) {
-        api_report(method, path, res);
-        http_response_free(res);
-        return RC_FAIL;
-    }
-
     *obj = jsonobj_parse(res->body, res->len);
-    if (*obj == NULL) {
+    if (*obj == NULL && res->status >= 200 && res->status <= 299) {
         ctl_error("%s %s: the answer (HTTP %ld) is not a JSON object: "
                   "is %s the coordinator?", method, path, res->status,
                   ctl->url);
@@ -104,6 +150,24 @@ api_call(struct ctl *ctl, const char *method, const char *path,
         return RC_UNREACHABLE;
     }
     return RC_OK;
+}
+
+int
+api_call(struct ctl *ctl, const char *method, const char *path,
+         const json_t *body, long timeout_ms, struct http_response *res,
+         json_t **obj)
+{
+    int rc;
+
+    rc = api_call_any(ctl, method, path, body, timeout_ms, res, obj);
+    if (rc == RC_OK && (res->status < 200 || res->status > 299)) {
+        api_report(method, path, res);
+        json_decref(*obj);
+        *obj = NULL;
+        http_response_free(res);
+        rc = RC_FAIL;
+    }
+    return rc;
 }
 
 int

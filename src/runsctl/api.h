@@ -19,6 +19,20 @@
    anything else could not name a run and would change the path */
 int api_check_id(const char *command, const char *what, const char *id);
 
+/* name (a session name, named what) is what the API calls a name:
+   1 to 60 characters of ^[A-Za-z0-9][A-Za-z0-9_.-]*$: RC_OK, else
+   RC_USAGE (reported, naming command) */
+int api_check_name(const char *command, const char *what, const char *name);
+
+/* a --limit value: digits, at most 9 (the server checks the range):
+   RC_OK, else RC_USAGE (reported, naming command) */
+int api_check_limit(const char *command, const char *value);
+
+/* "&name=value" (value percent-encoded; '?' first when *query is "")
+   added to the string *query (to free()); RC_OK or RC_FAIL (reported) */
+int api_query_add(struct ctl *ctl, char **query, const char *name,
+                  const char *value);
+
 /* prefix + segment percent-encoded + suffix ("/runs/" "run_x" "/stop"), in
    a string to free(); NULL (reported) when out of memory */
 char *api_path(struct ctl *ctl, const char *prefix, const char *segment,
@@ -33,6 +47,18 @@ char *api_path(struct ctl *ctl, const char *prefix, const char *segment,
 int api_call(struct ctl *ctl, const char *method, const char *path,
              const json_t *body, long timeout_ms, struct http_response *res,
              json_t **obj);
+
+/* api_call() for a caller that handles the server's refusals itself: an
+   HTTP error answer is not reported but returned as RC_OK with *res as
+   received (res->status >= 300) and *obj its JSON object or NULL; the
+   rest as api_call() */
+int api_call_any(struct ctl *ctl, const char *method, const char *path,
+                 const json_t *body, long timeout_ms,
+                 struct http_response *res, json_t **obj);
+
+/* "runsctl: <detail> (HTTP nnn)" on stderr for an HTTP error answer */
+void api_report(const char *method, const char *path,
+                const struct http_response *res);
 
 /* the answer as received, on stdout (--json) */
 int api_print_json(const struct http_response *res);

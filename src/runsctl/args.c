@@ -50,6 +50,36 @@ set_global(struct global_opts *g, int which, const char *value)
     }
 }
 
+/* a short option "-x" of cmd at argv[*i] (its value, if it takes one,
+   the next argument); RC_OK or RC_USAGE (reported) */
+static int
+short_option(const struct command *cmd, int argc, char **argv, int *i,
+             struct args *a)
+{
+    const char *arg = argv[*i], *where = cmd ? cmd->name : NULL;
+    size_t      k;
+
+    for (k = 0; cmd != NULL && arg[2] == '\0' && k < cmd->nopts; k++) {
+        if (cmd->opts[k].short_name != 0 && cmd->opts[k].short_name == arg[1]) {
+            break;
+        }
+    }
+    if (cmd == NULL || arg[2] != '\0' || k == cmd->nopts) {
+        return ctl_usage_error(where, "unknown option '%s'", arg);
+    }
+    if (cmd->opts[k].has_arg) {
+        if (*i + 1 >= argc) {
+            return ctl_usage_error(where, "option '%s' needs a value", arg);
+        }
+        a->value[k] = argv[++(*i)];
+    } else {
+        a->value[k] = "";
+    }
+    a->given[k] = 1;
+    (*i)++;
+    return RC_OK;
+}
+
 /*
  * One option at argv[*i] (it starts with '-' and is not "-" or "--").
  * cmd may be NULL (before the subcommand).  Advances *i past the option
@@ -71,7 +101,7 @@ one_option(const struct command *cmd, int argc, char **argv, int *i,
         return RC_OK;
     }
     if (arg[1] != '-') {
-        return ctl_usage_error(where, "unknown option '%s'", arg);
+        return short_option(cmd, argc, argv, i, a);
     }
     name = arg + 2;
     eq = strchr(name, '=');

@@ -20,26 +20,12 @@
 /* the run object's fields in the order "get" shows them; any field the
    server adds later is shown after these, prompt always last */
 static const char *const run_fields[] = {
-    "run_id", "type", "status", "session_name", "agent_name", "project_dir",
-    "parent_session_name", "launcher_id", "error", "created_at",
-    "claimed_at", "started_at", "completed_at",
+    "run_id", "type", "status", "session_name", "session_id", "agent_name",
+    "project_dir", "parent_session_name", "launcher_id", "error",
+    "created_at", "claimed_at", "started_at", "completed_at",
 };
 
 #define NRUN_FIELDS (sizeof(run_fields) / sizeof(run_fields[0]))
-
-static int
-is_run_field(const char *key)
-{
-    if (strcmp(key, "prompt") == 0) {
-        return 1;
-    }
-    for (size_t i = 0; i < NRUN_FIELDS; i++) {
-        if (strcmp(run_fields[i], key) == 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 int
 print_run(const struct ctl *ctl, const struct http_response *res,
@@ -52,63 +38,10 @@ int
 print_run_to(const struct ctl *ctl, const struct http_response *res,
              const json_t *run, FILE *fp)
 {
-    size_t       n = json_object_size(run) + NRUN_FIELDS + 1, k = 0;
-    const char **keys;
-    char       **vals;
-    const char  *key;
-    json_t      *v;
-    int          rc = RC_FAIL;
-
     if (ctl->json) {
         return api_print_json(res);
     }
-
-    keys = calloc(n, sizeof(char *));
-    vals = calloc(n, sizeof(char *));
-    if (keys == NULL || vals == NULL) {
-        ctl_error("out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < NRUN_FIELDS; i++) {
-        v = json_object_get(run, run_fields[i]);
-        if (v == NULL) {
-            continue;
-        }
-        keys[k] = run_fields[i];
-        vals[k] = text_of_json(v);
-        if (vals[k++] == NULL) {
-            goto done;
-        }
-    }
-    json_object_foreach((json_t *) run, key, v) {
-        if (is_run_field(key)) {
-            continue;
-        }
-        keys[k] = key;
-        vals[k] = text_of_json(v);
-        if (vals[k++] == NULL) {
-            goto done;
-        }
-    }
-    v = json_object_get(run, "prompt");
-    if (v != NULL) {
-        keys[k] = "prompt";
-        vals[k] = text_of_json(v);
-        if (vals[k++] == NULL) {
-            goto done;
-        }
-    }
-    rc = kv_print_to(fp, keys, (const char *const *) vals, k);
-
-done:
-    if (vals != NULL) {
-        for (size_t i = 0; i < k; i++) {
-            free(vals[i]);
-        }
-    }
-    free(vals);
-    free(keys);
-    return rc;
+    return kv_print_object(fp, run, run_fields, NRUN_FIELDS, "prompt");
 }
 
 /* the text of run[key] for a table cell, to free(); NULL on failure */
@@ -128,31 +61,42 @@ run_cell(const json_t *run, const char *key)
     return text_of_json(v);
 }
 
-static int
-print_run_table(const json_t *runs)
+/* the list's table; without the SESSION column for one session's runs */
+int
+print_runs_table(const json_t *runs, int with_session)
 {
-    static const char *const headers[] = {
+    static const char *const all_headers[] = {
         "RUN ID", "STATUS", "TYPE", "SESSION", "AGENT", "CREATED", "PROMPT",
     };
-    static const char *const keys[] = {
+    static const char *const all_keys[] = {
         "run_id", "status", "type", "session_name", "agent_name",
         "created_at", "prompt",
     };
-    static const size_t maxw[] = { 0, 0, 0, 0, 0, 0, PROMPT_COLUMNS };
-    enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
+    static const size_t all_maxw[] = { 0, 0, 0, 0, 0, 0, PROMPT_COLUMNS };
+    static const char *const one_headers[] = {
+        "RUN ID", "STATUS", "TYPE", "AGENT", "CREATED", "PROMPT",
+    };
+    static const char *const one_keys[] = {
+        "run_id", "status", "type", "agent_name", "created_at", "prompt",
+    };
+    static const size_t one_maxw[] = { 0, 0, 0, 0, 0, PROMPT_COLUMNS };
+    enum { NCOL = sizeof(all_headers) / sizeof(all_headers[0]) };
+    const char *const *headers = with_session ? all_headers : one_headers;
+    const char *const *keys = with_session ? all_keys : one_keys;
+    size_t        ncol = with_session ? NCOL : NCOL - 1;
     struct table *t;
     size_t        i;
     json_t       *run;
     int           rc = RC_OK;
 
-    t = table_new(NCOL, headers, maxw);
+    t = table_new(ncol, headers, with_session ? all_maxw : one_maxw);
     if (t == NULL) {
         return RC_FAIL;
     }
     json_array_foreach(runs, i, run) {
         char *cells[NCOL] = { 0 };
 
-        for (size_t c = 0; c < NCOL && rc == RC_OK; c++) {
+        for (size_t c = 0; c < ncol && rc == RC_OK; c++) {
             cells[c] = run_cell(run, keys[c]);
             if (cells[c] == NULL) {
                 rc = RC_FAIL;
@@ -167,7 +111,7 @@ print_run_table(const json_t *runs)
             }
             rc = table_add(t, (const char *const *) cells);
         }
-        for (size_t c = 0; c < NCOL; c++) {
+        for (size_t c = 0; c < ncol; c++) {
             free(cells[c]);
         }
         if (rc != RC_OK) {
@@ -179,6 +123,12 @@ print_run_table(const json_t *runs)
     }
     table_free(t);
     return rc;
+}
+
+static int
+print_list_table(const json_t *runs)
+{
+    return print_runs_table(runs, 1);
 }
 
 /* ---------------------------------------------------------------- */
@@ -241,44 +191,16 @@ static const struct opt_spec list_opts[O_LIST_N] = {
     [O_LIMIT] = { "limit", 1 },
 };
 
-/* appends "&name=escaped(value)" (the first with '?') to *query */
-static int
-query_add(struct ctl *ctl, char **query, const char *name, const char *value)
-{
-    char *esc, *q;
-
-    esc = http_escape(ctl->http, value);
-    if (esc == NULL) {
-        return RC_FAIL;
-    }
-    if (asprintf(&q, "%s%c%s=%s", *query, (*query)[0] ? '&' : '?', name,
-                 esc) < 0)
-    {
-        free(esc);
-        ctl_error("out of memory");
-        return RC_FAIL;
-    }
-    free(esc);
-    free(*query);
-    *query = q;
-    return RC_OK;
-}
-
 static int
 run_list(struct ctl *ctl, const struct args *a)
 {
     char                 *query, *path;
     int                   rc = RC_OK;
 
-    if (a->given[O_LIMIT]) {
-        const char *p = a->value[O_LIMIT];
-
-        if (*p == '\0' || strspn(p, "0123456789") != strlen(p)
-            || strlen(p) > 9)
-        {
-            return ctl_usage_error("list", "--limit '%s': not a number",
-                                   a->value[O_LIMIT]);
-        }
+    if (a->given[O_LIMIT] && api_check_limit("list", a->value[O_LIMIT])
+                             != RC_OK)
+    {
+        return RC_USAGE;
     }
     query = strdup("");
     if (query == NULL) {
@@ -286,13 +208,13 @@ run_list(struct ctl *ctl, const struct args *a)
         return RC_FAIL;
     }
     if (a->given[O_STATUS]) {
-        rc = query_add(ctl, &query, "status", a->value[O_STATUS]);
+        rc = api_query_add(ctl, &query, "status", a->value[O_STATUS]);
     }
     if (rc == RC_OK && a->given[O_SESSION]) {
-        rc = query_add(ctl, &query, "session_name", a->value[O_SESSION]);
+        rc = api_query_add(ctl, &query, "session_name", a->value[O_SESSION]);
     }
     if (rc == RC_OK && a->given[O_LIMIT]) {
-        rc = query_add(ctl, &query, "limit", a->value[O_LIMIT]);
+        rc = api_query_add(ctl, &query, "limit", a->value[O_LIMIT]);
     }
     if (rc != RC_OK) {
         free(query);
@@ -305,7 +227,7 @@ run_list(struct ctl *ctl, const struct args *a)
     }
     free(query);
 
-    rc = api_get_list(ctl, path, "runs", print_run_table);
+    rc = api_get_list(ctl, path, "runs", print_list_table);
     free(path);
     return rc;
 }
@@ -342,6 +264,12 @@ const struct command cmd_list = {
 /* ---------------------------------------------------------------- */
 /* stop */
 
+enum { O_STOP_SESSION, O_STOP_N };
+
+static const struct opt_spec stop_opts[O_STOP_N] = {
+    [O_STOP_SESSION] = { "session", 1, 0 },
+};
+
 static int
 run_stop(struct ctl *ctl, const struct args *a)
 {
@@ -351,6 +279,17 @@ run_stop(struct ctl *ctl, const struct args *a)
     char                 *path, *clean = NULL;
     int                   rc;
 
+    if (a->given[O_STOP_SESSION]) {
+        if (a->npos > 0) {
+            return ctl_usage_error("stop", "give RUN_ID or --session NAME, "
+                                   "not both");
+        }
+        return stop_session(ctl, a->value[O_STOP_SESSION]);
+    }
+    if (a->npos == 0) {
+        return ctl_usage_error("stop", "missing arguments; usage: runsctl "
+                               "stop RUN_ID | --session NAME");
+    }
     rc = api_check_id("stop", "run id", a->pos[0]);
     if (rc != RC_OK) {
         return rc;
@@ -393,21 +332,32 @@ run_stop(struct ctl *ctl, const struct args *a)
 
 const struct command cmd_stop = {
     .name = "stop",
-    .synopsis = "stop RUN_ID",
-    .summary = "stop a run",
+    .synopsis = "stop RUN_ID | --session NAME",
+    .summary = "stop a run, or everything live in a session",
     .help =
         "Usage: runsctl stop RUN_ID\n"
+        "       runsctl stop --session NAME\n"
         "\n"
         "Stop the run RUN_ID.  A pending run is stopped at once; a claimed\n"
         "or running one becomes 'stopping' and its runner is told.  Prints\n"
         "\"RUN_ID STATUS (message)\", or with --json the server's answer.\n"
         "A run that already ended cannot be stopped (exit 1, HTTP 409).\n"
         "\n"
-        "Example:\n"
-        "  runsctl stop run_3f9a0c1b2d4e\n",
-    .opts = NULL,
-    .nopts = 0,
-    .min_pos = 1,
+        "With --session, stop the session NAME in one step: its claimed or\n"
+        "running run becomes 'stopping' (its runner is told) and its pending\n"
+        "runs are cancelled ('stopped').  Prints one line per run,\n"
+        "\"RUN_ID stopping\" or \"RUN_ID stopped (cancelled)\", or that\n"
+        "nothing was live; --json prints the server's answer.\n"
+        "\n"
+        "Options:\n"
+        "  --session NAME   stop the session NAME instead of one run\n"
+        "\n"
+        "Examples:\n"
+        "  runsctl stop run_3f9a0c1b2d4e\n"
+        "  runsctl stop --session fix-login\n",
+    .opts = stop_opts,
+    .nopts = O_STOP_N,
+    .min_pos = 0,
     .max_pos = 1,
     .run = run_stop,
 };

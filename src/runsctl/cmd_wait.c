@@ -54,9 +54,8 @@ dmax(double a, double b)
     return a > b ? a : b;
 }
 
-/* seconds on the monotonic clock */
-static int
-now(double *t)
+int
+clock_now(double *t)
 {
     struct timespec ts;
 
@@ -68,8 +67,8 @@ now(double *t)
     return RC_OK;
 }
 
-static int
-nap(double seconds)
+int
+clock_nap(double seconds)
 {
     struct timespec ts, rem;
 
@@ -85,8 +84,8 @@ nap(double seconds)
     return RC_OK;
 }
 
-static int
-is_terminal(const char *status)
+int
+run_is_terminal(const char *status)
 {
     return strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0
            || strcmp(status, "stopped") == 0;
@@ -114,19 +113,12 @@ wait_path(const char *base, double n)
     return path;
 }
 
-/* the outcome of a run that ended (or not, at a timeout) */
-static int
-report_end(const char *run_id, const json_t *run, const char *status,
-           double timeout, int timed_out)
+int
+run_end_status(const char *run_id, const json_t *run, const char *status)
 {
     const char *err;
     char       *clean;
 
-    if (timed_out) {
-        ctl_error("timed out after %gs waiting for run %s (status %s)",
-                  timeout, run_id, status);
-        return RC_TIMEOUT;
-    }
     if (strcmp(status, "completed") == 0) {
         return RC_OK;
     }
@@ -140,6 +132,19 @@ report_end(const char *run_id, const json_t *run, const char *status,
     }
     ctl_error("run %s was %s", run_id, status);
     return RC_FAIL;
+}
+
+/* the outcome of a run that ended (or not, at a timeout) */
+static int
+report_end(const char *run_id, const json_t *run, const char *status,
+           double timeout, int timed_out)
+{
+    if (timed_out) {
+        ctl_error("timed out after %gs waiting for run %s (status %s)",
+                  timeout, run_id, status);
+        return RC_TIMEOUT;
+    }
+    return run_end_status(run_id, run, status);
 }
 
 int
@@ -156,10 +161,10 @@ wait_run(struct ctl *ctl, const char *run_id, double timeout)
     if (base == NULL) {
         return RC_FAIL;
     }
-    rc = now(&start);
+    rc = clock_now(&start);
 
     while (rc == RC_OK) {
-        rc = now(&t0);
+        rc = clock_now(&t0);
         if (rc != RC_OK) {
             break;
         }
@@ -184,10 +189,10 @@ wait_run(struct ctl *ctl, const char *run_id, double timeout)
             rc = RC_UNREACHABLE;
             break;
         }
-        if (is_terminal(status)) {
+        if (run_is_terminal(status)) {
             break;
         }
-        rc = now(&t1);
+        rc = clock_now(&t1);
         if (rc != RC_OK) {
             break;
         }
@@ -199,7 +204,7 @@ wait_run(struct ctl *ctl, const char *run_id, double timeout)
            ended (a worker shutting down answers its held requests at
            once): do not turn that into a busy loop */
         if (t1 - t0 < n / 2) {
-            rc = nap(timeout < 0 ? WAIT_EARLY_NAP
+            rc = clock_nap(timeout < 0 ? WAIT_EARLY_NAP
                      : dmin(WAIT_EARLY_NAP, start + timeout - t1));
         }
         json_decref(run);

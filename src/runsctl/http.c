@@ -138,7 +138,7 @@ http_escape(struct http_client *c, const char *s)
 static int
 http_setup(struct http_client *c, const char *method, const char *url,
            const char *body, size_t body_len, long timeout_ms,
-           struct buf *sink)
+           curl_write_callback write_fn, void *sink)
 {
     CURL *h = c->curl;
 
@@ -154,7 +154,7 @@ http_setup(struct http_client *c, const char *method, const char *url,
     HTTP_SETOPT(h, CURLOPT_TIMEOUT_MS, timeout_ms);
     HTTP_SETOPT(h, CURLOPT_USERAGENT, "runsctl/" RUNSCTL_VERSION);
     HTTP_SETOPT(h, CURLOPT_HTTPHEADER, c->headers);
-    HTTP_SETOPT(h, CURLOPT_WRITEFUNCTION, buf_curl_write);
+    HTTP_SETOPT(h, CURLOPT_WRITEFUNCTION, write_fn);
     HTTP_SETOPT(h, CURLOPT_WRITEDATA, sink);
 
     if (strcmp(method, "GET") == 0) {
@@ -194,7 +194,8 @@ http_request(struct http_client *c, const char *method, const char *path,
         ctl_error("out of memory");
         return RC_FAIL;
     }
-    ret = http_setup(c, method, url, body, body_len, timeout_ms, &sink);
+    ret = http_setup(c, method, url, body, body_len, timeout_ms,
+                     buf_curl_write, &sink);
     if (ret != RC_OK) {
         free(url);
         return ret;
@@ -245,4 +246,171 @@ http_request(struct http_client *c, const char *method, const char *path,
     res->body = sink.data;
     res->len = sink.len;
     return RC_OK;
+}
+
+/* ---------------------------------------------------------------- */
+/* streamed answers */
+
+#define HTTP_KEEPIDLE   30L       /* s: TCP keep-alive of a followed answer */
+#define HTTP_KEEPINTVL  10L
+#define HTTP_ERROR_MAX  (64u * 1024)    /* an error answer's body kept */
+
+struct stream_sink {
+    struct http_stream *s;
+    struct buf          error;
+};
+
+void
+http_stream_free(struct http_stream *s)
+{
+    for (size_t i = 0; i < HTTP_STREAM_HEADERS; i++) {
+        free(s->values[i]);
+        s->values[i] = NULL;
+    }
+    free(s->error);
+    s->error = NULL;
+    s->error_len = 0;
+}
+
+/* CURLOPT_HEADERFUNCTION: the status line and the headers asked for */
+static size_t
+stream_header(char *line, size_t size, size_t nitems, void *userdata)
+{
+    struct stream_sink *k = userdata;
+    struct http_stream *s = k->s;
+    size_t              n = size * nitems, nlen, vlen;
+    const char         *colon, *v;
+
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) {
+        n--;
+    }
+    if (n > 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* a new answer (after a 1xx, or a redirect): forget the last */
+        const char *sp = memchr(line, ' ', n);
+
+        http_stream_free(s);
+        s->status = sp != NULL ? strtol(sp + 1, NULL, 10) : 0;
+        return size * nitems;
+    }
+    colon = memchr(line, ':', n);
+    if (colon == NULL) {
+        return size * nitems;
+    }
+    nlen = (size_t) (colon - line);
+    for (size_t i = 0; i < HTTP_STREAM_HEADERS && s->names[i] != NULL; i++) {
+        if (strlen(s->names[i]) != nlen
+            || strncasecmp(s->names[i], line, nlen) != 0)
+        {
+            continue;
+        }
+        v = colon + 1;
+        vlen = n - nlen - 1;
+        while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+            v++;
+            vlen--;
+        }
+        free(s->values[i]);
+        s->values[i] = strndup(v, vlen);
+        if (s->values[i] == NULL) {
+            snprintf(s->why, sizeof(s->why), "out of memory");
+            return 0;
+        }
+        break;
+    }
+    return size * nitems;
+}
+
+/* CURLOPT_WRITEFUNCTION: a 2xx body to on_body, any other kept */
+static size_t
+stream_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct stream_sink *k = userdata;
+    struct http_stream *s = k->s;
+    size_t              n = size * nmemb;
+
+    if (s->status < 200 || s->status > 299) {
+        /* an error's detail: more than enough is as good as all */
+        if (buf_append(&k->error, data, n) != 0 && k->error.no_memory) {
+            snprintf(s->why, sizeof(s->why), "out of memory");
+            return 0;
+        }
+        return n;
+    }
+    if (s->on_body(s->arg, data, n) != 0) {
+        s->aborted = 1;
+        return 0;
+    }
+    s->received += n;
+    return n;
+}
+
+static int
+stream_options(struct http_client *c, int follow, struct stream_sink *k)
+{
+    CURL *h = c->curl;
+
+    HTTP_SETOPT(h, CURLOPT_HEADERFUNCTION, stream_header);
+    HTTP_SETOPT(h, CURLOPT_HEADERDATA, k);
+    if (follow) {
+        HTTP_SETOPT(h, CURLOPT_TCP_KEEPALIVE, 1L);
+        HTTP_SETOPT(h, CURLOPT_TCP_KEEPIDLE, HTTP_KEEPIDLE);
+        HTTP_SETOPT(h, CURLOPT_TCP_KEEPINTVL, HTTP_KEEPINTVL);
+    }
+    return RC_OK;
+}
+
+int
+http_stream(struct http_client *c, const char *path, int follow,
+            long timeout_ms, struct http_stream *s)
+{
+    struct stream_sink  k;
+    char               *url;
+    CURLcode            rc;
+    int                 ret;
+
+    memset(s->values, 0, sizeof(s->values));
+    s->status = 0;
+    s->error = NULL;
+    s->error_len = 0;
+    s->received = 0;
+    s->aborted = 0;
+    s->why[0] = '\0';
+    k.s = s;
+    buf_init(&k.error, HTTP_ERROR_MAX);
+
+    if (asprintf(&url, "%s%s", c->base, path) < 0) {
+        snprintf(s->why, sizeof(s->why), "out of memory");
+        return RC_FAIL;
+    }
+    ret = http_setup(c, "GET", url, NULL, 0, follow ? 0L : timeout_ms,
+                     stream_write, &k);
+    if (ret == RC_OK) {
+        ret = stream_options(c, follow, &k);
+    }
+    free(url);
+    if (ret != RC_OK) {
+        snprintf(s->why, sizeof(s->why), "libcurl refused an option");
+        buf_free(&k.error);
+        return ret;
+    }
+
+    rc = curl_easy_perform(c->curl);
+    if (rc == CURLE_OK) {
+        ret = RC_OK;
+    } else if (s->aborted) {
+        ret = RC_FAIL;
+    } else if (s->why[0] != '\0' || rc == CURLE_OUT_OF_MEMORY) {
+        if (s->why[0] == '\0') {
+            snprintf(s->why, sizeof(s->why), "out of memory");
+        }
+        ret = RC_FAIL;
+    } else {
+        snprintf(s->why, sizeof(s->why), "%s",
+                 c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
+        ret = rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL
+              ? RC_USAGE : RC_UNREACHABLE;
+    }
+    s->error = k.error.data;
+    s->error_len = k.error.len;
+    return ret;
 }

@@ -33,6 +33,47 @@ int http_request(struct http_client *c, const char *method, const char *path,
 
 void http_response_free(struct http_response *res);
 
+#define HTTP_STREAM_HEADERS 4         /* headers an http_stream captures */
+#define HTTP_STREAM_WHY     256
+
+/*
+ * An answer taken as it arrives (http_stream): a 2xx body is handed to
+ * on_body chunk by chunk as curl receives it; any other body is kept
+ * (error, for its "detail").
+ */
+struct http_stream {
+    /* in */
+    const char  *names[HTTP_STREAM_HEADERS];  /* headers to capture (any
+                                                 case), NULL-terminated */
+    int        (*on_body)(void *arg, const char *data, size_t len);
+                                              /* 0: go on; else the
+                                                 transfer ends (aborted) */
+    void        *arg;
+    /* out */
+    long         status;        /* 0: no answer began */
+    char        *values[HTTP_STREAM_HEADERS]; /* names[i]'s value or NULL */
+    char        *error;         /* the body of a non-2xx answer, NUL-ended */
+    size_t       error_len;
+    size_t       received;      /* 2xx body bytes handed to on_body */
+    int          aborted;       /* on_body ended the transfer */
+    char         why[HTTP_STREAM_WHY];        /* why it did not complete */
+};
+
+/*
+ * GET base_url+path (path escaped), the answer streamed into s (its in
+ * fields set, the out fields are reset here).  follow: no time limit on
+ * the whole exchange (TCP keep-alive notices a dead peer), else
+ * timeout_ms.  Returns RC_OK when the answer arrived whole (whatever its
+ * status), RC_UNREACHABLE when the exchange broke (s->status says whether
+ * an answer had begun), RC_FAIL on_body ended it or out of memory,
+ * RC_USAGE for a bad URL: s->why then says why.  Nothing is reported.
+ * http_stream_free() afterwards, whatever it returned.
+ */
+int http_stream(struct http_client *c, const char *path, int follow,
+                long timeout_ms, struct http_stream *s);
+
+void http_stream_free(struct http_stream *s);
+
 /* s percent-encoded for one URL path segment or query value, in a string
    to free(); NULL (reported on stderr) on failure */
 char *http_escape(struct http_client *c, const char *s);

@@ -21,7 +21,8 @@ enum {
                              failed or stopped, or a local I/O error */
     RC_USAGE = 2,         /* bad command line or bad input */
     RC_UNREACHABLE = 3,   /* no answer from the server, or not its JSON */
-    RC_TIMEOUT = 4        /* wait --timeout expired before the run ended */
+    RC_TIMEOUT = 4,       /* wait --timeout expired before the run ended */
+    RC_NO_RESULT = 5      /* result: the run (or session) has no result yet */
 };
 
 struct http_client;
@@ -37,6 +38,7 @@ struct ctl {
 struct opt_spec {
     const char *name;             /* long name, without "--" */
     int         has_arg;
+    char        short_name;       /* '-x' too, or 0 */
 };
 
 #define ARGS_MAX_OPTS 8
@@ -72,6 +74,17 @@ extern const struct command cmd_stop;
 
 /* cmd_wait.c */
 extern const struct command cmd_wait;
+
+/* cmd_result.c */
+extern const struct command cmd_result;
+
+/* cmd_logs.c */
+extern const struct command cmd_logs;
+
+/* cmd_sessions.c */
+extern const struct command cmd_sessions;
+extern const struct command cmd_session;
+extern const struct command cmd_delete_session;
 
 /* cmd_launchers.c */
 extern const struct command cmd_launchers;

@@ -432,3 +432,78 @@ kv_print(const char *const *keys, const char *const *vals, size_t n)
     }
     return RC_OK;
 }
+
+static int
+in_list(const char *key, const char *const *list, size_t n, const char *last)
+{
+    if (last != NULL && strcmp(key, last) == 0) {
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i], key) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* one member of obj into keys[*k], vals[*k]; RC_OK or RC_FAIL */
+static int
+kv_member(const json_t *obj, const char *key, const char **keys, char **vals,
+          size_t *k)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (v == NULL) {
+        return RC_OK;
+    }
+    keys[*k] = key;
+    vals[*k] = text_of_json(v);
+    return vals[(*k)++] == NULL ? RC_FAIL : RC_OK;
+}
+
+int
+kv_print_object(FILE *fp, const json_t *obj, const char *const *order,
+                size_t norder, const char *last)
+{
+    size_t       n = json_object_size(obj) + 1, k = 0;
+    const char **keys, *key;
+    char       **vals;
+    json_t      *v;
+    int          rc = RC_FAIL;
+
+    keys = calloc(n, sizeof(char *));
+    vals = calloc(n, sizeof(char *));
+    if (keys == NULL || vals == NULL) {
+        ctl_error("out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < norder; i++) {
+        if (!in_list(order[i], order, i, last)
+            && kv_member(obj, order[i], keys, vals, &k) != RC_OK)
+        {
+            goto done;
+        }
+    }
+    json_object_foreach((json_t *) obj, key, v) {
+        if (!in_list(key, order, norder, last)
+            && kv_member(obj, key, keys, vals, &k) != RC_OK)
+        {
+            goto done;
+        }
+    }
+    if (last != NULL && kv_member(obj, last, keys, vals, &k) != RC_OK) {
+        goto done;
+    }
+    rc = kv_print_to(fp, keys, (const char *const *) vals, k);
+
+done:
+    if (vals != NULL) {
+        for (size_t i = 0; i < k; i++) {
+            free(vals[i]);
+        }
+    }
+    free(vals);
+    free(keys);
+    return rc;
+}

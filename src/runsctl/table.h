@@ -52,4 +52,11 @@ int kv_print(const char *const *keys, const char *const *vals, size_t n);
 int kv_print_to(FILE *fp, const char *const *keys, const char *const *vals,
                 size_t n);
 
+/* the members of the JSON object obj as "key: value" lines on fp
+   (text_of_json values): the keys of order that obj has first, then its
+   other members in its own order, last (NULL: none) at the end; RC_OK or
+   RC_FAIL (reported) */
+int kv_print_object(FILE *fp, const json_t *obj, const char *const *order,
+                    size_t norder, const char *last);
+
 #endif
