@@ -284,6 +284,7 @@ http {
         location /runs      { runs_api runs; }
         location /launcher  { runs_launcher_api runs; }
         location /launchers { runs_launchers_api runs; }
+        location /sessions  { runs_sessions_api runs; }
     }
 }
 EOF

@@ -82,6 +82,13 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_RUNS_API_LAUNCHERS,
       NULL },
 
+    { ngx_string("runs_sessions_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      NGX_HTTP_RUNS_API_SESSIONS,
+      NULL },
+
     { ngx_string("runs_poll_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -152,6 +159,21 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_runs_main_conf_t, result_max),
+      &ngx_http_runs_result_max_post },
+
+    { ngx_string("runs_max_follows"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, max_held)
+          + NGX_HTTP_RUNS_WAIT_LOG * sizeof(ngx_uint_t),
+      &ngx_http_runs_max_waiters_post },
+
+    { ngx_string("runs_log_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, log_size),
       &ngx_http_runs_result_max_post },
 
     { ngx_string("runs_claim_timeout"),
@@ -336,6 +358,8 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
     rmcf->max_waiters = NGX_CONF_UNSET_UINT;
     rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
     rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] = NGX_CONF_UNSET_UINT;
+    rmcf->max_held[NGX_HTTP_RUNS_WAIT_LOG] = NGX_CONF_UNSET_UINT;
+    rmcf->log_size = NGX_CONF_UNSET_SIZE;
     rmcf->max_polls_per_launcher = NGX_CONF_UNSET_UINT;
 
     return rmcf;
@@ -355,6 +379,8 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(rmcf->max_waiters, 10000);
     ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);
     ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN], 5000);
+    ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_LOG], 1000);
+    ngx_conf_init_size_value(rmcf->log_size, 65536);
     ngx_conf_init_uint_value(rmcf->max_polls_per_launcher, 4);
 
     if (rmcf->launcher_expiry < rmcf->heartbeat_timeout) {

@@ -17,6 +17,7 @@
 
 #define NGX_HTTP_RUNS_RUN_ID_LEN       16     /* "run_" + 12 hex digits */
 #define NGX_HTTP_RUNS_LAUNCHER_ID_LEN  17     /* "lnch_" + 12 hex digits */
+#define NGX_HTTP_RUNS_SESSION_ID_LEN   36     /* a UUID's text form */
 #define NGX_HTTP_RUNS_ID_MASK          0xffffffffffffULL
 #define NGX_HTTP_RUNS_NAME_MAX         60
 #define NGX_HTTP_RUNS_FIELD_MAX        4096   /* hostname, executor_type */
@@ -63,12 +64,14 @@ typedef enum {
 typedef enum {
     NGX_HTTP_RUNS_API_RUNS = 1,
     NGX_HTTP_RUNS_API_LAUNCHER,
-    NGX_HTTP_RUNS_API_LAUNCHERS
+    NGX_HTTP_RUNS_API_LAUNCHERS,
+    NGX_HTTP_RUNS_API_SESSIONS
 } ngx_http_runs_api_e;
 
 typedef enum {
     NGX_HTTP_RUNS_WAIT_POLL = 1,      /* GET /launcher/runs */
     NGX_HTTP_RUNS_WAIT_RUN,           /* GET /runs/{id}?wait= */
+    NGX_HTTP_RUNS_WAIT_LOG,           /* GET /runs/{id}/log?follow=1 */
     NGX_HTTP_RUNS_WAIT_KINDS
 } ngx_http_runs_wait_e;
 
@@ -78,6 +81,7 @@ typedef enum {
     NGX_HTTP_RUNS_REFUSED_WAITERS,    /* runs_max_waiters */
     NGX_HTTP_RUNS_REFUSED_POLLS,      /* runs_max_polls */
     NGX_HTTP_RUNS_REFUSED_WAITS,      /* runs_max_waits */
+    NGX_HTTP_RUNS_REFUSED_FOLLOWS,    /* runs_max_follows */
     NGX_HTTP_RUNS_REFUSED_N
 } ngx_http_runs_refused_e;
 
@@ -120,6 +124,7 @@ typedef struct {
     ngx_msec_t                  retention;
     ngx_msec_t                  claim_timeout;  /* 0: claims never expire */
     size_t                      result_max;
+    size_t                      log_size;   /* runs_log_size */
     ngx_uint_t                  max_waiters;
     ngx_uint_t                  max_held[NGX_HTTP_RUNS_WAIT_KINDS];
     ngx_uint_t                  max_polls_per_launcher;
@@ -148,6 +153,7 @@ typedef struct {
     int64_t                     started_at;
     int64_t                     completed_at;
     ngx_str_t                   session_name;
+    u_char                      session_id[NGX_HTTP_RUNS_SESSION_ID_LEN];
     ngx_str_t                   prompt;
     ngx_str_t                   agent_name;
     ngx_str_t                   project_dir;
@@ -167,6 +173,31 @@ typedef struct {
     ngx_str_t                   executor_type;
     ngx_uint_t                  deregister;
 } ngx_http_runs_lsnap_t;
+
+
+/* a session copied out of the zone */
+typedef struct {
+    u_char                      id[NGX_HTTP_RUNS_SESSION_ID_LEN];
+    u_char                      last_run_id[NGX_HTTP_RUNS_RUN_ID_LEN];
+    ngx_str_t                   name;
+    ngx_str_t                   agent_name; /* of its latest run */
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+    ngx_uint_t                  status;     /* of its latest run */
+    ngx_uint_t                  run_count;
+    int64_t                     created_at;
+    int64_t                     updated_at;
+} ngx_http_runs_ssnap_t;
+
+
+/* what a read of a run's log found */
+typedef struct {
+    u_char                     *data;       /* the caller's buffer */
+    size_t                      n;          /* bytes copied to it */
+    uint64_t                    start;      /* log offset of data[0] */
+    uint64_t                    end;        /* the log's end */
+    ngx_uint_t                  status;     /* the run's */
+} ngx_http_runs_logread_t;
 
 
 /* a validated POST /runs body */
@@ -268,6 +299,9 @@ struct ngx_http_runs_ctx_s {
     ngx_uint_t                  kind;
     ngx_uint_t                  event;
     ngx_str_t                   path_id;    /* run or launcher id in the URI */
+    uint64_t                    run_id;     /* a followed log's run */
+    uint64_t                    offset;     /* ... its next byte */
+    ngx_buf_t                  *chunk;      /* ... what is being sent */
     ngx_http_runs_poll_t        poll;       /* set by notified processing */
     ngx_buf_t                  *error_page; /* nginx's error, as JSON */
     unsigned                    error_sent:1;
@@ -299,6 +333,8 @@ typedef enum {
     NGX_HTTP_RUNS_R_OTHER_HOLDER,     /* ... another launcher holds */
     NGX_HTTP_RUNS_R_TAKEN_BACK,       /* ... taken back from this one */
     NGX_HTTP_RUNS_R_WRONG_STATE,      /* ... in a state it cannot leave so */
+    NGX_HTTP_RUNS_R_GAP,              /* a log chunk beyond the end */
+    NGX_HTTP_RUNS_R_ACTIVE,           /* a session with a run held */
     NGX_HTTP_RUNS_R_REFUSED,          /* no room: a full zone, a cap */
     NGX_HTTP_RUNS_R_NO_MEMORY         /* the request's pool */
 } ngx_http_runs_found_e;
@@ -350,6 +386,32 @@ ngx_uint_t ngx_http_runs_store_launchers(ngx_http_runs_zone_t *zone,
     ngx_pool_t *pool, ngx_http_runs_lsnap_t **ls, ngx_uint_t *n);
 ngx_uint_t ngx_http_runs_store_deregister(ngx_http_runs_zone_t *zone,
     uint64_t id, ngx_uint_t self);
+ngx_uint_t ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone,
+    uint64_t lid, uint64_t rid, uint64_t offset, ngx_str_t *data, size_t max,
+    uint64_t *end);
+ngx_uint_t ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t rid,
+    uint64_t offset, size_t cap, ngx_uint_t follow,
+    ngx_http_runs_logread_t *rd, ngx_uint_t *refused);
+ngx_uint_t ngx_http_runs_store_session(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_str_t *name, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss);
+ngx_uint_t ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone,
+    ngx_int_t status, ngx_str_t *agent, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t **ss, ngx_uint_t *n);
+ngx_uint_t ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_pool_t *pool, ngx_http_runs_snap_t **snaps,
+    ngx_uint_t *n);
+ngx_uint_t ngx_http_runs_store_session_result(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+ngx_uint_t ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_pool_t *pool, ngx_array_t *stopped,
+    ngx_array_t *cancelled);
+ngx_uint_t ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_uint_t *nruns);
+ngx_uint_t ngx_http_runs_session_status(ngx_uint_t run_status);
+void ngx_http_runs_format_sid(u_char *dst, uint64_t *sid);
+ngx_int_t ngx_http_runs_parse_sid(ngx_str_t *s, uint64_t *sid);
 ngx_atomic_uint_t ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone,
     ngx_uint_t reason);
 void ngx_http_runs_maintain(ngx_http_runs_zone_t *zone,
@@ -370,6 +432,7 @@ void ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone);
 ngx_int_t ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_pool_cleanup_t *cln, ngx_msec_t timeout);
 void ngx_http_runs_finish_held(ngx_http_runs_ctx_t *ctx);
+void ngx_http_runs_release(ngx_http_runs_ctx_t *ctx);
 void ngx_http_runs_timer_handler(ngx_event_t *ev);
 
 /* ngx_http_runs_request.c */
@@ -386,10 +449,21 @@ ngx_int_t ngx_http_runs_send_ok(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_no_run(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
 
+/* ngx_http_runs_runner.c */
+ngx_int_t ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_http_runs_field_t *f, ngx_uint_t n, uint64_t *id, ngx_int_t *rc);
+
+/* ngx_http_runs_log.c */
+ngx_int_t ngx_http_runs_log_read(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+ngx_int_t ngx_http_runs_log_append(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+
 /* the API groups' route tables */
 extern ngx_http_runs_route_t  ngx_http_runs_client_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_runner_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_launchers_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_sessions_routes[];
 
 /* ngx_http_runs_errors.c */
 ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);
@@ -415,6 +489,7 @@ void ngx_http_runs_out_raw(ngx_http_runs_out_t *o, const void *data,
     size_t len);
 void ngx_http_runs_out_str(ngx_http_runs_out_t *o, ngx_str_t *s);
 void ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms);
+void ngx_http_runs_out_number(ngx_http_runs_out_t *o, ngx_uint_t n);
 size_t ngx_http_runs_snap_size(ngx_http_runs_snap_t *s);
 void ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s);
 void ngx_http_runs_out_launcher(ngx_http_runs_out_t *o,

@@ -25,6 +25,8 @@ ngx_http_runs_route_t  ngx_http_runs_client_routes[] = {
     { 1, { ngx_null_string }, NGX_HTTP_GET, 0, ngx_http_runs_get, 0 },
     { 2, { ngx_null_string, ngx_string("stop") }, NGX_HTTP_POST, 0,
       ngx_http_runs_stop, 0 },
+    { 2, { ngx_null_string, ngx_string("log") }, NGX_HTTP_GET, 0,
+      ngx_http_runs_log_read, 0 },
     { 0, { ngx_null_string }, 0, 0, NULL, 0 }
 };
 

@@ -19,7 +19,6 @@ static void ngx_http_runs_held_read(ngx_event_t *rev);
 static void ngx_http_runs_check_broken(ngx_http_request_t *r);
 static ngx_int_t ngx_http_runs_probe(ngx_connection_t *c);
 static ngx_uint_t ngx_http_runs_client_alive(ngx_http_request_t *r);
-static void ngx_http_runs_release(ngx_http_runs_ctx_t *ctx);
 
 
 void
@@ -65,7 +64,13 @@ ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
         ngx_queue_init(q);
 
         ctx = ngx_queue_data(q, ngx_http_runs_ctx_t, held);
-        ngx_http_runs_release(ctx);
+
+        if (ctx->kind != NGX_HTTP_RUNS_WAIT_LOG) {
+            ngx_http_runs_release(ctx);
+        }
+
+        /* a log follower sends what came and is held again */
+        ctx->ready = 0;
         ctx->answer(ctx);
     }
 }
@@ -76,6 +81,14 @@ ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
 void
 ngx_http_runs_finish_held(ngx_http_runs_ctx_t *ctx)
 {
+    if (ctx->kind == NGX_HTTP_RUNS_WAIT_LOG) {
+        /* a log follower's answer ends */
+        ngx_http_runs_release(ctx);
+        ctx->final = 1;
+        ctx->answer(ctx);
+        return;
+    }
+
     if (ctx->waiter) {
         ctx->final = 1;
         ngx_http_runs_take(ctx);
@@ -101,7 +114,9 @@ ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ctx->timer.data = ctx;
     ctx->timer.log = c->log;
 
-    ngx_add_timer(&ctx->timer, timeout);
+    if (timeout) {
+        ngx_add_timer(&ctx->timer, timeout);
+    }
 
     ngx_queue_insert_tail(&ctx->zone->held, &ctx->held);
     ctx->holding = 1;
@@ -127,7 +142,7 @@ ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
 /* undoes ngx_http_runs_hold() before the request is answered */
 
-static void
+void
 ngx_http_runs_release(ngx_http_runs_ctx_t *ctx)
 {
     ngx_connection_t  *c;

@@ -394,12 +394,21 @@ ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
 
     default:
         if (*rd->pos == '-' || (*rd->pos >= '0' && *rd->pos <= '9')) {
+            s.data = rd->pos;
+
             if (ngx_http_runs_json_number(rd, &integer) != NGX_OK) {
                 return NGX_ERROR;
             }
 
             f->type = integer ? NGX_HTTP_RUNS_JSON_INTEGER
                               : NGX_HTTP_RUNS_JSON_OTHER;
+
+            /* an integer's text, for a field the caller asked for */
+            if (integer && f->key) {
+                f->value.data = s.data;
+                f->value.len = rd->pos - s.data;
+            }
+
             return NGX_OK;
         }
 

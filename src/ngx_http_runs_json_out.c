@@ -223,10 +223,22 @@ ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms)
 
 /* the bytes a run object takes when no string needs escaping */
 
+void
+ngx_http_runs_out_number(ngx_http_runs_out_t *o, ngx_uint_t n)
+{
+    u_char  *p;
+
+    p = ngx_http_runs_out_reserve(o, NGX_INT_T_LEN);
+    if (p != NULL) {
+        ngx_http_runs_out_commit(o, ngx_sprintf(p, "%ui", n));
+    }
+}
+
+
 size_t
 ngx_http_runs_snap_size(ngx_http_runs_snap_t *s)
 {
-    return 470 + s->session_name.len + s->prompt.len + s->agent_name.len
+    return 520 + s->session_name.len + s->prompt.len + s->agent_name.len
            + s->project_dir.len + s->parent.len + s->error.len
            + s->result.len;
 }
@@ -244,7 +256,9 @@ ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s)
                           ngx_http_runs_type_names[s->type].len);
     ngx_http_runs_out_literal(o, "\",\"session_name\":");
     ngx_http_runs_out_str(o, &s->session_name);
-    ngx_http_runs_out_literal(o, ",\"agent_name\":");
+    ngx_http_runs_out_literal(o, ",\"session_id\":\"");
+    ngx_http_runs_out_raw(o, s->session_id, NGX_HTTP_RUNS_SESSION_ID_LEN);
+    ngx_http_runs_out_literal(o, "\",\"agent_name\":");
     ngx_http_runs_out_str(o, &s->agent_name);
     ngx_http_runs_out_literal(o, ",\"prompt\":");
     ngx_http_runs_out_str(o, &s->prompt);

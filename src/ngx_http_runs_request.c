@@ -27,7 +27,8 @@ static ngx_http_runs_route_t  *ngx_http_runs_routes[] = {
     NULL,
     ngx_http_runs_client_routes,
     ngx_http_runs_runner_routes,
-    ngx_http_runs_launchers_routes
+    ngx_http_runs_launchers_routes,
+    ngx_http_runs_sessions_routes
 };
 
 
@@ -385,7 +386,8 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
         "is full and holds no finished run to evict; enlarge runs_zone",
         "holds runs_max_waiters requests already; raise runs_max_waiters",
         "holds runs_max_polls runner polls already; raise runs_max_polls",
-        "holds runs_max_waits ?wait= requests already; raise runs_max_waits"
+        "holds runs_max_waits ?wait= requests already; raise runs_max_waits",
+        "holds runs_max_follows log follows already; raise runs_max_follows"
     };
 
     n = ngx_http_runs_store_refusal(zone, reason);
@@ -400,11 +402,12 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "runs_zone \"%V\" (%uz bytes) %s: %uA request%s refused "
                   "with 503 since the last such line (limits: %ui held, "
-                  "%ui polls, %ui waits)",
+                  "%ui polls, %ui waits, %ui follows)",
                   &zone->name, zone->size, why[reason], n, n == 1 ? "" : "s",
                   rmcf ? rmcf->max_waiters : 0,
                   rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
-                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0);
+                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0,
+                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_LOG] : 0);
 }
 
 
@@ -441,6 +444,11 @@ ngx_http_runs_send_refused(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
     case NGX_HTTP_RUNS_REFUSED_WAITS:
         return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "Too many held ?wait= requests (runs_max_waits): retry "
+                   "later");
+
+    case NGX_HTTP_RUNS_REFUSED_FOLLOWS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many held log follows (runs_max_follows): retry "
                    "later");
 
     default:

@@ -35,6 +35,8 @@ ngx_http_runs_route_t  ngx_http_runs_runner_routes[] = {
     ngx_http_runs_event_route("completed", NGX_HTTP_RUNS_EV_COMPLETED),
     ngx_http_runs_event_route("failed", NGX_HTTP_RUNS_EV_FAILED),
     ngx_http_runs_event_route("stopped", NGX_HTTP_RUNS_EV_STOPPED),
+    { 3, { ngx_string("runs"), ngx_null_string, ngx_string("log") },
+      NGX_HTTP_POST, 1, ngx_http_runs_log_append, 0 },
     { 0, { ngx_null_string }, 0, 0, NULL, 0 }
 };
 
@@ -300,7 +302,7 @@ ngx_http_runs_answer_poll(ngx_http_runs_ctx_t *ctx)
  * *rc is what to return.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
     ngx_http_runs_field_t *f, ngx_uint_t n, uint64_t *id, ngx_int_t *rc)
 {

@@ -14,15 +14,14 @@ static void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_rbtree_node_t *ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree,
     uint64_t key);
+static uint64_t ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh,
+    u_char *name, size_t len);
 static uint32_t ngx_http_runs_name_hash(ngx_http_runs_shctx_t *sh,
     u_char *name, size_t len);
 static void ngx_http_runs_unlink_run_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_run_t *run);
 static void ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess);
-static void ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
-    ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
@@ -54,8 +53,6 @@ static void ngx_http_runs_queue_stop_locked(ngx_http_runs_shctx_t *sh,
 static void ngx_http_runs_set_texts_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_str_t *error, ngx_str_t *result,
     size_t result_max);
-static void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 static ngx_uint_t ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *keep);
 static u_char *ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst,
@@ -150,8 +147,11 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
     sh->runs = ngx_slab_calloc(shpool, n * sizeof(ngx_http_runs_run_t *));
     sh->sessions = ngx_slab_calloc(shpool,
                                    n * sizeof(ngx_http_runs_session_t *));
+    sh->session_ids = ngx_slab_calloc(shpool,
+                                      n * sizeof(ngx_http_runs_session_t *));
 
-    if (sh->runs == NULL || sh->sessions == NULL) {
+    if (sh->runs == NULL || sh->sessions == NULL || sh->session_ids == NULL)
+    {
         return NGX_ERROR;
     }
 
@@ -162,6 +162,8 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
 
     ngx_queue_init(&sh->all);
     ngx_queue_init(&sh->finished);
+    ngx_queue_init(&sh->logs);
+    ngx_queue_init(&sh->session_list);
     ngx_queue_init(&sh->launcher_list);
     ngx_queue_init(&sh->idle);
     ngx_queue_init(&sh->waiters);
@@ -417,6 +419,13 @@ ngx_http_runs_lookup_launcher_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
 static uint32_t
 ngx_http_runs_name_hash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
 {
+    return (uint32_t) ngx_http_runs_siphash(sh, name, len);
+}
+
+
+static uint64_t
+ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
+{
     u_char      *p, *last;
     uint64_t     v0, v1, v2, v3, m, b;
     ngx_uint_t   i;
@@ -458,7 +467,7 @@ ngx_http_runs_name_hash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
     ngx_http_runs_sipround;
     ngx_http_runs_sipround;
 
-    return (uint32_t) (v0 ^ v1 ^ v2 ^ v3);
+    return v0 ^ v1 ^ v2 ^ v3;
 }
 
 
@@ -483,6 +492,125 @@ ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
+/*
+ * A session's id is a UUID of version 4 whose 122 free bits are two
+ * SipHashes, keyed per zone, of a session counter (prefixed with a 0 or a
+ * 1 byte, which no session name starts with): as hard to guess as the key,
+ * and checked unique in the zone.
+ */
+
+ngx_http_runs_session_t *
+ngx_http_runs_lookup_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
+{
+    ngx_http_runs_session_t  *sess;
+
+    for (sess = sh->session_ids[sid[1] & sh->mask];
+         sess;
+         sess = sess->next_by_id)
+    {
+        if (sess->sid[0] == sid[0] && sess->sid[1] == sid[1]) {
+            return sess;
+        }
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_runs_new_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
+{
+    u_char      m[9];
+    uint64_t    seq;
+    ngx_uint_t  i;
+
+    do {
+        seq = ++sh->session_seq;
+
+        for (i = 0; i < 8; i++) {
+            m[i + 1] = (u_char) (seq >> (8 * i));
+        }
+
+        m[0] = 0;
+        sid[0] = ngx_http_runs_siphash(sh, m, 9);
+        m[0] = 1;
+        sid[1] = ngx_http_runs_siphash(sh, m, 9);
+
+        /* version 4, variant 10 */
+        sid[0] = (sid[0] & ~0xf000ULL) | 0x4000ULL;
+        sid[1] = (sid[1] & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+
+    } while (ngx_http_runs_lookup_sid_locked(sh, sid));
+}
+
+
+void
+ngx_http_runs_format_sid(u_char *dst, uint64_t *sid)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    ngx_uint_t  i, k;
+    uint64_t    v;
+
+    k = 0;
+
+    for (i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) {
+            dst[k++] = '-';
+        }
+
+        v = sid[i / 16];
+        dst[k++] = hex[(v >> (60 - 4 * (i % 16))) & 0xf];
+    }
+}
+
+
+ngx_int_t
+ngx_http_runs_parse_sid(ngx_str_t *s, uint64_t *sid)
+{
+    u_char      c;
+    ngx_uint_t  i, n;
+
+    if (s->len != NGX_HTTP_RUNS_SESSION_ID_LEN) {
+        return NGX_ERROR;
+    }
+
+    sid[0] = 0;
+    sid[1] = 0;
+    n = 0;
+
+    for (i = 0; i < s->len; i++) {
+        c = s->data[i];
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else {
+            c |= 0x20;
+
+            if (c < 'a' || c > 'f') {
+                return NGX_ERROR;
+            }
+
+            c = c - 'a' + 10;
+        }
+
+        sid[n / 16] = (sid[n / 16] << 4) | c;
+        n++;
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess)
@@ -498,6 +626,18 @@ ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
             break;
         }
     }
+
+    for (p = &sh->session_ids[sess->sid[1] & sh->mask];
+         *p;
+         p = &(*p)->next_by_id)
+    {
+        if (*p == sess) {
+            *p = sess->next_by_id;
+            break;
+        }
+    }
+
+    ngx_queue_remove(&sess->all);
 
     if (sess->inherit) {
         ngx_slab_free_locked(zone->shpool, sess->inherit);
@@ -538,7 +678,20 @@ ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *keep)
 {
     ngx_queue_t          *q;
+    ngx_http_runs_log_t  *log;
     ngx_http_runs_run_t  *run;
+
+    /* the logs of finished runs go first */
+
+    if (!ngx_queue_empty(&zone->sh->logs)) {
+        q = ngx_queue_head(&zone->sh->logs);
+        log = ngx_queue_data(q, ngx_http_runs_log_t, queue);
+
+        ngx_http_runs_log_free_locked(zone, log);
+        zone->sh->logs_evicted++;
+
+        return 1;
+    }
 
     if (ngx_queue_empty(&zone->sh->finished)) {
         return 0;
@@ -756,6 +909,12 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     if (new_session) {
         sess->next = sh->sessions[sess->hash & sh->mask];
         sh->sessions[sess->hash & sh->mask] = sess;
+
+        ngx_http_runs_new_sid_locked(sh, sess->sid);
+        sess->next_by_id = sh->session_ids[sess->sid[1] & sh->mask];
+        sh->session_ids[sess->sid[1] & sh->mask] = sess;
+        ngx_queue_insert_tail(&sh->session_list, &sess->all);
+
         sh->nsessions++;
     }
 
@@ -872,7 +1031,7 @@ ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
-static void
+void
 ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
     ngx_http_runs_bells_t *bells)
@@ -908,6 +1067,10 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 
     ngx_queue_remove(&run->state);
     ngx_queue_insert_tail(&sh->finished, &run->state);
+
+    if (run->log) {
+        ngx_queue_insert_tail(&sh->logs, &run->log->queue);
+    }
 
     ngx_http_runs_notify_all_locked(sh, &run->waiters, 0, bells);
 
@@ -1547,6 +1710,8 @@ ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
                               run->launcher_key);
     }
 
+    ngx_http_runs_format_sid(snap->session_id, sess->sid);
+
     snap->status = run->status;
     snap->type = run->type;
     snap->has_launcher_id = run->has_launcher_id;
@@ -1613,7 +1778,7 @@ ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr, ngx_pool_t *pool,
 }
 
 
-static void
+void
 ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep)
 {
@@ -1637,6 +1802,10 @@ ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
 
     if (run->status == NGX_HTTP_RUNS_COMPLETED) {
         sess->nblocking--;
+    }
+
+    if (run->log) {
+        ngx_http_runs_log_free_locked(zone, run->log);
     }
 
     ngx_slab_free_locked(zone->shpool, run->strings);

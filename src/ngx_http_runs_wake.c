@@ -358,6 +358,46 @@ ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
+/* wakes the waiters of one kind on a run: log followers on an append */
+
+void
+ngx_http_runs_notify_kind_locked(ngx_http_runs_shctx_t *sh,
+    ngx_queue_t *waiters, ngx_uint_t kind, ngx_http_runs_bells_t *bells)
+{
+    ngx_queue_t             *q;
+    ngx_http_runs_waiter_t  *w;
+
+    for (q = ngx_queue_head(waiters);
+         q != ngx_queue_sentinel(waiters);
+         q = ngx_queue_next(q))
+    {
+        w = ngx_queue_data(q, ngx_http_runs_waiter_t, link);
+
+        if (w->kind == kind) {
+            ngx_http_runs_notify_locked(sh, w, bells);
+        }
+    }
+}
+
+
+/*
+ * A log follower that has read every byte waits again; one notified
+ * meanwhile has read what it was woken for and leaves its doorbell's queue.
+ */
+
+void
+ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_waiter_t *w)
+{
+    if (w->state == NGX_HTTP_RUNS_W_NOTIFIED) {
+        ngx_queue_remove(&w->queue);
+    }
+
+    w->state = NGX_HTTP_RUNS_W_WATCH;
+    ngx_queue_init(&w->queue);
+}
+
+
 /*
  * Held requests are capped per kind (runner polls, ?wait=), so that one
  * kind cannot starve another, and in all (runs_max_waiters).  A launcher
@@ -383,7 +423,10 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_zone_t *zone,
 
     if (sh->nheld[kind] >= rmcf->max_held[kind]) {
         *refused = (kind == NGX_HTTP_RUNS_WAIT_POLL)
-                   ? NGX_HTTP_RUNS_REFUSED_POLLS : NGX_HTTP_RUNS_REFUSED_WAITS;
+                   ? NGX_HTTP_RUNS_REFUSED_POLLS
+                   : (kind == NGX_HTTP_RUNS_WAIT_RUN)
+                     ? NGX_HTTP_RUNS_REFUSED_WAITS
+                     : NGX_HTTP_RUNS_REFUSED_FOLLOWS;
         return NULL;
     }
 
@@ -531,6 +574,18 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
 
     sh = zone->sh;
     ctx = w->owner;
+
+    if (w->kind == NGX_HTTP_RUNS_WAIT_LOG) {
+        /* the follower reads what there is; it stays on its run */
+        if (w->state == NGX_HTTP_RUNS_W_NOTIFIED) {
+            ngx_queue_remove(&w->queue);
+            ngx_queue_init(&w->queue);
+        }
+
+        w->state = NGX_HTTP_RUNS_W_DETACHED;
+        ctx->ready = 1;
+        return;
+    }
 
     if (w->kind == NGX_HTTP_RUNS_WAIT_RUN) {
         if (w->target == NULL

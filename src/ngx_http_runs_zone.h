@@ -17,6 +17,7 @@
 typedef struct ngx_http_runs_run_s       ngx_http_runs_run_t;
 typedef struct ngx_http_runs_session_s   ngx_http_runs_session_t;
 typedef struct ngx_http_runs_launcher_s  ngx_http_runs_launcher_t;
+typedef struct ngx_http_runs_log_s       ngx_http_runs_log_t;
 
 
 typedef enum {
@@ -80,6 +81,26 @@ struct ngx_http_runs_run_s {
     unsigned                    result_cut:1;   /* result_len is a prefix,
                                                    or the result dropped */
     unsigned                    has_result:1;   /* reported, maybe empty */
+
+    ngx_http_runs_log_t        *log;        /* NULL: nothing posted yet, or
+                                               given up for room */
+};
+
+
+/*
+ * A run's log: the newest bytes of it in a ring of "size" bytes; the byte
+ * at log offset o is at data[o % size].  It grows by doubling up to
+ * runs_log_size while the zone has room; once its run has ended it is
+ * queued in sh->logs, the first thing given up when the zone is full.
+ */
+
+struct ngx_http_runs_log_s {
+    ngx_queue_t                 queue;      /* sh->logs once run ended */
+    ngx_http_runs_run_t        *run;
+    uint64_t                    end;        /* bytes ever appended */
+    uint32_t                    size;       /* of data */
+    uint32_t                    kept;       /* bytes before end kept */
+    u_char                      data[1];
 };
 
 
@@ -87,6 +108,10 @@ struct ngx_http_runs_run_s {
 
 struct ngx_http_runs_session_s {
     ngx_http_runs_session_t    *next;       /* in its sh->sessions bucket */
+    ngx_http_runs_session_t    *next_by_id; /* in its sh->session_ids
+                                               bucket */
+    uint64_t                    sid[2];     /* the UUID, big-endian */
+    ngx_queue_t                 all;        /* sh->session_list */
     ngx_queue_t                 runs;       /* every stored run */
     ngx_queue_t                 active;     /* non-terminal runs, in order */
     u_char                     *inherit;    /* agent_name then project_dir,
@@ -146,6 +171,7 @@ typedef struct {
 struct ngx_http_runs_shctx_s {
     ngx_http_runs_run_t       **runs;       /* hash table by id */
     ngx_http_runs_session_t   **sessions;   /* hash table by name */
+    ngx_http_runs_session_t   **session_ids;    /* ... by session_id */
     ngx_uint_t                  mask;       /* buckets - 1, both tables */
     ngx_rbtree_t                ready;
     ngx_rbtree_node_t           ready_sentinel;
@@ -154,6 +180,9 @@ struct ngx_http_runs_shctx_s {
 
     ngx_queue_t                 all;
     ngx_queue_t                 finished;
+    ngx_queue_t                 logs;       /* of finished runs, oldest
+                                               first */
+    ngx_queue_t                 session_list;   /* by creation */
     ngx_queue_t                 launcher_list;
     ngx_queue_t                 idle;
     ngx_queue_t                 waiters;
@@ -162,6 +191,7 @@ struct ngx_http_runs_shctx_s {
 
     uint64_t                    seq;
     uint64_t                    launcher_seq;
+    uint64_t                    session_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
     uint64_t                    name_key[2];    /* session names: SipHash */
     ngx_uint_t                  nruns;
@@ -171,6 +201,7 @@ struct ngx_http_runs_shctx_s {
     ngx_uint_t                  nwaiters;
     ngx_uint_t                  nheld[NGX_HTTP_RUNS_WAIT_KINDS];
     ngx_uint_t                  evicted;
+    ngx_uint_t                  logs_evicted;
     ngx_uint_t                  claims_expired;
     int64_t                     next_maintenance;
 
@@ -237,6 +268,19 @@ void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells);
 void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
     ngx_http_runs_session_t *keep);
+void ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
+    ngx_http_runs_bells_t *bells);
+void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
+ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t *sid);
+
+/* ngx_http_runs_store_log.c */
+void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_log_t *log);
+void ngx_http_runs_log_get(ngx_http_runs_log_t *log, uint64_t at,
+    u_char *dst, size_t n);
 
 /* ngx_http_runs_wake.c: the zone side of held requests */
 void ngx_http_runs_ring(ngx_http_runs_zone_t *zone,
@@ -245,12 +289,16 @@ void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_bells_t *bells);
 void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
     ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_bells_t *bells);
+void ngx_http_runs_notify_kind_locked(ngx_http_runs_shctx_t *sh,
+    ngx_queue_t *waiters, ngx_uint_t kind, ngx_http_runs_bells_t *bells);
 ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
     ngx_http_runs_zone_t *zone, ngx_http_runs_main_conf_t *rmcf,
     ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target,
     ngx_uint_t *refused, ngx_http_runs_bells_t *bells);
 void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
+void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_waiter_t *w);
 void ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
 

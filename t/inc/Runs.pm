@@ -88,6 +88,7 @@ our $DEFAULT_CONFIG = <<'_EOC_';
     location /runs { runs_api runs; }
     location /launcher { runs_launcher_api runs; }
     location /launchers { runs_launchers_api runs; }
+    location /sessions { runs_sessions_api runs; }
 _EOC_
 
 # the error-log check of a block that says nothing about the error log

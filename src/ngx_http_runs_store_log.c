@@ -1,0 +1,343 @@
+
+/*
+ * Run logs in the zone: the newest runs_log_size bytes of what a run's
+ * runner posted (its executor's stderr), in a ring that grows while the
+ * zone has room.  Appends are placed by offset, so a chunk sent again is
+ * never doubled; readers and followers ask from an offset.  The logs of
+ * finished runs are the first thing the zone gives up for room (see
+ * ngx_http_runs_alloc_locked()); a live run's log that cannot grow keeps
+ * what fits.
+ */
+
+
+#include "ngx_http_runs_zone.h"
+
+
+#define NGX_HTTP_RUNS_LOG_MIN  256
+
+
+static void ngx_http_runs_log_put(ngx_http_runs_log_t *log, uint64_t at,
+    u_char *src, size_t n);
+static ngx_http_runs_log_t *ngx_http_runs_log_room_locked(
+    ngx_http_runs_zone_t *zone, ngx_http_runs_run_t *run, size_t want,
+    size_t max);
+
+
+void
+ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_log_t *log)
+{
+    ngx_queue_remove(&log->queue);
+    log->run->log = NULL;
+
+    ngx_slab_free_locked(zone->shpool, log);
+}
+
+
+/* writes the bytes at log offsets [at, at + n), n <= log->size */
+
+static void
+ngx_http_runs_log_put(ngx_http_runs_log_t *log, uint64_t at, u_char *src,
+    size_t n)
+{
+    size_t  pos, first;
+
+    pos = (size_t) (at % log->size);
+    first = ngx_min(n, log->size - pos);
+
+    ngx_memcpy(log->data + pos, src, first);
+
+    if (n > first) {
+        ngx_memcpy(log->data, src + first, n - first);
+    }
+}
+
+
+/* copies the bytes at log offsets [at, at + n), all of them kept */
+
+void
+ngx_http_runs_log_get(ngx_http_runs_log_t *log, uint64_t at, u_char *dst,
+    size_t n)
+{
+    size_t  pos, first;
+
+    if (n == 0) {
+        return;
+    }
+
+    pos = (size_t) (at % log->size);
+    first = ngx_min(n, log->size - pos);
+
+    ngx_memcpy(dst, log->data + pos, first);
+
+    if (n > first) {
+        ngx_memcpy(dst + first, log->data, n - first);
+    }
+}
+
+
+/*
+ * The run's log, grown towards "want" bytes (at most "max") when the zone
+ * has room for it; NULL only when the run has no log and no room for one.
+ */
+
+static ngx_http_runs_log_t *
+ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, size_t want, size_t max)
+{
+    size_t                size;
+    uint64_t              at;
+    ngx_http_runs_log_t  *log, *old;
+
+    old = run->log;
+
+    want = ngx_min(want, max);
+
+    if (old && old->size >= want) {
+        return old;
+    }
+
+    for (size = NGX_HTTP_RUNS_LOG_MIN; size < want; size <<= 1) {
+        /* void */
+    }
+
+    size = ngx_min(size, max);
+
+    log = ngx_http_runs_alloc_locked(zone,
+                                     offsetof(ngx_http_runs_log_t, data)
+                                     + size, NULL);
+    if (log == NULL) {
+        /* a live run's log keeps what fits in what it has */
+        return old;
+    }
+
+    ngx_queue_init(&log->queue);
+    log->run = run;
+    log->size = (uint32_t) size;
+    log->end = 0;
+    log->kept = 0;
+
+    if (old) {
+        log->end = old->end;
+        log->kept = ngx_min(old->kept, log->size);
+
+        /* the kept bytes, in the two pieces they may be in */
+
+        at = old->end - log->kept;
+
+        while (at < old->end) {
+            size = ngx_min(old->end - at, old->size - at % old->size);
+            ngx_http_runs_log_put(log, at, old->data + at % old->size, size);
+            at += size;
+        }
+
+        ngx_slab_free_locked(zone->shpool, old);
+    }
+
+    run->log = log;
+
+    return log;
+}
+
+
+/*
+ * A runner posts a piece of a run it holds: the part before the log's end
+ * is skipped (a retry is never doubled), a piece beyond it is a gap.
+ * *end: the log's end after it.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone, uint64_t lid,
+    uint64_t rid, uint64_t offset, ngx_str_t *data, size_t max,
+    uint64_t *end)
+{
+    u_char                    *p;
+    size_t                     n, kept;
+    uint64_t                   at, skip;
+    ngx_uint_t                 found;
+    ngx_http_runs_log_t       *log;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_launcher_t  *lr;
+
+    bells = 0;
+    found = NGX_HTTP_RUNS_R_DONE;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+
+    if (lr == NULL) {
+        found = NGX_HTTP_RUNS_R_NO_LAUNCHER;
+        goto done;
+    }
+
+    lr->last_heartbeat = ngx_http_runs_now();
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
+
+    if (run == NULL) {
+        found = NGX_HTTP_RUNS_R_NO_RUN;
+        goto done;
+    }
+
+    *end = run->log ? run->log->end : 0;
+
+    if (ngx_http_runs_is_terminal(run->status)) {
+        found = NGX_HTTP_RUNS_R_FINISHED;
+        goto done;
+    }
+
+    if (run->launcher != lr) {
+        found = run->launcher ? NGX_HTTP_RUNS_R_OTHER_HOLDER
+                              : NGX_HTTP_RUNS_R_NOT_HELD;
+        goto done;
+    }
+
+    if (offset > *end) {
+        found = NGX_HTTP_RUNS_R_GAP;
+        goto done;
+    }
+
+    skip = *end - offset;
+
+    if (skip >= data->len) {
+        goto done;                          /* all of it stored already */
+    }
+
+    p = data->data + skip;
+    n = data->len - (size_t) skip;
+
+    kept = run->log ? run->log->kept : 0;
+
+    log = ngx_http_runs_log_room_locked(zone, run, kept + n, max);
+
+    if (log == NULL) {
+        found = NGX_HTTP_RUNS_R_REFUSED;
+        goto done;
+    }
+
+    at = log->end;
+
+    /* only the newest log->size bytes of the piece can be kept */
+
+    if (n > log->size) {
+        at += n - log->size;
+        p += n - log->size;
+        ngx_http_runs_log_put(log, at, p, log->size);
+
+    } else {
+        ngx_http_runs_log_put(log, at, p, n);
+    }
+
+    log->end += n;
+    log->kept = (uint32_t) ngx_min((uint64_t) log->kept + n, log->size);
+
+    *end = log->end;
+
+    ngx_http_runs_notify_kind_locked(zone->sh, &run->waiters,
+                                     NGX_HTTP_RUNS_WAIT_LOG, &bells);
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    return found;
+}
+
+
+/*
+ * Copies at most "cap" bytes of a run's log from "offset" (or from the
+ * oldest byte kept, or the end, whichever is nearest) into rd->data.
+ * With "follow", a reader that has every byte of a live run's log is held
+ * (NGX_HTTP_RUNS_R_HOLD: ctx->waiter armed; refused beyond
+ * runs_max_follows), and one that has every byte of a finished run's log,
+ * or whose run is gone, is done (its waiter released).
+ */
+
+ngx_uint_t
+ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t rid,
+    uint64_t offset, size_t cap, ngx_uint_t follow,
+    ngx_http_runs_logread_t *rd, ngx_uint_t *refused)
+{
+    uint64_t                oldest;
+    ngx_uint_t              found, release;
+    ngx_http_runs_log_t    *log;
+    ngx_http_runs_run_t    *run;
+    ngx_http_runs_bells_t   bells;
+
+    bells = 0;
+    found = NGX_HTTP_RUNS_R_DONE;
+    release = 1;
+    rd->n = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
+
+    if (run == NULL) {
+        found = NGX_HTTP_RUNS_R_NO_RUN;
+        goto done;
+    }
+
+    log = run->log;
+
+    rd->status = run->status;
+    rd->end = log ? log->end : 0;
+    oldest = log ? log->end - log->kept : 0;
+
+    rd->start = ngx_max(offset, oldest);
+    rd->start = ngx_min(rd->start, rd->end);
+
+    rd->n = (size_t) ngx_min(rd->end - rd->start, (uint64_t) cap);
+
+    if (rd->n) {
+        ngx_http_runs_log_get(log, rd->start, rd->data, rd->n);
+    }
+
+    if (!follow) {
+        goto done;
+    }
+
+    if (rd->start + rd->n < rd->end) {
+        /* more to read once this is sent */
+        release = 0;
+        goto done;
+    }
+
+    /* the reader has every byte there is */
+
+    if (ngx_http_runs_is_terminal(run->status)) {
+        goto done;
+    }
+
+    release = 0;
+
+    if (ctx->waiter == NULL) {
+        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
+                                                      NGX_HTTP_RUNS_WAIT_LOG,
+                                                      run, refused, &bells);
+
+        found = ctx->waiter ? NGX_HTTP_RUNS_R_HOLD : NGX_HTTP_RUNS_R_REFUSED;
+        goto done;
+    }
+
+    ngx_http_runs_waiter_rearm_locked(zone->sh, ctx->waiter);
+    found = NGX_HTTP_RUNS_R_HOLD;
+
+done:
+
+    if (release && ctx && ctx->waiter) {
+        ngx_http_runs_waiter_remove_locked(zone, ctx->waiter, &bells);
+        ctx->waiter = NULL;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
+
+    return found;
+}
