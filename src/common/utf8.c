@@ -93,3 +93,36 @@ utf8_scrub(char *dst, const char *s, size_t len)
     }
     return o;
 }
+
+/* the length of the sequence a byte starts; 1 for one that starts none */
+static size_t
+utf8_lead_len(unsigned char c)
+{
+    if (c >= 0xc2 && c <= 0xdf) {
+        return 2;
+    }
+    if (c >= 0xe0 && c <= 0xef) {
+        return 3;
+    }
+    if (c >= 0xf0 && c <= 0xf4) {
+        return 4;
+    }
+    return 1;
+}
+
+size_t
+utf8_incomplete_tail(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) s;
+    size_t               i, back;
+
+    /* the last byte that is not a continuation byte, among the last 3:
+       a sequence that starts earlier is either complete or not valid */
+    for (back = 1; back <= 3 && back <= len; back++) {
+        i = len - back;
+        if ((p[i] & 0xc0) != 0x80) {
+            return utf8_lead_len(p[i]) > back ? back : 0;
+        }
+    }
+    return 0;
+}

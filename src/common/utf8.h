@@ -39,4 +39,14 @@ size_t utf8_valid_prefix(const char *s, size_t len);
  */
 size_t utf8_scrub(char *dst, const char *s, size_t len);
 
+/*
+ * how many of the last bytes of the len bytes at s (0 to 3) begin a
+ * sequence that is cut short by the end: a stream read piece by piece
+ * holds them back until the next piece, so a character split between two
+ * reads is not taken for invalid bytes.  No valid sequence that starts
+ * before them runs into them: s[0, len - result) scrubs as it would in
+ * the whole stream.
+ */
+size_t utf8_incomplete_tail(const char *s, size_t len);
+
 #endif
