@@ -34,7 +34,7 @@ sub lines_of {
     return \@l;
 }
 
-flow 'start and resume complete with the payload, env, cwd and process group of the contract', 28, sub {
+flow 'start and resume complete with the payload, env, cwd and process group of the contract', 32, sub {
     RunsRunner::cleanup();
     my $d = File::Temp->newdir('runner-basic-XXXXXX', TMPDIR => 1);
     my $dir = Cwd::realpath("$d");
@@ -67,18 +67,28 @@ flow 'start and resume complete with the payload, env, cwd and process group of 
     my $e = $got->[0] || {};
     my $p = $e->{payload} || {};
     is_deeply [sort keys %$p],
-        [sort qw(schema_version mode session_name prompt agent_name project_dir
-                 parent_session_name)], 'payload fields';
-    is $p->{schema_version}, '1.0', 'schema_version 1.0';
+        [sort qw(schema_version mode run_id session_name session_id prompt agent_name
+                 project_dir parent_session_name)], 'payload fields';
+    is $p->{schema_version}, '1.1', 'schema_version 1.1';
     is $p->{mode}, 'start', 'mode start';
+    ok $p->{run_id} eq $id && ($p->{session_id} // '') eq ($run->{session_id} // '')
+       && (!defined $run->{session_id} || $run->{session_id} =~ /^[0-9a-f-]{36}$/),
+       'run_id, and session_id as in the run object' or diag explain [$p, $run];
     is $p->{prompt}, "hello \x{e9}t\x{e9} out=$out", 'the prompt, byte for byte';
     ok $p->{session_name} eq 'rb-s1' && $p->{agent_name} eq 'coder'
        && $p->{project_dir} eq "$dir/proj" && $p->{parent_session_name} eq 'boss',
        'session_name, agent_name, project_dir, parent_session_name';
     is $e->{AGENT_SESSION_NAME}, 'rb-s1', 'AGENT_SESSION_NAME set';
+    ok $e->{AGENT_RUN_ID} eq $id
+       && ($e->{AGENT_SESSION_ID} // '') eq ($run->{session_id} // ''),
+       'AGENT_RUN_ID, AGENT_SESSION_ID set' or diag explain $e;
+    is $e->{AGENT_ORCHESTRATOR_API_URL}, coordinator_url(),
+       'AGENT_ORCHESTRATOR_API_URL: the runner\'s coordinator';
     is $e->{cwd}, "$dir/proj", 'working directory: the run\'s project dir';
     ok $e->{pgid} == $e->{pid} && $e->{pgid} != $h->{pid},
        'its own process group' or diag explain $e;
+
+    my $sid = $p->{session_id};
 
     # a resume inherits agent_name and project_dir from the start run
     my ($id2) = create_run(type => 'resume_session', session_name => 'rb-s1',
@@ -88,6 +98,8 @@ flow 'start and resume complete with the payload, env, cwd and process group of 
     $e = lines_of($out)->[1] || {};
     $p = $e->{payload} || {};
     is $p->{mode}, 'resume', 'mode resume';
+    ok +($p->{session_id} // '') eq ($sid // '') && $p->{run_id} eq $id2,
+       'the same session_id, its own run_id';
     ok $p->{agent_name} eq 'coder' && $p->{project_dir} eq "$dir/proj",
        'inherited agent_name and project_dir reach the executor';
     ok !exists $p->{parent_session_name}, 'an unset optional field is left out';

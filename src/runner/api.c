@@ -136,6 +136,25 @@ api_report(struct api *a, const char *run_id, const char *event, json_t *body,
 }
 
 struct http_req *
+api_log(struct api *a, const char *run_id, const char *launcher_id,
+        unsigned long long offset, const char *data, size_t len,
+        http_done_fn *cb, void *arg)
+{
+    json_t *b = json_object();
+
+    if (b == NULL
+        || json_object_set_new(b, "launcher_id", json_string(launcher_id)) != 0
+        || json_object_set_new(b, "offset", json_integer((json_int_t) offset)) != 0
+        || json_object_set_new(b, "data", json_stringn(data, len)) != 0)
+    {
+        log_msg(a->log, LOG_ERROR, run_id, "building a log post failed");
+        json_decref(b);
+        return NULL;
+    }
+    return api_call(a, "POST", b, API_TIMEOUT_MS, cb, arg, "/launcher/runs/%s/log", run_id);
+}
+
+struct http_req *
 api_deregister_self(struct api *a, const char *launcher_id, http_done_fn *cb, void *arg)
 {
     return api_call(a, "DELETE", NULL, API_TIMEOUT_MS, cb, arg,

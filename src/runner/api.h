@@ -55,6 +55,11 @@ struct http_req *api_heartbeat(struct api *a, const char *launcher_id,
 /* event: started, completed, failed, stopped; body is stolen */
 struct http_req *api_report(struct api *a, const char *run_id, const char *event,
                             json_t *body, http_done_fn *cb, void *arg);
+/* POST /launcher/runs/{run_id}/log: data (len bytes of valid UTF-8) at
+   offset of the run's log */
+struct http_req *api_log(struct api *a, const char *run_id, const char *launcher_id,
+                         unsigned long long offset, const char *data, size_t len,
+                         http_done_fn *cb, void *arg);
 struct http_req *api_deregister_self(struct api *a, const char *launcher_id,
                                      http_done_fn *cb, void *arg);
 

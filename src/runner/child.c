@@ -5,8 +5,8 @@
  * execve as its return value, so "could not be executed" is known before
  * "started" is reported.  The child gets: its own process group, an empty
  * signal mask and default dispositions (the runner blocks SIGCHLD, SIGINT
- * and SIGTERM for its signalfd and ignores SIGPIPE), stdin and stderr
- * pipes, the runner's stdout, no other descriptor.
+ * and SIGTERM for its signalfd and ignores SIGPIPE), stdin, stdout and
+ * stderr pipes, no other descriptor.
  */
 
 #include "runner/child.h"
@@ -24,8 +24,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-#define SESSION_ENV "AGENT_SESSION_NAME"
 
 static void
 child_close_in(struct child *c)
@@ -91,6 +89,9 @@ static void
 child_take_err(struct child *c, const char *data, size_t n)
 {
     tail_append(&c->tail, data, n);
+    if (c->err_sink != NULL) {
+        c->err_sink(c->err_arg, data, n);
+    }
 }
 
 /* keeps at most out.max bytes and drops the rest, so the executor never
@@ -191,34 +192,61 @@ child_free_out(struct child *c)
     buf_free(&c->out);
 }
 
-/* environ with AGENT_SESSION_NAME=session; NULL when out of memory */
-static char **
-child_env(const char *session, char **entry)
+/* is the environ entry e one of the nenv names? */
+static bool
+child_env_named(const char *e, const struct child_env *env, size_t nenv)
 {
-    size_t  n = 0, i, o = 0;
-    size_t  klen = strlen(SESSION_ENV);
-    char  **env;
+    size_t i, k;
+
+    for (i = 0; i < nenv; i++) {
+        k = strlen(env[i].name);
+        if (strncmp(e, env[i].name, k) == 0 && e[k] == '=') {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * environ with the nenv variables set or removed; *block holds the new
+ * entries (free both); NULL when out of memory
+ */
+static char **
+child_env(const struct child_env *env, size_t nenv, char **block)
+{
+    size_t  n = 0, i, o = 0, size = 0;
+    char  **out, *p;
 
     while (environ != NULL && environ[n] != NULL) {
         n++;
     }
-    env = calloc(n + 2, sizeof(*env));
-    *entry = malloc(klen + strlen(session) + 2);
-    if (env == NULL || *entry == NULL) {
-        free(env);
-        free(*entry);
-        *entry = NULL;
-        return NULL;
-    }
-    sprintf(*entry, "%s=%s", SESSION_ENV, session);
-    for (i = 0; i < n; i++) {
-        if (strncmp(environ[i], SESSION_ENV "=", klen + 1) != 0) {
-            env[o++] = environ[i];
+    for (i = 0; i < nenv; i++) {
+        if (env[i].value != NULL) {
+            size += strlen(env[i].name) + strlen(env[i].value) + 2;
         }
     }
-    env[o++] = *entry;
-    env[o] = NULL;
-    return env;
+    out = calloc(n + nenv + 1, sizeof(*out));
+    *block = malloc(size + 1);
+    if (out == NULL || *block == NULL) {
+        free(out);
+        free(*block);
+        *block = NULL;
+        return NULL;
+    }
+    for (i = 0; i < n; i++) {
+        if (!child_env_named(environ[i], env, nenv)) {
+            out[o++] = environ[i];
+        }
+    }
+    p = *block;
+    for (i = 0; i < nenv; i++) {
+        if (env[i].value != NULL) {
+            out[o++] = p;
+            p += sprintf(p, "%s=%s", env[i].name, env[i].value) + 1;
+        }
+    }
+    out[o] = NULL;
+    return out;
 }
 
 static int
@@ -259,6 +287,8 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
     c->loop = lp;
     c->log = lg;
     c->run_id = run_id;
+    c->err_sink = spec->err_sink;
+    c->err_arg = spec->err_arg;
     c->payload = spec->payload;
     c->payload_len = spec->payload_len;
     spec->payload = NULL;
@@ -283,7 +313,7 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
                  spec->path, strerror(errno));
         goto failed;
     }
-    env = child_env(spec->session_name, &entry);
+    env = child_env(spec->env, spec->nenv, &entry);
     if (env == NULL) {
         snprintf(err, errlen, "executor %s could not be started: out of memory",
                  spec->path);

@@ -1,7 +1,8 @@
 /*
  * child.h: an executor process: spawned in its own process group with the
- * payload written to its stdin and the tail of its stderr kept, both
- * pipes non-blocking in the loop.
+ * payload written to its stdin, the tail of its stderr kept (and every
+ * byte of it handed to a sink: the run's log), its stdout kept up to a
+ * cap (the result), the pipes non-blocking in the loop.
  */
 #ifndef RUNNER_CHILD_H
 #define RUNNER_CHILD_H
@@ -16,13 +17,26 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* a variable of the executor's environment: set to value, or removed
+   from what it inherits when value is NULL */
+struct child_env {
+    const char *name;
+    const char *value;
+};
+
+/* what the executor wrote to stderr, as it comes */
+typedef void child_sink_fn(void *arg, const char *data, size_t n);
+
 struct child_spec {
-    const char *path;           /* absolute path of the executor */
-    const char *cwd;            /* NULL: the runner's own */
-    const char *session_name;   /* AGENT_SESSION_NAME */
-    char       *payload;        /* malloc'd; the child takes it */
-    size_t      payload_len;
-    size_t      out_max;        /* stdout kept (the result), bytes */
+    const char             *path;       /* absolute path of the executor */
+    const char             *cwd;        /* NULL: the runner's own */
+    const struct child_env *env;        /* over the runner's environment */
+    size_t                  nenv;
+    char                   *payload;    /* malloc'd; the child takes it */
+    size_t                  payload_len;
+    size_t                  out_max;    /* stdout kept (the result), bytes */
+    child_sink_fn          *err_sink;   /* NULL: none */
+    void                   *err_arg;
 };
 
 struct child {
@@ -39,6 +53,8 @@ struct child {
     struct buf        out;      /* its stdout: the result, capped */
     bool              out_cut;  /* it wrote more than the cap */
     struct tail       tail;
+    child_sink_fn    *err_sink;
+    void             *err_arg;
     struct loop      *loop;
     const struct log *log;
     const char       *run_id;   /* for log lines; the run's */

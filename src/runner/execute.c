@@ -1,8 +1,9 @@
 /*
  * execute.c: a claimed run's life on this machine: "started" reported and
- * answered (the claim confirmed), its executor spawned, stopped on request
- * (SIGTERM to its process group, SIGKILL after the grace), reaped, and its
- * end reported as completed, failed or stopped.
+ * answered (the claim confirmed), its executor spawned with its log
+ * streamed (logs.c), stopped on request (SIGTERM to its process group,
+ * SIGKILL after the grace), reaped, and its end reported as completed,
+ * failed or stopped once the last of its log is posted.
  */
 
 #include "runner/runner.h"
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 
 #define ID_MAX 63
+#define EXEC_SCHEMA "1.1"           /* the payload's schema_version */
 
 const char *
 exec_signame(int sig, char *buf, size_t size)
@@ -72,21 +74,29 @@ exec_opt(json_t *run, const char *key)
     return json_is_string(v) ? v : NULL;
 }
 
-/* the executor's stdin: one JSON object and a newline; NULL on failure */
+/*
+ * the executor's stdin (contract 1.1, docs/EXECUTORS.md): one JSON object
+ * and a newline; NULL on failure.  session_id is null when the
+ * coordinator sent none.
+ */
 static char *
 exec_payload(json_t *run, const char *mode, size_t *len)
 {
     static const char *const optional[] = { "agent_name", "project_dir",
                                             "parent_session_name" };
     json_t *p = json_object();
+    json_t *sid = exec_opt(run, "session_id");
     char   *text = NULL, *out = NULL;
     size_t  i, n;
     json_t *v;
 
     if (p == NULL
-        || json_object_set_new(p, "schema_version", json_string("1.0")) != 0
+        || json_object_set_new(p, "schema_version", json_string(EXEC_SCHEMA)) != 0
         || json_object_set_new(p, "mode", json_string(mode)) != 0
+        || json_object_set(p, "run_id", json_object_get(run, "run_id")) != 0
         || json_object_set(p, "session_name", json_object_get(run, "session_name")) != 0
+        || json_object_set_new(p, "session_id",
+                               sid != NULL ? json_incref(sid) : json_null()) != 0
         || json_object_set(p, "prompt", json_object_get(run, "prompt")) != 0)
     {
         goto done;
@@ -133,16 +143,47 @@ exec_grace_expired(void *arg)
             "still running after the grace: signal=SIGKILL pgid=%d", (int) run->child.pid);
 }
 
+static void
+exec_on_stderr(void *arg, const char *data, size_t n)
+{
+    logs_feed(arg, data, n);
+}
+
+/* the run's end, reported once the last of its log is posted */
+static void
+exec_report_end(struct runner *r, struct run *run, const char *event, json_t *body)
+{
+    if (run->log != NULL) {
+        logs_finish(run->log, event, body);
+        run->log = NULL;
+    } else {
+        reports_push(&r->reports, run->run_id, event, body);
+    }
+}
+
 /* the executor of a confirmed run; false when it could not be spawned */
 static bool
 exec_spawn(struct runner *r, struct run *run)
 {
     struct child_spec spec;
+    struct child_env  env[4];
     char              err[1024], q[600];
 
+    env[0].name = "AGENT_SESSION_NAME";
+    env[0].value = run->session_name;
+    env[1].name = "AGENT_SESSION_ID";
+    env[1].value = run->session_id;     /* unset when the coordinator sent none */
+    env[2].name = "AGENT_RUN_ID";
+    env[2].value = run->run_id;
+    env[3].name = "AGENT_ORCHESTRATOR_API_URL";
+    env[3].value = r->cfg.url;
+    run->log = logs_open(&r->logs, run->run_id, run->launcher_id);
     memset(&spec, 0, sizeof(spec));
     spec.path = r->cfg.executor;
-    spec.session_name = run->session_name;
+    spec.env = env;
+    spec.nenv = sizeof(env) / sizeof(env[0]);
+    spec.err_sink = run->log != NULL ? exec_on_stderr : NULL;
+    spec.err_arg = run->log;
     spec.cwd = run->cwd;
     spec.payload = run->payload;
     spec.payload_len = run->payload_len;
@@ -158,7 +199,7 @@ exec_spawn(struct runner *r, struct run *run)
         return true;
     }
     log_msg(&r->log, LOG_WARN, run->run_id, "failed error=%s", log_quote(q, sizeof(q), err));
-    exec_report_failed(r, run->run_id, run->launcher_id, err);
+    exec_report_end(r, run, "failed", exec_body(run->launcher_id, "error", err));
     return false;
 }
 
@@ -229,6 +270,7 @@ exec_start(struct runner *r, json_t *rj)
     json_t           *session = json_object_get(rj, "session_name");
     json_t           *prompt = json_object_get(rj, "prompt");
     json_t           *pdir = exec_opt(rj, "project_dir");
+    json_t           *sid = exec_opt(rj, "session_id");
     const char       *mode, *cwd;
     struct run       *run;
 
@@ -271,8 +313,11 @@ exec_start(struct runner *r, json_t *rj)
         timer_init(&run->grace, exec_grace_expired, run);
         run->payload = exec_payload(rj, mode, &run->payload_len);
         run->cwd = cwd != NULL ? strdup(cwd) : NULL;
+        run->session_id = sid != NULL ? strdup(json_string_value(sid)) : NULL;
     }
-    if (run == NULL || run->payload == NULL || (cwd != NULL && run->cwd == NULL)) {
+    if (run == NULL || run->payload == NULL || (cwd != NULL && run->cwd == NULL)
+        || (sid != NULL && run->session_id == NULL))
+    {
         log_msg(&r->log, LOG_ERROR, run_id, "out of memory");
         exec_report_failed(r, run_id, r->launcher_id, "agent-runner: out of memory");
         run_free(run);
@@ -427,7 +472,7 @@ exec_ended(struct runner *r, struct run *run, int st)
     }
     free(tail);
     exec_add_result(r, run, body);
-    reports_push(&r->reports, run->run_id, event, body);
+    exec_report_end(r, run, event, body);
     runs_remove(&r->runs, run);
     run_free(run);
 }

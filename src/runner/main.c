@@ -21,14 +21,16 @@
 #define DEFAULT_MAX_CONCURRENT 4
 #define DEFAULT_STOP_GRACE     10.0
 #define MAX_CONCURRENT_LIMIT   4096
+#define LOG_BUFFER_LIMIT       (1024UL * 1024 * 1024)
 
 static const char usage_text[] =
 "Usage: agent-runner [OPTION]...\n"
 "\n"
 "Registers with an agent-runs coordinator, long-polls it for runs and\n"
 "executes each run's executor as a child process, reporting started,\n"
-"completed, failed or stopped.  Log lines go to stderr; executors' stdout\n"
-"is the runner's stdout.\n"
+"completed, failed or stopped.  An executor's stdout is its run's result,\n"
+"its stderr the run's log, streamed to the coordinator as it comes.  The\n"
+"runner's own log lines go to its stderr.\n"
 "\n"
 "Options (a flag wins over its environment variable):\n"
 "  --url URL                  the coordinator [AGENT_ORCHESTRATOR_API_URL]\n"
@@ -49,11 +51,18 @@ static const char usage_text[] =
 "  --max-concurrent N         executors running at once; no run is claimed\n"
 "                             beyond it (default 4)\n"
 "  --stop-grace SECONDS       SIGTERM to SIGKILL when stopping a run (default 10)\n"
+"  --log-interval SECONDS     the least time between two posts of a run's log\n"
+"                             while less than 16 KB of it waits (default 0.05)\n"
+"  --log-buffer BYTES         the most of a run's log kept while the\n"
+"                             coordinator does not take it: beyond, its oldest\n"
+"                             bytes are dropped and a line says so (default 1m;\n"
+"                             k and m suffixes; at least 32k)\n"
 "  -v, --verbose              debug log lines too\n"
 "  -h, --help                 this text\n"
 "\n"
 "SECONDS may have a fraction (0.5).  See docs/EXECUTORS.md for what an\n"
-"executor gets: the JSON payload on stdin, AGENT_SESSION_NAME, its own\n"
+"executor gets: the JSON payload on stdin (schema 1.1), AGENT_SESSION_NAME,\n"
+"AGENT_SESSION_ID, AGENT_RUN_ID and AGENT_ORCHESTRATOR_API_URL, its own\n"
 "process group, the run's project dir as working directory.\n"
 "\n"
 "Signals: SIGINT or SIGTERM stops taking runs, stops the running executors\n"
@@ -76,7 +85,9 @@ enum {
     OPT_POLL_TIMEOUT,
     OPT_HEARTBEAT,
     OPT_MAX_CONCURRENT,
-    OPT_STOP_GRACE
+    OPT_STOP_GRACE,
+    OPT_LOG_INTERVAL,
+    OPT_LOG_BUFFER
 };
 
 static const struct option long_options[] = {
@@ -89,6 +100,8 @@ static const struct option long_options[] = {
     { "heartbeat-interval", required_argument, NULL, OPT_HEARTBEAT },
     { "max-concurrent",     required_argument, NULL, OPT_MAX_CONCURRENT },
     { "stop-grace",         required_argument, NULL, OPT_STOP_GRACE },
+    { "log-interval",       required_argument, NULL, OPT_LOG_INTERVAL },
+    { "log-buffer",         required_argument, NULL, OPT_LOG_BUFFER },
     { "verbose",            no_argument,       NULL, 'v' },
     { "help",               no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -98,6 +111,7 @@ static const struct option long_options[] = {
 struct settings {
     const char *url, *executor, *executor_type, *project_dir, *hostname;
     const char *poll_timeout, *heartbeat, *max_concurrent, *stop_grace;
+    const char *log_interval, *log_buffer;
     const char *poll_timeout_from, *heartbeat_from;     /* for messages */
     bool        verbose;
 };
@@ -126,6 +140,32 @@ parse_seconds(const char *text, const char *from, bool positive, double *out)
         return usage_error("%s: '%s' is not a number of seconds", from, text);
     }
     *out = v;
+    return 0;
+}
+
+/* a size in bytes, with an optional k or m (KiB, MiB), from min to max */
+static int
+parse_size(const char *text, const char *from, unsigned long min, unsigned long max,
+           size_t *out)
+{
+    char          *end;
+    unsigned long  v, mul = 1;
+
+    errno = 0;
+    v = strtoul(text, &end, 10);
+    if (end != text && (*end == 'k' || *end == 'K')) {
+        mul = 1024;
+        end++;
+    } else if (end != text && (*end == 'm' || *end == 'M')) {
+        mul = 1024 * 1024;
+        end++;
+    }
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v > max / mul
+        || v * mul < min)
+    {
+        return usage_error("%s: '%s' is not a size from 32k to 1024m", from, text);
+    }
+    *out = v * mul;
     return 0;
 }
 
@@ -260,6 +300,8 @@ parse_args(int argc, char **argv, struct settings *s)
             break;
         case OPT_MAX_CONCURRENT: s->max_concurrent = optarg; break;
         case OPT_STOP_GRACE:     s->stop_grace = optarg; break;
+        case OPT_LOG_INTERVAL:   s->log_interval = optarg; break;
+        case OPT_LOG_BUFFER:     s->log_buffer = optarg; break;
         case 'v':                s->verbose = true; break;
         case 'h':
             fputs(usage_text, stdout);
@@ -288,6 +330,8 @@ build_config(const struct settings *s, struct config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->max_concurrent = DEFAULT_MAX_CONCURRENT;
     cfg->stop_grace = DEFAULT_STOP_GRACE;
+    cfg->log_keep = LOGS_KEEP_DEFAULT;
+    cfg->log_interval = LOGS_INTERVAL_DEFAULT / 1000.0;
 
     if (s->poll_timeout != NULL
         && parse_seconds(s->poll_timeout, s->poll_timeout_from, true, &cfg->poll_timeout) != 0)
@@ -301,6 +345,17 @@ build_config(const struct settings *s, struct config *cfg)
     }
     if (s->stop_grace != NULL
         && parse_seconds(s->stop_grace, "--stop-grace", false, &cfg->stop_grace) != 0)
+    {
+        return -1;
+    }
+    if (s->log_interval != NULL
+        && parse_seconds(s->log_interval, "--log-interval", false, &cfg->log_interval) != 0)
+    {
+        return -1;
+    }
+    if (s->log_buffer != NULL
+        && parse_size(s->log_buffer, "--log-buffer", LOGS_KEEP_MIN, LOG_BUFFER_LIMIT,
+                      &cfg->log_keep) != 0)
     {
         return -1;
     }

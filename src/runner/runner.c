@@ -315,9 +315,11 @@ runner_deadline(void *arg)
 {
     struct runner *r = arg;
 
-    log_msg(&r->log, LOG_WARN, NULL, "giving up on the coordinator after %ds reports=%u%s",
-            FLUSH_TIMEOUT_MS / 1000, r->reports.count,
+    log_msg(&r->log, LOG_WARN, NULL, "giving up on the coordinator after %ds reports=%u "
+            "logs=%u%s", FLUSH_TIMEOUT_MS / 1000, r->reports.count, r->logs.count,
             r->registered && r->phase == PHASE_DRAINING ? " deregistered=no" : "");
+    /* the logs' end reports join the queue first, to be dropped with it */
+    logs_drop_all(&r->logs, "coordinator unreachable");
     reports_drop_all(&r->reports, "coordinator unreachable");
     if (!r->loop.stop) {
         runner_finish(r);       /* unless dropping them finished already */
@@ -337,7 +339,7 @@ runner_check_done(struct runner *r)
         r->flushing = true;
         loop_timer_arm(&r->loop, &r->deadline, FLUSH_TIMEOUT_MS);
     }
-    if (!reports_idle(&r->reports) || r->runs.count > 0) {
+    if (!reports_idle(&r->reports) || !logs_idle(&r->logs) || r->runs.count > 0) {
         return;
     }
     if (r->phase == PHASE_DRAINING && r->registered) {
@@ -362,6 +364,12 @@ runner_slot_freed(struct runner *r)
 
 static void
 runner_on_reports_idle(void *arg)
+{
+    runner_check_done(arg);
+}
+
+static void
+runner_on_logs_idle(void *arg)
 {
     runner_check_done(arg);
 }
@@ -429,6 +437,8 @@ runner_init(struct runner *r)
     }
     reports_init(&r->reports, &r->api, &r->loop, &r->log, r->cfg.max_concurrent,
                  runner_on_reports_idle, r);
+    logs_init(&r->logs, &r->api, &r->loop, &r->log, &r->reports, r->cfg.max_concurrent,
+              r->cfg.log_keep, secs_ms(r->cfg.log_interval), runner_on_logs_idle, r);
     timer_init(&r->retry_timer, runner_retry, r);
     timer_init(&r->hb_timer, runner_heartbeat, r);
     timer_init(&r->deadline, runner_deadline, r);
@@ -461,6 +471,7 @@ runner_free(struct runner *r)
         runs_remove(&r->runs, run);
         run_free(run);
     }
+    logs_free(&r->logs);
     reports_free(&r->reports);
     runner_cancel(r, &r->reg_req);
     runner_cancel(r, &r->poll_req);

@@ -8,6 +8,7 @@
 #include "runner/backoff.h"
 #include "runner/http.h"
 #include "runner/log.h"
+#include "runner/logs.h"
 #include "runner/loop.h"
 #include "runner/reports.h"
 #include "runner/runs.h"
@@ -31,6 +32,8 @@ struct config {
     double    heartbeat_interval;   /* s; 0: the coordinator's */
     unsigned  max_concurrent;
     double    stop_grace;           /* s */
+    size_t    log_keep;             /* bytes of a run's log kept unposted */
+    double    log_interval;         /* s between two log posts of a run */
 };
 
 enum runner_phase {
@@ -46,6 +49,7 @@ struct runner {
     struct http        http;
     struct api         api;
     struct reports     reports;
+    struct logs        logs;
     struct runs        runs;
 
     enum runner_phase  phase;

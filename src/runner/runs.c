@@ -38,6 +38,7 @@ run_free(struct run *run)
     free(run->run_id);
     free(run->session_name);
     free(run->launcher_id);
+    free(run->session_id);
     free(run->payload);
     free(run->cwd);
     child_free_out(&run->child);

@@ -5,6 +5,7 @@
 #define RUNNER_RUNS_H
 
 #include "runner/child.h"
+#include "runner/logs.h"
 #include "runner/loop.h"
 
 #include <stdbool.h>
@@ -17,6 +18,8 @@ struct run {
     char          *run_id;
     char          *session_name;
     char          *launcher_id;     /* the registration that claimed it */
+    char          *session_id;      /* NULL: the coordinator sent none */
+    struct runlog *log;             /* its executor's stderr; NULL: none */
     struct child   child;           /* pid 0: not spawned yet */
     bool           confirming;      /* "started" sent, not yet answered */
     bool           reoffered;       /* handed out again meanwhile */
