@@ -1,23 +1,34 @@
 /*
  * agent-executor-echo: the test executor shipped with agent-runner.
  *
- * Reads the run's payload from stdin (docs/EXECUTORS.md), checks it and
- * prints the prompt to stdout.  Words of the prompt drive it, so every
- * path of the runner can be tested without any AI software:
+ * Reads the run's payload from stdin (docs/EXECUTORS.md, schema 1.0 or
+ * 1.1), checks it and prints the prompt to stdout: the run's result.
+ * Words of the prompt (words.c) drive it, so every path of the runner can
+ * be tested without any AI software; they act in this order, whatever
+ * their order in the prompt:
  *
  *   out=PATH        append one JSON line to PATH: what it received
- *                   (payload, AGENT_SESSION_NAME, cwd, pid, process group)
- *   spew=N          write N bytes of filler lines to stderr
- *   stderr=TEXT     write TEXT and a newline to stderr
+ *                   (payload, the AGENT_* variables, cwd, pid, process group)
+ *   bytes=N         the result is N bytes of filler lines instead of the prompt
  *   ignore-term     ignore SIGTERM (only SIGKILL ends it)
  *   term-exit=CODE  on SIGTERM, exit with CODE (0: "completed")
+ *   env             write the AGENT_* variables to stderr, NAME=value lines
+ *   spew=N          write N bytes of filler lines to stderr
+ *   stderr=TEXT     write TEXT and a newline to stderr
+ *   bad-utf8        write invalid UTF-8 and characters split between
+ *                   writes to stderr
+ *   lines=N         write N numbered lines to stderr ...
+ *   over=T          ... spread over T seconds
  *   sleep=N         sleep N seconds (fractions allowed, below 1e8)
  *   crash           die of SIGABRT
  *   fail, fail=CODE write a line to stderr and exit CODE (default 1)
  *
- * in that order, whatever their order in the prompt.  A payload that is
- * not what the contract says: a message on stderr and exit status 2.
+ * The signal words take effect before anything is written to stderr.  A
+ * payload that is not what the contract says: a message on stderr and
+ * exit status 2.
  */
+
+#include "words.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -33,17 +44,12 @@
 #define EXIT_BAD_PAYLOAD 2
 #define PAYLOAD_MAX      (256u * 1024 * 1024)
 
-struct words {
-    const char *out;
-    size_t      out_len;
-    long        spew;
-    const char *err_text;
-    size_t      err_len;
-    bool        ignore_term;
-    int         term_exit;          /* -1: none */
-    double      sleep_s;
-    bool        crash;
-    int         fail;               /* -1: none */
+/* the filler of bytes=N: this line over and over, cut after N bytes */
+#define RESULT_LINE "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+\n"
+
+static const char *const contract_env[] = {
+    "AGENT_SESSION_NAME", "AGENT_SESSION_ID", "AGENT_RUN_ID",
+    "AGENT_ORCHESTRATOR_API_URL"
 };
 
 /* term-exit's status for the handler: set once before the handler is installed */
@@ -101,95 +107,73 @@ read_all(FILE *in, size_t *len)
     return buf;
 }
 
-/* "key=" at the start of the word w of length n: the value, else NULL */
-static const char *
-word_value(const char *w, size_t n, const char *key, size_t *vlen)
+/* is the string member key of p what the variable name says? (absent or
+   null: the variable must be unset) */
+static bool
+env_matches(json_t *p, const char *key, const char *name)
 {
-    size_t k = strlen(key);
+    json_t     *v = json_object_get(p, key);
+    const char *e = getenv(name);
 
-    if (n > k && strncmp(w, key, k) == 0 && w[k] == '=') {
-        *vlen = n - k - 1;
-        return w + k + 1;
+    if (v == NULL || json_is_null(v)) {
+        return e == NULL;
+    }
+    return json_is_string(v) && e != NULL && strcmp(e, json_string_value(v)) == 0;
+}
+
+/* the payload as the contract says, else the reason why not */
+static const char *
+check_payload(json_t *p)
+{
+    static const char *const optional[] = { "agent_name", "project_dir",
+                                            "parent_session_name", "session_id" };
+    const char *version, *mode;
+    json_t     *v;
+    size_t      i;
+
+    if (!json_is_object(p)) {
+        return "not a JSON object";
+    }
+    version = json_string_value(json_object_get(p, "schema_version"));
+    if (version == NULL || (strcmp(version, "1.0") != 0 && strcmp(version, "1.1") != 0)) {
+        return "schema_version is not \"1.0\" or \"1.1\"";
+    }
+    mode = json_string_value(json_object_get(p, "mode"));
+    if (mode == NULL || (strcmp(mode, "start") != 0 && strcmp(mode, "resume") != 0)) {
+        return "mode is not \"start\" or \"resume\"";
+    }
+    v = json_object_get(p, "session_name");
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return "no session_name";
+    }
+    if (!env_matches(p, "session_name", "AGENT_SESSION_NAME")) {
+        return "AGENT_SESSION_NAME is not the payload's session_name";
+    }
+    if (!json_is_string(json_object_get(p, "prompt"))) {
+        return "no prompt";
+    }
+    for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
+        v = json_object_get(p, optional[i]);
+        if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
+            return "an optional field is not a string";
+        }
+    }
+    if (strcmp(version, "1.1") == 0) {
+        v = json_object_get(p, "run_id");
+        if (!json_is_string(v) || json_string_length(v) == 0) {
+            return "no run_id";
+        }
+        if (!env_matches(p, "run_id", "AGENT_RUN_ID")) {
+            return "AGENT_RUN_ID is not the payload's run_id";
+        }
+        if (json_object_get(p, "session_id") == NULL) {
+            return "no session_id (1.1 sends it, null when unknown)";
+        }
+        if (!env_matches(p, "session_id", "AGENT_SESSION_ID")) {
+            return "AGENT_SESSION_ID is not the payload's session_id";
+        }
     }
     return NULL;
-}
-
-static int
-to_int(const char *v, size_t n, int dflt)
-{
-    char buf[32];
-    char *end;
-    long  x;
-
-    if (n == 0 || n >= sizeof(buf)) {
-        return dflt;
-    }
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    x = strtol(buf, &end, 10);
-    return *end == '\0' && x >= 0 && x <= 255 ? (int) x : dflt;
-}
-
-static double
-to_double(const char *v, size_t n)
-{
-    char   buf[32];
-    char  *end;
-    double x;
-
-    if (n == 0 || n >= sizeof(buf)) {
-        return 0;
-    }
-    memcpy(buf, v, n);
-    buf[n] = '\0';
-    x = strtod(buf, &end);
-    return *end == '\0' && x > 0 && x < 1e8 ? x : 0;
-}
-
-static void
-parse_words(const char *p, size_t len, struct words *w)
-{
-    size_t      i = 0, s, n, vl;
-    const char *v, *word;
-
-    memset(w, 0, sizeof(*w));
-    w->term_exit = -1;
-    w->fail = -1;
-    while (i < len) {
-        while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
-            i++;
-        }
-        s = i;
-        while (i < len && !(p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r')) {
-            i++;
-        }
-        word = p + s;
-        n = i - s;
-        if (n == 0) {
-            continue;
-        }
-        if ((v = word_value(word, n, "out", &vl)) != NULL) {
-            w->out = v;
-            w->out_len = vl;
-        } else if ((v = word_value(word, n, "spew", &vl)) != NULL) {
-            w->spew = (long) to_double(v, vl);
-        } else if ((v = word_value(word, n, "stderr", &vl)) != NULL) {
-            w->err_text = v;
-            w->err_len = vl;
-        } else if (n == 11 && strncmp(word, "ignore-term", n) == 0) {
-            w->ignore_term = true;
-        } else if ((v = word_value(word, n, "term-exit", &vl)) != NULL) {
-            w->term_exit = to_int(v, vl, 0);
-        } else if ((v = word_value(word, n, "sleep", &vl)) != NULL) {
-            w->sleep_s = to_double(v, vl);
-        } else if (n == 5 && strncmp(word, "crash", n) == 0) {
-            w->crash = true;
-        } else if (n == 4 && strncmp(word, "fail", n) == 0) {
-            w->fail = 1;
-        } else if ((v = word_value(word, n, "fail", &vl)) != NULL) {
-            w->fail = to_int(v, vl, 1);
-        }
-    }
 }
 
 /* out=PATH: one JSON line appended */
@@ -197,10 +181,10 @@ static int
 write_out(const struct words *w, json_t *payload)
 {
     char        path[PATH_MAX], cwd[PATH_MAX];
-    const char *sess = getenv("AGENT_SESSION_NAME");
     json_t     *o;
     char       *text;
     FILE       *f;
+    size_t      i;
     int         rc = 0;
 
     if (w->out_len == 0 || w->out_len >= sizeof(path)) {
@@ -212,9 +196,16 @@ write_out(const struct words *w, json_t *payload)
     if (getcwd(cwd, sizeof(cwd)) == NULL) {
         snprintf(cwd, sizeof(cwd), "?");
     }
-    o = json_pack("{s:O, s:s?, s:s, s:i, s:i, s:i}",
-                  "payload", payload, "AGENT_SESSION_NAME", sess, "cwd", cwd,
+    o = json_pack("{s:O, s:s, s:i, s:i, s:i}", "payload", payload, "cwd", cwd,
                   "pid", (int) getpid(), "pgid", (int) getpgrp(), "ppid", (int) getppid());
+    for (i = 0; o != NULL && i < sizeof(contract_env) / sizeof(contract_env[0]); i++) {
+        const char *e = getenv(contract_env[i]);
+
+        if (e != NULL && json_object_set_new(o, contract_env[i], json_string(e)) != 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
     text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     json_decref(o);
     if (text == NULL) {
@@ -249,19 +240,162 @@ nap(double secs)
     }
 }
 
+/* the result on stdout: the prompt and a newline, or bytes=N of filler */
+static int
+write_result(const struct words *w, const char *prompt, size_t plen)
+{
+    static const char line[] = RESULT_LINE;
+    size_t            k = sizeof(line) - 1, left, n;
+    bool              ok = true;
+
+    if (w->bytes < 0) {
+        ok = fwrite(prompt, 1, plen, stdout) == plen && putchar('\n') != EOF;
+    } else {
+        for (left = (size_t) w->bytes; ok && left > 0; left -= n) {
+            n = left < k ? left : k;
+            ok = fwrite(line, 1, n, stdout) == n;
+        }
+    }
+    if (!ok || fflush(stdout) != 0) {
+        fprintf(stderr, "agent-executor-echo: writing stdout: %s\n", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+set_signals(const struct words *w)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    if (w->ignore_term) {
+        sa.sa_handler = SIG_IGN;
+    } else if (w->term_exit >= 0) {
+        term_exit_code = w->term_exit;
+        sa.sa_handler = on_term;
+    } else {
+        return 0;
+    }
+    if (sigaction(SIGTERM, &sa, NULL) != 0) {
+        perror("agent-executor-echo: sigaction");
+        return -1;
+    }
+    return 0;
+}
+
+/* n bytes with one write(2): what the runner reads comes in these pieces */
+static void
+put(const char *s, size_t n)
+{
+    ssize_t w;
+
+    while (n > 0) {
+        w = write(STDERR_FILENO, s, n);
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return;
+        }
+        s += w;
+        n -= (size_t) w;
+    }
+}
+
+/* bad-utf8: characters split between writes, then invalid bytes */
+static void
+write_bad_utf8(void)
+{
+    static const char *const pieces[] = {
+        "utf8: caf\xc3", "\xa9 \xe2\x82", "\xac \xf0\x9f\x98", "\x80 ok\n",
+        "bad: \xff \xc0\xaf \xed\xa0\x80 \xe2\x82 end\n"
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(pieces) / sizeof(pieces[0]); i++) {
+        put(pieces[i], strlen(pieces[i]));
+        nap(0.05);
+    }
+}
+
+/* what goes to stderr, the run's log */
+static void
+write_log(const struct words *w)
+{
+    char   fill[81], line[64];
+    size_t i;
+    long   k;
+    int    n;
+
+    if (w->env) {
+        for (i = 0; i < sizeof(contract_env) / sizeof(contract_env[0]); i++) {
+            const char *e = getenv(contract_env[i]);
+
+            fprintf(stderr, "%s%s%s\n", contract_env[i], e ? "=" : " is not set",
+                    e ? e : "");
+        }
+    }
+    if (w->spew > 0) {
+        memset(fill, 'x', sizeof(fill) - 1);
+        fill[sizeof(fill) - 1] = '\0';
+        for (long left = w->spew; left > 0; left -= 80) {
+            fprintf(stderr, "%.*s\n", (int) (left < 80 ? left - 1 : 79), fill);
+        }
+    }
+    if (w->err_text != NULL) {
+        fprintf(stderr, "%.*s\n", (int) w->err_len, w->err_text);
+    }
+    fflush(stderr);
+    if (w->bad_utf8) {
+        write_bad_utf8();
+    }
+    for (k = 1; k <= w->lines; k++) {
+        n = snprintf(line, sizeof(line), "log line %ld of %ld\n", k, w->lines);
+        put(line, (size_t) n);
+        if (w->over_s > 0 && k < w->lines) {
+            nap(w->over_s / (double) w->lines);
+        }
+    }
+}
+
+/* what the words ask for; the exit status */
+static int
+act(const struct words *w, json_t *p, const char *prompt, size_t plen)
+{
+    if ((w->out != NULL && write_out(w, p) != 0) || write_result(w, prompt, plen) != 0
+        || set_signals(w) != 0)
+    {
+        return 1;
+    }
+    write_log(w);
+    if (w->sleep_s > 0) {
+        nap(w->sleep_s);
+    }
+    if (w->crash) {
+        fprintf(stderr, "agent-executor-echo: crashing (SIGABRT) as asked\n");
+        fflush(stderr);
+        signal(SIGABRT, SIG_DFL);
+        raise(SIGABRT);
+    }
+    if (w->fail >= 0) {
+        fprintf(stderr, "agent-executor-echo: failing with exit status %d as asked\n", w->fail);
+        return w->fail;
+    }
+    return 0;
+}
+
 int
 main(void)
 {
-    char          *in;
-    size_t         len, i, plen;
-    json_t        *p, *v;
-    json_error_t   e;
-    const char    *mode, *prompt, *sess_env;
-    struct words   w;
-    struct sigaction sa;
-    static const char *const optional[] = { "agent_name", "project_dir",
-                                            "parent_session_name" };
-    char           fill[81];
+    char         *in;
+    size_t        len, plen;
+    json_t       *p;
+    json_error_t  e;
+    const char   *prompt, *why;
+    struct words  w;
+    int           rc;
 
     in = read_all(stdin, &len);
     if (in == NULL) {
@@ -274,100 +408,15 @@ main(void)
         fprintf(stderr, "agent-executor-echo: bad payload: not JSON: %s\n", e.text);
         return EXIT_BAD_PAYLOAD;
     }
-    if (!json_is_object(p)) {
+    if ((why = check_payload(p)) != NULL) {
         json_decref(p);
-        return bad("not a JSON object");
+        return bad(why);
     }
-    v = json_object_get(p, "schema_version");
-    if (!json_is_string(v) || strcmp(json_string_value(v), "1.0") != 0) {
-        json_decref(p);
-        return bad("schema_version is not \"1.0\"");
-    }
-    mode = json_string_value(json_object_get(p, "mode"));
-    if (mode == NULL || (strcmp(mode, "start") != 0 && strcmp(mode, "resume") != 0)) {
-        json_decref(p);
-        return bad("mode is not \"start\" or \"resume\"");
-    }
-    v = json_object_get(p, "session_name");
-    if (!json_is_string(v) || json_string_length(v) == 0) {
-        json_decref(p);
-        return bad("no session_name");
-    }
-    sess_env = getenv("AGENT_SESSION_NAME");
-    if (sess_env == NULL || strcmp(sess_env, json_string_value(v)) != 0) {
-        json_decref(p);
-        return bad("AGENT_SESSION_NAME is not the payload's session_name");
-    }
-    v = json_object_get(p, "prompt");
-    if (!json_is_string(v)) {
-        json_decref(p);
-        return bad("no prompt");
-    }
-    prompt = json_string_value(v);
-    plen = json_string_length(v);
-    for (i = 0; i < sizeof(optional) / sizeof(optional[0]); i++) {
-        v = json_object_get(p, optional[i]);
-        if (v != NULL && !json_is_string(v) && !json_is_null(v)) {
-            json_decref(p);
-            return bad("an optional field is not a string");
-        }
-    }
-
-    parse_words(prompt, plen, &w);
-
-    if (w.out != NULL && write_out(&w, p) != 0) {
-        json_decref(p);
-        return 1;
-    }
-    if (fwrite(prompt, 1, plen, stdout) != plen || putchar('\n') == EOF
-        || fflush(stdout) != 0)
-    {
-        fprintf(stderr, "agent-executor-echo: writing stdout: %s\n", strerror(errno));
-        json_decref(p);
-        return 1;
-    }
+    /* the words point into the prompt: p lives until the end */
+    prompt = json_string_value(json_object_get(p, "prompt"));
+    plen = json_string_length(json_object_get(p, "prompt"));
+    words_parse(prompt, plen, &w);
+    rc = act(&w, p, prompt, plen);
     json_decref(p);
-
-    if (w.spew > 0) {
-        memset(fill, 'x', sizeof(fill) - 1);
-        fill[sizeof(fill) - 1] = '\0';
-        for (long left = w.spew; left > 0; left -= 80) {
-            fprintf(stderr, "%.*s\n", (int) (left < 80 ? left - 1 : 79), fill);
-        }
-    }
-    if (w.err_text != NULL) {
-        fprintf(stderr, "%.*s\n", (int) w.err_len, w.err_text);
-    }
-    fflush(stderr);
-
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    if (w.ignore_term) {
-        sa.sa_handler = SIG_IGN;
-        if (sigaction(SIGTERM, &sa, NULL) != 0) {
-            perror("agent-executor-echo: sigaction");
-            return 1;
-        }
-    } else if (w.term_exit >= 0) {
-        term_exit_code = w.term_exit;
-        sa.sa_handler = on_term;
-        if (sigaction(SIGTERM, &sa, NULL) != 0) {
-            perror("agent-executor-echo: sigaction");
-            return 1;
-        }
-    }
-    if (w.sleep_s > 0) {
-        nap(w.sleep_s);
-    }
-    if (w.crash) {
-        fprintf(stderr, "agent-executor-echo: crashing (SIGABRT) as asked\n");
-        fflush(stderr);
-        signal(SIGABRT, SIG_DFL);
-        raise(SIGABRT);
-    }
-    if (w.fail >= 0) {
-        fprintf(stderr, "agent-executor-echo: failing with exit status %d as asked\n", w.fail);
-        return w.fail;
-    }
-    return 0;
+    return rc;
 }
