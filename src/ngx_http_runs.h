@@ -197,6 +197,7 @@ typedef struct {
     uint64_t                    start;      /* log offset of data[0] */
     uint64_t                    end;        /* the log's end */
     ngx_uint_t                  status;     /* the run's */
+    ngx_uint_t                  evicted;    /* its log was given up */
 } ngx_http_runs_logread_t;
 
 

@@ -169,6 +169,13 @@ ngx_http_runs_log_headers(ngx_http_request_t *r, ngx_http_runs_logread_t *rd,
 
     p += NGX_INT64_LEN;
 
+    if (rd->evicted
+        && ngx_http_runs_log_header(r, "X-Log-Evicted", (u_char *) "true", 4)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (follow) {
         /* a proxy in front passes the pieces on as they come */
         if (ngx_http_runs_log_header(r, "X-Accel-Buffering",

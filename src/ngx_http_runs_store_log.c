@@ -29,6 +29,7 @@ ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
 {
     ngx_queue_remove(&log->queue);
     log->run->log = NULL;
+    log->run->log_evicted = 1;
 
     ngx_slab_free_locked(zone->shpool, log);
 }
@@ -286,6 +287,7 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
     log = run->log;
 
     rd->status = run->status;
+    rd->evicted = run->log_evicted;
     rd->end = log ? log->end : 0;
     oldest = log ? log->end - log->kept : 0;
 

@@ -81,6 +81,7 @@ struct ngx_http_runs_run_s {
     unsigned                    result_cut:1;   /* result_len is a prefix,
                                                    or the result dropped */
     unsigned                    has_result:1;   /* reported, maybe empty */
+    unsigned                    log_evicted:1;  /* its log given up */
 
     ngx_http_runs_log_t        *log;        /* NULL: nothing posted yet, or
                                                given up for room */

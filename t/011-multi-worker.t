@@ -12,7 +12,7 @@ use FindBin;
 use lib "$FindBin::Bin/inc";
 
 use Test::Nginx::Socket;
-use Runs;
+use Runs qw(:DEFAULT worker_conns close_all);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
@@ -33,37 +33,6 @@ our $CONFIG = <<'_EOC_';
 _EOC_
 
 my $LIMIT = Runs::tf(1.0);    # seconds: a cross-worker wake must take less
-
-# { pid => [keep-alive connections served by that worker] }, with at least
-# $need connections in each of two workers, or undef
-sub worker_conns {
-    my ($need) = @_;
-    $need //= 1;
-    my %by;
-    for my $try (1 .. 40) {
-        my @c = map { Runs::conn() } 1 .. 8;
-        for my $c (@c) {
-            my $r = eval { $c->request('GET', '/runs?limit=1', undef, undef, 5) };
-            if ($r && $r->{status} == 200 && $r->{worker}) {
-                push @{ $by{ $r->{worker} } }, $c;
-            } else {
-                $c->close;
-            }
-        }
-        my @pids = grep { @{ $by{$_} } >= $need } keys %by;
-        return { map { $_ => $by{$_} } @pids[0, 1] } if @pids >= 2;
-        sleep 0.05;
-    }
-    diag 'could not get connections served by two different workers: '
-         . join(', ', map { "$_: " . scalar(@{ $by{$_} }) } keys %by);
-    return undef;
-}
-
-sub close_all {
-    my ($w) = @_;
-    return if !$w;
-    $_->close for map { @$_ } values %$w;
-}
 
 # both worker pids, in a fixed order
 sub pids { my ($w) = @_; return $w ? sort keys %$w : () }

@@ -46,6 +46,8 @@ our @EXPORT_OK = qw(
     runsctl runsctl_bg runsctl_running runsctl_finish runsctl_url
     no_sanitizer_reports
     access_log_lines
+    worker_conns close_all
+    log_post
 );
 
 my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
@@ -356,6 +358,62 @@ sub read {
     return $res;
 }
 
+# a streamed answer (a log follow): read_head() reads its status line
+# and headers; read_stream() then reads the chunked body as it comes,
+# until "want" bytes have come, the answer ends, or the time is up;
+# returns (bytes, ended)
+sub read_head {
+    my ($self, $timeout) = @_;
+    my $deadline = time + ($timeout // 10);
+    my $res = { status => 0, headers => {} };
+    while ($self->{buf} !~ /\r\n\r\n/) {
+        my $rc = $self->_fill($deadline);
+        next if $rc == -1;
+        return $res if $rc <= 0;
+    }
+    $self->{buf} =~ s/^(.*?)\r\n\r\n//s;
+    my @lines = split /\r\n/, $1;
+    ($res->{status}) = (shift @lines) =~ m{^HTTP/\d\.\d\s+(\d+)};
+    for my $l (@lines) {
+        my ($k, $v) = split /:\s*/, $l, 2;
+        $res->{headers}{lc $k} = $v;
+    }
+    $self->{stream_chunked} =
+        (($res->{headers}{'transfer-encoding'} // '') =~ /chunked/i);
+    return $res;
+}
+
+sub read_stream {
+    my ($self, $timeout, $want) = @_;
+    my $deadline = time + ($timeout // 10);
+    my $data = '';
+    while (1) {
+        if (!$self->{stream_chunked}) {
+            $data .= $self->{buf};
+            $self->{buf} = '';
+            return ($data, 0) if defined $want && length $data >= $want;
+            my $rc = $self->_fill($deadline);
+            next if $rc == -1;
+            return ($data, $rc == -2 ? 1 : 0) if $rc <= 0;
+            next;
+        }
+        if ($self->{buf} =~ /^([0-9a-fA-F]+)[^\r\n]*\r\n/) {
+            my $len = hex $1;
+            my $hl = length $&;
+            if (length($self->{buf}) >= $hl + $len + 2) {
+                $data .= substr($self->{buf}, $hl, $len);
+                substr($self->{buf}, 0, $hl + $len + 2) = '';
+                return ($data, 1) if $len == 0;
+                return ($data, 0) if defined $want && length $data >= $want;
+                next;
+            }
+        }
+        my $rc = $self->_fill($deadline);
+        next if $rc == -1;
+        return ($data, $rc == -2 ? 'closed' : 0) if $rc <= 0;
+    }
+}
+
 sub request {
     my ($self, $method, $path, $body, $headers, $timeout) = @_;
     $self->send($method, $path, $body, $headers);
@@ -462,6 +520,46 @@ sub stop_run {
 sub deregister {
     my ($lid, $self) = @_;
     return req('DELETE', "/launchers/$lid" . ($self ? '?self=true' : ''));
+}
+
+# a piece of a run's log, posted by launcher $lid
+sub log_post {
+    my ($id, $lid, $offset, $data) = @_;
+    return req('POST', "/launcher/runs/$id/log",
+               { launcher_id => $lid, offset => $offset, data => $data });
+}
+
+# { pid => [keep-alive connections served by that worker] }, with at least
+# $need connections in each of two workers, or undef; the locations must
+# add "X-Worker: $pid"
+sub worker_conns {
+    my ($need) = @_;
+    $need //= 1;
+    my %by;
+    for my $try (1 .. 40) {
+        my @c = map { Runs::conn() } 1 .. 8;
+        for my $c (@c) {
+            my $r = eval { $c->request('GET', '/runs?limit=1', undef, undef, 5) };
+            if ($r && $r->{status} == 200 && $r->{worker}) {
+                push @{ $by{ $r->{worker} } }, $c;
+            } else {
+                $c->close;
+            }
+        }
+        my @pids = grep { @{ $by{$_} } >= $need } keys %by;
+        return { map { $_ => $by{$_} } @pids[0, 1] } if @pids >= 2;
+        Time::HiRes::sleep(0.05);
+    }
+    Test::More::diag('could not get connections served by two different '
+        . 'workers: ' . join(', ', map { "$_: " . scalar(@{ $by{$_} }) }
+                                   keys %by));
+    return undef;
+}
+
+sub close_all {
+    my ($w) = @_;
+    return if !$w;
+    $_->close for map { @$_ } values %$w;
 }
 
 # poll until a run is handed out (skipping stop_runs answers); returns the
