@@ -529,3 +529,70 @@ qr/"runs_result_max" directive invalid value/
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 39: runs_log_size above 64m
+--- http_config
+    runs_zone runs 4m;
+    runs_log_size 65m;
+--- must_die
+--- error_log eval
+qr/"runs_log_size" directive must be between 1k and 64m/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 40: runs_log_size not a size
+--- http_config
+    runs_zone runs 4m;
+    runs_log_size big;
+--- must_die
+--- error_log eval
+qr/"runs_log_size" directive invalid value/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 41: runs_max_follows 0
+--- http_config
+    runs_zone runs 4m;
+    runs_max_follows 0;
+--- must_die
+--- error_log eval
+qr/"runs_max_follows" directive must be between 1 and 1000000/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 42: runs_sessions_api naming an unknown zone
+--- http_config
+    runs_zone runs 4m;
+--- config
+    location /sessions { runs_sessions_api other; }
+--- must_die
+--- error_log eval
+qr/"runs_sessions_api".*"other"/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 43: runs_log_size, runs_max_follows and runs_sessions_api accepted
+--- http_config
+    runs_zone runs 4m;
+    runs_log_size 1m;
+    runs_max_follows 10;
+--- config
+    location /s { runs_sessions_api runs; }
+--- request
+GET /s
+--- response_body
+{"sessions":[]}
