@@ -273,13 +273,22 @@ ngx_http_runs_log_follow(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     rc = ngx_http_runs_log_headers(r, &rd, 1);
 
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return rc;      /* the pool cleanup releases the waiter */
+    if (rc != NGX_ERROR && rc <= NGX_OK) {
+        rc = ngx_http_runs_log_send(r, ctx, rd.n);
     }
 
-    rc = ngx_http_runs_log_send(r, ctx, rd.n);
-    if (rc == NGX_ERROR) {
-        return NGX_ERROR;
+    if (rc != NGX_ERROR && rc <= NGX_OK && rd.n == 0) {
+        /* the headers go now, not with the first piece */
+        rc = ngx_http_send_special(r, NGX_HTTP_FLUSH);
+    }
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        /* not held yet: its waiter goes here */
+        if (ctx->waiter) {
+            ngx_http_runs_unwait(ctx);
+        }
+
+        return rc;
     }
 
     if (found == NGX_HTTP_RUNS_R_DONE && ctx->waiter == NULL
@@ -287,10 +296,6 @@ ngx_http_runs_log_follow(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     {
         /* a finished run's whole log, or a worker shutting down */
         return ngx_http_send_special(r, NGX_HTTP_LAST);
-    }
-
-    if (rd.n == 0 && ngx_http_send_special(r, NGX_HTTP_FLUSH) == NGX_ERROR) {
-        return NGX_ERROR;
     }
 
     rc = ngx_http_runs_hold(r, ctx, cln, 0);
