@@ -86,7 +86,7 @@ static ngx_http_runs_log_t *
 ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, size_t want, size_t max)
 {
-    size_t                size;
+    size_t                size, n;
     uint64_t              at;
     ngx_http_runs_log_t  *log, *old;
 
@@ -98,11 +98,23 @@ ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
         return old;
     }
 
-    for (size = NGX_HTTP_RUNS_LOG_MIN; size < want; size <<= 1) {
-        /* void */
+    /* at least double; the whole slab chunk or pages the size takes */
+
+    if (old) {
+        want = ngx_max(want, (size_t) old->size * 2);
     }
 
-    size = ngx_min(size, max);
+    size = offsetof(ngx_http_runs_log_t, data) + want;
+
+    if (size <= ngx_pagesize / 2) {
+        for (n = NGX_HTTP_RUNS_LOG_MIN; n < size; n <<= 1) { /* void */ }
+        size = n;
+
+    } else {
+        size = ngx_align(size, ngx_pagesize);
+    }
+
+    size = ngx_min(size - offsetof(ngx_http_runs_log_t, data), max);
 
     log = ngx_http_runs_alloc_locked(zone,
                                      offsetof(ngx_http_runs_log_t, data)
