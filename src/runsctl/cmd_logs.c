@@ -33,7 +33,7 @@
                                      reason to slow down */
 #define LOGS_OFFSET_DIGITS 18     /* --offset below 10^18 */
 
-enum { H_OFFSET, H_STATUS, H_RETRY_AFTER };
+enum { H_OFFSET, H_STATUS, H_RETRY_AFTER, H_EVICTED };
 
 /* one invocation's state across its requests */
 struct logs {
@@ -44,6 +44,7 @@ struct logs {
     unsigned long long          start;      /* the answer's X-Log-Offset */
     char                        status[16]; /* its X-Run-Status */
     int                         begun;      /* its headers were read */
+    int                         evicted;    /* said the log was given up */
     int                         failed;     /* an error was reported: the
                                                exit status it means */
 };
@@ -77,6 +78,13 @@ begin(struct logs *l)
         return -1;
     }
     snprintf(l->status, sizeof(l->status), "%s", st ? st : "");
+    if (!l->evicted && l->s->values[H_EVICTED] != NULL
+        && strcmp(l->s->values[H_EVICTED], "true") == 0)
+    {
+        ctl_error("the log of run %s is no longer kept: the coordinator gave "
+                  "it up to make room (runs_zone)", l->run_id);
+        l->evicted = 1;
+    }
     if (l->start > l->next) {
         ctl_error("the log of run %s goes on at byte %llu: bytes %llu to "
                   "%llu are no longer kept (runs_log_size)", l->run_id,
@@ -142,6 +150,7 @@ stream_init(struct http_stream *s, struct logs *l)
     s->names[H_OFFSET] = "X-Log-Offset";
     s->names[H_STATUS] = "X-Run-Status";
     s->names[H_RETRY_AFTER] = "Retry-After";
+    s->names[H_EVICTED] = "X-Log-Evicted";
     s->on_body = on_body;
     s->arg = l;
     l->s = s;
@@ -410,7 +419,8 @@ const struct command cmd_logs = {
         "runner streamed it) on stdout, byte for byte, from byte N (default\n"
         "0).  The coordinator keeps the newest runs_log_size bytes of each\n"
         "log (64 KB by default); when older bytes were asked for, a note on\n"
-        "stderr says which are gone.  Exit 0.\n"
+        "stderr says which are gone (and when the coordinator gave up a\n"
+        "finished run's whole log to make room, that it did).  Exit 0.\n"
         "\n"
         "With -f the server holds the request and sends the log's bytes as\n"
         "they arrive, until the run has ended and its whole log is out;\n"

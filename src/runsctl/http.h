@@ -33,7 +33,7 @@ int http_request(struct http_client *c, const char *method, const char *path,
 
 void http_response_free(struct http_response *res);
 
-#define HTTP_STREAM_HEADERS 4         /* headers an http_stream captures */
+#define HTTP_STREAM_HEADERS 6         /* headers an http_stream captures */
 #define HTTP_STREAM_WHY     256
 
 /*
@@ -44,7 +44,7 @@ void http_response_free(struct http_response *res);
 struct http_stream {
     /* in */
     const char  *names[HTTP_STREAM_HEADERS];  /* headers to capture (any
-                                                 case), NULL-terminated */
+                                                 case); NULL after the last */
     int        (*on_body)(void *arg, const char *data, size_t len);
                                               /* 0: go on; else the
                                                  transfer ends (aborted) */
