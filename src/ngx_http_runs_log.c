@@ -16,7 +16,7 @@
 #define NGX_HTTP_RUNS_FOLLOW_BUF  16384
 
 
-static ngx_int_t ngx_http_runs_log_args(ngx_http_request_t *r,
+static const char *ngx_http_runs_log_args(ngx_http_request_t *r,
     uint64_t *offset, ngx_uint_t *follow);
 static ngx_int_t ngx_http_runs_log_headers(ngx_http_request_t *r,
     ngx_http_runs_logread_t *rd, ngx_uint_t follow);
@@ -42,14 +42,16 @@ ngx_http_runs_log_read(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     uint64_t                    id, offset;
     ngx_int_t                   rc;
     ngx_uint_t                  follow, refused;
+    const char                 *err;
     ngx_buf_t                  *b;
     ngx_chain_t                 out;
     ngx_http_runs_logread_t     rd;
     ngx_http_runs_main_conf_t  *rmcf;
 
-    rc = ngx_http_runs_log_args(r, &offset, &follow);
-    if (rc != NGX_OK) {
-        return rc;
+    err = ngx_http_runs_log_args(r, &offset, &follow);
+    if (err) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                                         "%s", err);
     }
 
     if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
@@ -100,7 +102,9 @@ ngx_http_runs_log_read(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+/* NULL, or what is wrong with the query */
+
+static const char *
 ngx_http_runs_log_args(ngx_http_request_t *r, uint64_t *offset,
     ngx_uint_t *follow)
 {
@@ -114,9 +118,7 @@ ngx_http_runs_log_args(ngx_http_request_t *r, uint64_t *offset,
         n = ngx_atoof(v.data, v.len);
 
         if (n == NGX_ERROR) {
-            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                       "Query parameter 'offset' must be a non-negative "
-                       "integer");
+            return "Query parameter 'offset' must be a non-negative integer";
         }
 
         *offset = (uint64_t) n;
@@ -130,12 +132,11 @@ ngx_http_runs_log_args(ngx_http_request_t *r, uint64_t *offset,
             *follow = 1;
 
         } else if (!(v.len == 5 && ngx_strncmp(v.data, "false", 5) == 0)) {
-            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                       "Query parameter 'follow' must be 0 or 1");
+            return "Query parameter 'follow' must be 0 or 1";
         }
     }
 
-    return NGX_OK;
+    return NULL;
 }
 
 

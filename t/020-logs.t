@@ -146,6 +146,16 @@ flow 'hostile log bodies', 14, sub {
     is length(log_of($id)->{body}), 1024, 'stored (the newest 1k of it)';
 };
 
+flow 'bad log queries', 6, sub {
+    my ($id) = run_in_state('running', undef, session_name => 'log-q');
+    is log_of($id, 'offset=-1')->{status}, 422, 'offset=-1: 422';
+    is log_of($id, 'offset=abc')->{status}, 422, 'offset=abc: 422';
+    is log_of($id, 'offset=99999999999999999999999')->{status}, 422, 'an offset beyond 64 bits: 422';
+    is log_of($id, 'follow=2')->{status}, 422, 'follow=2: 422';
+    is req('POST', "/runs/$id/log")->{status}, 405, 'POST on a run\'s log: 405';
+    is log_of('run_zzzzzzzzzzzz')->{status}, 404, 'a malformed run id: 404';
+};
+
 flow 'a follow streams what is posted and ends with the run', 12, sub {
     my ($id, $lid) = run_in_state('running', undef, session_name => 'log-e');
     log_post($id, $lid, 0, "before\n");
@@ -292,14 +302,21 @@ GET /runs?limit=1
 
 
 
-=== TEST 5: a follow streams what is posted and ends with the run
+=== TEST 5: bad log queries
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
 
 
 
-=== TEST 6: followers are capped; one that leaves frees its place
+=== TEST 6: a follow streams what is posted and ends with the run
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+
+
+
+=== TEST 7: followers are capped; one that leaves frees its place
 --- http_config
     runs_zone runs 4m;
     runs_max_follows 2;
@@ -311,7 +328,7 @@ runs_max_follows log follows already
 
 
 
-=== TEST 7: a full zone gives up the logs of finished runs before finished runs
+=== TEST 8: a full zone gives up the logs of finished runs before finished runs
 --- http_config
     runs_zone runs 1m;
 --- request
