@@ -398,6 +398,19 @@ ngx_http_runs_follow_pump(ngx_http_runs_ctx_t *ctx)
             break;
         }
 
+        if (rd.start > ctx->offset) {
+            /*
+             * the ring overtook this client: the answer ends, and one
+             * asked again from its offset says where the log goes on
+             */
+            ngx_log_error(NGX_LOG_INFO, c->log, 0,
+                          "runs: a log follower fell behind the ring "
+                          "(byte %uL, oldest kept %uL): its answer ends",
+                          ctx->offset, rd.start);
+            ngx_http_runs_follow_end(ctx, NGX_OK);
+            break;
+        }
+
         ctx->offset = rd.start + rd.n;
 
         rc = ngx_http_runs_log_send(r, ctx, rd.n);

@@ -452,13 +452,15 @@ ngx_http_runs_out_ids(ngx_http_runs_out_t *o, ngx_array_t *ids)
 
     ngx_http_runs_out_literal(o, "[");
 
-    for (i = 0; i < ids->nelts; i++) {
-        if (i) {
+    /* they were taken newest first: oldest first here */
+
+    for (i = ids->nelts; i > 0; i--) {
+        if (i < ids->nelts) {
             ngx_http_runs_out_literal(o, ",");
         }
 
         ngx_http_runs_out_literal(o, "\"");
-        ngx_http_runs_out_raw(o, id + i * NGX_HTTP_RUNS_RUN_ID_LEN,
+        ngx_http_runs_out_raw(o, id + (i - 1) * NGX_HTTP_RUNS_RUN_ID_LEN,
                               NGX_HTTP_RUNS_RUN_ID_LEN);
         ngx_http_runs_out_literal(o, "\"");
     }

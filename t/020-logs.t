@@ -54,7 +54,7 @@ flow 'pieces are placed by offset: a retry is never doubled, a gap is refused', 
     like $g->{headers}{'content-type'}, qr{^text/plain; charset=utf-8}, 'text/plain';
 };
 
-flow 'reads from an offset; the ring keeps the newest bytes', 11, sub {
+flow 'reads from an offset; the ring keeps the newest bytes', 14, sub {
     my ($id, $lid) = run_in_state('running', undef, session_name => 'log-b');
     is log_of($id)->{body}, '', 'no log yet: empty';
     is log_of($id)->{headers}{'x-log-end'}, '0', 'and it ends at 0';
@@ -83,10 +83,19 @@ flow 'reads from an offset; the ring keeps the newest bytes', 11, sub {
     $g = log_of($id, 'offset=5');
     is $g->{headers}{'x-log-offset'}, length($all) - 1024, 'an offset behind the ring starts at its oldest byte';
 
-    # one piece larger than the ring
+    # one piece larger than the ring, while a follower is at the end
+    my $f = follow($id, "offset=$end");
+    is $f->read_head(5)->{headers}{'x-log-offset'}, $end, 'a follower at the end';
     my $big = join('', map { sprintf("%05d\n", $_) } 1 .. 500);
     $r = log_post($id, $lid, $end, $big);
     is log_of($id)->{body}, substr($big, -1024), 'a piece larger than the ring: its newest bytes';
+    my ($got, $ended) = $f->read_stream(5);
+    is "$got|$ended", '|1', 'the ring overtook the follower: its answer ends, nothing skipped inside it';
+    $f->close;
+    $f = follow($id, "offset=$end");
+    is $f->read_head(5)->{headers}{'x-log-offset'}, $end + length($big) - 1024,
+        'asked again from where it was: X-Log-Offset shows the gap';
+    $f->close;
 };
 
 flow 'who may post a log', 9, sub {
