@@ -17,7 +17,7 @@ static ngx_http_runs_session_t *ngx_http_runs_find_session_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid, ngx_str_t *name);
 static ngx_int_t ngx_http_runs_ssnap_locked(ngx_http_runs_session_t *sess,
     ngx_pool_t *pool, ngx_http_runs_ssnap_t *ss);
-static ngx_uint_t ngx_http_runs_session_match(ngx_http_runs_ssnap_t *ss,
+static ngx_uint_t ngx_http_runs_session_match(ngx_http_runs_session_t *sess,
     ngx_int_t status, ngx_str_t *agent);
 
 
@@ -125,19 +125,27 @@ ngx_http_runs_ssnap_locked(ngx_http_runs_session_t *sess, ngx_pool_t *pool,
 }
 
 
+/* does the session match a listing's filters: read in place, no copy */
+
 static ngx_uint_t
-ngx_http_runs_session_match(ngx_http_runs_ssnap_t *ss, ngx_int_t status,
+ngx_http_runs_session_match(ngx_http_runs_session_t *sess, ngx_int_t status,
     ngx_str_t *agent)
 {
+    ngx_http_runs_run_t  *last;
+
+    last = ngx_queue_data(ngx_queue_last(&sess->runs), ngx_http_runs_run_t,
+                          in_session);
+
     if (status != -1
-        && ngx_http_runs_session_status(ss->status) != (ngx_uint_t) status)
+        && ngx_http_runs_session_status(last->status) != (ngx_uint_t) status)
     {
         return 0;
     }
 
     if (agent->data
-        && (ss->agent_name.len != agent->len
-            || ngx_memcmp(ss->agent_name.data, agent->data, agent->len) != 0))
+        && (last->agent_name_len != agent->len
+            || ngx_memcmp(last->strings + last->prompt_len, agent->data,
+                          agent->len) != 0))
     {
         return 0;
     }
@@ -207,7 +215,9 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
     {
         sess = ngx_queue_data(q, ngx_http_runs_session_t, all);
 
-        if (sess->nruns == 0) {
+        if (sess->nruns == 0
+            || !ngx_http_runs_session_match(sess, status, agent))
+        {
             continue;
         }
 
@@ -216,9 +226,7 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
             break;
         }
 
-        if (ngx_http_runs_session_match(&(*ss)[*n], status, agent)) {
-            (*n)++;
-        }
+        (*n)++;
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
