@@ -346,7 +346,8 @@ cmd_bench() {
     cmd_build
     # shellcheck disable=SC2086
     $CC $CFLAGS_TOOLS -o "$BUILD/bin/runs-bench.new" \
-        "$ROOT/src/bench/runs-bench.c" || die "compiling runs-bench failed"
+        "$ROOT/src/bench/runs-bench.c" "$ROOT/src/bench/bench_logs.c" \
+        || die "compiling runs-bench failed"
     mv -f "$BUILD/bin/runs-bench.new" "$BUILD/bin/runs-bench"
     BUILD=$BUILD MODULE=$MODULE NGINX_BIN=$NGINX_BIN exec "$ROOT/src/bench/bench.sh"
 }

@@ -4,7 +4,7 @@
 #
 # Every nginx here is Debian's binary with a generated configuration under
 # build/bench/<name>/ (its own prefix, logs and temp paths), 2 workers,
-# listening on 127.0.0.1:18765-18770; nothing in /etc/nginx is read.
+# listening on 127.0.0.1:18765-18772; nothing in /etc/nginx is read.
 # Everything started is stopped on exit, failure included.
 #
 # Environment (defaults are the documented settings):
@@ -43,6 +43,8 @@ PORT_STORE=18767        # claim cost at 1k, 100k, 1M stored runs
 PORT_ZONE=18768         # a 64m zone filled until 503
 PORT_WAKE=18769         # held-poll wake-ups, 1,000 idle polls
 PORT_E2E=18770          # agent-runner with the echo executor
+PORT_DONE=18771         # throughput: 10k finished runs (4 KB result, 16 KB log)
+PORT_LOGS=18772         # run logs: follow latency and log throughput
 
 say() { printf '==> [%3ds] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
@@ -258,17 +260,26 @@ start_nginx product "$PORT_PRODUCT" 2048m
 
 client fill_10k fill "$PORT_PRODUCT" 10000 --prefix g --ids "$OUT/ids-10k.txt" >/dev/null
 
+# 10k runs taken to the end (claimed, started, a 16 KB log, completed with
+# a 4 KB result) in a coordinator of their own
+start_nginx done "$PORT_DONE" 2048m
+client done_10k done "$PORT_DONE" 10000 --conns 16 --prefix g \
+    --ids "$OUT/ids-done.txt" >&2
+
 say "GET figures: warm-up ${WARMUP}s each, then $REPS x ${DURATION}s"
 wrk_run ceiling_get warmup "$WARMUP" ceiling / get.lua "$OUT/ids-10k.txt"
 wrk_run get_run warmup "$WARMUP" product / get.lua "$OUT/ids-10k.txt"
 wrk_run list_runs warmup "$WARMUP" product "/runs?limit=100" report.lua
+wrk_run get_run_done warmup "$WARMUP" done / get.lua "$OUT/ids-done.txt"
 for rep in $(seq "$REPS"); do
     wrk_run ceiling_get "$rep" "$DURATION" ceiling / get.lua "$OUT/ids-10k.txt"
     wrk_run get_run "$rep" "$DURATION" product / get.lua "$OUT/ids-10k.txt"
     wrk_run list_runs "$rep" "$DURATION" product "/runs?limit=100" report.lua
+    wrk_run get_run_done "$rep" "$DURATION" done / get.lua "$OUT/ids-done.txt"
 done
 
 stop_nginx product
+stop_nginx done
 
 # every POST stores a run: each repetition starts from an empty zone, so
 # that the repetitions measure the same thing (the store grows from 0 to
@@ -282,6 +293,12 @@ for rep in $(seq "$REPS"); do
     wrk_run post_runs warmup "$WARMUP" product / post.lua "w$rep"
     wrk_run post_runs "$rep" "$DURATION" product / post.lua "r$rep"
     stop_nginx product
+    # the same into a zone that already holds 10k finished runs
+    start_nginx done "$PORT_DONE" 2048m
+    client "done_fill_$rep" done "$PORT_DONE" 10000 --conns 16 --prefix "d$rep" >&2
+    wrk_run post_runs_done warmup "$WARMUP" done / post.lua "w$rep"
+    wrk_run post_runs_done "$rep" "$DURATION" done / post.lua "r$rep"
+    stop_nginx done
 done
 
 stop_nginx ceiling
@@ -295,6 +312,11 @@ stop_nginx zone
 start_nginx zone "$PORT_ZONE" 64m
 client zone_64m_one_session fill "$PORT_ZONE" 0 --until-full --prompt 100 \
     --resume zone-session >&2
+stop_nginx zone
+# finished runs with a 4 KB result and a 16 KB log, one at a time until
+# the zone gives up the first one's log (or refuses)
+start_nginx zone "$PORT_ZONE" 64m
+client zone_64m_done done "$PORT_ZONE" 0 --until-evicted --prefix z >&2
 stop_nginx zone
 
 # ------------------------------------------------------ claim cost
@@ -326,6 +348,20 @@ start_nginx idle "$PORT_WAKE" 64m
 client idle_cpu idle "$PORT_WAKE" --polls 1000 --seconds 10 \
     --master "${NGX_PID[idle]}" >&2
 stop_nginx idle
+
+# ------------------------------------------------------------ run logs
+say "run logs: follow latency across workers, then log throughput (${DURATION}s each, ceiling first)"
+start_nginx ceiling "$PORT_CEILING" ceiling
+start_nginx logs "$PORT_LOGS" 64m
+client log_latency loglat "$PORT_LOGS" --samples 1000 >&2
+for runs in 1 100; do
+    client "log_ceiling_$runs" logtput "$PORT_CEILING" --ceiling --runs "$runs" \
+        --seconds "$DURATION" --master "${NGX_PID[ceiling]}" >&2
+    client "log_tput_$runs" logtput "$PORT_LOGS" --runs "$runs" \
+        --seconds "$DURATION" --master "${NGX_PID[logs]}" >&2
+done
+stop_nginx logs
+stop_nginx ceiling
 
 # ------------------------------------------------------- end to end
 if [ -x "$RUNNER" ] && [ -x "$ECHO_EXEC" ]; then

@@ -47,7 +47,7 @@ my $F = $res{figures};
 my $nproc = $one{machine}{nproc} || 1;
 
 # ---------------------------------------------------------- throughput
-for my $tag (qw(ceiling_get ceiling_post get_run list_runs post_runs)) {
+for my $tag (qw(ceiling_get ceiling_post get_run list_runs post_runs get_run_done post_runs_done)) {
     my @r = @{ $reps{$tag} || [] };
     next unless @r;
     my @rps = map { $_->{wrk}{requests} / ($_->{wrk}{duration_us} / 1e6) } @r;
@@ -121,6 +121,29 @@ if ($F->{post_runs} && $F->{post_runs}{rps_median}) {
 tput_row('`GET /runs/{id}` throughput (10k stored)', 'get_run', 'ceiling_get', '≥ 70 % of GET ceiling', 0.70);
 tput_row('`GET /runs?limit=100` throughput (10k stored)', 'list_runs', 'ceiling_get', 'report it', undef);
 
+# runs with results and logs: 10k finished runs, each with a 4 KB result
+# and a 16 KB log
+my $done_what = sub {
+    my $d = $one{done_10k} or return '';
+    return sprintf(' (%s runs made at %s runs/s, each claimed, started, with a %d-byte log, completed with a %d-byte result)',
+                   commas($d->{completed}), commas($d->{per_s}), $d->{log_bytes}, $d->{result_bytes});
+};
+tput_row('`GET /runs/{id}` throughput (10k finished runs, 4 KB result, 16 KB log)', 'get_run_done', 'ceiling_get',
+         '≥ 70 % of GET ceiling', 0.70);
+$rows[-1][1] .= $done_what->() if $F->{get_run_done} && $F->{get_run_done}{ceiling};
+tput_row('`POST /runs` into a zone holding 10k finished runs (4 KB result, 16 KB log)', 'post_runs_done', 'ceiling_post',
+         '≥ 50 % of POST ceiling', 0.50);
+if ($F->{post_runs_done} && $F->{post_runs_done}{ceiling}) {
+    my @w = @{ $reps{warmup_post_runs_done} || [] };
+    my @r = @{ $reps{post_runs_done} };
+    my @from = map { 10000 + $_->{wrk}{requests} } @w;
+    my @to = map { ($from[$_] // 10000) + $r[$_]{wrk}{requests} } 0 .. $#r;
+    $F->{post_runs_done}{store_runs_at_rep_start} = \@from;
+    $F->{post_runs_done}{store_runs_at_rep_end} = \@to;
+    $rows[-1][1] .= sprintf('; each repetition on a fresh zone filled with 10k finished runs first, which grew from ~%s to ~%s runs during it',
+                            commas(median(@from) // 0), commas(median(@to)));
+}
+
 # ------------------------------------------------------------ wake-ups
 for my $m (qw(create stop)) {
     my $d = $one{"latency_$m"} or next;
@@ -133,6 +156,50 @@ for my $m (qw(create stop)) {
                 ms($w->{p50_us}), ms($w->{p99_us}), ms($w->{max_us}), $w->{n},
                 ms($d->{trigger_response}{p50_us})),
         'p50 ≤ 1 ms, p99 ≤ 5 ms', $met ? 'met' : 'missed'];
+}
+
+# ------------------------------------------------------------ run logs
+if (my $d = $one{log_latency}) {
+    my $w = $d->{log_wake};
+    my $met = $w->{n} > 0 && $w->{p50_us} <= 1000 && $w->{p99_us} <= 5000 && !$d->{same_worker};
+    $F->{log_latency} = { %$d, target => 'p50 <= 1 ms, p99 <= 5 ms', met => bool($met) };
+    push @rows, ['log piece posted → follower (`?follow=1`) receives it, follower in the other worker',
+        sprintf('p50 %s, p99 %s, max %s (n = %d, %d-byte pieces, both directions alternated; the post\'s own response p50 %s)',
+                ms($w->{p50_us}), ms($w->{p99_us}), ms($w->{max_us}), $w->{n}, $d->{piece_bytes},
+                ms($d->{post_response}{p50_us})),
+        'p50 ≤ 1 ms, p99 ≤ 5 ms', $met ? 'met' : 'missed'];
+}
+
+for my $n (1, 100) {
+    my $p = $one{"log_tput_$n"} or next;
+    my $c = $one{"log_ceiling_$n"};
+    my %f = (%$p);
+    my $ratio;
+    if ($c && $c->{posted_mb_s}) {
+        $ratio = $p->{posted_mb_s} / $c->{posted_mb_s};
+        $f{ceiling} = $c;
+        $f{ratio_to_ceiling} = sprintf('%.3f', $ratio) + 0;
+    }
+    $F->{"log_throughput_$n"} = \%f;
+    my $kb = $p->{piece_bytes} / 1024;
+    push @rows, [$n == 1
+        ? sprintf('log throughput, one run: one connection posting %g KB pieces back to back, one follower', $kb)
+        : sprintf('log throughput, %d runs at once: %d posting connections, %d followers', $n, $n, $n),
+        sprintf('posted %.1f MB/s%s; delivered to the follower%s %.1f MB/s (%s); nginx CPU %.1f ms per MB posted%s; each post answered in p50 %s (MB = 10⁶ bytes, %.0f s)',
+                $p->{posted_mb_s},
+                defined $ratio ? sprintf(' = %.1f %% of the ceiling\'s %.1f MB/s (the same posts against `return 200`)',
+                                         100 * $ratio, $c->{posted_mb_s}) : '',
+                $n == 1 ? '' : 's', $p->{delivered_mb_s},
+                $p->{follow_requests} > $p->{cross_worker_followers}
+                    ? sprintf('overtaken by the ring %d time%s and asked again: %s bytes skipped',
+                              $p->{follow_requests} - $p->{cross_worker_followers},
+                              $p->{follow_requests} - $p->{cross_worker_followers} == 1 ? '' : 's',
+                              commas($p->{skipped_bytes}))
+                    : 'never overtaken by the ring, no byte skipped',
+                $p->{nginx_cpu_ms_per_mb},
+                $c ? sprintf(' (ceiling %.1f)', $c->{nginx_cpu_ms_per_mb}) : '',
+                ms($p->{post_response}{p50_us}), $p->{seconds}),
+        'report it', 'reported'];
 }
 
 # ---------------------------------------------------------- claim cost
@@ -194,6 +261,27 @@ if (my $z = $one{zone_64m}) {
         '≤ 512 bytes beyond the strings', $met ? 'met' : 'missed'];
 }
 
+if (my $z = $one{zone_64m_done}) {
+    my $zone = 64 * 1024 * 1024;
+    my $n = $z->{completed};
+    if ($n) {
+        my $bytes = $z->{prompt_bytes} + $z->{name_bytes_mean} + $z->{result_bytes} + $z->{log_bytes};
+        my $per = $zone / $n;
+        $F->{zone_bytes_per_finished_run} = {
+            zone_bytes => $zone, runs_held => $n, stopped_by => $z->{stopped_by},
+            bytes_per_run => sprintf('%.1f', $per) + 0,
+            content_bytes_per_run => sprintf('%.1f', $bytes) + 0,
+            beyond_content => sprintf('%.1f', $per - $bytes) + 0,
+            result_bytes => $z->{result_bytes}, log_bytes => $z->{log_bytes},
+        };
+        push @rows, [sprintf('zone bytes per finished run (100-byte prompt, %g KB result, %g KB log)',
+                             $z->{result_bytes} / 1024, $z->{log_bytes} / 1024),
+            sprintf('%s bytes per run, %s beyond its %s bytes of strings, result and log; a 64 MB zone holds %s such runs before it gives up the first one\'s log (%s)',
+                    commas($per), commas($per - $bytes), commas($bytes), commas($n), $z->{stopped_by}),
+            'report it', 'reported'];
+    }
+}
+
 # -------------------------------------------------------------- idle
 if (my $i = $one{idle_cpu}) {
     my $ok = $i->{answered_during} == 0 && $i->{answered_before} == 0;
@@ -238,7 +326,7 @@ my $md = sprintf("Machine: %d cores (%s), %s, Linux %s, %s MB RAM; wrk %s. %s, c
     $one{total}{seconds} // '?');
 
 my @other = map { @{ $F->{$_}{other_pct_reps} || [] } }
-            grep { $F->{$_} } qw(ceiling_get ceiling_post get_run list_runs post_runs);
+            grep { $F->{$_} } qw(ceiling_get ceiling_post get_run list_runs post_runs get_run_done post_runs_done);
 if (@other) {
     my ($max) = sort { $b <=> $a } @other;
     $res{other_load_pct_max} = $max;

@@ -24,6 +24,21 @@
  *       run's time split by its timestamps, and the CPU time of nginx, the
  *       runner and its executors (the runner's cutime/cstime)
  *
+ *   runs-bench loglat  PORT [--samples N] [--piece BYTES] [--gap-us U]
+ *       time from a log piece's post to its last byte at a follower
+ *       (GET /runs/{id}/log?follow=1) held in the other nginx worker
+ *   runs-bench logtput PORT --master PID [--runs R] [--seconds S]
+ *                      [--piece BYTES] [--ceiling]
+ *       R runs each with one connection posting log pieces back to back
+ *       and one follower in the other worker: MB/s posted and delivered,
+ *       nginx CPU per MB; --ceiling: the same posts, no runs, no followers
+ *   runs-bench done    PORT N [--conns C] [--result BYTES] [--log BYTES]
+ *                      [--prefix P] [--ids FILE] [--until-evicted]
+ *       N runs taken through claim, started, one log post and completed
+ *       with a result; with --until-evicted, one at a time until the zone
+ *       gives up the first run's log or run, cuts a result or refuses
+ *   (loglat, logtput and done: src/bench/bench_logs.c)
+ *
  * Every command prints one JSON object on stdout.  The server is
  * 127.0.0.1:PORT.  HTTP/1.1 over plain sockets, Content-Length bodies.
  */
@@ -49,15 +64,13 @@
 #include <unistd.h>
 #include <dirent.h>
 
-
-#define RESP_TIMEOUT_MS  30000
-#define MAX_WORKERS      16
+#include "bench.h"
 
 
-static int  port;
+int  port;
 
 
-static void
+void
 die(const char *fmt, ...)
 {
     va_list  ap;
@@ -71,7 +84,7 @@ die(const char *fmt, ...)
 }
 
 
-static uint64_t
+uint64_t
 now_ns(void)
 {
     struct timespec  ts;
@@ -81,7 +94,7 @@ now_ns(void)
 }
 
 
-static void
+void
 sleep_us(long us)
 {
     struct timespec  ts;
@@ -94,7 +107,7 @@ sleep_us(long us)
 }
 
 
-static void *
+void *
 xrealloc(void *p, size_t n)
 {
     p = realloc(p, n);
@@ -105,7 +118,7 @@ xrealloc(void *p, size_t n)
 }
 
 
-static void
+void
 raise_nofile(void)
 {
     struct rlimit  rl;
@@ -119,25 +132,20 @@ raise_nofile(void)
 
 /* ---------------------------------------------------------------- HTTP */
 
-typedef struct {
-    int         status;
-    long        worker;         /* X-Worker, 0: absent */
-    char        location[80];
-    const char *body;           /* into the connection's buffer */
-    size_t      body_len;
-} resp_t;
-
-
 /*
  * One response from buf: 1 complete (*used: its bytes), 0 incomplete,
  * -1 malformed.
  */
-static int
+int
 parse_response(const char *buf, size_t len, resp_t *r, size_t *used)
 {
     const char  *end, *p, *eol, *v;
     size_t       hlen, cl;
     int          have_cl;
+
+    if (len < 4) {
+        return 0;               /* buf may be NULL yet */
+    }
 
     end = memmem(buf, len, "\r\n\r\n", 4);
     if (end == NULL) {
@@ -205,18 +213,7 @@ parse_response(const char *buf, size_t len, resp_t *r, size_t *used)
 }
 
 
-typedef struct {
-    int     fd;
-    char   *buf;
-    size_t  len;
-    size_t  cap;
-    size_t  consumed;           /* bytes of the last response, dropped on
-                                   the next receive */
-    long    worker;
-} conn_t;
-
-
-static int
+int
 tcp_connect(int nonblock)
 {
     int                 fd, one;
@@ -245,7 +242,7 @@ tcp_connect(int nonblock)
 }
 
 
-static void
+void
 conn_open(conn_t *c)
 {
     memset(c, 0, sizeof(*c));
@@ -253,7 +250,7 @@ conn_open(conn_t *c)
 }
 
 
-static void
+void
 conn_close(conn_t *c)
 {
     if (c->fd != -1) {
@@ -265,7 +262,7 @@ conn_close(conn_t *c)
 }
 
 
-static void
+void
 send_all(int fd, const char *data, size_t len)
 {
     ssize_t  n;
@@ -286,7 +283,7 @@ send_all(int fd, const char *data, size_t len)
 
 /* the next response on c, waiting up to timeout_ms; 0 on timeout */
 
-static int
+int
 conn_recv(conn_t *c, resp_t *r, int timeout_ms)
 {
     int            rc;
@@ -348,7 +345,7 @@ conn_recv(conn_t *c, resp_t *r, int timeout_ms)
 }
 
 
-static void
+void
 conn_must_recv(conn_t *c, resp_t *r, const char *what)
 {
     if (!conn_recv(c, r, RESP_TIMEOUT_MS)) {
@@ -357,7 +354,7 @@ conn_must_recv(conn_t *c, resp_t *r, const char *what)
 }
 
 
-static size_t
+size_t
 fmt_request(char *buf, size_t size, const char *method, const char *path,
     const char *body)
 {
@@ -381,7 +378,7 @@ fmt_request(char *buf, size_t size, const char *method, const char *path,
 }
 
 
-static void
+void
 conn_request(conn_t *c, const char *method, const char *path,
     const char *body)
 {
@@ -393,7 +390,7 @@ conn_request(conn_t *c, const char *method, const char *path,
 }
 
 
-static void
+void
 conn_roundtrip(conn_t *c, const char *method, const char *path,
     const char *body, resp_t *r, int expect)
 {
@@ -409,7 +406,7 @@ conn_roundtrip(conn_t *c, const char *method, const char *path,
 
 /* a string member of a JSON text: 1 found, 0 null or absent */
 
-static int
+int
 json_str(const char *body, size_t len, const char *key, char *out,
     size_t size)
 {
@@ -450,12 +447,12 @@ json_str(const char *body, size_t len, const char *key, char *out,
 }
 
 
-static const char  *prompt100 =
+const char  *prompt100 =
     "Refactor the login handler so that expired sessions redirect to the "
     "sign-in page; add a test for it.";
 
 
-static void
+void
 create_body(char *buf, size_t size, const char *name, const char *prompt)
 {
     snprintf(buf, size, "{\"type\":\"start_session\",\"session_name\":\"%s\","
@@ -463,7 +460,7 @@ create_body(char *buf, size_t size, const char *name, const char *prompt)
 }
 
 
-static void
+void
 register_launcher(conn_t *c, char *id, size_t size)
 {
     resp_t  r;
@@ -526,7 +523,7 @@ mean_us(uint64_t *v, size_t n)
 }
 
 
-static void
+void
 print_dist(const char *name, uint64_t *v, size_t n)
 {
     qsort(v, n, sizeof(uint64_t), cmp_u64);
@@ -825,7 +822,7 @@ cmd_fill(int argc, char **argv)
 
 /* open connections until one lands in each of the two workers */
 
-static void
+void
 conns_per_worker(conn_t pc[2], conn_t cc[2])
 {
     int     tries, k;
@@ -1201,7 +1198,7 @@ read_cpu(long pid, cpu_t *c)
 
 /* the master and its children */
 
-static size_t
+size_t
 nginx_pids(long master, long *pids, size_t max)
 {
     DIR            *d;
@@ -1243,7 +1240,7 @@ nginx_pids(long master, long *pids, size_t max)
 }
 
 
-static long
+long
 sum_ticks(long *pids, size_t n, int children)
 {
     size_t  i;
@@ -1616,7 +1613,8 @@ main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     if (argc < 3) {
-        fprintf(stderr, "usage: runs-bench fill|latency|claim|idle|e2e PORT "
+        fprintf(stderr, "usage: runs-bench "
+                "fill|latency|claim|idle|e2e|loglat|logtput|done PORT "
                 "...\n(see the comment at the top of src/bench/runs-bench.c)\n");
         return 2;
     }
@@ -1640,6 +1638,15 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "e2e") == 0) {
         return cmd_e2e(argc, argv);
+    }
+    if (strcmp(argv[1], "loglat") == 0) {
+        return cmd_loglat(argc, argv);
+    }
+    if (strcmp(argv[1], "logtput") == 0) {
+        return cmd_logtput(argc, argv);
+    }
+    if (strcmp(argv[1], "done") == 0) {
+        return cmd_done(argc, argv);
     }
 
     die("unknown command %s", argv[1]);

@@ -1,0 +1,1413 @@
+/*
+ * bench_logs.c: the run-log and finished-run measurements of runs-bench
+ * (usage at the top of runs-bench.c).
+ *
+ *   loglat  a follower (GET /runs/{id}/log?follow=1) held on a connection
+ *           of one worker, a piece posted on a connection of the other:
+ *           time from the post's write to the piece's last byte at the
+ *           follower, the two directions alternated
+ *   logtput R runs, each with one connection posting pieces back to back
+ *           (each waits for its 200 and takes the returned offset) and one
+ *           follower held in the other worker; MB/s posted and delivered,
+ *           and the nginx CPU per MB.  With --ceiling, the same posts
+ *           against "return 200" (no runs, no followers)
+ *   done    N finished runs: create, claim, started, a log, completed
+ *           with a result; with --until-evicted, one at a time until the
+ *           zone gives up its first finished log or run, or refuses
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+
+/* ------------------------------------------------------------- strings */
+
+typedef struct {
+    char    *p;
+    size_t   len;
+    size_t   cap;
+} sbuf_t;
+
+
+static void
+sb_reserve(sbuf_t *b, size_t n)
+{
+    if (b->cap - b->len < n + 1) {
+        while (b->cap - b->len < n + 1) {
+            b->cap = b->cap ? b->cap * 2 : 4096;
+        }
+        b->p = xrealloc(b->p, b->cap);
+    }
+}
+
+
+static void
+sb_add(sbuf_t *b, const char *s, size_t n)
+{
+    sb_reserve(b, n);
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+
+static void __attribute__((format(printf, 2, 3)))
+sb_printf(sbuf_t *b, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+
+    if (n < 0) {
+        die("vsnprintf failed");
+    }
+
+    sb_reserve(b, (size_t) n);
+
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+
+    b->len += (size_t) n;
+}
+
+
+/*
+ * n bytes of log-like text (lines of up to 100 bytes, each ending in a
+ * newline), as the inside of a JSON string: the newlines escaped
+ */
+
+static char *
+log_text_json(size_t n, const char *tag)
+{
+    size_t   i, col;
+    sbuf_t   b = { NULL, 0, 0 };
+    char     line[128];
+    int      k;
+
+    col = 0;
+    k = snprintf(line, sizeof(line), "%s building target all: cc -O2 -c "
+                 "src/module.c -o build/module.o; 0 warnings, 0 errors. ",
+                 tag);
+    if (k < 1 || (size_t) k >= sizeof(line)) {
+        die("log text: tag %s too long", tag);
+    }
+
+    for (i = 0; i < n; i++) {
+        if (col == 99 || i == n - 1) {
+            sb_add(&b, "\\n", 2);
+            col = 0;
+        } else {
+            sb_add(&b, &line[col % (size_t) k], 1);
+            col++;
+        }
+    }
+
+    return b.p;
+}
+
+
+/* n bytes of a result: printable ASCII, nothing to escape */
+
+static char *
+result_text(size_t n)
+{
+    size_t  i;
+    char   *s;
+
+    s = xrealloc(NULL, n + 1);
+    for (i = 0; i < n; i++) {
+        s[i] = prompt100[i % 100];
+    }
+    s[n] = '\0';
+
+    return s;
+}
+
+
+/* an integer member of a JSON text: 1 found */
+
+static int
+json_u64(const char *body, size_t len, const char *key, uint64_t *out)
+{
+    char         pat[64], *e;
+    const char  *p, *end;
+
+    snprintf(pat, sizeof(pat), "\"%s\"", key);
+    end = body + len;
+    p = memmem(body, len, pat, strlen(pat));
+    if (p == NULL) {
+        return 0;
+    }
+
+    for (p += strlen(pat); p < end && (*p == ' ' || *p == ':'); p++) {
+        /* void */
+    }
+
+    if (p >= end || *p < '0' || *p > '9') {
+        return 0;
+    }
+
+    *out = strtoull(p, &e, 10);
+
+    return 1;
+}
+
+
+static void
+fmt_big_request(sbuf_t *b, const char *method, const char *path,
+    const char *body, size_t body_len)
+{
+    b->len = 0;
+    sb_printf(b, "%s %s HTTP/1.1\r\nHost: bench\r\n"
+              "Content-Type: application/json\r\n"
+              "Content-Length: %zu\r\n\r\n", method, path, body_len);
+    sb_add(b, body, body_len);
+}
+
+
+/* a run created, claimed by launcher lid and started: its id in rid */
+
+static void
+live_run(conn_t *c, const char *lid, const char *name, char *rid,
+    size_t size)
+{
+    char    path[160], body[512];
+    resp_t  r;
+
+    create_body(body, sizeof(body), name, prompt100);
+    conn_roundtrip(c, "POST", "/runs", body, &r, 201);
+
+    snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", lid);
+    conn_roundtrip(c, "GET", path, NULL, &r, 200);
+    if (!json_str(r.body, r.body_len, "run_id", rid, size)) {
+        die("the poll claimed no run: %.*s", (int) r.body_len, r.body);
+    }
+
+    snprintf(path, sizeof(path), "/launcher/runs/%s/started", rid);
+    snprintf(body, sizeof(body), "{\"launcher_id\":\"%s\"}", lid);
+    conn_roundtrip(c, "POST", path, body, &r, 200);
+}
+
+
+static void
+end_run(conn_t *c, const char *lid, const char *rid)
+{
+    char    path[160], body[256];
+    resp_t  r;
+
+    snprintf(path, sizeof(path), "/launcher/runs/%s/completed", rid);
+    snprintf(body, sizeof(body), "{\"launcher_id\":\"%s\",\"result\":\"ok\"}",
+             lid);
+    conn_roundtrip(c, "POST", path, body, &r, 200);
+}
+
+
+/* a connection whose X-Worker is (or is not) the given pid */
+
+static void
+conn_in_worker(conn_t *c, long pid, int same)
+{
+    int     tries;
+    resp_t  r;
+
+    for (tries = 0; tries < 2000; tries++) {
+        conn_open(c);
+        conn_roundtrip(c, "GET", "/runs/run_000000000000", NULL, &r, 0);
+
+        if (r.worker == 0) {
+            die("no X-Worker header: the bench configuration adds it");
+        }
+
+        if (pid == 0 || (r.worker == pid) == same) {
+            return;
+        }
+
+        conn_close(c);
+
+        if (tries % 16 == 15) {
+            sleep_us(2000);
+        }
+    }
+
+    die("no connection %s worker %ld in 2000 tries", same ? "in" : "outside",
+        pid);
+}
+
+
+/* ------------------------------------------------------------ follower */
+
+/*
+ * A follow's answers: the headers, then HTTP/1.1 chunks.  An answer that
+ * ends while the run is live (its follower fell more than runs_log_size
+ * behind) is asked again from the offset reached, on the same connection;
+ * the new answer's X-Log-Offset tells the bytes skipped.
+ */
+
+typedef struct {
+    int       fd;
+    char     *buf;
+    size_t    len;
+    size_t    cap;
+    int       state;            /* FOL_* */
+    size_t    chunk_left;
+    char      rid[32];
+    uint64_t  asked;            /* the offset of the last request */
+    uint64_t  pos;              /* the log offset reached */
+    uint64_t  data;             /* bytes of the log received */
+    uint64_t  skipped;          /* bytes between an offset asked and the
+                                   answer's X-Log-Offset */
+    int       answers;          /* follow requests answered */
+    long      worker;
+    void     *owner;
+} follow_t;
+
+enum { FOL_HEADERS, FOL_SIZE, FOL_DATA, FOL_CRLF, FOL_TRAILER, FOL_END };
+
+
+static void
+follow_request(follow_t *f)
+{
+    char  req[256];
+    int   n;
+
+    n = snprintf(req, sizeof(req), "GET /runs/%s/log?follow=1&offset=%"
+                 PRIu64 " HTTP/1.1\r\nHost: bench\r\n\r\n", f->rid, f->pos);
+    f->asked = f->pos;
+    f->state = FOL_HEADERS;
+    send_all(f->fd, req, (size_t) n);
+}
+
+
+static void
+follow_start(follow_t *f, int fd, const char *rid)
+{
+    memset(f, 0, sizeof(*f));
+    f->fd = fd;
+    f->cap = 65536;
+    f->buf = xrealloc(NULL, f->cap);
+    snprintf(f->rid, sizeof(f->rid), "%s", rid);
+    follow_request(f);
+}
+
+
+/* parses what buf holds; -1 malformed */
+
+static int
+follow_parse(follow_t *f)
+{
+    char    *p, *end, *eol, *h;
+    size_t   n, off;
+
+    off = 0;
+
+    while (f->state != FOL_END) {
+        p = f->buf + off;
+        n = f->len - off;
+
+        if (f->state == FOL_HEADERS) {
+            end = memmem(p, n, "\r\n\r\n", 4);
+            if (end == NULL) {
+                break;
+            }
+            *end = '\0';
+            if (strncmp(p, "HTTP/1.1 200", 12) != 0) {
+                fprintf(stderr, "runs-bench: follow answered: %.200s\n", p);
+                return -1;
+            }
+            if (strcasestr(p, "\r\ntransfer-encoding: chunked") == NULL) {
+                fprintf(stderr, "runs-bench: follow not chunked: %.400s\n",
+                        p);
+                return -1;
+            }
+            h = strcasestr(p, "\r\nx-log-offset:");
+            if (h == NULL) {
+                fprintf(stderr, "runs-bench: no X-Log-Offset: %.400s\n", p);
+                return -1;
+            }
+            f->pos = strtoull(h + 15, NULL, 10);
+            if (f->pos < f->asked) {
+                fprintf(stderr, "runs-bench: asked from %" PRIu64 ", "
+                        "answered from %" PRIu64 "\n", f->asked, f->pos);
+                return -1;
+            }
+            f->skipped += f->pos - f->asked;
+            f->answers++;
+            h = strcasestr(p, "\r\nx-worker:");
+            f->worker = h ? strtol(h + 11, NULL, 10) : 0;
+            off += (size_t) (end - p) + 4;
+            f->state = FOL_SIZE;
+
+        } else if (f->state == FOL_SIZE || f->state == FOL_TRAILER) {
+            eol = memmem(p, n, "\r\n", 2);
+            if (eol == NULL) {
+                break;
+            }
+            off += (size_t) (eol - p) + 2;
+            if (f->state == FOL_TRAILER) {
+                if (eol == p) {
+                    f->state = FOL_END;
+                }
+                continue;
+            }
+            f->chunk_left = strtoul(p, NULL, 16);
+            f->state = f->chunk_left ? FOL_DATA : FOL_TRAILER;
+
+        } else if (f->state == FOL_DATA) {
+            if (n == 0) {
+                break;
+            }
+            if (n > f->chunk_left) {
+                n = f->chunk_left;
+            }
+            f->chunk_left -= n;
+            f->data += n;
+            f->pos += n;
+            off += n;
+            if (f->chunk_left == 0) {
+                f->state = FOL_CRLF;
+            }
+
+        } else {                /* FOL_CRLF */
+            if (n < 2) {
+                break;
+            }
+            if (p[0] != '\r' || p[1] != '\n') {
+                return -1;
+            }
+            off += 2;
+            f->state = FOL_SIZE;
+        }
+    }
+
+    memmove(f->buf, f->buf + off, f->len - off);
+    f->len -= off;
+
+    return 0;
+}
+
+
+/* reads what the socket has: 1 read, 0 nothing (EAGAIN), -1 closed */
+
+static int
+follow_read(follow_t *f)
+{
+    ssize_t  n;
+
+    if (f->cap - f->len < 4096) {
+        f->cap *= 2;
+        f->buf = xrealloc(f->buf, f->cap);
+    }
+
+    n = recv(f->fd, f->buf + f->len, f->cap - f->len, MSG_DONTWAIT);
+    if (n == 0) {
+        return -1;
+    }
+    if (n == -1) {
+        if (errno == EAGAIN || errno == EINTR) {
+            return 0;
+        }
+        die("follower read: %s", strerror(errno));
+    }
+
+    f->len += (size_t) n;
+
+    if (follow_parse(f) != 0) {
+        die("a malformed follow answer");
+    }
+
+    return 1;
+}
+
+
+/* waits until the follower has its headers and the log up to "pos", or
+   its answer has ended */
+
+static void
+follow_wait(follow_t *f, uint64_t pos, int timeout_ms)
+{
+    int            rc;
+    uint64_t       until;
+    struct pollfd  pfd;
+
+    until = now_ns() + (uint64_t) timeout_ms * 1000000;
+
+    while (f->state == FOL_HEADERS
+           || (f->state != FOL_END && f->pos < pos))
+    {
+        pfd.fd = f->fd;
+        pfd.events = POLLIN;
+        rc = poll(&pfd, 1, 100);
+        if (rc == 1 && follow_read(f) < 0) {
+            die("the follow's connection closed");
+        }
+        if (now_ns() > until) {
+            die("the follower of %s is at %" PRIu64 ", not %" PRIu64
+                " after %d ms", f->rid, f->pos, pos, timeout_ms);
+        }
+    }
+}
+
+
+/* the run has ended at "end": the follower reads to the end of its log */
+
+static void
+follow_finish(follow_t *f, uint64_t end)
+{
+    int  i;
+
+    for (i = 0; i < 100; i++) {
+        follow_wait(f, UINT64_MAX, RESP_TIMEOUT_MS);
+        if (f->pos >= end) {
+            return;
+        }
+        follow_request(f);
+    }
+
+    die("the follower of %s stops at %" PRIu64 " of %" PRIu64, f->rid,
+        f->pos, end);
+}
+
+
+/* ------------------------------------------------------------- loglat */
+
+int
+cmd_loglat(int argc, char **argv)
+{
+    int            i, d, k, samples, piece, got_f, got_p, same, rc;
+    long           gap;
+    char           lid[32], rid[2][32], path[160], name[64], *data;
+    sbuf_t         body = { NULL, 0, 0 }, req = { NULL, 0, 0 };
+    conn_t         pc[2], cc[2];
+    resp_t         r;
+    uint64_t       t0, *lat, *own, off[2], end;
+    size_t         nlat, nown;
+    follow_t       fol[2];
+    struct pollfd  pfd[2];
+
+    samples = 1000;
+    piece = 64;
+    gap = 1000;
+
+    for (i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
+            samples = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
+            piece = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--gap-us") == 0 && i + 1 < argc) {
+            gap = atol(argv[++i]);
+        } else {
+            die("loglat: unknown argument %s", argv[i]);
+        }
+    }
+
+    if (samples < 1 || piece < 8 || piece > 16384) {
+        die("usage: loglat PORT [--samples N] [--piece 8..16384] "
+            "[--gap-us U]");
+    }
+
+    conns_per_worker(pc, cc);
+    register_launcher(&cc[0], lid, sizeof(lid));
+
+    /* run d is followed in worker d and posted to in the other one */
+    for (d = 0; d < 2; d++) {
+        snprintf(name, sizeof(name), "loglat%d_%d", (int) getpid(), d);
+        live_run(&cc[0], lid, name, rid[d], sizeof(rid[d]));
+        follow_start(&fol[d], pc[d].fd, rid[d]);
+        follow_wait(&fol[d], 0, RESP_TIMEOUT_MS);
+        if (fol[d].worker != pc[d].worker) {
+            die("loglat: the follow came from worker %ld, not %ld",
+                fol[d].worker, pc[d].worker);
+        }
+        off[d] = 0;
+    }
+
+    lat = calloc((size_t) samples, sizeof(uint64_t));
+    own = calloc((size_t) samples, sizeof(uint64_t));
+    if (lat == NULL || own == NULL) {
+        die("out of memory");
+    }
+
+    nlat = nown = 0;
+    same = 0;
+
+    for (i = 0; i < samples; i++) {
+        d = i & 1;              /* the follower's worker; the post: 1 - d */
+        k = 1 - d;
+
+        sleep_us(gap);
+
+        /* the follower is held with nothing to send */
+        pfd[0].fd = fol[d].fd;
+        pfd[0].events = POLLIN;
+        if (poll(pfd, 1, 0) != 0) {
+            die("loglat: the follower had something before the post");
+        }
+
+        snprintf(name, sizeof(name), "s%06d", i);
+        data = log_text_json((size_t) piece, name);
+        body.len = 0;
+        sb_printf(&body, "{\"launcher_id\":\"%s\",\"offset\":%" PRIu64
+                  ",\"data\":\"%s\"}", lid, off[d], data);
+        free(data);
+        snprintf(path, sizeof(path), "/launcher/runs/%s/log", rid[d]);
+        fmt_big_request(&req, "POST", path, body.p, body.len);
+
+        t0 = now_ns();
+        send_all(cc[k].fd, req.p, req.len);
+
+        got_f = got_p = 0;
+
+        while (!got_f || !got_p) {
+            pfd[0].fd = fol[d].fd;
+            pfd[0].events = got_f ? 0 : POLLIN;
+            pfd[1].fd = cc[k].fd;
+            pfd[1].events = got_p ? 0 : POLLIN;
+
+            rc = poll(pfd, 2, RESP_TIMEOUT_MS);
+            if (rc == 0) {
+                die("loglat: sample %d: no piece and no answer in %d ms", i,
+                    RESP_TIMEOUT_MS);
+            }
+            if (rc == -1) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                die("poll: %s", strerror(errno));
+            }
+
+            if (!got_f && pfd[0].revents) {
+                if (follow_read(&fol[d]) < 0 || fol[d].state == FOL_END) {
+                    die("loglat: the follow ended");
+                }
+                if (fol[d].pos >= off[d] + (uint64_t) piece) {
+                    lat[nlat++] = now_ns() - t0;
+                    got_f = 1;
+                }
+            }
+
+            if (!got_p && pfd[1].revents && conn_recv(&cc[k], &r, 0)) {
+                own[nown++] = now_ns() - t0;
+                got_p = 1;
+                if (r.status != 200
+                    || !json_u64(r.body, r.body_len, "offset", &end)
+                    || end != off[d] + (uint64_t) piece)
+                {
+                    die("loglat: the post answered %d: %.*s", r.status,
+                        (int) r.body_len, r.body);
+                }
+            }
+        }
+
+        if (fol[d].pos != off[d] + (uint64_t) piece || fol[d].skipped) {
+            die("loglat: the follower is at %" PRIu64 ", %" PRIu64
+                " posted", fol[d].pos, off[d] + (uint64_t) piece);
+        }
+
+        if (fol[d].worker == cc[k].worker) {
+            same++;             /* never, by construction */
+        }
+
+        off[d] += (uint64_t) piece;
+    }
+
+    /* the runs end: so do their follows, with every byte */
+    for (d = 0; d < 2; d++) {
+        end_run(&cc[0], lid, rid[d]);
+        follow_finish(&fol[d], off[d]);
+        if (fol[d].data != off[d] || fol[d].answers != 1) {
+            die("loglat: follower %d: %" PRIu64 " bytes in %d answers, %"
+                PRIu64 " posted", d, fol[d].data, fol[d].answers, off[d]);
+        }
+    }
+
+    printf("{\"workers\":[%ld,%ld],\"piece_bytes\":%d,\"gap_us\":%ld,"
+           "\"same_worker\":%d,", pc[0].worker, pc[1].worker, piece, gap,
+           same);
+    print_dist("log_wake", lat, nlat);
+    printf(",");
+    print_dist("post_response", own, nown);
+    printf("}\n");
+
+    for (d = 0; d < 2; d++) {
+        free(fol[d].buf);
+        conn_close(&pc[d]);
+        conn_close(&cc[d]);
+    }
+    free(lat);
+    free(own);
+    free(body.p);
+    free(req.p);
+
+    return 0;
+}
+
+
+/* ------------------------------------------------------------ logtput */
+
+typedef struct {
+    int       fd;
+    int       want_out;
+    int       busy;             /* a post in flight */
+    char      rid[32];
+    long      worker;
+    uint64_t  offset;           /* the log's end, as last answered */
+    uint64_t  sent_at;
+    sbuf_t    w;                /* the request being written */
+    size_t    woff;
+    char     *rbuf;
+    size_t    rlen;
+    size_t    rcap;
+} poster_t;
+
+
+typedef struct {
+    int        kind;            /* 0 poster, 1 follower */
+    poster_t  *p;
+    follow_t  *f;
+} ev_t;
+
+
+static void
+ep_mod(int ep, int fd, void *ptr, int out)
+{
+    struct epoll_event  ev;
+
+    ev.events = EPOLLIN | (out ? EPOLLOUT : 0);
+    ev.data.ptr = ptr;
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == -1) {
+        die("epoll_ctl: %s", strerror(errno));
+    }
+}
+
+
+static void
+poster_flush(poster_t *p, int ep, ev_t *e)
+{
+    ssize_t  n;
+
+    while (p->woff < p->w.len) {
+        n = send(p->fd, p->w.p + p->woff, p->w.len - p->woff, MSG_DONTWAIT);
+        if (n == -1) {
+            if (errno == EAGAIN || errno == EINTR) {
+                break;
+            }
+            die("poster write: %s", strerror(errno));
+        }
+        p->woff += (size_t) n;
+    }
+
+    if ((p->woff < p->w.len) != p->want_out) {
+        p->want_out = p->woff < p->w.len;
+        ep_mod(ep, p->fd, e, p->want_out);
+    }
+}
+
+
+static void
+poster_post(poster_t *p, int ep, ev_t *e, const char *lid, const char *esc,
+    size_t esc_len)
+{
+    size_t  body_len, head;
+    char    pre[160];
+    int     n;
+
+    n = snprintf(pre, sizeof(pre), "{\"launcher_id\":\"%s\",\"offset\":%"
+                 PRIu64 ",\"data\":\"", lid, p->offset);
+    body_len = (size_t) n + esc_len + 2;
+
+    p->w.len = 0;
+    sb_printf(&p->w, "POST /launcher/runs/%s/log HTTP/1.1\r\nHost: bench\r\n"
+              "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+              p->rid, body_len);
+    head = p->w.len;
+    sb_add(&p->w, pre, (size_t) n);
+    sb_add(&p->w, esc, esc_len);
+    sb_add(&p->w, "\"}", 2);
+
+    if (p->w.len - head != body_len) {
+        die("logtput: body length");
+    }
+
+    p->woff = 0;
+    p->busy = 1;
+    p->sent_at = now_ns();
+    poster_flush(p, ep, e);
+}
+
+
+int
+cmd_logtput(int argc, char **argv)
+{
+    int                 i, j, nruns, piece, ceiling, ep, n, running, busy;
+    int                 cross, nofollow, follow;
+    long                master, hz, pids[MAX_WORKERS];
+    char                lid[32], name[64], *esc;
+    double              secs, wall;
+    size_t              npids, esc_len, used, nlat, latcap;
+    conn_t              setup, c;
+    resp_t              r;
+    ev_t               *evs;
+    uint64_t            t0, t1, stop_at, posted, posts, delivered_win;
+    uint64_t            delivered, skipped, end, *lat;
+    int                 answers;
+    long                ticks0, ticks1;
+    poster_t           *ps;
+    follow_t           *fs;
+    struct rusage       ru0, ru1;
+    struct epoll_event  ev, ready[256];
+
+    nruns = 1;
+    secs = 5;
+    piece = 16384;
+    ceiling = 0;
+    nofollow = 0;
+    master = 0;
+
+    for (i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            nruns = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+            secs = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
+            piece = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
+            master = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--ceiling") == 0) {
+            ceiling = 1;
+        } else if (strcmp(argv[i], "--no-follow") == 0) {
+            nofollow = 1;
+        } else {
+            die("logtput: unknown argument %s", argv[i]);
+        }
+    }
+
+    if (nruns < 1 || nruns > 1000 || secs <= 0 || piece < 1
+        || piece > 1000000 || master == 0)
+    {
+        die("usage: logtput PORT --master PID [--runs R] [--seconds S] "
+            "[--piece BYTES] [--ceiling | --no-follow]");
+    }
+
+    follow = !ceiling && !nofollow;
+
+    raise_nofile();
+    hz = sysconf(_SC_CLK_TCK);
+    npids = nginx_pids(master, pids, MAX_WORKERS);
+
+    esc = log_text_json((size_t) piece, "tput");
+    esc_len = strlen(esc);
+
+    ps = calloc((size_t) nruns, sizeof(poster_t));
+    fs = calloc((size_t) nruns, sizeof(follow_t));
+    evs = calloc((size_t) nruns * 2, sizeof(ev_t));
+    latcap = 1 << 16;
+    lat = calloc(latcap, sizeof(uint64_t));
+    if (ps == NULL || fs == NULL || evs == NULL || lat == NULL) {
+        die("out of memory");
+    }
+
+    ep = epoll_create1(0);
+    if (ep == -1) {
+        die("epoll_create1: %s", strerror(errno));
+    }
+
+    lid[0] = '\0';
+    cross = 0;
+
+    if (!ceiling) {
+        conn_open(&setup);
+        register_launcher(&setup, lid, sizeof(lid));
+    }
+
+    for (j = 0; j < nruns; j++) {
+        poster_t  *p = &ps[j];
+
+        /* the poster's connection, its worker known */
+        conn_in_worker(&c, 0, 1);
+        p->fd = c.fd;
+        p->worker = c.worker;
+        free(c.buf);
+
+        if (ceiling) {
+            snprintf(p->rid, sizeof(p->rid), "run_ceiling%04d", j);
+
+        } else {
+            snprintf(name, sizeof(name), "tput%d_%d", (int) getpid(), j);
+            live_run(&setup, lid, name, p->rid, sizeof(p->rid));
+        }
+
+        if (follow) {
+            /* its follower in the other worker */
+            conn_in_worker(&c, p->worker, 0);
+            free(c.buf);
+            follow_start(&fs[j], c.fd, p->rid);
+            fs[j].owner = p;
+            cross++;
+
+            evs[nruns + j].kind = 1;
+            evs[nruns + j].f = &fs[j];
+            ev.events = EPOLLIN;
+            ev.data.ptr = &evs[nruns + j];
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, fs[j].fd, &ev) == -1) {
+                die("epoll_ctl: %s", strerror(errno));
+            }
+        }
+
+        evs[j].kind = 0;
+        evs[j].p = p;
+        ev.events = EPOLLIN;
+        ev.data.ptr = &evs[j];
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev) == -1) {
+            die("epoll_ctl: %s", strerror(errno));
+        }
+    }
+
+    /* every follow held before the clock starts */
+    for (j = 0; follow && j < nruns; j++) {
+        follow_wait(&fs[j], 0, RESP_TIMEOUT_MS);
+        if (fs[j].worker == ps[j].worker) {
+            die("logtput: follower and poster in worker %ld", fs[j].worker);
+        }
+    }
+
+    sleep_us(100000);
+
+    posted = posts = delivered_win = 0;
+    nlat = 0;
+
+    getrusage(RUSAGE_SELF, &ru0);
+    ticks0 = sum_ticks(pids, npids, 0);
+    t0 = now_ns();
+    stop_at = t0 + (uint64_t) (secs * 1e9);
+
+    for (j = 0; j < nruns; j++) {
+        poster_post(&ps[j], ep, &evs[j], lid, esc, esc_len);
+    }
+
+    running = 1;
+    busy = nruns;
+    t1 = 0;
+
+    while (busy > 0) {
+        n = epoll_wait(ep, ready, 256, RESP_TIMEOUT_MS);
+        if (n == 0) {
+            die("logtput: nothing for %d ms", RESP_TIMEOUT_MS);
+        }
+        if (n == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            die("epoll_wait: %s", strerror(errno));
+        }
+
+        if (running && now_ns() >= stop_at) {
+            running = 0;
+        }
+
+        for (i = 0; i < n; i++) {
+            ev_t      *e = ready[i].data.ptr;
+            poster_t  *p;
+            ssize_t    k;
+
+            if (e->kind == 1) {
+                uint64_t  before = e->f->data;
+
+                while ((k = follow_read(e->f)) > 0) {
+                    /* all it has */
+                }
+                if (k < 0) {
+                    die("logtput: a follow's connection closed");
+                }
+                delivered_win += e->f->data - before;
+                if (e->f->state == FOL_END) {
+                    /* overtaken by the ring: asked again from where it is */
+                    follow_request(e->f);
+                }
+                continue;
+            }
+
+            p = e->p;
+
+            if (ready[i].events & EPOLLOUT) {
+                poster_flush(p, ep, e);
+            }
+
+            if (!(ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+                continue;
+            }
+
+            if (p->rcap - p->rlen < 4096) {
+                p->rcap = p->rcap ? p->rcap * 2 : 16384;
+                p->rbuf = xrealloc(p->rbuf, p->rcap);
+            }
+
+            k = recv(p->fd, p->rbuf + p->rlen, p->rcap - p->rlen,
+                     MSG_DONTWAIT);
+            if (k == 0) {
+                die("logtput: the server closed a poster's connection");
+            }
+            if (k == -1) {
+                if (errno == EAGAIN || errno == EINTR) {
+                    continue;
+                }
+                die("poster read: %s", strerror(errno));
+            }
+            p->rlen += (size_t) k;
+
+            if (parse_response(p->rbuf, p->rlen, &r, &used) != 1) {
+                continue;
+            }
+
+            if (r.status != 200) {
+                die("logtput: a post answered %d: %.*s", r.status,
+                    (int) r.body_len, r.body);
+            }
+
+            if (ceiling) {
+                end = p->offset + (uint64_t) piece;
+            } else if (!json_u64(r.body, r.body_len, "offset", &end)
+                       || end != p->offset + (uint64_t) piece)
+            {
+                die("logtput: a post answered %.*s at offset %" PRIu64,
+                    (int) r.body_len, r.body, p->offset);
+            }
+
+            if (nlat == latcap) {
+                latcap *= 2;
+                lat = xrealloc(lat, latcap * sizeof(uint64_t));
+            }
+            lat[nlat++] = now_ns() - p->sent_at;
+
+            memmove(p->rbuf, p->rbuf + used, p->rlen - used);
+            p->rlen -= used;
+            p->offset = end;
+            p->busy = 0;
+            posted += (uint64_t) piece;
+            posts++;
+
+            if (running) {
+                poster_post(p, ep, e, lid, esc, esc_len);
+            } else {
+                busy--;
+            }
+        }
+    }
+
+    t1 = now_ns();
+    ticks1 = sum_ticks(pids, npids, 0);
+    getrusage(RUSAGE_SELF, &ru1);
+    wall = (double) (t1 - t0) / 1e9;
+
+    /* the runs end: their follows get every byte kept, then end */
+    delivered = skipped = 0;
+    answers = 0;
+    for (j = 0; !ceiling && j < nruns; j++) {
+        end_run(&setup, lid, ps[j].rid);
+    }
+    for (j = 0; follow && j < nruns; j++) {
+        follow_finish(&fs[j], ps[j].offset);
+        delivered += fs[j].data;
+        skipped += fs[j].skipped;
+        answers += fs[j].answers;
+        if (fs[j].data + fs[j].skipped != ps[j].offset) {
+            die("logtput: %s: %" PRIu64 " bytes received, %" PRIu64
+                " skipped, %" PRIu64 " posted", ps[j].rid, fs[j].data,
+                fs[j].skipped, ps[j].offset);
+        }
+    }
+
+#define MB(x)  ((double) (x) / 1e6)
+
+    printf("{\"mode\":\"%s\",\"runs\":%d,\"piece_bytes\":%d,\"seconds\":%.3f,"
+           "\"posts\":%" PRIu64 ",\"posted_bytes\":%" PRIu64 ","
+           "\"posted_mb_s\":%.2f,\"delivered_bytes_window\":%" PRIu64 ","
+           "\"delivered_mb_s\":%.2f,\"delivered_bytes_total\":%" PRIu64 ","
+           "\"skipped_bytes\":%" PRIu64 ",\"follow_requests\":%d,"
+           "\"cross_worker_followers\":%d,"
+           "\"nginx_ticks\":%ld,\"hz\":%ld,\"nginx_cpu_pct\":%.1f,"
+           "\"nginx_cpu_ms_per_mb\":%.3f,\"client_cpu_pct\":%.1f,",
+           ceiling ? "ceiling" : follow ? "product" : "product_no_follow",
+           nruns, piece, wall, posts, posted,
+           MB(posted) / wall, delivered_win, MB(delivered_win) / wall,
+           delivered,
+           skipped, answers, cross, ticks1 - ticks0, hz,
+           100.0 * (double) (ticks1 - ticks0) / (double) hz / wall,
+           posted ? 1000.0 * (double) (ticks1 - ticks0) / (double) hz
+                    / MB(posted) : -1.0,
+           100.0 * ((double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec)
+                    + (double) (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
+                    + (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec)
+                      / 1e6
+                    + (double) (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)
+                      / 1e6) / wall);
+    print_dist("post_response", lat, nlat);
+    printf("}\n");
+
+#undef MB
+
+    for (j = 0; j < nruns; j++) {
+        close(ps[j].fd);
+        free(ps[j].w.p);
+        free(ps[j].rbuf);
+        if (follow) {
+            close(fs[j].fd);
+            free(fs[j].buf);
+        }
+    }
+    if (!ceiling) {
+        conn_close(&setup);
+    }
+    close(ep);
+    free(ps);
+    free(fs);
+    free(evs);
+    free(lat);
+    free(esc);
+
+    return 0;
+}
+
+
+/* --------------------------------------------------------------- done */
+
+enum { D_CREATE, D_CLAIM, D_STARTED, D_LOG, D_COMPLETED, D_CHECK_RUN,
+       D_CHECK_FIRST };
+
+
+typedef struct {
+    conn_t  c;
+    int     state;
+    char    lid[32];
+    char    rid[32];
+    sbuf_t  req;
+} doer_t;
+
+
+int
+cmd_done(int argc, char **argv)
+{
+    int             i, nconns, until_evicted, result_bytes, log_bytes, rc;
+    int             active;
+    long            total, started, completed, name_bytes;
+    char            path[192], cbody[512], name[64], first[32], *esc;
+    char           *result;
+    const char     *prefix, *idsfile, *stopped_by;
+    FILE           *ids;
+    sbuf_t          body = { NULL, 0, 0 };
+    doer_t         *ds, *x;
+    resp_t          r;
+    uint64_t        t0, t1, end;
+    struct pollfd  *pfds;
+
+    nconns = 16;
+    result_bytes = 4096;
+    log_bytes = 16384;
+    prefix = "d";
+    idsfile = NULL;
+    until_evicted = 0;
+
+    if (argc < 4) {
+        die("usage: done PORT N [--conns C] [--result BYTES] [--log BYTES] "
+            "[--prefix P] [--ids FILE] [--until-evicted]");
+    }
+
+    total = atol(argv[3]);
+
+    for (i = 4; i < argc; i++) {
+        if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
+            nconns = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--result") == 0 && i + 1 < argc) {
+            result_bytes = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
+            log_bytes = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
+            prefix = argv[++i];
+        } else if (strcmp(argv[i], "--ids") == 0 && i + 1 < argc) {
+            idsfile = argv[++i];
+        } else if (strcmp(argv[i], "--until-evicted") == 0) {
+            until_evicted = 1;
+        } else {
+            die("done: unknown argument %s", argv[i]);
+        }
+    }
+
+    if (until_evicted) {
+        nconns = 1;             /* the first eviction is then exact */
+    }
+
+    if (nconns < 1 || result_bytes < 0 || log_bytes < 1
+        || (!until_evicted && total < 1))
+    {
+        die("done: bad arguments");
+    }
+
+    raise_nofile();
+
+    esc = log_text_json((size_t) log_bytes, "done");
+    result = result_text((size_t) result_bytes);
+
+    ids = NULL;
+    if (idsfile) {
+        ids = fopen(idsfile, "w");
+        if (ids == NULL) {
+            die("%s: %s", idsfile, strerror(errno));
+        }
+    }
+
+    ds = calloc((size_t) nconns, sizeof(doer_t));
+    pfds = calloc((size_t) nconns, sizeof(struct pollfd));
+    if (ds == NULL || pfds == NULL) {
+        die("out of memory");
+    }
+
+    started = completed = name_bytes = 0;
+    stopped_by = "count";
+    first[0] = '\0';
+    active = 0;
+
+    t0 = now_ns();
+
+    for (i = 0; i < nconns; i++) {
+        conn_open(&ds[i].c);
+        register_launcher(&ds[i].c, ds[i].lid, sizeof(ds[i].lid));
+        ds[i].state = -1;
+    }
+
+    /* every connection goes round create .. completed; the first request */
+    for (i = 0; i < nconns && (until_evicted || started < total); i++) {
+        x = &ds[i];
+        snprintf(name, sizeof(name), "%s%ld", prefix, started++);
+        name_bytes += (long) strlen(name);
+        create_body(cbody, sizeof(cbody), name, prompt100);
+        conn_request(&x->c, "POST", "/runs", cbody);
+        x->state = D_CREATE;
+        active++;
+    }
+
+    while (active > 0) {
+        for (i = 0; i < nconns; i++) {
+            pfds[i].fd = ds[i].c.fd;
+            pfds[i].events = ds[i].state >= 0 ? POLLIN : 0;
+        }
+
+        rc = poll(pfds, (nfds_t) nconns, RESP_TIMEOUT_MS);
+        if (rc == 0) {
+            die("done: no answer in %d ms", RESP_TIMEOUT_MS);
+        }
+        if (rc == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            die("poll: %s", strerror(errno));
+        }
+
+        for (i = 0; i < nconns; i++) {
+            x = &ds[i];
+
+            if (!pfds[i].revents || x->state < 0 || !conn_recv(&x->c, &r, 0))
+            {
+                continue;
+            }
+
+            switch (x->state) {
+
+            case D_CREATE:
+                if (r.status == 503 && until_evicted) {
+                    stopped_by = "create refused (503)";
+                    x->state = -1;
+                    active--;
+                    continue;
+                }
+                if (r.status != 201) {
+                    die("done: POST /runs answered %d: %.*s", r.status,
+                        (int) r.body_len, r.body);
+                }
+                snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s",
+                         x->lid);
+                conn_request(&x->c, "GET", path, NULL);
+                x->state = D_CLAIM;
+                break;
+
+            case D_CLAIM:
+                if (r.status != 200
+                    || !json_str(r.body, r.body_len, "run_id", x->rid,
+                                 sizeof(x->rid)))
+                {
+                    die("done: the poll answered %d: %.*s", r.status,
+                        (int) r.body_len, r.body);
+                }
+                snprintf(path, sizeof(path), "/launcher/runs/%s/started",
+                         x->rid);
+                body.len = 0;
+                sb_printf(&body, "{\"launcher_id\":\"%s\"}", x->lid);
+                conn_request(&x->c, "POST", path, body.p);
+                x->state = D_STARTED;
+                break;
+
+            case D_STARTED:
+                if (r.status != 200) {
+                    die("done: started answered %d: %.*s", r.status,
+                        (int) r.body_len, r.body);
+                }
+                snprintf(path, sizeof(path), "/launcher/runs/%s/log", x->rid);
+                body.len = 0;
+                sb_printf(&body, "{\"launcher_id\":\"%s\",\"offset\":0,"
+                          "\"data\":\"%s\"}", x->lid, esc);
+                fmt_big_request(&x->req, "POST", path, body.p, body.len);
+                send_all(x->c.fd, x->req.p, x->req.len);
+                x->state = D_LOG;
+                break;
+
+            case D_LOG:
+                if (r.status == 503 && until_evicted) {
+                    stopped_by = "log refused (503)";
+                    x->state = -1;
+                    active--;
+                    continue;
+                }
+                if (r.status != 200
+                    || !json_u64(r.body, r.body_len, "offset", &end)
+                    || end != (uint64_t) log_bytes)
+                {
+                    die("done: the log post answered %d: %.*s", r.status,
+                        (int) r.body_len, r.body);
+                }
+                snprintf(path, sizeof(path), "/launcher/runs/%s/completed",
+                         x->rid);
+                body.len = 0;
+                sb_printf(&body, "{\"launcher_id\":\"%s\",\"result\":\"%s\"}",
+                          x->lid, result);
+                fmt_big_request(&x->req, "POST", path, body.p, body.len);
+                send_all(x->c.fd, x->req.p, x->req.len);
+                x->state = D_COMPLETED;
+                break;
+
+            case D_COMPLETED:
+                if (r.status != 200) {
+                    die("done: completed answered %d: %.*s", r.status,
+                        (int) r.body_len, r.body);
+                }
+                if (ids) {
+                    fprintf(ids, "%s\n", x->rid);
+                }
+                if (first[0] == '\0') {
+                    snprintf(first, sizeof(first), "%s", x->rid);
+                }
+                if (until_evicted) {
+                    /* this run whole: its result kept, not cut */
+                    snprintf(path, sizeof(path), "/runs/%s", x->rid);
+                    conn_request(&x->c, "GET", path, NULL);
+                    x->state = D_CHECK_RUN;
+                    break;
+                }
+                completed++;
+                goto next;
+
+            case D_CHECK_RUN:
+                if (r.status != 200) {
+                    die("done: GET /runs/%s answered %d", x->rid, r.status);
+                }
+                if (memmem(r.body, r.body_len, "\"result_truncated\":false",
+                           24) == NULL
+                    && memmem(r.body, r.body_len, "\"result_truncated\": false",
+                              25) == NULL)
+                {
+                    stopped_by = "result cut";
+                    x->state = -1;
+                    active--;
+                    continue;
+                }
+                /* the first run's log: still there? */
+                snprintf(path, sizeof(path), "/runs/%s/log?offset=%d", first,
+                         log_bytes);
+                conn_request(&x->c, "GET", path, NULL);
+                x->state = D_CHECK_FIRST;
+                break;
+
+            case D_CHECK_FIRST:
+                if (r.status == 404) {
+                    stopped_by = "first run evicted";
+                    x->state = -1;
+                    active--;
+                    continue;
+                }
+                if (r.status != 200) {
+                    die("done: GET the first log answered %d", r.status);
+                }
+                if (memmem(x->c.buf, (size_t) (r.body - x->c.buf),
+                           "X-Log-Evicted: true", 19) != NULL)
+                {
+                    stopped_by = "first log evicted";
+                    x->state = -1;
+                    active--;
+                    continue;
+                }
+                completed++;
+                goto next;
+
+            default:
+                die("done: state %d", x->state);
+            }
+
+            continue;
+
+        next:
+
+            if (!until_evicted && started >= total) {
+                x->state = -1;
+                active--;
+                continue;
+            }
+
+            snprintf(name, sizeof(name), "%s%ld", prefix, started++);
+            name_bytes += (long) strlen(name);
+            create_body(cbody, sizeof(cbody), name, prompt100);
+            conn_request(&x->c, "POST", "/runs", cbody);
+            x->state = D_CREATE;
+        }
+    }
+
+    t1 = now_ns();
+
+    if (ids && fclose(ids) != 0) {
+        die("%s: %s", idsfile, strerror(errno));
+    }
+
+    printf("{\"completed\":%ld,\"attempted\":%ld,\"stopped_by\":\"%s\","
+           "\"prompt_bytes\":100,\"name_bytes_mean\":%.2f,"
+           "\"result_bytes\":%d,\"log_bytes\":%d,\"conns\":%d,"
+           "\"seconds\":%.3f,\"per_s\":%.0f}\n",
+           completed, started, stopped_by,
+           started ? (double) name_bytes / (double) started : 0.0,
+           result_bytes, log_bytes, nconns, (double) (t1 - t0) / 1e9,
+           (double) completed / ((double) (t1 - t0) / 1e9));
+
+    for (i = 0; i < nconns; i++) {
+        conn_close(&ds[i].c);
+        free(ds[i].req.p);
+    }
+    free(ds);
+    free(pfds);
+    free(esc);
+    free(result);
+    free(body.p);
+
+    return 0;
+}
