@@ -392,7 +392,7 @@ ngx_uint_t ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone,
     uint64_t *end);
 ngx_uint_t ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
     ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t rid,
-    uint64_t offset, size_t cap, ngx_uint_t follow,
+    uint64_t offset, size_t cap, ngx_uint_t follow, ngx_pool_t *pool,
     ngx_http_runs_logread_t *rd, ngx_uint_t *refused);
 ngx_uint_t ngx_http_runs_store_session(ngx_http_runs_zone_t *zone,
     uint64_t *sid, ngx_str_t *name, ngx_pool_t *pool,

@@ -285,16 +285,17 @@ ngx_http_runs_check_broken(ngx_http_request_t *r)
     c = r->connection;
     ev = c->read;
 
+    if (c->error) {
+        /* an HTTP/2 stream reset or its connection gone, too */
+        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        return;
+    }
+
 #if (NGX_HTTP_V2)
     if (r->stream) {
         return;
     }
 #endif
-
-    if (c->error) {
-        ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
-        return;
-    }
 
 #if (NGX_HAVE_EPOLLRDHUP)
 

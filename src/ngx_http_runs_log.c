@@ -13,7 +13,8 @@
 #include "ngx_http_runs.h"
 
 
-#define NGX_HTTP_RUNS_FOLLOW_BUF  16384
+#define NGX_HTTP_RUNS_FOLLOW_BUF    16384
+#define NGX_HTTP_RUNS_FOLLOW_TIMER  3600000     /* ms */
 
 
 static const char *ngx_http_runs_log_args(ngx_http_request_t *r,
@@ -28,6 +29,7 @@ static ngx_int_t ngx_http_runs_log_follow(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, uint64_t id, uint64_t offset);
 static void ngx_http_runs_follow_pump(ngx_http_runs_ctx_t *ctx);
 static void ngx_http_runs_follow_write(ngx_http_request_t *r);
+static void ngx_http_runs_follow_timer(ngx_event_t *ev);
 static ngx_int_t ngx_http_runs_follow_wait_write(ngx_http_request_t *r);
 static void ngx_http_runs_follow_end(ngx_http_runs_ctx_t *ctx,
     ngx_int_t rc);
@@ -64,19 +66,29 @@ ngx_http_runs_log_read(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
 
-    rd.data = ngx_pnalloc(r->pool, rmcf->log_size);
-    if (rd.data == NULL) {
+    /* sized under the lock to what there is (HEAD: nothing is copied) */
+    rd.data = NULL;
+
+    switch (ngx_http_runs_store_log_read(ctx->zone, rmcf, NULL, id, offset,
+                                         r->method == NGX_HTTP_HEAD
+                                         ? 0 : rmcf->log_size,
+                                         0, r->pool, &rd, &refused))
+    {
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
+
+    case NGX_HTTP_RUNS_R_NO_RUN:
+        return ngx_http_runs_send_no_run(r);
+
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_runs_store_log_read(ctx->zone, rmcf, NULL, id, offset,
-                                     rmcf->log_size, 0, &rd, &refused)
-        == NGX_HTTP_RUNS_R_NO_RUN)
-    {
-        return ngx_http_runs_send_no_run(r);
-    }
-
-    r->headers_out.content_length_n = rd.n;
+    /* HEAD: the length GET would send */
+    r->headers_out.content_length_n = (r->method == NGX_HTTP_HEAD)
+                                      ? (off_t) ngx_min(rd.end - rd.start,
+                                                        rmcf->log_size)
+                                      : (off_t) rd.n;
 
     rc = ngx_http_runs_log_headers(r, &rd, 0);
 
@@ -257,8 +269,8 @@ ngx_http_runs_log_follow(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     found = ngx_http_runs_store_log_read(ctx->zone, rmcf,
                                          ngx_exiting ? NULL : ctx, id,
-                                         offset, size, !ngx_exiting, &rd,
-                                         &refused);
+                                         offset, size, !ngx_exiting, r->pool,
+                                         &rd, &refused);
 
     if (found == NGX_HTTP_RUNS_R_NO_RUN) {
         return ngx_http_runs_send_no_run(r);
@@ -302,6 +314,13 @@ ngx_http_runs_log_follow(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     rc = ngx_http_runs_hold(r, ctx, cln, 0);
 
     r->write_event_handler = ngx_http_runs_follow_write;
+
+    /*
+     * not cancelable: a worker shutting down stays until its timer has
+     * ended its follows (an HTTP/2 stream is not an idle connection)
+     */
+    ctx->timer.handler = ngx_http_runs_follow_timer;
+    ngx_add_timer(&ctx->timer, NGX_HTTP_RUNS_FOLLOW_TIMER);
 
     if (found == NGX_HTTP_RUNS_R_DONE) {
         /* more than one buffer to send: on with it once this one is out */
@@ -367,12 +386,17 @@ ngx_http_runs_follow_pump(ngx_http_runs_ctx_t *ctx)
     r = ctx->request;
     c = r->connection;
 
-    if (ctx->final) {
+    if (ctx->final || ngx_exiting) {
         ngx_http_runs_follow_end(ctx, NGX_OK);
         return;
     }
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+
+    /* held while it goes on: a wake-up takes it out of zone->held */
+    if (ngx_queue_empty(&ctx->held)) {
+        ngx_queue_insert_tail(&ctx->zone->held, &ctx->held);
+    }
 
     for ( ;; ) {
 
@@ -391,9 +415,10 @@ ngx_http_runs_follow_pump(ngx_http_runs_ctx_t *ctx)
                                              ctx->run_id, ctx->offset,
                                              ctx->chunk->end
                                              - ctx->chunk->start,
-                                             1, &rd, &refused);
+                                             1, NULL, &rd, &refused);
 
-        if (found == NGX_HTTP_RUNS_R_NO_RUN) {
+        if (found != NGX_HTTP_RUNS_R_DONE && found != NGX_HTTP_RUNS_R_HOLD) {
+            /* the run is gone (or, never, a cap refused its waiter) */
             ngx_http_runs_follow_end(ctx, NGX_OK);
             break;
         }
@@ -428,10 +453,6 @@ ngx_http_runs_follow_pump(ngx_http_runs_ctx_t *ctx)
 
         if (found == NGX_HTTP_RUNS_R_HOLD) {
             /* every byte is out or on its way: wait for more */
-            if (ngx_queue_empty(&ctx->held)) {
-                ngx_queue_insert_tail(&ctx->zone->held, &ctx->held);
-            }
-
             if ((c->buffered || r->out)
                 && ngx_http_runs_follow_wait_write(r) != NGX_OK)
             {
@@ -482,7 +503,31 @@ ngx_http_runs_follow_write(ngx_http_request_t *r)
         ngx_del_timer(wev);
     }
 
+    /* sent: a level-triggered write event is not wanted any more */
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_runs_follow_end(ctx, NGX_ERROR);
+        return;
+    }
+
     ngx_http_runs_follow_pump(ctx);
+}
+
+
+/* keeps an exiting worker until its follows are ended */
+
+static void
+ngx_http_runs_follow_timer(ngx_event_t *ev)
+{
+    ngx_http_runs_ctx_t  *ctx;
+
+    ctx = ev->data;
+
+    if (ngx_exiting) {
+        ngx_http_runs_finish_held(ctx);
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_RUNS_FOLLOW_TIMER);
 }
 
 

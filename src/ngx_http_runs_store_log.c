@@ -18,6 +18,9 @@
 
 static void ngx_http_runs_log_put(ngx_http_runs_log_t *log, uint64_t at,
     u_char *src, size_t n);
+static void *ngx_http_runs_log_alloc_locked(ngx_http_runs_zone_t *zone,
+    size_t size);
+static size_t ngx_http_runs_log_chunk(size_t want);
 static ngx_http_runs_log_t *ngx_http_runs_log_room_locked(
     ngx_http_runs_zone_t *zone, ngx_http_runs_run_t *run, size_t want,
     size_t max);
@@ -32,6 +35,29 @@ ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
     log->run->log_evicted = 1;
 
     ngx_slab_free_locked(zone->shpool, log);
+}
+
+
+/* an allocation for which only the logs of finished runs are given up */
+
+static void *
+ngx_http_runs_log_alloc_locked(ngx_http_runs_zone_t *zone, size_t size)
+{
+    void                 *p;
+    ngx_http_runs_log_t  *log;
+
+    for ( ;; ) {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+        if (p != NULL || ngx_queue_empty(&zone->sh->logs)) {
+            return p;
+        }
+
+        log = ngx_queue_data(ngx_queue_head(&zone->sh->logs),
+                             ngx_http_runs_log_t, queue);
+
+        ngx_http_runs_log_free_locked(zone, log);
+        zone->sh->logs_evicted++;
+    }
 }
 
 
@@ -77,6 +103,25 @@ ngx_http_runs_log_get(ngx_http_runs_log_t *log, uint64_t at, u_char *dst,
 }
 
 
+/* the bytes a log of "want" bytes takes: a slab chunk, or whole pages */
+
+static size_t
+ngx_http_runs_log_chunk(size_t want)
+{
+    size_t  size, n;
+
+    size = offsetof(ngx_http_runs_log_t, data) + want;
+
+    if (size > ngx_pagesize / 2) {
+        return ngx_align(size, ngx_pagesize);
+    }
+
+    for (n = NGX_HTTP_RUNS_LOG_MIN; n < size; n <<= 1) { /* void */ }
+
+    return n;
+}
+
+
 /*
  * The run's log, grown towards "want" bytes (at most "max") when the zone
  * has room for it; NULL only when the run has no log and no room for one.
@@ -86,7 +131,7 @@ static ngx_http_runs_log_t *
 ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, size_t want, size_t max)
 {
-    size_t                size, n;
+    size_t                size, piece;
     uint64_t              at;
     ngx_http_runs_log_t  *log, *old;
 
@@ -104,21 +149,25 @@ ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
         want = ngx_max(want, (size_t) old->size * 2);
     }
 
-    size = offsetof(ngx_http_runs_log_t, data) + want;
+    size = ngx_http_runs_log_chunk(want) - offsetof(ngx_http_runs_log_t, data);
 
-    if (size <= ngx_pagesize / 2) {
-        for (n = NGX_HTTP_RUNS_LOG_MIN; n < size; n <<= 1) { /* void */ }
-        size = n;
+    /* never more than runs_log_size: what is kept is what was set */
+    size = ngx_min(size, max);
+
+    if (old == NULL) {
+        /* a first log: room is made for it as for anything */
+        log = ngx_http_runs_alloc_locked(zone,
+                                         offsetof(ngx_http_runs_log_t, data)
+                                         + size, NULL);
 
     } else {
-        size = ngx_align(size, ngx_pagesize);
+        /* growing one: only the logs of finished runs give way */
+        log = ngx_http_runs_log_alloc_locked(zone,
+                                             offsetof(ngx_http_runs_log_t,
+                                                      data)
+                                             + size);
     }
 
-    size = ngx_min(size - offsetof(ngx_http_runs_log_t, data), max);
-
-    log = ngx_http_runs_alloc_locked(zone,
-                                     offsetof(ngx_http_runs_log_t, data)
-                                     + size, NULL);
     if (log == NULL) {
         /* a live run's log keeps what fits in what it has */
         return old;
@@ -139,9 +188,9 @@ ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
         at = old->end - log->kept;
 
         while (at < old->end) {
-            size = ngx_min(old->end - at, old->size - at % old->size);
-            ngx_http_runs_log_put(log, at, old->data + at % old->size, size);
-            at += size;
+            piece = ngx_min(old->end - at, old->size - at % old->size);
+            ngx_http_runs_log_put(log, at, old->data + at % old->size, piece);
+            at += piece;
         }
 
         ngx_slab_free_locked(zone->shpool, old);
@@ -263,17 +312,19 @@ done:
 
 /*
  * Copies at most "cap" bytes of a run's log from "offset" (or from the
- * oldest byte kept, or the end, whichever is nearest) into rd->data.
- * With "follow", a reader that has every byte of a live run's log is held
- * (NGX_HTTP_RUNS_R_HOLD: ctx->waiter armed; refused beyond
- * runs_max_follows), and one that has every byte of a finished run's log,
- * or whose run is gone, is done (its waiter released).
+ * oldest byte kept, or the end, whichever is nearest) into rd->data, or
+ * into a buffer of the size found from "pool" when rd->data is NULL.
+ * With "follow", a reader of a live run has a waiter from its first read
+ * (NGX_HTTP_RUNS_R_REFUSED beyond runs_max_follows), armed once it has
+ * every byte (NGX_HTTP_RUNS_R_HOLD); one that has every byte of a
+ * finished run's log, or whose run is gone, is done (its waiter
+ * released).
  */
 
 ngx_uint_t
 ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
     ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t rid,
-    uint64_t offset, size_t cap, ngx_uint_t follow,
+    uint64_t offset, size_t cap, ngx_uint_t follow, ngx_pool_t *pool,
     ngx_http_runs_logread_t *rd, ngx_uint_t *refused)
 {
     uint64_t                oldest;
@@ -308,6 +359,16 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
 
     rd->n = (size_t) ngx_min(rd->end - rd->start, (uint64_t) cap);
 
+    if (rd->data == NULL) {
+        /* a plain read: a buffer of the size found */
+        rd->data = ngx_pnalloc(pool, rd->n + 1);
+        if (rd->data == NULL) {
+            rd->n = 0;
+            found = NGX_HTTP_RUNS_R_NO_MEMORY;
+            goto done;
+        }
+    }
+
     if (rd->n) {
         ngx_http_runs_log_get(log, rd->start, rd->data, rd->n);
     }
@@ -316,28 +377,32 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
         goto done;
     }
 
-    if (rd->start + rd->n < rd->end) {
-        /* more to read once this is sent */
-        release = 0;
-        goto done;
-    }
-
-    /* the reader has every byte there is */
-
     if (ngx_http_runs_is_terminal(run->status)) {
+        /* held on only while there is more to send */
+        release = (rd->start + rd->n >= rd->end);
         goto done;
     }
 
     release = 0;
 
+    /* a live run's follower waits from its first read: a cap refuses it then */
+
     if (ctx->waiter == NULL) {
         ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
                                                       NGX_HTTP_RUNS_WAIT_LOG,
                                                       run, refused, &bells);
+        if (ctx->waiter == NULL) {
+            found = NGX_HTTP_RUNS_R_REFUSED;
+            goto done;
+        }
+    }
 
-        found = ctx->waiter ? NGX_HTTP_RUNS_R_HOLD : NGX_HTTP_RUNS_R_REFUSED;
+    if (rd->start + rd->n < rd->end) {
+        /* more to read once this is sent */
         goto done;
     }
+
+    /* the reader has every byte there is: it waits for more */
 
     ngx_http_runs_waiter_rearm_locked(zone->sh, ctx->waiter);
     found = NGX_HTTP_RUNS_R_HOLD;

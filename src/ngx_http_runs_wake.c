@@ -25,6 +25,7 @@
 static void ngx_http_runs_bell_handler(ngx_event_t *ev);
 static void ngx_http_runs_purge_dead_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bells_t *bells);
+static void ngx_http_runs_drop_own_waiters(ngx_http_runs_zone_t *zone);
 static void ngx_http_runs_notify_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
@@ -180,6 +181,10 @@ ngx_http_runs_exit_worker(ngx_cycle_t *cycle)
     zp = rmcf->zones.elts;
 
     for (i = 0; i < rmcf->zones.nelts; i++) {
+
+        /* requests still held here end with the process: so do waiters */
+        ngx_http_runs_drop_own_waiters(zp[i]);
+
         c = zp[i]->bell;
 
         if (c == NULL) {
@@ -190,6 +195,41 @@ ngx_http_runs_exit_worker(ngx_cycle_t *cycle)
         ngx_close_connection(c);
         zp[i]->bell = NULL;
     }
+}
+
+
+/* this worker's waiters, at its exit: no request of it is answered now */
+
+static void
+ngx_http_runs_drop_own_waiters(ngx_http_runs_zone_t *zone)
+{
+    ngx_queue_t             *q, *next;
+    ngx_http_runs_bells_t    bells;
+    ngx_http_runs_waiter_t  *w;
+
+    if (zone->sh == NULL) {
+        return;
+    }
+
+    bells = 0;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (q = ngx_queue_head(&zone->sh->waiters);
+         q != ngx_queue_sentinel(&zone->sh->waiters);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        w = ngx_queue_data(q, ngx_http_runs_waiter_t, every);
+
+        if (w->pid == ngx_pid) {
+            ngx_http_runs_waiter_remove_locked(zone, w, &bells);
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    ngx_http_runs_ring(zone, bells);
 }
 
 

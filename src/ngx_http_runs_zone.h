@@ -45,7 +45,8 @@ struct ngx_http_runs_run_s {
                                                sh->finished when terminal */
     ngx_queue_t                 owned;      /* launcher->runs while held */
     ngx_queue_t                 stop;       /* launcher->stops */
-    ngx_queue_t                 waiters;    /* ?wait= waiters */
+    ngx_queue_t                 waiters;    /* ?wait= waiters, log
+                                               followers */
 
     ngx_http_runs_session_t    *session;
     ngx_http_runs_launcher_t   *launcher;   /* the holder, while held */

@@ -14,6 +14,11 @@ use Runs qw(:DEFAULT log_post);
 use Test::More;
 use Time::HiRes qw(sleep time);
 
+BEGIN {
+    my $port = $ENV{TEST_NGINX_PORT} || 1984;
+    $ENV{TEST_NGINX_H2_PORT} ||= $port + 1001;
+}
+
 repeat_each(1);
 no_long_string();
 no_shuffle();
@@ -231,6 +236,62 @@ flow 'followers are capped; one that leaves frees its place', 7, sub {
     is $g->{status}, 200, 'HEAD with follow: the headers, not held';
 };
 
+flow 'a follower of a long log counts against the cap from its first read', 4, sub {
+    my ($id, $lid) = run_in_state('running', undef, session_name => 'log-h');
+    log_post($id, $lid, 0, join('', map { sprintf("%07d\n", $_) } 1 .. 2500));
+    my $a = follow($id, 'offset=20000');
+    is $a->read_head(5)->{status}, 200, 'a follower at the end holds the one place';
+    my $b = follow($id);
+    is $b->read_head(5)->{status}, 503, 'one from offset 0 (20 kB to send first): 503 at once';
+    $b->close;
+    my $t0 = time;
+    is req('GET', "/runs/$id")->{status}, 200, 'the worker answers others';
+    cmp_ok time - $t0, '<', 2, 'at once';
+    $a->close;
+};
+
+flow 'HTTP/2 follows: streamed, and released when the client leaves', 4, sub {
+    my $curl = `curl -V 2>/dev/null`;
+    SKIP: {
+        skip 'curl without HTTP/2', 4 if $curl !~ /HTTP2/;
+        my $h2 = $ENV{TEST_NGINX_H2_PORT};
+        my ($id, $lid) = run_in_state('running', undef, session_name => 'log-i');
+        require File::Temp;
+        my $dir = File::Temp::tempdir(CLEANUP => 1);
+        my $pid = fork();
+        if ($pid == 0) {
+            exec 'curl', '-sN', '--http2-prior-knowledge', '-o', "$dir/out",
+                 "http://127.0.0.1:$h2/runs/$id/log?follow=1";
+            exit 1;
+        }
+        sleep 0.5;
+        log_post($id, $lid, 0, "over h2\n");
+        my $got = '';
+        for (1 .. 40) {
+            sleep 0.05;
+            $got = do { local $/; open my $fh, '<', "$dir/out" or next; <$fh> } // '';
+            last if $got eq "over h2\n";
+        }
+        is $got, "over h2\n", 'a piece reaches an HTTP/2 follower';
+        my $c = follow($id);
+        is $c->read_head(5)->{status}, 503, 'it holds the one place';
+        $c->close;
+        kill 'KILL', $pid;
+        waitpid $pid, 0;
+        my $ok;
+        for (1 .. 40) {
+            sleep 0.05;
+            my $d = follow($id);
+            my $s = $d->read_head(5)->{status};
+            $d->close;
+            if ($s == 200) { $ok = 1; last }
+        }
+        ok $ok, 'the HTTP/2 client gone, its place is free at once (no piece needed)';
+        launcher_event($id, 'completed', { launcher_id => $lid });
+        is req('GET', "/runs/$id")->{status}, 200, 'all well';
+    }
+};
+
 flow 'a full zone gives up the logs of finished runs before finished runs', 7, sub {
     my $lid = register_launcher();
     my @done;
@@ -337,7 +398,36 @@ runs_max_follows log follows already
 
 
 
-=== TEST 8: a full zone gives up the logs of finished runs before finished runs
+=== TEST 8: a follower of a long log counts against the cap from its first read
+--- http_config
+    runs_zone runs 4m;
+    runs_max_follows 1;
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- error_log
+runs_max_follows log follows already
+
+
+
+=== TEST 9: HTTP/2 follows: streamed, and released when the client leaves
+--- http_config
+    runs_zone runs 4m;
+    runs_max_follows 1;
+    server {
+        listen 127.0.0.1:$TEST_NGINX_H2_PORT http2;
+        location /runs { runs_api runs; }
+    }
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 30
+--- error_log
+runs_max_follows log follows already
+
+
+
+=== TEST 10: a full zone gives up the logs of finished runs before finished runs
 --- http_config
     runs_zone runs 1m;
 --- request
