@@ -66,6 +66,7 @@
 #include "ngx_http_runs.h"
 
 #include <jansson.h>
+#include <errno.h>
 
 
 #define FUZZ_MAX_DEPTH  64          /* NGX_HTTP_RUNS_JSON_DEPTH */
@@ -106,6 +107,29 @@ static const char  *fuzz_keys[] = {
 
 static ngx_open_file_t  fuzz_log_file;
 static ngx_log_t        fuzz_log;
+
+
+/* does an integer's text (JSON grammar, no exponent) say n */
+
+static int
+fuzz_integer_is(ngx_str_t *text, json_int_t n)
+{
+    char       buf[32];
+    long long  v;
+
+    if (text->len >= sizeof(buf)) {
+        return 1;       /* no leading zeros in JSON: beyond int64 */
+    }
+
+    ngx_memcpy(buf, text->data, text->len);
+    buf[text->len] = '\0';
+
+    /* "-0" is 0; beyond int64 is jansson's own limit (CLASS overflow) */
+    errno = 0;
+    v = strtoll(buf, NULL, 10);
+
+    return errno == ERANGE || v == (long long) n;
+}
 
 
 static const char *
@@ -612,7 +636,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "\"%s\": the reader has %s, jansson %s", key,
                    fuzz_type_name(fields[i].type), fuzz_type_name(type));
 
-        if (type != NGX_HTTP_RUNS_JSON_STRING) {
+        if (type == NGX_HTTP_RUNS_JSON_INTEGER) {
+            /* an integer's text: the value jansson read, when it fits */
+            fuzz_check(fields[i].value.len > 0
+                       && fuzz_integer_is(&fields[i].value,
+                                          json_integer_value(v)),
+                       "\"%s\": the reader has the integer text \"%.*s\", "
+                       "jansson %" JSON_INTEGER_FORMAT, key,
+                       (int) fields[i].value.len, fields[i].value.data,
+                       json_integer_value(v));
+
+        } else if (type != NGX_HTTP_RUNS_JSON_STRING) {
             fuzz_check(fields[i].value.len == 0
                        && fields[i].value.data == NULL,
                        "\"%s\": a value for a non-string", key);
