@@ -88,21 +88,57 @@ ngx_http_runs_out_raw(ngx_http_runs_out_t *o, const void *data, size_t len)
 }
 
 
+/* any byte of v zero; any byte of v below 0x20 (v's bytes below 0x80) */
+#define ngx_http_runs_ones   0x0101010101010101ULL
+#define ngx_http_runs_highs  0x8080808080808080ULL
+#define ngx_http_runs_has_zero(v)                                            \
+    (((v) - ngx_http_runs_ones) & ~(v) & ngx_http_runs_highs)
+#define ngx_http_runs_has_ctl(v)                                             \
+    (((v) - 0x20 * ngx_http_runs_ones) & ~(v) & ngx_http_runs_highs)
+
+
+/*
+ * The length of s escaped for JSON.  Eight bytes at a time are looked at
+ * as one word, and only a word with a byte below 0x20, a '"' or a '\\'
+ * byte by byte: an agent's answer is mostly text that needs nothing.
+ */
+
 static size_t
 ngx_http_runs_escaped_len(u_char *s, size_t len)
 {
-    u_char  *last;
-    size_t   n;
+    u_char    *last, *end;
+    size_t     n;
+    uint64_t   w;
 
     n = len;
+    last = s + len;
 
-    for (last = s + len; s < last; s++) {
-        if (*s == '"' || *s == '\\') {
-            n++;
+    while (s < last) {
 
-        } else if (*s < 0x20) {
-            n += (*s == '\n' || *s == '\r' || *s == '\t' || *s == '\b'
-                  || *s == '\f') ? 1 : 5;
+        end = last;
+
+        if (last - s >= 8) {
+            ngx_memcpy(&w, s, 8);
+
+            if (!(ngx_http_runs_has_ctl(w)
+                  | ngx_http_runs_has_zero(w ^ ('"' * ngx_http_runs_ones))
+                  | ngx_http_runs_has_zero(w ^ ('\\' * ngx_http_runs_ones))))
+            {
+                s += 8;
+                continue;
+            }
+
+            end = s + 8;
+        }
+
+        for ( /* void */ ; s < end; s++) {
+            if (*s == '"' || *s == '\\') {
+                n++;
+
+            } else if (*s < 0x20) {
+                n += (*s == '\n' || *s == '\r' || *s == '\t' || *s == '\b'
+                      || *s == '\f') ? 1 : 5;
+            }
         }
     }
 

@@ -162,29 +162,17 @@ static ngx_int_t
 ngx_http_runs_session_by_name(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    u_char                 *dst, *src;
-    ngx_str_t               name;
-    ngx_http_runs_ssnap_t   ss;
+    ngx_http_runs_ssnap_t  ss;
 
-    /* the name as it was escaped in the path */
+    /* nginx has decoded the path already */
 
-    name.data = ngx_pnalloc(r->pool, ctx->path_id.len);
-    if (name.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    dst = name.data;
-    src = ctx->path_id.data;
-    ngx_unescape_uri(&dst, &src, ctx->path_id.len, 0);
-    name.len = dst - name.data;
-
-    if (!ngx_http_runs_name_valid(&name)) {
+    if (!ngx_http_runs_name_valid(&ctx->path_id)) {
         return ngx_http_runs_send_no_session(r);
     }
 
     return ngx_http_runs_session_send(r,
-               ngx_http_runs_store_session(ctx->zone, NULL, &name, r->pool,
-                                           &ss),
+               ngx_http_runs_store_session(ctx->zone, NULL, &ctx->path_id,
+                                           r->pool, &ss),
                &ss);
 }
 
@@ -319,6 +307,8 @@ ngx_http_runs_session_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_array_t           stopped, cancelled;
     ngx_http_runs_out_t   o;
     u_char                text[NGX_HTTP_RUNS_SESSION_ID_LEN];
+
+    /* a canonical text of the id, whatever case it came in */
 
     if (ngx_http_runs_parse_sid(&ctx->path_id, sid) != NGX_OK) {
         return ngx_http_runs_send_no_session(r);

@@ -357,6 +357,14 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
     rd->start = ngx_max(offset, oldest);
     rd->start = ngx_min(rd->start, rd->end);
 
+    /* a ring that wrapped may keep the tail of a character: not sent */
+    while (rd->start > offset && rd->start < rd->end
+           && rd->start - oldest < 3
+           && (log->data[rd->start % log->size] & 0xc0) == 0x80)
+    {
+        rd->start++;
+    }
+
     rd->n = (size_t) ngx_min(rd->end - rd->start, (uint64_t) cap);
 
     if (rd->data == NULL) {

@@ -61,6 +61,27 @@ flow 'results round-trip byte for byte', 12, sub {
     is status_of($id), 'running', 'and nothing changed';
 };
 
+flow 'escapes are found wherever they fall in an 8-byte word', 2, sub {
+    my $lid = register_launcher();
+    my (@want, @got);
+    for my $k (0 .. 17) {
+        for my $c ("\"", "\\", "\n", "\x{1}", "\x{1f}", "\x{7f}", "\x{e9}") {
+            my $text = ('a' x $k) . $c . ('b' x (23 - $k)) . $c;
+            push @want, $text;
+        }
+    }
+    # one run per text would be slow: 18 x 7 texts joined in 9 runs
+    my @chunks;
+    push @chunks, join('|', splice(@want, 0, 14)) while @want;
+    my @back;
+    for my $t (@chunks) {
+        my ($id) = end_with('running', 'completed', result => $t);
+        push @back, (get_run($id) || {})->{result};
+    }
+    is scalar(@back), 9, 'nine runs';
+    is_deeply \@back, \@chunks, 'every text back byte for byte';
+};
+
 flow 'a result over runs_result_max is cut between characters and marked', 6, sub {
     my $exact = 'x' x 2048;
     my ($a) = end_with('running', 'completed', result => $exact);
@@ -116,7 +137,14 @@ GET /runs?limit=1
 
 
 
-=== TEST 2: a result over runs_result_max is cut between characters and marked
+=== TEST 2: escapes are found wherever they fall in an 8-byte word
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+
+
+
+=== TEST 3: a result over runs_result_max is cut between characters and marked
 --- http_config
     runs_zone runs 4m;
     runs_result_max 2k;
@@ -126,7 +154,7 @@ GET /runs?limit=1
 
 
 
-=== TEST 3: results are recorded in a zone full of live runs
+=== TEST 4: results are recorded in a zone full of live runs
 --- http_config
     runs_zone runs 64k;
 --- request
