@@ -115,9 +115,23 @@ EOF
         add_header X-Worker \$pid always;
 
         location / { return 200 '{"ok":true}'; }
-    }
-}
 EOF
+            # an answer as long as a finished run's, for its GET figure
+            # (a parameter holds at most 4k: the text is two maps' values)
+            if [ -n "${BIG_BODY_BYTES:-}" ]; then
+                echo "        location /big/ { return 200 \"\$big1\$big2\"; }"
+            fi
+            cat <<EOF
+    }
+EOF
+            if [ -n "${BIG_BODY_BYTES:-}" ]; then
+                printf "    map \"\" \$big1 { default '%s'; }\n" \
+                    "$(head -c $((BIG_BODY_BYTES / 2)) /dev/zero | tr '\0' x)"
+                printf "    map \"\" \$big2 { default '%s'; }\n" \
+                    "$(head -c $((BIG_BODY_BYTES - BIG_BODY_BYTES / 2)) /dev/zero | tr '\0' x)"
+            fi
+            echo "}"
+
         else
             cat <<EOF
 
@@ -255,7 +269,6 @@ machine
 # that a drift of the machine hits both alike
 
 say "throughput: ceiling on :$PORT_CEILING, coordinator on :$PORT_PRODUCT"
-start_nginx ceiling "$PORT_CEILING" ceiling
 start_nginx product "$PORT_PRODUCT" 2048m
 
 client fill_10k fill "$PORT_PRODUCT" 10000 --prefix g --ids "$OUT/ids-10k.txt" >/dev/null
@@ -266,16 +279,24 @@ start_nginx done "$PORT_DONE" 2048m
 client done_10k done "$PORT_DONE" 10000 --conns 16 --prefix g \
     --ids "$OUT/ids-done.txt" >&2
 
+# the ceiling, with a location answering as many bytes as one of those runs
+BIG_BODY_BYTES=$(curl -s "http://127.0.0.1:$PORT_DONE/runs/$(head -1 "$OUT/ids-done.txt")" | wc -c)
+export BIG_BODY_BYTES
+record big_body "{\"bytes\":$BIG_BODY_BYTES}"
+start_nginx ceiling "$PORT_CEILING" ceiling
+
 say "GET figures: warm-up ${WARMUP}s each, then $REPS x ${DURATION}s"
 wrk_run ceiling_get warmup "$WARMUP" ceiling / get.lua "$OUT/ids-10k.txt"
 wrk_run get_run warmup "$WARMUP" product / get.lua "$OUT/ids-10k.txt"
 wrk_run list_runs warmup "$WARMUP" product "/runs?limit=100" report.lua
 wrk_run get_run_done warmup "$WARMUP" done / get.lua "$OUT/ids-done.txt"
+wrk_run ceiling_get_big warmup "$WARMUP" ceiling / get.lua "$OUT/ids-done.txt" /big/
 for rep in $(seq "$REPS"); do
     wrk_run ceiling_get "$rep" "$DURATION" ceiling / get.lua "$OUT/ids-10k.txt"
     wrk_run get_run "$rep" "$DURATION" product / get.lua "$OUT/ids-10k.txt"
     wrk_run list_runs "$rep" "$DURATION" product "/runs?limit=100" report.lua
     wrk_run get_run_done "$rep" "$DURATION" done / get.lua "$OUT/ids-done.txt"
+    wrk_run ceiling_get_big "$rep" "$DURATION" ceiling / get.lua "$OUT/ids-done.txt" /big/
 done
 
 stop_nginx product

@@ -1,7 +1,7 @@
 -- wrk script: GET /runs/{id} over the run ids listed in a file (one a
 -- line, written by "runs-bench fill --ids"), each thread starting at its
 -- own offset.
---   wrk -t2 -c50 -d10s -s get.lua http://127.0.0.1:18765 -- ids.txt
+--   wrk -t2 -c50 -d10s -s get.lua http://127.0.0.1:18765 -- ids.txt [prefix]
 -- The ceiling is measured with this same script against "return 200".
 
 local nthreads = 0
@@ -14,8 +14,10 @@ function setup(thread)
 end
 
 function init(args)
+   -- args[2]: the path before the id, "/runs/" unless given
+   local prefix = args[2] or "/runs/"
    for line in io.lines(args[1]) do
-      ids[#ids + 1] = "/runs/" .. line
+      ids[#ids + 1] = prefix .. line
    end
    if #ids == 0 then
       error("no run ids in " .. tostring(args[1]))
