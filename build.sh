@@ -284,7 +284,7 @@ http {
         $listen6
 
         location /runs      { runs_api runs; }
-        location /launcher  { runs_launcher_api runs; }
+        location /launcher  { runs_launcher_api runs; client_body_buffer_size 32k; }
         location /launchers { runs_launchers_api runs; }
         location /sessions  { runs_sessions_api runs; }
     }
