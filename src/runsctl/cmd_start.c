@@ -15,12 +15,17 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { O_AGENT, O_PROJECT_DIR, O_PARENT, O_WAIT, O_TIMEOUT, O_CREATE_N };
+enum { O_AGENT, O_PROJECT_DIR, O_PARENT, O_CALLBACK, O_WAIT, O_TIMEOUT,
+       O_CREATE_N };
+
+/* the variable every executor has: the session of the run it executes */
+#define SESSION_NAME_ENV "AGENT_SESSION_NAME"
 
 static const struct opt_spec create_opts[O_CREATE_N] = {
     [O_AGENT] = { "agent", 1 },
     [O_PROJECT_DIR] = { "project-dir", 1 },
     [O_PARENT] = { "parent", 1 },
+    [O_CALLBACK] = { "callback", 0 },
     [O_WAIT] = { "wait", 0 },
     [O_TIMEOUT] = { "timeout", 1 },
 };
@@ -101,10 +106,40 @@ absolute_dir(const char *command, const char *dir, char **out)
     return RC_OK;
 }
 
+/* the parent session: --parent, or with --callback the session whose
+   executor runs us ($AGENT_SESSION_NAME); NULL for none */
+static int
+parent_session(const struct command *cmd, const struct args *a,
+               const char **parent)
+{
+    const char *env;
+
+    *parent = a->given[O_PARENT] ? a->value[O_PARENT] : NULL;
+    if (*parent != NULL && (*parent)[0] == '\0') {
+        return ctl_usage_error(cmd->name, "--parent is empty");
+    }
+    if (!a->given[O_CALLBACK]) {
+        return RC_OK;
+    }
+    env = getenv(SESSION_NAME_ENV);
+    if (env == NULL || env[0] == '\0') {
+        return ctl_usage_error(cmd->name, "--callback: %s is not set (it is "
+                               "set for an agent's executor); name the "
+                               "parent with --parent SESSION", SESSION_NAME_ENV);
+    }
+    if (*parent != NULL && strcmp(*parent, env) != 0) {
+        return ctl_usage_error(cmd->name, "--parent %s and --callback (%s=%s) "
+                               "name different parents", *parent,
+                               SESSION_NAME_ENV, env);
+    }
+    *parent = env;
+    return RC_OK;
+}
+
 /* the POST /runs body from the command line */
 static int
 create_body(const struct command *cmd, const struct args *a,
-            const char *type, json_t **out)
+            const char *type, const char *parent, json_t **out)
 {
     json_t     *body;
     char       *prompt_buf = NULL, *dir = NULL;
@@ -134,9 +169,10 @@ create_body(const struct command *cmd, const struct args *a,
         rc = jsonx_set_string(body, "agent_name", a->value[O_AGENT],
                               strlen(a->value[O_AGENT]), "--agent");
     }
-    if (rc == RC_OK && a->given[O_PARENT]) {
-        rc = jsonx_set_string(body, "parent_session_name", a->value[O_PARENT],
-                              strlen(a->value[O_PARENT]), "--parent");
+    if (rc == RC_OK && parent != NULL) {
+        rc = jsonx_set_string(body, "parent_session_name", parent,
+                              strlen(parent),
+                              a->given[O_PARENT] ? "--parent" : SESSION_NAME_ENV);
     }
     if (rc == RC_OK && a->given[O_PROJECT_DIR]) {
         rc = absolute_dir(cmd->name, a->value[O_PROJECT_DIR], &dir);
@@ -163,6 +199,7 @@ create_run(const struct command *cmd, struct ctl *ctl, const struct args *a,
     json_t               *body, *obj;
     const char           *run_id, *status;
     double                timeout = -1;
+    const char           *parent;
     char                 *id = NULL;
     int                   rc;
 
@@ -175,7 +212,11 @@ create_run(const struct command *cmd, struct ctl *ctl, const struct args *a,
             return rc;
         }
     }
-    rc = create_body(cmd, a, type, &body);
+    rc = parent_session(cmd, a, &parent);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rc = create_body(cmd, a, type, parent, &body);
     if (rc != RC_OK) {
         return rc;
     }
@@ -238,7 +279,12 @@ run_resume(struct ctl *ctl, const struct args *a)
     "  --agent NAME        the agent to run (agent_name)\n"                  \
     "  --project-dir DIR   the directory the agent works in; a relative\n"   \
     "                      DIR is made absolute here before it is sent\n"    \
-    "  --parent SESSION    the session to call back when this run ends\n"    \
+    "  --parent SESSION    the parent: when a run of this session ends, the\n" \
+    "                      coordinator resumes SESSION with its result\n"  \
+    "                      (docs/CALLBACKS.md)\n"                          \
+    "  --callback          the parent is $AGENT_SESSION_NAME: the session\n" \
+    "                      whose agent runs this command (set for every\n"  \
+    "                      executor), so its agent hears back\n"           \
     "  --wait              wait until the run ends, print its result (the\n" \
     "                      agent's answer) on stdout and the run on\n"      \
     "                      stderr, and exit 0 if it completed, 1 if it\n"   \
@@ -247,7 +293,7 @@ run_resume(struct ctl *ctl, const struct args *a)
 
 const struct command cmd_start = {
     .name = "start",
-    .synopsis = "start SESSION PROMPT [--agent NAME] [--project-dir DIR] [...]",
+    .synopsis = "start SESSION PROMPT [--agent NAME] [--project-dir DIR] [--callback] [...]",
     .summary = "start a session: create its first run",
     .help =
         "Usage: runsctl start SESSION PROMPT [options]\n"
@@ -267,7 +313,11 @@ const struct command cmd_start = {
         "Examples:\n"
         "  runsctl start fix-login 'Fix the login bug' --agent coder \\\n"
         "      --project-dir ./app\n"
-        "  git diff | runsctl start review - --wait --timeout 600\n",
+        "  git diff | runsctl start review - --wait --timeout 600\n"
+        "  # in an agent's shell: a sub-agent that reports back\n"
+        "  runsctl start review-pr-42 'Review the diff' --callback\n"
+        "  # from anywhere: the same, the parent named\n"
+        "  runsctl start review-pr-42 'Review the diff' --parent fix-login\n",
     .opts = create_opts,
     .nopts = O_CREATE_N,
     .min_pos = 2,
