@@ -19,6 +19,9 @@
  *                   writes to stderr
  *   lines=N         write N numbered lines to stderr ...
  *   over=T          ... spread over T seconds
+ *   sh: CMD         (a line) run CMD with /bin/sh -c, its output to stderr,
+ *                   this program's directory first in its PATH (so
+ *                   "runsctl" is the one built beside it)
  *   sleep=N         sleep N seconds (fractions allowed, below 1e8)
  *   crash           die of SIGABRT
  *   fail, fail=CODE write a line to stderr and exit CODE (default 1)
@@ -31,6 +34,7 @@
 #include "words.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -38,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -360,6 +365,91 @@ write_log(const struct words *w)
     }
 }
 
+/* PATH with this program's directory first, in buf; NULL when unknown */
+static const char *
+path_with_self(char *buf, size_t size)
+{
+    char        self[PATH_MAX], *slash;
+    const char *path = getenv("PATH");
+    ssize_t     n;
+    int         k;
+
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        return NULL;
+    }
+    self[n] = '\0';
+    slash = strrchr(self, '/');
+    if (slash == NULL) {
+        return NULL;
+    }
+    *slash = '\0';
+    k = snprintf(buf, size, "%s%s%s", self[0] ? self : "/",
+                 path && path[0] ? ":" : "", path ? path : "");
+    return k > 0 && (size_t) k < size ? buf : NULL;
+}
+
+/* sh: CMD, each in turn: its stdout and stderr to our stderr (the log),
+   its end said there too; it does not change our exit status */
+static void
+run_sh(const struct words *w)
+{
+    char   *cmd, pathbuf[PATH_MAX + 8192];
+    const char *path = path_with_self(pathbuf, sizeof(pathbuf));
+    size_t  i;
+    pid_t   pid;
+    int     status, fd;
+
+    for (i = 0; i < w->nsh; i++) {
+        if (memchr(w->sh[i], '\0', w->sh_len[i]) != NULL) {
+            fprintf(stderr, "agent-executor-echo: sh: the command has a NUL byte: not run\n");
+            continue;
+        }
+        cmd = strndup(w->sh[i], w->sh_len[i]);
+        if (cmd == NULL) {
+            fprintf(stderr, "agent-executor-echo: sh: out of memory\n");
+            return;
+        }
+        fprintf(stderr, "agent-executor-echo: sh: %s\n", cmd);
+        fflush(stderr);
+        fflush(stdout);
+        pid = fork();
+        if (pid == 0) {
+            fd = open("/dev/null", O_RDONLY);
+            if (fd >= 0) {
+                dup2(fd, STDIN_FILENO);
+                if (fd != STDIN_FILENO) {
+                    close(fd);
+                }
+            }
+            if (dup2(STDERR_FILENO, STDOUT_FILENO) < 0
+                || (path != NULL && setenv("PATH", path, 1) != 0))
+            {
+                _exit(127);
+            }
+            execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+            fprintf(stderr, "agent-executor-echo: sh: /bin/sh: %s\n", strerror(errno));
+            _exit(127);
+        }
+        if (pid < 0) {
+            fprintf(stderr, "agent-executor-echo: sh: fork: %s\n", strerror(errno));
+        } else {
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+                /* again */
+            }
+            if (WIFEXITED(status)) {
+                fprintf(stderr, "agent-executor-echo: sh: exit status %d\n",
+                        WEXITSTATUS(status));
+            } else if (WIFSIGNALED(status)) {
+                fprintf(stderr, "agent-executor-echo: sh: killed by signal %d\n",
+                        WTERMSIG(status));
+            }
+        }
+        fflush(stderr);
+        free(cmd);
+    }
+}
+
 /* what the words ask for; the exit status */
 static int
 act(const struct words *w, json_t *p, const char *prompt, size_t plen)
@@ -370,6 +460,7 @@ act(const struct words *w, json_t *p, const char *prompt, size_t plen)
         return 1;
     }
     write_log(w);
+    run_sh(w);
     if (w->sleep_s > 0) {
         nap(w->sleep_s);
     }

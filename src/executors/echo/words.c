@@ -120,15 +120,12 @@ is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-void
-words_parse(const char *p, size_t len, struct words *w)
+/* the words of one line */
+static void
+line_words(const char *p, size_t len, struct words *w)
 {
     size_t i = 0, s;
 
-    memset(w, 0, sizeof(*w));
-    w->term_exit = -1;
-    w->fail = -1;
-    w->bytes = -1;
     while (i < len) {
         while (i < len && is_space(p[i])) {
             i++;
@@ -140,5 +137,54 @@ words_parse(const char *p, size_t len, struct words *w)
         if (i > s && !word_flag(p + s, i - s, w)) {
             word_keyed(p + s, i - s, w);
         }
+    }
+}
+
+/* "sh: CMD": CMD (blanks around it and a final \r dropped) kept */
+static bool
+line_sh(const char *p, size_t len, struct words *w)
+{
+    size_t i = 0;
+
+    while (i < len && (p[i] == ' ' || p[i] == '\t')) {
+        i++;
+    }
+    if (len - i < 3 || memcmp(p + i, "sh:", 3) != 0) {
+        return false;
+    }
+    i += 3;
+    while (i < len && (p[i] == ' ' || p[i] == '\t')) {
+        i++;
+    }
+    while (len > i && is_space(p[len - 1])) {
+        len--;
+    }
+    if (len > i && w->nsh < WORDS_SH_MAX) {
+        w->sh[w->nsh] = p + i;
+        w->sh_len[w->nsh] = len - i;
+        w->nsh++;
+    }
+    return true;
+}
+
+void
+words_parse(const char *p, size_t len, struct words *w)
+{
+    const char *nl;
+    size_t      n;
+
+    memset(w, 0, sizeof(*w));
+    w->term_exit = -1;
+    w->fail = -1;
+    w->bytes = -1;
+    while (len > 0) {
+        nl = memchr(p, '\n', len);
+        n = nl ? (size_t) (nl - p) : len;
+        if (!line_sh(p, n, w)) {
+            line_words(p, n, w);
+        }
+        n += nl ? 1 : 0;
+        p += n;
+        len -= n;
     }
 }

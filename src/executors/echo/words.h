@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#define WORDS_SH_MAX 16              /* sh: lines run, at most */
+
 struct words {
     const char *out;                /* out=PATH */
     size_t      out_len;
@@ -24,9 +26,14 @@ struct words {
     double      sleep_s;
     bool        crash;
     int         fail;               /* -1: none */
+    const char *sh[WORDS_SH_MAX];   /* sh: CMD lines: each CMD, in order */
+    size_t      sh_len[WORDS_SH_MAX];
+    size_t      nsh;
 };
 
-/* the words of the len bytes at p; unknown words are ignored */
+/* the words of the len bytes at p; unknown words are ignored.  A line
+   whose first non-blank characters are "sh:" holds no words: the rest of
+   it is a shell command (the first WORDS_SH_MAX such lines are kept) */
 void words_parse(const char *p, size_t len, struct words *w);
 
 #endif
