@@ -336,6 +336,8 @@ typedef enum {
     NGX_HTTP_RUNS_R_WRONG_STATE,      /* ... in a state it cannot leave so */
     NGX_HTTP_RUNS_R_GAP,              /* a log chunk beyond the end */
     NGX_HTTP_RUNS_R_ACTIVE,           /* a session with a run held */
+    NGX_HTTP_RUNS_R_LOOP,             /* a parent chain back to itself */
+    NGX_HTTP_RUNS_R_OTHER_PARENT,     /* a resume naming another parent */
     NGX_HTTP_RUNS_R_REFUSED,          /* no room: a full zone, a cap */
     NGX_HTTP_RUNS_R_NO_MEMORY         /* the request's pool */
 } ngx_http_runs_found_e;

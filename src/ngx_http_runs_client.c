@@ -170,6 +170,18 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                    "Session '%V' not found: start it with a start_session "
                    "run first", &cr.session_name);
 
+    case NGX_HTTP_RUNS_R_LOOP:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Session '%V' would be its own ancestor through parent "
+                   "'%V': callbacks would loop", &cr.session_name,
+                   &cr.parent);
+
+    case NGX_HTTP_RUNS_R_OTHER_PARENT:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
+                   "Session '%V' has another parent (set by its start run): "
+                   "a resume cannot name '%V'", &cr.session_name,
+                   &cr.parent);
+
     default:
         return ngx_http_runs_send_refused(r, zone,
                                           NGX_HTTP_RUNS_REFUSED_FULL);

@@ -20,8 +20,6 @@ static uint32_t ngx_http_runs_name_hash(ngx_http_runs_shctx_t *sh,
     u_char *name, size_t len);
 static void ngx_http_runs_unlink_run_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_run_t *run);
-static void ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_session_t *sess);
 static void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
@@ -36,12 +34,15 @@ static ngx_uint_t ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
     ngx_http_runs_report_t *rp, ngx_http_runs_bells_t *bells);
 static void ngx_http_runs_detach_locked(ngx_http_runs_run_t *run);
+static ngx_uint_t ngx_http_runs_parent_loops_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name, ngx_str_t *parent);
 static ngx_uint_t ngx_http_runs_session_rules_locked(
-    ngx_http_runs_session_t *sess, ngx_http_runs_create_t *cr,
-    ngx_str_t *agent, ngx_str_t *project);
+    ngx_http_runs_shctx_t *sh, ngx_http_runs_session_t *sess,
+    ngx_http_runs_create_t *cr, ngx_str_t *agent, ngx_str_t *project,
+    ngx_str_t *parent);
 static void ngx_http_runs_record_start_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess, u_char *inherit, ngx_str_t *agent,
-    ngx_str_t *project);
+    ngx_str_t *project, ngx_str_t *parent);
 static ngx_inline void ngx_http_runs_free_locked(ngx_http_runs_zone_t *zone,
     void *p);
 static void ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run);
@@ -611,7 +612,7 @@ ngx_http_runs_parse_sid(ngx_str_t *s, uint64_t *sid)
 }
 
 
-static void
+void
 ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess)
 {
@@ -770,7 +771,7 @@ ngx_http_runs_new_session_locked(ngx_http_runs_zone_t *zone, ngx_str_t *name)
 
 /* a new pending run, its record filled, joins the store and its session */
 
-static void
+void
 ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
     ngx_http_runs_bells_t *bells)
@@ -807,22 +808,89 @@ ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
 
 
 /*
- * A start of a session that has a run not failed or stopped is refused; a
- * resume needs a start run, and takes its agent_name and project_dir when
- * it gives none.
+ * Would the session "name" be its own ancestor with this parent?  The
+ * chain is walked by name (a parent may not exist yet; one started later
+ * is checked then); a chain deeper than 64 counts as a loop.
  */
 
 static ngx_uint_t
-ngx_http_runs_session_rules_locked(ngx_http_runs_session_t *sess,
-    ngx_http_runs_create_t *cr, ngx_str_t *agent, ngx_str_t *project)
+ngx_http_runs_parent_loops_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
+    ngx_str_t *parent)
 {
+    ngx_str_t                 p;
+    ngx_uint_t                depth;
+    ngx_http_runs_session_t  *up;
+
+    p = *parent;
+
+    for (depth = 0; depth < 64; depth++) {
+
+        if (p.len == name->len && ngx_memcmp(p.data, name->data, p.len) == 0)
+        {
+            return 1;
+        }
+
+        up = ngx_http_runs_lookup_session_locked(sh, &p);
+
+        if (up == NULL || up->parent_len == 0) {
+            return 0;
+        }
+
+        p.len = up->parent_len;
+        p.data = up->inherit + up->agent_name_len + up->project_dir_len;
+    }
+
+    return 1;
+}
+
+
+/*
+ * A start of a session that has a run not failed or stopped is refused,
+ * as is one whose parent chain leads back to it; a resume needs a start
+ * run, takes its agent_name and project_dir when it gives none, and its
+ * session's parent (naming another is refused).
+ */
+
+static ngx_uint_t
+ngx_http_runs_session_rules_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_create_t *cr,
+    ngx_str_t *agent, ngx_str_t *project, ngx_str_t *parent)
+{
+    ngx_str_t  own;
+
     if (cr->type == NGX_HTTP_RUNS_START) {
-        return (sess && sess->nblocking) ? NGX_HTTP_RUNS_R_SESSION_EXISTS
-                                         : NGX_HTTP_RUNS_R_DONE;
+        if (sess && sess->nblocking) {
+            return NGX_HTTP_RUNS_R_SESSION_EXISTS;
+        }
+
+        if (parent->data
+            && ngx_http_runs_parent_loops_locked(sh, &cr->session_name,
+                                                 parent))
+        {
+            return NGX_HTTP_RUNS_R_LOOP;
+        }
+
+        return NGX_HTTP_RUNS_R_DONE;
     }
 
     if (sess == NULL || !sess->has_start) {
         return NGX_HTTP_RUNS_R_NO_SESSION;
+    }
+
+    /* the parent is the session's, set by its start run */
+
+    own.len = sess->parent_len;
+    own.data = own.len ? sess->inherit + sess->agent_name_len
+                         + sess->project_dir_len
+                       : NULL;
+
+    if (parent->data == NULL) {
+        *parent = own;
+
+    } else if (parent->len != own.len
+               || ngx_memcmp(parent->data, own.data, own.len) != 0)
+    {
+        return NGX_HTTP_RUNS_R_OTHER_PARENT;
     }
 
     if (agent->data == NULL && sess->agent_name_len) {
@@ -845,7 +913,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 {
     size_t                    isize;
     u_char                   *p, *inherit, *strings;
-    ngx_str_t                 agent, project;
+    ngx_str_t                 agent, project, parent;
     ngx_uint_t                found;
     ngx_uint_t                new_session;
     ngx_http_runs_run_t      *run;
@@ -858,8 +926,10 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     agent = cr->agent_name;
     project = cr->project_dir;
+    parent = cr->parent;
 
-    found = ngx_http_runs_session_rules_locked(sess, cr, &agent, &project);
+    found = ngx_http_runs_session_rules_locked(sh, sess, cr, &agent, &project,
+                                               &parent);
     if (found != NGX_HTTP_RUNS_R_DONE) {
         return found;
     }
@@ -880,7 +950,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     /* the prompt is never empty: this is never a zero-sized allocation */
 
     strings = ngx_http_runs_alloc_locked(zone, cr->prompt.len + agent.len
-                                               + project.len + cr->parent.len,
+                                               + project.len + parent.len,
                                          sess);
     if (strings == NULL) {
         goto full;
@@ -894,7 +964,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     }
 
     if (cr->type == NGX_HTTP_RUNS_START) {
-        isize = agent.len + project.len;
+        isize = agent.len + project.len + parent.len;
 
         if (isize) {
             inherit = ngx_http_runs_alloc_locked(zone, isize, sess);
@@ -920,7 +990,7 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     if (cr->type == NGX_HTTP_RUNS_START) {
         ngx_http_runs_record_start_locked(zone, sess, inherit, &agent,
-                                          &project);
+                                          &project, &parent);
     }
 
     sess->pinned = 0;
@@ -931,12 +1001,12 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     run->prompt_len = (uint32_t) cr->prompt.len;
     run->agent_name_len = (u_char) agent.len;
     run->project_dir_len = (uint16_t) project.len;
-    run->parent_len = (u_char) cr->parent.len;
+    run->parent_len = (u_char) parent.len;
 
     p = ngx_http_runs_put(strings, &cr->prompt);
     p = ngx_http_runs_put(p, &agent);
     p = ngx_http_runs_put(p, &project);
-    (void) ngx_http_runs_put(p, &cr->parent);
+    (void) ngx_http_runs_put(p, &parent);
 
     run->type = cr->type;
 
@@ -970,12 +1040,15 @@ full:
 }
 
 
-/* a start run's agent_name and project_dir, inherited by resumes */
+/*
+ * A start run's agent_name, project_dir and parent_session_name, inherited
+ * by resumes
+ */
 
 static void
 ngx_http_runs_record_start_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess, u_char *inherit, ngx_str_t *agent,
-    ngx_str_t *project)
+    ngx_str_t *project, ngx_str_t *parent)
 {
     u_char  *p;
 
@@ -984,10 +1057,12 @@ ngx_http_runs_record_start_locked(ngx_http_runs_zone_t *zone,
     sess->inherit = inherit;
     sess->agent_name_len = (u_char) agent->len;
     sess->project_dir_len = (uint16_t) project->len;
+    sess->parent_len = (u_char) parent->len;
 
     if (inherit) {
         p = ngx_http_runs_put(inherit, agent);
-        (void) ngx_http_runs_put(p, project);
+        p = ngx_http_runs_put(p, project);
+        (void) ngx_http_runs_put(p, parent);
     }
 
     sess->has_start = 1;
@@ -1076,12 +1151,42 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 
     /* the session's next run may go now */
     ngx_http_runs_make_ready_locked(sh, sess, bells);
+
+    /* a child's run ended: its parent hears of it, in this same change */
+    if (sess->parent_len && !sh->no_callbacks) {
+        ngx_http_runs_callback_locked(zone, run, bells);
+    }
+}
+
+
+/*
+ * A finished run's error text as the API shows it: *text (may be empty)
+ * and, when its end was cut for room, the mark in *mark
+ */
+
+void
+ngx_http_runs_error_text_locked(ngx_http_runs_run_t *run, ngx_str_t *text,
+    ngx_str_t *mark)
+{
+    text->data = run->strings + run->prompt_len + run->agent_name_len
+                 + run->project_dir_len + run->parent_len;
+    text->len = run->error_len;
+
+    mark->len = 0;
+    mark->data = NULL;
+
+    if (run->error_len == 0 && run->error_note) {
+        *text = ngx_http_runs_notes[run->error_note];
+
+    } else if (run->error_cut) {
+        *mark = ngx_http_runs_cut_suffix;
+    }
 }
 
 
 /* at most max bytes of s, cut between two UTF-8 characters */
 
-static size_t
+size_t
 ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max)
 {
     size_t  len;

@@ -449,6 +449,9 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
     now = ngx_http_runs_now();
 
+    /* what is deleted reports to no parent */
+    zone->sh->no_callbacks = 1;
+
     for (q = ngx_queue_last(&sess->active);
          q != ngx_queue_sentinel(&sess->active);
          q = prev)
@@ -472,6 +475,8 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
         ngx_http_runs_free_run_locked(zone, run, NULL);
     }
+
+    zone->sh->no_callbacks = 0;
 
 done:
 

@@ -269,6 +269,9 @@ ngx_http_runs_ring(ngx_http_runs_zone_t *zone, ngx_http_runs_bells_t bells)
     ngx_fd_t    fd;
     ngx_uint_t  i;
 
+    /* what the change under the lock had to say */
+    ngx_http_runs_callbacks_log();
+
     one = 1;
 
     for (i = 0; bells; i++, bells >>= 1) {

@@ -83,6 +83,7 @@ struct ngx_http_runs_run_s {
                                                    or the result dropped */
     unsigned                    has_result:1;   /* reported, maybe empty */
     unsigned                    log_evicted:1;  /* its log given up */
+    unsigned                    callback:1;     /* made by a child's end */
 
     ngx_http_runs_log_t        *log;        /* NULL: nothing posted yet, or
                                                given up for room */
@@ -116,13 +117,15 @@ struct ngx_http_runs_session_s {
     ngx_queue_t                 all;        /* sh->session_list */
     ngx_queue_t                 runs;       /* every stored run */
     ngx_queue_t                 active;     /* non-terminal runs, in order */
-    u_char                     *inherit;    /* agent_name then project_dir,
-                                               own allocation or NULL */
+    u_char                     *inherit;    /* agent_name, project_dir, then
+                                               parent_session_name: own
+                                               allocation or NULL */
     uint32_t                    hash;       /* keyed hash of the name */
     uint32_t                    nruns;
     uint32_t                    nblocking;  /* runs not failed/stopped */
     uint16_t                    project_dir_len;
     u_char                      agent_name_len;
+    u_char                      parent_len;
     u_char                      name_len;
     u_char                      has_start;
     u_char                      pinned;
@@ -206,6 +209,11 @@ struct ngx_http_runs_shctx_s {
     ngx_uint_t                  logs_evicted;
     ngx_uint_t                  claims_expired;
     int64_t                     next_maintenance;
+    ngx_uint_t                  callbacks;      /* made */
+    ngx_uint_t                  callbacks_merged;
+    ngx_uint_t                  callbacks_refused;
+    ngx_uint_t                  no_callbacks;   /* while a session is
+                                                   deleted */
 
     /* refusals by reason: total, total when last logged, when logged */
     ngx_atomic_t                refused[NGX_HTTP_RUNS_REFUSED_N];
@@ -277,6 +285,20 @@ void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid);
+
+void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
+    ngx_http_runs_bells_t *bells);
+void ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *sess);
+void ngx_http_runs_error_text_locked(ngx_http_runs_run_t *run,
+    ngx_str_t *text, ngx_str_t *mark);
+size_t ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max);
+
+/* ngx_http_runs_store_callbacks.c */
+void ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
+void ngx_http_runs_callbacks_log(void);
 
 /* ngx_http_runs_store_log.c */
 void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,

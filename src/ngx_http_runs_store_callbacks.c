@@ -1,0 +1,439 @@
+
+/*
+ * Callbacks: when a run of a session that has a parent ends, the same
+ * critical section queues a resume_session run of the parent whose prompt
+ * reports the child's end (docs/CALLBACKS.md), or appends the report to
+ * the parent's callback run that is still pending.  Nothing is half made:
+ * a report that does not fit in the zone is dropped whole, the child's
+ * own end stands.  What happened is logged after the lock is released
+ * (ngx_http_runs_callbacks_log(), called by ngx_http_runs_ring()).
+ */
+
+
+#include "ngx_http_runs_zone.h"
+
+
+#define NGX_HTTP_RUNS_CALLBACK_TEXT  16384  /* of a child's error, result */
+#define NGX_HTTP_RUNS_CALLBACK_NOTES 8
+
+
+typedef enum {
+    NGX_HTTP_RUNS_CB_NO_PARENT = 0,
+    NGX_HTTP_RUNS_CB_FULL
+} ngx_http_runs_cb_why_e;
+
+
+/* this process's notes, made under the lock, logged after it */
+typedef struct {
+    ngx_uint_t                  n;
+    ngx_uint_t                  lost;       /* beyond the notes kept */
+    struct {
+        ngx_uint_t              why;
+        u_char                  run[NGX_HTTP_RUNS_RUN_ID_LEN];
+        size_t                  parent_len;
+        u_char                  parent[NGX_HTTP_RUNS_NAME_MAX];
+    }                           note[NGX_HTTP_RUNS_CALLBACK_NOTES];
+} ngx_http_runs_cb_notes_t;
+
+
+/* a child's report, as pieces of text in the zone */
+typedef struct {
+    ngx_str_t                   head;       /* "[child session ...]\n" */
+    ngx_str_t                   error;      /* "error: " follows, or empty */
+    ngx_str_t                   error_mark;
+    ngx_str_t                   result;
+    ngx_str_t                   tail;       /* cut notes, "[end of ...]\n" */
+    size_t                      len;
+    u_char                      head_buf[NGX_HTTP_RUNS_NAME_MAX + 80];
+    u_char                      tail_buf[200];
+} ngx_http_runs_report_text_t;
+
+
+static void ngx_http_runs_callback_note(ngx_http_runs_run_t *run,
+    ngx_str_t *parent, ngx_uint_t why);
+static void ngx_http_runs_report_text(ngx_http_runs_run_t *run,
+    ngx_http_runs_report_text_t *rt);
+static u_char *ngx_http_runs_report_write(u_char *p,
+    ngx_http_runs_report_text_t *rt);
+static ngx_http_runs_run_t *ngx_http_runs_pending_callback_locked(
+    ngx_http_runs_session_t *parent);
+static ngx_int_t ngx_http_runs_callback_append_locked(
+    ngx_http_runs_zone_t *zone, ngx_http_runs_session_t *psess,
+    ngx_http_runs_run_t *cb, ngx_http_runs_report_text_t *rt);
+static ngx_int_t ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *psess, ngx_http_runs_report_text_t *rt,
+    ngx_http_runs_bells_t *bells);
+
+
+static ngx_http_runs_cb_notes_t  ngx_http_runs_cb_notes;
+static time_t                    ngx_http_runs_cb_warned;
+static ngx_uint_t                ngx_http_runs_cb_unwarned;
+
+static const ngx_str_t  ngx_http_runs_outcomes[] = {
+    ngx_string("completed"),
+    ngx_string("failed"),
+    ngx_string("stopped")
+};
+
+
+void
+ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells)
+{
+    ngx_int_t                     rc;
+    ngx_str_t                     parent;
+    ngx_http_runs_run_t          *cb;
+    ngx_http_runs_shctx_t        *sh;
+    ngx_http_runs_session_t      *sess, *psess;
+    ngx_http_runs_report_text_t   rt;
+
+    sh = zone->sh;
+    sess = run->session;
+
+    parent.len = sess->parent_len;
+    parent.data = sess->inherit + sess->agent_name_len
+                  + sess->project_dir_len;
+
+    psess = ngx_http_runs_lookup_session_locked(sh, &parent);
+
+    if (psess == NULL || !psess->has_start || psess->nruns == 0
+        || psess == sess)
+    {
+        ngx_http_runs_callback_note(run, &parent, NGX_HTTP_RUNS_CB_NO_PARENT);
+        return;
+    }
+
+    ngx_http_runs_report_text(run, &rt);
+
+    /*
+     * the child's run is kept out of eviction's reach while room is made
+     * (its texts are being copied), and the parent session with it
+     */
+
+    ngx_queue_remove(&run->state);
+    psess->pinned = 1;
+
+    cb = ngx_http_runs_pending_callback_locked(psess);
+
+    if (cb) {
+        rc = ngx_http_runs_callback_append_locked(zone, psess, cb, &rt);
+        if (rc == NGX_OK) {
+            sh->callbacks_merged++;
+        }
+
+    } else {
+        rc = ngx_http_runs_callback_new_locked(zone, psess, &rt, bells);
+        if (rc == NGX_OK) {
+            sh->callbacks++;
+        }
+    }
+
+    psess->pinned = 0;
+    ngx_queue_insert_tail(&sh->finished, &run->state);
+
+    if (rc != NGX_OK) {
+        sh->callbacks_refused++;
+        ngx_http_runs_callback_note(run, &parent, NGX_HTTP_RUNS_CB_FULL);
+    }
+
+    /* a parent whose every run was evicted meanwhile is forgotten */
+    if (psess->nruns == 0) {
+        ngx_http_runs_free_session_locked(zone, psess);
+    }
+}
+
+
+static void
+ngx_http_runs_callback_note(ngx_http_runs_run_t *run, ngx_str_t *parent,
+    ngx_uint_t why)
+{
+    ngx_http_runs_cb_notes_t  *cn;
+
+    cn = &ngx_http_runs_cb_notes;
+
+    if (cn->n == NGX_HTTP_RUNS_CALLBACK_NOTES) {
+        cn->lost++;
+        return;
+    }
+
+    cn->note[cn->n].why = why;
+    ngx_http_runs_run_id(cn->note[cn->n].run, run);
+    cn->note[cn->n].parent_len = ngx_min(parent->len, NGX_HTTP_RUNS_NAME_MAX);
+    ngx_memcpy(cn->note[cn->n].parent, parent->data,
+               cn->note[cn->n].parent_len);
+    cn->n++;
+}
+
+
+/* after the lock: one info line per dropped report, warns rate-limited */
+
+void
+ngx_http_runs_callbacks_log(void)
+{
+    ngx_uint_t                 i;
+    ngx_http_runs_cb_notes_t  *cn;
+
+    cn = &ngx_http_runs_cb_notes;
+
+    if (cn->n == 0) {
+        return;
+    }
+
+    for (i = 0; i < cn->n; i++) {
+
+        if (cn->note[i].why == NGX_HTTP_RUNS_CB_NO_PARENT) {
+            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                          "runs: run %*s ended: no callback, its parent "
+                          "session \"%*s\" does not exist or was never "
+                          "started", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
+                          cn->note[i].run, cn->note[i].parent_len,
+                          cn->note[i].parent);
+            continue;
+        }
+
+        if (ngx_time() - ngx_http_runs_cb_warned < 10) {
+            ngx_http_runs_cb_unwarned++;
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "runs: the callback of run %*s to session \"%*s\" "
+                      "was not made: the runs_zone is full (%ui more since "
+                      "the last such line)",
+                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, cn->note[i].run,
+                      cn->note[i].parent_len, cn->note[i].parent,
+                      ngx_http_runs_cb_unwarned);
+
+        ngx_http_runs_cb_warned = ngx_time();
+        ngx_http_runs_cb_unwarned = 0;
+    }
+
+    if (cn->lost) {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "runs: %ui more callback notes not logged", cn->lost);
+    }
+
+    cn->n = 0;
+    cn->lost = 0;
+}
+
+
+/* the report's pieces and length (docs/CALLBACKS.md) */
+
+static void
+ngx_http_runs_report_text(ngx_http_runs_run_t *run,
+    ngx_http_runs_report_text_t *rt)
+{
+    u_char                   *p;
+    size_t                    full;
+    ngx_uint_t                outcome;
+    ngx_http_runs_session_t  *sess;
+    u_char                    id[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    sess = run->session;
+    ngx_http_runs_run_id(id, run);
+
+    outcome = run->status - NGX_HTTP_RUNS_COMPLETED;
+
+    p = ngx_sprintf(rt->head_buf, "[child session \"%*s\" run %*s %V]\n",
+                    (size_t) sess->name_len, sess->name,
+                    (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id,
+                    &ngx_http_runs_outcomes[outcome]);
+    rt->head.data = rt->head_buf;
+    rt->head.len = p - rt->head_buf;
+
+    rt->error.len = 0;
+    rt->error_mark.len = 0;
+
+    if (run->status != NGX_HTTP_RUNS_COMPLETED) {
+        ngx_http_runs_error_text_locked(run, &rt->error, &rt->error_mark);
+    }
+
+    rt->result.len = run->result_len;
+    rt->result.data = run->strings + run->prompt_len + run->agent_name_len
+                      + run->project_dir_len + run->parent_len
+                      + run->error_len;
+
+    p = rt->tail_buf;
+
+    full = rt->error.len;
+    rt->error.len = ngx_http_runs_utf8_cut(&rt->error,
+                                           NGX_HTTP_RUNS_CALLBACK_TEXT);
+
+    if (rt->error.len < full) {
+        p = ngx_sprintf(p, "[cut at %d bytes: GET /runs/%*s has it whole]\n",
+                        NGX_HTTP_RUNS_CALLBACK_TEXT,
+                        (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id);
+    }
+
+    full = rt->result.len;
+    rt->result.len = ngx_http_runs_utf8_cut(&rt->result,
+                                            NGX_HTTP_RUNS_CALLBACK_TEXT);
+
+    if (rt->result.len < full && p == rt->tail_buf) {
+        p = ngx_sprintf(p, "[cut at %d bytes: GET /runs/%*s has it whole]\n",
+                        NGX_HTTP_RUNS_CALLBACK_TEXT,
+                        (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id);
+    }
+
+    p = ngx_sprintf(p, "[end of run %*s]\n",
+                    (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id);
+
+    rt->tail.data = rt->tail_buf;
+    rt->tail.len = p - rt->tail_buf;
+
+    /* "error: " + error (+ mark) + "\n", result + "\n" when not ending so */
+
+    rt->len = rt->head.len + rt->tail.len;
+
+    if (rt->error.len || rt->error_mark.len) {
+        rt->len += sizeof("error: ") - 1 + rt->error.len + rt->error_mark.len
+                   + 1;
+    }
+
+    if (rt->result.len) {
+        rt->len += rt->result.len
+                   + (rt->result.data[rt->result.len - 1] != '\n');
+    }
+}
+
+
+static u_char *
+ngx_http_runs_report_write(u_char *p, ngx_http_runs_report_text_t *rt)
+{
+    p = ngx_cpymem(p, rt->head.data, rt->head.len);
+
+    if (rt->error.len || rt->error_mark.len) {
+        p = ngx_cpymem(p, "error: ", sizeof("error: ") - 1);
+
+        if (rt->error.len) {
+            p = ngx_cpymem(p, rt->error.data, rt->error.len);
+        }
+
+        if (rt->error_mark.len) {
+            p = ngx_cpymem(p, rt->error_mark.data, rt->error_mark.len);
+        }
+
+        *p++ = '\n';
+    }
+
+    if (rt->result.len) {
+        p = ngx_cpymem(p, rt->result.data, rt->result.len);
+
+        if (rt->result.data[rt->result.len - 1] != '\n') {
+            *p++ = '\n';
+        }
+    }
+
+    return ngx_cpymem(p, rt->tail.data, rt->tail.len);
+}
+
+
+/* the parent's callback run that no runner has taken yet */
+
+static ngx_http_runs_run_t *
+ngx_http_runs_pending_callback_locked(ngx_http_runs_session_t *parent)
+{
+    ngx_queue_t          *q;
+    ngx_http_runs_run_t  *run;
+
+    for (q = ngx_queue_last(&parent->active);
+         q != ngx_queue_sentinel(&parent->active);
+         q = ngx_queue_prev(q))
+    {
+        run = ngx_queue_data(q, ngx_http_runs_run_t, state);
+
+        if (run->callback && run->status == NGX_HTTP_RUNS_PENDING) {
+            return run;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* the report after the prompt of a pending callback run */
+
+static ngx_int_t
+ngx_http_runs_callback_append_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *psess, ngx_http_runs_run_t *cb,
+    ngx_http_runs_report_text_t *rt)
+{
+    u_char  *strings, *p;
+    size_t   rest;
+
+    if ((uint64_t) cb->prompt_len + rt->len > NGX_MAX_UINT32_VALUE) {
+        return NGX_ERROR;
+    }
+
+    /* a pending run has no error and no result: its names follow */
+    rest = cb->agent_name_len + cb->project_dir_len + cb->parent_len;
+
+    strings = ngx_http_runs_alloc_locked(zone, cb->prompt_len + rt->len
+                                               + rest, psess);
+    if (strings == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(strings, cb->strings, cb->prompt_len);
+    p = ngx_http_runs_report_write(p, rt);
+
+    if (rest) {
+        ngx_memcpy(p, cb->strings + cb->prompt_len, rest);
+    }
+
+    ngx_slab_free_locked(zone->shpool, cb->strings);
+
+    cb->strings = strings;
+    cb->prompt_len += (uint32_t) rt->len;
+
+    return NGX_OK;
+}
+
+
+/* a new resume_session run of the parent, with the report as its prompt */
+
+static ngx_int_t
+ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *psess, ngx_http_runs_report_text_t *rt,
+    ngx_http_runs_bells_t *bells)
+{
+    u_char               *strings, *p;
+    size_t                inherit;
+    ngx_http_runs_run_t  *cb;
+
+    inherit = psess->agent_name_len + psess->project_dir_len
+              + psess->parent_len;
+
+    cb = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_run_t), psess);
+    if (cb == NULL) {
+        return NGX_ERROR;
+    }
+
+    strings = ngx_http_runs_alloc_locked(zone, rt->len + inherit, psess);
+    if (strings == NULL) {
+        ngx_slab_free_locked(zone->shpool, cb);
+        return NGX_ERROR;
+    }
+
+    p = ngx_http_runs_report_write(strings, rt);
+
+    /* agent_name, project_dir and parent_session_name: the session's */
+    if (inherit) {
+        ngx_memcpy(p, psess->inherit, inherit);
+    }
+
+    ngx_memzero(cb, sizeof(ngx_http_runs_run_t));
+
+    cb->strings = strings;
+    cb->prompt_len = (uint32_t) rt->len;
+    cb->agent_name_len = psess->agent_name_len;
+    cb->project_dir_len = psess->project_dir_len;
+    cb->parent_len = psess->parent_len;
+    cb->type = NGX_HTTP_RUNS_RESUME;
+    cb->callback = 1;
+
+    ngx_http_runs_link_run_locked(zone, cb, psess, bells);
+
+    return NGX_OK;
+}
