@@ -45,9 +45,10 @@ struct poll_answer {
 int api_init(struct api *a, struct http *h, const struct log *lg, const char *base_url);
 void api_free(struct api *a);
 
+/* agents: the agent names this runner can run, a JSON array (stolen) */
 struct http_req *api_register(struct api *a, const char *hostname,
                               const char *project_dir, const char *executor_type,
-                              http_done_fn *cb, void *arg);
+                              json_t *agents, http_done_fn *cb, void *arg);
 struct http_req *api_poll(struct api *a, const char *launcher_id, int claim,
                           long timeout_ms, http_done_fn *cb, void *arg);
 struct http_req *api_heartbeat(struct api *a, const char *launcher_id,

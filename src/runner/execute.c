@@ -166,7 +166,7 @@ static bool
 exec_spawn(struct runner *r, struct run *run)
 {
     struct child_spec spec;
-    struct child_env  env[4];
+    struct child_env  env[5];
     char              err[1024], q[600];
 
     env[0].name = "AGENT_SESSION_NAME";
@@ -177,6 +177,8 @@ exec_spawn(struct runner *r, struct run *run)
     env[2].value = run->run_id;
     env[3].name = "AGENT_ORCHESTRATOR_API_URL";
     env[3].value = r->cfg.url;
+    env[4].name = "AGENT_AGENTS_DIR";
+    env[4].value = r->cfg.agents_dir;
     run->log = logs_open(&r->logs, run->run_id, run->launcher_id);
     memset(&spec, 0, sizeof(spec));
     spec.path = r->cfg.executor;

@@ -43,6 +43,11 @@ static const char usage_text[] =
 "                             directory of runs without a project_dir\n"
 "                             [PROJECT_DIR] (default: the current directory)\n"
 "  --hostname NAME            reported at registration (default: this host's name)\n"
+"  --agents-dir DIR           the agent blueprints, one folder per agent_name:\n"
+"                             their names are listed at registration (\"agents\")\n"
+"                             and the directory is given to each executor as\n"
+"                             AGENT_AGENTS_DIR [AGENT_AGENTS_DIR]\n"
+"                             (default " AGENTS_DIR_DEFAULT ")\n"
 "  --poll-timeout SECONDS     client-side limit of one long poll [POLL_TIMEOUT]\n"
 "                             (default: the coordinator's poll_timeout_seconds + 10)\n"
 "  --heartbeat-interval SECONDS\n"
@@ -62,7 +67,8 @@ static const char usage_text[] =
 "\n"
 "SECONDS may have a fraction (0.5).  See docs/EXECUTORS.md for what an\n"
 "executor gets: the JSON payload on stdin (schema 1.1), AGENT_SESSION_NAME,\n"
-"AGENT_SESSION_ID, AGENT_RUN_ID and AGENT_ORCHESTRATOR_API_URL, its own\n"
+"AGENT_SESSION_ID, AGENT_RUN_ID, AGENT_ORCHESTRATOR_API_URL and\n"
+"AGENT_AGENTS_DIR (agent-executor-claude reads its blueprints there), its own\n"
 "process group, the run's project dir as working directory.\n"
 "\n"
 "Signals: SIGINT or SIGTERM stops taking runs, stops the running executors\n"
@@ -87,7 +93,8 @@ enum {
     OPT_MAX_CONCURRENT,
     OPT_STOP_GRACE,
     OPT_LOG_INTERVAL,
-    OPT_LOG_BUFFER
+    OPT_LOG_BUFFER,
+    OPT_AGENTS_DIR
 };
 
 static const struct option long_options[] = {
@@ -102,6 +109,7 @@ static const struct option long_options[] = {
     { "stop-grace",         required_argument, NULL, OPT_STOP_GRACE },
     { "log-interval",       required_argument, NULL, OPT_LOG_INTERVAL },
     { "log-buffer",         required_argument, NULL, OPT_LOG_BUFFER },
+    { "agents-dir",         required_argument, NULL, OPT_AGENTS_DIR },
     { "verbose",            no_argument,       NULL, 'v' },
     { "help",               no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -111,7 +119,7 @@ static const struct option long_options[] = {
 struct settings {
     const char *url, *executor, *executor_type, *project_dir, *hostname;
     const char *poll_timeout, *heartbeat, *max_concurrent, *stop_grace;
-    const char *log_interval, *log_buffer;
+    const char *log_interval, *log_buffer, *agents_dir;
     const char *poll_timeout_from, *heartbeat_from;     /* for messages */
     bool        verbose;
 };
@@ -256,6 +264,7 @@ config_free(struct config *c)
     free(c->executor_type);
     free(c->project_dir);
     free(c->hostname);
+    free(c->agents_dir);
     memset(c, 0, sizeof(*c));
 }
 
@@ -277,6 +286,7 @@ parse_args(int argc, char **argv, struct settings *s)
     s->url = env_or("AGENT_ORCHESTRATOR_API_URL", NULL);
     s->executor = env_or("AGENT_EXECUTOR_PATH", NULL);
     s->project_dir = env_or("PROJECT_DIR", NULL);
+    s->agents_dir = env_or("AGENT_AGENTS_DIR", NULL);
     s->poll_timeout = env_or("POLL_TIMEOUT", NULL);
     s->poll_timeout_from = "POLL_TIMEOUT";
     s->heartbeat = env_or("HEARTBEAT_INTERVAL", NULL);
@@ -302,6 +312,7 @@ parse_args(int argc, char **argv, struct settings *s)
         case OPT_STOP_GRACE:     s->stop_grace = optarg; break;
         case OPT_LOG_INTERVAL:   s->log_interval = optarg; break;
         case OPT_LOG_BUFFER:     s->log_buffer = optarg; break;
+        case OPT_AGENTS_DIR:     s->agents_dir = optarg; break;
         case 'v':                s->verbose = true; break;
         case 'h':
             fputs(usage_text, stdout);
@@ -396,6 +407,13 @@ build_config(const struct settings *s, struct config *cfg)
             return -1;
         }
     }
+    cfg->agents_dir = absolute(s->agents_dir != NULL && s->agents_dir[0] != '\0'
+                               ? s->agents_dir : AGENTS_DIR_DEFAULT);
+    if (cfg->agents_dir == NULL) {
+        fprintf(stderr, "agent-runner: --agents-dir %s: %s\n",
+                s->agents_dir ? s->agents_dir : AGENTS_DIR_DEFAULT, strerror(errno));
+        return -1;
+    }
     if (s->hostname != NULL) {
         cfg->hostname = strdup(s->hostname);
     } else {
@@ -485,13 +503,13 @@ main(int argc, char **argv)
         return RUNNER_EXIT_FATAL;
     }
     {
-        char qh[300], qt[300];
+        char qh[300], qt[300], qa[600];
 
         log_msg(&r.log, LOG_INFO, NULL, "agent-runner starting url=%s hostname=%s "
-                "executor_type=%s max_concurrent=%u pid=%d", r.cfg.url,
+                "executor_type=%s max_concurrent=%u agents_dir=%s pid=%d", r.cfg.url,
                 log_quote(qh, sizeof(qh), r.cfg.hostname),
                 log_quote(qt, sizeof(qt), r.cfg.executor_type), r.cfg.max_concurrent,
-                (int) getpid());
+                log_quote(qa, sizeof(qa), r.cfg.agents_dir), (int) getpid());
     }
     rc = runner_run(&r);
     runner_free(&r);

@@ -4,6 +4,7 @@
 #ifndef RUNNER_RUNNER_H
 #define RUNNER_RUNNER_H
 
+#include "runner/agents.h"
 #include "runner/api.h"
 #include "runner/backoff.h"
 #include "runner/http.h"
@@ -28,6 +29,7 @@ struct config {
     char     *executor_type;
     char     *project_dir;          /* NULL: none */
     char     *hostname;
+    char     *agents_dir;           /* absolute: the agent blueprints */
     double    poll_timeout;         /* s; 0: the coordinator's + 10 */
     double    heartbeat_interval;   /* s; 0: the coordinator's */
     unsigned  max_concurrent;
