@@ -168,8 +168,10 @@ build_tools() {
             src/runsctl src/common
         build_program "$BUILD/$v/agent-executor-echo" "$flags" "-ljansson" \
             src/executors/echo
+        build_program "$BUILD/$v/agent-executor-claude" "$flags" "-ljansson" \
+            src/executors/claude
     done
-    [ -x "$BUILD/bin/agent-runner" ] && say "built agent-runner, runsctl, agent-executor-echo in $BUILD/bin and $BUILD/asan"
+    [ -x "$BUILD/bin/agent-runner" ] && say "built agent-runner, runsctl, agent-executor-echo, agent-executor-claude in $BUILD/bin and $BUILD/asan"
     return 0
 }
 

@@ -1,0 +1,275 @@
+/*
+ * agent-executor-claude: an agent-runner executor (docs/EXECUTORS.md,
+ * contract 1.1) that runs Claude Code's CLI in print mode:
+ *
+ *   claude -p --output-format stream-json --verbose
+ *          --session-id ID (a start) | --resume ID (a resume)
+ *          [the flags of the run's agent blueprint]
+ *
+ * with the prompt on claude's stdin, in the run's project dir.  Claude's
+ * progress (its text, each tool call, tool errors, the final stats) goes
+ * to stderr as readable lines: the run's log.  The text of its final
+ * "result" event goes to stdout: the run's result.  The run fails (exit
+ * status 1, the reason in the last line of stderr) when that result is
+ * an error, when claude exits non-zero or is killed, or when it ends
+ * without a result.  SIGTERM, SIGINT and SIGHUP are passed on to claude;
+ * the executor then ends by the same signal.
+ *
+ * Options and environment: --agents-dir DIR [AGENT_AGENTS_DIR] (default
+ * /etc/agent-runner/agents), --claude PATH [CLAUDE_BIN] (default: claude
+ * in PATH).
+ */
+
+#include "blueprint.h"
+#include "command.h"
+#include "payload.h"
+#include "proc.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_FAILED       1
+#define EXIT_BAD_PAYLOAD  2
+#define PROGRAM           "agent-executor-claude"
+
+static const char usage_text[] =
+"Usage: " PROGRAM " [--agents-dir DIR] [--claude PATH]\n"
+"\n"
+"An agent-runner executor for Claude Code: reads the run's payload (JSON,\n"
+"contract 1.1) on stdin and runs\n"
+"  claude -p --output-format stream-json --verbose\n"
+"         --session-id SESSION_ID (mode start) | --resume SESSION_ID (mode resume)\n"
+"with the prompt on claude's stdin.  Progress lines go to stderr (the run's\n"
+"log), the final result to stdout (the run's result).\n"
+"\n"
+"  --agents-dir DIR   agent blueprints, one folder per agent_name holding\n"
+"                     system-prompt.md, mcp.json and agent.json, all optional\n"
+"                     [AGENT_AGENTS_DIR] (default " AGENTS_DIR_DEFAULT ")\n"
+"  --claude PATH      Claude Code's CLI [CLAUDE_BIN] (default: claude in PATH)\n"
+"  -h, --help         this text\n"
+"\n"
+"Exit status: 0 the run completed; 1 it failed (the reason on stderr);\n"
+"2 a bad payload or usage; killed by SIGTERM/SIGINT/SIGHUP when stopped.\n";
+
+struct run {
+    struct payload   p;
+    struct blueprint bp;
+    bool             has_bp;
+    struct command   cmd;
+    struct stream    st;
+    char            *agents_dir;
+};
+
+static void
+run_free(struct run *r)
+{
+    payload_free(&r->p);
+    if (r->has_bp) {
+        blueprint_free(&r->bp);
+    }
+    command_free(&r->cmd);
+    stream_free(&r->st);
+    free(r->agents_dir);
+}
+
+static int
+fail(struct run *r, int code, const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, PROGRAM ": ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    run_free(r);
+    return code;
+}
+
+/* dir made absolute against the current directory (before any chdir) */
+static char *
+absolute_dir(const char *dir)
+{
+    char  cwd[PATH_MAX];
+    char *out;
+
+    if (dir[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL) {
+        return strdup(dir);
+    }
+    if (asprintf(&out, "%s/%s", cwd, dir) < 0) {
+        return NULL;
+    }
+    return out;
+}
+
+static void
+on_line(void *arg, const char *line, size_t len)
+{
+    stream_line(arg, line, len);
+}
+
+static const char *
+signame(int sig, char *buf, size_t size)
+{
+    const char *abbrev = sigabbrev_np(sig);
+
+    if (abbrev != NULL) {
+        snprintf(buf, size, "SIG%s", abbrev);
+    } else {
+        snprintf(buf, size, "signal %d", sig);
+    }
+    return buf;
+}
+
+/* stopped: end by the signal that stopped us, as an unhandled one would */
+static int
+stopped(struct run *r, int sig, int status)
+{
+    char name[32], how[64];
+
+    if (WIFSIGNALED(status)) {
+        signame(WTERMSIG(status), how, sizeof(how));
+    } else {
+        snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+    }
+    fprintf(stderr, PROGRAM ": stopped by %s (claude ended: %s)\n",
+            signame(sig, name, sizeof(name)), how);
+    run_free(r);
+    fflush(NULL);
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return 128 + sig;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "agents-dir", required_argument, NULL, 'a' },
+        { "claude",     required_argument, NULL, 'c' },
+        { "help",       no_argument,       NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    struct run  r;
+    const char *agents_dir = getenv("AGENT_AGENTS_DIR");
+    const char *claude = getenv("CLAUDE_BIN");
+    char        err[2048], sig[32];
+    int         c, status = 0;
+
+    memset(&r, 0, sizeof(r));
+    setvbuf(stderr, NULL, _IOLBF, 0);   /* whole lines: claude writes there too */
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'a': agents_dir = optarg; break;
+        case 'c': claude = optarg; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default:
+            fprintf(stderr, "Try '" PROGRAM " --help'.\n");
+            return EXIT_BAD_PAYLOAD;
+        }
+    }
+    if (optind < argc) {
+        return fail(&r, EXIT_BAD_PAYLOAD, "unexpected argument '%s'%s", argv[optind], "");
+    }
+    if (agents_dir == NULL || agents_dir[0] == '\0') {
+        agents_dir = AGENTS_DIR_DEFAULT;
+    }
+    if (claude == NULL || claude[0] == '\0') {
+        claude = "claude";
+    }
+    r.agents_dir = absolute_dir(agents_dir);
+    if (r.agents_dir == NULL) {
+        return fail(&r, EXIT_FAILED, "out of memory%s%s", "", "");
+    }
+    if (proc_signals() != 0) {
+        return fail(&r, EXIT_FAILED, "sigaction: %s%s", strerror(errno), "");
+    }
+
+    if (payload_read(&r.p, err, sizeof(err)) != 0) {
+        return fail(&r, EXIT_BAD_PAYLOAD, "%s%s", err, "");
+    }
+    /* agent-runner starts us there already; by hand, this does it */
+    if (r.p.project_dir != NULL && chdir(r.p.project_dir) != 0) {
+        return fail(&r, EXIT_FAILED, "project dir %s is not usable: %s", r.p.project_dir,
+                    strerror(errno));
+    }
+    if (r.p.agent_name != NULL) {
+        if (blueprint_load(r.agents_dir, r.p.agent_name, &r.bp, err, sizeof(err)) != 0) {
+            r.has_bp = true;
+            return fail(&r, EXIT_FAILED, "%s%s", err, "");
+        }
+        r.has_bp = true;
+    }
+    if (command_build(&r.cmd, claude, &r.p, r.has_bp ? &r.bp : NULL, err, sizeof(err))
+        != 0)
+    {
+        return fail(&r, EXIT_FAILED, "%s%s", err, "");
+    }
+    fprintf(stderr, PROGRAM ": %s session %s%s%s%s with %s\n",
+            r.p.resume ? "resuming" : "starting",
+            r.p.session_id ? r.p.session_id : "(new)",
+            r.p.agent_name ? " as agent \"" : "", r.p.agent_name ? r.p.agent_name : "",
+            r.p.agent_name ? "\"" : "", claude);
+    if (proc_stop_signal() != 0) {
+        return stopped(&r, proc_stop_signal(), 0);
+    }
+
+    stream_init(&r.st, stderr);
+    if (proc_run(r.cmd.argv, r.p.prompt, r.p.prompt_len, on_line, &r.st, &status,
+                 err, sizeof(err)) != 0)
+    {
+        if (proc_stop_signal() != 0) {
+            return stopped(&r, proc_stop_signal(), 0);
+        }
+        return fail(&r, EXIT_FAILED, "%s%s", err,
+                    strchr(claude, '/') ? " (check CLAUDE_BIN or --claude)"
+                    : " (install Claude Code: npm install -g @anthropic-ai/claude-code, "
+                      "or set CLAUDE_BIN)");
+    }
+    fflush(stderr);
+
+    if (proc_stop_signal() != 0) {
+        return stopped(&r, proc_stop_signal(), status);
+    }
+    if (WIFSIGNALED(status)) {
+        return fail(&r, EXIT_FAILED, "claude was killed by %s%s",
+                    signame(WTERMSIG(status), sig, sizeof(sig)),
+                    r.st.got_result ? "" : " before its result");
+    }
+    if (WEXITSTATUS(status) != 0) {
+        snprintf(sig, sizeof(sig), "%d", WEXITSTATUS(status));
+        return fail(&r, EXIT_FAILED, "claude exited with status %s%s", sig,
+                    r.st.got_result ? "" : " without a result");
+    }
+    if (!r.st.got_result) {
+        return fail(&r, EXIT_FAILED, "claude ended without a result%s%s",
+                    r.st.skipped ? " (it wrote lines that were not JSON: is it "
+                    "Claude Code's CLI?)" : "", "");
+    }
+    if (!r.st.result_ok) {
+        char turns[64];
+
+        snprintf(turns, sizeof(turns), " after %ld turn%s", r.st.num_turns,
+                 r.st.num_turns == 1 ? "" : "s");
+        fprintf(stderr, PROGRAM ": claude's result is an error (%s)%s%s%.1500s\n",
+                r.st.subtype, turns, r.st.result ? ": " : "",
+                r.st.result ? r.st.result : "");
+        run_free(&r);
+        return EXIT_FAILED;
+    }
+    if (r.st.result != NULL) {
+        fwrite(r.st.result, 1, r.st.result_len, stdout);
+        if (r.st.result_len == 0 || r.st.result[r.st.result_len - 1] != '\n') {
+            fputc('\n', stdout);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        return fail(&r, EXIT_FAILED, "writing the result: %s%s", strerror(errno), "");
+    }
+    run_free(&r);
+    return 0;
+}
