@@ -1,0 +1,309 @@
+# agent-runner with agent-executor-claude, the executor for Claude Code's
+# CLI, pointed (CLAUDE_BIN) at t/stand-ins/claude, a stand-in that speaks
+# claude's stream-json and says in its result what it was given.  A start
+# runs claude with --session-id, a resume with --resume, both under the
+# coordinator's session_id; the run's result is claude's final result
+# text, its log the progress (text, tool calls, tool errors, stats); an
+# agent_name applies the blueprint of that name from the runner's
+# --agents-dir (system prompt, MCP configuration, tools, model) and an
+# unknown one fails the run; an error result, a non-zero exit and a
+# stream without a result fail it; a line that is not JSON is skipped; a
+# stop reaches claude; the runner lists its agents at registration.
+
+use FindBin;
+use lib "$FindBin::Bin/inc";
+
+use Test::Nginx::Socket;
+use Runs;
+use RunsRunner;
+use Test::More;
+use Time::HiRes qw(sleep time);
+use File::Temp ();
+use File::Path ();
+
+repeat_each(1);
+no_long_string();
+no_shuffle();
+
+add_block_preprocessor(sub { Runs::preprocess(shift) });
+add_response_body_check(Runs::flow_hook());
+
+my $STAND_IN = "$FindBin::Bin/stand-ins/claude";
+
+# an agents dir: coder (every file), reviewer (a system prompt only), and
+# entries that are not agents
+sub make_agents {
+    my $dir = File::Temp->newdir('agents-XXXXXX', TMPDIR => 1);
+    my $put = sub {
+        my ($path, $text) = @_;
+        open my $f, '>', "$dir/$path" or die "$dir/$path: $!\n";
+        print {$f} $text;
+        close $f;
+    };
+    mkdir "$dir/$_" for 'coder', 'reviewer', 'bad name', '.hidden', 'x' x 61;
+    $put->('coder/system-prompt.md', "You are the coder. Keep changes small.\n");
+    $put->('coder/mcp.json', '{"mcpServers":{"docs":{"command":"docs-mcp"}}}' . "\n");
+    $put->('coder/agent.json', '{"model": "opus", "permission_mode": "acceptEdits", '
+           . '"allowed_tools": ["Read", "Edit", "Bash(git diff:*)"], "max_turns": 12}');
+    $put->('reviewer/system-prompt.md', "You review code.\n");
+    $put->('notes.txt', "not an agent\n");
+    return $dir;
+}
+
+sub start_claude_runner {
+    my (%o) = @_;
+    return start_runner(
+        args => ['--executor', RunsRunner::bin_dir() . '/agent-executor-claude',
+                 '--agents-dir', "$o{agents}", '--project-dir', "$o{project}"],
+        env => { CLAUDE_BIN => $o{claude} // $STAND_IN, AGENT_AGENTS_DIR => undef });
+}
+
+sub log_of {
+    my ($id) = @_;
+    my $r = Runs::req('GET', "/runs/$id/log");
+    return $r->{status} == 200 ? $r->{body} : '';
+}
+
+# the argv the stand-in printed in its result
+sub argv_of {
+    my ($run) = @_;
+    my ($j) = ($run->{result} // '') =~ /^argv: (.*)$/m;
+    return defined $j ? Runs::jdec($j) : [];
+}
+
+# no sanitizer report in the logs of these runs (the executor's stderr)
+sub logs_clean_ok {
+    my (@ids) = @_;
+    my @bad = grep { log_of($_) =~ /Sanitizer|runtime error:/ } @ids;
+    ok !@bad, 'no ASan/UBSan/LSan report from the executor' or diag log_of($bad[0]);
+}
+
+flow 'a start runs claude with --session-id, a resume with --resume; the result and the log', 13, sub {
+    RunsRunner::cleanup();
+    my $agents = make_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner with the claude executor';
+
+    my ($id) = create_run(session_name => 'cl-1', prompt => "Fix the login bug \x{e9}");
+    my $run = wait_terminal($id, 20) || {};
+    is $run->{status}, 'completed', 'start: completed' or diag explain $run, log_of($id);
+    my $sid = $run->{session_id} // '';
+    like $run->{result} // '', qr/\Aprompt: Fix the login bug \x{e9}\nsession: \Q$sid\E new\n/,
+        'the result is claude\'s final result text (the prompt reached it on stdin)';
+    my $argv = argv_of($run);
+    is_deeply [@$argv[0 .. 5]],
+        ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', $sid],
+        'claude -p --output-format stream-json --verbose --session-id <session_id>'
+        or diag explain $argv;
+    ok !grep({ /^--(append-system-prompt|mcp-config|model|allowedTools)$/ } @$argv)
+       && $run->{result} =~ /^cwd: \Q$proj\E$/m,
+       'no agent: plain claude, in the runner\'s project dir';
+
+    my $log = log_of($id);
+    like $log, qr/^claude: session \Q$sid\E started \(model claude-stand-in-1, 7 tools\)$/m,
+        'log: the session';
+    like $log, qr/^I'll look at the project first\.\n-> Bash: ls -la wc -l \*\n(?:.*\n)*?Done looking\.$/m,
+        'log: the assistant\'s text and the tool call on one line';
+    like $log, qr/^claude: success, 3 turns, 1\.2 s, \$0\.0123$/m, 'log: the final stats';
+    unlike $log, qr/^prompt: /m, 'the result is not in the log';
+
+    my ($id2) = create_run(type => 'resume_session', session_name => 'cl-1',
+                           prompt => 'Now add a test');
+    $run = wait_terminal($id2, 20) || {};
+    is $run->{status}, 'completed', 'resume: completed' or diag log_of($id2);
+    like $run->{result} // '', qr/\Aprompt: Now add a test\nsession: \Q$sid\E resumed\n/,
+        'the same session, resumed';
+    $argv = argv_of($run);
+    ok +(join(' ', @$argv) =~ /--resume \Q$sid\E/) && !grep({ $_ eq '--session-id' } @$argv),
+        '--resume <session_id>, no --session-id' or diag explain $argv;
+
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    runners_clean_ok();
+};
+
+flow 'an agent_name applies its blueprint; an unknown one fails the run', 10, sub {
+    RunsRunner::cleanup();
+    my $agents = make_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner';
+
+    my ($id) = create_run(session_name => 'cl-coder', agent_name => 'coder', prompt => 'Refactor');
+    my $run = wait_terminal($id, 20) || {};
+    is $run->{status}, 'completed', 'coder: completed' or diag log_of($id);
+    my $r = $run->{result} // '';
+    ok $r =~ /^system prompt: You are the coder\. Keep changes small\.$/m
+       && $r =~ /^mcp config: \Q$agents\E\/coder\/mcp\.json$/m,
+       'system-prompt.md appended, mcp.json given' or diag $r;
+    ok $r =~ /^allowed tools: Read Edit Bash\(git diff:\*\)$/m && $r =~ /^model: opus$/m
+       && $r =~ /^permission mode: acceptEdits$/m && $r =~ /^max turns: 12$/m,
+       'agent.json: allowed tools, model, permission mode, max turns' or diag $r;
+    like log_of($id), qr/^agent-executor-claude: starting session \S+ as agent "coder" with /m,
+        'the log names the agent';
+
+    my ($id2) = create_run(type => 'resume_session', session_name => 'cl-coder',
+                           prompt => 'Continue');
+    $run = wait_terminal($id2, 20) || {};
+    ok $run->{status} eq 'completed' && ($run->{result} // '') =~ /resumed\nsystem prompt: You are the coder/,
+       'a resume inherits the agent: its blueprint again' or diag explain $run;
+
+    my ($id3) = create_run(session_name => 'cl-rev', agent_name => 'reviewer', prompt => 'Review');
+    $run = wait_terminal($id3, 20) || {};
+    ok +($run->{result} // '') =~ /^system prompt: You review code\.\nmcp config: none\n(?:.*\n)*model: default$/m,
+       'a blueprint with a system prompt only' or diag explain $run;
+
+    my ($id4) = create_run(session_name => 'cl-nobody', agent_name => 'nobody', prompt => 'Hi');
+    $run = wait_terminal($id4, 20) || {};
+    is $run->{status}, 'failed', 'an unknown agent: failed';
+    like $run->{error} // '', qr/unknown agent "nobody" \(looked in \Q$agents\E\)\z/,
+        'with the error naming the agents dir';
+
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    runners_clean_ok();
+};
+
+flow 'error results, exits and missing results fail the run; lines that are not JSON are skipped', 12, sub {
+    RunsRunner::cleanup();
+    my $agents = make_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner';
+
+    my %want = (
+        'error-result' => qr/claude's result is an error \(success\) after 3 turns: API Error: 529 .*overloaded_error/,
+        'max-turns'    => qr/claude's result is an error \(error_max_turns\) after 3 turns\z/,
+        'exit=3'       => qr/stand-in claude: failing\n(?:.*\n)*agent-executor-claude: claude exited with status 3 without a result\z/,
+        'no-result'    => qr/agent-executor-claude: claude ended without a result\z/,
+    );
+    my @ids;
+    for my $w (sort keys %want) {
+        my ($id) = create_run(prompt => "do it $w");
+        push @ids, $id;
+        my $run = wait_terminal($id, 20) || {};
+        ok $run->{status} eq 'failed' && ($run->{error} // '') =~ $want{$w},
+           "$w: failed, the reason last" or diag explain $run;
+    }
+
+    my ($g) = create_run(prompt => 'do it garbage tool-error');
+    push @ids, $g;
+    my $run = wait_terminal($g, 20) || {};
+    is $run->{status}, 'completed', 'a line that is not JSON: the run completes';
+    my $log = log_of($g);
+    like $log, qr/^agent-executor-claude: skipped a line of claude's output that is not a JSON object: this is not JSON \{$/m,
+        'and the line is noted in the log';
+    like $log, qr/^   tool error: ls: cannot open directory: Permission denied more$/m,
+        'a tool error is in the log, on one line';
+
+    # a claude that cannot be run
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    $h = start_claude_runner(agents => $agents, project => $proj,
+                             claude => "$proj/no-such-claude");
+    ok runner_launcher($h), 'a runner whose CLAUDE_BIN is missing';
+    my ($m) = create_run(prompt => 'hello');
+    push @ids, $m;
+    $run = wait_terminal($m, 20) || {};
+    ok $run->{status} eq 'failed'
+       && ($run->{error} // '') =~ /could not run \Q$proj\E\/no-such-claude: No such file or directory/,
+       'fails saying so' or diag explain $run;
+    logs_clean_ok(@ids);
+
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    runners_clean_ok();
+};
+
+flow 'a stop reaches claude; progress is in the log while claude runs', 10, sub {
+    RunsRunner::cleanup();
+    my $agents = make_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner';
+
+    my ($id) = create_run(prompt => 'wait for it: hang');
+    ok Runs::wait_for(15, sub { log_of($id) =~ /hanging until a signal/ }), 'claude runs';
+    is Runs::status_of($id), 'running', 'the run is running';
+    stop_run($id);
+    my $run = wait_terminal($id, 20) || {};
+    is $run->{status}, 'stopped', 'stopped' or diag explain $run;
+    my $log = log_of($id);
+    like $log, qr/^stand-in claude: got SIGTERM$/m, 'claude got SIGTERM';
+    like $log, qr/^agent-executor-claude: stopped by SIGTERM \(claude ended: exit status 143\)$/m,
+        'the executor says so and ends by SIGTERM';
+    ok !grep({ /stand-ins\/claude/ } `ps -eo args`), 'no claude left running';
+
+    my ($s) = create_run(prompt => 'slowly slow=15');
+    my $seen = Runs::wait_for(15, sub { log_of($s) =~ /^step 2 of 15$/m });
+    ok $seen && Runs::status_of($s) eq 'running', 'progress lines arrive while claude runs';
+    $run = wait_terminal($s, 20) || {};
+    ok $run->{status} eq 'completed' && log_of($s) =~ /^step 15 of 15$/m, 'then it completes';
+
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    runners_clean_ok();
+};
+
+flow 'the runner lists its agents at registration', 4, sub {
+    RunsRunner::cleanup();
+    my $agents = make_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    my $lid = runner_launcher($h);
+    ok $lid, 'a runner';
+    my $l = launcher_info($lid) || {};
+    is_deeply $l->{agents}, ['coder', 'reviewer'],
+        'GET /launchers: its agents, the folders with valid names, sorted'
+        or diag explain $l;
+    like runner_log($h), qr/agent-runner starting .* agents_dir=\Q$agents\E /,
+        'the runner\'s log names the agents dir';
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    runners_clean_ok();
+};
+
+plan tests => Runs::plan_count(blocks());
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a start runs claude with --session-id, a resume with --resume; the result and the log
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 90
+
+
+
+=== TEST 2: an agent_name applies its blueprint; an unknown one fails the run
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 90
+
+
+
+=== TEST 3: error results, exits and missing results fail the run; lines that are not JSON are skipped
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 120
+
+
+
+=== TEST 4: a stop reaches claude; progress is in the log while claude runs
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 90
+
+
+
+=== TEST 5: the runner lists its agents at registration
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 60
