@@ -21,6 +21,7 @@
 #define NGX_HTTP_RUNS_ID_MASK          0xffffffffffffULL
 #define NGX_HTTP_RUNS_NAME_MAX         60
 #define NGX_HTTP_RUNS_FIELD_MAX        4096   /* hostname, executor_type */
+#define NGX_HTTP_RUNS_AGENTS_MAX       256    /* agent names a runner has */
 #define NGX_HTTP_RUNS_DOORBELLS        64
 #define NGX_HTTP_RUNS_LIST_MAX         10000
 #define NGX_HTTP_RUNS_LIST_DEFAULT     100
@@ -171,6 +172,7 @@ typedef struct {
     ngx_str_t                   hostname;
     ngx_str_t                   project_dir;
     ngx_str_t                   executor_type;
+    ngx_str_t                   agents;     /* comma-separated names */
     ngx_uint_t                  deregister;
 } ngx_http_runs_lsnap_t;
 
@@ -376,7 +378,7 @@ ngx_uint_t ngx_http_runs_store_stop(ngx_http_runs_zone_t *zone, uint64_t id,
     ngx_pool_t *pool, ngx_http_runs_stop_t *st);
 ngx_uint_t ngx_http_runs_store_register(ngx_http_runs_zone_t *zone,
     ngx_str_t *hostname, ngx_str_t *project_dir, ngx_str_t *executor_type,
-    u_char *id);
+    ngx_str_t *agents, u_char *id);
 ngx_uint_t ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone,
     uint64_t id, ngx_uint_t beat);
 ngx_uint_t ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,
@@ -493,6 +495,7 @@ void ngx_http_runs_out_raw(ngx_http_runs_out_t *o, const void *data,
 void ngx_http_runs_out_str(ngx_http_runs_out_t *o, ngx_str_t *s);
 void ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms);
 void ngx_http_runs_out_number(ngx_http_runs_out_t *o, ngx_uint_t n);
+void ngx_http_runs_out_names(ngx_http_runs_out_t *o, ngx_str_t *names);
 size_t ngx_http_runs_snap_size(ngx_http_runs_snap_t *s);
 void ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s);
 void ngx_http_runs_out_launcher(ngx_http_runs_out_t *o,

@@ -336,11 +336,22 @@ ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
         }
 
         close = (*rd->pos == '{') ? '}' : ']';
+
+        /* an array's text, for a field the caller asked for */
+        if (close == ']' && f->key) {
+            f->value.data = rd->pos;
+        }
+
         rd->pos++;
         ngx_http_runs_json_skip_ws(rd);
 
         if (rd->pos < rd->end && *rd->pos == close) {
             rd->pos++;
+
+            if (f->value.data) {
+                f->value.len = rd->pos - f->value.data;
+            }
+
             return NGX_OK;
         }
 
@@ -383,6 +394,11 @@ ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
 
             if (rd->pos < rd->end && *rd->pos == close) {
                 rd->pos++;
+
+                if (f->value.data) {
+                    f->value.len = rd->pos - f->value.data;
+                }
+
                 return NGX_OK;
             }
 

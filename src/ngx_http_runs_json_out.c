@@ -259,6 +259,35 @@ ngx_http_runs_out_time(ngx_http_runs_out_t *o, int64_t ms)
 
 /* the bytes a run object takes when no string needs escaping */
 
+/* "a,b" as "\"a\",\"b\"": names need no escaping */
+
+void
+ngx_http_runs_out_names(ngx_http_runs_out_t *o, ngx_str_t *names)
+{
+    u_char  *p, *last, *comma;
+
+    p = names->data;
+    last = p + names->len;
+
+    while (p < last) {
+        comma = ngx_strlchr(p, last, ',');
+        if (comma == NULL) {
+            comma = last;
+        }
+
+        if (p != names->data) {
+            ngx_http_runs_out_literal(o, ",");
+        }
+
+        ngx_http_runs_out_literal(o, "\"");
+        ngx_http_runs_out_raw(o, p, comma - p);
+        ngx_http_runs_out_literal(o, "\"");
+
+        p = comma + 1;
+    }
+}
+
+
 void
 ngx_http_runs_out_number(ngx_http_runs_out_t *o, ngx_uint_t n)
 {
@@ -360,6 +389,9 @@ ngx_http_runs_out_launcher(ngx_http_runs_out_t *o, ngx_http_runs_lsnap_t *ls,
     ngx_http_runs_out_str(o, &ls->project_dir);
     ngx_http_runs_out_literal(o, ",\"executor_type\":");
     ngx_http_runs_out_str(o, &ls->executor_type);
+    ngx_http_runs_out_literal(o, ",\"agents\":[");
+    ngx_http_runs_out_names(o, &ls->agents);
+    ngx_http_runs_out_literal(o, "]");
     ngx_http_runs_out_literal(o, ",\"registered_at\":");
     ngx_http_runs_out_time(o, ls->registered_at);
     ngx_http_runs_out_literal(o, ",\"last_heartbeat\":");

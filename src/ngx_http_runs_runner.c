@@ -68,16 +68,103 @@ ngx_http_runs_field_text(ngx_pool_t *pool, ngx_http_runs_field_t *f,
 }
 
 
+/*
+ * "agents": an optional array of agent names (the runner's blueprints),
+ * kept comma-separated; the reader has checked the array's JSON
+ */
+
+static ngx_int_t
+ngx_http_runs_field_names(ngx_pool_t *pool, ngx_http_runs_field_t *f,
+    ngx_str_t *out, ngx_str_t *err)
+{
+    u_char      *p, *last, *q, *dst;
+    ngx_str_t    name;
+    ngx_uint_t   n;
+
+    out->len = 0;
+    out->data = NULL;
+
+    if (f->type == NGX_HTTP_RUNS_JSON_ABSENT
+        || f->type == NGX_HTTP_RUNS_JSON_NULL)
+    {
+        return NGX_OK;
+    }
+
+    if (f->value.len < 2 || f->value.data[0] != '[') {
+        goto invalid;
+    }
+
+    dst = ngx_pnalloc(pool, f->value.len);
+    if (dst == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    out->data = dst;
+
+    p = f->value.data + 1;
+    last = f->value.data + f->value.len - 1;        /* the ']' */
+
+    for (n = 0; /* void */ ; n++) {
+
+        while (p < last && (*p == ' ' || *p == '\t' || *p == '\n'
+                            || *p == '\r' || *p == ','))
+        {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
+        if (*p != '"' || n == NGX_HTTP_RUNS_AGENTS_MAX) {
+            goto invalid;
+        }
+
+        q = ngx_strlchr(p + 1, last, '"');
+        if (q == NULL) {
+            goto invalid;
+        }
+
+        name.data = p + 1;
+        name.len = q - name.data;
+
+        /* a valid name has no escape in it: it is the text as it is */
+        if (!ngx_http_runs_name_valid(&name)) {
+            goto invalid;
+        }
+
+        if (n) {
+            *dst++ = ',';
+        }
+
+        dst = ngx_cpymem(dst, name.data, name.len);
+        p = q + 1;
+    }
+
+    out->len = dst - out->data;
+
+    return NGX_OK;
+
+invalid:
+
+    ngx_str_set(err, "Field 'agents' must be an array of at most 256 agent "
+                     "names (1-60 characters matching "
+                     "^[A-Za-z0-9][A-Za-z0-9_.-]*$)");
+
+    return NGX_HTTP_UNPROCESSABLE_ENTITY;
+}
+
+
 static ngx_int_t
 ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     u_char                     *p;
     ngx_int_t                   rc;
-    ngx_str_t                   err, host, dir, exec, endpoint;
+    ngx_str_t                   err, host, dir, exec, agents, endpoint;
     ngx_http_runs_out_t         o;
     ngx_http_runs_zone_t       *zone;
-    ngx_http_runs_field_t       f[3];
+    ngx_http_runs_field_t       f[4];
     ngx_http_runs_loc_conf_t   *rlcf;
     ngx_http_runs_main_conf_t  *rmcf;
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
@@ -89,8 +176,9 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     f[0].key = "hostname";
     f[1].key = "project_dir";
     f[2].key = "executor_type";
+    f[3].key = "agents";
 
-    rc = ngx_http_runs_json_read(r->pool, body, 1, f, 3, &err);
+    rc = ngx_http_runs_json_read(r->pool, body, 1, f, 4, &err);
 
     if (rc == NGX_OK) {
         rc = ngx_http_runs_field_text(r->pool, &f[0], &host, &err);
@@ -107,11 +195,15 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         rc = ngx_http_runs_field_text(r->pool, &f[2], &exec, &err);
     }
 
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_names(r->pool, &f[3], &agents, &err);
+    }
+
     if (rc != NGX_OK) {
         return ngx_http_runs_send_detail(r, rc, "%V", &err);
     }
 
-    if (ngx_http_runs_store_register(zone, &host, &dir, &exec, id)
+    if (ngx_http_runs_store_register(zone, &host, &dir, &exec, &agents, id)
         != NGX_HTTP_RUNS_R_DONE)
     {
         return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);

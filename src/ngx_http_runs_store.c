@@ -1465,7 +1465,7 @@ ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run)
 
 ngx_http_runs_launcher_t *
 ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
-    ngx_str_t *project_dir, ngx_str_t *executor_type)
+    ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents)
 {
     u_char                    *p;
     size_t                     size;
@@ -1476,7 +1476,7 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     sh = zone->sh;
 
     size = sizeof(ngx_http_runs_launcher_t) + hostname->len
-           + project_dir->len + executor_type->len;
+           + project_dir->len + executor_type->len + agents->len;
 
     lr = ngx_http_runs_alloc_locked(zone, size, NULL);
     if (lr == NULL) {
@@ -1488,7 +1488,8 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     p = (u_char *) lr + sizeof(ngx_http_runs_launcher_t);
     p = ngx_http_runs_copy_str(p, &lr->hostname, hostname);
     p = ngx_http_runs_copy_str(p, &lr->project_dir, project_dir);
-    (void) ngx_http_runs_copy_str(p, &lr->executor_type, executor_type);
+    p = ngx_http_runs_copy_str(p, &lr->executor_type, executor_type);
+    (void) ngx_http_runs_copy_str(p, &lr->agents, agents);
 
     id = ngx_http_runs_permute_id(sh, ++sh->launcher_seq);
     lr->node.key = id;
@@ -1880,6 +1881,7 @@ ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr, ngx_pool_t *pool,
     (void) ngx_http_runs_snap_str(pool, &ls->project_dir, &lr->project_dir);
     (void) ngx_http_runs_snap_str(pool, &ls->executor_type,
                                   &lr->executor_type);
+    (void) ngx_http_runs_snap_str(pool, &ls->agents, &lr->agents);
 }
 
 
@@ -2269,14 +2271,15 @@ ngx_http_runs_store_stop(ngx_http_runs_zone_t *zone, uint64_t id,
 
 ngx_uint_t
 ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
-    ngx_str_t *project_dir, ngx_str_t *executor_type, u_char *id)
+    ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
+    u_char *id)
 {
     ngx_http_runs_launcher_t  *lr;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     lr = ngx_http_runs_register_locked(zone, hostname, project_dir,
-                                       executor_type);
+                                       executor_type, agents);
     if (lr) {
         ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
     }

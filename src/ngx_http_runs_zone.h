@@ -145,6 +145,7 @@ struct ngx_http_runs_launcher_s {
     ngx_str_t                   hostname;
     ngx_str_t                   project_dir;
     ngx_str_t                   executor_type;
+    ngx_str_t                   agents;     /* names, comma-separated */
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
     unsigned                    deregister:1;
     /* strings follow */
@@ -258,7 +259,7 @@ ngx_int_t ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
 ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
     ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
-    ngx_str_t *executor_type);
+    ngx_str_t *executor_type, ngx_str_t *agents);
 void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_bells_t *bells);

@@ -62,6 +62,19 @@ flow 'list launchers with status and seconds_since_heartbeat', 14, sub {
     like $l->{launcher_id} // '', qr/^lnch_[0-9a-f]{12}$/, 'launcher_id';
 };
 
+flow 'a runner lists the agents it can run', 7, sub {
+    my ($a) = register_launcher(agents => ['reviewer', 'coder.v2']);
+    my ($b) = register_launcher();
+    my %by = map { $_->{launcher_id} => $_ }
+             @{ (Runs::req('GET', '/launchers')->{json} || {})->{launchers} || [] };
+    is_deeply $by{$a}{agents}, ['reviewer', 'coder.v2'], 'its agents, in its order';
+    is_deeply $by{$b}{agents}, [], 'none: an empty list';
+    for my $bad (['bad name'], 'reviewer', [1], [['x']], ["a\"b"]) {
+        my $r = Runs::req('POST', '/launcher/register', { agents => $bad });
+        is $r->{status}, 422, 'agents ' . Runs::jenc($bad) . ': 422';
+    }
+};
+
 flow 'a silent launcher turns stale, a poll brings it back online', 5, sub {
     my $lid = register_launcher();
     is((launcher($lid) || {})->{status}, 'online', 'online at first');
@@ -167,7 +180,14 @@ GET /launchers
 
 
 
-=== TEST 3: a silent launcher turns stale, a poll brings it back online
+=== TEST 3: a runner lists the agents it can run
+--- request
+GET /launchers
+--- response_body_like: "launchers"
+
+
+
+=== TEST 4: a silent launcher turns stale, a poll brings it back online
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
@@ -180,7 +200,7 @@ GET /launchers
 
 
 
-=== TEST 4: DELETE ?self=true removes the launcher now
+=== TEST 5: DELETE ?self=true removes the launcher now
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
@@ -190,7 +210,7 @@ GET /launchers
 
 
 
-=== TEST 5: DELETE marks for deregistration; the next poll answers deregistered
+=== TEST 6: DELETE marks for deregistration; the next poll answers deregistered
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
@@ -200,7 +220,7 @@ GET /launchers
 
 
 
-=== TEST 6: deregistration of a held poll answers it at once
+=== TEST 7: deregistration of a held poll answers it at once
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 10s;
@@ -210,7 +230,7 @@ GET /launchers
 
 
 
-=== TEST 7: unknown launchers answer 404 Launcher not found
+=== TEST 8: unknown launchers answer 404 Launcher not found
 --- request eval
 [
 "DELETE /launchers/lnch_000000000000",
@@ -230,7 +250,7 @@ qr/^\{\s*"detail"\s*:\s*"(?:Launcher not found|Not found)"\s*\}\s*$/,
 
 
 
-=== TEST 8: wrong methods and unknown paths
+=== TEST 9: wrong methods and unknown paths
 --- request eval
 [
 "POST /launchers\n{}",

@@ -646,6 +646,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        (int) fields[i].value.len, fields[i].value.data,
                        json_integer_value(v));
 
+        } else if (json_is_array(v)) {
+            /* an array's text, from its '[' to its ']' */
+            fuzz_check(fields[i].value.len >= 2
+                       && fields[i].value.data[0] == '['
+                       && fields[i].value.data[fields[i].value.len - 1]
+                          == ']',
+                       "\"%s\": the reader has no text for an array", key);
+
         } else if (type != NGX_HTTP_RUNS_JSON_STRING) {
             fuzz_check(fields[i].value.len == 0
                        && fields[i].value.data == NULL,
