@@ -102,7 +102,8 @@ flow 'start and resume complete with the payload, env, cwd and process group of 
        'the same session_id, its own run_id';
     ok $p->{agent_name} eq 'coder' && $p->{project_dir} eq "$dir/proj",
        'inherited agent_name and project_dir reach the executor';
-    ok !exists $p->{parent_session_name}, 'an unset optional field is left out';
+    # a session attribute since callbacks (SPEC 8): a resume inherits it
+    is $p->{parent_session_name}, 'boss', 'and the inherited parent_session_name';
     is $e->{cwd}, "$dir/proj", 'and it runs in the inherited project dir';
 
     # no project dir on the run: the runner's --project-dir
