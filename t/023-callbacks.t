@@ -12,6 +12,7 @@ use lib "$FindBin::Bin/inc";
 use Test::Nginx::Socket;
 use Runs;
 use Test::More;
+use Time::HiRes ();
 
 repeat_each(1);
 no_long_string();
@@ -160,6 +161,25 @@ flow 'long texts are cut; a missing parent costs one line', 5, sub {
     ok !req('GET', '/sessions/by-name/ct-nobody')->{json}{session}, 'no session was made for the parent';
 };
 
+flow 'a child whose runner is lost reports it failed', 2, sub {
+    my $lid = register_launcher();
+    my $kid = create_run(session_name => 'rl-kid', parent_session_name => 'rl-boss');
+    claim($lid);
+    launcher_event($kid, 'started', { launcher_id => $lid });
+    my $boss = create_run(session_name => 'rl-boss');
+    # the kid's runner falls silent: the sweep finds it lost
+    my $st = '';
+    for (1 .. 60) {
+        $st = status_of($kid);
+        last if $st eq 'failed';
+        Time::HiRes::sleep(0.1);
+    }
+    is $st, 'failed', 'the kid fails when its runner is lost';
+    like join('', map { $_->{prompt} } @{ callbacks_of('rl-boss') }),
+        qr/\[child session "rl-kid" run $kid failed\]\nerror: launcher lost\n\[end of run $kid\]\n/,
+        'its parent hears it, with the error';
+};
+
 flow 'a deleted child session reports nothing', 2, sub {
     my $lid = register_launcher();
     my $boss = busy_parent($lid, 'dl-boss');
@@ -249,14 +269,26 @@ parent session "ct-nobody" does not exist or was never started
 
 
 
-=== TEST 6: a deleted child session reports nothing
+=== TEST 6: a child whose runner is lost reports it failed
+--- http_config
+    runs_zone runs 4m;
+    runs_heartbeat_timeout 1s;
+    runs_launcher_expiry 2s;
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 20
+
+
+
+=== TEST 7: a deleted child session reports nothing
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
 
 
 
-=== TEST 7: a full zone refuses the callback whole; the child ends
+=== TEST 8: a full zone refuses the callback whole; the child ends
 --- http_config
     runs_zone runs 1m;
 --- request
