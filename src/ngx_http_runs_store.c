@@ -2069,8 +2069,13 @@ ngx_http_runs_maintain(ngx_http_runs_zone_t *zone,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
+    /*
+     * a tenth of slack: the timer runs on the monotonic clock, "now" is
+     * the wall clock; a tick a few ms early must not skip a whole second
+     */
     if (now >= zone->sh->next_maintenance) {
-        zone->sh->next_maintenance = now + NGX_HTTP_RUNS_MAINT_INTERVAL;
+        zone->sh->next_maintenance = now + NGX_HTTP_RUNS_MAINT_INTERVAL
+                                     - NGX_HTTP_RUNS_MAINT_INTERVAL / 10;
         ngx_http_runs_maintain_locked(zone, rmcf, now, &lost, &bells);
     }
 
