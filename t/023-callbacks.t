@@ -87,7 +87,7 @@ flow 'a child that completes reports to its parent', 10, sub {
     is "$cb->{status} $cb->{agent_name} $cb->{project_dir} $cb->{parent_session_name}",
         'pending lead /srv/lead cb-top', "pending, with the parent's agent, project and own parent";
     is $cb->{session_id}, (get_run($boss) || {})->{session_id}, "in the parent's session";
-    is poll_once($lid, 1)->{status}, 204, 'not claimable while the parent runs';
+    is poll_once($lid, 10)->{status}, 204, 'not claimable while the parent runs';
     launcher_event($boss, 'completed', { launcher_id => $lid });
     my $next = claim($lid);
     is(($next || {})->{run_id}, $cb->{run_id}, 'then it is claimed');
