@@ -444,6 +444,7 @@ void ngx_http_runs_timer_handler(ngx_event_t *ev);
 ngx_int_t ngx_http_runs_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_get_arg(ngx_http_request_t *r, char *name,
     size_t len, ngx_str_t *value);
+ngx_int_t ngx_http_runs_get_limit(ngx_http_request_t *r, ngx_int_t *limit);
 void ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
     ngx_log_t *log);
 ngx_int_t ngx_http_runs_send_refused(ngx_http_request_t *r,

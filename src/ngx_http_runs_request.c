@@ -370,6 +370,26 @@ ngx_http_runs_get_arg(ngx_http_request_t *r, char *name, size_t len,
 }
 
 
+/* a listing's ?limit=: 1..NGX_HTTP_RUNS_LIST_MAX, or the default */
+
+ngx_int_t
+ngx_http_runs_get_limit(ngx_http_request_t *r, ngx_int_t *limit)
+{
+    ngx_str_t  v;
+
+    *limit = NGX_HTTP_RUNS_LIST_DEFAULT;
+
+    if (ngx_http_runs_get_arg(r, "limit", 5, &v) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    *limit = ngx_atoi(v.data, v.len);
+
+    return (*limit >= 1 && *limit <= NGX_HTTP_RUNS_LIST_MAX) ? NGX_OK
+                                                              : NGX_ERROR;
+}
+
+
 /*
  * Counts a refusal in the zone and logs it: one line per reason per 10 s,
  * whichever worker refuses, with the count since the last line.

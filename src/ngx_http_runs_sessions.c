@@ -71,7 +71,6 @@ ngx_http_runs_sessions_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_ssnap_t  *ss;
 
     status = -1;
-    limit = NGX_HTTP_RUNS_LIST_DEFAULT;
     agent.data = NULL;
     agent.len = 0;
 
@@ -106,13 +105,10 @@ ngx_http_runs_sessions_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         agent.data = NULL;
     }
 
-    if (ngx_http_runs_get_arg(r, "limit", 5, &v) == NGX_OK) {
-        limit = ngx_atoi(v.data, v.len);
-        if (limit < 1 || limit > NGX_HTTP_RUNS_LIST_MAX) {
-            return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
-                       "Query parameter 'limit' must be an integer from 1 "
-                       "to %d", NGX_HTTP_RUNS_LIST_MAX);
-        }
+    if (ngx_http_runs_get_limit(r, &limit) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                   "Query parameter 'limit' must be an integer from 1 to %d",
+                   NGX_HTTP_RUNS_LIST_MAX);
     }
 
     if (ngx_http_runs_store_sessions(ctx->zone, status, &agent,

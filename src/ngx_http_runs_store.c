@@ -679,18 +679,11 @@ ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *keep)
 {
     ngx_queue_t          *q;
-    ngx_http_runs_log_t  *log;
     ngx_http_runs_run_t  *run;
 
     /* the logs of finished runs go first */
 
-    if (!ngx_queue_empty(&zone->sh->logs)) {
-        q = ngx_queue_head(&zone->sh->logs);
-        log = ngx_queue_data(q, ngx_http_runs_log_t, queue);
-
-        ngx_http_runs_log_free_locked(zone, log);
-        zone->sh->logs_evicted++;
-
+    if (ngx_http_runs_log_evict_locked(zone)) {
         return 1;
     }
 

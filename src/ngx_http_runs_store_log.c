@@ -43,21 +43,34 @@ ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
 static void *
 ngx_http_runs_log_alloc_locked(ngx_http_runs_zone_t *zone, size_t size)
 {
-    void                 *p;
+    void  *p;
+
+    do {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+    } while (p == NULL && ngx_http_runs_log_evict_locked(zone));
+
+    return p;
+}
+
+
+/* gives up the oldest log of a finished run: 0 when there is none */
+
+ngx_uint_t
+ngx_http_runs_log_evict_locked(ngx_http_runs_zone_t *zone)
+{
     ngx_http_runs_log_t  *log;
 
-    for ( ;; ) {
-        p = ngx_slab_alloc_locked(zone->shpool, size);
-        if (p != NULL || ngx_queue_empty(&zone->sh->logs)) {
-            return p;
-        }
-
-        log = ngx_queue_data(ngx_queue_head(&zone->sh->logs),
-                             ngx_http_runs_log_t, queue);
-
-        ngx_http_runs_log_free_locked(zone, log);
-        zone->sh->logs_evicted++;
+    if (ngx_queue_empty(&zone->sh->logs)) {
+        return 0;
     }
+
+    log = ngx_queue_data(ngx_queue_head(&zone->sh->logs),
+                         ngx_http_runs_log_t, queue);
+
+    ngx_http_runs_log_free_locked(zone, log);
+    zone->sh->logs_evicted++;
+
+    return 1;
 }
 
 

@@ -304,6 +304,7 @@ void ngx_http_runs_callbacks_log(void);
 /* ngx_http_runs_store_log.c */
 void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_log_t *log);
+ngx_uint_t ngx_http_runs_log_evict_locked(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_log_get(ngx_http_runs_log_t *log, uint64_t at,
     u_char *dst, size_t n);
 
