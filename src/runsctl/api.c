@@ -178,6 +178,26 @@ api_print_json(const struct http_response *res)
 
 
 int
+api_get_listing(struct ctl *ctl, const char *base, char *query, int rc,
+                const char *key, int (*print)(const json_t *list))
+{
+    char  *path;
+
+    if (rc == RC_OK && asprintf(&path, "%s%s", base, query) < 0) {
+        ctl_error("out of memory");
+        rc = RC_FAIL;
+    }
+    free(query);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rc = api_get_list(ctl, path, key, print);
+    free(path);
+    return rc;
+}
+
+
+int
 api_get_list(struct ctl *ctl, const char *path, const char *key,
              int (*print)(const json_t *list))
 {

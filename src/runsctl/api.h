@@ -69,4 +69,9 @@ int api_print_json(const struct http_response *res);
 int api_get_list(struct ctl *ctl, const char *path, const char *key,
                  int (*print)(const json_t *list));
 
+/* api_get_list() of base + query (built with api_query_add(), freed
+   here), unless rc, how building the query went, is not RC_OK */
+int api_get_listing(struct ctl *ctl, const char *base, char *query, int rc,
+                    const char *key, int (*print)(const json_t *list));
+
 #endif

@@ -93,17 +93,7 @@ print_launchers(const json_t *launchers)
         cells[4] = cell(l, "project_dir");
         cells[5] = cell(l, "registered_at");
         cells[6] = heartbeat_cell(l);
-        for (size_t c = 0; c < NCOL; c++) {
-            if (cells[c] == NULL) {
-                rc = RC_FAIL;
-            }
-        }
-        if (rc == RC_OK) {
-            rc = table_add(t, (const char *const *) cells);
-        }
-        for (size_t c = 0; c < NCOL; c++) {
-            free(cells[c]);
-        }
+        rc = table_add_owned(t, cells);
         if (rc != RC_OK) {
             break;
         }

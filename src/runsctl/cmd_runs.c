@@ -96,24 +96,18 @@ print_runs_table(const json_t *runs, int with_session)
     json_array_foreach(runs, i, run) {
         char *cells[NCOL] = { 0 };
 
-        for (size_t c = 0; c < ncol && rc == RC_OK; c++) {
+        for (size_t c = 0; c < ncol; c++) {
             cells[c] = run_cell(run, keys[c]);
-            if (cells[c] == NULL) {
-                rc = RC_FAIL;
-            }
         }
         /* "start_session" -> "start": the table is for people */
-        if (rc == RC_OK) {
+        if (cells[2] != NULL) {
             char *us = strstr(cells[2], "_session");
 
             if (us != NULL && us[8] == '\0') {
                 *us = '\0';
             }
-            rc = table_add(t, (const char *const *) cells);
         }
-        for (size_t c = 0; c < ncol; c++) {
-            free(cells[c]);
-        }
+        rc = table_add_owned(t, cells);
         if (rc != RC_OK) {
             break;
         }
@@ -194,7 +188,7 @@ static const struct opt_spec list_opts[O_LIST_N] = {
 static int
 run_list(struct ctl *ctl, const struct args *a)
 {
-    char                 *query, *path;
+    char                 *query;
     int                   rc = RC_OK;
 
     if (a->given[O_LIMIT] && api_check_limit("list", a->value[O_LIMIT])
@@ -216,20 +210,8 @@ run_list(struct ctl *ctl, const struct args *a)
     if (rc == RC_OK && a->given[O_LIMIT]) {
         rc = api_query_add(ctl, &query, "limit", a->value[O_LIMIT]);
     }
-    if (rc != RC_OK) {
-        free(query);
-        return rc;
-    }
-    if (asprintf(&path, "/runs%s", query) < 0) {
-        free(query);
-        ctl_error("out of memory");
-        return RC_FAIL;
-    }
-    free(query);
-
-    rc = api_get_list(ctl, path, "runs", print_list_table);
-    free(path);
-    return rc;
+    return api_get_listing(ctl, "/runs", query, rc, "runs",
+                           print_list_table);
 }
 
 const struct command cmd_list = {

@@ -143,20 +143,12 @@ print_sessions_table(const json_t *sessions)
         return RC_FAIL;
     }
     json_array_foreach(sessions, i, s) {
-        char *cells[NCOL] = { 0 };
+        char *cells[NCOL];
 
-        for (size_t c = 0; c < NCOL && rc == RC_OK; c++) {
-            cells[c] = cell(s, keys[c]);
-            if (cells[c] == NULL) {
-                rc = RC_FAIL;
-            }
-        }
-        if (rc == RC_OK) {
-            rc = table_add(t, (const char *const *) cells);
-        }
         for (size_t c = 0; c < NCOL; c++) {
-            free(cells[c]);
+            cells[c] = cell(s, keys[c]);
         }
+        rc = table_add_owned(t, cells);
         if (rc != RC_OK) {
             break;
         }
@@ -182,7 +174,7 @@ run_sessions(struct ctl *ctl, const struct args *a)
     static const char *const param[O_SESSIONS_N] = {
         [O_STATUS] = "status", [O_AGENT] = "agent_name", [O_LIMIT] = "limit",
     };
-    char *query, *path;
+    char *query;
     int   rc = RC_OK;
 
     if (a->given[O_LIMIT] && api_check_limit("sessions", a->value[O_LIMIT])
@@ -200,19 +192,8 @@ run_sessions(struct ctl *ctl, const struct args *a)
             rc = api_query_add(ctl, &query, param[o], a->value[o]);
         }
     }
-    if (rc != RC_OK) {
-        free(query);
-        return rc;
-    }
-    if (asprintf(&path, "/sessions%s", query) < 0) {
-        free(query);
-        ctl_error("out of memory");
-        return RC_FAIL;
-    }
-    free(query);
-    rc = api_get_list(ctl, path, "sessions", print_sessions_table);
-    free(path);
-    return rc;
+    return api_get_listing(ctl, "/sessions", query, rc, "sessions",
+                           print_sessions_table);
 }
 
 const struct command cmd_sessions = {

@@ -264,6 +264,25 @@ table_free(struct table *t)
 }
 
 int
+table_add_owned(struct table *t, char **cells)
+{
+    int  rc = RC_OK;
+
+    for (size_t i = 0; i < t->ncols; i++) {
+        if (cells[i] == NULL) {
+            rc = RC_FAIL;
+        }
+    }
+    if (rc == RC_OK) {
+        rc = table_add(t, (const char *const *) cells);
+    }
+    for (size_t i = 0; i < t->ncols; i++) {
+        free(cells[i]);
+    }
+    return rc;
+}
+
+int
 table_add(struct table *t, const char *const *cells)
 {
     char   **row;

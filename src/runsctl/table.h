@@ -39,6 +39,11 @@ struct table *table_new(size_t ncols, const char *const *headers,
    RC_OK or RC_FAIL (reported) */
 int table_add(struct table *t, const char *const *cells);
 
+/* the same with cells made for it (ncols strings to free(), NULL where
+   making one failed, already reported): all freed; RC_FAIL when one is
+   NULL or the row cannot be added */
+int table_add_owned(struct table *t, char **cells);
+
 /* the table on stdout, columns aligned; RC_OK or RC_FAIL (reported) */
 int table_print(const struct table *t);
 
