@@ -778,7 +778,14 @@ ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     run->id = ngx_http_runs_permute_id(sh, seq);
     run->seq = seq;
     run->status = NGX_HTTP_RUNS_PENDING;
-    run->created_at = ngx_http_runs_now();
+    /*
+     * each worker's clock is its own cached time: a run created in one
+     * worker may read a few ms earlier than the one another worker made
+     * just before it; the listings are in creation order, so are the times
+     */
+
+    run->created_at = ngx_max(ngx_http_runs_now(), sh->created_at);
+    sh->created_at = run->created_at;
     run->session = sess;
 
     ngx_queue_init(&run->owned);

@@ -196,6 +196,8 @@ struct ngx_http_runs_shctx_s {
     ngx_http_runs_bell_t        bells[NGX_HTTP_RUNS_DOORBELLS];
 
     uint64_t                    seq;
+    int64_t                     created_at; /* the newest run's: creation
+                                               times never go back */
     uint64_t                    launcher_seq;
     uint64_t                    session_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
