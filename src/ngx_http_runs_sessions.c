@@ -230,10 +230,12 @@ ngx_http_runs_session_runs(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_out_init(&o, r->pool, hint);
     ngx_http_runs_out_literal(&o, "{\"runs\":[");
 
-    for (i = 0; i < n; i++) {
-        ngx_http_runs_out_run(&o, &snaps[i]);
+    /* newest first from the store, oldest first in the answer */
 
-        if (i + 1 < n) {
+    for (i = n; i > 0; i--) {
+        ngx_http_runs_out_run(&o, &snaps[i - 1]);
+
+        if (i > 1) {
             ngx_http_runs_out_literal(&o, ",");
         }
     }

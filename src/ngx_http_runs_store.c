@@ -190,6 +190,28 @@ ngx_http_runs_now(void)
 }
 
 
+/*
+ * A time for a run's record (created, claimed, started, ended): each
+ * worker's clock is its own cached time, a few ms behind another's at
+ * times; a time given under the lock is never earlier than one given
+ * before it, so the times agree with the order things happened in (the
+ * listings, in creation order, are in time order; a session's latest
+ * change is found without reading all its runs).
+ */
+
+int64_t
+ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t)
+{
+    if (t < sh->stamped) {
+        t = sh->stamped;
+    }
+
+    sh->stamped = t;
+
+    return t;
+}
+
+
 /* keys are unique: run and launcher ids, creation sequence numbers */
 
 static void
@@ -500,6 +522,44 @@ ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
  * and checked unique in the zone.
  */
 
+static uint64_t
+ngx_http_runs_sid_half(ngx_http_runs_shctx_t *sh, uint64_t seq,
+    ngx_uint_t half)
+{
+    u_char      m[9];
+    uint64_t    v;
+    ngx_uint_t  i;
+
+    m[0] = (u_char) half;
+
+    for (i = 0; i < 8; i++) {
+        m[i + 1] = (u_char) (seq >> (8 * i));
+    }
+
+    v = ngx_http_runs_siphash(sh, m, 9);
+
+    /* version 4, variant 10 */
+
+    return half ? (v & 0x3fffffffffffffffULL) | 0x8000000000000000ULL
+                : (v & ~0xf000ULL) | 0x4000ULL;
+}
+
+
+/*
+ * The record keeps the session's creation sequence number and the
+ * second half of its id: the first half is made again from the first
+ * when it is needed, so a listing can find its place again by number.
+ */
+
+void
+ngx_http_runs_session_sid(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, uint64_t *sid)
+{
+    sid[0] = ngx_http_runs_sid_half(sh, sess->seq, 0);
+    sid[1] = sess->sid1;
+}
+
+
 ngx_http_runs_session_t *
 ngx_http_runs_lookup_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
 {
@@ -509,7 +569,33 @@ ngx_http_runs_lookup_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
          sess;
          sess = sess->next_by_id)
     {
-        if (sess->sid[0] == sid[0] && sess->sid[1] == sid[1]) {
+        if (sess->sid1 == sid[1]
+            && ngx_http_runs_sid_half(sh, sess->seq, 0) == sid[0])
+        {
+            return sess;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* a session by its creation sequence number */
+
+ngx_http_runs_session_t *
+ngx_http_runs_lookup_session_seq_locked(ngx_http_runs_shctx_t *sh,
+    uint64_t seq)
+{
+    uint64_t                  sid1;
+    ngx_http_runs_session_t  *sess;
+
+    sid1 = ngx_http_runs_sid_half(sh, seq, 1);
+
+    for (sess = sh->session_ids[sid1 & sh->mask];
+         sess;
+         sess = sess->next_by_id)
+    {
+        if (sess->seq == seq) {
             return sess;
         }
     }
@@ -519,29 +605,20 @@ ngx_http_runs_lookup_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
 
 
 static void
-ngx_http_runs_new_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
+ngx_http_runs_new_sid_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess)
 {
-    u_char      m[9];
-    uint64_t    seq;
-    ngx_uint_t  i;
+    uint64_t  seq, sid[2];
 
     do {
         seq = ++sh->session_seq;
-
-        for (i = 0; i < 8; i++) {
-            m[i + 1] = (u_char) (seq >> (8 * i));
-        }
-
-        m[0] = 0;
-        sid[0] = ngx_http_runs_siphash(sh, m, 9);
-        m[0] = 1;
-        sid[1] = ngx_http_runs_siphash(sh, m, 9);
-
-        /* version 4, variant 10 */
-        sid[0] = (sid[0] & ~0xf000ULL) | 0x4000ULL;
-        sid[1] = (sid[1] & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+        sid[0] = ngx_http_runs_sid_half(sh, seq, 0);
+        sid[1] = ngx_http_runs_sid_half(sh, seq, 1);
 
     } while (ngx_http_runs_lookup_sid_locked(sh, sid));
+
+    sess->seq = seq;
+    sess->sid1 = sid[1];
 }
 
 
@@ -628,7 +705,7 @@ ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
         }
     }
 
-    for (p = &sh->session_ids[sess->sid[1] & sh->mask];
+    for (p = &sh->session_ids[sess->sid1 & sh->mask];
          *p;
          p = &(*p)->next_by_id)
     {
@@ -778,14 +855,7 @@ ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     run->id = ngx_http_runs_permute_id(sh, seq);
     run->seq = seq;
     run->status = NGX_HTTP_RUNS_PENDING;
-    /*
-     * each worker's clock is its own cached time: a run created in one
-     * worker may read a few ms earlier than the one another worker made
-     * just before it; the listings are in creation order, so are the times
-     */
-
-    run->created_at = ngx_max(ngx_http_runs_now(), sh->created_at);
-    sh->created_at = run->created_at;
+    run->created_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
     run->session = sess;
 
     ngx_queue_init(&run->owned);
@@ -980,9 +1050,9 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
         sess->next = sh->sessions[sess->hash & sh->mask];
         sh->sessions[sess->hash & sh->mask] = sess;
 
-        ngx_http_runs_new_sid_locked(sh, sess->sid);
-        sess->next_by_id = sh->session_ids[sess->sid[1] & sh->mask];
-        sh->session_ids[sess->sid[1] & sh->mask] = sess;
+        ngx_http_runs_new_sid_locked(sh, sess);
+        sess->next_by_id = sh->session_ids[sess->sid1 & sh->mask];
+        sh->session_ids[sess->sid1 & sh->mask] = sess;
         ngx_queue_insert_tail(&sh->session_list, &sess->all);
 
         sh->nsessions++;
@@ -1132,7 +1202,7 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
         return;
     }
 
-    run->completed_at = now;
+    run->completed_at = ngx_http_runs_stamp_locked(sh, now);
 
     if (status == NGX_HTTP_RUNS_FAILED || status == NGX_HTTP_RUNS_STOPPED) {
         sess->nblocking--;
@@ -1409,7 +1479,7 @@ ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     }
 
     if (ev == NGX_HTTP_RUNS_EV_STARTED) {
-        run->started_at = now;
+        run->started_at = ngx_http_runs_stamp_locked(zone->sh, now);
     }
 
     if (next != status) {
@@ -1631,7 +1701,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
               ((u_char *) node - offsetof(ngx_http_runs_run_t, ready));
 
     prev_key = run->launcher_key;
-    run->claimed_at = ngx_http_runs_now();
+    run->claimed_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
     run->launcher_key = lr->node.key;
     run->has_launcher_id = 1;
     run->launcher = lr;
@@ -1640,7 +1710,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_CLAIMED, 0,
                                     bells);
 
-    if (ngx_http_runs_snap_locked(run, pool, &p->run) != NGX_OK) {
+    if (ngx_http_runs_snap_locked(sh, run, pool, &p->run) != NGX_OK) {
         /* a claim whose answer cannot be written is undone */
         ngx_http_runs_detach_locked(run);
         run->launcher_key = prev_key;
@@ -1666,8 +1736,9 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
  * One slice of a listing, newest first: visits at most
  * NGX_HTTP_RUNS_LIST_SLICE runs (or sequence numbers of runs gone) from
  * *cursor, the creation sequence of the next run to visit (0: the newest),
- * and copies those that match into snaps.  NGX_AGAIN: call again, the
- * lock may be released in between; NGX_OK: done; NGX_ERROR: no memory.
+ * and copies those that match into snaps.  The runs of one session when
+ * sid or name->data is set.  NGX_AGAIN: call again, the lock may be
+ * released in between; NGX_OK: done; NGX_ERROR: no memory.
  *
  * A run found again by its sequence number is an O(1) lookup (the id is a
  * permutation of it), so a listing never holds the lock for a scan of the
@@ -1677,8 +1748,9 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
 
 ngx_int_t
 ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
-    ngx_int_t status, ngx_pool_t *pool, ngx_http_runs_snap_t *snaps,
-    ngx_uint_t cap, ngx_uint_t *n, uint64_t *cursor)
+    uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor)
 {
     uint64_t                  seq, oldest;
     ngx_uint_t                budget;
@@ -1689,8 +1761,9 @@ ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
     sess = NULL;
     head = &sh->all;
 
-    if (name->data) {
-        sess = ngx_http_runs_lookup_session_locked(sh, name);
+    if (sid || name->data) {
+        sess = sid ? ngx_http_runs_lookup_sid_locked(sh, sid)
+                   : ngx_http_runs_lookup_session_locked(sh, name);
         if (sess == NULL) {
             return NGX_OK;
         }
@@ -1757,7 +1830,7 @@ ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
             continue;
         }
 
-        if (ngx_http_runs_snap_locked(run, pool, &snaps[*n]) != NGX_OK) {
+        if (ngx_http_runs_snap_locked(sh, run, pool, &snaps[*n]) != NGX_OK) {
             return NGX_ERROR;
         }
 
@@ -1800,11 +1873,12 @@ ngx_http_runs_snap_part(u_char *p, ngx_str_t *dst, size_t len)
 
 
 ngx_int_t
-ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snap)
+ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh, ngx_http_runs_run_t *run,
+    ngx_pool_t *pool, ngx_http_runs_snap_t *snap)
 {
     u_char                   *p;
     size_t                    n, cut;
+    uint64_t                  sid[2];
     ngx_http_runs_session_t  *sess;
 
     sess = run->session;
@@ -1816,7 +1890,8 @@ ngx_http_runs_snap_locked(ngx_http_runs_run_t *run, ngx_pool_t *pool,
                               run->launcher_key);
     }
 
-    ngx_http_runs_format_sid(snap->session_id, sess->sid);
+    ngx_http_runs_session_sid(sh, sess, sid);
+    ngx_http_runs_format_sid(snap->session_id, sid);
 
     snap->status = run->status;
     snap->type = run->type;
@@ -2153,7 +2228,6 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
     ngx_http_runs_snap_t **snaps, ngx_uint_t *n)
 {
     uint64_t    cursor;
-    ngx_int_t   rc;
     ngx_uint_t  cap;
 
     /*
@@ -2170,11 +2244,26 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
     *n = 0;
     cursor = 0;
 
+    return ngx_http_runs_list_slices(zone, name, NULL, status, pool, *snaps,
+                                     cap, n, &cursor);
+}
+
+
+/* ngx_http_runs_list_locked() a slice per lock, from *cursor */
+
+ngx_uint_t
+ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone, ngx_str_t *name,
+    uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor)
+{
+    ngx_int_t  rc;
+
     do {
         ngx_shmtx_lock(&zone->shpool->mutex);
 
-        rc = ngx_http_runs_list_locked(zone->sh, name, status, pool, *snaps,
-                                       cap, n, &cursor);
+        rc = ngx_http_runs_list_locked(zone->sh, name, sid, status, pool,
+                                       snaps, cap, n, cursor);
 
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
@@ -2219,7 +2308,8 @@ ngx_http_runs_store_get(ngx_http_runs_zone_t *zone,
         }
     }
 
-    if (ngx_http_runs_snap_locked(run, ctx->request->pool, snap) != NGX_OK) {
+    if (ngx_http_runs_snap_locked(zone->sh, run, ctx->request->pool,
+                                  snap) != NGX_OK) {
         found = NGX_HTTP_RUNS_R_NO_MEMORY;
     }
 

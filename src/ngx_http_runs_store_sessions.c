@@ -15,8 +15,13 @@
 
 static ngx_http_runs_session_t *ngx_http_runs_find_session_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid, ngx_str_t *name);
-static ngx_int_t ngx_http_runs_ssnap_locked(ngx_http_runs_session_t *sess,
-    ngx_pool_t *pool, ngx_http_runs_ssnap_t *ss);
+static ngx_int_t ngx_http_runs_ssnap_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss, ngx_uint_t *visited);
+static ngx_int_t ngx_http_runs_sessions_slice_locked(ngx_http_runs_shctx_t *sh,
+    ngx_int_t status, ngx_str_t *agent, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor);
 static ngx_uint_t ngx_http_runs_session_match(ngx_http_runs_session_t *sess,
     ngx_int_t status, ngx_str_t *agent);
 
@@ -55,17 +60,28 @@ ngx_http_runs_find_session_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid,
 }
 
 
+/*
+ * A session copied out for encoding; *visited counts the runs read.  Its
+ * latest change is read from its newest runs back to the latest one ever
+ * claimed: a run is claimed only once every run before it has ended, and
+ * run times follow the lock's order, so nothing before that one changed
+ * later than its claim.
+ */
+
 static ngx_int_t
-ngx_http_runs_ssnap_locked(ngx_http_runs_session_t *sess, ngx_pool_t *pool,
-    ngx_http_runs_ssnap_t *ss)
+ngx_http_runs_ssnap_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss, ngx_uint_t *visited)
 {
     u_char               *p, *s;
     size_t                n;
     int64_t               t;
+    uint64_t              sid[2];
     ngx_queue_t          *q;
     ngx_http_runs_run_t  *run, *last;
 
-    ngx_http_runs_format_sid(ss->id, sess->sid);
+    ngx_http_runs_session_sid(sh, sess, sid);
+    ngx_http_runs_format_sid(ss->id, sid);
 
     last = ngx_queue_data(ngx_queue_last(&sess->runs), ngx_http_runs_run_t,
                           in_session);
@@ -79,16 +95,21 @@ ngx_http_runs_ssnap_locked(ngx_http_runs_session_t *sess, ngx_pool_t *pool,
     ss->created_at = run->created_at;
     ss->updated_at = 0;
 
-    for (q = ngx_queue_head(&sess->runs);
+    for (q = ngx_queue_last(&sess->runs);
          q != ngx_queue_sentinel(&sess->runs);
-         q = ngx_queue_next(q))
+         q = ngx_queue_prev(q))
     {
         run = ngx_queue_data(q, ngx_http_runs_run_t, in_session);
+        (*visited)++;
 
         t = ngx_max(ngx_max(run->created_at, run->claimed_at),
                     ngx_max(run->started_at, run->completed_at));
 
         ss->updated_at = ngx_max(ss->updated_at, t);
+
+        if (run->claimed_at) {
+            break;
+        }
     }
 
     /* the name, then the latest run's agent_name, project_dir, parent */
@@ -160,8 +181,10 @@ ngx_uint_t
 ngx_http_runs_store_session(ngx_http_runs_zone_t *zone, uint64_t *sid,
     ngx_str_t *name, ngx_pool_t *pool, ngx_http_runs_ssnap_t *ss)
 {
-    ngx_uint_t                found;
+    ngx_uint_t                found, visited;
     ngx_http_runs_session_t  *sess;
+
+    visited = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
@@ -170,7 +193,9 @@ ngx_http_runs_store_session(ngx_http_runs_zone_t *zone, uint64_t *sid,
     if (sess == NULL) {
         found = NGX_HTTP_RUNS_R_NO_SESSION;
 
-    } else if (ngx_http_runs_ssnap_locked(sess, pool, ss) != NGX_OK) {
+    } else if (ngx_http_runs_ssnap_locked(zone->sh, sess, pool, ss, &visited)
+               != NGX_OK)
+    {
         found = NGX_HTTP_RUNS_R_NO_MEMORY;
 
     } else {
@@ -184,36 +209,76 @@ ngx_http_runs_store_session(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
 
 /*
- * The newest "limit" sessions that match, newest first in *ss; status is
- * a session status or -1, agent->data NULL for any agent.
+ * One slice of the sessions listing, newest first, like the runs
+ * listing's: at most NGX_HTTP_RUNS_LIST_SLICE sessions, runs read and
+ * sequence numbers of sessions gone, from *cursor, the creation sequence
+ * of the next session to visit (0: the newest).  NGX_AGAIN: call again,
+ * the lock may be released in between; NGX_OK: done; NGX_ERROR: no memory.
  */
 
-ngx_uint_t
-ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
-    ngx_str_t *agent, ngx_uint_t limit, ngx_pool_t *pool,
-    ngx_http_runs_ssnap_t **ss, ngx_uint_t *n)
+static ngx_int_t
+ngx_http_runs_sessions_slice_locked(ngx_http_runs_shctx_t *sh,
+    ngx_int_t status, ngx_str_t *agent, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor)
 {
-    ngx_uint_t                found;
+    uint64_t                  seq, oldest;
+    ngx_uint_t                budget, visited;
     ngx_queue_t              *q, *head;
     ngx_http_runs_session_t  *sess;
 
-    *n = 0;
-    found = NGX_HTTP_RUNS_R_DONE;
+    head = &sh->session_list;
 
-    *ss = ngx_palloc(pool, limit * sizeof(ngx_http_runs_ssnap_t));
-    if (*ss == NULL) {
-        return NGX_HTTP_RUNS_R_NO_MEMORY;
+    if (ngx_queue_empty(head) || *n >= cap) {
+        return NGX_OK;
     }
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    budget = NGX_HTTP_RUNS_LIST_SLICE;
 
-    head = &zone->sh->session_list;
+    if (*cursor == 0) {
+        q = ngx_queue_last(head);
 
-    for (q = ngx_queue_last(head);
-         q != ngx_queue_sentinel(head) && *n < limit;
-         q = ngx_queue_prev(q))
-    {
+    } else {
+        sess = ngx_queue_data(ngx_queue_head(head), ngx_http_runs_session_t,
+                              all);
+        oldest = sess->seq;
+
+        for (seq = *cursor; /* void */ ; seq--) {
+
+            if (seq < oldest) {
+                return NGX_OK;
+            }
+
+            if (budget == 0) {
+                *cursor = seq;
+                return NGX_AGAIN;
+            }
+
+            budget--;
+
+            sess = ngx_http_runs_lookup_session_seq_locked(sh, seq);
+            if (sess) {
+                break;
+            }
+        }
+
+        q = &sess->all;
+    }
+
+    for ( /* void */ ; q != ngx_queue_sentinel(head); q = ngx_queue_prev(q)) {
+
         sess = ngx_queue_data(q, ngx_http_runs_session_t, all);
+
+        if (*n >= cap) {
+            return NGX_OK;
+        }
+
+        if (budget == 0) {
+            *cursor = sess->seq;
+            return NGX_AGAIN;
+        }
+
+        budget--;
 
         if (sess->nruns == 0
             || !ngx_http_runs_session_match(sess, status, agent))
@@ -221,68 +286,104 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
             continue;
         }
 
-        if (ngx_http_runs_ssnap_locked(sess, pool, &(*ss)[*n]) != NGX_OK) {
-            found = NGX_HTTP_RUNS_R_NO_MEMORY;
-            break;
+        visited = 0;
+
+        if (ngx_http_runs_ssnap_locked(sh, sess, pool, &ss[*n], &visited)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
+        budget -= ngx_min(budget, visited);
         (*n)++;
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    return found;
+    return NGX_OK;
 }
 
 
-/* every run of a session, oldest first */
+/*
+ * The newest "limit" sessions that match, newest first in *ss, a slice
+ * per lock; status is a session status or -1, agent->data NULL for any
+ * agent.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
+    ngx_str_t *agent, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t **ss, ngx_uint_t *n)
+{
+    uint64_t    cursor;
+    ngx_int_t   rc;
+    ngx_uint_t  cap;
+
+    /* as for the runs listing: sessions made meanwhile come a moment later */
+    cap = ngx_min(limit, zone->sh->nsessions + 64);
+
+    *ss = ngx_palloc(pool, cap * sizeof(ngx_http_runs_ssnap_t));
+    if (*ss == NULL) {
+        return NGX_HTTP_RUNS_R_NO_MEMORY;
+    }
+
+    *n = 0;
+    cursor = 0;
+
+    do {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+
+        rc = ngx_http_runs_sessions_slice_locked(zone->sh, status, agent,
+                                                 pool, *ss, cap, n, &cursor);
+
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    } while (rc == NGX_AGAIN);
+
+    return rc == NGX_OK ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_MEMORY;
+}
+
+
+/*
+ * Every run of a session, newest first, a slice per lock: the runs it
+ * has when asked (counted then); runs made meanwhile come a moment later.
+ */
 
 ngx_uint_t
 ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone, uint64_t *sid,
     ngx_pool_t *pool, ngx_http_runs_snap_t **snaps, ngx_uint_t *n)
 {
-    ngx_uint_t                found;
-    ngx_queue_t              *q;
-    ngx_http_runs_run_t      *run;
+    uint64_t                  cursor;
+    ngx_uint_t                cap;
+    ngx_str_t                 none;
+    ngx_http_runs_run_t      *last;
     ngx_http_runs_session_t  *sess;
 
     *n = 0;
-    found = NGX_HTTP_RUNS_R_DONE;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
 
     if (sess == NULL) {
-        found = NGX_HTTP_RUNS_R_NO_SESSION;
-        goto done;
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+        return NGX_HTTP_RUNS_R_NO_SESSION;
     }
 
-    *snaps = ngx_palloc(pool, sess->nruns * sizeof(ngx_http_runs_snap_t));
-    if (*snaps == NULL) {
-        found = NGX_HTTP_RUNS_R_NO_MEMORY;
-        goto done;
-    }
-
-    for (q = ngx_queue_head(&sess->runs);
-         q != ngx_queue_sentinel(&sess->runs);
-         q = ngx_queue_next(q))
-    {
-        run = ngx_queue_data(q, ngx_http_runs_run_t, in_session);
-
-        if (ngx_http_runs_snap_locked(run, pool, &(*snaps)[*n]) != NGX_OK) {
-            found = NGX_HTTP_RUNS_R_NO_MEMORY;
-            break;
-        }
-
-        (*n)++;
-    }
-
-done:
+    last = ngx_queue_data(ngx_queue_last(&sess->runs), ngx_http_runs_run_t,
+                          in_session);
+    cursor = last->seq;
+    cap = sess->nruns;
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
-    return found;
+    *snaps = ngx_palloc(pool, cap * sizeof(ngx_http_runs_snap_t));
+    if (*snaps == NULL) {
+        return NGX_HTTP_RUNS_R_NO_MEMORY;
+    }
+
+    ngx_str_null(&none);
+
+    return ngx_http_runs_list_slices(zone, &none, sid, -1, pool, *snaps, cap,
+                                     n, &cursor);
 }
 
 
@@ -318,7 +419,7 @@ ngx_http_runs_store_session_result(ngx_http_runs_zone_t *zone, uint64_t *sid,
             continue;
         }
 
-        found = (ngx_http_runs_snap_locked(run, pool, snap) == NGX_OK)
+        found = (ngx_http_runs_snap_locked(zone->sh, run, pool, snap) == NGX_OK)
                 ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_MEMORY;
         break;
     }

@@ -632,8 +632,8 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
 
     if (w->kind == NGX_HTTP_RUNS_WAIT_RUN) {
         if (w->target == NULL
-            || ngx_http_runs_snap_locked(w->target, ctx->request->pool,
-                                         &ctx->poll.run)
+            || ngx_http_runs_snap_locked(zone->sh, w->target,
+                                         ctx->request->pool, &ctx->poll.run)
                != NGX_OK)
         {
             ctx->poll.what = NGX_HTTP_RUNS_POLL_UNKNOWN;

@@ -113,7 +113,10 @@ struct ngx_http_runs_session_s {
     ngx_http_runs_session_t    *next;       /* in its sh->sessions bucket */
     ngx_http_runs_session_t    *next_by_id; /* in its sh->session_ids
                                                bucket */
-    uint64_t                    sid[2];     /* the UUID, big-endian */
+    uint64_t                    seq;        /* creation sequence: the
+                                               UUID's first half is made
+                                               from it */
+    uint64_t                    sid1;       /* the UUID's second half */
     ngx_queue_t                 all;        /* sh->session_list */
     ngx_queue_t                 runs;       /* every stored run */
     ngx_queue_t                 active;     /* non-terminal runs, in order */
@@ -196,8 +199,9 @@ struct ngx_http_runs_shctx_s {
     ngx_http_runs_bell_t        bells[NGX_HTTP_RUNS_DOORBELLS];
 
     uint64_t                    seq;
-    int64_t                     created_at; /* the newest run's: creation
-                                               times never go back */
+    int64_t                     stamped;    /* the latest time a run was
+                                               given: run times follow the
+                                               lock's order */
     uint64_t                    launcher_seq;
     uint64_t                    session_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
@@ -269,11 +273,16 @@ ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
     ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells);
 ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
-    ngx_str_t *name, ngx_int_t status, ngx_pool_t *pool,
+    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
     ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
     uint64_t *cursor);
-ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_run_t *run,
-    ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+ngx_uint_t ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
+    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor);
+int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
+ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
 void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,
     ngx_pool_t *pool, ngx_http_runs_lsnap_t *ls);
 void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
@@ -288,6 +297,10 @@ void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid);
+ngx_http_runs_session_t *ngx_http_runs_lookup_session_seq_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t seq);
+void ngx_http_runs_session_sid(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, uint64_t *sid);
 
 void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,

@@ -183,10 +183,10 @@ flow 'runs from 4 creators, 4 runners, 2 workers: each run claimed exactly once'
     diag 'claims per runner: ' . join(', ', map { $per{$_} } sort keys %per);
 };
 
-# a listing is taken in slices of 1024 runs, the zone's lock released in
-# between: while other processes create and evict, every listing must still
-# be a consistent newest-first walk
-flow 'listings in slices while a full zone evicts: no duplicate, in order, filtered', 5, sub {
+# a listing is taken in slices of 1024 runs (sessions, runs read), the
+# zone's lock released in between: while other processes create and evict,
+# every listing must still be a consistent newest-first walk
+flow 'run and session listings in slices while a full zone evicts: no duplicate, in order, filtered', 10, sub {
     my $stop_file = File::Temp->new;
     my $stop = $stop_file->filename;
     unlink $stop;
@@ -214,25 +214,31 @@ flow 'listings in slices while a full zone evicts: no duplicate, in order, filte
     # let the creators fill the zone: from then on, creating evicts
     sleep 1.5;
 
-    my ($lists, $bad_status, $dups, $order, $filter, $max) = (0, 0, 0, 0, 0, 0);
+    # $kind: runs or sessions
+    my %c = map { $_ => { lists => 0, bad_status => 0, dups => 0, order => 0,
+                          filter => 0, max => 0 } } qw(runs sessions);
     my $conn;
-    for (1 .. 8) {
-        my $q = $lists % 2 ? 'status=stopped&limit=10000' : 'limit=10000';
-        my $r = kreq(\$conn, 'GET', "/runs?$q", undef, undef, 10);
-        $lists++;
+    for my $i (1 .. 16) {
+        my $kind = $i % 2 ? 'sessions' : 'runs';
+        my $k = $c{$kind};
+        my $filtered = $k->{lists} % 2 == 0;
+        my $q = $filtered ? 'status=stopped&limit=10000' : 'limit=10000';
+        my $r = kreq(\$conn, 'GET', "/$kind?$q", undef, undef, 10);
+        $k->{lists}++;
         if ($r->{status} != 200 || !$r->{json}) {
-            $bad_status++;
+            $k->{bad_status}++;
             next;
         }
-        my $runs = $r->{json}{runs} || [];
-        $max = @$runs if @$runs > $max;
+        my $items = $r->{json}{$kind} || [];
+        $k->{max} = @$items if @$items > $k->{max};
         my %seen;
         my $prev = '';
-        for my $run (@$runs) {
-            $dups++ if $seen{ $run->{run_id} }++;
-            $order++ if $run->{created_at} lt $prev;
-            $prev = $run->{created_at};
-            $filter++ if $lists % 2 == 0 && $run->{status} ne 'stopped';
+        for my $item (@$items) {
+            my $id = $item->{run_id} // $item->{session_id};
+            $k->{dups}++ if $seen{$id}++;
+            $k->{order}++ if $item->{created_at} lt $prev;
+            $prev = $item->{created_at};
+            $k->{filter}++ if $filtered && $item->{status} ne 'stopped';
         }
     }
     open my $fh, '>', $stop or die "$!";
@@ -240,11 +246,15 @@ flow 'listings in slices while a full zone evicts: no duplicate, in order, filte
     waitpid($_, 0) for @kids;
     $conn->close if $conn;
 
-    cmp_ok $max, '>', 1024, "listings of up to $max runs: more than one slice";
-    is $bad_status, 0, 'every listing answered 200';
-    is $dups, 0, 'no run twice in a listing';
-    is $order, 0, 'oldest first in every listing';
-    is $filter, 0, 'status=stopped lists only stopped runs';
+    for my $kind (qw(runs sessions)) {
+        my $k = $c{$kind};
+        cmp_ok $k->{max}, '>', 1024,
+            "$kind: listings of up to $k->{max}: more than one slice";
+        is $k->{bad_status}, 0, "$kind: every listing answered 200";
+        is $k->{dups}, 0, "$kind: none twice in a listing";
+        is $k->{order}, 0, "$kind: oldest first in every listing";
+        is $k->{filter}, 0, "$kind: status=stopped lists only stopped ones";
+    }
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -264,7 +274,7 @@ GET /runs?limit=1
 
 
 
-=== TEST 2: listings in slices while a full zone evicts: no duplicate, in order, filtered
+=== TEST 2: run and session listings in slices while a full zone evicts: no duplicate, in order, filtered
 --- http_config
     runs_zone runs 2m;
     runs_poll_timeout 1s;

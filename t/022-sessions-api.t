@@ -11,6 +11,7 @@ use lib "$FindBin::Bin/inc";
 use Test::Nginx::Socket;
 use Runs qw(:DEFAULT log_post);
 use Test::More;
+use Time::HiRes qw(sleep);
 
 repeat_each(1);
 no_long_string();
@@ -164,6 +165,45 @@ flow 'deleting a session', 11, sub {
     is $p->{status}, 204, 'nothing of it is handed to a runner';
 };
 
+# a session's updated_at is the latest time any of its runs moved, also
+# when an older run moves after a newer one was made
+flow 'updated_at: the latest change of any of its runs', 7, sub {
+    my $lid = register_launcher();
+    my $a = create_run(session_name => 'upd');
+    my $sid = session_of($a);
+    my $upd = sub {
+        my $one = req('GET', "/sessions/$sid")->{json}{session}{updated_at} // '';
+        my ($listed) = grep { $_->{session_id} eq $sid }
+                       @{ req('GET', '/sessions?limit=10000')->{json}{sessions} || [] };
+        return $one eq ($listed->{updated_at} // '') ? $one : "$one (listed: "
+               . ($listed->{updated_at} // 'none') . ')';
+    };
+    my $t = sub { (get_run($_[0]) || {})->{$_[1]} // 'none' };
+    claim($lid);
+    launcher_event($a, 'started', { launcher_id => $lid });
+    sleep 0.02;
+    my $b = create_run(type => 'resume_session', session_name => 'upd', prompt => 'b');
+    sleep 0.02;
+    my $c = create_run(type => 'resume_session', session_name => 'upd', prompt => 'c');
+    is $upd->(), $t->($c, 'created_at'), 'a run made: its creation';
+    sleep 0.02;
+    stop_run($b);
+    is $upd->(), $t->($b, 'completed_at'), 'an older pending run stopped: its end';
+    sleep 0.02;
+    launcher_event($a, 'completed', { launcher_id => $lid, result => 'a' });
+    is $upd->(), $t->($a, 'completed_at'), 'the running one completed: its end';
+    sleep 0.02;
+    my $got = claim($lid) || {};
+    is $got->{run_id}, $c, 'the newest run is handed out next';
+    is $upd->(), $t->($c, 'claimed_at'), 'then: its claim';
+    sleep 0.02;
+    launcher_event($c, 'started', { launcher_id => $lid });
+    is $upd->(), $t->($c, 'started_at'), 'its start';
+    sleep 0.02;
+    launcher_event($c, 'failed', { launcher_id => $lid, error => 'c' });
+    is $upd->(), $t->($c, 'completed_at'), 'its end';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -202,6 +242,13 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+
+
+
+=== TEST 6: updated_at: the latest change of any of its runs
 --- request
 GET /runs?limit=1
 --- response_body_like: "runs"
