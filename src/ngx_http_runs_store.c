@@ -2590,34 +2590,40 @@ ngx_http_runs_store_deregister(ngx_http_runs_zone_t *zone, uint64_t id,
 
 
 /*
- * Counts a refusal with 503; the count to log when this worker is the one
- * that logs it (one line per reason per 10 s), else 0.  Lock-free.
+ * Adds to a throttled count; what was added since the last line when this
+ * worker is the one to log it now (once per 10 s), else 0.  Lock-free.
  */
 
 ngx_atomic_uint_t
-ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone, ngx_uint_t reason)
+ngx_http_runs_throttle(ngx_http_runs_throttle_t *t, ngx_uint_t add)
 {
-    time_t                  now;
-    ngx_atomic_uint_t       last, total, n;
-    ngx_http_runs_shctx_t  *sh;
+    time_t             now;
+    ngx_atomic_uint_t  last, total, n;
 
-    sh = zone->sh;
-
-    (void) ngx_atomic_fetch_add(&sh->refused[reason], 1);
+    if (add) {
+        (void) ngx_atomic_fetch_add(&t->total, add);
+    }
 
     now = ngx_time();
-    last = sh->refused_at[reason];
+    last = t->at;
 
-    if (now - (time_t) last < 10
-        || !ngx_atomic_cmp_set(&sh->refused_at[reason], last, now))
-    {
+    if (now - (time_t) last < 10 || !ngx_atomic_cmp_set(&t->at, last, now)) {
         return 0;
     }
 
     /* the one worker that logs for these 10 s */
-    total = sh->refused[reason];
-    n = total - sh->refused_logged[reason];
-    sh->refused_logged[reason] = total;
+    total = t->total;
+    n = total - t->logged;
+    t->logged = total;
 
     return n;
+}
+
+
+/* a refusal with 503 counted; the count to log now, else 0 */
+
+ngx_atomic_uint_t
+ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone, ngx_uint_t reason)
+{
+    return ngx_http_runs_throttle(&zone->sh->refused[reason], 1);
 }

@@ -66,8 +66,6 @@ static ngx_int_t ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
 
 
 static ngx_http_runs_cb_notes_t  ngx_http_runs_cb_notes;
-static time_t                    ngx_http_runs_cb_warned;
-static ngx_uint_t                ngx_http_runs_cb_unwarned;
 
 static const ngx_str_t  ngx_http_runs_outcomes[] = {
     ngx_string("completed"),
@@ -132,7 +130,7 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
     ngx_queue_insert_tail(&sh->finished, &run->state);
 
     if (rc != NGX_OK) {
-        sh->callbacks_refused++;
+        (void) ngx_atomic_fetch_add(&sh->callbacks_refused.total, 1);
         ngx_http_runs_callback_note(run, &parent, NGX_HTTP_RUNS_CB_FULL);
     }
 
@@ -165,12 +163,16 @@ ngx_http_runs_callback_note(ngx_http_runs_run_t *run, ngx_str_t *parent,
 }
 
 
-/* after the lock: one info line per dropped report, warns rate-limited */
+/*
+ * After the lock: one info line per dropped report; a callback refused for
+ * room is one warn line per 10 s across the workers (the zone's throttle).
+ */
 
 void
-ngx_http_runs_callbacks_log(void)
+ngx_http_runs_callbacks_log(ngx_http_runs_zone_t *zone)
 {
     ngx_uint_t                 i;
+    ngx_atomic_uint_t          n;
     ngx_http_runs_cb_notes_t  *cn;
 
     cn = &ngx_http_runs_cb_notes;
@@ -191,21 +193,19 @@ ngx_http_runs_callbacks_log(void)
             continue;
         }
 
-        if (ngx_time() - ngx_http_runs_cb_warned < 10) {
-            ngx_http_runs_cb_unwarned++;
+        n = ngx_http_runs_throttle(&zone->sh->callbacks_refused, 0);
+
+        if (n == 0) {
             continue;
         }
 
         ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                       "runs: the callback of run %*s to session \"%*s\" "
-                      "was not made: the runs_zone is full (%ui more since "
-                      "the last such line)",
+                      "was not made: runs_zone \"%V\" is full (%uA "
+                      "callback%s refused since the last such line)",
                       (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, cn->note[i].run,
                       cn->note[i].parent_len, cn->note[i].parent,
-                      ngx_http_runs_cb_unwarned);
-
-        ngx_http_runs_cb_warned = ngx_time();
-        ngx_http_runs_cb_unwarned = 0;
+                      &zone->name, n, n == 1 ? "" : "s");
     }
 
     if (cn->lost) {

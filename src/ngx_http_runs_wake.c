@@ -270,7 +270,7 @@ ngx_http_runs_ring(ngx_http_runs_zone_t *zone, ngx_http_runs_bells_t bells)
     ngx_uint_t  i;
 
     /* what the change under the lock had to say */
-    ngx_http_runs_callbacks_log();
+    ngx_http_runs_callbacks_log(zone);
 
     one = 1;
 

@@ -29,6 +29,19 @@ typedef enum {
 
 
 /*
+ * A count that any worker adds to and that is logged at most once per
+ * 10 s, by whichever worker comes first, with what was added since the
+ * last line: lock-free.
+ */
+
+typedef struct {
+    ngx_atomic_t                total;
+    ngx_atomic_t                logged;     /* the total when last logged */
+    ngx_atomic_t                at;         /* when last logged */
+} ngx_http_runs_throttle_t;
+
+
+/*
  * Everything below down to ngx_http_runs_shctx_t lives in the zone and
  * points only into the zone.
  */
@@ -218,14 +231,11 @@ struct ngx_http_runs_shctx_s {
     int64_t                     next_maintenance;
     ngx_uint_t                  callbacks;      /* made */
     ngx_uint_t                  callbacks_merged;
-    ngx_uint_t                  callbacks_refused;
+    ngx_http_runs_throttle_t    callbacks_refused;
     ngx_uint_t                  no_callbacks;   /* while a session is
                                                    deleted */
 
-    /* refusals by reason: total, total when last logged, when logged */
-    ngx_atomic_t                refused[NGX_HTTP_RUNS_REFUSED_N];
-    ngx_atomic_t                refused_logged[NGX_HTTP_RUNS_REFUSED_N];
-    ngx_atomic_t                refused_at[NGX_HTTP_RUNS_REFUSED_N];
+    ngx_http_runs_throttle_t    refused[NGX_HTTP_RUNS_REFUSED_N];
 };
 
 
@@ -280,6 +290,8 @@ ngx_uint_t ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
     ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
     ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
     uint64_t *cursor);
+ngx_atomic_uint_t ngx_http_runs_throttle(ngx_http_runs_throttle_t *t,
+    ngx_uint_t add);
 int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
 ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_run_t *run, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
@@ -314,7 +326,7 @@ size_t ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max);
 /* ngx_http_runs_store_callbacks.c */
 void ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
-void ngx_http_runs_callbacks_log(void);
+void ngx_http_runs_callbacks_log(ngx_http_runs_zone_t *zone);
 
 /* ngx_http_runs_store_log.c */
 void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
