@@ -50,12 +50,21 @@ sub make_agents {
     return $dir;
 }
 
+# claude's own sessions (the stand-in keeps them there, as claude does):
+# one directory per runner unless given, removed at the end
+my @CONFIGS;
+
 sub start_claude_runner {
     my (%o) = @_;
+    if (!defined $o{config}) {
+        push @CONFIGS, File::Temp->newdir('claude-XXXXXX', TMPDIR => 1);
+        $o{config} = "$CONFIGS[-1]";
+    }
     return start_runner(
         args => ['--executor', RunsRunner::bin_dir() . '/agent-executor-claude',
                  '--agents-dir', "$o{agents}", '--project-dir', "$o{project}"],
-        env => { CLAUDE_BIN => $o{claude} // $STAND_IN, AGENT_AGENTS_DIR => undef });
+        env => { CLAUDE_BIN => $o{claude} // $STAND_IN, AGENT_AGENTS_DIR => undef,
+                 CLAUDE_CONFIG_DIR => $o{config} });
 }
 
 sub log_of {
@@ -267,6 +276,48 @@ flow 'the runner lists its agents at registration', 4, sub {
     runners_clean_ok();
 };
 
+# Claude Code keeps its sessions on its host, per directory: a session
+# started again after a failed start finds claude's session (the start is
+# run as a resume of it); a resume on a host where claude never had the
+# session fails saying so
+flow 'a session started again after a failed start; a resume claude never saw', 9, sub {
+    RunsRunner::cleanup();
+    my $agents = make_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner';
+
+    my ($f) = create_run(session_name => 'cl-again', prompt => 'first try error-result');
+    my $run = wait_terminal($f, 20) || {};
+    is $run->{status}, 'failed', 'the start fails after claude made its session';
+    my $sid = $run->{session_id} // '';
+
+    my ($a) = create_run(session_name => 'cl-again', prompt => 'second try');
+    $run = wait_terminal($a, 20) || {};
+    is $run->{status}, 'completed', 'started again: completed' or diag log_of($a);
+    is $run->{session_id}, $sid, 'under the same session_id';
+    like $run->{result} // '', qr/^session: \Q$sid\E resumed$/m,
+        'claude\'s session is resumed, not refused';
+    like log_of($a), qr/^Error: Session ID \Q$sid\E is already in use\.\nagent-executor-claude: Claude Code already has session \Q$sid\E \(an earlier start of it got that far\): resuming it\nagent-executor-claude: resuming session \Q$sid\E with /m,
+        'the log says why';
+
+    # another host: a runner whose claude has none of these sessions
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+    $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner on another host';
+    my ($r) = create_run(type => 'resume_session', session_name => 'cl-again',
+                         prompt => 'go on');
+    $run = wait_terminal($r, 20) || {};
+    ok $run->{status} eq 'failed'
+       && ($run->{error} // '') =~ /Claude Code has no session \Q$sid\E in this directory on this host: no earlier run of it got that far here\. Start the session again, or run its resumes where it was started\z/,
+       'a resume claude never saw fails saying so' or diag explain $run;
+    logs_clean_ok($f, $a, $r);
+
+    runner_signal($h, 'TERM');
+    runner_wait($h, 10);
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -310,3 +361,11 @@ GET /runs?limit=1
 GET /runs?limit=1
 --- response_body_like: "runs"
 --- timeout: 60
+
+
+
+=== TEST 6: a session started again after a failed start; a resume claude never saw
+--- request
+GET /runs?limit=1
+--- response_body_like: "runs"
+--- timeout: 90

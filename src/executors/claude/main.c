@@ -126,6 +126,30 @@ signame(int sig, char *buf, size_t size)
 }
 
 /* stopped: end by the signal that stopped us, as an unhandled one would */
+/*
+ * Claude Code keeps its sessions per directory on its host, under the
+ * coordinator's session_id.  A session whose runs all failed may be
+ * started again with the same id: when an earlier start got as far as
+ * making the Claude session, claude refuses the id ("Session ID ... is
+ * already in use.", nothing else done), and the start is run again as a
+ * resume of it.  True when that happened.
+ */
+static bool
+start_taken(struct run *r, int status, const char *head)
+{
+    return !r->p.resume && r->p.session_id != NULL && r->st.session_id == NULL
+           && WIFEXITED(status) && WEXITSTATUS(status) != 0
+           && strstr(head, "is already in use") != NULL;
+}
+
+/* a resume of a session claude does not have here */
+static bool
+resume_unknown(struct run *r, const char *head)
+{
+    return r->p.resume && r->st.session_id == NULL
+           && strstr(head, "No conversation found") != NULL;
+}
+
 static int
 stopped(struct run *r, int sig, int status)
 {
@@ -145,6 +169,60 @@ stopped(struct run *r, int sig, int status)
     return 128 + sig;
 }
 
+/* how claude's run ended: the result on stdout, or the reason it failed */
+static int
+finish(struct run *r, int status, const char *head)
+{
+    char sig[32];
+
+    if (proc_stop_signal() != 0) {
+        return stopped(r, proc_stop_signal(), status);
+    }
+    if (resume_unknown(r, head)) {
+        return fail(r, EXIT_FAILED, "Claude Code has no session %s in this directory on "
+                    "this host: no earlier run of it got that far here. Start the session "
+                    "again, or run its resumes where it was started%s", r->p.session_id, "");
+    }
+    if (WIFSIGNALED(status)) {
+        return fail(r, EXIT_FAILED, "claude was killed by %s%s",
+                    signame(WTERMSIG(status), sig, sizeof(sig)),
+                    r->st.got_result ? "" : " before its result");
+    }
+    /* an error result says more than claude's exit status */
+    if (r->st.got_result && !r->st.result_ok) {
+        char turns[64];
+
+        snprintf(turns, sizeof(turns), " after %ld turn%s", r->st.num_turns,
+                 r->st.num_turns == 1 ? "" : "s");
+        fprintf(stderr, PROGRAM ": claude's result is an error (%s)%s%s%.1500s\n",
+                r->st.subtype, turns, r->st.result ? ": " : "",
+                r->st.result ? r->st.result : "");
+        run_free(r);
+        return EXIT_FAILED;
+    }
+    if (WEXITSTATUS(status) != 0) {
+        snprintf(sig, sizeof(sig), "%d", WEXITSTATUS(status));
+        return fail(r, EXIT_FAILED, "claude exited with status %s%s", sig,
+                    r->st.got_result ? "" : " without a result");
+    }
+    if (!r->st.got_result) {
+        return fail(r, EXIT_FAILED, "claude ended without a result%s%s",
+                    r->st.skipped ? " (it wrote lines that were not JSON: is it "
+                    "Claude Code's CLI?)" : "", "");
+    }
+    if (r->st.result != NULL) {
+        fwrite(r->st.result, 1, r->st.result_len, stdout);
+        if (r->st.result_len == 0 || r->st.result[r->st.result_len - 1] != '\n') {
+            fputc('\n', stdout);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        return fail(r, EXIT_FAILED, "writing the result: %s%s", strerror(errno), "");
+    }
+    run_free(r);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -157,8 +235,8 @@ main(int argc, char **argv)
     struct run  r;
     const char *agents_dir = getenv("AGENT_AGENTS_DIR");
     const char *claude = getenv("CLAUDE_BIN");
-    char        err[2048], sig[32];
-    int         c, status = 0;
+    char        err[2048], head[4096];
+    int         c, status = 0, attempt;
 
     memset(&r, 0, sizeof(r));
     setvbuf(stderr, NULL, _IOLBF, 0);   /* whole lines: claude writes there too */
@@ -204,72 +282,42 @@ main(int argc, char **argv)
         }
         r.has_bp = true;
     }
-    if (command_build(&r.cmd, claude, &r.p, r.has_bp ? &r.bp : NULL, err, sizeof(err))
-        != 0)
-    {
-        return fail(&r, EXIT_FAILED, "%s%s", err, "");
-    }
-    fprintf(stderr, PROGRAM ": %s session %s%s%s%s with %s\n",
-            r.p.resume ? "resuming" : "starting",
-            r.p.session_id ? r.p.session_id : "(new)",
-            r.p.agent_name ? " as agent \"" : "", r.p.agent_name ? r.p.agent_name : "",
-            r.p.agent_name ? "\"" : "", claude);
-    if (proc_stop_signal() != 0) {
-        return stopped(&r, proc_stop_signal(), 0);
-    }
-
-    stream_init(&r.st, stderr);
-    if (proc_run(r.cmd.argv, r.p.prompt, r.p.prompt_len, on_line, &r.st, &status,
-                 err, sizeof(err)) != 0)
-    {
+    for (attempt = 0; /* void */; attempt++) {
+        if (command_build(&r.cmd, claude, &r.p, r.has_bp ? &r.bp : NULL, err,
+                          sizeof(err)) != 0)
+        {
+            return fail(&r, EXIT_FAILED, "%s%s", err, "");
+        }
+        fprintf(stderr, PROGRAM ": %s session %s%s%s%s with %s\n",
+                r.p.resume ? "resuming" : "starting",
+                r.p.session_id ? r.p.session_id : "(new)",
+                r.p.agent_name ? " as agent \"" : "", r.p.agent_name ? r.p.agent_name : "",
+                r.p.agent_name ? "\"" : "", claude);
         if (proc_stop_signal() != 0) {
             return stopped(&r, proc_stop_signal(), 0);
         }
-        return fail(&r, EXIT_FAILED, "%s%s", err,
-                    strchr(claude, '/') ? " (check CLAUDE_BIN or --claude)"
-                    : " (install Claude Code: npm install -g @anthropic-ai/claude-code, "
-                      "or set CLAUDE_BIN)");
+
+        stream_init(&r.st, stderr);
+        if (proc_run(r.cmd.argv, r.p.prompt, r.p.prompt_len, on_line, &r.st, &status,
+                     head, sizeof(head), err, sizeof(err)) != 0)
+        {
+            if (proc_stop_signal() != 0) {
+                return stopped(&r, proc_stop_signal(), 0);
+            }
+            return fail(&r, EXIT_FAILED, "%s%s", err,
+                        strchr(claude, '/') ? " (check CLAUDE_BIN or --claude)"
+                        : " (install Claude Code: npm install -g @anthropic-ai/claude-code, "
+                          "or set CLAUDE_BIN)");
+        }
+        if (attempt > 0 || proc_stop_signal() != 0 || !start_taken(&r, status, head)) {
+            break;
+        }
+        fprintf(stderr, PROGRAM ": Claude Code already has session %s (an earlier "
+                "start of it got that far): resuming it\n", r.p.session_id);
+        command_free(&r.cmd);
+        stream_free(&r.st);
+        r.p.resume = true;
     }
     fflush(stderr);
-
-    if (proc_stop_signal() != 0) {
-        return stopped(&r, proc_stop_signal(), status);
-    }
-    if (WIFSIGNALED(status)) {
-        return fail(&r, EXIT_FAILED, "claude was killed by %s%s",
-                    signame(WTERMSIG(status), sig, sizeof(sig)),
-                    r.st.got_result ? "" : " before its result");
-    }
-    if (WEXITSTATUS(status) != 0) {
-        snprintf(sig, sizeof(sig), "%d", WEXITSTATUS(status));
-        return fail(&r, EXIT_FAILED, "claude exited with status %s%s", sig,
-                    r.st.got_result ? "" : " without a result");
-    }
-    if (!r.st.got_result) {
-        return fail(&r, EXIT_FAILED, "claude ended without a result%s%s",
-                    r.st.skipped ? " (it wrote lines that were not JSON: is it "
-                    "Claude Code's CLI?)" : "", "");
-    }
-    if (!r.st.result_ok) {
-        char turns[64];
-
-        snprintf(turns, sizeof(turns), " after %ld turn%s", r.st.num_turns,
-                 r.st.num_turns == 1 ? "" : "s");
-        fprintf(stderr, PROGRAM ": claude's result is an error (%s)%s%s%.1500s\n",
-                r.st.subtype, turns, r.st.result ? ": " : "",
-                r.st.result ? r.st.result : "");
-        run_free(&r);
-        return EXIT_FAILED;
-    }
-    if (r.st.result != NULL) {
-        fwrite(r.st.result, 1, r.st.result_len, stdout);
-        if (r.st.result_len == 0 || r.st.result[r.st.result_len - 1] != '\n') {
-            fputc('\n', stdout);
-        }
-    }
-    if (fflush(stdout) != 0) {
-        return fail(&r, EXIT_FAILED, "writing the result: %s%s", strerror(errno), "");
-    }
-    run_free(&r);
-    return 0;
+    return finish(&r, status, head);
 }

@@ -84,9 +84,10 @@ proc_block(int how, sigset_t *old)
     sigprocmask(how, how == SIG_SETMASK ? old : &set, how == SIG_BLOCK ? old : NULL);
 }
 
-/* in the child: default signals, the pipes as 0 and 1, then claude */
+/* in the child: default signals, the pipes as 0, 1 and 2, then claude */
 static void
-proc_child(char *const *argv, int in_fd, int out_fd, int err_fd, const sigset_t *mask)
+proc_child(char *const *argv, int in_fd, int out_fd, int log_fd, int err_fd,
+           const sigset_t *mask)
 {
     size_t i;
     int    e;
@@ -96,15 +97,10 @@ proc_child(char *const *argv, int in_fd, int out_fd, int err_fd, const sigset_t 
         signal(stop_signals[i], SIG_DFL);
     }
     sigprocmask(SIG_SETMASK, mask, NULL);
-    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0) {
+    /* the pipes were made above 2 (the executor's own 0, 1, 2 are open) */
+    if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(log_fd, 2) < 0) {
         e = errno;
     } else {
-        if (in_fd > 1) {
-            close(in_fd);
-        }
-        if (out_fd > 1) {
-            close(out_fd);
-        }
         execvp(argv[0], argv);
         e = errno;
     }
@@ -116,16 +112,18 @@ proc_child(char *const *argv, int in_fd, int out_fd, int err_fd, const sigset_t 
 
 /* fork and exec; 0, or -1 with err */
 static int
-proc_spawn(char *const *argv, int *in_w, int *out_r, char *err, size_t errsize)
+proc_spawn(char *const *argv, int *in_w, int *out_r, int *log_r, char *err,
+           size_t errsize)
 {
-    int      in[2] = { -1, -1 }, out[2] = { -1, -1 }, ep[2] = { -1, -1 };
+    int      in[2] = { -1, -1 }, out[2] = { -1, -1 }, lp[2] = { -1, -1 };
+    int      ep[2] = { -1, -1 };
     int      e = 0;
     ssize_t  n;
     pid_t    pid;
     sigset_t old;
 
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0
-        || pipe2(ep, O_CLOEXEC) != 0)
+        || pipe2(lp, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0)
     {
         snprintf(err, errsize, "pipe: %s", strerror(errno));
         goto fail;
@@ -133,7 +131,7 @@ proc_spawn(char *const *argv, int *in_w, int *out_r, char *err, size_t errsize)
     proc_block(SIG_BLOCK, &old);
     pid = fork();
     if (pid == 0) {
-        proc_child(argv, in[0], out[1], ep[1], &old);
+        proc_child(argv, in[0], out[1], lp[1], ep[1], &old);
     }
     if (pid > 0) {
         child_pid = pid;
@@ -149,8 +147,9 @@ proc_spawn(char *const *argv, int *in_w, int *out_r, char *err, size_t errsize)
     }
     close(in[0]);
     close(out[1]);
+    close(lp[1]);
     close(ep[1]);
-    in[0] = out[1] = ep[1] = -1;
+    in[0] = out[1] = lp[1] = ep[1] = -1;
     do {
         n = read(ep[0], &e, sizeof(e));
     } while (n < 0 && errno == EINTR);
@@ -165,13 +164,16 @@ proc_spawn(char *const *argv, int *in_w, int *out_r, char *err, size_t errsize)
     }
     *in_w = in[1];
     *out_r = out[0];
+    *log_r = lp[0];
     fcntl(in[1], F_SETFL, O_NONBLOCK);
+    fcntl(lp[0], F_SETFL, O_NONBLOCK);
     return 0;
 
 fail:
     for (e = 0; e < 2; e++) {
         if (in[e] >= 0) close(in[e]);
         if (out[e] >= 0) close(out[e]);
+        if (lp[e] >= 0) close(lp[e]);
         if (ep[e] >= 0) close(ep[e]);
     }
     return -1;
@@ -237,23 +239,52 @@ proc_feed(struct lines *l, const char *data, size_t n, proc_line_fn *on_line, vo
     }
 }
 
+/*
+ * what claude wrote to its stderr: passed on to ours as it comes (the
+ * run's log), its start kept in head; -1 at its end
+ */
+static int
+proc_log(int fd, char *chunk, char *head, size_t head_size, size_t *head_len)
+{
+    ssize_t n;
+    size_t  keep;
+
+    for ( ;; ) {
+        n = read(fd, chunk, READ_CHUNK);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return (n < 0 && errno == EAGAIN) ? 0 : -1;
+        }
+        fwrite(chunk, 1, (size_t) n, stderr);
+        keep = head_size - 1 - *head_len;
+        keep = (size_t) n < keep ? (size_t) n : keep;
+        memcpy(head + *head_len, chunk, keep);
+        *head_len += keep;
+        head[*head_len] = '\0';
+    }
+}
+
 int
 proc_run(char *const *argv, const char *prompt, size_t prompt_len,
-         proc_line_fn *on_line, void *arg, int *status, char *err, size_t errsize)
+         proc_line_fn *on_line, void *arg, int *status, char *head, size_t head_size,
+         char *err, size_t errsize)
 {
     struct lines  l = { NULL, 0, 0, false };
-    struct pollfd pfd[2];
-    int           in_w, out_r, rc = 0;
-    size_t        sent = 0;
+    struct pollfd pfd[3];
+    int           in_w, out_r, log_r, rc = 0;
+    size_t        sent = 0, head_len = 0;
     ssize_t       n;
     char         *chunk;
 
+    head[0] = '\0';
     chunk = malloc(READ_CHUNK);
     if (chunk == NULL) {
         snprintf(err, errsize, "out of memory");
         return -1;
     }
-    if (proc_spawn(argv, &in_w, &out_r, err, errsize) != 0) {
+    if (proc_spawn(argv, &in_w, &out_r, &log_r, err, errsize) != 0) {
         free(chunk);
         return -1;
     }
@@ -266,7 +297,9 @@ proc_run(char *const *argv, const char *prompt, size_t prompt_len,
         pfd[0].events = POLLIN;
         pfd[1].fd = in_w;                       /* -1: ignored */
         pfd[1].events = POLLOUT;
-        if (poll(pfd, 2, -1) < 0) {
+        pfd[2].fd = log_r;
+        pfd[2].events = POLLIN;
+        if (poll(pfd, 3, -1) < 0) {
             if (errno == EINTR) {
                 continue;
             }
@@ -288,6 +321,12 @@ proc_run(char *const *argv, const char *prompt, size_t prompt_len,
                 in_w = -1;
             }
         }
+        if ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR))
+            && proc_log(log_r, chunk, head, head_size, &head_len) != 0)
+        {
+            close(log_r);
+            log_r = -1;
+        }
         if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             n = read(out_r, chunk, READ_CHUNK);
             if (n > 0) {
@@ -307,6 +346,14 @@ proc_run(char *const *argv, const char *prompt, size_t prompt_len,
     }
     if (out_r >= 0) {
         close(out_r);
+    }
+    /*
+     * what it wrote before its stdout ended; what its own children, who
+     * may keep the pipe, write after it is not waited for
+     */
+    if (log_r >= 0) {
+        (void) proc_log(log_r, chunk, head, head_size, &head_len);
+        close(log_r);
     }
     free(l.buf);
     free(chunk);
