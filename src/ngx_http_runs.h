@@ -26,6 +26,8 @@
 #define NGX_HTTP_RUNS_LIST_MAX         10000
 #define NGX_HTTP_RUNS_LIST_DEFAULT     100
 #define NGX_HTTP_RUNS_LIST_SLICE       1024   /* runs visited per lock */
+#define NGX_HTTP_RUNS_CLOCK_STEP       1000   /* ms: a clock set back by
+                                                 more is taken as it is */
 #define NGX_HTTP_RUNS_WAIT_MAX         3600
 #define NGX_HTTP_RUNS_MAINT_INTERVAL   1000   /* ms */
 #define NGX_HTTP_RUNS_MAINT_BATCH      1000

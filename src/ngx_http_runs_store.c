@@ -193,16 +193,18 @@ ngx_http_runs_now(void)
 /*
  * A time for a run's record (created, claimed, started, ended): each
  * worker's clock is its own cached time, a few ms behind another's at
- * times; a time given under the lock is never earlier than one given
- * before it, so the times agree with the order things happened in (the
- * listings, in creation order, are in time order; a session's latest
- * change is found without reading all its runs).
+ * times; a time given under the lock is not earlier than one given before
+ * it, so the times agree with the order things happened in (the listings,
+ * in creation order, are in time order; a session's latest change is
+ * found without reading all its runs).  A clock set back by more than
+ * NGX_HTTP_RUNS_CLOCK_STEP is taken as it is: holding the times up until
+ * the clock caught up would hold up claim expiry and retention as long.
  */
 
 int64_t
 ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t)
 {
-    if (t < sh->stamped) {
+    if (t < sh->stamped && sh->stamped - t <= NGX_HTTP_RUNS_CLOCK_STEP) {
         t = sh->stamped;
     }
 
@@ -1737,8 +1739,9 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
  * NGX_HTTP_RUNS_LIST_SLICE runs (or sequence numbers of runs gone) from
  * *cursor, the creation sequence of the next run to visit (0: the newest),
  * and copies those that match into snaps.  The runs of one session when
- * sid or name->data is set.  NGX_AGAIN: call again, the lock may be
- * released in between; NGX_OK: done; NGX_ERROR: no memory.
+ * sid or name->data is set (NGX_DECLINED: there is no such session).
+ * NGX_AGAIN: call again, the lock may be released in between; NGX_OK:
+ * done; NGX_ERROR: no memory.
  *
  * A run found again by its sequence number is an O(1) lookup (the id is a
  * permutation of it), so a listing never holds the lock for a scan of the
@@ -1765,7 +1768,7 @@ ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
         sess = sid ? ngx_http_runs_lookup_sid_locked(sh, sid)
                    : ngx_http_runs_lookup_session_locked(sh, name);
         if (sess == NULL) {
-            return NGX_OK;
+            return NGX_DECLINED;
         }
 
         head = &sess->runs;
@@ -2228,12 +2231,15 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
     ngx_http_runs_snap_t **snaps, ngx_uint_t *n)
 {
     uint64_t    cursor;
-    ngx_uint_t  cap;
+    ngx_uint_t  cap, found;
 
     /*
-     * sized before the lock from an unlocked read of the run count: runs
-     * created meanwhile may be left out, as if they came a moment later
+     * sized before the lock from unlocked reads of the newest run's
+     * sequence number, where the walk starts, and of the run count: runs
+     * created meanwhile are not listed, as if they came a moment later
+     * (one session's runs: from its newest)
      */
+    cursor = name->data ? 0 : zone->sh->seq;
     cap = ngx_min(limit, zone->sh->nruns + 64);
 
     *snaps = ngx_palloc(pool, cap * sizeof(ngx_http_runs_snap_t));
@@ -2242,14 +2248,20 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
     }
 
     *n = 0;
-    cursor = 0;
 
-    return ngx_http_runs_list_slices(zone, name, NULL, status, pool, *snaps,
-                                     cap, n, &cursor);
+    found = ngx_http_runs_list_slices(zone, name, NULL, status, pool, *snaps,
+                                      cap, n, &cursor);
+
+    /* no such session: an empty listing */
+    return found == NGX_HTTP_RUNS_R_NO_SESSION ? NGX_HTTP_RUNS_R_DONE : found;
 }
 
 
-/* ngx_http_runs_list_locked() a slice per lock, from *cursor */
+/*
+ * ngx_http_runs_list_locked() a slice per lock, from *cursor;
+ * NGX_HTTP_RUNS_R_NO_SESSION: the session was not there when first looked
+ * for, or went before anything was copied
+ */
 
 ngx_uint_t
 ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone, ngx_str_t *name,
@@ -2268,6 +2280,10 @@ ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone, ngx_str_t *name,
         ngx_shmtx_unlock(&zone->shpool->mutex);
 
     } while (rc == NGX_AGAIN);
+
+    if (rc == NGX_DECLINED) {
+        return *n ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_SESSION;
+    }
 
     return rc == NGX_OK ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_MEMORY;
 }

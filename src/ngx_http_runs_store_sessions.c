@@ -65,7 +65,8 @@ ngx_http_runs_find_session_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid,
  * latest change is read from its newest runs back to the latest one ever
  * claimed: a run is claimed only once every run before it has ended, and
  * run times follow the lock's order, so nothing before that one changed
- * later than its claim.
+ * later than its claim.  That is one run or two, or the runs queued
+ * behind a busy one (counted in *visited, so a listing's slice ends).
  */
 
 static ngx_int_t
@@ -318,6 +319,7 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
     ngx_uint_t  cap;
 
     /* as for the runs listing: sessions made meanwhile come a moment later */
+    cursor = zone->sh->session_seq;
     cap = ngx_min(limit, zone->sh->nsessions + 64);
 
     *ss = ngx_palloc(pool, cap * sizeof(ngx_http_runs_ssnap_t));
@@ -326,7 +328,6 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
     }
 
     *n = 0;
-    cursor = 0;
 
     do {
         ngx_shmtx_lock(&zone->shpool->mutex);
@@ -345,6 +346,7 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
 /*
  * Every run of a session, newest first, a slice per lock: the runs it
  * has when asked (counted then); runs made meanwhile come a moment later.
+ * A session deleted before its first slice is not found.
  */
 
 ngx_uint_t
