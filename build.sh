@@ -191,9 +191,30 @@ test_env() {
     fi
 }
 
+# Claude Code's CLI for t/111-runner-claude-cli.t, its version pinned in
+# t/claude-cli/package-lock.json: npm ci, then the package's own install
+# step, which only links the native program of the platform's package
+# (npm here runs no install scripts)
+claude_cli() {
+    local dir=$ROOT/t/claude-cli
+    if [ ! -x "$dir/node_modules/.bin/claude" ] \
+       || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        command -v npm >/dev/null || die "npm missing: install Node.js and npm"
+        say "installing Claude Code's CLI (npm ci in t/claude-cli)"
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+            || die "npm ci in t/claude-cli failed"
+        node "$dir/node_modules/@anthropic-ai/claude-code/install.cjs" \
+            || die "Claude Code's install step failed"
+    fi
+    "$dir/node_modules/.bin/claude" --version >/dev/null \
+        || die "Claude Code's CLI in t/claude-cli does not run"
+    export TEST_CLAUDE_CLI=$dir/node_modules/.bin/claude TEST_CLAUDE_CLI_REQUIRED=1
+}
+
 cmd_test() {
     cmd_build
     test_env
+    claude_cli
     cd "$ROOT"
     say "Test::Nginx suites"
     prove -j1 t/*.t

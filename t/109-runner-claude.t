@@ -16,6 +16,7 @@ use lib "$FindBin::Bin/inc";
 use Test::Nginx::Socket;
 use Runs;
 use RunsRunner;
+use RunsClaude;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use File::Temp ();
@@ -27,8 +28,6 @@ no_shuffle();
 
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
-
-my $STAND_IN = "$FindBin::Bin/stand-ins/claude";
 
 # an agents dir: coder (every file), reviewer (a system prompt only), and
 # entries that are not agents
@@ -50,41 +49,11 @@ sub make_agents {
     return $dir;
 }
 
-# claude's own sessions (the stand-in keeps them there, as claude does):
-# one directory per runner unless given, removed at the end
-my @CONFIGS;
-
-sub start_claude_runner {
-    my (%o) = @_;
-    if (!defined $o{config}) {
-        push @CONFIGS, File::Temp->newdir('claude-XXXXXX', TMPDIR => 1);
-        $o{config} = "$CONFIGS[-1]";
-    }
-    return start_runner(
-        args => ['--executor', RunsRunner::bin_dir() . '/agent-executor-claude',
-                 '--agents-dir', "$o{agents}", '--project-dir', "$o{project}"],
-        env => { CLAUDE_BIN => $o{claude} // $STAND_IN, AGENT_AGENTS_DIR => undef,
-                 CLAUDE_CONFIG_DIR => $o{config} });
-}
-
-sub log_of {
-    my ($id) = @_;
-    my $r = Runs::req('GET', "/runs/$id/log");
-    return $r->{status} == 200 ? $r->{body} : '';
-}
-
 # the argv the stand-in printed in its result
 sub argv_of {
     my ($run) = @_;
     my ($j) = ($run->{result} // '') =~ /^argv: (.*)$/m;
     return defined $j ? Runs::jdec($j) : [];
-}
-
-# no sanitizer report in the logs of these runs (the executor's stderr)
-sub logs_clean_ok {
-    my (@ids) = @_;
-    my @bad = grep { log_of($_) =~ /Sanitizer|runtime error:/ } @ids;
-    ok !@bad, 'no ASan/UBSan/LSan report from the executor' or diag log_of($bad[0]);
 }
 
 flow 'a start runs claude with --session-id, a resume with --resume; the result and the log', 13, sub {
