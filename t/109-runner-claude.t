@@ -151,7 +151,7 @@ flow 'error results, exits and missing results fail the run; lines that are not 
     ok runner_launcher($h), 'a runner';
 
     my %want = (
-        'error-result' => qr/claude's result is an error \(success\) after 3 turns: API Error: 529 .*overloaded_error/,
+        'error-result' => qr/claude's result is an error after 3 turns: API Error: 529 .*overloaded_error/,
         'max-turns'    => qr/claude's result is an error \(error_max_turns\) after 3 turns\z/,
         'exit=3'       => qr/stand-in claude: failing\n(?:.*\n)*agent-executor-claude: claude exited with status 3 without a result\z/,
         'no-result'    => qr/agent-executor-claude: claude ended without a result\z/,

@@ -36,7 +36,7 @@ if (!-x $CLI) {
 }
 
 my $EXAMPLE = "$FindBin::Bin/../docs/examples/agents/coder";
-my $NOT_LOGGED_IN = "claude's result is an error (success) after 1 turn: "
+my $NOT_LOGGED_IN = "claude's result is an error after 1 turn: "
                     . "Not logged in \x{b7} Please run /login";
 
 # the example blueprint, but for its MCP server: a command that is there

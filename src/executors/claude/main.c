@@ -190,13 +190,16 @@ finish(struct run *r, int status, const char *head)
     }
     /* an error result says more than claude's exit status */
     if (r->st.got_result && !r->st.result_ok) {
-        char turns[64];
+        char turns[64], kind[80] = "";
 
         snprintf(turns, sizeof(turns), " after %ld turn%s", r->st.num_turns,
                  r->st.num_turns == 1 ? "" : "s");
-        fprintf(stderr, PROGRAM ": claude's result is an error (%s)%s%s%.1500s\n",
-                r->st.subtype, turns, r->st.result ? ": " : "",
-                r->st.result ? r->st.result : "");
+        /* the subtype when it says more than is_error does */
+        if (r->st.subtype != NULL && strcmp(r->st.subtype, "success") != 0) {
+            snprintf(kind, sizeof(kind), " (%.64s)", r->st.subtype);
+        }
+        fprintf(stderr, PROGRAM ": claude's result is an error%s%s%s%.1500s\n", kind,
+                turns, r->st.result ? ": " : "", r->st.result ? r->st.result : "");
         run_free(r);
         return EXIT_FAILED;
     }
