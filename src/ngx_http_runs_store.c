@@ -2258,6 +2258,47 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
 
 
 /*
+ * The lock released after a slice of a listing.  Taken again at once, it
+ * would go to this worker ahead of the others waiting for it (the lock is
+ * not fair: one asleep on it needs tens of microseconds to wake): when
+ * one was asleep, it is given the time to take the lock first; else the
+ * processor is given up once, for those spinning.
+ */
+
+void
+ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc)
+{
+#if (NGX_HAVE_ATOMIC_OPS && NGX_HAVE_POSIX_SEM)
+
+    ngx_uint_t  i, asleep;
+
+    asleep = mtx->semaphore && (ngx_atomic_int_t) *mtx->wait > 0;
+
+    ngx_shmtx_unlock(mtx);
+
+    if (rc == NGX_AGAIN && asleep) {
+
+        /* woken by the unlock; bounded, should it never come */
+        for (i = 0; i < 16384 && *mtx->lock == 0; i++) {
+            ngx_cpu_pause();
+        }
+
+        return;
+    }
+
+#else
+
+    ngx_shmtx_unlock(mtx);
+
+#endif
+
+    if (rc == NGX_AGAIN) {
+        ngx_sched_yield();
+    }
+}
+
+
+/*
  * ngx_http_runs_list_locked() a slice per lock, from *cursor;
  * NGX_HTTP_RUNS_R_NO_SESSION: the session was not there when first looked
  * for, or went before anything was copied
@@ -2277,7 +2318,7 @@ ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone, ngx_str_t *name,
         rc = ngx_http_runs_list_locked(zone->sh, name, sid, status, pool,
                                        snaps, cap, n, cursor);
 
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_http_runs_slice_unlock(&zone->shpool->mutex, rc);
 
     } while (rc == NGX_AGAIN);
 

@@ -335,7 +335,7 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
         rc = ngx_http_runs_sessions_slice_locked(zone->sh, status, agent,
                                                  pool, *ss, cap, n, &cursor);
 
-        ngx_shmtx_unlock(&zone->shpool->mutex);
+        ngx_http_runs_slice_unlock(&zone->shpool->mutex, rc);
 
     } while (rc == NGX_AGAIN);
 

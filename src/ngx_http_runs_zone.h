@@ -286,6 +286,8 @@ ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
     ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
     ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
     uint64_t *cursor);
+void ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc);
+
 ngx_uint_t ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
     ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
     ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
