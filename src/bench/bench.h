@@ -75,5 +75,6 @@ long sum_ticks(long *pids, size_t n, int children);
 int cmd_loglat(int argc, char **argv);
 int cmd_logtput(int argc, char **argv);
 int cmd_done(int argc, char **argv);
+int cmd_stall(int argc, char **argv);
 
 #endif /* RUNS_BENCH_H */

@@ -145,6 +145,7 @@ EOF
         location /runs      { runs_api bench; }
         location /launcher  { runs_launcher_api bench; }
         location /launchers { runs_launchers_api bench; }
+        location /sessions  { runs_sessions_api bench; }
     }
 }
 EOF
@@ -328,6 +329,12 @@ stop_nginx ceiling
 say "zone bytes per run: 64m zones filled with 100-byte-prompt runs until 503"
 start_nginx zone "$PORT_ZONE" 64m
 client zone_64m fill "$PORT_ZONE" 0 --until-full --prompt 100 --prefix z >&2
+# a session per run: a listing of every session, matching none, without
+# pause in one worker; GET /runs/{id} in the other, alone and meanwhile
+say "listings and the other worker: GET /runs/{id} alone, then while GET /sessions runs without pause"
+client stall_alone stall "$PORT_ZONE" --seconds 5 >&2
+client stall_sessions stall "$PORT_ZONE" --seconds 5 \
+    --load '/sessions?agent_name=none-such&limit=100' >&2
 stop_nginx zone
 # the same with the runs of one session: no session record per run
 start_nginx zone "$PORT_ZONE" 64m

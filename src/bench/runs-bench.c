@@ -37,7 +37,11 @@
  *       N runs taken through claim, started, one log post and completed
  *       with a result; with --until-evicted, one at a time until the zone
  *       gives up the first run's log or run, cuts a result or refuses
- *   (loglat, logtput and done: src/bench/bench_logs.c)
+ *   runs-bench stall   PORT [--load PATH] [--seconds S]
+ *       GET /runs/{id} one at a time in one worker for S seconds, alone
+ *       or while a process asks for PATH without pause in the other
+ *   (loglat, logtput and done: src/bench/bench_logs.c; stall:
+ *   src/bench/bench_stall.c)
  *
  * Every command prints one JSON object on stdout.  The server is
  * 127.0.0.1:PORT.  HTTP/1.1 over plain sockets, Content-Length bodies.
@@ -1614,7 +1618,7 @@ main(int argc, char **argv)
 
     if (argc < 3) {
         fprintf(stderr, "usage: runs-bench "
-                "fill|latency|claim|idle|e2e|loglat|logtput|done PORT "
+                "fill|latency|claim|idle|e2e|loglat|logtput|done|stall PORT "
                 "...\n(see the comment at the top of src/bench/runs-bench.c)\n");
         return 2;
     }
@@ -1647,6 +1651,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "done") == 0) {
         return cmd_done(argc, argv);
+    }
+    if (strcmp(argv[1], "stall") == 0) {
+        return cmd_stall(argc, argv);
     }
 
     die("unknown command %s", argv[1]);
