@@ -505,6 +505,8 @@ void ngx_http_runs_out_launcher(ngx_http_runs_out_t *o,
     ngx_http_runs_lsnap_t *ls, int64_t now, ngx_msec_t heartbeat_timeout);
 ngx_int_t ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
     ngx_http_runs_out_t *o);
+ngx_int_t ngx_http_runs_send_runs(ngx_http_request_t *r,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t n);
 ngx_int_t ngx_http_runs_send_empty(ngx_http_request_t *r, ngx_uint_t status);
 ngx_int_t ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);

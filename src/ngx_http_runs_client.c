@@ -249,11 +249,9 @@ static ngx_int_t
 ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    size_t                      hint;
     ngx_int_t                   status, limit;
     ngx_str_t                   v, name;
-    ngx_uint_t                  n, i;
-    ngx_http_runs_out_t         o;
+    ngx_uint_t                  n;
     ngx_http_runs_snap_t       *snaps;
 
     status = -1;
@@ -295,28 +293,7 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* one buffer, unless strings need escaping */
-
-    hint = 16;
-
-    for (i = 0; i < n; i++) {
-        hint += ngx_http_runs_snap_size(&snaps[i]) + 1;
-    }
-
-    ngx_http_runs_out_init(&o, r->pool, hint);
-    ngx_http_runs_out_literal(&o, "{\"runs\":[");
-
-    for (i = n; i > 0; i--) {
-        ngx_http_runs_out_run(&o, &snaps[i - 1]);
-
-        if (i > 1) {
-            ngx_http_runs_out_literal(&o, ",");
-        }
-    }
-
-    ngx_http_runs_out_literal(&o, "]}");
-
-    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+    return ngx_http_runs_send_runs(r, snaps, n);
 }
 
 

@@ -478,6 +478,43 @@ ngx_http_runs_send_out(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * {"runs": [...]} from snapshots taken newest first (so that a listing's
+ * limit keeps the most recent), oldest first in the answer; one buffer,
+ * unless strings need escaping
+ */
+
+ngx_int_t
+ngx_http_runs_send_runs(ngx_http_request_t *r, ngx_http_runs_snap_t *snaps,
+    ngx_uint_t n)
+{
+    size_t               hint;
+    ngx_uint_t           i;
+    ngx_http_runs_out_t  o;
+
+    hint = 16;
+
+    for (i = 0; i < n; i++) {
+        hint += ngx_http_runs_snap_size(&snaps[i]) + 1;
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, hint);
+    ngx_http_runs_out_literal(&o, "{\"runs\":[");
+
+    for (i = n; i > 0; i--) {
+        ngx_http_runs_out_run(&o, &snaps[i - 1]);
+
+        if (i > 1) {
+            ngx_http_runs_out_literal(&o, ",");
+        }
+    }
+
+    ngx_http_runs_out_literal(&o, "]}");
+
+    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
 /* an answer with no body (204) */
 
 ngx_int_t

@@ -200,10 +200,8 @@ static ngx_int_t
 ngx_http_runs_session_runs(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
-    size_t                 hint;
     uint64_t               sid[2];
-    ngx_uint_t             i, n, found;
-    ngx_http_runs_out_t    o;
+    ngx_uint_t             n, found;
     ngx_http_runs_snap_t  *snaps;
 
     if (ngx_http_runs_parse_sid(&ctx->path_id, sid) != NGX_OK) {
@@ -221,28 +219,7 @@ ngx_http_runs_session_runs(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    hint = 16;
-
-    for (i = 0; i < n; i++) {
-        hint += ngx_http_runs_snap_size(&snaps[i]) + 1;
-    }
-
-    ngx_http_runs_out_init(&o, r->pool, hint);
-    ngx_http_runs_out_literal(&o, "{\"runs\":[");
-
-    /* newest first from the store, oldest first in the answer */
-
-    for (i = n; i > 0; i--) {
-        ngx_http_runs_out_run(&o, &snaps[i - 1]);
-
-        if (i > 1) {
-            ngx_http_runs_out_literal(&o, ",");
-        }
-    }
-
-    ngx_http_runs_out_literal(&o, "]}");
-
-    return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+    return ngx_http_runs_send_runs(r, snaps, n);
 }
 
 
