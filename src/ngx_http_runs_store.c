@@ -2261,8 +2261,8 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
  * The lock released after a slice of a listing.  Taken again at once, it
  * would go to this worker ahead of the others waiting for it (the lock is
  * not fair: one asleep on it needs tens of microseconds to wake): when
- * one was asleep, it is given the time to take the lock first; else the
- * processor is given up once, for those spinning.
+ * one was asleep (and another processor can run it), it is given the time
+ * to take the lock first; else the processor is given up once.
  */
 
 void
@@ -2276,7 +2276,7 @@ ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc)
 
     ngx_shmtx_unlock(mtx);
 
-    if (rc == NGX_AGAIN && asleep) {
+    if (rc == NGX_AGAIN && asleep && ngx_ncpu > 1) {
 
         /* woken by the unlock; bounded, should it never come */
         for (i = 0; i < 16384 && *mtx->lock == 0; i++) {
@@ -2664,7 +2664,11 @@ ngx_http_runs_throttle(ngx_http_runs_throttle_t *t, ngx_uint_t add)
     now = ngx_time();
     last = t->at;
 
-    if (now - (time_t) last < 10 || !ngx_atomic_cmp_set(&t->at, last, now)) {
+    /* a clock set back does not silence it */
+
+    if ((now >= (time_t) last && now - (time_t) last < 10)
+        || !ngx_atomic_cmp_set(&t->at, last, now))
+    {
         return 0;
     }
 

@@ -48,6 +48,10 @@ cmd_stall(int argc, char **argv)
         }
     }
 
+    if (seconds <= 0) {
+        die("stall: --seconds must be above 0");
+    }
+
     conns_per_worker(pc, cc);
 
     conn_roundtrip(&cc[1], "GET", "/runs?limit=1", NULL, &r, 200);

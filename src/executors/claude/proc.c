@@ -97,7 +97,10 @@ proc_child(char *const *argv, int in_fd, int out_fd, int log_fd, int err_fd,
         signal(stop_signals[i], SIG_DFL);
     }
     sigprocmask(SIG_SETMASK, mask, NULL);
-    /* the pipes were made above 2 (the executor's own 0, 1, 2 are open) */
+    /*
+     * the executor's own 0, 1 and 2 are open (its payload came on 0), so
+     * the pipes are above 2 and no dup2() overwrites one still needed
+     */
     if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(log_fd, 2) < 0) {
         e = errno;
     } else {
@@ -240,6 +243,29 @@ proc_feed(struct lines *l, const char *data, size_t n, proc_line_fn *on_line, vo
 }
 
 /*
+ * bytes of claude's stderr to ours as they are: after our own buffered
+ * lines, and whole even when a stop signal interrupts the write
+ */
+static void
+proc_write_log(const char *p, size_t n)
+{
+    ssize_t w;
+
+    fflush(stderr);
+    while (n > 0) {
+        w = write(2, p, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return;
+        }
+        p += w;
+        n -= (size_t) w;
+    }
+}
+
+/*
  * what claude wrote to its stderr: passed on to ours as it comes (the
  * run's log), its start kept in head; -1 at its end
  */
@@ -257,7 +283,7 @@ proc_log(int fd, char *chunk, char *head, size_t head_size, size_t *head_len)
         if (n <= 0) {
             return (n < 0 && errno == EAGAIN) ? 0 : -1;
         }
-        fwrite(chunk, 1, (size_t) n, stderr);
+        proc_write_log(chunk, (size_t) n);
         keep = head_size - 1 - *head_len;
         keep = (size_t) n < keep ? (size_t) n : keep;
         memcpy(head + *head_len, chunk, keep);
