@@ -169,7 +169,7 @@ build_tools() {
         build_program "$BUILD/$v/agent-executor-echo" "$flags" "-ljansson" \
             src/executors/echo
         build_program "$BUILD/$v/agent-executor-claude" "$flags" "-ljansson" \
-            src/executors/claude
+            src/executors/claude src/common
     done
     [ -x "$BUILD/bin/agent-runner" ] && say "built agent-runner, runsctl, agent-executor-echo, agent-executor-claude in $BUILD/bin and $BUILD/asan"
     return 0

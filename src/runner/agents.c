@@ -3,29 +3,13 @@
  */
 
 #include "runner/agents.h"
+#include "common/names.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-bool
-agents_name_ok(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0'; i++) {
-        char c = s[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                     || (c >= '0' && c <= '9');
-
-        if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) {
-            return false;
-        }
-    }
-    return i >= 1 && i <= AGENT_NAME_MAX;
-}
 
 static int
 agents_cmp(const void *a, const void *b)
@@ -78,7 +62,7 @@ agents_list(const char *dir, const struct log *lg)
     }
     last_errno = 0;
     while ((e = readdir(d)) != NULL) {
-        if (!agents_name_ok(e->d_name) || !agents_is_dir(dirfd(d), e)) {
+        if (!agent_name_ok(e->d_name) || !agents_is_dir(dirfd(d), e)) {
             continue;
         }
         if (n == cap) {

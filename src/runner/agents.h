@@ -12,10 +12,6 @@
 #include <stdbool.h>
 
 #define AGENTS_DIR_DEFAULT  "/etc/agent-runner/agents"
-#define AGENT_NAME_MAX      60
-
-/* is s a valid agent name: ^[A-Za-z0-9][A-Za-z0-9_.-]*$, 1-60 characters */
-bool agents_name_ok(const char *s);
 
 /*
  * the sorted names of the folders of dir that are valid agent names, as a

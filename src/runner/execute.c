@@ -7,6 +7,7 @@
  */
 
 #include "runner/runner.h"
+#include "common/names.h"
 #include "common/utf8.h"
 
 #include "common/jsonobj.h"
@@ -19,19 +20,6 @@
 
 #define ID_MAX 63
 #define EXEC_SCHEMA "1.1"           /* the payload's schema_version */
-
-const char *
-exec_signame(int sig, char *buf, size_t size)
-{
-    const char *abbrev = sigabbrev_np(sig);
-
-    if (abbrev != NULL) {
-        snprintf(buf, size, "SIG%s", abbrev);
-    } else {
-        snprintf(buf, size, "signal %d", sig);
-    }
-    return buf;
-}
 
 static bool
 exec_valid_id(const char *s)
@@ -441,7 +429,7 @@ exec_ended(struct runner *r, struct run *run, int st)
     child_finish(&run->child);
     secs = (double) (loop_now_ms() - run->started_ms) / 1000;
     if (WIFSIGNALED(st)) {
-        exec_signame(WTERMSIG(st), sig, sizeof(sig));
+        signal_name(WTERMSIG(st), sig, sizeof(sig));
         snprintf(how, sizeof(how), "killed by %s", sig);
     } else {
         snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(st));
@@ -455,7 +443,7 @@ exec_ended(struct runner *r, struct run *run, int st)
                 run->stop_requested ? " note=\"ended before the stop took effect\"" : "");
     } else if (run->stop_requested && (WIFSIGNALED(st) || run->stop_signal != 0)) {
         event = "stopped";
-        exec_signame(WIFSIGNALED(st) ? WTERMSIG(st) : run->stop_signal, sig, sizeof(sig));
+        signal_name(WIFSIGNALED(st) ? WTERMSIG(st) : run->stop_signal, sig, sizeof(sig));
         body = exec_body(run->launcher_id, "signal", sig);
         log_msg(&r->log, LOG_INFO, run->run_id, "stopped signal=%s how=\"%s\" duration=%.3fs",
                 sig, how, secs);

@@ -12,6 +12,7 @@
  */
 
 #include "runner/runner.h"
+#include "common/names.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -390,7 +391,7 @@ runner_on_signal(void *arg, const struct signalfd_siginfo *si)
         runner_check_done(r);
         return;
     }
-    exec_signame(signo, sig, sizeof(sig));
+    signal_name(signo, sig, sizeof(sig));
     if (++r->term_signals > 1) {
         log_msg(&r->log, LOG_WARN, NULL, "signal=%s again: killing the executors, "
                 "exiting now running=%u", sig, r->runs.count);

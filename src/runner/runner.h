@@ -95,6 +95,5 @@ void exec_stop(struct runner *r, const char *run_id, const char *why);
 void exec_stop_all(struct runner *r);
 void exec_kill_all(struct runner *r);
 void exec_reap(struct runner *r);
-const char *exec_signame(int sig, char *buf, size_t size);
 
 #endif

@@ -3,6 +3,7 @@
  */
 
 #include "blueprint.h"
+#include "common/names.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -12,26 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define NAME_MAX_LEN       60
 #define SYSTEM_PROMPT_MAX  (1024 * 1024)
-
-/* ^[A-Za-z0-9][A-Za-z0-9_.-]*$, 1-60 characters: never a path */
-static bool
-blueprint_name_ok(const char *s)
-{
-    size_t i;
-
-    for (i = 0; s[i] != '\0'; i++) {
-        char c = s[i];
-        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                     || (c >= '0' && c <= '9');
-
-        if (!alnum && (i == 0 || (c != '_' && c != '.' && c != '-'))) {
-            return false;
-        }
-    }
-    return i >= 1 && i <= NAME_MAX_LEN;
-}
 
 /* dir/file if it exists: 1 (and *path), 0 when absent, -1 on error */
 static int
@@ -223,7 +205,7 @@ blueprint_load(const char *agents_dir, const char *name, struct blueprint *b,
     int         rc;
 
     memset(b, 0, sizeof(*b));
-    if (!blueprint_name_ok(name)
+    if (!agent_name_ok(name)
         || asprintf(&b->dir, "%s/%s", agents_dir, name) < 0
         || stat(b->dir, &st) != 0 || !S_ISDIR(st.st_mode))
     {

@@ -21,6 +21,7 @@
  */
 
 #include "blueprint.h"
+#include "common/names.h"
 #include "command.h"
 #include "payload.h"
 #include "proc.h"
@@ -112,20 +113,6 @@ on_line(void *arg, const char *line, size_t len)
     stream_line(arg, line, len);
 }
 
-static const char *
-signame(int sig, char *buf, size_t size)
-{
-    const char *abbrev = sigabbrev_np(sig);
-
-    if (abbrev != NULL) {
-        snprintf(buf, size, "SIG%s", abbrev);
-    } else {
-        snprintf(buf, size, "signal %d", sig);
-    }
-    return buf;
-}
-
-/* stopped: end by the signal that stopped us, as an unhandled one would */
 /*
  * Claude Code keeps its sessions per directory on its host, under the
  * coordinator's session_id.  A session whose runs all failed may be
@@ -150,18 +137,19 @@ resume_unknown(struct run *r, const char *head)
            && strstr(head, "No conversation found") != NULL;
 }
 
+/* stopped: end by the signal that stopped us, as an unhandled one would */
 static int
 stopped(struct run *r, int sig, int status)
 {
     char name[32], how[64];
 
     if (WIFSIGNALED(status)) {
-        signame(WTERMSIG(status), how, sizeof(how));
+        signal_name(WTERMSIG(status), how, sizeof(how));
     } else {
         snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
     }
     fprintf(stderr, PROGRAM ": stopped by %s (claude ended: %s)\n",
-            signame(sig, name, sizeof(name)), how);
+            signal_name(sig, name, sizeof(name)), how);
     run_free(r);
     fflush(NULL);
     signal(sig, SIG_DFL);
@@ -185,7 +173,7 @@ finish(struct run *r, int status, const char *head)
     }
     if (WIFSIGNALED(status)) {
         return fail(r, EXIT_FAILED, "claude was killed by %s%s",
-                    signame(WTERMSIG(status), sig, sizeof(sig)),
+                    signal_name(WTERMSIG(status), sig, sizeof(sig)),
                     r->st.got_result ? "" : " before its result");
     }
     /* an error result says more than claude's exit status */
