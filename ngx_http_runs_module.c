@@ -1,17 +1,16 @@
 
 /*
  * ngx_http_runs_module: queues and dispatches agent runs from one
- * shared-memory zone.  This file holds the directives, the configuration
- * and the zone's life cycle; the store, the API and the cross-worker
- * wake-ups live in src/.
+ * shared-memory zone.  This file holds the directives and the
+ * configuration; each API directive carries its group's route table.
+ * The zone's and the workers' life is src/ngx_http_runs_worker.c; the
+ * store, the API groups and the held requests live in src/.
  */
 
 
 #include "ngx_http_runs.h"
 
 
-static ngx_int_t ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 static void *ngx_http_runs_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_runs_create_loc_conf(ngx_conf_t *cf);
@@ -22,9 +21,6 @@ static char *ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_runs_postconfiguration(ngx_conf_t *cf);
-static ngx_int_t ngx_http_runs_init_module(ngx_cycle_t *cycle);
-static ngx_int_t ngx_http_runs_init_process(ngx_cycle_t *cycle);
-static void ngx_http_runs_exit_process(ngx_cycle_t *cycle);
 
 
 /* a handler directive naming a zone, checked once every zone is known */
@@ -65,29 +61,29 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_runs_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      NGX_HTTP_RUNS_API_RUNS,
-      NULL },
+      0,
+      ngx_http_runs_client_routes },
 
     { ngx_string("runs_launcher_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_runs_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      NGX_HTTP_RUNS_API_LAUNCHER,
-      NULL },
+      0,
+      ngx_http_runs_runner_routes },
 
     { ngx_string("runs_launchers_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_runs_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      NGX_HTTP_RUNS_API_LAUNCHERS,
-      NULL },
+      0,
+      ngx_http_runs_launchers_routes },
 
     { ngx_string("runs_sessions_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_runs_api,
       NGX_HTTP_LOC_CONF_OFFSET,
-      NGX_HTTP_RUNS_API_SESSIONS,
-      NULL },
+      0,
+      ngx_http_runs_sessions_routes },
 
     { ngx_string("runs_poll_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -107,35 +103,35 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, heartbeat_timeout),
+      offsetof(ngx_http_runs_main_conf_t, limits.heartbeat_timeout),
       NULL },
 
     { ngx_string("runs_launcher_expiry"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, launcher_expiry),
+      offsetof(ngx_http_runs_main_conf_t, limits.launcher_expiry),
       NULL },
 
     { ngx_string("runs_retention"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, retention),
+      offsetof(ngx_http_runs_main_conf_t, limits.retention),
       NULL },
 
     { ngx_string("runs_max_waiters"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, max_waiters),
+      offsetof(ngx_http_runs_main_conf_t, limits.max_waiters),
       &ngx_http_runs_max_waiters_post },
 
     { ngx_string("runs_max_polls"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, max_held)
+      offsetof(ngx_http_runs_main_conf_t, limits.max_held)
           + NGX_HTTP_RUNS_WAIT_POLL * sizeof(ngx_uint_t),
       &ngx_http_runs_max_waiters_post },
 
@@ -143,7 +139,7 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, max_held)
+      offsetof(ngx_http_runs_main_conf_t, limits.max_held)
           + NGX_HTTP_RUNS_WAIT_RUN * sizeof(ngx_uint_t),
       &ngx_http_runs_max_waiters_post },
 
@@ -151,7 +147,7 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, max_polls_per_launcher),
+      offsetof(ngx_http_runs_main_conf_t, limits.max_polls_per_launcher),
       &ngx_http_runs_max_waiters_post },
 
     { ngx_string("runs_result_max"),
@@ -165,7 +161,7 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_num_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, max_held)
+      offsetof(ngx_http_runs_main_conf_t, limits.max_held)
           + NGX_HTTP_RUNS_WAIT_LOG * sizeof(ngx_uint_t),
       &ngx_http_runs_max_waiters_post },
 
@@ -180,7 +176,7 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
-      offsetof(ngx_http_runs_main_conf_t, claim_timeout),
+      offsetof(ngx_http_runs_main_conf_t, limits.claim_timeout),
       NULL },
 
       ngx_null_command
@@ -246,86 +242,6 @@ ngx_http_runs_check_result_max(ngx_conf_t *cf, void *post, void *data)
 }
 
 
-static ngx_int_t
-ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_runs_zone_t  *ozone = data;
-
-    size_t                  len;
-    ngx_uint_t              i;
-    ngx_list_part_t        *part;
-    ngx_shm_zone_t         *oshm;
-    ngx_http_runs_zone_t   *zone;
-
-    zone = shm_zone->data;
-
-    if (ozone) {
-        /* reload with an unchanged zone: keep every run */
-        zone->sh = ozone->sh;
-        zone->shpool = ozone->shpool;
-        return NGX_OK;
-    }
-
-    zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
-        return NGX_OK;
-    }
-
-    /* a zone of this name with another size is dropped with its runs */
-
-    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
-    oshm = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-            part = part->next;
-            oshm = part->elts;
-            i = 0;
-        }
-
-        if (oshm[i].tag == &ngx_http_runs_module
-            && oshm[i].shm.name.len == shm_zone->shm.name.len
-            && ngx_strncmp(oshm[i].shm.name.data, shm_zone->shm.name.data,
-                           shm_zone->shm.name.len) == 0
-            && oshm[i].shm.size != shm_zone->shm.size)
-        {
-            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
-                          "runs_zone \"%V\" changed size from %uz to %uz: "
-                          "it starts empty and every run it held is lost",
-                          &shm_zone->shm.name, oshm[i].shm.size,
-                          shm_zone->shm.size);
-        }
-    }
-
-    zone->sh = ngx_http_runs_store_init(zone->shpool, shm_zone->shm.size,
-                                        shm_zone->shm.log);
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    len = sizeof(" in runs_zone \"\"") + shm_zone->shm.name.len;
-
-    zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
-    if (zone->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(zone->shpool->log_ctx, " in runs_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    /* the module logs "zone full" itself, once per interval */
-    zone->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
 static void *
 ngx_http_runs_create_main_conf(ngx_conf_t *cf)
 {
@@ -350,17 +266,17 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    rmcf->heartbeat_timeout = NGX_CONF_UNSET_MSEC;
-    rmcf->launcher_expiry = NGX_CONF_UNSET_MSEC;
-    rmcf->retention = NGX_CONF_UNSET_MSEC;
-    rmcf->claim_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->limits.heartbeat_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->limits.launcher_expiry = NGX_CONF_UNSET_MSEC;
+    rmcf->limits.retention = NGX_CONF_UNSET_MSEC;
+    rmcf->limits.claim_timeout = NGX_CONF_UNSET_MSEC;
     rmcf->result_max = NGX_CONF_UNSET_SIZE;
-    rmcf->max_waiters = NGX_CONF_UNSET_UINT;
-    rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
-    rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] = NGX_CONF_UNSET_UINT;
-    rmcf->max_held[NGX_HTTP_RUNS_WAIT_LOG] = NGX_CONF_UNSET_UINT;
+    rmcf->limits.max_waiters = NGX_CONF_UNSET_UINT;
+    rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
+    rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_RUN] = NGX_CONF_UNSET_UINT;
+    rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG] = NGX_CONF_UNSET_UINT;
     rmcf->log_size = NGX_CONF_UNSET_SIZE;
-    rmcf->max_polls_per_launcher = NGX_CONF_UNSET_UINT;
+    rmcf->limits.max_polls_per_launcher = NGX_CONF_UNSET_UINT;
 
     return rmcf;
 }
@@ -371,27 +287,27 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_runs_main_conf_t *rmcf = conf;
 
-    ngx_conf_init_msec_value(rmcf->heartbeat_timeout, 120000);
-    ngx_conf_init_msec_value(rmcf->launcher_expiry, 300000);
-    ngx_conf_init_msec_value(rmcf->retention, 86400000);
-    ngx_conf_init_msec_value(rmcf->claim_timeout, 10000);
+    ngx_conf_init_msec_value(rmcf->limits.heartbeat_timeout, 120000);
+    ngx_conf_init_msec_value(rmcf->limits.launcher_expiry, 300000);
+    ngx_conf_init_msec_value(rmcf->limits.retention, 86400000);
+    ngx_conf_init_msec_value(rmcf->limits.claim_timeout, 10000);
     ngx_conf_init_size_value(rmcf->result_max, 65536);
-    ngx_conf_init_uint_value(rmcf->max_waiters, 10000);
-    ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);
-    ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN], 5000);
-    ngx_conf_init_uint_value(rmcf->max_held[NGX_HTTP_RUNS_WAIT_LOG], 1000);
+    ngx_conf_init_uint_value(rmcf->limits.max_waiters, 10000);
+    ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);
+    ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_RUN], 5000);
+    ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG], 1000);
     ngx_conf_init_size_value(rmcf->log_size, 65536);
-    ngx_conf_init_uint_value(rmcf->max_polls_per_launcher, 4);
+    ngx_conf_init_uint_value(rmcf->limits.max_polls_per_launcher, 4);
 
-    if (rmcf->launcher_expiry < rmcf->heartbeat_timeout) {
+    if (rmcf->limits.launcher_expiry < rmcf->limits.heartbeat_timeout) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"runs_launcher_expiry\" (%M ms) must not be "
                            "shorter than \"runs_heartbeat_timeout\" (%M ms)",
-                           rmcf->launcher_expiry, rmcf->heartbeat_timeout);
+                           rmcf->limits.launcher_expiry, rmcf->limits.heartbeat_timeout);
         return NGX_CONF_ERROR;
     }
 
-    if (rmcf->heartbeat_timeout == 0 || rmcf->retention == 0) {
+    if (rmcf->limits.heartbeat_timeout == 0 || rmcf->limits.retention == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"runs_heartbeat_timeout\" and "
                            "\"runs_retention\" must be positive");
@@ -416,7 +332,7 @@ ngx_http_runs_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     rlcf->zone = NULL;
-     *     rlcf->api = 0;
+     *     rlcf->routes = NULL;
      *     rlcf->prefix = { 0, NULL };
      */
 
@@ -548,7 +464,7 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_core_loc_conf_t   *clcf;
     ngx_http_runs_main_conf_t  *rmcf;
 
-    if (rlcf->api) {
+    if (rlcf->routes) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" conflicts with another runs handler "
                            "in this location", &cmd->name);
@@ -595,7 +511,7 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     zone = shm_zone->data;
 
     rlcf->zone = zone;
-    rlcf->api = cmd->offset;
+    rlcf->routes = cmd->post;
 
     /* the API answers below the location's own prefix */
     rlcf->prefix = clcf->name;
@@ -653,48 +569,4 @@ ngx_http_runs_postconfiguration(ngx_conf_t *cf)
     }
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_runs_init_module(ngx_cycle_t *cycle)
-{
-    ngx_uint_t                  i;
-    ngx_http_runs_zone_t      **zp;
-    ngx_http_runs_main_conf_t  *rmcf;
-
-    rmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_runs_module);
-    if (rmcf == NULL) {
-        return NGX_OK;
-    }
-
-    zp = rmcf->zones.elts;
-
-    for (i = 0; i < rmcf->zones.nelts; i++) {
-        if (ngx_http_runs_init_bells(cycle, zp[i]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_runs_init_process(ngx_cycle_t *cycle)
-{
-    if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
-    {
-        return NGX_OK;
-    }
-
-    return ngx_http_runs_init_worker(cycle);
-}
-
-
-static void
-ngx_http_runs_exit_process(ngx_cycle_t *cycle)
-{
-    ngx_http_runs_exit_worker(cycle);
 }

@@ -31,6 +31,16 @@ ngx_http_runs_route_t  ngx_http_runs_client_routes[] = {
 };
 
 
+/* a held ?wait=: answered once, when the run ends or the wait does */
+ngx_http_runs_held_kind_t  ngx_http_runs_held_wait = {
+    NGX_HTTP_RUNS_WAIT_RUN,
+    ngx_http_runs_answer_wait,
+    NULL,
+    0,
+    0
+};
+
+
 static const char  ngx_http_runs_created[] =
     "{\"run_id\": \"%*s\", \"status\": \"pending\"}\n";
 
@@ -396,17 +406,17 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         }
     }
 
-    ctx->kind = NGX_HTTP_RUNS_WAIT_RUN;
+    ctx->hold.kind = NGX_HTTP_RUNS_WAIT_RUN;
 
-    switch (ngx_http_runs_store_get(zone, rmcf, ctx, id, wait != 0, &snap,
-                                    &refused))
+    switch (ngx_http_runs_store_get(zone, &rmcf->limits, &ctx->hold, id,
+                                    wait != 0, &snap, &refused))
     {
     case NGX_HTTP_RUNS_R_NO_RUN:
         return ngx_http_runs_send_no_run(r);
 
     case NGX_HTTP_RUNS_R_HOLD:
-        ctx->answer = ngx_http_runs_answer_wait;
-        return ngx_http_runs_hold(r, ctx, cln, wait);
+        return ngx_http_runs_hold(r, ctx, &ngx_http_runs_held_wait, cln,
+                                  wait);
 
     case NGX_HTTP_RUNS_R_DONE:
         break;
@@ -436,8 +446,8 @@ ngx_http_runs_answer_wait(ngx_http_runs_ctx_t *ctx)
     r = ctx->request;
     c = r->connection;
 
-    if (ctx->poll.what == NGX_HTTP_RUNS_POLL_RUN) {
-        rc = ngx_http_runs_send_run(r, &ctx->poll.run);
+    if (ctx->hold.poll.what == NGX_HTTP_RUNS_POLL_RUN) {
+        rc = ngx_http_runs_send_run(r, &ctx->hold.poll.run);
 
     } else {
         rc = ngx_http_runs_send_no_run(r);

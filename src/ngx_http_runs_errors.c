@@ -56,7 +56,7 @@ ngx_http_runs_error_header_filter(ngx_http_request_t *r)
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
 
     /* nginx's special response pages are the only text/html answers */
-    if (rlcf == NULL || rlcf->api == 0
+    if (rlcf == NULL || rlcf->routes == NULL
         || r->headers_out.content_type.len != sizeof("text/html") - 1
         || ngx_strncmp(r->headers_out.content_type.data, "text/html",
                        sizeof("text/html") - 1) != 0)
@@ -99,7 +99,8 @@ ngx_http_runs_error_header_filter(ngx_http_request_t *r)
         }
 
         ctx->request = r;
-        ngx_queue_init(&ctx->held);
+        ctx->hold.pool = r->pool;
+        ngx_queue_init(&ctx->hold.queue);
         ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
     }
 

@@ -1,128 +1,72 @@
 
 /*
- * Held requests, the HTTP side: a poll or a ?wait= that has nothing to
- * answer yet is held (r->main->count++, NGX_DONE) with a timer and a pool
- * cleanup; a client that leaves is noticed at once; a worker woken by its
- * doorbell takes its notified waiters (ngx_http_runs_wake.c) and answers
- * each through the function its endpoint set (ctx->answer).  The
- * per-worker timer runs the zone's maintenance, catches a missed doorbell
- * and answers everything held when the worker exits.
+ * Held requests, the HTTP side: one machine for every kind of held
+ * request (ngx_http_runs_held_kind_t: runner polls, ?wait=, log follows).
+ * A request with nothing to answer yet is held (r->main->count++,
+ * NGX_DONE) with a timer and a pool cleanup, and a waiter in the zone; a
+ * client that leaves is noticed at once; a worker woken by its doorbell
+ * has the store take its woken waiters (their answers computed under the
+ * lock, a claim among them) and answers each through its kind.  A stream
+ * kind (a log follow) is answered many times: between answers it waits
+ * for the client to take what was sent (send_timeout) or for the next
+ * wake-up, and an hourly timer keeps a worker that shuts down until its
+ * streams have ended.
  */
 
 
 #include "ngx_http_runs.h"
 
 
+#define NGX_HTTP_RUNS_STREAM_TIMER  3600000     /* ms */
+
+
 static void ngx_http_runs_hold_cleanup(void *data);
 static void ngx_http_runs_hold_timeout(ngx_event_t *ev);
+static void ngx_http_runs_stream_timer(ngx_event_t *ev);
 static void ngx_http_runs_held_read(ngx_event_t *rev);
+static void ngx_http_runs_held_write(ngx_http_request_t *r);
 static void ngx_http_runs_check_broken(ngx_http_request_t *r);
 static ngx_int_t ngx_http_runs_probe(ngx_connection_t *c);
 static ngx_uint_t ngx_http_runs_client_alive(ngx_http_request_t *r);
 
 
-void
-ngx_http_runs_process_notified(ngx_http_runs_zone_t *zone)
-{
-    ngx_queue_t          *q, *next, ready;
-    ngx_http_runs_ctx_t  *ctx;
-
-    if (ngx_queue_empty(&zone->held)) {
-        return;
-    }
-
-    /*
-     * A poll whose client has gone must not be handed a run: look at the
-     * sockets of the notified polls before anything is claimed for them.
-     * The state is read without the lock; a poll notified meanwhile is
-     * looked at on its own doorbell.
-     */
-
-    for (q = ngx_queue_head(&zone->held);
-         q != ngx_queue_sentinel(&zone->held);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        ctx = ngx_queue_data(q, ngx_http_runs_ctx_t, held);
-
-        if (ctx->kind == NGX_HTTP_RUNS_WAIT_POLL && ctx->waiter
-            && ngx_http_runs_waiter_woken(ctx->waiter)
-            && !ngx_http_runs_client_alive(ctx->request))
-        {
-            ngx_http_finalize_request(ctx->request,
-                                      NGX_HTTP_CLIENT_CLOSED_REQUEST);
-        }
-    }
-
-    ngx_queue_init(&ready);
-
-    ngx_http_runs_take_woken(zone, &ready);
-
-    while (!ngx_queue_empty(&ready)) {
-        q = ngx_queue_head(&ready);
-        ngx_queue_remove(q);
-        ngx_queue_init(q);
-
-        ctx = ngx_queue_data(q, ngx_http_runs_ctx_t, held);
-
-        if (ctx->kind != NGX_HTTP_RUNS_WAIT_LOG) {
-            ngx_http_runs_release(ctx);
-        }
-
-        /* a log follower sends what came and is held again */
-        ctx->ready = 0;
-        ctx->answer(ctx);
-    }
-}
-
-
-/* answers a held request now, with whatever there is */
-
-void
-ngx_http_runs_finish_held(ngx_http_runs_ctx_t *ctx)
-{
-    if (ctx->kind == NGX_HTTP_RUNS_WAIT_LOG) {
-        /* a log follower's answer ends */
-        ngx_http_runs_release(ctx);
-        ctx->final = 1;
-        ctx->answer(ctx);
-        return;
-    }
-
-    if (ctx->waiter) {
-        ctx->final = 1;
-        ngx_http_runs_take(ctx);
-    }
-
-    ngx_http_runs_release(ctx);
-    ctx->answer(ctx);
-}
-
-
 ngx_int_t
 ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
-    ngx_pool_cleanup_t *cln, ngx_msec_t timeout)
+    ngx_http_runs_held_kind_t *kind, ngx_pool_cleanup_t *cln,
+    ngx_msec_t timeout)
 {
     ngx_connection_t  *c;
 
     c = r->connection;
 
+    ctx->held = kind;
+
     cln->handler = ngx_http_runs_hold_cleanup;
     cln->data = ctx;
 
-    ctx->timer.handler = ngx_http_runs_hold_timeout;
     ctx->timer.data = ctx;
     ctx->timer.log = c->log;
 
-    if (timeout) {
+    if (kind->stream) {
+        /*
+         * not cancelable: a worker shutting down stays until this timer
+         * has ended the stream (an HTTP/2 stream is not an idle
+         * connection that nginx closes itself)
+         */
+        ctx->timer.handler = ngx_http_runs_stream_timer;
+        ngx_add_timer(&ctx->timer, NGX_HTTP_RUNS_STREAM_TIMER);
+
+    } else if (timeout) {
+        ctx->timer.handler = ngx_http_runs_hold_timeout;
         ngx_add_timer(&ctx->timer, timeout);
     }
 
-    ngx_queue_insert_tail(&ctx->zone->held, &ctx->held);
+    ngx_queue_insert_tail(&ctx->zone->held, &ctx->hold.queue);
     ctx->holding = 1;
 
     r->read_event_handler = ngx_http_runs_check_broken;
-    r->write_event_handler = ngx_http_request_empty_handler;
+    r->write_event_handler = kind->stream ? ngx_http_runs_held_write
+                                          : ngx_http_request_empty_handler;
 
 #if (NGX_HTTP_V2)
     if (r->stream == NULL)
@@ -137,6 +81,102 @@ ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     r->main->count++;
 
     return NGX_DONE;
+}
+
+
+/*
+ * This worker's doorbell rang (or its timer looks): the store takes the
+ * woken waiters, each is answered by its kind.
+ */
+
+void
+ngx_http_runs_held_wake(ngx_http_runs_zone_t *zone)
+{
+    ngx_queue_t          *q, *next, ready;
+    ngx_http_runs_ctx_t  *ctx;
+
+    if (ngx_queue_empty(&zone->held)) {
+        return;
+    }
+
+    /*
+     * A poll whose client has gone must not be handed a run: look at the
+     * sockets of the woken requests of such kinds before anything is
+     * taken for them.  The state is read without the lock; one woken
+     * meanwhile is looked at on its own doorbell.
+     */
+
+    for (q = ngx_queue_head(&zone->held);
+         q != ngx_queue_sentinel(&zone->held);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        ctx = ngx_http_runs_hold_ctx(ngx_queue_data(q, ngx_http_runs_hold_t,
+                                                    queue));
+
+        if (ctx->held->probe && ngx_http_runs_store_woken(&ctx->hold)
+            && !ngx_http_runs_client_alive(ctx->request))
+        {
+            ngx_http_finalize_request(ctx->request,
+                                      NGX_HTTP_CLIENT_CLOSED_REQUEST);
+        }
+    }
+
+    ngx_queue_init(&ready);
+
+    ngx_http_runs_store_take_woken(zone, &ready);
+
+    while (!ngx_queue_empty(&ready)) {
+        q = ngx_queue_head(&ready);
+        ngx_queue_remove(q);
+        ngx_queue_init(q);
+
+        ctx = ngx_http_runs_hold_ctx(ngx_queue_data(q, ngx_http_runs_hold_t,
+                                                    queue));
+        ctx->hold.ready = 0;
+
+        if (ctx->held->stream) {
+            /* held on between its answers */
+            ngx_queue_insert_tail(&zone->held, &ctx->hold.queue);
+
+        } else {
+            ngx_http_runs_release(ctx);
+        }
+
+        ctx->held->answer(ctx);
+    }
+}
+
+
+/* answers a held request now, with whatever there is */
+
+void
+ngx_http_runs_held_finish(ngx_http_runs_ctx_t *ctx)
+{
+    ctx->hold.final = 1;
+
+    if (!ctx->held->stream && ctx->hold.waiter) {
+        ngx_http_runs_store_take(ctx->zone, &ctx->hold);
+    }
+
+    ngx_http_runs_release(ctx);
+    ctx->held->answer(ctx);
+}
+
+
+/* a worker that exits answers everything it holds */
+
+void
+ngx_http_runs_held_finish_all(ngx_http_runs_zone_t *zone)
+{
+    ngx_queue_t  *q;
+
+    while (!ngx_queue_empty(&zone->held)) {
+        q = ngx_queue_head(&zone->held);
+        ngx_http_runs_held_finish(ngx_http_runs_hold_ctx(
+                                  ngx_queue_data(q, ngx_http_runs_hold_t,
+                                                 queue)));
+    }
 }
 
 
@@ -166,10 +206,19 @@ ngx_http_runs_release(ngx_http_runs_ctx_t *ctx)
         c->close = 0;
     }
 
-    if (!ngx_queue_empty(&ctx->held)) {
-        ngx_queue_remove(&ctx->held);
-        ngx_queue_init(&ctx->held);
+    if (!ngx_queue_empty(&ctx->hold.queue)) {
+        ngx_queue_remove(&ctx->hold.queue);
+        ngx_queue_init(&ctx->hold.queue);
     }
+}
+
+
+/* a request that ends without (another) answer: its waiter goes */
+
+void
+ngx_http_runs_unwait(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_http_runs_store_unwait(ctx->zone, &ctx->hold);
 }
 
 
@@ -178,22 +227,36 @@ ngx_http_runs_hold_cleanup(void *data)
 {
     ngx_http_runs_ctx_t *ctx = data;
 
-    if (ctx->waiter) {
+    if (ctx->hold.waiter) {
         ngx_http_runs_unwait(ctx);
     }
 
     ngx_http_runs_release(ctx);
+
+    if (ctx->held && ctx->held->cleanup) {
+        ctx->held->cleanup(ctx);
+    }
 }
 
 
 static void
 ngx_http_runs_hold_timeout(ngx_event_t *ev)
 {
-    ngx_http_runs_ctx_t  *ctx;
+    ngx_http_runs_held_finish(ev->data);
+}
 
-    ctx = ev->data;
 
-    ngx_http_runs_finish_held(ctx);
+/* keeps an exiting worker until its streams are ended */
+
+static void
+ngx_http_runs_stream_timer(ngx_event_t *ev)
+{
+    if (ngx_exiting) {
+        ngx_http_runs_held_finish(ev->data);
+        return;
+    }
+
+    ngx_add_timer(ev, NGX_HTTP_RUNS_STREAM_TIMER);
 }
 
 
@@ -211,13 +274,120 @@ ngx_http_runs_held_read(ngx_event_t *rev)
     if (c->close && ctx) {
         /* the worker is shutting down: answer now */
         ngx_http_set_log_request(c->log, r);
-        ngx_http_runs_finish_held(ctx);
+        ngx_http_runs_held_finish(ctx);
         return;
     }
 
     if (ctx && ctx->saved_read) {
         ctx->saved_read(rev);
     }
+}
+
+
+/* a stream's piece, flushed */
+
+ngx_int_t
+ngx_http_runs_held_send(ngx_http_runs_ctx_t *ctx, ngx_chain_t *out)
+{
+    return ngx_http_output_filter(ctx->request, out);
+}
+
+
+/* a write event when the socket takes more, within send_timeout */
+
+ngx_int_t
+ngx_http_runs_held_wait_write(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_event_t               *wev;
+    ngx_http_request_t        *r;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    r = ctx->request;
+    wev = r->connection->write;
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (!wev->delayed && !wev->timer_set) {
+        ngx_add_timer(wev, clcf->send_timeout);
+    }
+
+    return ngx_handle_write_event(wev, clcf->send_lowat);
+}
+
+
+/* a stream's client took what was sent: its kind goes on */
+
+static void
+ngx_http_runs_held_write(ngx_http_request_t *r)
+{
+    ngx_event_t          *wev;
+    ngx_connection_t     *c;
+    ngx_http_runs_ctx_t  *ctx;
+
+    c = r->connection;
+    wev = c->write;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
+
+    if (wev->timedout) {
+        ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
+                      "client timed out while following a run log");
+        c->timedout = 1;
+        ngx_http_runs_held_end(ctx, NGX_HTTP_REQUEST_TIME_OUT);
+        return;
+    }
+
+    if (ngx_http_output_filter(r, NULL) == NGX_ERROR) {
+        ngx_http_runs_held_end(ctx, NGX_ERROR);
+        return;
+    }
+
+    if (c->buffered || r->out) {
+        if (ngx_http_runs_held_wait_write(ctx) != NGX_OK) {
+            ngx_http_runs_held_end(ctx, NGX_ERROR);
+        }
+
+        return;
+    }
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    /* sent: a level-triggered write event is not wanted any more */
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_http_runs_held_end(ctx, NGX_ERROR);
+        return;
+    }
+
+    ctx->held->answer(ctx);
+}
+
+
+/* a stream ends: NGX_OK sends its last piece */
+
+void
+ngx_http_runs_held_end(ngx_http_runs_ctx_t *ctx, ngx_int_t rc)
+{
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    ngx_http_runs_release(ctx);
+
+    if (ctx->hold.waiter) {
+        ngx_http_runs_unwait(ctx);
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (r->connection->write->timer_set) {
+        ngx_del_timer(r->connection->write);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    ngx_http_finalize_request(r, rc);
 }
 
 
@@ -334,42 +504,5 @@ ngx_http_runs_check_broken(ngx_http_request_t *r)
 
     default:
         ngx_http_finalize_request(r, NGX_HTTP_CLIENT_CLOSED_REQUEST);
-    }
-}
-
-
-void
-ngx_http_runs_timer_handler(ngx_event_t *ev)
-{
-    ngx_uint_t                  i;
-    ngx_queue_t                *q;
-    ngx_http_runs_ctx_t        *ctx;
-    ngx_http_runs_zone_t      **zp, *zone;
-    ngx_http_runs_main_conf_t  *rmcf;
-
-    rmcf = ev->data;
-
-    zp = rmcf->zones.elts;
-
-    for (i = 0; i < rmcf->zones.nelts; i++) {
-        zone = zp[i];
-
-        /* runner loss, claims not confirmed, retention */
-        ngx_http_runs_maintain(zone, rmcf, ev->log);
-
-        /* a wake-up whose doorbell was missed */
-        ngx_http_runs_process_notified(zone);
-
-        if (ngx_exiting) {
-            while (!ngx_queue_empty(&zone->held)) {
-                q = ngx_queue_head(&zone->held);
-                ctx = ngx_queue_data(q, ngx_http_runs_ctx_t, held);
-                ngx_http_runs_finish_held(ctx);
-            }
-        }
-    }
-
-    if (!ngx_exiting) {
-        ngx_add_timer(ev, NGX_HTTP_RUNS_MAINT_INTERVAL);
     }
 }

@@ -49,7 +49,7 @@ ngx_http_runs_launchers(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
             ngx_http_runs_out_literal(&o, ",");
         }
 
-        ngx_http_runs_out_launcher(&o, &ls[i], now, rmcf->heartbeat_timeout);
+        ngx_http_runs_out_launcher(&o, &ls[i], now, rmcf->limits.heartbeat_timeout);
     }
 
     ngx_http_runs_out_literal(&o, "]}");

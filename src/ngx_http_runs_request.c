@@ -22,16 +22,6 @@ static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 
 
-/* by ngx_http_runs_api_e */
-static ngx_http_runs_route_t  *ngx_http_runs_routes[] = {
-    NULL,
-    ngx_http_runs_client_routes,
-    ngx_http_runs_runner_routes,
-    ngx_http_runs_launchers_routes,
-    ngx_http_runs_sessions_routes
-};
-
-
 ngx_int_t
 ngx_http_runs_handler(ngx_http_request_t *r)
 {
@@ -72,7 +62,8 @@ ngx_http_runs_handler(ngx_http_request_t *r)
     ctx->route = rt;
     ctx->event = rt->event;
     ctx->path_id = id;
-    ngx_queue_init(&ctx->held);
+    ctx->hold.pool = r->pool;
+    ngx_queue_init(&ctx->hold.queue);
 
     ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
 
@@ -166,7 +157,7 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
 
     method = (r->method == NGX_HTTP_HEAD) ? NGX_HTTP_GET : r->method;
 
-    for (rt = ngx_http_runs_routes[rlcf->api]; rt->handler; rt++) {
+    for (rt = rlcf->routes; rt->handler; rt++) {
 
         if (rt->nseg != n) {
             continue;
@@ -424,10 +415,10 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
                   "with 503 since the last such line (limits: %ui held, "
                   "%ui polls, %ui waits, %ui follows)",
                   &zone->name, zone->size, why[reason], n, n == 1 ? "" : "s",
-                  rmcf ? rmcf->max_waiters : 0,
-                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
-                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0,
-                  rmcf ? rmcf->max_held[NGX_HTTP_RUNS_WAIT_LOG] : 0);
+                  rmcf ? rmcf->limits.max_waiters : 0,
+                  rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
+                  rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0,
+                  rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG] : 0);
 }
 
 

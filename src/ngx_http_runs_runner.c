@@ -41,6 +41,19 @@ ngx_http_runs_route_t  ngx_http_runs_runner_routes[] = {
 };
 
 
+/*
+ * A held poll: answered once, with a run, stops, "deregistered" or
+ * nothing; its client is looked at before a run is claimed for it.
+ */
+ngx_http_runs_held_kind_t  ngx_http_runs_held_poll = {
+    NGX_HTTP_RUNS_WAIT_POLL,
+    ngx_http_runs_answer_poll,
+    NULL,
+    1,
+    0
+};
+
+
 /* an optional string of at most NGX_HTTP_RUNS_FIELD_MAX bytes */
 
 static ngx_int_t
@@ -285,7 +298,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     /* "claim=0": a runner whose slots are all busy still hears of stops */
     if (ngx_http_runs_get_arg(r, "claim", 5, &v) == NGX_OK) {
         if (v.len == 1 && (v.data[0] == '0' || v.data[0] == '1')) {
-            ctx->noclaim = (v.data[0] == '0');
+            ctx->hold.noclaim = (v.data[0] == '0');
 
         } else {
             return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
@@ -298,17 +311,19 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ctx->kind = NGX_HTTP_RUNS_WAIT_POLL;
+    ctx->hold.kind = NGX_HTTP_RUNS_WAIT_POLL;
     refused = NGX_HTTP_RUNS_REFUSED_N;
 
-    switch (ngx_http_runs_store_poll(zone, rmcf, ctx, id, &refused)) {
+    switch (ngx_http_runs_store_poll(zone, &rmcf->limits, &ctx->hold, id,
+                                     &refused))
+    {
 
     case NGX_HTTP_RUNS_R_DONE:
-        return ngx_http_runs_send_poll(r, &ctx->poll);
+        return ngx_http_runs_send_poll(r, &ctx->hold.poll);
 
     case NGX_HTTP_RUNS_R_HOLD:
-        ctx->answer = ngx_http_runs_answer_poll;
-        return ngx_http_runs_hold(r, ctx, cln, rlcf->poll_timeout);
+        return ngx_http_runs_hold(r, ctx, &ngx_http_runs_held_poll, cln,
+                                  rlcf->poll_timeout);
 
     case NGX_HTTP_RUNS_R_NO_LAUNCHER:
         return ngx_http_runs_send_no_launcher(r);
@@ -383,7 +398,8 @@ ngx_http_runs_answer_poll(ngx_http_runs_ctx_t *ctx)
     r = ctx->request;
     c = r->connection;
 
-    ngx_http_finalize_request(r, ngx_http_runs_send_poll(r, &ctx->poll));
+    ngx_http_finalize_request(r, ngx_http_runs_send_poll(r,
+                                                         &ctx->hold.poll));
     ngx_http_run_posted_requests(c);
 }
 

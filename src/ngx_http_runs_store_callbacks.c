@@ -5,8 +5,8 @@
  * reports the child's end (docs/CALLBACKS.md), or appends the report to
  * the parent's callback run that is still pending.  Nothing is half made:
  * a report that does not fit in the zone is dropped whole, the child's
- * own end stands.  What happened is logged after the lock is released
- * (ngx_http_runs_callbacks_log(), called by ngx_http_runs_ring()).
+ * own end stands.  What happened is noted in the change's after-the-lock
+ * record and logged once the lock is released.
  */
 
 
@@ -14,26 +14,6 @@
 
 
 #define NGX_HTTP_RUNS_CALLBACK_TEXT  16384  /* of a child's error, result */
-#define NGX_HTTP_RUNS_CALLBACK_NOTES 8
-
-
-typedef enum {
-    NGX_HTTP_RUNS_CB_NO_PARENT = 0,
-    NGX_HTTP_RUNS_CB_FULL
-} ngx_http_runs_cb_why_e;
-
-
-/* this process's notes, made under the lock, logged after it */
-typedef struct {
-    ngx_uint_t                  n;
-    ngx_uint_t                  lost;       /* beyond the notes kept */
-    struct {
-        ngx_uint_t              why;
-        u_char                  run[NGX_HTTP_RUNS_RUN_ID_LEN];
-        size_t                  parent_len;
-        u_char                  parent[NGX_HTTP_RUNS_NAME_MAX];
-    }                           note[NGX_HTTP_RUNS_CALLBACK_NOTES];
-} ngx_http_runs_cb_notes_t;
 
 
 /* a child's report, as pieces of text in the zone */
@@ -44,13 +24,15 @@ typedef struct {
     ngx_str_t                   result;
     ngx_str_t                   tail;       /* cut notes, "[end of ...]\n" */
     size_t                      len;
+
     u_char                      head_buf[NGX_HTTP_RUNS_NAME_MAX + 80];
     u_char                      tail_buf[200];
 } ngx_http_runs_report_text_t;
 
 
-static void ngx_http_runs_callback_note(ngx_http_runs_run_t *run,
-    ngx_str_t *parent, ngx_uint_t why);
+static void ngx_http_runs_callback_note(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_str_t *parent, ngx_uint_t full,
+    ngx_http_runs_after_t *af);
 static void ngx_http_runs_report_text(ngx_http_runs_run_t *run,
     ngx_http_runs_report_text_t *rt);
 static u_char *ngx_http_runs_report_write(u_char *p,
@@ -62,10 +44,8 @@ static ngx_int_t ngx_http_runs_callback_append_locked(
     ngx_http_runs_run_t *cb, ngx_http_runs_report_text_t *rt);
 static ngx_int_t ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *psess, ngx_http_runs_report_text_t *rt,
-    ngx_http_runs_bells_t *bells);
+    ngx_http_runs_after_t *af);
 
-
-static ngx_http_runs_cb_notes_t  ngx_http_runs_cb_notes;
 
 static const ngx_str_t  ngx_http_runs_outcomes[] = {
     ngx_string("completed"),
@@ -76,7 +56,7 @@ static const ngx_str_t  ngx_http_runs_outcomes[] = {
 
 void
 ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells)
+    ngx_http_runs_run_t *run, ngx_http_runs_after_t *af)
 {
     ngx_int_t                     rc;
     ngx_str_t                     parent;
@@ -97,7 +77,7 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
     if (psess == NULL || !psess->has_start || psess->nruns == 0
         || psess == sess)
     {
-        ngx_http_runs_callback_note(run, &parent, NGX_HTTP_RUNS_CB_NO_PARENT);
+        ngx_http_runs_callback_note(zone, run, &parent, 0, af);
         return;
     }
 
@@ -120,7 +100,7 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
         }
 
     } else {
-        rc = ngx_http_runs_callback_new_locked(zone, psess, &rt, bells);
+        rc = ngx_http_runs_callback_new_locked(zone, psess, &rt, af);
         if (rc == NGX_OK) {
             sh->callbacks++;
         }
@@ -131,7 +111,7 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
 
     if (rc != NGX_OK) {
         (void) ngx_atomic_fetch_add(&sh->callbacks_refused.total, 1);
-        ngx_http_runs_callback_note(run, &parent, NGX_HTTP_RUNS_CB_FULL);
+        ngx_http_runs_callback_note(zone, run, &parent, 1, af);
     }
 
     /* a parent whose every run was evicted meanwhile is forgotten */
@@ -141,80 +121,44 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
 }
 
 
-static void
-ngx_http_runs_callback_note(ngx_http_runs_run_t *run, ngx_str_t *parent,
-    ngx_uint_t why)
-{
-    ngx_http_runs_cb_notes_t  *cn;
-
-    cn = &ngx_http_runs_cb_notes;
-
-    if (cn->n == NGX_HTTP_RUNS_CALLBACK_NOTES) {
-        cn->lost++;
-        return;
-    }
-
-    cn->note[cn->n].why = why;
-    ngx_http_runs_run_id(cn->note[cn->n].run, run);
-    cn->note[cn->n].parent_len = ngx_min(parent->len, NGX_HTTP_RUNS_NAME_MAX);
-    ngx_memcpy(cn->note[cn->n].parent, parent->data,
-               cn->note[cn->n].parent_len);
-    cn->n++;
-}
-
-
 /*
- * After the lock: one info line per dropped report; a callback refused for
- * room is one warn line per 10 s across the workers (the zone's throttle).
+ * For after the lock: one info line per dropped report; a callback refused
+ * for room is one warn line per 10 s across the workers (the zone's
+ * throttle), with the number refused since the last such line.
  */
 
-void
-ngx_http_runs_callbacks_log(ngx_http_runs_zone_t *zone)
+static void
+ngx_http_runs_callback_note(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_str_t *parent, ngx_uint_t full,
+    ngx_http_runs_after_t *af)
 {
-    ngx_uint_t                 i;
-    ngx_atomic_uint_t          n;
-    ngx_http_runs_cb_notes_t  *cn;
+    u_char             id[NGX_HTTP_RUNS_RUN_ID_LEN];
+    ngx_atomic_uint_t  n;
 
-    cn = &ngx_http_runs_cb_notes;
+    ngx_http_runs_run_id(id, run);
 
-    if (cn->n == 0) {
+    if (!full) {
+        ngx_http_runs_after_log(af, NGX_LOG_INFO,
+                                "runs: run %*s ended: no callback, its "
+                                "parent session \"%V\" does not exist or "
+                                "was never started",
+                                (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id,
+                                parent);
         return;
     }
 
-    for (i = 0; i < cn->n; i++) {
+    n = ngx_http_runs_throttle(&zone->sh->callbacks_refused, 0);
 
-        if (cn->note[i].why == NGX_HTTP_RUNS_CB_NO_PARENT) {
-            ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                          "runs: run %*s ended: no callback, its parent "
-                          "session \"%*s\" does not exist or was never "
-                          "started", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN,
-                          cn->note[i].run, cn->note[i].parent_len,
-                          cn->note[i].parent);
-            continue;
-        }
-
-        n = ngx_http_runs_throttle(&zone->sh->callbacks_refused, 0);
-
-        if (n == 0) {
-            continue;
-        }
-
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "runs: the callback of run %*s to session \"%*s\" "
-                      "was not made: runs_zone \"%V\" is full (%uA "
-                      "callback%s refused since the last such line)",
-                      (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, cn->note[i].run,
-                      cn->note[i].parent_len, cn->note[i].parent,
-                      &zone->name, n, n == 1 ? "" : "s");
+    if (n == 0) {
+        return;
     }
 
-    if (cn->lost) {
-        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                      "runs: %ui more callback notes not logged", cn->lost);
-    }
-
-    cn->n = 0;
-    cn->lost = 0;
+    ngx_http_runs_after_log(af, NGX_LOG_WARN,
+                            "runs: the callback of run %*s to session "
+                            "\"%V\" was not made: runs_zone \"%V\" is full "
+                            "(%uA callback%s refused since the last such "
+                            "line)", (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id,
+                            parent, &zone->name, n, n == 1 ? "" : "s");
 }
 
 
@@ -228,6 +172,7 @@ ngx_http_runs_report_text(ngx_http_runs_run_t *run,
     size_t                    full;
     ngx_uint_t                outcome;
     ngx_http_runs_session_t  *sess;
+
     u_char                    id[NGX_HTTP_RUNS_RUN_ID_LEN];
 
     sess = run->session;
@@ -396,7 +341,7 @@ ngx_http_runs_callback_append_locked(ngx_http_runs_zone_t *zone,
 static ngx_int_t
 ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *psess, ngx_http_runs_report_text_t *rt,
-    ngx_http_runs_bells_t *bells)
+    ngx_http_runs_after_t *af)
 {
     u_char               *strings, *p;
     size_t                inherit;
@@ -433,7 +378,7 @@ ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
     cb->type = NGX_HTTP_RUNS_RESUME;
     cb->callback = 1;
 
-    ngx_http_runs_link_run_locked(zone, cb, psess, bells);
+    ngx_http_runs_link_run_locked(zone, cb, psess, af);
 
     return NGX_OK;
 }

@@ -26,18 +26,6 @@ static ngx_http_runs_log_t *ngx_http_runs_log_room_locked(
     size_t max);
 
 
-void
-ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_log_t *log)
-{
-    ngx_queue_remove(&log->queue);
-    log->run->log = NULL;
-    log->run->log_evicted = 1;
-
-    ngx_slab_free_locked(zone->shpool, log);
-}
-
-
 /* an allocation for which only the logs of finished runs are given up */
 
 static void *
@@ -52,26 +40,6 @@ ngx_http_runs_log_alloc_locked(ngx_http_runs_zone_t *zone, size_t size)
     return p;
 }
 
-
-/* gives up the oldest log of a finished run: 0 when there is none */
-
-ngx_uint_t
-ngx_http_runs_log_evict_locked(ngx_http_runs_zone_t *zone)
-{
-    ngx_http_runs_log_t  *log;
-
-    if (ngx_queue_empty(&zone->sh->logs)) {
-        return 0;
-    }
-
-    log = ngx_queue_data(ngx_queue_head(&zone->sh->logs),
-                         ngx_http_runs_log_t, queue);
-
-    ngx_http_runs_log_free_locked(zone, log);
-    zone->sh->logs_evicted++;
-
-    return 1;
-}
 
 
 /* writes the bytes at log offsets [at, at + n), n <= log->size */
@@ -91,6 +59,7 @@ ngx_http_runs_log_put(ngx_http_runs_log_t *log, uint64_t at, u_char *src,
         ngx_memcpy(log->data, src + first, n - first);
     }
 }
+
 
 
 /* copies the bytes at log offsets [at, at + n), all of them kept */
@@ -116,6 +85,7 @@ ngx_http_runs_log_get(ngx_http_runs_log_t *log, uint64_t at, u_char *dst,
 }
 
 
+
 /* the bytes a log of "want" bytes takes: a slab chunk, or whole pages */
 
 static size_t
@@ -133,6 +103,7 @@ ngx_http_runs_log_chunk(size_t want)
 
     return n;
 }
+
 
 
 /*
@@ -215,6 +186,7 @@ ngx_http_runs_log_room_locked(ngx_http_runs_zone_t *zone,
 }
 
 
+
 /*
  * A runner posts a piece of a run it holds: the part before the log's end
  * is skipped (a retry is never doubled), a piece beyond it is a gap.
@@ -232,13 +204,12 @@ ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone, uint64_t lid,
     ngx_uint_t                 found;
     ngx_http_runs_log_t       *log;
     ngx_http_runs_run_t       *run;
-    ngx_http_runs_bells_t      bells;
+    ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
 
-    bells = 0;
     found = NGX_HTTP_RUNS_R_DONE;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_runs_lock(zone, &af);
 
     lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
 
@@ -311,16 +282,15 @@ ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone, uint64_t lid,
     *end = log->end;
 
     ngx_http_runs_notify_kind_locked(zone->sh, &run->waiters,
-                                     NGX_HTTP_RUNS_WAIT_LOG, &bells);
+                                     NGX_HTTP_RUNS_WAIT_LOG, &af);
 
 done:
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
+    ngx_http_runs_unlock(&af);
 
     return found;
 }
+
 
 
 /*
@@ -336,7 +306,7 @@ done:
 
 ngx_uint_t
 ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_main_conf_t *rmcf, ngx_http_runs_ctx_t *ctx, uint64_t rid,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h, uint64_t rid,
     uint64_t offset, size_t cap, ngx_uint_t follow, ngx_pool_t *pool,
     ngx_http_runs_logread_t *rd, ngx_uint_t *refused)
 {
@@ -344,14 +314,13 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
     ngx_uint_t              found, release;
     ngx_http_runs_log_t    *log;
     ngx_http_runs_run_t    *run;
-    ngx_http_runs_bells_t   bells;
+    ngx_http_runs_after_t   af;
 
-    bells = 0;
     found = NGX_HTTP_RUNS_R_DONE;
     release = 1;
     rd->n = 0;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_runs_lock(zone, &af);
 
     run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
 
@@ -408,11 +377,10 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
 
     /* a live run's follower waits from its first read: a cap refuses it then */
 
-    if (ctx->waiter == NULL) {
-        ctx->waiter = ngx_http_runs_waiter_add_locked(zone, rmcf, ctx,
-                                                      NGX_HTTP_RUNS_WAIT_LOG,
-                                                      run, refused, &bells);
-        if (ctx->waiter == NULL) {
+    if (h->waiter == NULL) {
+        h->waiter = ngx_http_runs_waiter_new_locked(zone, lim, h, run,
+                                                    refused, &af);
+        if (h->waiter == NULL) {
             found = NGX_HTTP_RUNS_R_REFUSED;
             goto done;
         }
@@ -425,19 +393,18 @@ ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
 
     /* the reader has every byte there is: it waits for more */
 
-    ngx_http_runs_waiter_rearm_locked(zone->sh, ctx->waiter);
+    ngx_http_runs_waiter_rearm_locked(zone->sh, h->waiter);
     found = NGX_HTTP_RUNS_R_HOLD;
 
 done:
 
-    if (release && ctx && ctx->waiter) {
-        ngx_http_runs_waiter_remove_locked(zone, ctx->waiter, &bells);
-        ctx->waiter = NULL;
+    if (release && h && h->waiter) {
+        ngx_http_runs_waiter_remove_locked(zone, h->waiter, &af);
+        h->waiter = NULL;
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
+    ngx_http_runs_unlock(&af);
 
     return found;
 }
+

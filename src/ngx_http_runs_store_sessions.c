@@ -77,6 +77,7 @@ ngx_http_runs_ssnap_locked(ngx_http_runs_shctx_t *sh,
     u_char               *p, *s;
     size_t                n;
     int64_t               t;
+
     uint64_t              sid[2];
     ngx_queue_t          *q;
     ngx_http_runs_run_t  *run, *last;
@@ -449,13 +450,12 @@ ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone, uint64_t *sid,
     ngx_uint_t                found, before;
     ngx_queue_t              *q, *prev;
     ngx_http_runs_run_t      *run;
-    ngx_http_runs_bells_t     bells;
+    ngx_http_runs_after_t     af;
     ngx_http_runs_session_t  *sess;
 
-    bells = 0;
     found = NGX_HTTP_RUNS_R_DONE;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_runs_lock(zone, &af);
 
     sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
 
@@ -487,7 +487,7 @@ ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
         before = run->status;
 
-        if (ngx_http_runs_stop_locked(zone, run, &bells) != NGX_OK) {
+        if (ngx_http_runs_stop_locked(zone, run, &af) != NGX_OK) {
             continue;
         }
 
@@ -500,9 +500,7 @@ ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
 done:
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
+    ngx_http_runs_unlock(&af);
 
     return found;
 }
@@ -521,13 +519,12 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
     ngx_uint_t                found;
     ngx_queue_t              *q, *prev, *next;
     ngx_http_runs_run_t      *run;
-    ngx_http_runs_bells_t     bells;
+    ngx_http_runs_after_t     af;
     ngx_http_runs_session_t  *sess;
 
-    bells = 0;
     found = NGX_HTTP_RUNS_R_DONE;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_runs_lock(zone, &af);
 
     sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
 
@@ -563,7 +560,7 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
         run = ngx_queue_data(q, ngx_http_runs_run_t, state);
 
         ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_STOPPED, now,
-                                        &bells);
+                                        &af);
     }
 
     *nruns = sess->nruns;
@@ -583,9 +580,7 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
 done:
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    ngx_http_runs_ring(zone, bells);
+    ngx_http_runs_unlock(&af);
 
     return found;
 }

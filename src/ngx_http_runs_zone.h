@@ -1,9 +1,9 @@
 
 /*
  * The zone's records: what lives in the runs_zone and points only into
- * it.  Only the store (ngx_http_runs_store.c) and the wake-up code
- * (ngx_http_runs_wake.c) include this header; every other file reaches
- * the zone through the functions of ngx_http_runs.h.
+ * it, and the functions the store's rooms share under the lock.  Only the
+ * store's own files (ngx_http_runs_store_*.c) include this header; every
+ * other file reaches the zone through ngx_http_runs_store.h.
  */
 
 
@@ -11,7 +11,7 @@
 #define _NGX_HTTP_RUNS_ZONE_H_INCLUDED_
 
 
-#include "ngx_http_runs.h"
+#include "ngx_http_runs_store.h"
 
 
 typedef struct ngx_http_runs_run_s       ngx_http_runs_run_t;
@@ -239,123 +239,142 @@ struct ngx_http_runs_shctx_s {
 };
 
 
-/* bit i set: ring doorbell i once the lock is released */
-typedef uint64_t  ngx_http_runs_bells_t;
-
-
 /*
- * launchers the maintenance sweep removed and claims it took back,
- * logged after the lock
+ * What a critical section leaves for after the lock: the doorbells to
+ * ring and the log lines to write.  Every change fills one; the one
+ * unlock function, ngx_http_runs_unlock(), releases the lock and drains
+ * it.  Lines are formatted under the lock (a few, on rare events: a
+ * launcher lost, a claim taken back, a callback not made) and written
+ * after it.
  */
-#define NGX_HTTP_RUNS_LOST_LOGGED  8
+
+#define NGX_HTTP_RUNS_AFTER_LINES  20
+#define NGX_HTTP_RUNS_AFTER_LINE   256
 
 typedef struct {
-    ngx_uint_t                  n;          /* removed, may exceed the ids */
-    int64_t                     silent[NGX_HTTP_RUNS_LOST_LOGGED];
-    u_char                      id[NGX_HTTP_RUNS_LOST_LOGGED]
-                                  [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
-    ngx_uint_t                  nexpired;   /* claims requeued */
-    u_char                      run[NGX_HTTP_RUNS_LOST_LOGGED]
-                                   [NGX_HTTP_RUNS_RUN_ID_LEN];
-    u_char                      holder[NGX_HTTP_RUNS_LOST_LOGGED]
-                                      [NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
-} ngx_http_runs_lost_t;
+    ngx_http_runs_zone_t       *zone;
+    uint64_t                    bells;      /* bit i: ring doorbell i */
+    ngx_uint_t                  nlines;     /* noted, may exceed those
+                                               kept */
+    struct {
+        ngx_uint_t              level;
+        size_t                  len;
+        u_char                  text[NGX_HTTP_RUNS_AFTER_LINE];
+    }                           line[NGX_HTTP_RUNS_AFTER_LINES];
+} ngx_http_runs_after_t;
 
 
-/* ngx_http_runs_store.c: the *_locked functions need the zone's mutex */
 #define ngx_http_runs_run_id(dst, run)                                       \
     ngx_http_runs_make_id(dst, "run_", 4, (run)->id)
+
+
+/* ngx_http_runs_store_wait.c: doorbells, waiter queues, the unlock */
+void ngx_http_runs_lock(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_after_t *af);
+void ngx_http_runs_unlock(ngx_http_runs_after_t *af);
+void ngx_http_runs_after_log(ngx_http_runs_after_t *af, ngx_uint_t level,
+    const char *fmt, ...);
+void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_after_t *af);
+void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
+    ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_after_t *af);
+void ngx_http_runs_notify_kind_locked(ngx_http_runs_shctx_t *sh,
+    ngx_queue_t *waiters, ngx_uint_t kind, ngx_http_runs_after_t *af);
+ngx_int_t ngx_http_runs_waiter_admit_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_limits_t *lim, ngx_uint_t kind, ngx_uint_t *refused);
+void ngx_http_runs_waiter_add_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_waiter_t *w,
+    ngx_http_runs_hold_t *h, void *target, ngx_http_runs_after_t *af);
+void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af);
+void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w);
+void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_waiter_t *w);
+
+/* ngx_http_runs_store_records.c: ids, lookups, allocation, links */
+int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
+uint64_t ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n);
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_session_t *ngx_http_runs_lookup_session_locked(
     ngx_http_runs_shctx_t *sh, ngx_str_t *name);
-ngx_int_t ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
-ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
-    ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
-    ngx_str_t *executor_type, ngx_str_t *agents);
-void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_launcher_t *lr, ngx_uint_t note,
-    ngx_http_runs_bells_t *bells);
-ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
-    ngx_http_runs_poll_t *p, ngx_http_runs_bells_t *bells);
-ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
-    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
-    uint64_t *cursor);
-void ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc);
-
-ngx_uint_t ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
-    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
-    uint64_t *cursor);
-ngx_atomic_uint_t ngx_http_runs_throttle(ngx_http_runs_throttle_t *t,
-    ngx_uint_t add);
-int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
-ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_run_t *run, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
-void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,
-    ngx_pool_t *pool, ngx_http_runs_lsnap_t *ls);
-void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_main_conf_t *rmcf, int64_t now, ngx_http_runs_lost_t *lost,
-    ngx_http_runs_bells_t *bells);
-void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
-    ngx_http_runs_session_t *keep);
-void ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
-    ngx_http_runs_bells_t *bells);
-void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid);
 ngx_http_runs_session_t *ngx_http_runs_lookup_session_seq_locked(
     ngx_http_runs_shctx_t *sh, uint64_t seq);
 void ngx_http_runs_session_sid(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, uint64_t *sid);
-
-void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
-    ngx_http_runs_bells_t *bells);
+void ngx_http_runs_new_sid_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess);
+void ngx_http_runs_link_session_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess);
+ngx_http_runs_session_t *ngx_http_runs_new_session_locked(
+    ngx_http_runs_zone_t *zone, ngx_str_t *name);
 void ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess);
-void ngx_http_runs_error_text_locked(ngx_http_runs_run_t *run,
-    ngx_str_t *text, ngx_str_t *mark);
-size_t ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max);
-
-/* ngx_http_runs_store_callbacks.c */
-void ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_bells_t *bells);
-void ngx_http_runs_callbacks_log(ngx_http_runs_zone_t *zone);
-
-/* ngx_http_runs_store_log.c */
+void *ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
+    ngx_http_runs_session_t *keep);
+void ngx_http_runs_free_locked(ngx_http_runs_zone_t *zone, void *p);
+ngx_http_runs_waiter_t *ngx_http_runs_waiter_new_locked(
+    ngx_http_runs_zone_t *zone, ngx_http_runs_limits_t *lim,
+    ngx_http_runs_hold_t *h, void *target, ngx_uint_t *refused,
+    ngx_http_runs_after_t *af);
+u_char *ngx_http_runs_put(u_char *p, ngx_str_t *s);
+u_char *ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src);
+size_t ngx_http_runs_strings_len(ngx_http_runs_run_t *run);
+void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
+    ngx_http_runs_after_t *af);
+void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_after_t *af);
+void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_log_t *log);
 ngx_uint_t ngx_http_runs_log_evict_locked(ngx_http_runs_zone_t *zone);
+void ngx_http_runs_error_text_locked(ngx_http_runs_run_t *run,
+    ngx_str_t *text, ngx_str_t *mark);
+size_t ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max);
+ngx_int_t ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+void ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr,
+    ngx_pool_t *pool, ngx_http_runs_lsnap_t *ls);
+ngx_atomic_uint_t ngx_http_runs_throttle(ngx_http_runs_throttle_t *t,
+    ngx_uint_t add);
+
+/* ngx_http_runs_store_runs.c: transitions */
+void ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_uint_t status, int64_t now,
+    ngx_http_runs_after_t *af);
+ngx_int_t ngx_http_runs_stop_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_after_t *af);
+void ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_after_t *af);
+void ngx_http_runs_detach_locked(ngx_http_runs_run_t *run);
+void ngx_http_runs_unqueue_stop_locked(ngx_http_runs_run_t *run);
+
+/* ngx_http_runs_store_callbacks.c */
+void ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_after_t *af);
+
+/* ngx_http_runs_store_list.c */
+void ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc);
+ngx_uint_t ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
+    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
+    uint64_t *cursor);
+
+/* ngx_http_runs_store_launchers.c: the claim */
+ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_launcher_t *lr, ngx_uint_t claim, ngx_pool_t *pool,
+    ngx_http_runs_poll_t *p, ngx_http_runs_after_t *af);
+
+/* ngx_http_runs_store_log.c */
 void ngx_http_runs_log_get(ngx_http_runs_log_t *log, uint64_t at,
     u_char *dst, size_t n);
-
-/* ngx_http_runs_wake.c: the zone side of held requests */
-void ngx_http_runs_ring(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_bells_t bells);
-void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_bells_t *bells);
-void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
-    ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_bells_t *bells);
-void ngx_http_runs_notify_kind_locked(ngx_http_runs_shctx_t *sh,
-    ngx_queue_t *waiters, ngx_uint_t kind, ngx_http_runs_bells_t *bells);
-ngx_http_runs_waiter_t *ngx_http_runs_waiter_add_locked(
-    ngx_http_runs_zone_t *zone, ngx_http_runs_main_conf_t *rmcf,
-    ngx_http_runs_ctx_t *ctx, ngx_uint_t kind, void *target,
-    ngx_uint_t *refused, ngx_http_runs_bells_t *bells);
-void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
-void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_waiter_t *w);
-void ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_waiter_t *w, ngx_http_runs_bells_t *bells);
 
 
 #endif /* _NGX_HTTP_RUNS_ZONE_H_INCLUDED_ */

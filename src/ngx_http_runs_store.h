@@ -1,0 +1,362 @@
+
+/*
+ * The store's API: what the rest of the module may ask of the runs_zone.
+ * Every ngx_http_runs_store_*() function takes the zone's lock itself,
+ * once (a listing once per slice), takes ids, never record pointers,
+ * copies what an answer needs into the caller's pool and says what it
+ * found (ngx_http_runs_found_e).  The records themselves are in
+ * ngx_http_runs_zone.h, which only the store's own files include.  This
+ * header knows nothing of HTTP.
+ */
+
+
+#ifndef _NGX_HTTP_RUNS_STORE_H_INCLUDED_
+#define _NGX_HTTP_RUNS_STORE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+
+#define NGX_HTTP_RUNS_RUN_ID_LEN       16     /* "run_" + 12 hex digits */
+#define NGX_HTTP_RUNS_LAUNCHER_ID_LEN  17     /* "lnch_" + 12 hex digits */
+#define NGX_HTTP_RUNS_SESSION_ID_LEN   36     /* a UUID's text form */
+#define NGX_HTTP_RUNS_ID_MASK          0xffffffffffffULL
+#define NGX_HTTP_RUNS_NAME_MAX         60
+#define NGX_HTTP_RUNS_FIELD_MAX        4096   /* hostname, executor_type */
+#define NGX_HTTP_RUNS_AGENTS_MAX       256    /* agent names a runner has */
+#define NGX_HTTP_RUNS_DOORBELLS        64
+#define NGX_HTTP_RUNS_LIST_MAX         10000
+#define NGX_HTTP_RUNS_LIST_DEFAULT     100
+#define NGX_HTTP_RUNS_LIST_SLICE       1024   /* runs visited per lock */
+#define NGX_HTTP_RUNS_CLOCK_STEP       1000   /* ms: a clock set back by
+                                                 more is taken as it is */
+#define NGX_HTTP_RUNS_WAIT_MAX         3600
+#define NGX_HTTP_RUNS_MAINT_INTERVAL   1000   /* ms */
+#define NGX_HTTP_RUNS_MAINT_BATCH      1000
+
+
+/* run status: terminal statuses sort last */
+typedef enum {
+    NGX_HTTP_RUNS_PENDING = 0,
+    NGX_HTTP_RUNS_CLAIMED,
+    NGX_HTTP_RUNS_RUNNING,
+    NGX_HTTP_RUNS_STOPPING,
+    NGX_HTTP_RUNS_COMPLETED,
+    NGX_HTTP_RUNS_FAILED,
+    NGX_HTTP_RUNS_STOPPED,
+    NGX_HTTP_RUNS_NSTATUS
+} ngx_http_runs_status_e;
+
+#define ngx_http_runs_is_terminal(s)  ((s) >= NGX_HTTP_RUNS_COMPLETED)
+
+typedef enum {
+    NGX_HTTP_RUNS_START = 0,
+    NGX_HTTP_RUNS_RESUME
+} ngx_http_runs_type_e;
+
+/* events a launcher reports on a run it holds */
+typedef enum {
+    NGX_HTTP_RUNS_EV_STARTED = 0,
+    NGX_HTTP_RUNS_EV_COMPLETED,
+    NGX_HTTP_RUNS_EV_FAILED,
+    NGX_HTTP_RUNS_EV_STOPPED
+} ngx_http_runs_event_e;
+
+/* the kinds of waiter a held request leaves in the zone */
+typedef enum {
+    NGX_HTTP_RUNS_WAIT_POLL = 1,      /* GET /launcher/runs */
+    NGX_HTTP_RUNS_WAIT_RUN,           /* GET /runs/{id}?wait= */
+    NGX_HTTP_RUNS_WAIT_LOG,           /* GET /runs/{id}/log?follow=1 */
+    NGX_HTTP_RUNS_WAIT_KINDS
+} ngx_http_runs_wait_e;
+
+/* why a request was refused with 503; logged once per 10 s per reason */
+typedef enum {
+    NGX_HTTP_RUNS_REFUSED_FULL = 0,   /* the zone holds only live runs */
+    NGX_HTTP_RUNS_REFUSED_WAITERS,    /* runs_max_waiters */
+    NGX_HTTP_RUNS_REFUSED_POLLS,      /* runs_max_polls */
+    NGX_HTTP_RUNS_REFUSED_WAITS,      /* runs_max_waits */
+    NGX_HTTP_RUNS_REFUSED_FOLLOWS,    /* runs_max_follows */
+    NGX_HTTP_RUNS_REFUSED_N
+} ngx_http_runs_refused_e;
+
+/* an error text the store keeps without allocating (run->error_note) */
+typedef enum {
+    NGX_HTTP_RUNS_NOTE_NONE = 0,
+    NGX_HTTP_RUNS_NOTE_LOST,          /* "launcher lost" */
+    NGX_HTTP_RUNS_NOTE_DEREGISTERED,  /* "launcher deregistered" */
+    NGX_HTTP_RUNS_NOTE_DROPPED,       /* the text did not fit in the zone */
+    NGX_HTTP_RUNS_NOTE_N
+} ngx_http_runs_note_e;
+
+
+typedef struct ngx_http_runs_waiter_s    ngx_http_runs_waiter_t;
+typedef struct ngx_http_runs_shctx_s     ngx_http_runs_shctx_t;
+
+
+/* a runs_zone as one process sees it */
+typedef struct {
+    ngx_str_t                   name;
+    size_t                      size;
+    ngx_shm_zone_t             *shm_zone;
+    ngx_slab_pool_t            *shpool;
+    ngx_http_runs_shctx_t      *sh;
+    ngx_queue_t                 held;       /* this worker's held requests
+                                               (ngx_http_runs_hold_t) */
+    ngx_connection_t           *bell;       /* this worker's doorbell */
+} ngx_http_runs_zone_t;
+
+
+/* what the store is told by the configuration (http{} level) */
+typedef struct {
+    ngx_msec_t                  heartbeat_timeout;
+    ngx_msec_t                  launcher_expiry;
+    ngx_msec_t                  retention;
+    ngx_msec_t                  claim_timeout;  /* 0: claims never expire */
+    ngx_uint_t                  max_waiters;
+    ngx_uint_t                  max_held[NGX_HTTP_RUNS_WAIT_KINDS];
+    ngx_uint_t                  max_polls_per_launcher;
+} ngx_http_runs_limits_t;
+
+
+/* a run copied out of the zone for encoding outside the lock */
+typedef struct {
+    u_char                      id[NGX_HTTP_RUNS_RUN_ID_LEN];
+    u_char                      launcher_id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    ngx_uint_t                  status;
+    ngx_uint_t                  type;
+    ngx_uint_t                  has_launcher_id;
+    int64_t                     created_at;
+    int64_t                     claimed_at;
+    int64_t                     started_at;
+    int64_t                     completed_at;
+    ngx_str_t                   session_name;
+    u_char                      session_id[NGX_HTTP_RUNS_SESSION_ID_LEN];
+    ngx_str_t                   prompt;
+    ngx_str_t                   agent_name;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+    ngx_str_t                   error;
+    ngx_str_t                   result;     /* data NULL: not reported */
+    ngx_uint_t                  result_truncated;
+} ngx_http_runs_snap_t;
+
+
+typedef struct {
+    u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    int64_t                     registered_at;
+    int64_t                     last_heartbeat;
+    ngx_str_t                   hostname;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   executor_type;
+    ngx_str_t                   agents;     /* comma-separated names */
+    ngx_uint_t                  deregister;
+} ngx_http_runs_lsnap_t;
+
+
+/* a session copied out of the zone */
+typedef struct {
+    u_char                      id[NGX_HTTP_RUNS_SESSION_ID_LEN];
+    u_char                      last_run_id[NGX_HTTP_RUNS_RUN_ID_LEN];
+    ngx_str_t                   name;
+    ngx_str_t                   agent_name; /* of its latest run */
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+    ngx_uint_t                  status;     /* of its latest run */
+    ngx_uint_t                  run_count;
+    int64_t                     created_at;
+    int64_t                     updated_at;
+} ngx_http_runs_ssnap_t;
+
+
+/* what a read of a run's log found */
+typedef struct {
+    u_char                     *data;       /* the caller's buffer */
+    size_t                      n;          /* bytes copied to it */
+    uint64_t                    start;      /* log offset of data[0] */
+    uint64_t                    end;        /* the log's end */
+    ngx_uint_t                  status;     /* the run's */
+    ngx_uint_t                  evicted;    /* its log was given up */
+} ngx_http_runs_logread_t;
+
+
+/* a validated POST /runs body */
+typedef struct {
+    ngx_uint_t                  type;
+    ngx_str_t                   session_name;
+    ngx_str_t                   prompt;
+    ngx_str_t                   agent_name;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   parent;
+} ngx_http_runs_create_t;
+
+
+/* what a held or immediate poll answers */
+typedef enum {
+    NGX_HTTP_RUNS_POLL_NOTHING = 0,
+    NGX_HTTP_RUNS_POLL_RUN,
+    NGX_HTTP_RUNS_POLL_STOPS,
+    NGX_HTTP_RUNS_POLL_DEREGISTERED,
+    NGX_HTTP_RUNS_POLL_UNKNOWN
+} ngx_http_runs_poll_e;
+
+typedef struct {
+    ngx_http_runs_poll_e        what;
+    ngx_http_runs_snap_t        run;
+    ngx_array_t                *stops;      /* of ngx_str_t, the pool's */
+} ngx_http_runs_poll_t;
+
+
+/*
+ * A held request as the store sees it: its waiter in the zone and where a
+ * wake-up's answer goes.  The HTTP side embeds it in its request context;
+ * the store fills it, under the lock, when it takes a woken waiter.
+ */
+
+typedef struct {
+    ngx_http_runs_waiter_t     *waiter;     /* in the zone, while held */
+    ngx_uint_t                  kind;       /* ngx_http_runs_wait_e */
+    ngx_pool_t                 *pool;       /* the answer's copies */
+    ngx_queue_t                 queue;      /* zone->held, or a list of
+                                               those woken */
+    ngx_http_runs_poll_t        poll;       /* the answer */
+    unsigned                    ready:1;    /* poll holds an answer */
+    unsigned                    final:1;    /* answer even with nothing */
+    unsigned                    noclaim:1;  /* a poll for stops only */
+} ngx_http_runs_hold_t;
+
+
+/* what a store call found; the endpoint turns it into an answer */
+typedef enum {
+    NGX_HTTP_RUNS_R_DONE = 0,
+    NGX_HTTP_RUNS_R_HOLD,             /* nothing yet: the request is held */
+    NGX_HTTP_RUNS_R_REPEATED,         /* a report already recorded */
+    NGX_HTTP_RUNS_R_NO_RUN,
+    NGX_HTTP_RUNS_R_NO_LAUNCHER,
+    NGX_HTTP_RUNS_R_NO_SESSION,       /* a resume of an unknown session */
+    NGX_HTTP_RUNS_R_SESSION_EXISTS,   /* a start of a session that is */
+    NGX_HTTP_RUNS_R_FINISHED,         /* a stop of a terminal run */
+    NGX_HTTP_RUNS_R_NOT_HELD,         /* a report on a run no one holds */
+    NGX_HTTP_RUNS_R_OTHER_HOLDER,     /* ... another launcher holds */
+    NGX_HTTP_RUNS_R_TAKEN_BACK,       /* ... taken back from this one */
+    NGX_HTTP_RUNS_R_WRONG_STATE,      /* ... in a state it cannot leave so */
+    NGX_HTTP_RUNS_R_GAP,              /* a log chunk beyond the end */
+    NGX_HTTP_RUNS_R_ACTIVE,           /* a session with a run held */
+    NGX_HTTP_RUNS_R_LOOP,             /* a parent chain back to itself */
+    NGX_HTTP_RUNS_R_OTHER_PARENT,     /* a resume naming another parent */
+    NGX_HTTP_RUNS_R_REFUSED,          /* no room: a full zone, a cap */
+    NGX_HTTP_RUNS_R_NO_MEMORY         /* the caller's pool */
+} ngx_http_runs_found_e;
+
+/* a launcher's report on a run */
+typedef struct {
+    ngx_uint_t                  event;      /* ngx_http_runs_event_e */
+    ngx_str_t                   error;      /* failed: the error text */
+    ngx_str_t                   result;     /* data NULL: none sent */
+    size_t                      result_max; /* runs_result_max */
+} ngx_http_runs_report_t;
+
+/* a stop's outcome */
+typedef struct {
+    ngx_uint_t                  before;
+    ngx_uint_t                  after;
+    ngx_str_t                   session;
+} ngx_http_runs_stop_t;
+
+
+extern const ngx_str_t  ngx_http_runs_status_names[];
+
+
+/* ngx_http_runs_store_records.c: the zone's root, ids, times */
+ngx_http_runs_shctx_t *ngx_http_runs_store_init(ngx_slab_pool_t *shpool,
+    size_t size, ngx_log_t *log);
+int64_t ngx_http_runs_now(void);
+ngx_int_t ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix,
+    uint64_t *id);
+void ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
+    uint64_t id);
+void ngx_http_runs_format_sid(u_char *dst, uint64_t *sid);
+ngx_int_t ngx_http_runs_parse_sid(ngx_str_t *s, uint64_t *sid);
+ngx_atomic_uint_t ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone,
+    ngx_uint_t reason);
+
+/* ngx_http_runs_store_runs.c: runs and their transitions */
+ngx_uint_t ngx_http_runs_store_create(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_create_t *cr, u_char *id);
+ngx_uint_t ngx_http_runs_store_get(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h, uint64_t id,
+    ngx_uint_t wait, ngx_http_runs_snap_t *snap, ngx_uint_t *refused);
+ngx_uint_t ngx_http_runs_store_stop(ngx_http_runs_zone_t *zone, uint64_t id,
+    ngx_pool_t *pool, ngx_http_runs_stop_t *st);
+ngx_uint_t ngx_http_runs_store_report(ngx_http_runs_zone_t *zone,
+    uint64_t lid, uint64_t rid, ngx_http_runs_report_t *rp,
+    ngx_uint_t *status);
+
+/* ngx_http_runs_store_list.c */
+ngx_uint_t ngx_http_runs_store_list(ngx_http_runs_zone_t *zone,
+    ngx_str_t *name, ngx_int_t status, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_http_runs_snap_t **snaps, ngx_uint_t *n);
+
+/* ngx_http_runs_store_launchers.c: launchers, claims, the sweep */
+ngx_uint_t ngx_http_runs_store_register(ngx_http_runs_zone_t *zone,
+    ngx_str_t *hostname, ngx_str_t *project_dir, ngx_str_t *executor_type,
+    ngx_str_t *agents, u_char *id);
+ngx_uint_t ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone,
+    uint64_t id, ngx_uint_t beat);
+ngx_uint_t ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h, uint64_t id,
+    ngx_uint_t *refused);
+ngx_uint_t ngx_http_runs_store_launchers(ngx_http_runs_zone_t *zone,
+    ngx_pool_t *pool, ngx_http_runs_lsnap_t **ls, ngx_uint_t *n);
+ngx_uint_t ngx_http_runs_store_deregister(ngx_http_runs_zone_t *zone,
+    uint64_t id, ngx_uint_t self);
+void ngx_http_runs_store_maintain(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim);
+
+/* ngx_http_runs_store_log.c */
+ngx_uint_t ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone,
+    uint64_t lid, uint64_t rid, uint64_t offset, ngx_str_t *data, size_t max,
+    uint64_t *end);
+ngx_uint_t ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h, uint64_t rid,
+    uint64_t offset, size_t cap, ngx_uint_t follow, ngx_pool_t *pool,
+    ngx_http_runs_logread_t *rd, ngx_uint_t *refused);
+
+/* ngx_http_runs_store_sessions.c */
+ngx_uint_t ngx_http_runs_store_session(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_str_t *name, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss);
+ngx_uint_t ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone,
+    ngx_int_t status, ngx_str_t *agent, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t **ss, ngx_uint_t *n);
+ngx_uint_t ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_pool_t *pool, ngx_http_runs_snap_t **snaps,
+    ngx_uint_t *n);
+ngx_uint_t ngx_http_runs_store_session_result(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+ngx_uint_t ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_pool_t *pool, ngx_array_t *stopped,
+    ngx_array_t *cancelled);
+ngx_uint_t ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone,
+    uint64_t *sid, ngx_uint_t *nruns);
+ngx_uint_t ngx_http_runs_session_status(ngx_uint_t run_status);
+
+/* ngx_http_runs_store_wait.c: the doorbells */
+ngx_int_t ngx_http_runs_store_bells(ngx_cycle_t *cycle,
+    ngx_http_runs_zone_t *zone);
+ngx_fd_t ngx_http_runs_store_bell_fd(ngx_http_runs_zone_t *zone);
+void ngx_http_runs_store_purge_waiters(ngx_http_runs_zone_t *zone,
+    ngx_uint_t own);
+
+/* ngx_http_runs_store_held.c: held requests, the zone's side */
+void ngx_http_runs_store_take_woken(ngx_http_runs_zone_t *zone,
+    ngx_queue_t *ready);
+void ngx_http_runs_store_take(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_hold_t *h);
+void ngx_http_runs_store_unwait(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_hold_t *h);
+ngx_uint_t ngx_http_runs_store_woken(ngx_http_runs_hold_t *h);
+
+
+#endif /* _NGX_HTTP_RUNS_STORE_H_INCLUDED_ */

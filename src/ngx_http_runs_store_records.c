@@ -1,0 +1,1248 @@
+
+/*
+ * The record layer of the store: the zone's root, ids and times, the hash
+ * tables and trees that find runs, sessions and launchers, allocation
+ * with eviction (the logs of finished runs first, then finished runs),
+ * linking and unlinking records, and the snapshots that copy a record
+ * out for an answer.  Every function named *_locked expects the caller
+ * to hold the zone's lock; none does I/O, JSON work or heap allocation.
+ */
+
+
+#include "ngx_http_runs_zone.h"
+
+
+static void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_rbtree_node_t *ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree,
+    uint64_t key);
+static uint64_t ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh,
+    u_char *name, size_t len);
+static ngx_int_t ngx_http_runs_init_sh(ngx_slab_pool_t *shpool,
+    ngx_http_runs_shctx_t *sh, size_t size);
+static void ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh,
+    ngx_log_t *log);
+static void ngx_http_runs_unlink_run_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run);
+static ngx_uint_t ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *keep);
+
+
+const ngx_str_t  ngx_http_runs_status_names[] = {
+    ngx_string("pending"),
+    ngx_string("claimed"),
+    ngx_string("running"),
+    ngx_string("stopping"),
+    ngx_string("completed"),
+    ngx_string("failed"),
+    ngx_string("stopped")
+};
+
+
+/* texts kept without an allocation, by ngx_http_runs_note_e */
+static const ngx_str_t  ngx_http_runs_notes[] = {
+    ngx_null_string,
+    ngx_string("launcher lost"),
+    ngx_string("launcher deregistered"),
+    ngx_string("(the error text was dropped: the runs_zone was full)")
+};
+
+static const ngx_str_t  ngx_http_runs_cut_suffix =
+    ngx_string(" [cut: the runs_zone was full]");
+
+
+/* SipHash-2-4 of a session name, keyed per zone */
+
+#define ngx_http_runs_rotl(x, b)  (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define ngx_http_runs_sipround                                               \
+    v0 += v1; v1 = ngx_http_runs_rotl(v1, 13); v1 ^= v0;                     \
+    v0 = ngx_http_runs_rotl(v0, 32);                                         \
+    v2 += v3; v3 = ngx_http_runs_rotl(v3, 16); v3 ^= v2;                     \
+    v0 += v3; v3 = ngx_http_runs_rotl(v3, 21); v3 ^= v0;                     \
+    v2 += v1; v1 = ngx_http_runs_rotl(v1, 17); v1 ^= v2;                     \
+    v2 = ngx_http_runs_rotl(v2, 32)
+
+
+
+
+
+/*
+ * Runs by id and sessions by name are chained hash tables with a bucket
+ * per 1 KB of zone (a full zone holds about one run per 400-500 bytes):
+ * a lookup is a bucket and a chain of one or two, where a tree took about
+ * twenty dependent cache misses at a million runs.  Ids are already
+ * random; names are hashed with SipHash keyed per zone, so clients cannot
+ * aim names at one bucket.
+ */
+
+/* the zone's root, in a new zone */
+
+ngx_http_runs_shctx_t *
+ngx_http_runs_store_init(ngx_slab_pool_t *shpool, size_t size, ngx_log_t *log)
+{
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = ngx_slab_alloc(shpool, sizeof(ngx_http_runs_shctx_t));
+    if (sh == NULL) {
+        return NULL;
+    }
+
+    shpool->data = sh;
+
+    if (ngx_http_runs_init_sh(shpool, sh, size) != NGX_OK) {
+        return NULL;
+    }
+
+    ngx_http_runs_init_keys(sh, log);
+
+    return sh;
+}
+
+
+
+static ngx_int_t
+ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
+    size_t size)
+{
+    ngx_uint_t  i, n;
+
+    ngx_memzero(sh, sizeof(ngx_http_runs_shctx_t));
+
+    for (n = 64; n < size / 1024; n <<= 1) { /* void */ }
+
+    sh->mask = n - 1;
+
+    sh->runs = ngx_slab_calloc(shpool, n * sizeof(ngx_http_runs_run_t *));
+    sh->sessions = ngx_slab_calloc(shpool,
+                                   n * sizeof(ngx_http_runs_session_t *));
+    sh->session_ids = ngx_slab_calloc(shpool,
+                                      n * sizeof(ngx_http_runs_session_t *));
+
+    if (sh->runs == NULL || sh->sessions == NULL || sh->session_ids == NULL)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_rbtree_init(&sh->ready, &sh->ready_sentinel,
+                    ngx_http_runs_rbtree_insert_value);
+    ngx_rbtree_init(&sh->launchers, &sh->launchers_sentinel,
+                    ngx_http_runs_rbtree_insert_value);
+
+    ngx_queue_init(&sh->all);
+    ngx_queue_init(&sh->finished);
+    ngx_queue_init(&sh->logs);
+    ngx_queue_init(&sh->session_list);
+    ngx_queue_init(&sh->launcher_list);
+    ngx_queue_init(&sh->idle);
+    ngx_queue_init(&sh->waiters);
+
+    for (i = 0; i < NGX_HTTP_RUNS_DOORBELLS; i++) {
+        sh->bells[i].rfd = -1;
+        sh->bells[i].wfd = -1;
+        ngx_queue_init(&sh->bells[i].notified);
+    }
+
+    return NGX_OK;
+}
+
+
+
+int64_t
+ngx_http_runs_now(void)
+{
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+
+    return (int64_t) tp->sec * 1000 + tp->msec;
+}
+
+
+
+/*
+ * A time for a run's record (created, claimed, started, ended): each
+ * worker's clock is its own cached time, a few ms behind another's at
+ * times; a time given under the lock is not earlier than one given before
+ * it, so the times agree with the order things happened in (the listings,
+ * in creation order, are in time order; a session's latest change is
+ * found without reading all its runs).  A clock set back by more than
+ * NGX_HTTP_RUNS_CLOCK_STEP is taken as it is: holding the times up until
+ * the clock caught up would hold up claim expiry and retention as long.
+ */
+
+int64_t
+ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t)
+{
+    if (t < sh->stamped && sh->stamped - t <= NGX_HTTP_RUNS_CLOCK_STEP) {
+        t = sh->stamped;
+    }
+
+    sh->stamped = t;
+
+    return t;
+}
+
+
+
+/* keys are unique: run and launcher ids, creation sequence numbers */
+
+static void
+ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t  **p;
+
+    for ( ;; ) {
+
+        p = (node->key < temp->key) ? &temp->left : &temp->right;
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+
+static ngx_rbtree_node_t *
+ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree, uint64_t key)
+{
+    ngx_rbtree_node_t  *node, *sentinel;
+
+    node = tree->root;
+    sentinel = tree->sentinel;
+
+    while (node != sentinel) {
+
+        if (key == node->key) {
+            return node;
+        }
+
+        node = (key < node->key) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+
+ngx_int_t
+ngx_http_runs_parse_id(ngx_str_t *s, const char *prefix, uint64_t *id)
+{
+    size_t      plen;
+    u_char      c;
+    uint64_t    v;
+    ngx_uint_t  i;
+
+    plen = ngx_strlen(prefix);
+
+    if (s->len != plen + 12 || ngx_strncmp(s->data, prefix, plen) != 0) {
+        return NGX_ERROR;
+    }
+
+    v = 0;
+
+    for (i = plen; i < s->len; i++) {
+        c = s->data[i];
+
+        if (c >= '0' && c <= '9') {
+            v = (v << 4) | (c - '0');
+
+        } else if (c >= 'a' && c <= 'f') {
+            v = (v << 4) | (c - 'a' + 10);
+
+        } else {
+            return NGX_ERROR;
+        }
+    }
+
+    *id = v;
+
+    return NGX_OK;
+}
+
+
+
+void
+ngx_http_runs_make_id(u_char *dst, const char *prefix, size_t plen,
+    uint64_t id)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    ngx_uint_t  i;
+
+    ngx_memcpy(dst, prefix, plen);
+
+    for (i = 0; i < 12; i++) {
+        dst[plen + 11 - i] = hex[id & 0xf];
+        id >>= 4;
+    }
+}
+
+
+
+/*
+ * Ids are a keyed permutation (a 4-round Feistel network on 48 bits) of a
+ * counter: unique by construction, so no lookup is needed, and as hard to
+ * guess as the key, which is random per zone.
+ */
+
+static uint64_t
+ngx_http_runs_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+
+    return x;
+}
+
+
+
+uint64_t
+ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n)
+{
+    uint64_t    l, r, f;
+    ngx_uint_t  i;
+
+    l = (n >> 24) & 0xffffff;
+    r = n & 0xffffff;
+
+    for (i = 0; i < 4; i++) {
+        f = ngx_http_runs_mix(r ^ sh->id_key[i]) & 0xffffff;
+        n = l ^ f;
+        l = r;
+        r = n;
+    }
+
+    return (l << 24) | r;
+}
+
+
+
+static void
+ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log)
+{
+    ssize_t     n;
+
+    uint64_t    key[6];
+    ngx_fd_t    fd;
+    ngx_uint_t  i;
+
+    n = 0;
+
+    fd = ngx_open_file("/dev/urandom", NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd != NGX_INVALID_FILE) {
+        n = read(fd, key, sizeof(key));
+
+        if (ngx_close_file(fd) == NGX_FILE_ERROR) {
+            ngx_log_error(NGX_LOG_ALERT, log, ngx_errno,
+                          ngx_close_file_n " \"/dev/urandom\" failed");
+        }
+    }
+
+    if (n != (ssize_t) sizeof(key)) {
+        ngx_log_error(NGX_LOG_WARN, log, ngx_errno,
+                      "reading /dev/urandom failed: run ids and the session "
+                      "table are keyed from the time and pid");
+
+        for (i = 0; i < 6; i++) {
+            key[i] = ngx_http_runs_mix((uint64_t) ngx_time() * 8 + i
+                                       + ((uint64_t) ngx_pid << 32));
+        }
+    }
+
+    ngx_memcpy(sh->id_key, key, sizeof(sh->id_key));
+    ngx_memcpy(sh->name_key, key + 4, sizeof(sh->name_key));
+}
+
+
+
+ngx_http_runs_run_t *
+ngx_http_runs_lookup_run_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
+{
+    ngx_http_runs_run_t  *run;
+
+    for (run = sh->runs[id & sh->mask]; run; run = run->next) {
+        if (run->id == id) {
+            return run;
+        }
+    }
+
+    return NULL;
+}
+
+
+
+static void
+ngx_http_runs_unlink_run_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run)
+{
+    ngx_http_runs_run_t  **p;
+
+    for (p = &sh->runs[run->id & sh->mask]; *p; p = &(*p)->next) {
+        if (*p == run) {
+            *p = run->next;
+            return;
+        }
+    }
+}
+
+
+
+ngx_http_runs_launcher_t *
+ngx_http_runs_lookup_launcher_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
+{
+    return (ngx_http_runs_launcher_t *)
+               ngx_http_runs_rbtree_lookup(&sh->launchers, id);
+}
+
+
+static uint32_t
+ngx_http_runs_name_hash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
+{
+    return (uint32_t) ngx_http_runs_siphash(sh, name, len);
+}
+
+
+
+static uint64_t
+ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
+{
+    u_char      *p, *last;
+    uint64_t     v0, v1, v2, v3, m, b;
+    ngx_uint_t   i;
+
+    v0 = 0x736f6d6570736575ULL ^ sh->name_key[0];
+    v1 = 0x646f72616e646f6dULL ^ sh->name_key[1];
+    v2 = 0x6c7967656e657261ULL ^ sh->name_key[0];
+    v3 = 0x7465646279746573ULL ^ sh->name_key[1];
+
+    last = name + (len & ~(size_t) 7);
+
+    for (p = name; p < last; p += 8) {
+        m = 0;
+
+        for (i = 0; i < 8; i++) {
+            m |= (uint64_t) p[i] << (8 * i);
+        }
+
+        v3 ^= m;
+        ngx_http_runs_sipround;
+        ngx_http_runs_sipround;
+        v0 ^= m;
+    }
+
+    b = (uint64_t) len << 56;
+
+    for (i = 0; i < (len & 7); i++) {
+        b |= (uint64_t) p[i] << (8 * i);
+    }
+
+    v3 ^= b;
+    ngx_http_runs_sipround;
+    ngx_http_runs_sipround;
+    v0 ^= b;
+
+    v2 ^= 0xff;
+    ngx_http_runs_sipround;
+    ngx_http_runs_sipround;
+    ngx_http_runs_sipround;
+    ngx_http_runs_sipround;
+
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+
+
+ngx_http_runs_session_t *
+ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name)
+{
+    uint32_t                  hash;
+    ngx_http_runs_session_t  *sess;
+
+    hash = ngx_http_runs_name_hash(sh, name->data, name->len);
+
+    for (sess = sh->sessions[hash & sh->mask]; sess; sess = sess->next) {
+        if (sess->hash == hash && sess->name_len == name->len
+            && ngx_memcmp(sess->name, name->data, name->len) == 0)
+        {
+            return sess;
+        }
+    }
+
+    return NULL;
+}
+
+
+
+/*
+ * A session's id is a UUID of version 4 whose 122 free bits are two
+ * SipHashes, keyed per zone, of a session counter (prefixed with a 0 or a
+ * 1 byte, which no session name starts with): as hard to guess as the key,
+ * and checked unique in the zone.
+ */
+
+static uint64_t
+ngx_http_runs_sid_half(ngx_http_runs_shctx_t *sh, uint64_t seq,
+    ngx_uint_t half)
+{
+    u_char      m[9];
+    uint64_t    v;
+    ngx_uint_t  i;
+
+    m[0] = (u_char) half;
+
+    for (i = 0; i < 8; i++) {
+        m[i + 1] = (u_char) (seq >> (8 * i));
+    }
+
+    v = ngx_http_runs_siphash(sh, m, 9);
+
+    /* version 4, variant 10 */
+
+    return half ? (v & 0x3fffffffffffffffULL) | 0x8000000000000000ULL
+                : (v & ~0xf000ULL) | 0x4000ULL;
+}
+
+
+
+/*
+ * The record keeps the session's creation sequence number and the
+ * second half of its id: the first half is made again from the first
+ * when it is needed, so a listing can find its place again by number.
+ */
+
+void
+ngx_http_runs_session_sid(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, uint64_t *sid)
+{
+    sid[0] = ngx_http_runs_sid_half(sh, sess->seq, 0);
+    sid[1] = sess->sid1;
+}
+
+
+
+ngx_http_runs_session_t *
+ngx_http_runs_lookup_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
+{
+    ngx_http_runs_session_t  *sess;
+
+    for (sess = sh->session_ids[sid[1] & sh->mask];
+         sess;
+         sess = sess->next_by_id)
+    {
+        if (sess->sid1 == sid[1]
+            && ngx_http_runs_sid_half(sh, sess->seq, 0) == sid[0])
+        {
+            return sess;
+        }
+    }
+
+    return NULL;
+}
+
+
+
+/* a session by its creation sequence number */
+
+ngx_http_runs_session_t *
+ngx_http_runs_lookup_session_seq_locked(ngx_http_runs_shctx_t *sh,
+    uint64_t seq)
+{
+    uint64_t                  sid1;
+    ngx_http_runs_session_t  *sess;
+
+    sid1 = ngx_http_runs_sid_half(sh, seq, 1);
+
+    for (sess = sh->session_ids[sid1 & sh->mask];
+         sess;
+         sess = sess->next_by_id)
+    {
+        if (sess->seq == seq) {
+            return sess;
+        }
+    }
+
+    return NULL;
+}
+
+
+
+void
+ngx_http_runs_new_sid_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess)
+{
+    uint64_t  seq, sid[2];
+
+    do {
+        seq = ++sh->session_seq;
+        sid[0] = ngx_http_runs_sid_half(sh, seq, 0);
+        sid[1] = ngx_http_runs_sid_half(sh, seq, 1);
+
+    } while (ngx_http_runs_lookup_sid_locked(sh, sid));
+
+    sess->seq = seq;
+    sess->sid1 = sid[1];
+}
+
+
+
+void
+ngx_http_runs_format_sid(u_char *dst, uint64_t *sid)
+{
+    static u_char  hex[] = "0123456789abcdef";
+
+    ngx_uint_t  i, k;
+    uint64_t    v;
+
+    k = 0;
+
+    for (i = 0; i < 32; i++) {
+        if (i == 8 || i == 12 || i == 16 || i == 20) {
+            dst[k++] = '-';
+        }
+
+        v = sid[i / 16];
+        dst[k++] = hex[(v >> (60 - 4 * (i % 16))) & 0xf];
+    }
+}
+
+
+
+ngx_int_t
+ngx_http_runs_parse_sid(ngx_str_t *s, uint64_t *sid)
+{
+    u_char      c;
+    ngx_uint_t  i, n;
+
+    if (s->len != NGX_HTTP_RUNS_SESSION_ID_LEN) {
+        return NGX_ERROR;
+    }
+
+    sid[0] = 0;
+    sid[1] = 0;
+    n = 0;
+
+    for (i = 0; i < s->len; i++) {
+        c = s->data[i];
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (c != '-') {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (c >= '0' && c <= '9') {
+            c -= '0';
+
+        } else {
+            c |= 0x20;
+
+            if (c < 'a' || c > 'f') {
+                return NGX_ERROR;
+            }
+
+            c = c - 'a' + 10;
+        }
+
+        sid[n / 16] = (sid[n / 16] << 4) | c;
+        n++;
+    }
+
+    return NGX_OK;
+}
+
+
+
+void
+ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *sess)
+{
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_session_t  **p;
+
+    sh = zone->sh;
+
+    for (p = &sh->sessions[sess->hash & sh->mask]; *p; p = &(*p)->next) {
+        if (*p == sess) {
+            *p = sess->next;
+            break;
+        }
+    }
+
+    for (p = &sh->session_ids[sess->sid1 & sh->mask];
+         *p;
+         p = &(*p)->next_by_id)
+    {
+        if (*p == sess) {
+            *p = sess->next_by_id;
+            break;
+        }
+    }
+
+    ngx_queue_remove(&sess->all);
+
+    if (sess->inherit) {
+        ngx_slab_free_locked(zone->shpool, sess->inherit);
+    }
+
+    ngx_slab_free_locked(zone->shpool, sess);
+    sh->nsessions--;
+}
+
+
+
+/*
+ * Allocates from the zone, evicting finished runs oldest first while the
+ * allocation does not fit.  "keep" is a session that must survive the
+ * eviction of its last run because the caller is about to add one.
+ */
+
+void *
+ngx_http_runs_alloc_locked(ngx_http_runs_zone_t *zone, size_t size,
+    ngx_http_runs_session_t *keep)
+{
+    void  *p;
+
+    for ( ;; ) {
+        p = ngx_slab_alloc_locked(zone->shpool, size);
+        if (p != NULL) {
+            return p;
+        }
+
+        if (!ngx_http_runs_evict_one_locked(zone, keep)) {
+            return NULL;
+        }
+    }
+}
+
+
+
+static ngx_uint_t
+ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_session_t *keep)
+{
+    ngx_queue_t          *q;
+    ngx_http_runs_run_t  *run;
+
+    /* the logs of finished runs go first */
+
+    if (ngx_http_runs_log_evict_locked(zone)) {
+        return 1;
+    }
+
+    if (ngx_queue_empty(&zone->sh->finished)) {
+        return 0;
+    }
+
+    q = ngx_queue_head(&zone->sh->finished);
+    run = ngx_queue_data(q, ngx_http_runs_run_t, state);
+
+    ngx_http_runs_free_run_locked(zone, run, keep);
+    zone->sh->evicted++;
+
+    return 1;
+}
+
+
+
+size_t
+ngx_http_runs_strings_len(ngx_http_runs_run_t *run)
+{
+    return run->prompt_len + run->agent_name_len + run->project_dir_len
+           + run->parent_len + run->error_len + run->result_len;
+}
+
+
+
+/* an absent string (data NULL) is never handed to memcpy() */
+
+u_char *
+ngx_http_runs_put(u_char *p, ngx_str_t *s)
+{
+    return s->len ? ngx_cpymem(p, s->data, s->len) : p;
+}
+
+
+
+u_char *
+ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src)
+{
+    if (src->data == NULL) {
+        dst->len = 0;
+        dst->data = NULL;
+        return p;
+    }
+
+    dst->len = src->len;
+    dst->data = p;
+
+    return ngx_cpymem(p, src->data, src->len);
+}
+
+
+
+/* a session of this name, empty and pinned, not yet in the table */
+
+ngx_http_runs_session_t *
+ngx_http_runs_new_session_locked(ngx_http_runs_zone_t *zone, ngx_str_t *name)
+{
+    ngx_http_runs_session_t  *sess;
+
+    sess = ngx_http_runs_alloc_locked(zone,
+                                      offsetof(ngx_http_runs_session_t, name)
+                                      + name->len, NULL);
+    if (sess == NULL) {
+        return NULL;
+    }
+
+    ngx_memzero(sess, offsetof(ngx_http_runs_session_t, name));
+    sess->pinned = 1;
+
+    sess->name_len = (u_char) name->len;
+    ngx_memcpy(sess->name, name->data, name->len);
+    sess->hash = ngx_http_runs_name_hash(zone->sh, sess->name, sess->name_len);
+
+    ngx_queue_init(&sess->runs);
+    ngx_queue_init(&sess->active);
+
+    return sess;
+}
+
+
+
+/* a new pending run, its record filled, joins the store and its session */
+
+void
+ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
+    ngx_http_runs_after_t *af)
+{
+    uint64_t                seq;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    seq = ++sh->seq;
+    run->id = ngx_http_runs_permute_id(sh, seq);
+    run->seq = seq;
+    run->status = NGX_HTTP_RUNS_PENDING;
+    run->created_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
+    run->session = sess;
+
+    ngx_queue_init(&run->owned);
+    ngx_queue_init(&run->stop);
+    ngx_queue_init(&run->waiters);
+
+    run->next = sh->runs[run->id & sh->mask];
+    sh->runs[run->id & sh->mask] = run;
+    ngx_queue_insert_tail(&sh->all, &run->all);
+    ngx_queue_insert_tail(&sess->runs, &run->in_session);
+    ngx_queue_insert_tail(&sess->active, &run->state);
+
+    sess->nruns++;
+    sess->nblocking++;
+    sh->nruns++;
+    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+
+    ngx_http_runs_make_ready_locked(sh, sess, af);
+}
+
+
+
+void
+ngx_http_runs_free_locked(ngx_http_runs_zone_t *zone, void *p)
+{
+    if (p) {
+        ngx_slab_free_locked(zone->shpool, p);
+    }
+}
+
+
+
+/* the first live run of a session becomes claimable when it is pending */
+
+void
+ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_after_t *af)
+{
+    ngx_http_runs_run_t  *run;
+
+    if (ngx_queue_empty(&sess->active)) {
+        return;
+    }
+
+    run = ngx_queue_data(ngx_queue_head(&sess->active), ngx_http_runs_run_t,
+                         state);
+
+    if (run->status != NGX_HTTP_RUNS_PENDING || run->in_ready) {
+        return;
+    }
+
+    /* set each time: ngx_rbtree_delete() zeroes a node's key */
+    run->ready.key = run->seq;
+    ngx_rbtree_insert(&sh->ready, &run->ready);
+    run->in_ready = 1;
+
+    ngx_http_runs_notify_idle_locked(sh, af);
+}
+
+
+
+/*
+ * A finished run's error text as the API shows it: *text (may be empty)
+ * and, when its end was cut for room, the mark in *mark
+ */
+
+void
+ngx_http_runs_error_text_locked(ngx_http_runs_run_t *run, ngx_str_t *text,
+    ngx_str_t *mark)
+{
+    text->data = run->strings + run->prompt_len + run->agent_name_len
+                 + run->project_dir_len + run->parent_len;
+    text->len = run->error_len;
+
+    mark->len = 0;
+    mark->data = NULL;
+
+    if (run->error_len == 0 && run->error_note) {
+        *text = ngx_http_runs_notes[run->error_note];
+
+    } else if (run->error_cut) {
+        *mark = ngx_http_runs_cut_suffix;
+    }
+}
+
+
+
+/* at most max bytes of s, cut between two UTF-8 characters */
+
+size_t
+ngx_http_runs_utf8_cut(ngx_str_t *s, size_t max)
+{
+    size_t  len;
+
+    if (s->len <= max) {
+        return s->len;
+    }
+
+    len = max;
+
+    while (len && (s->data[len] & 0xc0) == 0x80) {
+        len--;
+    }
+
+    return len;
+}
+
+
+
+static ngx_int_t
+ngx_http_runs_snap_str(ngx_pool_t *pool, ngx_str_t *dst, ngx_str_t *src)
+{
+    if (src->data == NULL) {
+        dst->len = 0;
+        dst->data = NULL;
+        return NGX_OK;
+    }
+
+    dst->len = src->len;
+    dst->data = ngx_pnalloc(pool, src->len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(dst->data, src->data, src->len);
+
+    return NGX_OK;
+}
+
+
+
+static u_char *
+ngx_http_runs_snap_part(u_char *p, ngx_str_t *dst, size_t len)
+{
+    dst->len = len;
+    dst->data = len ? p : NULL;
+
+    return p + len;
+}
+
+
+
+ngx_int_t
+ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh, ngx_http_runs_run_t *run,
+    ngx_pool_t *pool, ngx_http_runs_snap_t *snap)
+{
+    u_char                   *p;
+    size_t                    n, cut;
+
+    uint64_t                  sid[2];
+    ngx_http_runs_session_t  *sess;
+
+    sess = run->session;
+
+    ngx_http_runs_run_id(snap->id, run);
+
+    if (run->has_launcher_id) {
+        ngx_http_runs_make_id(snap->launcher_id, "lnch_", 5,
+                              run->launcher_key);
+    }
+
+    ngx_http_runs_session_sid(sh, sess, sid);
+    ngx_http_runs_format_sid(snap->session_id, sid);
+
+    snap->status = run->status;
+    snap->type = run->type;
+    snap->has_launcher_id = run->has_launcher_id;
+    snap->created_at = run->created_at;
+    snap->claimed_at = run->claimed_at;
+    snap->started_at = run->started_at;
+    snap->completed_at = run->completed_at;
+
+    /*
+     * one copy of all the strings (the mark of a cut error text after the
+     * error, before the result) and the session's name after them
+     */
+
+    n = ngx_http_runs_strings_len(run) - run->result_len;
+    cut = run->error_cut ? ngx_http_runs_cut_suffix.len : 0;
+
+    p = ngx_pnalloc(pool, n + cut + run->result_len + sess->name_len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, run->strings, n);
+    ngx_memcpy(p + n, ngx_http_runs_cut_suffix.data, cut);
+    ngx_memcpy(p + n + cut, run->strings + n, run->result_len);
+    ngx_memcpy(p + n + cut + run->result_len, sess->name, sess->name_len);
+
+    p = ngx_http_runs_snap_part(p, &snap->prompt, run->prompt_len);
+    p = ngx_http_runs_snap_part(p, &snap->agent_name, run->agent_name_len);
+    p = ngx_http_runs_snap_part(p, &snap->project_dir, run->project_dir_len);
+    p = ngx_http_runs_snap_part(p, &snap->parent, run->parent_len);
+    p = ngx_http_runs_snap_part(p, &snap->error, run->error_len + cut);
+    p = ngx_http_runs_snap_part(p, &snap->result, run->result_len);
+    (void) ngx_http_runs_snap_part(p, &snap->session_name, sess->name_len);
+
+    snap->result_truncated = run->result_cut;
+
+    /* a result of 0 bytes is an empty string, not null */
+    if (run->result_len == 0 && run->has_result) {
+        ngx_str_set(&snap->result, "");
+    }
+
+    if (run->error_len == 0 && run->error_note) {
+        snap->error = ngx_http_runs_notes[run->error_note];
+    }
+
+    return NGX_OK;
+}
+
+
+
+void
+ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr, ngx_pool_t *pool,
+    ngx_http_runs_lsnap_t *ls)
+{
+    ngx_memcpy(ls->id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    ls->registered_at = lr->registered_at;
+    ls->last_heartbeat = lr->last_heartbeat;
+    ls->deregister = lr->deregister;
+
+    /* a failed copy leaves the field null */
+    (void) ngx_http_runs_snap_str(pool, &ls->hostname, &lr->hostname);
+    (void) ngx_http_runs_snap_str(pool, &ls->project_dir, &lr->project_dir);
+    (void) ngx_http_runs_snap_str(pool, &ls->executor_type,
+                                  &lr->executor_type);
+    (void) ngx_http_runs_snap_str(pool, &ls->agents, &lr->agents);
+}
+
+
+
+void
+ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep)
+{
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_session_t  *sess;
+
+    sh = zone->sh;
+    sess = run->session;
+
+    /* only terminal runs are freed: they hold no launcher and no stop */
+
+    ngx_http_runs_notify_all_locked(sh, &run->waiters, 1, NULL);
+
+    ngx_http_runs_unlink_run_locked(sh, run);
+    ngx_queue_remove(&run->all);
+    ngx_queue_remove(&run->in_session);
+    ngx_queue_remove(&run->state);
+
+    sh->nruns--;
+    sh->nstatus[run->status]--;
+
+    if (run->status == NGX_HTTP_RUNS_COMPLETED) {
+        sess->nblocking--;
+    }
+
+    if (run->log) {
+        ngx_http_runs_log_free_locked(zone, run->log);
+    }
+
+    ngx_slab_free_locked(zone->shpool, run->strings);
+    ngx_slab_free_locked(zone->shpool, run);
+
+    if (--sess->nruns == 0 && sess != keep && !sess->pinned) {
+        ngx_http_runs_free_session_locked(zone, sess);
+    }
+}
+
+
+
+/*
+ * Adds to a throttled count; what was added since the last line when this
+ * worker is the one to log it now (once per 10 s), else 0.  Lock-free.
+ */
+
+ngx_atomic_uint_t
+ngx_http_runs_throttle(ngx_http_runs_throttle_t *t, ngx_uint_t add)
+{
+    time_t             now;
+    ngx_atomic_uint_t  last, total, n;
+
+    if (add) {
+        (void) ngx_atomic_fetch_add(&t->total, add);
+    }
+
+    now = ngx_time();
+    last = t->at;
+
+    /* a clock set back does not silence it */
+
+    if ((now >= (time_t) last && now - (time_t) last < 10)
+        || !ngx_atomic_cmp_set(&t->at, last, now))
+    {
+        return 0;
+    }
+
+    /* the one worker that logs for these 10 s */
+    total = t->total;
+    n = total - t->logged;
+    t->logged = total;
+
+    return n;
+}
+
+
+
+/* a refusal with 503 counted; the count to log now, else 0 */
+
+ngx_atomic_uint_t
+ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone, ngx_uint_t reason)
+{
+    return ngx_http_runs_throttle(&zone->sh->refused[reason], 1);
+}
+
+
+
+void
+ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_log_t *log)
+{
+    ngx_queue_remove(&log->queue);
+    log->run->log = NULL;
+    log->run->log_evicted = 1;
+
+    ngx_slab_free_locked(zone->shpool, log);
+}
+
+
+
+/* gives up the oldest log of a finished run: 0 when there is none */
+
+ngx_uint_t
+ngx_http_runs_log_evict_locked(ngx_http_runs_zone_t *zone)
+{
+    ngx_http_runs_log_t  *log;
+
+    if (ngx_queue_empty(&zone->sh->logs)) {
+        return 0;
+    }
+
+    log = ngx_queue_data(ngx_queue_head(&zone->sh->logs),
+                         ngx_http_runs_log_t, queue);
+
+    ngx_http_runs_log_free_locked(zone, log);
+    zone->sh->logs_evicted++;
+
+    return 1;
+}
+
+
+
+/*
+ * A waiter for a held request, within its kind's cap and the zone's room
+ * (finished runs are evicted for it like for any record); NULL: refused,
+ * *refused says why.
+ */
+
+ngx_http_runs_waiter_t *
+ngx_http_runs_waiter_new_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h, void *target,
+    ngx_uint_t *refused, ngx_http_runs_after_t *af)
+{
+    ngx_http_runs_waiter_t  *w;
+
+    if (ngx_http_runs_waiter_admit_locked(zone->sh, lim, h->kind, refused)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    w = ngx_http_runs_alloc_locked(zone, sizeof(ngx_http_runs_waiter_t),
+                                   NULL);
+    if (w == NULL) {
+        *refused = NGX_HTTP_RUNS_REFUSED_FULL;
+        return NULL;
+    }
+
+    ngx_http_runs_waiter_add_locked(zone->sh, lim, w, h, target, af);
+
+    return w;
+}
+
+
+/* a new session in the tables that find it, by name and by id */
+
+void
+ngx_http_runs_link_session_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess)
+{
+    sess->next = sh->sessions[sess->hash & sh->mask];
+    sh->sessions[sess->hash & sh->mask] = sess;
+
+    ngx_http_runs_new_sid_locked(sh, sess);
+    sess->next_by_id = sh->session_ids[sess->sid1 & sh->mask];
+    sh->session_ids[sess->sid1 & sh->mask] = sess;
+    ngx_queue_insert_tail(&sh->session_list, &sess->all);
+
+    sh->nsessions++;
+}
