@@ -216,6 +216,8 @@ cmd_test() {
     test_env
     claude_cli
     cd "$ROOT"
+    say "the module's layout rules (t/layout.pl)"
+    perl t/layout.pl || die "the module's layout rules are broken"
     say "Test::Nginx suites"
     prove -j1 t/*.t
 
