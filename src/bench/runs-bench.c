@@ -583,144 +583,271 @@ aconn_flush(aconn_t *a, int ep)
 }
 
 
-static int
-cmd_fill(int argc, char **argv)
+#define FILL_BODY_SIZE  8192
+#define FILL_REQ_SIZE   9000
+
+
+typedef struct {
+    long         total;
+    int          nconns;
+    int          depth;
+    int          plen;
+    int          until_full;
+    const char  *prefix;
+    const char  *idsfile;
+    const char  *resume;
+} fill_opts_t;
+
+
+typedef struct {
+    fill_opts_t  o;
+    char        *prompt;
+    FILE        *ids;
+    int          ep;
+    aconn_t     *conns;
+    long         sent;
+    long         created;
+    long         full;
+    long         other;
+    int          stop;
+} fill_t;
+
+
+static void
+fill_options(int argc, char **argv, fill_opts_t *o)
 {
-    int                 i, ep, nconns, depth, until_full, plen, n, stop;
-    long                total, sent, created, full, other;
-    char               *prompt, name[64], body[8192], req[9000];
-    const char         *prefix, *idsfile, *resume;
-    FILE               *ids;
-    size_t              used, rl;
-    resp_t              r;
-    aconn_t            *conns, *a;
-    uint64_t            t0, t1;
-    struct epoll_event  ev, evs[256];
+    int  i;
 
     if (argc < 4) {
         die("usage: fill PORT N [--conns C] [--depth D] [--prompt BYTES] "
             "[--prefix P] [--ids FILE] [--until-full]");
     }
 
-    total = atol(argv[3]);
-    nconns = 32;
-    depth = 16;
-    plen = 100;
-    prefix = "f";
-    idsfile = NULL;
-    resume = NULL;
-    until_full = 0;
+    o->total = atol(argv[3]);
+    o->nconns = 32;
+    o->depth = 16;
+    o->plen = 100;
+    o->prefix = "f";
+    o->idsfile = NULL;
+    o->resume = NULL;
+    o->until_full = 0;
 
     for (i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
-            nconns = atoi(argv[++i]);
+            o->nconns = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--depth") == 0 && i + 1 < argc) {
-            depth = atoi(argv[++i]);
+            o->depth = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc) {
-            plen = atoi(argv[++i]);
+            o->plen = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
-            prefix = argv[++i];
+            o->prefix = argv[++i];
         } else if (strcmp(argv[i], "--ids") == 0 && i + 1 < argc) {
-            idsfile = argv[++i];
+            o->idsfile = argv[++i];
         } else if (strcmp(argv[i], "--until-full") == 0) {
-            until_full = 1;
+            o->until_full = 1;
         } else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
-            resume = argv[++i];
+            o->resume = argv[++i];
         } else {
             die("fill: unknown argument %s", argv[i]);
         }
     }
 
-    if (plen < 1 || plen > 4000) {
+    if (o->plen < 1 || o->plen > 4000) {
         die("fill: --prompt must be 1..4000");
     }
+}
 
-    prompt = xrealloc(NULL, (size_t) plen + 1);
-    for (i = 0; i < plen; i++) {
-        prompt[i] = prompt100[i % 100];
+
+/* the prompt, the ids file, the resumed session's start run, the epoll
+   set and room for the connections */
+
+static void
+fill_setup(fill_t *f)
+{
+    int     i;
+    char    body[FILL_BODY_SIZE];
+    resp_t  r;
+
+    f->prompt = xrealloc(NULL, (size_t) f->o.plen + 1);
+    for (i = 0; i < f->o.plen; i++) {
+        f->prompt[i] = prompt100[i % 100];
     }
-    prompt[plen] = '\0';
+    f->prompt[f->o.plen] = '\0';
 
-    ids = NULL;
-    if (idsfile) {
-        ids = fopen(idsfile, "w");
-        if (ids == NULL) {
-            die("%s: %s", idsfile, strerror(errno));
+    f->ids = NULL;
+    if (f->o.idsfile) {
+        f->ids = fopen(f->o.idsfile, "w");
+        if (f->ids == NULL) {
+            die("%s: %s", f->o.idsfile, strerror(errno));
         }
     }
 
-    if (resume) {
+    if (f->o.resume) {
         conn_t  c1;
 
         /* the session the runs resume, its start run counted */
         conn_open(&c1);
-        create_body(body, sizeof(body), resume, prompt);
+        create_body(body, sizeof(body), f->o.resume, f->prompt);
         conn_roundtrip(&c1, "POST", "/runs", body, &r, 201);
         conn_close(&c1);
     }
 
     raise_nofile();
 
-    ep = epoll_create1(0);
-    conns = calloc((size_t) nconns, sizeof(aconn_t));
-    if (ep == -1 || conns == NULL) {
+    f->ep = epoll_create1(0);
+    f->conns = calloc((size_t) f->o.nconns, sizeof(aconn_t));
+    if (f->ep == -1 || f->conns == NULL) {
         die("epoll_create1 or calloc failed");
     }
 
-    sent = created = full = other = 0;
-    stop = 0;
+    f->sent = f->created = f->full = f->other = 0;
+    f->stop = 0;
+}
 
-    t0 = now_ns();
 
-    for (i = 0; i < nconns; i++) {
-        a = &conns[i];
+static void
+fill_connect(fill_t *f)
+{
+    int                 i;
+    aconn_t            *a;
+    struct epoll_event  ev;
+
+    for (i = 0; i < f->o.nconns; i++) {
+        a = &f->conns[i];
         a->fd = tcp_connect(1);
-        a->wcap = (size_t) depth * sizeof(req);
+        a->wcap = (size_t) f->o.depth * FILL_REQ_SIZE;
         a->wbuf = xrealloc(NULL, a->wcap);
         a->rcap = 1 << 20;
         a->rbuf = xrealloc(NULL, a->rcap);
         ev.events = EPOLLIN;
         ev.data.ptr = a;
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, a->fd, &ev) == -1) {
+        if (epoll_ctl(f->ep, EPOLL_CTL_ADD, a->fd, &ev) == -1) {
             die("epoll_ctl: %s", strerror(errno));
         }
     }
+}
+
+
+/* the connection topped up to "depth" requests in flight */
+
+static void
+fill_top_up(fill_t *f, aconn_t *a)
+{
+    char    name[64], body[FILL_BODY_SIZE], req[FILL_REQ_SIZE];
+    size_t  rl;
+
+    while (!f->stop && a->inflight < f->o.depth
+           && (f->o.until_full || f->sent < f->o.total))
+    {
+        if (f->o.resume) {
+            snprintf(body, sizeof(body), "{\"type\":\"resume_session\","
+                     "\"session_name\":\"%s\",\"prompt\":\"%s\"}",
+                     f->o.resume, f->prompt);
+        } else {
+            snprintf(name, sizeof(name), "%s%ld", f->o.prefix, f->sent);
+            create_body(body, sizeof(body), name, f->prompt);
+        }
+        rl = fmt_request(req, sizeof(req), "POST", "/runs", body);
+        if (a->wlen + rl > a->wcap) {
+            break;
+        }
+        memcpy(a->wbuf + a->wlen, req, rl);
+        a->wlen += rl;
+        a->inflight++;
+        f->sent++;
+    }
+    aconn_flush(a, f->ep);
+}
+
+
+static void
+fill_count(fill_t *f, resp_t *r)
+{
+    const char  *s;
+
+    if (r->status == 201) {
+        f->created++;
+        if (f->ids) {
+            s = strrchr(r->location, '/');
+            fprintf(f->ids, "%s\n", s ? s + 1 : r->location);
+        }
+    } else if (r->status == 503) {
+        f->full++;
+        if (f->o.until_full) {
+            f->stop = 1;
+        }
+    } else {
+        f->other++;
+        if (f->other < 5) {
+            fprintf(stderr, "runs-bench fill: status %d: %.*s\n",
+                    r->status, (int) r->body_len, r->body);
+        }
+    }
+}
+
+
+/* what the connection has: every whole answer counted */
+
+static void
+fill_read(fill_t *f, aconn_t *a)
+{
+    int      rc;
+    size_t   off, used;
+    resp_t   r;
+    ssize_t  k;
+
+    k = read(a->fd, a->rbuf + a->rlen, a->rcap - a->rlen);
+    if (k == 0) {
+        die("fill: connection closed by the server");
+    }
+    if (k == -1) {
+        if (errno == EAGAIN || errno == EINTR) {
+            return;
+        }
+        die("read: %s", strerror(errno));
+    }
+    a->rlen += (size_t) k;
+
+    off = 0;
+    for ( ;; ) {
+        rc = parse_response(a->rbuf + off, a->rlen - off, &r, &used);
+        if (rc == 0) {
+            break;
+        }
+        if (rc == -1) {
+            die("fill: malformed response");
+        }
+        off += used;
+        a->inflight--;
+        fill_count(f, &r);
+    }
+    memmove(a->rbuf, a->rbuf + off, a->rlen - off);
+    a->rlen -= off;
+}
+
+
+/* until no request is in flight and none is to be sent */
+
+static void
+fill_loop(fill_t *f)
+{
+    int                 i, n;
+    aconn_t            *a;
+    struct epoll_event  evs[256];
 
     for ( ;; ) {
-        /* top every connection up to "depth" requests in flight */
-        for (i = 0; i < nconns; i++) {
-            a = &conns[i];
-            while (!stop && a->inflight < depth
-                   && (until_full || sent < total))
-            {
-                if (resume) {
-                    snprintf(body, sizeof(body), "{\"type\":\"resume_session\","
-                             "\"session_name\":\"%s\",\"prompt\":\"%s\"}",
-                             resume, prompt);
-                } else {
-                    snprintf(name, sizeof(name), "%s%ld", prefix, sent);
-                    create_body(body, sizeof(body), name, prompt);
-                }
-                rl = fmt_request(req, sizeof(req), "POST", "/runs", body);
-                if (a->wlen + rl > a->wcap) {
-                    break;
-                }
-                memcpy(a->wbuf + a->wlen, req, rl);
-                a->wlen += rl;
-                a->inflight++;
-                sent++;
-            }
-            aconn_flush(a, ep);
+        for (i = 0; i < f->o.nconns; i++) {
+            fill_top_up(f, &f->conns[i]);
         }
 
-        for (n = 0, i = 0; i < nconns; i++) {
-            n += conns[i].inflight;
+        for (n = 0, i = 0; i < f->o.nconns; i++) {
+            n += f->conns[i].inflight;
         }
         if (n == 0) {
             break;
         }
 
-        n = epoll_wait(ep, evs, 256, RESP_TIMEOUT_MS);
+        n = epoll_wait(f->ep, evs, 256, RESP_TIMEOUT_MS);
         if (n == 0) {
             die("fill: no answer in %d ms", RESP_TIMEOUT_MS);
         }
@@ -732,93 +859,71 @@ cmd_fill(int argc, char **argv)
         }
 
         for (i = 0; i < n; i++) {
-            ssize_t  k;
-
             a = evs[i].data.ptr;
 
             if (evs[i].events & EPOLLOUT) {
-                aconn_flush(a, ep);
+                aconn_flush(a, f->ep);
             }
 
-            if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                continue;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                fill_read(f, a);
             }
-
-            k = read(a->fd, a->rbuf + a->rlen, a->rcap - a->rlen);
-            if (k == 0) {
-                die("fill: connection closed by the server");
-            }
-            if (k == -1) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    continue;
-                }
-                die("read: %s", strerror(errno));
-            }
-            a->rlen += (size_t) k;
-
-            size_t off = 0;
-            for ( ;; ) {
-                int rc = parse_response(a->rbuf + off, a->rlen - off, &r,
-                                        &used);
-                if (rc == 0) {
-                    break;
-                }
-                if (rc == -1) {
-                    die("fill: malformed response");
-                }
-                off += used;
-                a->inflight--;
-
-                if (r.status == 201) {
-                    created++;
-                    if (ids) {
-                        const char *s = strrchr(r.location, '/');
-                        fprintf(ids, "%s\n", s ? s + 1 : r.location);
-                    }
-                } else if (r.status == 503) {
-                    full++;
-                    if (until_full) {
-                        stop = 1;
-                    }
-                } else {
-                    other++;
-                    if (other < 5) {
-                        fprintf(stderr, "runs-bench fill: status %d: %.*s\n",
-                                r.status, (int) r.body_len, r.body);
-                    }
-                }
-            }
-            memmove(a->rbuf, a->rbuf + off, a->rlen - off);
-            a->rlen -= off;
         }
     }
+}
+
+
+static void
+fill_close(fill_t *f)
+{
+    int  i;
+
+    for (i = 0; i < f->o.nconns; i++) {
+        close(f->conns[i].fd);
+        free(f->conns[i].rbuf);
+        free(f->conns[i].wbuf);
+    }
+    free(f->conns);
+    free(f->prompt);
+    close(f->ep);
+
+    if (f->ids && fclose(f->ids) != 0) {
+        die("%s: %s", f->o.idsfile, strerror(errno));
+    }
+}
+
+
+static int
+cmd_fill(int argc, char **argv)
+{
+    char      name[64];
+    fill_t    f;
+    uint64_t  t0, t1;
+
+    fill_options(argc, argv, &f.o);
+    fill_setup(&f);
+
+    t0 = now_ns();
+
+    fill_connect(&f);
+    fill_loop(&f);
 
     t1 = now_ns();
 
-    for (i = 0; i < nconns; i++) {
-        close(conns[i].fd);
-        free(conns[i].rbuf);
-        free(conns[i].wbuf);
-    }
-    free(conns);
-    free(prompt);
-    close(ep);
-
-    if (ids && fclose(ids) != 0) {
-        die("%s: %s", idsfile, strerror(errno));
-    }
+    fill_close(&f);
 
     printf("{\"created\":%ld,\"full_503\":%ld,\"other\":%ld,"
            "\"resume\":%s,\"prompt_bytes\":%d,\"name_bytes_max\":%zu,"
            "\"seconds\":%.3f,\"per_s\":%.0f,\"conns\":%d,\"depth\":%d}\n",
-           created + (resume != NULL), full, other,
-           resume ? "true" : "false", plen,
-           strlen(prefix) + (size_t) snprintf(name, sizeof(name), "%ld",
-                                              sent ? sent - 1 : 0),
+           f.created + (f.o.resume != NULL), f.full, f.other,
+           f.o.resume ? "true" : "false", f.o.plen,
+           strlen(f.o.prefix) + (size_t) snprintf(name, sizeof(name), "%ld",
+                                                  f.sent ? f.sent - 1 : 0),
            (double) (t1 - t0) / 1e9,
-           (double) created / ((double) (t1 - t0) / 1e9), nconns, depth);
+           (double) f.created / ((double) (t1 - t0) / 1e9), f.o.nconns,
+           f.o.depth);
 
-    return other ? 1 : 0;
+    return f.other ? 1 : 0;
 }
 
 
