@@ -981,139 +981,187 @@ conns_per_worker(conn_t pc[2], conn_t cc[2])
 }
 
 
-static int
-cmd_latency(int argc, char **argv)
+typedef struct {
+    int        stopmode;        /* the trigger: a stop, else a create */
+    int        samples;
+    long       gap;
+    char       lid[2][32];      /* launcher d polls in worker d */
+    conn_t     pc[2];
+    conn_t     cc[2];
+    uint64_t  *lat;
+    uint64_t  *own;
+    size_t     nlat;
+    size_t     nown;
+    int        same;
+} latency_t;
+
+
+static void
+latency_options(int argc, char **argv, latency_t *l)
 {
-    int       i, samples, stopmode, d, k, same;
-    long      gap;
-    char      lid[2][32], path[256], body[512], name[64], rid[32];
-    conn_t    pc[2], cc[2];
-    resp_t    r;
-    uint64_t  t0, t1, *lat, *own;
-    size_t    nlat, nown;
+    int  i;
 
     if (argc < 4) {
         die("usage: latency PORT create|stop [--samples N] [--gap-us U]");
     }
 
-    stopmode = strcmp(argv[3], "stop") == 0;
-    if (!stopmode && strcmp(argv[3], "create") != 0) {
+    l->stopmode = strcmp(argv[3], "stop") == 0;
+    if (!l->stopmode && strcmp(argv[3], "create") != 0) {
         die("latency: create or stop");
     }
 
-    samples = 1000;
-    gap = 2000;
+    l->samples = 1000;
+    l->gap = 2000;
 
     for (i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
-            samples = atoi(argv[++i]);
+            l->samples = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--gap-us") == 0 && i + 1 < argc) {
-            gap = atol(argv[++i]);
+            l->gap = atol(argv[++i]);
         } else {
             die("latency: unknown argument %s", argv[i]);
         }
     }
+}
 
-    conns_per_worker(pc, cc);
+
+/* a run created on the trigger's connection and claimed by launcher d:
+   its id in rid */
+
+static void
+latency_claimed_run(latency_t *l, int d, const char *poll, const char *body,
+    char rid[32])
+{
+    int     k = 1 - d;
+    resp_t  r;
+
+    conn_roundtrip(&l->cc[k], "POST", "/runs", body, &r, 201);
+    snprintf(rid, 32, "%s", strrchr(r.location, '/') + 1);
+    conn_roundtrip(&l->pc[d], "GET", poll, NULL, &r, 200);
+    if (memmem(r.body, r.body_len, rid, strlen(rid)) == NULL) {
+        die("latency stop: poll claimed another run than %s: %.*s",
+            rid, (int) r.body_len, r.body);
+    }
+}
+
+
+/* sample i: a poll held in one worker, answered by a trigger posted in
+   the other */
+
+static void
+latency_sample(latency_t *l, int i)
+{
+    int       d, k;
+    char      path[256], body[512], name[64], rid[32];
+    resp_t    r;
+    uint64_t  t0, t1;
+
+    d = i & 1;                  /* the poll's worker; the trigger: 1 - d */
+    k = 1 - d;
+
+    snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", l->lid[d]);
+    snprintf(name, sizeof(name), "lat%s%d_%d", l->stopmode ? "s" : "c",
+             (int) getpid(), i);
+    create_body(body, sizeof(body), name, prompt100);
+
+    if (l->stopmode) {
+        latency_claimed_run(l, d, path, body, rid);
+    }
+
+    /* the poll, held: nothing is claimable and nothing queued */
+    conn_request(&l->pc[d], "GET", path, NULL);
+    sleep_us(l->gap);
+
+    if (conn_recv(&l->pc[d], &r, 0)) {
+        die("latency: the poll was answered before the trigger "
+            "(status %d): is something else claimable?", r.status);
+    }
+
+    t0 = now_ns();
+
+    if (l->stopmode) {
+        snprintf(path, sizeof(path), "/runs/%s/stop", rid);
+        conn_request(&l->cc[k], "POST", path, NULL);
+    } else {
+        conn_request(&l->cc[k], "POST", "/runs", body);
+    }
+
+    conn_must_recv(&l->pc[d], &r, "the held poll");
+    t1 = now_ns();
+
+    if (r.status != 200
+        || memmem(r.body, r.body_len,
+                  l->stopmode ? "\"stop_runs\"" : "\"run\"",
+                  l->stopmode ? 11 : 5) == NULL)
+    {
+        die("latency: held poll answered %d: %.*s", r.status,
+            (int) r.body_len, r.body);
+    }
+
+    if (l->pc[d].worker != l->cc[k].worker) {
+        l->lat[l->nlat++] = t1 - t0;
+    } else {
+        l->same++;
+    }
+
+    conn_must_recv(&l->cc[k], &r, "the trigger");
+    l->own[l->nown++] = now_ns() - t0;
+
+    if (r.status != (l->stopmode ? 200 : 201)) {
+        die("latency: trigger answered %d: %.*s", r.status,
+            (int) r.body_len, r.body);
+    }
+
+    if (l->stopmode) {
+        /* the runner reports it stopped: the run ends */
+        snprintf(path, sizeof(path), "/launcher/runs/%s/stopped", rid);
+        snprintf(body, sizeof(body), "{\"launcher_id\":\"%s\"}", l->lid[d]);
+        conn_roundtrip(&l->cc[k], "POST", path, body, &r, 200);
+    }
+}
+
+
+static int
+cmd_latency(int argc, char **argv)
+{
+    int        i;
+    latency_t  l;
+
+    latency_options(argc, argv, &l);
+
+    conns_per_worker(l.pc, l.cc);
 
     /* one launcher per worker, polling only through its worker's conn */
-    register_launcher(&cc[0], lid[0], sizeof(lid[0]));
-    register_launcher(&cc[0], lid[1], sizeof(lid[1]));
+    register_launcher(&l.cc[0], l.lid[0], sizeof(l.lid[0]));
+    register_launcher(&l.cc[0], l.lid[1], sizeof(l.lid[1]));
 
-    lat = calloc((size_t) samples, sizeof(uint64_t));
-    own = calloc((size_t) samples, sizeof(uint64_t));
-    if (lat == NULL || own == NULL) {
+    l.lat = calloc((size_t) l.samples, sizeof(uint64_t));
+    l.own = calloc((size_t) l.samples, sizeof(uint64_t));
+    if (l.lat == NULL || l.own == NULL) {
         die("out of memory");
     }
 
-    nlat = nown = 0;
-    same = 0;
+    l.nlat = l.nown = 0;
+    l.same = 0;
 
-    for (i = 0; i < samples; i++) {
-        d = i & 1;              /* the poll's worker; the trigger: 1 - d */
-        k = 1 - d;
-
-        snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", lid[d]);
-        snprintf(name, sizeof(name), "lat%s%d_%d", stopmode ? "s" : "c",
-                 (int) getpid(), i);
-        create_body(body, sizeof(body), name, prompt100);
-
-        if (stopmode) {
-            /* a run claimed by launcher d */
-            conn_roundtrip(&cc[k], "POST", "/runs", body, &r, 201);
-            snprintf(rid, sizeof(rid), "%s", strrchr(r.location, '/') + 1);
-            conn_roundtrip(&pc[d], "GET", path, NULL, &r, 200);
-            if (memmem(r.body, r.body_len, rid, strlen(rid)) == NULL) {
-                die("latency stop: poll claimed another run than %s: %.*s",
-                    rid, (int) r.body_len, r.body);
-            }
-        }
-
-        /* the poll, held: nothing is claimable and nothing queued */
-        conn_request(&pc[d], "GET", path, NULL);
-        sleep_us(gap);
-
-        if (conn_recv(&pc[d], &r, 0)) {
-            die("latency: the poll was answered before the trigger "
-                "(status %d): is something else claimable?", r.status);
-        }
-
-        t0 = now_ns();
-
-        if (stopmode) {
-            snprintf(path, sizeof(path), "/runs/%s/stop", rid);
-            conn_request(&cc[k], "POST", path, NULL);
-        } else {
-            conn_request(&cc[k], "POST", "/runs", body);
-        }
-
-        conn_must_recv(&pc[d], &r, "the held poll");
-        t1 = now_ns();
-
-        if (r.status != 200
-            || memmem(r.body, r.body_len,
-                      stopmode ? "\"stop_runs\"" : "\"run\"",
-                      stopmode ? 11 : 5) == NULL)
-        {
-            die("latency: held poll answered %d: %.*s", r.status,
-                (int) r.body_len, r.body);
-        }
-
-        if (pc[d].worker != cc[k].worker) {
-            lat[nlat++] = t1 - t0;
-        } else {
-            same++;
-        }
-
-        conn_must_recv(&cc[k], &r, "the trigger");
-        own[nown++] = now_ns() - t0;
-
-        if (r.status != (stopmode ? 200 : 201)) {
-            die("latency: trigger answered %d: %.*s", r.status,
-                (int) r.body_len, r.body);
-        }
-
-        if (stopmode) {
-            /* the runner reports it stopped: the run ends */
-            snprintf(path, sizeof(path), "/launcher/runs/%s/stopped", rid);
-            snprintf(body, sizeof(body), "{\"launcher_id\":\"%s\"}", lid[d]);
-            conn_roundtrip(&cc[k], "POST", path, body, &r, 200);
-        }
+    for (i = 0; i < l.samples; i++) {
+        latency_sample(&l, i);
     }
 
     printf("{\"mode\":\"%s\",\"workers\":[%ld,%ld],\"same_worker_skipped\":%d,",
-           stopmode ? "stop" : "create", pc[0].worker, pc[1].worker, same);
-    print_dist("poll_wake", lat, nlat);
+           l.stopmode ? "stop" : "create", l.pc[0].worker, l.pc[1].worker,
+           l.same);
+    print_dist("poll_wake", l.lat, l.nlat);
     printf(",");
-    print_dist("trigger_response", own, nown);
+    print_dist("trigger_response", l.own, l.nown);
     printf("}\n");
 
     for (i = 0; i < 2; i++) {
-        conn_close(&pc[i]);
-        conn_close(&cc[i]);
+        conn_close(&l.pc[i]);
+        conn_close(&l.cc[i]);
     }
-    free(lat);
-    free(own);
+    free(l.lat);
+    free(l.own);
 
     return 0;
 }
