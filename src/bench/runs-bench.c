@@ -1632,42 +1632,121 @@ e2e_create(conn_t *c, const char *tag, int i, char id[17])
 }
 
 
+static void
+e2e_options(int argc, char **argv, int *nruns, int *nseq, long *master,
+    long *runner)
+{
+    int  i;
+
+    *nruns = 200;
+    *nseq = 20;
+    *master = *runner = 0;
+
+    for (i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            *nruns = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--sequential") == 0 && i + 1 < argc) {
+            *nseq = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
+            *master = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--runner") == 0 && i + 1 < argc) {
+            *runner = atol(argv[++i]);
+        } else {
+            die("e2e: unknown argument %s", argv[i]);
+        }
+    }
+
+    if (*master == 0 || *runner == 0 || *nruns < 1 || *nseq < 0) {
+        die("usage: e2e PORT --runs N [--sequential K] --master PID "
+            "--runner PID");
+    }
+}
+
+
+/* one run at a time: the latency of the path, nothing queued */
+
+static void
+e2e_sequential(conn_t *c, int nseq, char id[17], phases_t *seq)
+{
+    int       i;
+    char      path[128], st[32];
+    resp_t    r;
+    int64_t   t[4];
+    uint64_t  s0;
+
+    phases_alloc(seq, (size_t) nseq);
+
+    for (i = 0; i < nseq; i++) {
+        s0 = now_ns();
+        e2e_create(c, "s", i, id);
+        snprintf(path, sizeof(path), "/runs/%s?wait=60", id);
+        conn_roundtrip(c, "GET", path, NULL, &r, 200);
+        if (!run_times(&r, t, st, sizeof(st))) {
+            die("e2e: a run ended %s: %.*s", st, (int) r.body_len, r.body);
+        }
+        phases_add(seq, t, now_ns() - s0);
+    }
+}
+
+
+/* the burst's runs waited for: the completed ones' phases in burst, and
+   span[0] the first one created, span[1] the last one completed; the
+   number that did not complete */
+
+static int
+e2e_wait_burst(conn_t *c, int nruns, char (*ids)[17], phases_t *burst,
+    int64_t span[2])
+{
+    int      i, failed;
+    char     path[128], st[32];
+    resp_t   r;
+    int64_t  t[4];
+
+    failed = 0;
+    span[0] = INT64_MAX;
+    span[1] = 0;
+
+    for (i = 0; i < nruns; i++) {
+        snprintf(path, sizeof(path), "/runs/%s?wait=120", ids[i]);
+        conn_roundtrip(c, "GET", path, NULL, &r, 200);
+
+        if (!run_times(&r, t, st, sizeof(st))) {
+            failed++;
+            if (failed < 4) {
+                fprintf(stderr, "runs-bench e2e: run ended %s: %.*s\n", st,
+                        (int) r.body_len, r.body);
+            }
+            continue;
+        }
+
+        phases_add(burst, t, 0);
+
+        if (t[0] < span[0]) {
+            span[0] = t[0];
+        }
+        if (t[3] > span[1]) {
+            span[1] = t[3];
+        }
+    }
+
+    return failed;
+}
+
+
 static int
 cmd_e2e(int argc, char **argv)
 {
     int       i, nruns, nseq, completed, failed;
     long      master, runner, hz, pids[MAX_WORKERS];
     long      ng0, ng1, rn0, rn1, ex0, ex1;
-    char      path[128], st[32], (*ids)[17];
+    char      (*ids)[17];
     size_t    npids;
     conn_t    c;
-    resp_t    r;
-    int64_t   t[4], first_created, last_completed;
-    uint64_t  t0, t1, s0;
+    int64_t   span[2];
+    uint64_t  t0, t1;
     phases_t  seq, burst;
 
-    nruns = 200;
-    nseq = 20;
-    master = runner = 0;
-
-    for (i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            nruns = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--sequential") == 0 && i + 1 < argc) {
-            nseq = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
-            master = atol(argv[++i]);
-        } else if (strcmp(argv[i], "--runner") == 0 && i + 1 < argc) {
-            runner = atol(argv[++i]);
-        } else {
-            die("e2e: unknown argument %s", argv[i]);
-        }
-    }
-
-    if (master == 0 || runner == 0 || nruns < 1 || nseq < 0) {
-        die("usage: e2e PORT --runs N [--sequential K] --master PID "
-            "--runner PID");
-    }
+    e2e_options(argc, argv, &nruns, &nseq, &master, &runner);
 
     hz = sysconf(_SC_CLK_TCK);
     npids = nginx_pids(master, pids, MAX_WORKERS);
@@ -1679,20 +1758,7 @@ cmd_e2e(int argc, char **argv)
 
     conn_open(&c);
 
-    /* one run at a time: the latency of the path, nothing queued */
-
-    phases_alloc(&seq, (size_t) nseq);
-
-    for (i = 0; i < nseq; i++) {
-        s0 = now_ns();
-        e2e_create(&c, "s", i, ids[0]);
-        snprintf(path, sizeof(path), "/runs/%s?wait=60", ids[0]);
-        conn_roundtrip(&c, "GET", path, NULL, &r, 200);
-        if (!run_times(&r, t, st, sizeof(st))) {
-            die("e2e: a run ended %s: %.*s", st, (int) r.body_len, r.body);
-        }
-        phases_add(&seq, t, now_ns() - s0);
-    }
+    e2e_sequential(&c, nseq, ids[0], &seq);
 
     /* N runs at once: the throughput */
 
@@ -1708,33 +1774,8 @@ cmd_e2e(int argc, char **argv)
         e2e_create(&c, "b", i, ids[i]);
     }
 
-    completed = failed = 0;
-    first_created = INT64_MAX;
-    last_completed = 0;
-
-    for (i = 0; i < nruns; i++) {
-        snprintf(path, sizeof(path), "/runs/%s?wait=120", ids[i]);
-        conn_roundtrip(&c, "GET", path, NULL, &r, 200);
-
-        if (!run_times(&r, t, st, sizeof(st))) {
-            failed++;
-            if (failed < 4) {
-                fprintf(stderr, "runs-bench e2e: run ended %s: %.*s\n", st,
-                        (int) r.body_len, r.body);
-            }
-            continue;
-        }
-
-        completed++;
-        phases_add(&burst, t, 0);
-
-        if (t[0] < first_created) {
-            first_created = t[0];
-        }
-        if (t[3] > last_completed) {
-            last_completed = t[3];
-        }
-    }
+    failed = e2e_wait_burst(&c, nruns, ids, &burst, span);
+    completed = nruns - failed;
 
     t1 = now_ns();
 
@@ -1750,7 +1791,7 @@ cmd_e2e(int argc, char **argv)
            "\"runner\":%.2f,\"executors\":%.2f},",
            nruns, completed, failed, (double) (t1 - t0) / 1e9,
            (double) completed / ((double) (t1 - t0) / 1e9),
-           completed ? last_completed - first_created : 0,
+           completed ? span[1] - span[0] : 0,
            (double) (ng1 - ng0) / (double) hz,
            (double) (rn1 - rn0) / (double) hz,
            (double) (ex1 - ex0) / (double) hz);
