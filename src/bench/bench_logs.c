@@ -487,173 +487,251 @@ follow_finish(follow_t *f, uint64_t end)
 
 /* ------------------------------------------------------------- loglat */
 
-int
-cmd_loglat(int argc, char **argv)
-{
-    int            i, d, k, samples, piece, got_f, got_p, same, rc;
-    long           gap;
-    char           lid[32], rid[2][32], path[160], name[64], *data;
-    sbuf_t         body = { NULL, 0, 0 }, req = { NULL, 0, 0 };
-    conn_t         pc[2], cc[2];
-    resp_t         r;
-    uint64_t       t0, *lat, *own, off[2], end;
-    size_t         nlat, nown;
-    follow_t       fol[2];
-    struct pollfd  pfd[2];
+typedef struct {
+    int        samples;
+    int        piece;
+    long       gap;
+    char       lid[32];
+    char       rid[2][32];      /* run d: followed in worker d, posted to
+                                   in the other one */
+    conn_t     pc[2];
+    conn_t     cc[2];
+    follow_t   fol[2];
+    uint64_t   off[2];          /* the bytes posted to run d */
+    uint64_t  *lat;
+    uint64_t  *own;
+    size_t     nlat;
+    size_t     nown;
+    int        same;
+    sbuf_t     body;
+    sbuf_t     req;
+} loglat_t;
 
-    samples = 1000;
-    piece = 64;
-    gap = 1000;
+
+static void
+loglat_options(int argc, char **argv, loglat_t *l)
+{
+    int  i;
+
+    l->samples = 1000;
+    l->piece = 64;
+    l->gap = 1000;
 
     for (i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
-            samples = atoi(argv[++i]);
+            l->samples = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
-            piece = atoi(argv[++i]);
+            l->piece = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--gap-us") == 0 && i + 1 < argc) {
-            gap = atol(argv[++i]);
+            l->gap = atol(argv[++i]);
         } else {
             die("loglat: unknown argument %s", argv[i]);
         }
     }
 
-    if (samples < 1 || piece < 8 || piece > 16384) {
+    if (l->samples < 1 || l->piece < 8 || l->piece > 16384) {
         die("usage: loglat PORT [--samples N] [--piece 8..16384] "
             "[--gap-us U]");
     }
+}
 
-    conns_per_worker(pc, cc);
-    register_launcher(&cc[0], lid, sizeof(lid));
+
+/* the two runs, each with its follow held, and room for the samples */
+
+static void
+loglat_start(loglat_t *l)
+{
+    int   d;
+    char  name[64];
+
+    conns_per_worker(l->pc, l->cc);
+    register_launcher(&l->cc[0], l->lid, sizeof(l->lid));
 
     /* run d is followed in worker d and posted to in the other one */
     for (d = 0; d < 2; d++) {
         snprintf(name, sizeof(name), "loglat%d_%d", (int) getpid(), d);
-        live_run(&cc[0], lid, name, rid[d], sizeof(rid[d]));
-        follow_start(&fol[d], pc[d].fd, rid[d]);
-        follow_wait(&fol[d], 0, RESP_TIMEOUT_MS);
-        if (fol[d].worker != pc[d].worker) {
+        live_run(&l->cc[0], l->lid, name, l->rid[d], sizeof(l->rid[d]));
+        follow_start(&l->fol[d], l->pc[d].fd, l->rid[d]);
+        follow_wait(&l->fol[d], 0, RESP_TIMEOUT_MS);
+        if (l->fol[d].worker != l->pc[d].worker) {
             die("loglat: the follow came from worker %ld, not %ld",
-                fol[d].worker, pc[d].worker);
+                l->fol[d].worker, l->pc[d].worker);
         }
-        off[d] = 0;
+        l->off[d] = 0;
     }
 
-    lat = calloc((size_t) samples, sizeof(uint64_t));
-    own = calloc((size_t) samples, sizeof(uint64_t));
-    if (lat == NULL || own == NULL) {
+    l->lat = calloc((size_t) l->samples, sizeof(uint64_t));
+    l->own = calloc((size_t) l->samples, sizeof(uint64_t));
+    if (l->lat == NULL || l->own == NULL) {
         die("out of memory");
     }
 
-    nlat = nown = 0;
-    same = 0;
+    l->nlat = l->nown = 0;
+    l->same = 0;
+}
 
-    for (i = 0; i < samples; i++) {
-        d = i & 1;              /* the follower's worker; the post: 1 - d */
-        k = 1 - d;
 
-        sleep_us(gap);
+/* sample i's post to run d, in l->req */
 
-        /* the follower is held with nothing to send */
-        pfd[0].fd = fol[d].fd;
-        pfd[0].events = POLLIN;
-        if (poll(pfd, 1, 0) != 0) {
-            die("loglat: the follower had something before the post");
+static void
+loglat_post(loglat_t *l, int i, int d)
+{
+    char  path[160], name[64], *data;
+
+    snprintf(name, sizeof(name), "s%06d", i);
+    data = log_text_json((size_t) l->piece, name);
+    l->body.len = 0;
+    sb_printf(&l->body, "{\"launcher_id\":\"%s\",\"offset\":%" PRIu64
+              ",\"data\":\"%s\"}", l->lid, l->off[d], data);
+    free(data);
+    snprintf(path, sizeof(path), "/launcher/runs/%s/log", l->rid[d]);
+    fmt_big_request(&l->req, "POST", path, l->body.p, l->body.len);
+}
+
+
+/* the piece posted at t0 on cc[k]: until the follower of run d has it
+   and the post has its answer, each timed */
+
+static void
+loglat_await(loglat_t *l, int i, int d, int k, uint64_t t0)
+{
+    int            got_f, got_p, rc;
+    resp_t         r;
+    uint64_t       end, want;
+    follow_t      *f = &l->fol[d];
+    struct pollfd  pfd[2];
+
+    want = l->off[d] + (uint64_t) l->piece;
+    got_f = got_p = 0;
+
+    while (!got_f || !got_p) {
+        pfd[0].fd = f->fd;
+        pfd[0].events = got_f ? 0 : POLLIN;
+        pfd[1].fd = l->cc[k].fd;
+        pfd[1].events = got_p ? 0 : POLLIN;
+
+        rc = poll(pfd, 2, RESP_TIMEOUT_MS);
+        if (rc == 0) {
+            die("loglat: sample %d: no piece and no answer in %d ms", i,
+                RESP_TIMEOUT_MS);
+        }
+        if (rc == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            die("poll: %s", strerror(errno));
         }
 
-        snprintf(name, sizeof(name), "s%06d", i);
-        data = log_text_json((size_t) piece, name);
-        body.len = 0;
-        sb_printf(&body, "{\"launcher_id\":\"%s\",\"offset\":%" PRIu64
-                  ",\"data\":\"%s\"}", lid, off[d], data);
-        free(data);
-        snprintf(path, sizeof(path), "/launcher/runs/%s/log", rid[d]);
-        fmt_big_request(&req, "POST", path, body.p, body.len);
-
-        t0 = now_ns();
-        send_all(cc[k].fd, req.p, req.len);
-
-        got_f = got_p = 0;
-
-        while (!got_f || !got_p) {
-            pfd[0].fd = fol[d].fd;
-            pfd[0].events = got_f ? 0 : POLLIN;
-            pfd[1].fd = cc[k].fd;
-            pfd[1].events = got_p ? 0 : POLLIN;
-
-            rc = poll(pfd, 2, RESP_TIMEOUT_MS);
-            if (rc == 0) {
-                die("loglat: sample %d: no piece and no answer in %d ms", i,
-                    RESP_TIMEOUT_MS);
+        if (!got_f && pfd[0].revents) {
+            if (follow_read(f) < 0 || f->state == FOL_END) {
+                die("loglat: the follow ended");
             }
-            if (rc == -1) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                die("poll: %s", strerror(errno));
-            }
-
-            if (!got_f && pfd[0].revents) {
-                if (follow_read(&fol[d]) < 0 || fol[d].state == FOL_END) {
-                    die("loglat: the follow ended");
-                }
-                if (fol[d].pos >= off[d] + (uint64_t) piece) {
-                    lat[nlat++] = now_ns() - t0;
-                    got_f = 1;
-                }
-            }
-
-            if (!got_p && pfd[1].revents && conn_recv(&cc[k], &r, 0)) {
-                own[nown++] = now_ns() - t0;
-                got_p = 1;
-                if (r.status != 200
-                    || !json_u64(r.body, r.body_len, "offset", &end)
-                    || end != off[d] + (uint64_t) piece)
-                {
-                    die("loglat: the post answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
+            if (f->pos >= want) {
+                l->lat[l->nlat++] = now_ns() - t0;
+                got_f = 1;
             }
         }
 
-        if (fol[d].pos != off[d] + (uint64_t) piece || fol[d].skipped) {
-            die("loglat: the follower is at %" PRIu64 ", %" PRIu64
-                " posted", fol[d].pos, off[d] + (uint64_t) piece);
+        if (!got_p && pfd[1].revents && conn_recv(&l->cc[k], &r, 0)) {
+            l->own[l->nown++] = now_ns() - t0;
+            got_p = 1;
+            if (r.status != 200
+                || !json_u64(r.body, r.body_len, "offset", &end)
+                || end != want)
+            {
+                die("loglat: the post answered %d: %.*s", r.status,
+                    (int) r.body_len, r.body);
+            }
         }
+    }
+}
 
-        if (fol[d].worker == cc[k].worker) {
-            same++;             /* never, by construction */
-        }
 
-        off[d] += (uint64_t) piece;
+static void
+loglat_sample(loglat_t *l, int i)
+{
+    int            d, k;
+    uint64_t       t0;
+    struct pollfd  pfd;
+
+    d = i & 1;                  /* the follower's worker; the post: 1 - d */
+    k = 1 - d;
+
+    sleep_us(l->gap);
+
+    /* the follower is held with nothing to send */
+    pfd.fd = l->fol[d].fd;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, 0) != 0) {
+        die("loglat: the follower had something before the post");
+    }
+
+    loglat_post(l, i, d);
+
+    t0 = now_ns();
+    send_all(l->cc[k].fd, l->req.p, l->req.len);
+
+    loglat_await(l, i, d, k, t0);
+
+    if (l->fol[d].pos != l->off[d] + (uint64_t) l->piece
+        || l->fol[d].skipped)
+    {
+        die("loglat: the follower is at %" PRIu64 ", %" PRIu64
+            " posted", l->fol[d].pos, l->off[d] + (uint64_t) l->piece);
+    }
+
+    if (l->fol[d].worker == l->cc[k].worker) {
+        l->same++;              /* never, by construction */
+    }
+
+    l->off[d] += (uint64_t) l->piece;
+}
+
+
+int
+cmd_loglat(int argc, char **argv)
+{
+    int       i, d;
+    loglat_t  l;
+
+    loglat_options(argc, argv, &l);
+    l.body = (sbuf_t) { NULL, 0, 0 };
+    l.req = (sbuf_t) { NULL, 0, 0 };
+
+    loglat_start(&l);
+
+    for (i = 0; i < l.samples; i++) {
+        loglat_sample(&l, i);
     }
 
     /* the runs end: so do their follows, with every byte */
     for (d = 0; d < 2; d++) {
-        end_run(&cc[0], lid, rid[d]);
-        follow_finish(&fol[d], off[d]);
-        if (fol[d].data != off[d] || fol[d].answers != 1) {
+        end_run(&l.cc[0], l.lid, l.rid[d]);
+        follow_finish(&l.fol[d], l.off[d]);
+        if (l.fol[d].data != l.off[d] || l.fol[d].answers != 1) {
             die("loglat: follower %d: %" PRIu64 " bytes in %d answers, %"
-                PRIu64 " posted", d, fol[d].data, fol[d].answers, off[d]);
+                PRIu64 " posted", d, l.fol[d].data, l.fol[d].answers,
+                l.off[d]);
         }
     }
 
     printf("{\"workers\":[%ld,%ld],\"piece_bytes\":%d,\"gap_us\":%ld,"
-           "\"same_worker\":%d,", pc[0].worker, pc[1].worker, piece, gap,
-           same);
-    print_dist("log_wake", lat, nlat);
+           "\"same_worker\":%d,", l.pc[0].worker, l.pc[1].worker, l.piece,
+           l.gap, l.same);
+    print_dist("log_wake", l.lat, l.nlat);
     printf(",");
-    print_dist("post_response", own, nown);
+    print_dist("post_response", l.own, l.nown);
     printf("}\n");
 
     for (d = 0; d < 2; d++) {
-        free(fol[d].buf);
-        conn_close(&pc[d]);
-        conn_close(&cc[d]);
+        free(l.fol[d].buf);
+        conn_close(&l.pc[d]);
+        conn_close(&l.cc[d]);
     }
-    free(lat);
-    free(own);
-    free(body.p);
-    free(req.p);
+    free(l.lat);
+    free(l.own);
+    free(l.body.p);
+    free(l.req.p);
 
     return 0;
 }
