@@ -763,6 +763,19 @@ typedef struct {
 
 
 static void
+ep_add(int ep, int fd, void *ptr)
+{
+    struct epoll_event  ev;
+
+    ev.events = EPOLLIN;
+    ev.data.ptr = ptr;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+        die("epoll_ctl: %s", strerror(errno));
+    }
+}
+
+
+static void
 ep_mod(int ep, int fd, void *ptr, int out)
 {
     struct epoll_event  ev;
@@ -830,45 +843,60 @@ poster_post(poster_t *p, int ep, ev_t *e, const char *lid, const char *esc,
 }
 
 
-int
-cmd_logtput(int argc, char **argv)
-{
-    int                 i, j, nruns, piece, ceiling, ep, n, running, busy;
-    int                 cross, nofollow, follow;
-    long                master, hz, pids[MAX_WORKERS];
-    char                lid[32], name[64], *esc;
-    double              secs, wall;
-    size_t              npids, esc_len, used, nlat, latcap;
-    conn_t              setup, c;
-    resp_t              r;
-    ev_t               *evs;
-    uint64_t            t0, t1, stop_at, posted, posts, delivered_win;
-    uint64_t            delivered, skipped, end, *lat;
-    int                 answers;
-    long                ticks0, ticks1;
-    poster_t           *ps;
-    follow_t           *fs;
-    struct rusage       ru0, ru1;
-    struct epoll_event  ev, ready[256];
+typedef struct {
+    int        nruns;
+    double     secs;
+    int        piece;
+    int        ceiling;         /* against "return 200": no runs */
+    int        follow;          /* a follower per run */
+    long       master;
+    char       lid[32];
+    char      *esc;             /* the piece, as the inside of a string */
+    size_t     esc_len;
+    int        ep;
+    conn_t     setup;
+    poster_t  *ps;
+    follow_t  *fs;
+    ev_t      *evs;             /* nruns posters, then nruns followers */
+    int        cross;
+    uint64_t  *lat;
+    size_t     nlat;
+    size_t     latcap;
+    int        running;         /* posting, until stop_at */
+    int        busy;            /* posters with a post in flight */
+    uint64_t   stop_at;
+    uint64_t   posted;
+    uint64_t   posts;
+    uint64_t   delivered_win;   /* to the followers while posting */
+    uint64_t   delivered;       /* to the followers, in all */
+    uint64_t   skipped;
+    int        answers;
+} logtput_t;
 
-    nruns = 1;
-    secs = 5;
-    piece = 16384;
-    ceiling = 0;
+
+static void
+logtput_options(int argc, char **argv, logtput_t *t)
+{
+    int  i, nofollow;
+
+    t->nruns = 1;
+    t->secs = 5;
+    t->piece = 16384;
+    t->ceiling = 0;
     nofollow = 0;
-    master = 0;
+    t->master = 0;
 
     for (i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            nruns = atoi(argv[++i]);
+            t->nruns = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            secs = atof(argv[++i]);
+            t->secs = atof(argv[++i]);
         } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
-            piece = atoi(argv[++i]);
+            t->piece = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
-            master = atol(argv[++i]);
+            t->master = atol(argv[++i]);
         } else if (strcmp(argv[i], "--ceiling") == 0) {
-            ceiling = 1;
+            t->ceiling = 1;
         } else if (strcmp(argv[i], "--no-follow") == 0) {
             nofollow = 1;
         } else {
@@ -876,115 +904,220 @@ cmd_logtput(int argc, char **argv)
         }
     }
 
-    if (nruns < 1 || nruns > 1000 || secs <= 0 || piece < 1
-        || piece > 1000000 || master == 0)
+    if (t->nruns < 1 || t->nruns > 1000 || t->secs <= 0 || t->piece < 1
+        || t->piece > 1000000 || t->master == 0)
     {
         die("usage: logtput PORT --master PID [--runs R] [--seconds S] "
             "[--piece BYTES] [--ceiling | --no-follow]");
     }
 
-    follow = !ceiling && !nofollow;
+    t->follow = !t->ceiling && !nofollow;
+}
 
-    raise_nofile();
-    hz = sysconf(_SC_CLK_TCK);
-    npids = nginx_pids(master, pids, MAX_WORKERS);
 
-    esc = log_text_json((size_t) piece, "tput");
-    esc_len = strlen(esc);
+/* the piece, room for the runs and the latencies, the epoll set, the
+   launcher */
 
-    ps = calloc((size_t) nruns, sizeof(poster_t));
-    fs = calloc((size_t) nruns, sizeof(follow_t));
-    evs = calloc((size_t) nruns * 2, sizeof(ev_t));
-    latcap = 1 << 16;
-    lat = calloc(latcap, sizeof(uint64_t));
-    if (ps == NULL || fs == NULL || evs == NULL || lat == NULL) {
+static void
+logtput_setup(logtput_t *t)
+{
+    t->esc = log_text_json((size_t) t->piece, "tput");
+    t->esc_len = strlen(t->esc);
+
+    t->ps = calloc((size_t) t->nruns, sizeof(poster_t));
+    t->fs = calloc((size_t) t->nruns, sizeof(follow_t));
+    t->evs = calloc((size_t) t->nruns * 2, sizeof(ev_t));
+    t->latcap = 1 << 16;
+    t->lat = calloc(t->latcap, sizeof(uint64_t));
+    if (t->ps == NULL || t->fs == NULL || t->evs == NULL || t->lat == NULL) {
         die("out of memory");
     }
 
-    ep = epoll_create1(0);
-    if (ep == -1) {
+    t->ep = epoll_create1(0);
+    if (t->ep == -1) {
         die("epoll_create1: %s", strerror(errno));
     }
 
-    lid[0] = '\0';
-    cross = 0;
+    t->lid[0] = '\0';
+    t->cross = 0;
 
-    if (!ceiling) {
-        conn_open(&setup);
-        register_launcher(&setup, lid, sizeof(lid));
+    if (!t->ceiling) {
+        conn_open(&t->setup);
+        register_launcher(&t->setup, t->lid, sizeof(t->lid));
+    }
+}
+
+
+/* run j: its poster's connection, the run, its follower in the other
+   worker */
+
+static void
+logtput_add_run(logtput_t *t, int j)
+{
+    char       name[64];
+    conn_t     c;
+    poster_t  *p = &t->ps[j];
+
+    /* the poster's connection, its worker known */
+    conn_in_worker(&c, 0, 1);
+    p->fd = c.fd;
+    p->worker = c.worker;
+    free(c.buf);
+
+    if (t->ceiling) {
+        snprintf(p->rid, sizeof(p->rid), "run_ceiling%04d", j);
+
+    } else {
+        snprintf(name, sizeof(name), "tput%d_%d", (int) getpid(), j);
+        live_run(&t->setup, t->lid, name, p->rid, sizeof(p->rid));
     }
 
-    for (j = 0; j < nruns; j++) {
-        poster_t  *p = &ps[j];
-
-        /* the poster's connection, its worker known */
-        conn_in_worker(&c, 0, 1);
-        p->fd = c.fd;
-        p->worker = c.worker;
+    if (t->follow) {
+        /* its follower in the other worker */
+        conn_in_worker(&c, p->worker, 0);
         free(c.buf);
+        follow_start(&t->fs[j], c.fd, p->rid);
+        t->fs[j].owner = p;
+        t->cross++;
 
-        if (ceiling) {
-            snprintf(p->rid, sizeof(p->rid), "run_ceiling%04d", j);
-
-        } else {
-            snprintf(name, sizeof(name), "tput%d_%d", (int) getpid(), j);
-            live_run(&setup, lid, name, p->rid, sizeof(p->rid));
-        }
-
-        if (follow) {
-            /* its follower in the other worker */
-            conn_in_worker(&c, p->worker, 0);
-            free(c.buf);
-            follow_start(&fs[j], c.fd, p->rid);
-            fs[j].owner = p;
-            cross++;
-
-            evs[nruns + j].kind = 1;
-            evs[nruns + j].f = &fs[j];
-            ev.events = EPOLLIN;
-            ev.data.ptr = &evs[nruns + j];
-            if (epoll_ctl(ep, EPOLL_CTL_ADD, fs[j].fd, &ev) == -1) {
-                die("epoll_ctl: %s", strerror(errno));
-            }
-        }
-
-        evs[j].kind = 0;
-        evs[j].p = p;
-        ev.events = EPOLLIN;
-        ev.data.ptr = &evs[j];
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev) == -1) {
-            die("epoll_ctl: %s", strerror(errno));
-        }
+        t->evs[t->nruns + j].kind = 1;
+        t->evs[t->nruns + j].f = &t->fs[j];
+        ep_add(t->ep, t->fs[j].fd, &t->evs[t->nruns + j]);
     }
 
-    /* every follow held before the clock starts */
-    for (j = 0; follow && j < nruns; j++) {
-        follow_wait(&fs[j], 0, RESP_TIMEOUT_MS);
-        if (fs[j].worker == ps[j].worker) {
-            die("logtput: follower and poster in worker %ld", fs[j].worker);
+    t->evs[j].kind = 0;
+    t->evs[j].p = p;
+    ep_add(t->ep, p->fd, &t->evs[j]);
+}
+
+
+/* a follower has something: all it has is read */
+
+static void
+logtput_on_follow(logtput_t *t, follow_t *f)
+{
+    int       k;
+    uint64_t  before = f->data;
+
+    while ((k = follow_read(f)) > 0) {
+        /* all it has */
+    }
+    if (k < 0) {
+        die("logtput: a follow's connection closed");
+    }
+    t->delivered_win += f->data - before;
+    if (f->state == FOL_END) {
+        /* overtaken by the ring: asked again from where it is */
+        follow_request(f);
+    }
+}
+
+
+/* a poster's post answered: the next one sent while posting */
+
+static void
+logtput_answered(logtput_t *t, poster_t *p, ev_t *e, resp_t *r, size_t used)
+{
+    uint64_t  end;
+
+    if (r->status != 200) {
+        die("logtput: a post answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+
+    if (t->ceiling) {
+        end = p->offset + (uint64_t) t->piece;
+    } else if (!json_u64(r->body, r->body_len, "offset", &end)
+               || end != p->offset + (uint64_t) t->piece)
+    {
+        die("logtput: a post answered %.*s at offset %" PRIu64,
+            (int) r->body_len, r->body, p->offset);
+    }
+
+    if (t->nlat == t->latcap) {
+        t->latcap *= 2;
+        t->lat = xrealloc(t->lat, t->latcap * sizeof(uint64_t));
+    }
+    t->lat[t->nlat++] = now_ns() - p->sent_at;
+
+    memmove(p->rbuf, p->rbuf + used, p->rlen - used);
+    p->rlen -= used;
+    p->offset = end;
+    p->busy = 0;
+    t->posted += (uint64_t) t->piece;
+    t->posts++;
+
+    if (t->running) {
+        poster_post(p, t->ep, e, t->lid, t->esc, t->esc_len);
+    } else {
+        t->busy--;
+    }
+}
+
+
+/* a poster's connection is ready for the given events */
+
+static void
+logtput_on_poster(logtput_t *t, ev_t *e, uint32_t events)
+{
+    size_t     used;
+    resp_t     r;
+    ssize_t    k;
+    poster_t  *p = e->p;
+
+    if (events & EPOLLOUT) {
+        poster_flush(p, t->ep, e);
+    }
+
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        return;
+    }
+
+    if (p->rcap - p->rlen < 4096) {
+        p->rcap = p->rcap ? p->rcap * 2 : 16384;
+        p->rbuf = xrealloc(p->rbuf, p->rcap);
+    }
+
+    k = recv(p->fd, p->rbuf + p->rlen, p->rcap - p->rlen, MSG_DONTWAIT);
+    if (k == 0) {
+        die("logtput: the server closed a poster's connection");
+    }
+    if (k == -1) {
+        if (errno == EAGAIN || errno == EINTR) {
+            return;
         }
+        die("poster read: %s", strerror(errno));
+    }
+    p->rlen += (size_t) k;
+
+    if (parse_response(p->rbuf, p->rlen, &r, &used) != 1) {
+        return;
     }
 
-    sleep_us(100000);
+    logtput_answered(t, p, e, &r, used);
+}
 
-    posted = posts = delivered_win = 0;
-    nlat = 0;
 
-    getrusage(RUSAGE_SELF, &ru0);
-    ticks0 = sum_ticks(pids, npids, 0);
-    t0 = now_ns();
-    stop_at = t0 + (uint64_t) (secs * 1e9);
+/* every poster posts back to back until stop_at, then until its last
+   post is answered */
 
-    for (j = 0; j < nruns; j++) {
-        poster_post(&ps[j], ep, &evs[j], lid, esc, esc_len);
+static void
+logtput_loop(logtput_t *t)
+{
+    int                 i, j, n;
+    ev_t               *e;
+    struct epoll_event  ready[256];
+
+    for (j = 0; j < t->nruns; j++) {
+        poster_post(&t->ps[j], t->ep, &t->evs[j], t->lid, t->esc,
+                    t->esc_len);
     }
 
-    running = 1;
-    busy = nruns;
-    t1 = 0;
+    t->running = 1;
+    t->busy = t->nruns;
 
-    while (busy > 0) {
-        n = epoll_wait(ep, ready, 256, RESP_TIMEOUT_MS);
+    while (t->busy > 0) {
+        n = epoll_wait(t->ep, ready, 256, RESP_TIMEOUT_MS);
         if (n == 0) {
             die("logtput: nothing for %d ms", RESP_TIMEOUT_MS);
         }
@@ -995,122 +1128,55 @@ cmd_logtput(int argc, char **argv)
             die("epoll_wait: %s", strerror(errno));
         }
 
-        if (running && now_ns() >= stop_at) {
-            running = 0;
+        if (t->running && now_ns() >= t->stop_at) {
+            t->running = 0;
         }
 
         for (i = 0; i < n; i++) {
-            ev_t      *e = ready[i].data.ptr;
-            poster_t  *p;
-            ssize_t    k;
+            e = ready[i].data.ptr;
 
             if (e->kind == 1) {
-                uint64_t  before = e->f->data;
-
-                while ((k = follow_read(e->f)) > 0) {
-                    /* all it has */
-                }
-                if (k < 0) {
-                    die("logtput: a follow's connection closed");
-                }
-                delivered_win += e->f->data - before;
-                if (e->f->state == FOL_END) {
-                    /* overtaken by the ring: asked again from where it is */
-                    follow_request(e->f);
-                }
-                continue;
-            }
-
-            p = e->p;
-
-            if (ready[i].events & EPOLLOUT) {
-                poster_flush(p, ep, e);
-            }
-
-            if (!(ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                continue;
-            }
-
-            if (p->rcap - p->rlen < 4096) {
-                p->rcap = p->rcap ? p->rcap * 2 : 16384;
-                p->rbuf = xrealloc(p->rbuf, p->rcap);
-            }
-
-            k = recv(p->fd, p->rbuf + p->rlen, p->rcap - p->rlen,
-                     MSG_DONTWAIT);
-            if (k == 0) {
-                die("logtput: the server closed a poster's connection");
-            }
-            if (k == -1) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    continue;
-                }
-                die("poster read: %s", strerror(errno));
-            }
-            p->rlen += (size_t) k;
-
-            if (parse_response(p->rbuf, p->rlen, &r, &used) != 1) {
-                continue;
-            }
-
-            if (r.status != 200) {
-                die("logtput: a post answered %d: %.*s", r.status,
-                    (int) r.body_len, r.body);
-            }
-
-            if (ceiling) {
-                end = p->offset + (uint64_t) piece;
-            } else if (!json_u64(r.body, r.body_len, "offset", &end)
-                       || end != p->offset + (uint64_t) piece)
-            {
-                die("logtput: a post answered %.*s at offset %" PRIu64,
-                    (int) r.body_len, r.body, p->offset);
-            }
-
-            if (nlat == latcap) {
-                latcap *= 2;
-                lat = xrealloc(lat, latcap * sizeof(uint64_t));
-            }
-            lat[nlat++] = now_ns() - p->sent_at;
-
-            memmove(p->rbuf, p->rbuf + used, p->rlen - used);
-            p->rlen -= used;
-            p->offset = end;
-            p->busy = 0;
-            posted += (uint64_t) piece;
-            posts++;
-
-            if (running) {
-                poster_post(p, ep, e, lid, esc, esc_len);
+                logtput_on_follow(t, e->f);
             } else {
-                busy--;
+                logtput_on_poster(t, e, ready[i].events);
             }
         }
     }
+}
 
-    t1 = now_ns();
-    ticks1 = sum_ticks(pids, npids, 0);
-    getrusage(RUSAGE_SELF, &ru1);
-    wall = (double) (t1 - t0) / 1e9;
 
-    /* the runs end: their follows get every byte kept, then end */
-    delivered = skipped = 0;
-    answers = 0;
-    for (j = 0; !ceiling && j < nruns; j++) {
-        end_run(&setup, lid, ps[j].rid);
+/* the runs end: their follows get every byte kept, then end */
+
+static void
+logtput_drain(logtput_t *t)
+{
+    int  j;
+
+    t->delivered = t->skipped = 0;
+    t->answers = 0;
+    for (j = 0; !t->ceiling && j < t->nruns; j++) {
+        end_run(&t->setup, t->lid, t->ps[j].rid);
     }
-    for (j = 0; follow && j < nruns; j++) {
-        follow_finish(&fs[j], ps[j].offset);
-        delivered += fs[j].data;
-        skipped += fs[j].skipped;
-        answers += fs[j].answers;
-        if (fs[j].data + fs[j].skipped != ps[j].offset) {
+    for (j = 0; t->follow && j < t->nruns; j++) {
+        follow_finish(&t->fs[j], t->ps[j].offset);
+        t->delivered += t->fs[j].data;
+        t->skipped += t->fs[j].skipped;
+        t->answers += t->fs[j].answers;
+        if (t->fs[j].data + t->fs[j].skipped != t->ps[j].offset) {
             die("logtput: %s: %" PRIu64 " bytes received, %" PRIu64
-                " skipped, %" PRIu64 " posted", ps[j].rid, fs[j].data,
-                fs[j].skipped, ps[j].offset);
+                " skipped, %" PRIu64 " posted", t->ps[j].rid, t->fs[j].data,
+                t->fs[j].skipped, t->ps[j].offset);
         }
     }
+}
 
+
+/* ticks: nginx's CPU over wall seconds; client_s: this process's */
+
+static void
+logtput_report(logtput_t *t, double wall, long ticks, long hz,
+    double client_s)
+{
 #define MB(x)  ((double) (x) / 1e6)
 
     printf("{\"mode\":\"%s\",\"runs\":%d,\"piece_bytes\":%d,\"seconds\":%.3f,"
@@ -1121,43 +1187,103 @@ cmd_logtput(int argc, char **argv)
            "\"cross_worker_followers\":%d,"
            "\"nginx_ticks\":%ld,\"hz\":%ld,\"nginx_cpu_pct\":%.1f,"
            "\"nginx_cpu_ms_per_mb\":%.3f,\"client_cpu_pct\":%.1f,",
-           ceiling ? "ceiling" : follow ? "product" : "product_no_follow",
-           nruns, piece, wall, posts, posted,
-           MB(posted) / wall, delivered_win, MB(delivered_win) / wall,
-           delivered,
-           skipped, answers, cross, ticks1 - ticks0, hz,
-           100.0 * (double) (ticks1 - ticks0) / (double) hz / wall,
-           posted ? 1000.0 * (double) (ticks1 - ticks0) / (double) hz
-                    / MB(posted) : -1.0,
-           100.0 * ((double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec)
-                    + (double) (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
-                    + (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec)
-                      / 1e6
-                    + (double) (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)
-                      / 1e6) / wall);
-    print_dist("post_response", lat, nlat);
+           t->ceiling ? "ceiling" : t->follow ? "product" : "product_no_follow",
+           t->nruns, t->piece, wall, t->posts, t->posted,
+           MB(t->posted) / wall, t->delivered_win,
+           MB(t->delivered_win) / wall, t->delivered,
+           t->skipped, t->answers, t->cross, ticks, hz,
+           100.0 * (double) ticks / (double) hz / wall,
+           t->posted ? 1000.0 * (double) ticks / (double) hz
+                       / MB(t->posted) : -1.0,
+           100.0 * client_s / wall);
+    print_dist("post_response", t->lat, t->nlat);
     printf("}\n");
 
 #undef MB
+}
 
-    for (j = 0; j < nruns; j++) {
-        close(ps[j].fd);
-        free(ps[j].w.p);
-        free(ps[j].rbuf);
-        if (follow) {
-            close(fs[j].fd);
-            free(fs[j].buf);
+
+static void
+logtput_free(logtput_t *t)
+{
+    int  j;
+
+    for (j = 0; j < t->nruns; j++) {
+        close(t->ps[j].fd);
+        free(t->ps[j].w.p);
+        free(t->ps[j].rbuf);
+        if (t->follow) {
+            close(t->fs[j].fd);
+            free(t->fs[j].buf);
         }
     }
-    if (!ceiling) {
-        conn_close(&setup);
+    if (!t->ceiling) {
+        conn_close(&t->setup);
     }
-    close(ep);
-    free(ps);
-    free(fs);
-    free(evs);
-    free(lat);
-    free(esc);
+    close(t->ep);
+    free(t->ps);
+    free(t->fs);
+    free(t->evs);
+    free(t->lat);
+    free(t->esc);
+}
+
+
+int
+cmd_logtput(int argc, char **argv)
+{
+    int            j;
+    long           hz, pids[MAX_WORKERS], ticks0, ticks1;
+    double         wall, client_s;
+    size_t         npids;
+    uint64_t       t0, t1;
+    logtput_t      t;
+    struct rusage  ru0, ru1;
+
+    logtput_options(argc, argv, &t);
+
+    raise_nofile();
+    hz = sysconf(_SC_CLK_TCK);
+    npids = nginx_pids(t.master, pids, MAX_WORKERS);
+
+    logtput_setup(&t);
+
+    for (j = 0; j < t.nruns; j++) {
+        logtput_add_run(&t, j);
+    }
+
+    /* every follow held before the clock starts */
+    for (j = 0; t.follow && j < t.nruns; j++) {
+        follow_wait(&t.fs[j], 0, RESP_TIMEOUT_MS);
+        if (t.fs[j].worker == t.ps[j].worker) {
+            die("logtput: follower and poster in worker %ld", t.fs[j].worker);
+        }
+    }
+
+    sleep_us(100000);
+
+    t.posted = t.posts = t.delivered_win = 0;
+    t.nlat = 0;
+
+    getrusage(RUSAGE_SELF, &ru0);
+    ticks0 = sum_ticks(pids, npids, 0);
+    t0 = now_ns();
+    t.stop_at = t0 + (uint64_t) (t.secs * 1e9);
+
+    logtput_loop(&t);
+
+    t1 = now_ns();
+    ticks1 = sum_ticks(pids, npids, 0);
+    getrusage(RUSAGE_SELF, &ru1);
+    wall = (double) (t1 - t0) / 1e9;
+    client_s = (double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec)
+               + (double) (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
+               + (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6
+               + (double) (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+
+    logtput_drain(&t);
+    logtput_report(&t, wall, ticks1 - ticks0, hz, client_s);
+    logtput_free(&t);
 
     return 0;
 }
