@@ -1304,114 +1304,373 @@ typedef struct {
 } doer_t;
 
 
-int
-cmd_done(int argc, char **argv)
-{
-    int             i, nconns, until_evicted, result_bytes, log_bytes, rc;
-    int             active;
-    long            total, started, completed, name_bytes;
-    char            path[192], cbody[512], name[64], first[32], *esc;
+typedef struct {
+    long            total;
+    int             nconns;
+    int             result_bytes;
+    int             log_bytes;
+    int             until_evicted;
+    const char     *prefix;
+    const char     *idsfile;
+    char           *esc;        /* the log, as the inside of a string */
     char           *result;
-    const char     *prefix, *idsfile, *stopped_by;
     FILE           *ids;
-    sbuf_t          body = { NULL, 0, 0 };
-    doer_t         *ds, *x;
-    resp_t          r;
-    uint64_t        t0, t1, end;
+    doer_t         *ds;
     struct pollfd  *pfds;
+    int             active;     /* connections with a request out */
+    long            started;
+    long            completed;
+    long            name_bytes;
+    const char     *stopped_by;
+    char            first[32];  /* the first run completed */
+    sbuf_t          body;
+} done_t;
 
-    nconns = 16;
-    result_bytes = 4096;
-    log_bytes = 16384;
-    prefix = "d";
-    idsfile = NULL;
-    until_evicted = 0;
+
+/* what an answer leads to: the connection's next request sent, its run
+   done, or the measurement over (stopped_by says why) */
+enum { DONE_SENT, DONE_NEXT, DONE_STOPPED };
+
+
+static void
+done_options(int argc, char **argv, done_t *t)
+{
+    int  i;
+
+    t->nconns = 16;
+    t->result_bytes = 4096;
+    t->log_bytes = 16384;
+    t->prefix = "d";
+    t->idsfile = NULL;
+    t->until_evicted = 0;
 
     if (argc < 4) {
         die("usage: done PORT N [--conns C] [--result BYTES] [--log BYTES] "
             "[--prefix P] [--ids FILE] [--until-evicted]");
     }
 
-    total = atol(argv[3]);
+    t->total = atol(argv[3]);
 
     for (i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
-            nconns = atoi(argv[++i]);
+            t->nconns = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--result") == 0 && i + 1 < argc) {
-            result_bytes = atoi(argv[++i]);
+            t->result_bytes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
-            log_bytes = atoi(argv[++i]);
+            t->log_bytes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
-            prefix = argv[++i];
+            t->prefix = argv[++i];
         } else if (strcmp(argv[i], "--ids") == 0 && i + 1 < argc) {
-            idsfile = argv[++i];
+            t->idsfile = argv[++i];
         } else if (strcmp(argv[i], "--until-evicted") == 0) {
-            until_evicted = 1;
+            t->until_evicted = 1;
         } else {
             die("done: unknown argument %s", argv[i]);
         }
     }
 
-    if (until_evicted) {
-        nconns = 1;             /* the first eviction is then exact */
+    if (t->until_evicted) {
+        t->nconns = 1;          /* the first eviction is then exact */
     }
 
-    if (nconns < 1 || result_bytes < 0 || log_bytes < 1
-        || (!until_evicted && total < 1))
+    if (t->nconns < 1 || t->result_bytes < 0 || t->log_bytes < 1
+        || (!t->until_evicted && t->total < 1))
     {
         die("done: bad arguments");
     }
+}
 
+
+/* the log and the result, the ids file, room for the connections */
+
+static void
+done_setup(done_t *t)
+{
     raise_nofile();
 
-    esc = log_text_json((size_t) log_bytes, "done");
-    result = result_text((size_t) result_bytes);
+    t->esc = log_text_json((size_t) t->log_bytes, "done");
+    t->result = result_text((size_t) t->result_bytes);
 
-    ids = NULL;
-    if (idsfile) {
-        ids = fopen(idsfile, "w");
-        if (ids == NULL) {
-            die("%s: %s", idsfile, strerror(errno));
+    t->ids = NULL;
+    if (t->idsfile) {
+        t->ids = fopen(t->idsfile, "w");
+        if (t->ids == NULL) {
+            die("%s: %s", t->idsfile, strerror(errno));
         }
     }
 
-    ds = calloc((size_t) nconns, sizeof(doer_t));
-    pfds = calloc((size_t) nconns, sizeof(struct pollfd));
-    if (ds == NULL || pfds == NULL) {
+    t->ds = calloc((size_t) t->nconns, sizeof(doer_t));
+    t->pfds = calloc((size_t) t->nconns, sizeof(struct pollfd));
+    if (t->ds == NULL || t->pfds == NULL) {
         die("out of memory");
     }
 
-    started = completed = name_bytes = 0;
-    stopped_by = "count";
-    first[0] = '\0';
-    active = 0;
+    t->started = t->completed = t->name_bytes = 0;
+    t->stopped_by = "count";
+    t->first[0] = '\0';
+    t->active = 0;
+    t->body = (sbuf_t) { NULL, 0, 0 };
+}
 
-    t0 = now_ns();
 
-    for (i = 0; i < nconns; i++) {
-        conn_open(&ds[i].c);
-        register_launcher(&ds[i].c, ds[i].lid, sizeof(ds[i].lid));
-        ds[i].state = -1;
+/* the connection's next run: its create sent */
+
+static void
+done_create(done_t *t, doer_t *x)
+{
+    char  name[64], cbody[512];
+
+    snprintf(name, sizeof(name), "%s%ld", t->prefix, t->started++);
+    t->name_bytes += (long) strlen(name);
+    create_body(cbody, sizeof(cbody), name, prompt100);
+    conn_request(&x->c, "POST", "/runs", cbody);
+    x->state = D_CREATE;
+}
+
+
+/* the run created: the poll that claims it */
+
+static int
+done_on_create(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status == 503 && t->until_evicted) {
+        t->stopped_by = "create refused (503)";
+        return DONE_STOPPED;
+    }
+    if (r->status != 201) {
+        die("done: POST /runs answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", x->lid);
+    conn_request(&x->c, "GET", path, NULL);
+    x->state = D_CLAIM;
+
+    return DONE_SENT;
+}
+
+
+/* the run claimed: its "started" */
+
+static int
+done_on_claim(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200
+        || !json_str(r->body, r->body_len, "run_id", x->rid, sizeof(x->rid)))
+    {
+        die("done: the poll answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs/%s/started", x->rid);
+    t->body.len = 0;
+    sb_printf(&t->body, "{\"launcher_id\":\"%s\"}", x->lid);
+    conn_request(&x->c, "POST", path, t->body.p);
+    x->state = D_STARTED;
+
+    return DONE_SENT;
+}
+
+
+/* the run started: its log */
+
+static int
+done_on_started(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200) {
+        die("done: started answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs/%s/log", x->rid);
+    t->body.len = 0;
+    sb_printf(&t->body, "{\"launcher_id\":\"%s\",\"offset\":0,"
+              "\"data\":\"%s\"}", x->lid, t->esc);
+    fmt_big_request(&x->req, "POST", path, t->body.p, t->body.len);
+    send_all(x->c.fd, x->req.p, x->req.len);
+    x->state = D_LOG;
+
+    return DONE_SENT;
+}
+
+
+/* the log posted: the run completed with its result */
+
+static int
+done_on_log(done_t *t, doer_t *x, resp_t *r)
+{
+    char      path[192];
+    uint64_t  end;
+
+    if (r->status == 503 && t->until_evicted) {
+        t->stopped_by = "log refused (503)";
+        return DONE_STOPPED;
+    }
+    if (r->status != 200
+        || !json_u64(r->body, r->body_len, "offset", &end)
+        || end != (uint64_t) t->log_bytes)
+    {
+        die("done: the log post answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs/%s/completed", x->rid);
+    t->body.len = 0;
+    sb_printf(&t->body, "{\"launcher_id\":\"%s\",\"result\":\"%s\"}",
+              x->lid, t->result);
+    fmt_big_request(&x->req, "POST", path, t->body.p, t->body.len);
+    send_all(x->c.fd, x->req.p, x->req.len);
+    x->state = D_COMPLETED;
+
+    return DONE_SENT;
+}
+
+
+/* the run completed: done, or with --until-evicted, the run asked for */
+
+static int
+done_on_completed(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200) {
+        die("done: completed answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    if (t->ids) {
+        fprintf(t->ids, "%s\n", x->rid);
+    }
+    if (t->first[0] == '\0') {
+        snprintf(t->first, sizeof(t->first), "%s", x->rid);
+    }
+    if (t->until_evicted) {
+        /* this run whole: its result kept, not cut */
+        snprintf(path, sizeof(path), "/runs/%s", x->rid);
+        conn_request(&x->c, "GET", path, NULL);
+        x->state = D_CHECK_RUN;
+        return DONE_SENT;
+    }
+    t->completed++;
+
+    return DONE_NEXT;
+}
+
+
+/* the run as stored: its result whole? then the first run's log asked
+   for */
+
+static int
+done_on_check_run(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200) {
+        die("done: GET /runs/%s answered %d", x->rid, r->status);
+    }
+    if (memmem(r->body, r->body_len, "\"result_truncated\":false", 24) == NULL
+        && memmem(r->body, r->body_len, "\"result_truncated\": false",
+                  25) == NULL)
+    {
+        t->stopped_by = "result cut";
+        return DONE_STOPPED;
+    }
+    /* the first run's log: still there? */
+    snprintf(path, sizeof(path), "/runs/%s/log?offset=%d", t->first,
+             t->log_bytes);
+    conn_request(&x->c, "GET", path, NULL);
+    x->state = D_CHECK_FIRST;
+
+    return DONE_SENT;
+}
+
+
+/* the first run's log: still there, or evicted */
+
+static int
+done_on_check_first(done_t *t, doer_t *x, resp_t *r)
+{
+    if (r->status == 404) {
+        t->stopped_by = "first run evicted";
+        return DONE_STOPPED;
+    }
+    if (r->status != 200) {
+        die("done: GET the first log answered %d", r->status);
+    }
+    if (memmem(x->c.buf, (size_t) (r->body - x->c.buf),
+               "X-Log-Evicted: true", 19) != NULL)
+    {
+        t->stopped_by = "first log evicted";
+        return DONE_STOPPED;
+    }
+    t->completed++;
+
+    return DONE_NEXT;
+}
+
+
+/* an answer on x's connection: the step it ends, then the next one */
+
+static void
+done_answer(done_t *t, doer_t *x, resp_t *r)
+{
+    int  rc;
+
+    switch (x->state) {
+    case D_CREATE:      rc = done_on_create(t, x, r); break;
+    case D_CLAIM:       rc = done_on_claim(t, x, r); break;
+    case D_STARTED:     rc = done_on_started(t, x, r); break;
+    case D_LOG:         rc = done_on_log(t, x, r); break;
+    case D_COMPLETED:   rc = done_on_completed(t, x, r); break;
+    case D_CHECK_RUN:   rc = done_on_check_run(t, x, r); break;
+    case D_CHECK_FIRST: rc = done_on_check_first(t, x, r); break;
+    default:
+        die("done: state %d", x->state);
     }
 
-    /* every connection goes round create .. completed; the first request */
-    for (i = 0; i < nconns && (until_evicted || started < total); i++) {
-        x = &ds[i];
-        snprintf(name, sizeof(name), "%s%ld", prefix, started++);
-        name_bytes += (long) strlen(name);
-        create_body(cbody, sizeof(cbody), name, prompt100);
-        conn_request(&x->c, "POST", "/runs", cbody);
-        x->state = D_CREATE;
-        active++;
+    if (rc == DONE_NEXT && (t->until_evicted || t->started < t->total)) {
+        done_create(t, x);
+
+    } else if (rc != DONE_SENT) {
+        x->state = -1;
+        t->active--;
+    }
+}
+
+
+/* every connection round create .. completed until the count is reached
+   (or the zone gives up) */
+
+static void
+done_loop(done_t *t)
+{
+    int             i, rc;
+    doer_t         *x;
+    resp_t          r;
+    struct pollfd  *pfds = t->pfds;
+
+    for (i = 0; i < t->nconns; i++) {
+        conn_open(&t->ds[i].c);
+        register_launcher(&t->ds[i].c, t->ds[i].lid, sizeof(t->ds[i].lid));
+        t->ds[i].state = -1;
     }
 
-    while (active > 0) {
-        for (i = 0; i < nconns; i++) {
-            pfds[i].fd = ds[i].c.fd;
-            pfds[i].events = ds[i].state >= 0 ? POLLIN : 0;
+    /* the first request of each */
+    for (i = 0; i < t->nconns && (t->until_evicted || t->started < t->total);
+         i++)
+    {
+        done_create(t, &t->ds[i]);
+        t->active++;
+    }
+
+    while (t->active > 0) {
+        for (i = 0; i < t->nconns; i++) {
+            pfds[i].fd = t->ds[i].c.fd;
+            pfds[i].events = t->ds[i].state >= 0 ? POLLIN : 0;
         }
 
-        rc = poll(pfds, (nfds_t) nconns, RESP_TIMEOUT_MS);
+        rc = poll(pfds, (nfds_t) t->nconns, RESP_TIMEOUT_MS);
         if (rc == 0) {
             die("done: no answer in %d ms", RESP_TIMEOUT_MS);
         }
@@ -1422,196 +1681,55 @@ cmd_done(int argc, char **argv)
             die("poll: %s", strerror(errno));
         }
 
-        for (i = 0; i < nconns; i++) {
-            x = &ds[i];
+        for (i = 0; i < t->nconns; i++) {
+            x = &t->ds[i];
 
-            if (!pfds[i].revents || x->state < 0 || !conn_recv(&x->c, &r, 0))
-            {
-                continue;
+            if (pfds[i].revents && x->state >= 0 && conn_recv(&x->c, &r, 0)) {
+                done_answer(t, x, &r);
             }
-
-            switch (x->state) {
-
-            case D_CREATE:
-                if (r.status == 503 && until_evicted) {
-                    stopped_by = "create refused (503)";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                if (r.status != 201) {
-                    die("done: POST /runs answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s",
-                         x->lid);
-                conn_request(&x->c, "GET", path, NULL);
-                x->state = D_CLAIM;
-                break;
-
-            case D_CLAIM:
-                if (r.status != 200
-                    || !json_str(r.body, r.body_len, "run_id", x->rid,
-                                 sizeof(x->rid)))
-                {
-                    die("done: the poll answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs/%s/started",
-                         x->rid);
-                body.len = 0;
-                sb_printf(&body, "{\"launcher_id\":\"%s\"}", x->lid);
-                conn_request(&x->c, "POST", path, body.p);
-                x->state = D_STARTED;
-                break;
-
-            case D_STARTED:
-                if (r.status != 200) {
-                    die("done: started answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs/%s/log", x->rid);
-                body.len = 0;
-                sb_printf(&body, "{\"launcher_id\":\"%s\",\"offset\":0,"
-                          "\"data\":\"%s\"}", x->lid, esc);
-                fmt_big_request(&x->req, "POST", path, body.p, body.len);
-                send_all(x->c.fd, x->req.p, x->req.len);
-                x->state = D_LOG;
-                break;
-
-            case D_LOG:
-                if (r.status == 503 && until_evicted) {
-                    stopped_by = "log refused (503)";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                if (r.status != 200
-                    || !json_u64(r.body, r.body_len, "offset", &end)
-                    || end != (uint64_t) log_bytes)
-                {
-                    die("done: the log post answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs/%s/completed",
-                         x->rid);
-                body.len = 0;
-                sb_printf(&body, "{\"launcher_id\":\"%s\",\"result\":\"%s\"}",
-                          x->lid, result);
-                fmt_big_request(&x->req, "POST", path, body.p, body.len);
-                send_all(x->c.fd, x->req.p, x->req.len);
-                x->state = D_COMPLETED;
-                break;
-
-            case D_COMPLETED:
-                if (r.status != 200) {
-                    die("done: completed answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                if (ids) {
-                    fprintf(ids, "%s\n", x->rid);
-                }
-                if (first[0] == '\0') {
-                    snprintf(first, sizeof(first), "%s", x->rid);
-                }
-                if (until_evicted) {
-                    /* this run whole: its result kept, not cut */
-                    snprintf(path, sizeof(path), "/runs/%s", x->rid);
-                    conn_request(&x->c, "GET", path, NULL);
-                    x->state = D_CHECK_RUN;
-                    break;
-                }
-                completed++;
-                goto next;
-
-            case D_CHECK_RUN:
-                if (r.status != 200) {
-                    die("done: GET /runs/%s answered %d", x->rid, r.status);
-                }
-                if (memmem(r.body, r.body_len, "\"result_truncated\":false",
-                           24) == NULL
-                    && memmem(r.body, r.body_len, "\"result_truncated\": false",
-                              25) == NULL)
-                {
-                    stopped_by = "result cut";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                /* the first run's log: still there? */
-                snprintf(path, sizeof(path), "/runs/%s/log?offset=%d", first,
-                         log_bytes);
-                conn_request(&x->c, "GET", path, NULL);
-                x->state = D_CHECK_FIRST;
-                break;
-
-            case D_CHECK_FIRST:
-                if (r.status == 404) {
-                    stopped_by = "first run evicted";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                if (r.status != 200) {
-                    die("done: GET the first log answered %d", r.status);
-                }
-                if (memmem(x->c.buf, (size_t) (r.body - x->c.buf),
-                           "X-Log-Evicted: true", 19) != NULL)
-                {
-                    stopped_by = "first log evicted";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                completed++;
-                goto next;
-
-            default:
-                die("done: state %d", x->state);
-            }
-
-            continue;
-
-        next:
-
-            if (!until_evicted && started >= total) {
-                x->state = -1;
-                active--;
-                continue;
-            }
-
-            snprintf(name, sizeof(name), "%s%ld", prefix, started++);
-            name_bytes += (long) strlen(name);
-            create_body(cbody, sizeof(cbody), name, prompt100);
-            conn_request(&x->c, "POST", "/runs", cbody);
-            x->state = D_CREATE;
         }
     }
+}
+
+
+int
+cmd_done(int argc, char **argv)
+{
+    int       i;
+    done_t    t;
+    uint64_t  t0, t1;
+
+    done_options(argc, argv, &t);
+    done_setup(&t);
+
+    t0 = now_ns();
+
+    done_loop(&t);
 
     t1 = now_ns();
 
-    if (ids && fclose(ids) != 0) {
-        die("%s: %s", idsfile, strerror(errno));
+    if (t.ids && fclose(t.ids) != 0) {
+        die("%s: %s", t.idsfile, strerror(errno));
     }
 
     printf("{\"completed\":%ld,\"attempted\":%ld,\"stopped_by\":\"%s\","
            "\"prompt_bytes\":100,\"name_bytes_mean\":%.2f,"
            "\"result_bytes\":%d,\"log_bytes\":%d,\"conns\":%d,"
            "\"seconds\":%.3f,\"per_s\":%.0f}\n",
-           completed, started, stopped_by,
-           started ? (double) name_bytes / (double) started : 0.0,
-           result_bytes, log_bytes, nconns, (double) (t1 - t0) / 1e9,
-           (double) completed / ((double) (t1 - t0) / 1e9));
+           t.completed, t.started, t.stopped_by,
+           t.started ? (double) t.name_bytes / (double) t.started : 0.0,
+           t.result_bytes, t.log_bytes, t.nconns, (double) (t1 - t0) / 1e9,
+           (double) t.completed / ((double) (t1 - t0) / 1e9));
 
-    for (i = 0; i < nconns; i++) {
-        conn_close(&ds[i].c);
-        free(ds[i].req.p);
+    for (i = 0; i < t.nconns; i++) {
+        conn_close(&t.ds[i].c);
+        free(t.ds[i].req.p);
     }
-    free(ds);
-    free(pfds);
-    free(esc);
-    free(result);
-    free(body.p);
+    free(t.ds);
+    free(t.pfds);
+    free(t.esc);
+    free(t.result);
+    free(t.body.p);
 
     return 0;
 }
