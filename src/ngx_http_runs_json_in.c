@@ -32,8 +32,14 @@ typedef struct {
 
 static ngx_int_t ngx_http_runs_json_value(ngx_http_runs_reader_t *rd,
     ngx_uint_t depth, ngx_http_runs_field_t *f);
+static ngx_int_t ngx_http_runs_json_container(ngx_http_runs_reader_t *rd,
+    ngx_uint_t depth, ngx_http_runs_field_t *f);
+static ngx_int_t ngx_http_runs_json_key(ngx_http_runs_reader_t *rd,
+    ngx_str_t *key);
 static ngx_int_t ngx_http_runs_json_string(ngx_http_runs_reader_t *rd,
     ngx_str_t *out);
+static size_t ngx_http_runs_json_escape(ngx_http_runs_reader_t *rd,
+    u_char *p);
 static ngx_int_t ngx_http_runs_json_number(ngx_http_runs_reader_t *rd,
     ngx_uint_t *integer);
 static ngx_int_t ngx_http_runs_json_members(ngx_http_runs_reader_t *rd,
@@ -157,27 +163,9 @@ ngx_http_runs_json_members(ngx_http_runs_reader_t *rd,
     ngx_http_runs_field_t  *f, skip;
 
     for ( ;; ) {
-        ngx_http_runs_json_skip_ws(rd);
-
-        if (rd->pos == rd->end || *rd->pos != '"') {
-            (void) ngx_http_runs_json_fail(rd, rd->pos,
-                                           "string or '}' expected");
+        if (ngx_http_runs_json_key(rd, &key) != NGX_OK) {
             return NGX_ERROR;
         }
-
-        if (ngx_http_runs_json_string(rd, &key) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_runs_json_skip_ws(rd);
-
-        if (rd->pos == rd->end || *rd->pos != ':') {
-            (void) ngx_http_runs_json_fail(rd, rd->pos, "':' expected");
-            return NGX_ERROR;
-        }
-
-        rd->pos++;
-        ngx_http_runs_json_skip_ws(rd);
 
         f = &skip;
         skip.key = NULL;
@@ -286,10 +274,8 @@ static ngx_int_t
 ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
     ngx_http_runs_field_t *f)
 {
-    u_char                 close;
-    ngx_str_t              s;
-    ngx_uint_t             integer;
-    ngx_http_runs_field_t  inner;
+    ngx_str_t   s;
+    ngx_uint_t  integer;
 
     if (rd->pos == rd->end) {
         return ngx_http_runs_json_fail(rd, rd->pos, "unexpected end of text");
@@ -329,84 +315,7 @@ ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
     case '{':
     case '[':
         f->type = NGX_HTTP_RUNS_JSON_OTHER;
-
-        if (depth >= NGX_HTTP_RUNS_JSON_DEPTH) {
-            return ngx_http_runs_json_fail(rd, rd->pos,
-                                           "nesting too deep");
-        }
-
-        close = (*rd->pos == '{') ? '}' : ']';
-
-        /* an array's text, for a field the caller asked for */
-        if (close == ']' && f->key) {
-            f->value.data = rd->pos;
-        }
-
-        rd->pos++;
-        ngx_http_runs_json_skip_ws(rd);
-
-        if (rd->pos < rd->end && *rd->pos == close) {
-            rd->pos++;
-
-            if (f->value.data) {
-                f->value.len = rd->pos - f->value.data;
-            }
-
-            return NGX_OK;
-        }
-
-        for ( ;; ) {
-            ngx_http_runs_json_skip_ws(rd);
-
-            if (close == '}') {
-                if (rd->pos == rd->end || *rd->pos != '"') {
-                    return ngx_http_runs_json_fail(rd, rd->pos,
-                                                   "string or '}' expected");
-                }
-
-                if (ngx_http_runs_json_string(rd, NULL) != NGX_OK) {
-                    return NGX_ERROR;
-                }
-
-                ngx_http_runs_json_skip_ws(rd);
-
-                if (rd->pos == rd->end || *rd->pos != ':') {
-                    return ngx_http_runs_json_fail(rd, rd->pos,
-                                                   "':' expected");
-                }
-
-                rd->pos++;
-                ngx_http_runs_json_skip_ws(rd);
-            }
-
-            inner.key = NULL;
-
-            if (ngx_http_runs_json_value(rd, depth + 1, &inner) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            ngx_http_runs_json_skip_ws(rd);
-
-            if (rd->pos < rd->end && *rd->pos == ',') {
-                rd->pos++;
-                continue;
-            }
-
-            if (rd->pos < rd->end && *rd->pos == close) {
-                rd->pos++;
-
-                if (f->value.data) {
-                    f->value.len = rd->pos - f->value.data;
-                }
-
-                return NGX_OK;
-            }
-
-            return ngx_http_runs_json_fail(rd, rd->pos,
-                                           close == '}'
-                                           ? "',' or '}' expected"
-                                           : "',' or ']' expected");
-        }
+        return ngx_http_runs_json_container(rd, depth, f);
 
     default:
         if (*rd->pos == '-' || (*rd->pos >= '0' && *rd->pos <= '9')) {
@@ -430,6 +339,112 @@ ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
 
         return ngx_http_runs_json_fail(rd, rd->pos, "invalid token");
     }
+}
+
+
+/*
+ * Reads the object or array at rd->pos (at its '{' or '['), its values
+ * read as unknown members at depth + 1; an array's text is kept for a
+ * field the caller asked for.
+ */
+
+static ngx_int_t
+ngx_http_runs_json_container(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
+    ngx_http_runs_field_t *f)
+{
+    u_char                 close;
+    ngx_http_runs_field_t  inner;
+
+    if (depth >= NGX_HTTP_RUNS_JSON_DEPTH) {
+        return ngx_http_runs_json_fail(rd, rd->pos, "nesting too deep");
+    }
+
+    close = (*rd->pos == '{') ? '}' : ']';
+
+    /* an array's text, for a field the caller asked for */
+    if (close == ']' && f->key) {
+        f->value.data = rd->pos;
+    }
+
+    rd->pos++;
+    ngx_http_runs_json_skip_ws(rd);
+
+    if (rd->pos < rd->end && *rd->pos == close) {
+        rd->pos++;
+
+        if (f->value.data) {
+            f->value.len = rd->pos - f->value.data;
+        }
+
+        return NGX_OK;
+    }
+
+    for ( ;; ) {
+        ngx_http_runs_json_skip_ws(rd);
+
+        if (close == '}' && ngx_http_runs_json_key(rd, NULL) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        inner.key = NULL;
+
+        if (ngx_http_runs_json_value(rd, depth + 1, &inner) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_runs_json_skip_ws(rd);
+
+        if (rd->pos < rd->end && *rd->pos == ',') {
+            rd->pos++;
+            continue;
+        }
+
+        if (rd->pos < rd->end && *rd->pos == close) {
+            rd->pos++;
+
+            if (f->value.data) {
+                f->value.len = rd->pos - f->value.data;
+            }
+
+            return NGX_OK;
+        }
+
+        return ngx_http_runs_json_fail(rd, rd->pos,
+                                       close == '}' ? "',' or '}' expected"
+                                                    : "',' or ']' expected");
+    }
+}
+
+
+/*
+ * Reads a member's key and its ':' (whitespace before each skipped);
+ * rd->pos is then at the member's value.  With key, the key's decoded
+ * text is set.
+ */
+
+static ngx_int_t
+ngx_http_runs_json_key(ngx_http_runs_reader_t *rd, ngx_str_t *key)
+{
+    ngx_http_runs_json_skip_ws(rd);
+
+    if (rd->pos == rd->end || *rd->pos != '"') {
+        return ngx_http_runs_json_fail(rd, rd->pos, "string or '}' expected");
+    }
+
+    if (ngx_http_runs_json_string(rd, key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_runs_json_skip_ws(rd);
+
+    if (rd->pos == rd->end || *rd->pos != ':') {
+        return ngx_http_runs_json_fail(rd, rd->pos, "':' expected");
+    }
+
+    rd->pos++;
+    ngx_http_runs_json_skip_ws(rd);
+
+    return NGX_OK;
 }
 
 
@@ -598,7 +613,6 @@ ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
 {
     u_char    *p, *start, *dst;
     size_t     n;
-    uint32_t   cp, lo;
     ngx_uint_t escaped;
 
     start = rd->pos + 1;
@@ -620,51 +634,13 @@ ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
         if (*p == '\\') {
             escaped = 1;
 
-            if (p + 1 == rd->end) {
-                return ngx_http_runs_json_fail(rd, rd->pos,
-                                               "unterminated string");
+            n = ngx_http_runs_json_escape(rd, p);
+            if (n == 0) {
+                return NGX_ERROR;
             }
 
-            switch (p[1]) {
-            case '"': case '\\': case '/': case 'b': case 'f': case 'n':
-            case 'r': case 't':
-                p += 2;
-                continue;
-
-            case 'u':
-                if (rd->end - p < 6 || ngx_http_runs_json_hex4(p + 2, &cp)
-                                       != NGX_OK)
-                {
-                    return ngx_http_runs_json_fail(rd, p,
-                                                   "invalid \\u escape");
-                }
-
-                if (cp >= 0xdc00 && cp <= 0xdfff) {
-                    return ngx_http_runs_json_fail(rd, p,
-                                                   "lone surrogate in \\u "
-                                                   "escape");
-                }
-
-                if (cp >= 0xd800 && cp <= 0xdbff) {
-                    if (rd->end - p < 12 || p[6] != '\\' || p[7] != 'u'
-                        || ngx_http_runs_json_hex4(p + 8, &lo) != NGX_OK
-                        || lo < 0xdc00 || lo > 0xdfff)
-                    {
-                        return ngx_http_runs_json_fail(rd, p,
-                                                       "lone surrogate in "
-                                                       "\\u escape");
-                    }
-
-                    p += 12;
-                    continue;
-                }
-
-                p += 6;
-                continue;
-
-            default:
-                return ngx_http_runs_json_fail(rd, p, "invalid escape");
-            }
+            p += n;
+            continue;
         }
 
         if (*p < 0x80) {
@@ -709,6 +685,60 @@ ngx_http_runs_json_string(ngx_http_runs_reader_t *rd, ngx_str_t *out)
     out->len = dst - out->data;
 
     return NGX_OK;
+}
+
+
+/*
+ * The length of the well-formed escape at p (at its backslash) in a
+ * string that started at rd->pos; 0 if it is not, with the error set.
+ */
+
+static size_t
+ngx_http_runs_json_escape(ngx_http_runs_reader_t *rd, u_char *p)
+{
+    uint32_t  cp, lo;
+
+    if (p + 1 == rd->end) {
+        (void) ngx_http_runs_json_fail(rd, rd->pos, "unterminated string");
+        return 0;
+    }
+
+    switch (p[1]) {
+    case '"': case '\\': case '/': case 'b': case 'f': case 'n':
+    case 'r': case 't':
+        return 2;
+
+    case 'u':
+        if (rd->end - p < 6 || ngx_http_runs_json_hex4(p + 2, &cp) != NGX_OK) {
+            (void) ngx_http_runs_json_fail(rd, p, "invalid \\u escape");
+            return 0;
+        }
+
+        if (cp >= 0xdc00 && cp <= 0xdfff) {
+            (void) ngx_http_runs_json_fail(rd, p,
+                                           "lone surrogate in \\u escape");
+            return 0;
+        }
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (rd->end - p < 12 || p[6] != '\\' || p[7] != 'u'
+                || ngx_http_runs_json_hex4(p + 8, &lo) != NGX_OK
+                || lo < 0xdc00 || lo > 0xdfff)
+            {
+                (void) ngx_http_runs_json_fail(rd, p,
+                                               "lone surrogate in \\u escape");
+                return 0;
+            }
+
+            return 12;
+        }
+
+        return 6;
+
+    default:
+        (void) ngx_http_runs_json_fail(rd, p, "invalid escape");
+        return 0;
+    }
 }
 
 

@@ -487,173 +487,251 @@ follow_finish(follow_t *f, uint64_t end)
 
 /* ------------------------------------------------------------- loglat */
 
-int
-cmd_loglat(int argc, char **argv)
-{
-    int            i, d, k, samples, piece, got_f, got_p, same, rc;
-    long           gap;
-    char           lid[32], rid[2][32], path[160], name[64], *data;
-    sbuf_t         body = { NULL, 0, 0 }, req = { NULL, 0, 0 };
-    conn_t         pc[2], cc[2];
-    resp_t         r;
-    uint64_t       t0, *lat, *own, off[2], end;
-    size_t         nlat, nown;
-    follow_t       fol[2];
-    struct pollfd  pfd[2];
+typedef struct {
+    int        samples;
+    int        piece;
+    long       gap;
+    char       lid[32];
+    char       rid[2][32];      /* run d: followed in worker d, posted to
+                                   in the other one */
+    conn_t     pc[2];
+    conn_t     cc[2];
+    follow_t   fol[2];
+    uint64_t   off[2];          /* the bytes posted to run d */
+    uint64_t  *lat;
+    uint64_t  *own;
+    size_t     nlat;
+    size_t     nown;
+    int        same;
+    sbuf_t     body;
+    sbuf_t     req;
+} loglat_t;
 
-    samples = 1000;
-    piece = 64;
-    gap = 1000;
+
+static void
+loglat_options(int argc, char **argv, loglat_t *l)
+{
+    int  i;
+
+    l->samples = 1000;
+    l->piece = 64;
+    l->gap = 1000;
 
     for (i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
-            samples = atoi(argv[++i]);
+            l->samples = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
-            piece = atoi(argv[++i]);
+            l->piece = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--gap-us") == 0 && i + 1 < argc) {
-            gap = atol(argv[++i]);
+            l->gap = atol(argv[++i]);
         } else {
             die("loglat: unknown argument %s", argv[i]);
         }
     }
 
-    if (samples < 1 || piece < 8 || piece > 16384) {
+    if (l->samples < 1 || l->piece < 8 || l->piece > 16384) {
         die("usage: loglat PORT [--samples N] [--piece 8..16384] "
             "[--gap-us U]");
     }
+}
 
-    conns_per_worker(pc, cc);
-    register_launcher(&cc[0], lid, sizeof(lid));
+
+/* the two runs, each with its follow held, and room for the samples */
+
+static void
+loglat_start(loglat_t *l)
+{
+    int   d;
+    char  name[64];
+
+    conns_per_worker(l->pc, l->cc);
+    register_launcher(&l->cc[0], l->lid, sizeof(l->lid));
 
     /* run d is followed in worker d and posted to in the other one */
     for (d = 0; d < 2; d++) {
         snprintf(name, sizeof(name), "loglat%d_%d", (int) getpid(), d);
-        live_run(&cc[0], lid, name, rid[d], sizeof(rid[d]));
-        follow_start(&fol[d], pc[d].fd, rid[d]);
-        follow_wait(&fol[d], 0, RESP_TIMEOUT_MS);
-        if (fol[d].worker != pc[d].worker) {
+        live_run(&l->cc[0], l->lid, name, l->rid[d], sizeof(l->rid[d]));
+        follow_start(&l->fol[d], l->pc[d].fd, l->rid[d]);
+        follow_wait(&l->fol[d], 0, RESP_TIMEOUT_MS);
+        if (l->fol[d].worker != l->pc[d].worker) {
             die("loglat: the follow came from worker %ld, not %ld",
-                fol[d].worker, pc[d].worker);
+                l->fol[d].worker, l->pc[d].worker);
         }
-        off[d] = 0;
+        l->off[d] = 0;
     }
 
-    lat = calloc((size_t) samples, sizeof(uint64_t));
-    own = calloc((size_t) samples, sizeof(uint64_t));
-    if (lat == NULL || own == NULL) {
+    l->lat = calloc((size_t) l->samples, sizeof(uint64_t));
+    l->own = calloc((size_t) l->samples, sizeof(uint64_t));
+    if (l->lat == NULL || l->own == NULL) {
         die("out of memory");
     }
 
-    nlat = nown = 0;
-    same = 0;
+    l->nlat = l->nown = 0;
+    l->same = 0;
+}
 
-    for (i = 0; i < samples; i++) {
-        d = i & 1;              /* the follower's worker; the post: 1 - d */
-        k = 1 - d;
 
-        sleep_us(gap);
+/* sample i's post to run d, in l->req */
 
-        /* the follower is held with nothing to send */
-        pfd[0].fd = fol[d].fd;
-        pfd[0].events = POLLIN;
-        if (poll(pfd, 1, 0) != 0) {
-            die("loglat: the follower had something before the post");
+static void
+loglat_post(loglat_t *l, int i, int d)
+{
+    char  path[160], name[64], *data;
+
+    snprintf(name, sizeof(name), "s%06d", i);
+    data = log_text_json((size_t) l->piece, name);
+    l->body.len = 0;
+    sb_printf(&l->body, "{\"launcher_id\":\"%s\",\"offset\":%" PRIu64
+              ",\"data\":\"%s\"}", l->lid, l->off[d], data);
+    free(data);
+    snprintf(path, sizeof(path), "/launcher/runs/%s/log", l->rid[d]);
+    fmt_big_request(&l->req, "POST", path, l->body.p, l->body.len);
+}
+
+
+/* the piece posted at t0 on cc[k]: until the follower of run d has it
+   and the post has its answer, each timed */
+
+static void
+loglat_await(loglat_t *l, int i, int d, int k, uint64_t t0)
+{
+    int            got_f, got_p, rc;
+    resp_t         r;
+    uint64_t       end, want;
+    follow_t      *f = &l->fol[d];
+    struct pollfd  pfd[2];
+
+    want = l->off[d] + (uint64_t) l->piece;
+    got_f = got_p = 0;
+
+    while (!got_f || !got_p) {
+        pfd[0].fd = f->fd;
+        pfd[0].events = got_f ? 0 : POLLIN;
+        pfd[1].fd = l->cc[k].fd;
+        pfd[1].events = got_p ? 0 : POLLIN;
+
+        rc = poll(pfd, 2, RESP_TIMEOUT_MS);
+        if (rc == 0) {
+            die("loglat: sample %d: no piece and no answer in %d ms", i,
+                RESP_TIMEOUT_MS);
+        }
+        if (rc == -1) {
+            if (errno == EINTR) {
+                continue;
+            }
+            die("poll: %s", strerror(errno));
         }
 
-        snprintf(name, sizeof(name), "s%06d", i);
-        data = log_text_json((size_t) piece, name);
-        body.len = 0;
-        sb_printf(&body, "{\"launcher_id\":\"%s\",\"offset\":%" PRIu64
-                  ",\"data\":\"%s\"}", lid, off[d], data);
-        free(data);
-        snprintf(path, sizeof(path), "/launcher/runs/%s/log", rid[d]);
-        fmt_big_request(&req, "POST", path, body.p, body.len);
-
-        t0 = now_ns();
-        send_all(cc[k].fd, req.p, req.len);
-
-        got_f = got_p = 0;
-
-        while (!got_f || !got_p) {
-            pfd[0].fd = fol[d].fd;
-            pfd[0].events = got_f ? 0 : POLLIN;
-            pfd[1].fd = cc[k].fd;
-            pfd[1].events = got_p ? 0 : POLLIN;
-
-            rc = poll(pfd, 2, RESP_TIMEOUT_MS);
-            if (rc == 0) {
-                die("loglat: sample %d: no piece and no answer in %d ms", i,
-                    RESP_TIMEOUT_MS);
+        if (!got_f && pfd[0].revents) {
+            if (follow_read(f) < 0 || f->state == FOL_END) {
+                die("loglat: the follow ended");
             }
-            if (rc == -1) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                die("poll: %s", strerror(errno));
-            }
-
-            if (!got_f && pfd[0].revents) {
-                if (follow_read(&fol[d]) < 0 || fol[d].state == FOL_END) {
-                    die("loglat: the follow ended");
-                }
-                if (fol[d].pos >= off[d] + (uint64_t) piece) {
-                    lat[nlat++] = now_ns() - t0;
-                    got_f = 1;
-                }
-            }
-
-            if (!got_p && pfd[1].revents && conn_recv(&cc[k], &r, 0)) {
-                own[nown++] = now_ns() - t0;
-                got_p = 1;
-                if (r.status != 200
-                    || !json_u64(r.body, r.body_len, "offset", &end)
-                    || end != off[d] + (uint64_t) piece)
-                {
-                    die("loglat: the post answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
+            if (f->pos >= want) {
+                l->lat[l->nlat++] = now_ns() - t0;
+                got_f = 1;
             }
         }
 
-        if (fol[d].pos != off[d] + (uint64_t) piece || fol[d].skipped) {
-            die("loglat: the follower is at %" PRIu64 ", %" PRIu64
-                " posted", fol[d].pos, off[d] + (uint64_t) piece);
+        if (!got_p && pfd[1].revents && conn_recv(&l->cc[k], &r, 0)) {
+            l->own[l->nown++] = now_ns() - t0;
+            got_p = 1;
+            if (r.status != 200
+                || !json_u64(r.body, r.body_len, "offset", &end)
+                || end != want)
+            {
+                die("loglat: the post answered %d: %.*s", r.status,
+                    (int) r.body_len, r.body);
+            }
         }
+    }
+}
 
-        if (fol[d].worker == cc[k].worker) {
-            same++;             /* never, by construction */
-        }
 
-        off[d] += (uint64_t) piece;
+static void
+loglat_sample(loglat_t *l, int i)
+{
+    int            d, k;
+    uint64_t       t0;
+    struct pollfd  pfd;
+
+    d = i & 1;                  /* the follower's worker; the post: 1 - d */
+    k = 1 - d;
+
+    sleep_us(l->gap);
+
+    /* the follower is held with nothing to send */
+    pfd.fd = l->fol[d].fd;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, 0) != 0) {
+        die("loglat: the follower had something before the post");
+    }
+
+    loglat_post(l, i, d);
+
+    t0 = now_ns();
+    send_all(l->cc[k].fd, l->req.p, l->req.len);
+
+    loglat_await(l, i, d, k, t0);
+
+    if (l->fol[d].pos != l->off[d] + (uint64_t) l->piece
+        || l->fol[d].skipped)
+    {
+        die("loglat: the follower is at %" PRIu64 ", %" PRIu64
+            " posted", l->fol[d].pos, l->off[d] + (uint64_t) l->piece);
+    }
+
+    if (l->fol[d].worker == l->cc[k].worker) {
+        l->same++;              /* never, by construction */
+    }
+
+    l->off[d] += (uint64_t) l->piece;
+}
+
+
+int
+cmd_loglat(int argc, char **argv)
+{
+    int       i, d;
+    loglat_t  l;
+
+    loglat_options(argc, argv, &l);
+    l.body = (sbuf_t) { NULL, 0, 0 };
+    l.req = (sbuf_t) { NULL, 0, 0 };
+
+    loglat_start(&l);
+
+    for (i = 0; i < l.samples; i++) {
+        loglat_sample(&l, i);
     }
 
     /* the runs end: so do their follows, with every byte */
     for (d = 0; d < 2; d++) {
-        end_run(&cc[0], lid, rid[d]);
-        follow_finish(&fol[d], off[d]);
-        if (fol[d].data != off[d] || fol[d].answers != 1) {
+        end_run(&l.cc[0], l.lid, l.rid[d]);
+        follow_finish(&l.fol[d], l.off[d]);
+        if (l.fol[d].data != l.off[d] || l.fol[d].answers != 1) {
             die("loglat: follower %d: %" PRIu64 " bytes in %d answers, %"
-                PRIu64 " posted", d, fol[d].data, fol[d].answers, off[d]);
+                PRIu64 " posted", d, l.fol[d].data, l.fol[d].answers,
+                l.off[d]);
         }
     }
 
     printf("{\"workers\":[%ld,%ld],\"piece_bytes\":%d,\"gap_us\":%ld,"
-           "\"same_worker\":%d,", pc[0].worker, pc[1].worker, piece, gap,
-           same);
-    print_dist("log_wake", lat, nlat);
+           "\"same_worker\":%d,", l.pc[0].worker, l.pc[1].worker, l.piece,
+           l.gap, l.same);
+    print_dist("log_wake", l.lat, l.nlat);
     printf(",");
-    print_dist("post_response", own, nown);
+    print_dist("post_response", l.own, l.nown);
     printf("}\n");
 
     for (d = 0; d < 2; d++) {
-        free(fol[d].buf);
-        conn_close(&pc[d]);
-        conn_close(&cc[d]);
+        free(l.fol[d].buf);
+        conn_close(&l.pc[d]);
+        conn_close(&l.cc[d]);
     }
-    free(lat);
-    free(own);
-    free(body.p);
-    free(req.p);
+    free(l.lat);
+    free(l.own);
+    free(l.body.p);
+    free(l.req.p);
 
     return 0;
 }
@@ -682,6 +760,19 @@ typedef struct {
     poster_t  *p;
     follow_t  *f;
 } ev_t;
+
+
+static void
+ep_add(int ep, int fd, void *ptr)
+{
+    struct epoll_event  ev;
+
+    ev.events = EPOLLIN;
+    ev.data.ptr = ptr;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1) {
+        die("epoll_ctl: %s", strerror(errno));
+    }
+}
 
 
 static void
@@ -752,45 +843,60 @@ poster_post(poster_t *p, int ep, ev_t *e, const char *lid, const char *esc,
 }
 
 
-int
-cmd_logtput(int argc, char **argv)
-{
-    int                 i, j, nruns, piece, ceiling, ep, n, running, busy;
-    int                 cross, nofollow, follow;
-    long                master, hz, pids[MAX_WORKERS];
-    char                lid[32], name[64], *esc;
-    double              secs, wall;
-    size_t              npids, esc_len, used, nlat, latcap;
-    conn_t              setup, c;
-    resp_t              r;
-    ev_t               *evs;
-    uint64_t            t0, t1, stop_at, posted, posts, delivered_win;
-    uint64_t            delivered, skipped, end, *lat;
-    int                 answers;
-    long                ticks0, ticks1;
-    poster_t           *ps;
-    follow_t           *fs;
-    struct rusage       ru0, ru1;
-    struct epoll_event  ev, ready[256];
+typedef struct {
+    int        nruns;
+    double     secs;
+    int        piece;
+    int        ceiling;         /* against "return 200": no runs */
+    int        follow;          /* a follower per run */
+    long       master;
+    char       lid[32];
+    char      *esc;             /* the piece, as the inside of a string */
+    size_t     esc_len;
+    int        ep;
+    conn_t     setup;
+    poster_t  *ps;
+    follow_t  *fs;
+    ev_t      *evs;             /* nruns posters, then nruns followers */
+    int        cross;
+    uint64_t  *lat;
+    size_t     nlat;
+    size_t     latcap;
+    int        running;         /* posting, until stop_at */
+    int        busy;            /* posters with a post in flight */
+    uint64_t   stop_at;
+    uint64_t   posted;
+    uint64_t   posts;
+    uint64_t   delivered_win;   /* to the followers while posting */
+    uint64_t   delivered;       /* to the followers, in all */
+    uint64_t   skipped;
+    int        answers;
+} logtput_t;
 
-    nruns = 1;
-    secs = 5;
-    piece = 16384;
-    ceiling = 0;
+
+static void
+logtput_options(int argc, char **argv, logtput_t *t)
+{
+    int  i, nofollow;
+
+    t->nruns = 1;
+    t->secs = 5;
+    t->piece = 16384;
+    t->ceiling = 0;
     nofollow = 0;
-    master = 0;
+    t->master = 0;
 
     for (i = 3; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            nruns = atoi(argv[++i]);
+            t->nruns = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
-            secs = atof(argv[++i]);
+            t->secs = atof(argv[++i]);
         } else if (strcmp(argv[i], "--piece") == 0 && i + 1 < argc) {
-            piece = atoi(argv[++i]);
+            t->piece = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
-            master = atol(argv[++i]);
+            t->master = atol(argv[++i]);
         } else if (strcmp(argv[i], "--ceiling") == 0) {
-            ceiling = 1;
+            t->ceiling = 1;
         } else if (strcmp(argv[i], "--no-follow") == 0) {
             nofollow = 1;
         } else {
@@ -798,115 +904,220 @@ cmd_logtput(int argc, char **argv)
         }
     }
 
-    if (nruns < 1 || nruns > 1000 || secs <= 0 || piece < 1
-        || piece > 1000000 || master == 0)
+    if (t->nruns < 1 || t->nruns > 1000 || t->secs <= 0 || t->piece < 1
+        || t->piece > 1000000 || t->master == 0)
     {
         die("usage: logtput PORT --master PID [--runs R] [--seconds S] "
             "[--piece BYTES] [--ceiling | --no-follow]");
     }
 
-    follow = !ceiling && !nofollow;
+    t->follow = !t->ceiling && !nofollow;
+}
 
-    raise_nofile();
-    hz = sysconf(_SC_CLK_TCK);
-    npids = nginx_pids(master, pids, MAX_WORKERS);
 
-    esc = log_text_json((size_t) piece, "tput");
-    esc_len = strlen(esc);
+/* the piece, room for the runs and the latencies, the epoll set, the
+   launcher */
 
-    ps = calloc((size_t) nruns, sizeof(poster_t));
-    fs = calloc((size_t) nruns, sizeof(follow_t));
-    evs = calloc((size_t) nruns * 2, sizeof(ev_t));
-    latcap = 1 << 16;
-    lat = calloc(latcap, sizeof(uint64_t));
-    if (ps == NULL || fs == NULL || evs == NULL || lat == NULL) {
+static void
+logtput_setup(logtput_t *t)
+{
+    t->esc = log_text_json((size_t) t->piece, "tput");
+    t->esc_len = strlen(t->esc);
+
+    t->ps = calloc((size_t) t->nruns, sizeof(poster_t));
+    t->fs = calloc((size_t) t->nruns, sizeof(follow_t));
+    t->evs = calloc((size_t) t->nruns * 2, sizeof(ev_t));
+    t->latcap = 1 << 16;
+    t->lat = calloc(t->latcap, sizeof(uint64_t));
+    if (t->ps == NULL || t->fs == NULL || t->evs == NULL || t->lat == NULL) {
         die("out of memory");
     }
 
-    ep = epoll_create1(0);
-    if (ep == -1) {
+    t->ep = epoll_create1(0);
+    if (t->ep == -1) {
         die("epoll_create1: %s", strerror(errno));
     }
 
-    lid[0] = '\0';
-    cross = 0;
+    t->lid[0] = '\0';
+    t->cross = 0;
 
-    if (!ceiling) {
-        conn_open(&setup);
-        register_launcher(&setup, lid, sizeof(lid));
+    if (!t->ceiling) {
+        conn_open(&t->setup);
+        register_launcher(&t->setup, t->lid, sizeof(t->lid));
+    }
+}
+
+
+/* run j: its poster's connection, the run, its follower in the other
+   worker */
+
+static void
+logtput_add_run(logtput_t *t, int j)
+{
+    char       name[64];
+    conn_t     c;
+    poster_t  *p = &t->ps[j];
+
+    /* the poster's connection, its worker known */
+    conn_in_worker(&c, 0, 1);
+    p->fd = c.fd;
+    p->worker = c.worker;
+    free(c.buf);
+
+    if (t->ceiling) {
+        snprintf(p->rid, sizeof(p->rid), "run_ceiling%04d", j);
+
+    } else {
+        snprintf(name, sizeof(name), "tput%d_%d", (int) getpid(), j);
+        live_run(&t->setup, t->lid, name, p->rid, sizeof(p->rid));
     }
 
-    for (j = 0; j < nruns; j++) {
-        poster_t  *p = &ps[j];
-
-        /* the poster's connection, its worker known */
-        conn_in_worker(&c, 0, 1);
-        p->fd = c.fd;
-        p->worker = c.worker;
+    if (t->follow) {
+        /* its follower in the other worker */
+        conn_in_worker(&c, p->worker, 0);
         free(c.buf);
+        follow_start(&t->fs[j], c.fd, p->rid);
+        t->fs[j].owner = p;
+        t->cross++;
 
-        if (ceiling) {
-            snprintf(p->rid, sizeof(p->rid), "run_ceiling%04d", j);
-
-        } else {
-            snprintf(name, sizeof(name), "tput%d_%d", (int) getpid(), j);
-            live_run(&setup, lid, name, p->rid, sizeof(p->rid));
-        }
-
-        if (follow) {
-            /* its follower in the other worker */
-            conn_in_worker(&c, p->worker, 0);
-            free(c.buf);
-            follow_start(&fs[j], c.fd, p->rid);
-            fs[j].owner = p;
-            cross++;
-
-            evs[nruns + j].kind = 1;
-            evs[nruns + j].f = &fs[j];
-            ev.events = EPOLLIN;
-            ev.data.ptr = &evs[nruns + j];
-            if (epoll_ctl(ep, EPOLL_CTL_ADD, fs[j].fd, &ev) == -1) {
-                die("epoll_ctl: %s", strerror(errno));
-            }
-        }
-
-        evs[j].kind = 0;
-        evs[j].p = p;
-        ev.events = EPOLLIN;
-        ev.data.ptr = &evs[j];
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, p->fd, &ev) == -1) {
-            die("epoll_ctl: %s", strerror(errno));
-        }
+        t->evs[t->nruns + j].kind = 1;
+        t->evs[t->nruns + j].f = &t->fs[j];
+        ep_add(t->ep, t->fs[j].fd, &t->evs[t->nruns + j]);
     }
 
-    /* every follow held before the clock starts */
-    for (j = 0; follow && j < nruns; j++) {
-        follow_wait(&fs[j], 0, RESP_TIMEOUT_MS);
-        if (fs[j].worker == ps[j].worker) {
-            die("logtput: follower and poster in worker %ld", fs[j].worker);
+    t->evs[j].kind = 0;
+    t->evs[j].p = p;
+    ep_add(t->ep, p->fd, &t->evs[j]);
+}
+
+
+/* a follower has something: all it has is read */
+
+static void
+logtput_on_follow(logtput_t *t, follow_t *f)
+{
+    int       k;
+    uint64_t  before = f->data;
+
+    while ((k = follow_read(f)) > 0) {
+        /* all it has */
+    }
+    if (k < 0) {
+        die("logtput: a follow's connection closed");
+    }
+    t->delivered_win += f->data - before;
+    if (f->state == FOL_END) {
+        /* overtaken by the ring: asked again from where it is */
+        follow_request(f);
+    }
+}
+
+
+/* a poster's post answered: the next one sent while posting */
+
+static void
+logtput_answered(logtput_t *t, poster_t *p, ev_t *e, resp_t *r, size_t used)
+{
+    uint64_t  end;
+
+    if (r->status != 200) {
+        die("logtput: a post answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+
+    if (t->ceiling) {
+        end = p->offset + (uint64_t) t->piece;
+    } else if (!json_u64(r->body, r->body_len, "offset", &end)
+               || end != p->offset + (uint64_t) t->piece)
+    {
+        die("logtput: a post answered %.*s at offset %" PRIu64,
+            (int) r->body_len, r->body, p->offset);
+    }
+
+    if (t->nlat == t->latcap) {
+        t->latcap *= 2;
+        t->lat = xrealloc(t->lat, t->latcap * sizeof(uint64_t));
+    }
+    t->lat[t->nlat++] = now_ns() - p->sent_at;
+
+    memmove(p->rbuf, p->rbuf + used, p->rlen - used);
+    p->rlen -= used;
+    p->offset = end;
+    p->busy = 0;
+    t->posted += (uint64_t) t->piece;
+    t->posts++;
+
+    if (t->running) {
+        poster_post(p, t->ep, e, t->lid, t->esc, t->esc_len);
+    } else {
+        t->busy--;
+    }
+}
+
+
+/* a poster's connection is ready for the given events */
+
+static void
+logtput_on_poster(logtput_t *t, ev_t *e, uint32_t events)
+{
+    size_t     used;
+    resp_t     r;
+    ssize_t    k;
+    poster_t  *p = e->p;
+
+    if (events & EPOLLOUT) {
+        poster_flush(p, t->ep, e);
+    }
+
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+        return;
+    }
+
+    if (p->rcap - p->rlen < 4096) {
+        p->rcap = p->rcap ? p->rcap * 2 : 16384;
+        p->rbuf = xrealloc(p->rbuf, p->rcap);
+    }
+
+    k = recv(p->fd, p->rbuf + p->rlen, p->rcap - p->rlen, MSG_DONTWAIT);
+    if (k == 0) {
+        die("logtput: the server closed a poster's connection");
+    }
+    if (k == -1) {
+        if (errno == EAGAIN || errno == EINTR) {
+            return;
         }
+        die("poster read: %s", strerror(errno));
+    }
+    p->rlen += (size_t) k;
+
+    if (parse_response(p->rbuf, p->rlen, &r, &used) != 1) {
+        return;
     }
 
-    sleep_us(100000);
+    logtput_answered(t, p, e, &r, used);
+}
 
-    posted = posts = delivered_win = 0;
-    nlat = 0;
 
-    getrusage(RUSAGE_SELF, &ru0);
-    ticks0 = sum_ticks(pids, npids, 0);
-    t0 = now_ns();
-    stop_at = t0 + (uint64_t) (secs * 1e9);
+/* every poster posts back to back until stop_at, then until its last
+   post is answered */
 
-    for (j = 0; j < nruns; j++) {
-        poster_post(&ps[j], ep, &evs[j], lid, esc, esc_len);
+static void
+logtput_loop(logtput_t *t)
+{
+    int                 i, j, n;
+    ev_t               *e;
+    struct epoll_event  ready[256];
+
+    for (j = 0; j < t->nruns; j++) {
+        poster_post(&t->ps[j], t->ep, &t->evs[j], t->lid, t->esc,
+                    t->esc_len);
     }
 
-    running = 1;
-    busy = nruns;
-    t1 = 0;
+    t->running = 1;
+    t->busy = t->nruns;
 
-    while (busy > 0) {
-        n = epoll_wait(ep, ready, 256, RESP_TIMEOUT_MS);
+    while (t->busy > 0) {
+        n = epoll_wait(t->ep, ready, 256, RESP_TIMEOUT_MS);
         if (n == 0) {
             die("logtput: nothing for %d ms", RESP_TIMEOUT_MS);
         }
@@ -917,122 +1128,55 @@ cmd_logtput(int argc, char **argv)
             die("epoll_wait: %s", strerror(errno));
         }
 
-        if (running && now_ns() >= stop_at) {
-            running = 0;
+        if (t->running && now_ns() >= t->stop_at) {
+            t->running = 0;
         }
 
         for (i = 0; i < n; i++) {
-            ev_t      *e = ready[i].data.ptr;
-            poster_t  *p;
-            ssize_t    k;
+            e = ready[i].data.ptr;
 
             if (e->kind == 1) {
-                uint64_t  before = e->f->data;
-
-                while ((k = follow_read(e->f)) > 0) {
-                    /* all it has */
-                }
-                if (k < 0) {
-                    die("logtput: a follow's connection closed");
-                }
-                delivered_win += e->f->data - before;
-                if (e->f->state == FOL_END) {
-                    /* overtaken by the ring: asked again from where it is */
-                    follow_request(e->f);
-                }
-                continue;
-            }
-
-            p = e->p;
-
-            if (ready[i].events & EPOLLOUT) {
-                poster_flush(p, ep, e);
-            }
-
-            if (!(ready[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                continue;
-            }
-
-            if (p->rcap - p->rlen < 4096) {
-                p->rcap = p->rcap ? p->rcap * 2 : 16384;
-                p->rbuf = xrealloc(p->rbuf, p->rcap);
-            }
-
-            k = recv(p->fd, p->rbuf + p->rlen, p->rcap - p->rlen,
-                     MSG_DONTWAIT);
-            if (k == 0) {
-                die("logtput: the server closed a poster's connection");
-            }
-            if (k == -1) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    continue;
-                }
-                die("poster read: %s", strerror(errno));
-            }
-            p->rlen += (size_t) k;
-
-            if (parse_response(p->rbuf, p->rlen, &r, &used) != 1) {
-                continue;
-            }
-
-            if (r.status != 200) {
-                die("logtput: a post answered %d: %.*s", r.status,
-                    (int) r.body_len, r.body);
-            }
-
-            if (ceiling) {
-                end = p->offset + (uint64_t) piece;
-            } else if (!json_u64(r.body, r.body_len, "offset", &end)
-                       || end != p->offset + (uint64_t) piece)
-            {
-                die("logtput: a post answered %.*s at offset %" PRIu64,
-                    (int) r.body_len, r.body, p->offset);
-            }
-
-            if (nlat == latcap) {
-                latcap *= 2;
-                lat = xrealloc(lat, latcap * sizeof(uint64_t));
-            }
-            lat[nlat++] = now_ns() - p->sent_at;
-
-            memmove(p->rbuf, p->rbuf + used, p->rlen - used);
-            p->rlen -= used;
-            p->offset = end;
-            p->busy = 0;
-            posted += (uint64_t) piece;
-            posts++;
-
-            if (running) {
-                poster_post(p, ep, e, lid, esc, esc_len);
+                logtput_on_follow(t, e->f);
             } else {
-                busy--;
+                logtput_on_poster(t, e, ready[i].events);
             }
         }
     }
+}
 
-    t1 = now_ns();
-    ticks1 = sum_ticks(pids, npids, 0);
-    getrusage(RUSAGE_SELF, &ru1);
-    wall = (double) (t1 - t0) / 1e9;
 
-    /* the runs end: their follows get every byte kept, then end */
-    delivered = skipped = 0;
-    answers = 0;
-    for (j = 0; !ceiling && j < nruns; j++) {
-        end_run(&setup, lid, ps[j].rid);
+/* the runs end: their follows get every byte kept, then end */
+
+static void
+logtput_drain(logtput_t *t)
+{
+    int  j;
+
+    t->delivered = t->skipped = 0;
+    t->answers = 0;
+    for (j = 0; !t->ceiling && j < t->nruns; j++) {
+        end_run(&t->setup, t->lid, t->ps[j].rid);
     }
-    for (j = 0; follow && j < nruns; j++) {
-        follow_finish(&fs[j], ps[j].offset);
-        delivered += fs[j].data;
-        skipped += fs[j].skipped;
-        answers += fs[j].answers;
-        if (fs[j].data + fs[j].skipped != ps[j].offset) {
+    for (j = 0; t->follow && j < t->nruns; j++) {
+        follow_finish(&t->fs[j], t->ps[j].offset);
+        t->delivered += t->fs[j].data;
+        t->skipped += t->fs[j].skipped;
+        t->answers += t->fs[j].answers;
+        if (t->fs[j].data + t->fs[j].skipped != t->ps[j].offset) {
             die("logtput: %s: %" PRIu64 " bytes received, %" PRIu64
-                " skipped, %" PRIu64 " posted", ps[j].rid, fs[j].data,
-                fs[j].skipped, ps[j].offset);
+                " skipped, %" PRIu64 " posted", t->ps[j].rid, t->fs[j].data,
+                t->fs[j].skipped, t->ps[j].offset);
         }
     }
+}
 
+
+/* ticks: nginx's CPU over wall seconds; client_s: this process's */
+
+static void
+logtput_report(logtput_t *t, double wall, long ticks, long hz,
+    double client_s)
+{
 #define MB(x)  ((double) (x) / 1e6)
 
     printf("{\"mode\":\"%s\",\"runs\":%d,\"piece_bytes\":%d,\"seconds\":%.3f,"
@@ -1043,43 +1187,103 @@ cmd_logtput(int argc, char **argv)
            "\"cross_worker_followers\":%d,"
            "\"nginx_ticks\":%ld,\"hz\":%ld,\"nginx_cpu_pct\":%.1f,"
            "\"nginx_cpu_ms_per_mb\":%.3f,\"client_cpu_pct\":%.1f,",
-           ceiling ? "ceiling" : follow ? "product" : "product_no_follow",
-           nruns, piece, wall, posts, posted,
-           MB(posted) / wall, delivered_win, MB(delivered_win) / wall,
-           delivered,
-           skipped, answers, cross, ticks1 - ticks0, hz,
-           100.0 * (double) (ticks1 - ticks0) / (double) hz / wall,
-           posted ? 1000.0 * (double) (ticks1 - ticks0) / (double) hz
-                    / MB(posted) : -1.0,
-           100.0 * ((double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec)
-                    + (double) (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
-                    + (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec)
-                      / 1e6
-                    + (double) (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec)
-                      / 1e6) / wall);
-    print_dist("post_response", lat, nlat);
+           t->ceiling ? "ceiling" : t->follow ? "product" : "product_no_follow",
+           t->nruns, t->piece, wall, t->posts, t->posted,
+           MB(t->posted) / wall, t->delivered_win,
+           MB(t->delivered_win) / wall, t->delivered,
+           t->skipped, t->answers, t->cross, ticks, hz,
+           100.0 * (double) ticks / (double) hz / wall,
+           t->posted ? 1000.0 * (double) ticks / (double) hz
+                       / MB(t->posted) : -1.0,
+           100.0 * client_s / wall);
+    print_dist("post_response", t->lat, t->nlat);
     printf("}\n");
 
 #undef MB
+}
 
-    for (j = 0; j < nruns; j++) {
-        close(ps[j].fd);
-        free(ps[j].w.p);
-        free(ps[j].rbuf);
-        if (follow) {
-            close(fs[j].fd);
-            free(fs[j].buf);
+
+static void
+logtput_free(logtput_t *t)
+{
+    int  j;
+
+    for (j = 0; j < t->nruns; j++) {
+        close(t->ps[j].fd);
+        free(t->ps[j].w.p);
+        free(t->ps[j].rbuf);
+        if (t->follow) {
+            close(t->fs[j].fd);
+            free(t->fs[j].buf);
         }
     }
-    if (!ceiling) {
-        conn_close(&setup);
+    if (!t->ceiling) {
+        conn_close(&t->setup);
     }
-    close(ep);
-    free(ps);
-    free(fs);
-    free(evs);
-    free(lat);
-    free(esc);
+    close(t->ep);
+    free(t->ps);
+    free(t->fs);
+    free(t->evs);
+    free(t->lat);
+    free(t->esc);
+}
+
+
+int
+cmd_logtput(int argc, char **argv)
+{
+    int            j;
+    long           hz, pids[MAX_WORKERS], ticks0, ticks1;
+    double         wall, client_s;
+    size_t         npids;
+    uint64_t       t0, t1;
+    logtput_t      t;
+    struct rusage  ru0, ru1;
+
+    logtput_options(argc, argv, &t);
+
+    raise_nofile();
+    hz = sysconf(_SC_CLK_TCK);
+    npids = nginx_pids(t.master, pids, MAX_WORKERS);
+
+    logtput_setup(&t);
+
+    for (j = 0; j < t.nruns; j++) {
+        logtput_add_run(&t, j);
+    }
+
+    /* every follow held before the clock starts */
+    for (j = 0; t.follow && j < t.nruns; j++) {
+        follow_wait(&t.fs[j], 0, RESP_TIMEOUT_MS);
+        if (t.fs[j].worker == t.ps[j].worker) {
+            die("logtput: follower and poster in worker %ld", t.fs[j].worker);
+        }
+    }
+
+    sleep_us(100000);
+
+    t.posted = t.posts = t.delivered_win = 0;
+    t.nlat = 0;
+
+    getrusage(RUSAGE_SELF, &ru0);
+    ticks0 = sum_ticks(pids, npids, 0);
+    t0 = now_ns();
+    t.stop_at = t0 + (uint64_t) (t.secs * 1e9);
+
+    logtput_loop(&t);
+
+    t1 = now_ns();
+    ticks1 = sum_ticks(pids, npids, 0);
+    getrusage(RUSAGE_SELF, &ru1);
+    wall = (double) (t1 - t0) / 1e9;
+    client_s = (double) (ru1.ru_utime.tv_sec - ru0.ru_utime.tv_sec)
+               + (double) (ru1.ru_stime.tv_sec - ru0.ru_stime.tv_sec)
+               + (double) (ru1.ru_utime.tv_usec - ru0.ru_utime.tv_usec) / 1e6
+               + (double) (ru1.ru_stime.tv_usec - ru0.ru_stime.tv_usec) / 1e6;
+
+    logtput_drain(&t);
+    logtput_report(&t, wall, ticks1 - ticks0, hz, client_s);
+    logtput_free(&t);
 
     return 0;
 }
@@ -1100,114 +1304,373 @@ typedef struct {
 } doer_t;
 
 
-int
-cmd_done(int argc, char **argv)
-{
-    int             i, nconns, until_evicted, result_bytes, log_bytes, rc;
-    int             active;
-    long            total, started, completed, name_bytes;
-    char            path[192], cbody[512], name[64], first[32], *esc;
+typedef struct {
+    long            total;
+    int             nconns;
+    int             result_bytes;
+    int             log_bytes;
+    int             until_evicted;
+    const char     *prefix;
+    const char     *idsfile;
+    char           *esc;        /* the log, as the inside of a string */
     char           *result;
-    const char     *prefix, *idsfile, *stopped_by;
     FILE           *ids;
-    sbuf_t          body = { NULL, 0, 0 };
-    doer_t         *ds, *x;
-    resp_t          r;
-    uint64_t        t0, t1, end;
+    doer_t         *ds;
     struct pollfd  *pfds;
+    int             active;     /* connections with a request out */
+    long            started;
+    long            completed;
+    long            name_bytes;
+    const char     *stopped_by;
+    char            first[32];  /* the first run completed */
+    sbuf_t          body;
+} done_t;
 
-    nconns = 16;
-    result_bytes = 4096;
-    log_bytes = 16384;
-    prefix = "d";
-    idsfile = NULL;
-    until_evicted = 0;
+
+/* what an answer leads to: the connection's next request sent, its run
+   done, or the measurement over (stopped_by says why) */
+enum { DONE_SENT, DONE_NEXT, DONE_STOPPED };
+
+
+static void
+done_options(int argc, char **argv, done_t *t)
+{
+    int  i;
+
+    t->nconns = 16;
+    t->result_bytes = 4096;
+    t->log_bytes = 16384;
+    t->prefix = "d";
+    t->idsfile = NULL;
+    t->until_evicted = 0;
 
     if (argc < 4) {
         die("usage: done PORT N [--conns C] [--result BYTES] [--log BYTES] "
             "[--prefix P] [--ids FILE] [--until-evicted]");
     }
 
-    total = atol(argv[3]);
+    t->total = atol(argv[3]);
 
     for (i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
-            nconns = atoi(argv[++i]);
+            t->nconns = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--result") == 0 && i + 1 < argc) {
-            result_bytes = atoi(argv[++i]);
+            t->result_bytes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--log") == 0 && i + 1 < argc) {
-            log_bytes = atoi(argv[++i]);
+            t->log_bytes = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
-            prefix = argv[++i];
+            t->prefix = argv[++i];
         } else if (strcmp(argv[i], "--ids") == 0 && i + 1 < argc) {
-            idsfile = argv[++i];
+            t->idsfile = argv[++i];
         } else if (strcmp(argv[i], "--until-evicted") == 0) {
-            until_evicted = 1;
+            t->until_evicted = 1;
         } else {
             die("done: unknown argument %s", argv[i]);
         }
     }
 
-    if (until_evicted) {
-        nconns = 1;             /* the first eviction is then exact */
+    if (t->until_evicted) {
+        t->nconns = 1;          /* the first eviction is then exact */
     }
 
-    if (nconns < 1 || result_bytes < 0 || log_bytes < 1
-        || (!until_evicted && total < 1))
+    if (t->nconns < 1 || t->result_bytes < 0 || t->log_bytes < 1
+        || (!t->until_evicted && t->total < 1))
     {
         die("done: bad arguments");
     }
+}
 
+
+/* the log and the result, the ids file, room for the connections */
+
+static void
+done_setup(done_t *t)
+{
     raise_nofile();
 
-    esc = log_text_json((size_t) log_bytes, "done");
-    result = result_text((size_t) result_bytes);
+    t->esc = log_text_json((size_t) t->log_bytes, "done");
+    t->result = result_text((size_t) t->result_bytes);
 
-    ids = NULL;
-    if (idsfile) {
-        ids = fopen(idsfile, "w");
-        if (ids == NULL) {
-            die("%s: %s", idsfile, strerror(errno));
+    t->ids = NULL;
+    if (t->idsfile) {
+        t->ids = fopen(t->idsfile, "w");
+        if (t->ids == NULL) {
+            die("%s: %s", t->idsfile, strerror(errno));
         }
     }
 
-    ds = calloc((size_t) nconns, sizeof(doer_t));
-    pfds = calloc((size_t) nconns, sizeof(struct pollfd));
-    if (ds == NULL || pfds == NULL) {
+    t->ds = calloc((size_t) t->nconns, sizeof(doer_t));
+    t->pfds = calloc((size_t) t->nconns, sizeof(struct pollfd));
+    if (t->ds == NULL || t->pfds == NULL) {
         die("out of memory");
     }
 
-    started = completed = name_bytes = 0;
-    stopped_by = "count";
-    first[0] = '\0';
-    active = 0;
+    t->started = t->completed = t->name_bytes = 0;
+    t->stopped_by = "count";
+    t->first[0] = '\0';
+    t->active = 0;
+    t->body = (sbuf_t) { NULL, 0, 0 };
+}
 
-    t0 = now_ns();
 
-    for (i = 0; i < nconns; i++) {
-        conn_open(&ds[i].c);
-        register_launcher(&ds[i].c, ds[i].lid, sizeof(ds[i].lid));
-        ds[i].state = -1;
+/* the connection's next run: its create sent */
+
+static void
+done_create(done_t *t, doer_t *x)
+{
+    char  name[64], cbody[512];
+
+    snprintf(name, sizeof(name), "%s%ld", t->prefix, t->started++);
+    t->name_bytes += (long) strlen(name);
+    create_body(cbody, sizeof(cbody), name, prompt100);
+    conn_request(&x->c, "POST", "/runs", cbody);
+    x->state = D_CREATE;
+}
+
+
+/* the run created: the poll that claims it */
+
+static int
+done_on_create(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status == 503 && t->until_evicted) {
+        t->stopped_by = "create refused (503)";
+        return DONE_STOPPED;
+    }
+    if (r->status != 201) {
+        die("done: POST /runs answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", x->lid);
+    conn_request(&x->c, "GET", path, NULL);
+    x->state = D_CLAIM;
+
+    return DONE_SENT;
+}
+
+
+/* the run claimed: its "started" */
+
+static int
+done_on_claim(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200
+        || !json_str(r->body, r->body_len, "run_id", x->rid, sizeof(x->rid)))
+    {
+        die("done: the poll answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs/%s/started", x->rid);
+    t->body.len = 0;
+    sb_printf(&t->body, "{\"launcher_id\":\"%s\"}", x->lid);
+    conn_request(&x->c, "POST", path, t->body.p);
+    x->state = D_STARTED;
+
+    return DONE_SENT;
+}
+
+
+/* the run started: its log */
+
+static int
+done_on_started(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200) {
+        die("done: started answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs/%s/log", x->rid);
+    t->body.len = 0;
+    sb_printf(&t->body, "{\"launcher_id\":\"%s\",\"offset\":0,"
+              "\"data\":\"%s\"}", x->lid, t->esc);
+    fmt_big_request(&x->req, "POST", path, t->body.p, t->body.len);
+    send_all(x->c.fd, x->req.p, x->req.len);
+    x->state = D_LOG;
+
+    return DONE_SENT;
+}
+
+
+/* the log posted: the run completed with its result */
+
+static int
+done_on_log(done_t *t, doer_t *x, resp_t *r)
+{
+    char      path[192];
+    uint64_t  end;
+
+    if (r->status == 503 && t->until_evicted) {
+        t->stopped_by = "log refused (503)";
+        return DONE_STOPPED;
+    }
+    if (r->status != 200
+        || !json_u64(r->body, r->body_len, "offset", &end)
+        || end != (uint64_t) t->log_bytes)
+    {
+        die("done: the log post answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    snprintf(path, sizeof(path), "/launcher/runs/%s/completed", x->rid);
+    t->body.len = 0;
+    sb_printf(&t->body, "{\"launcher_id\":\"%s\",\"result\":\"%s\"}",
+              x->lid, t->result);
+    fmt_big_request(&x->req, "POST", path, t->body.p, t->body.len);
+    send_all(x->c.fd, x->req.p, x->req.len);
+    x->state = D_COMPLETED;
+
+    return DONE_SENT;
+}
+
+
+/* the run completed: done, or with --until-evicted, the run asked for */
+
+static int
+done_on_completed(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200) {
+        die("done: completed answered %d: %.*s", r->status,
+            (int) r->body_len, r->body);
+    }
+    if (t->ids) {
+        fprintf(t->ids, "%s\n", x->rid);
+    }
+    if (t->first[0] == '\0') {
+        snprintf(t->first, sizeof(t->first), "%s", x->rid);
+    }
+    if (t->until_evicted) {
+        /* this run whole: its result kept, not cut */
+        snprintf(path, sizeof(path), "/runs/%s", x->rid);
+        conn_request(&x->c, "GET", path, NULL);
+        x->state = D_CHECK_RUN;
+        return DONE_SENT;
+    }
+    t->completed++;
+
+    return DONE_NEXT;
+}
+
+
+/* the run as stored: its result whole? then the first run's log asked
+   for */
+
+static int
+done_on_check_run(done_t *t, doer_t *x, resp_t *r)
+{
+    char  path[192];
+
+    if (r->status != 200) {
+        die("done: GET /runs/%s answered %d", x->rid, r->status);
+    }
+    if (memmem(r->body, r->body_len, "\"result_truncated\":false", 24) == NULL
+        && memmem(r->body, r->body_len, "\"result_truncated\": false",
+                  25) == NULL)
+    {
+        t->stopped_by = "result cut";
+        return DONE_STOPPED;
+    }
+    /* the first run's log: still there? */
+    snprintf(path, sizeof(path), "/runs/%s/log?offset=%d", t->first,
+             t->log_bytes);
+    conn_request(&x->c, "GET", path, NULL);
+    x->state = D_CHECK_FIRST;
+
+    return DONE_SENT;
+}
+
+
+/* the first run's log: still there, or evicted */
+
+static int
+done_on_check_first(done_t *t, doer_t *x, resp_t *r)
+{
+    if (r->status == 404) {
+        t->stopped_by = "first run evicted";
+        return DONE_STOPPED;
+    }
+    if (r->status != 200) {
+        die("done: GET the first log answered %d", r->status);
+    }
+    if (memmem(x->c.buf, (size_t) (r->body - x->c.buf),
+               "X-Log-Evicted: true", 19) != NULL)
+    {
+        t->stopped_by = "first log evicted";
+        return DONE_STOPPED;
+    }
+    t->completed++;
+
+    return DONE_NEXT;
+}
+
+
+/* an answer on x's connection: the step it ends, then the next one */
+
+static void
+done_answer(done_t *t, doer_t *x, resp_t *r)
+{
+    int  rc;
+
+    switch (x->state) {
+    case D_CREATE:      rc = done_on_create(t, x, r); break;
+    case D_CLAIM:       rc = done_on_claim(t, x, r); break;
+    case D_STARTED:     rc = done_on_started(t, x, r); break;
+    case D_LOG:         rc = done_on_log(t, x, r); break;
+    case D_COMPLETED:   rc = done_on_completed(t, x, r); break;
+    case D_CHECK_RUN:   rc = done_on_check_run(t, x, r); break;
+    case D_CHECK_FIRST: rc = done_on_check_first(t, x, r); break;
+    default:
+        die("done: state %d", x->state);
     }
 
-    /* every connection goes round create .. completed; the first request */
-    for (i = 0; i < nconns && (until_evicted || started < total); i++) {
-        x = &ds[i];
-        snprintf(name, sizeof(name), "%s%ld", prefix, started++);
-        name_bytes += (long) strlen(name);
-        create_body(cbody, sizeof(cbody), name, prompt100);
-        conn_request(&x->c, "POST", "/runs", cbody);
-        x->state = D_CREATE;
-        active++;
+    if (rc == DONE_NEXT && (t->until_evicted || t->started < t->total)) {
+        done_create(t, x);
+
+    } else if (rc != DONE_SENT) {
+        x->state = -1;
+        t->active--;
+    }
+}
+
+
+/* every connection round create .. completed until the count is reached
+   (or the zone gives up) */
+
+static void
+done_loop(done_t *t)
+{
+    int             i, rc;
+    doer_t         *x;
+    resp_t          r;
+    struct pollfd  *pfds = t->pfds;
+
+    for (i = 0; i < t->nconns; i++) {
+        conn_open(&t->ds[i].c);
+        register_launcher(&t->ds[i].c, t->ds[i].lid, sizeof(t->ds[i].lid));
+        t->ds[i].state = -1;
     }
 
-    while (active > 0) {
-        for (i = 0; i < nconns; i++) {
-            pfds[i].fd = ds[i].c.fd;
-            pfds[i].events = ds[i].state >= 0 ? POLLIN : 0;
+    /* the first request of each */
+    for (i = 0; i < t->nconns && (t->until_evicted || t->started < t->total);
+         i++)
+    {
+        done_create(t, &t->ds[i]);
+        t->active++;
+    }
+
+    while (t->active > 0) {
+        for (i = 0; i < t->nconns; i++) {
+            pfds[i].fd = t->ds[i].c.fd;
+            pfds[i].events = t->ds[i].state >= 0 ? POLLIN : 0;
         }
 
-        rc = poll(pfds, (nfds_t) nconns, RESP_TIMEOUT_MS);
+        rc = poll(pfds, (nfds_t) t->nconns, RESP_TIMEOUT_MS);
         if (rc == 0) {
             die("done: no answer in %d ms", RESP_TIMEOUT_MS);
         }
@@ -1218,196 +1681,55 @@ cmd_done(int argc, char **argv)
             die("poll: %s", strerror(errno));
         }
 
-        for (i = 0; i < nconns; i++) {
-            x = &ds[i];
+        for (i = 0; i < t->nconns; i++) {
+            x = &t->ds[i];
 
-            if (!pfds[i].revents || x->state < 0 || !conn_recv(&x->c, &r, 0))
-            {
-                continue;
+            if (pfds[i].revents && x->state >= 0 && conn_recv(&x->c, &r, 0)) {
+                done_answer(t, x, &r);
             }
-
-            switch (x->state) {
-
-            case D_CREATE:
-                if (r.status == 503 && until_evicted) {
-                    stopped_by = "create refused (503)";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                if (r.status != 201) {
-                    die("done: POST /runs answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s",
-                         x->lid);
-                conn_request(&x->c, "GET", path, NULL);
-                x->state = D_CLAIM;
-                break;
-
-            case D_CLAIM:
-                if (r.status != 200
-                    || !json_str(r.body, r.body_len, "run_id", x->rid,
-                                 sizeof(x->rid)))
-                {
-                    die("done: the poll answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs/%s/started",
-                         x->rid);
-                body.len = 0;
-                sb_printf(&body, "{\"launcher_id\":\"%s\"}", x->lid);
-                conn_request(&x->c, "POST", path, body.p);
-                x->state = D_STARTED;
-                break;
-
-            case D_STARTED:
-                if (r.status != 200) {
-                    die("done: started answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs/%s/log", x->rid);
-                body.len = 0;
-                sb_printf(&body, "{\"launcher_id\":\"%s\",\"offset\":0,"
-                          "\"data\":\"%s\"}", x->lid, esc);
-                fmt_big_request(&x->req, "POST", path, body.p, body.len);
-                send_all(x->c.fd, x->req.p, x->req.len);
-                x->state = D_LOG;
-                break;
-
-            case D_LOG:
-                if (r.status == 503 && until_evicted) {
-                    stopped_by = "log refused (503)";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                if (r.status != 200
-                    || !json_u64(r.body, r.body_len, "offset", &end)
-                    || end != (uint64_t) log_bytes)
-                {
-                    die("done: the log post answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                snprintf(path, sizeof(path), "/launcher/runs/%s/completed",
-                         x->rid);
-                body.len = 0;
-                sb_printf(&body, "{\"launcher_id\":\"%s\",\"result\":\"%s\"}",
-                          x->lid, result);
-                fmt_big_request(&x->req, "POST", path, body.p, body.len);
-                send_all(x->c.fd, x->req.p, x->req.len);
-                x->state = D_COMPLETED;
-                break;
-
-            case D_COMPLETED:
-                if (r.status != 200) {
-                    die("done: completed answered %d: %.*s", r.status,
-                        (int) r.body_len, r.body);
-                }
-                if (ids) {
-                    fprintf(ids, "%s\n", x->rid);
-                }
-                if (first[0] == '\0') {
-                    snprintf(first, sizeof(first), "%s", x->rid);
-                }
-                if (until_evicted) {
-                    /* this run whole: its result kept, not cut */
-                    snprintf(path, sizeof(path), "/runs/%s", x->rid);
-                    conn_request(&x->c, "GET", path, NULL);
-                    x->state = D_CHECK_RUN;
-                    break;
-                }
-                completed++;
-                goto next;
-
-            case D_CHECK_RUN:
-                if (r.status != 200) {
-                    die("done: GET /runs/%s answered %d", x->rid, r.status);
-                }
-                if (memmem(r.body, r.body_len, "\"result_truncated\":false",
-                           24) == NULL
-                    && memmem(r.body, r.body_len, "\"result_truncated\": false",
-                              25) == NULL)
-                {
-                    stopped_by = "result cut";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                /* the first run's log: still there? */
-                snprintf(path, sizeof(path), "/runs/%s/log?offset=%d", first,
-                         log_bytes);
-                conn_request(&x->c, "GET", path, NULL);
-                x->state = D_CHECK_FIRST;
-                break;
-
-            case D_CHECK_FIRST:
-                if (r.status == 404) {
-                    stopped_by = "first run evicted";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                if (r.status != 200) {
-                    die("done: GET the first log answered %d", r.status);
-                }
-                if (memmem(x->c.buf, (size_t) (r.body - x->c.buf),
-                           "X-Log-Evicted: true", 19) != NULL)
-                {
-                    stopped_by = "first log evicted";
-                    x->state = -1;
-                    active--;
-                    continue;
-                }
-                completed++;
-                goto next;
-
-            default:
-                die("done: state %d", x->state);
-            }
-
-            continue;
-
-        next:
-
-            if (!until_evicted && started >= total) {
-                x->state = -1;
-                active--;
-                continue;
-            }
-
-            snprintf(name, sizeof(name), "%s%ld", prefix, started++);
-            name_bytes += (long) strlen(name);
-            create_body(cbody, sizeof(cbody), name, prompt100);
-            conn_request(&x->c, "POST", "/runs", cbody);
-            x->state = D_CREATE;
         }
     }
+}
+
+
+int
+cmd_done(int argc, char **argv)
+{
+    int       i;
+    done_t    t;
+    uint64_t  t0, t1;
+
+    done_options(argc, argv, &t);
+    done_setup(&t);
+
+    t0 = now_ns();
+
+    done_loop(&t);
 
     t1 = now_ns();
 
-    if (ids && fclose(ids) != 0) {
-        die("%s: %s", idsfile, strerror(errno));
+    if (t.ids && fclose(t.ids) != 0) {
+        die("%s: %s", t.idsfile, strerror(errno));
     }
 
     printf("{\"completed\":%ld,\"attempted\":%ld,\"stopped_by\":\"%s\","
            "\"prompt_bytes\":100,\"name_bytes_mean\":%.2f,"
            "\"result_bytes\":%d,\"log_bytes\":%d,\"conns\":%d,"
            "\"seconds\":%.3f,\"per_s\":%.0f}\n",
-           completed, started, stopped_by,
-           started ? (double) name_bytes / (double) started : 0.0,
-           result_bytes, log_bytes, nconns, (double) (t1 - t0) / 1e9,
-           (double) completed / ((double) (t1 - t0) / 1e9));
+           t.completed, t.started, t.stopped_by,
+           t.started ? (double) t.name_bytes / (double) t.started : 0.0,
+           t.result_bytes, t.log_bytes, t.nconns, (double) (t1 - t0) / 1e9,
+           (double) t.completed / ((double) (t1 - t0) / 1e9));
 
-    for (i = 0; i < nconns; i++) {
-        conn_close(&ds[i].c);
-        free(ds[i].req.p);
+    for (i = 0; i < t.nconns; i++) {
+        conn_close(&t.ds[i].c);
+        free(t.ds[i].req.p);
     }
-    free(ds);
-    free(pfds);
-    free(esc);
-    free(result);
-    free(body.p);
+    free(t.ds);
+    free(t.pfds);
+    free(t.esc);
+    free(t.result);
+    free(t.body.p);
 
     return 0;
 }

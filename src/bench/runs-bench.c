@@ -583,144 +583,271 @@ aconn_flush(aconn_t *a, int ep)
 }
 
 
-static int
-cmd_fill(int argc, char **argv)
+#define FILL_BODY_SIZE  8192
+#define FILL_REQ_SIZE   9000
+
+
+typedef struct {
+    long         total;
+    int          nconns;
+    int          depth;
+    int          plen;
+    int          until_full;
+    const char  *prefix;
+    const char  *idsfile;
+    const char  *resume;
+} fill_opts_t;
+
+
+typedef struct {
+    fill_opts_t  o;
+    char        *prompt;
+    FILE        *ids;
+    int          ep;
+    aconn_t     *conns;
+    long         sent;
+    long         created;
+    long         full;
+    long         other;
+    int          stop;
+} fill_t;
+
+
+static void
+fill_options(int argc, char **argv, fill_opts_t *o)
 {
-    int                 i, ep, nconns, depth, until_full, plen, n, stop;
-    long                total, sent, created, full, other;
-    char               *prompt, name[64], body[8192], req[9000];
-    const char         *prefix, *idsfile, *resume;
-    FILE               *ids;
-    size_t              used, rl;
-    resp_t              r;
-    aconn_t            *conns, *a;
-    uint64_t            t0, t1;
-    struct epoll_event  ev, evs[256];
+    int  i;
 
     if (argc < 4) {
         die("usage: fill PORT N [--conns C] [--depth D] [--prompt BYTES] "
             "[--prefix P] [--ids FILE] [--until-full]");
     }
 
-    total = atol(argv[3]);
-    nconns = 32;
-    depth = 16;
-    plen = 100;
-    prefix = "f";
-    idsfile = NULL;
-    resume = NULL;
-    until_full = 0;
+    o->total = atol(argv[3]);
+    o->nconns = 32;
+    o->depth = 16;
+    o->plen = 100;
+    o->prefix = "f";
+    o->idsfile = NULL;
+    o->resume = NULL;
+    o->until_full = 0;
 
     for (i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--conns") == 0 && i + 1 < argc) {
-            nconns = atoi(argv[++i]);
+            o->nconns = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--depth") == 0 && i + 1 < argc) {
-            depth = atoi(argv[++i]);
+            o->depth = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--prompt") == 0 && i + 1 < argc) {
-            plen = atoi(argv[++i]);
+            o->plen = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) {
-            prefix = argv[++i];
+            o->prefix = argv[++i];
         } else if (strcmp(argv[i], "--ids") == 0 && i + 1 < argc) {
-            idsfile = argv[++i];
+            o->idsfile = argv[++i];
         } else if (strcmp(argv[i], "--until-full") == 0) {
-            until_full = 1;
+            o->until_full = 1;
         } else if (strcmp(argv[i], "--resume") == 0 && i + 1 < argc) {
-            resume = argv[++i];
+            o->resume = argv[++i];
         } else {
             die("fill: unknown argument %s", argv[i]);
         }
     }
 
-    if (plen < 1 || plen > 4000) {
+    if (o->plen < 1 || o->plen > 4000) {
         die("fill: --prompt must be 1..4000");
     }
+}
 
-    prompt = xrealloc(NULL, (size_t) plen + 1);
-    for (i = 0; i < plen; i++) {
-        prompt[i] = prompt100[i % 100];
+
+/* the prompt, the ids file, the resumed session's start run, the epoll
+   set and room for the connections */
+
+static void
+fill_setup(fill_t *f)
+{
+    int     i;
+    char    body[FILL_BODY_SIZE];
+    resp_t  r;
+
+    f->prompt = xrealloc(NULL, (size_t) f->o.plen + 1);
+    for (i = 0; i < f->o.plen; i++) {
+        f->prompt[i] = prompt100[i % 100];
     }
-    prompt[plen] = '\0';
+    f->prompt[f->o.plen] = '\0';
 
-    ids = NULL;
-    if (idsfile) {
-        ids = fopen(idsfile, "w");
-        if (ids == NULL) {
-            die("%s: %s", idsfile, strerror(errno));
+    f->ids = NULL;
+    if (f->o.idsfile) {
+        f->ids = fopen(f->o.idsfile, "w");
+        if (f->ids == NULL) {
+            die("%s: %s", f->o.idsfile, strerror(errno));
         }
     }
 
-    if (resume) {
+    if (f->o.resume) {
         conn_t  c1;
 
         /* the session the runs resume, its start run counted */
         conn_open(&c1);
-        create_body(body, sizeof(body), resume, prompt);
+        create_body(body, sizeof(body), f->o.resume, f->prompt);
         conn_roundtrip(&c1, "POST", "/runs", body, &r, 201);
         conn_close(&c1);
     }
 
     raise_nofile();
 
-    ep = epoll_create1(0);
-    conns = calloc((size_t) nconns, sizeof(aconn_t));
-    if (ep == -1 || conns == NULL) {
+    f->ep = epoll_create1(0);
+    f->conns = calloc((size_t) f->o.nconns, sizeof(aconn_t));
+    if (f->ep == -1 || f->conns == NULL) {
         die("epoll_create1 or calloc failed");
     }
 
-    sent = created = full = other = 0;
-    stop = 0;
+    f->sent = f->created = f->full = f->other = 0;
+    f->stop = 0;
+}
 
-    t0 = now_ns();
 
-    for (i = 0; i < nconns; i++) {
-        a = &conns[i];
+static void
+fill_connect(fill_t *f)
+{
+    int                 i;
+    aconn_t            *a;
+    struct epoll_event  ev;
+
+    for (i = 0; i < f->o.nconns; i++) {
+        a = &f->conns[i];
         a->fd = tcp_connect(1);
-        a->wcap = (size_t) depth * sizeof(req);
+        a->wcap = (size_t) f->o.depth * FILL_REQ_SIZE;
         a->wbuf = xrealloc(NULL, a->wcap);
         a->rcap = 1 << 20;
         a->rbuf = xrealloc(NULL, a->rcap);
         ev.events = EPOLLIN;
         ev.data.ptr = a;
-        if (epoll_ctl(ep, EPOLL_CTL_ADD, a->fd, &ev) == -1) {
+        if (epoll_ctl(f->ep, EPOLL_CTL_ADD, a->fd, &ev) == -1) {
             die("epoll_ctl: %s", strerror(errno));
         }
     }
+}
+
+
+/* the connection topped up to "depth" requests in flight */
+
+static void
+fill_top_up(fill_t *f, aconn_t *a)
+{
+    char    name[64], body[FILL_BODY_SIZE], req[FILL_REQ_SIZE];
+    size_t  rl;
+
+    while (!f->stop && a->inflight < f->o.depth
+           && (f->o.until_full || f->sent < f->o.total))
+    {
+        if (f->o.resume) {
+            snprintf(body, sizeof(body), "{\"type\":\"resume_session\","
+                     "\"session_name\":\"%s\",\"prompt\":\"%s\"}",
+                     f->o.resume, f->prompt);
+        } else {
+            snprintf(name, sizeof(name), "%s%ld", f->o.prefix, f->sent);
+            create_body(body, sizeof(body), name, f->prompt);
+        }
+        rl = fmt_request(req, sizeof(req), "POST", "/runs", body);
+        if (a->wlen + rl > a->wcap) {
+            break;
+        }
+        memcpy(a->wbuf + a->wlen, req, rl);
+        a->wlen += rl;
+        a->inflight++;
+        f->sent++;
+    }
+    aconn_flush(a, f->ep);
+}
+
+
+static void
+fill_count(fill_t *f, resp_t *r)
+{
+    const char  *s;
+
+    if (r->status == 201) {
+        f->created++;
+        if (f->ids) {
+            s = strrchr(r->location, '/');
+            fprintf(f->ids, "%s\n", s ? s + 1 : r->location);
+        }
+    } else if (r->status == 503) {
+        f->full++;
+        if (f->o.until_full) {
+            f->stop = 1;
+        }
+    } else {
+        f->other++;
+        if (f->other < 5) {
+            fprintf(stderr, "runs-bench fill: status %d: %.*s\n",
+                    r->status, (int) r->body_len, r->body);
+        }
+    }
+}
+
+
+/* what the connection has: every whole answer counted */
+
+static void
+fill_read(fill_t *f, aconn_t *a)
+{
+    int      rc;
+    size_t   off, used;
+    resp_t   r;
+    ssize_t  k;
+
+    k = read(a->fd, a->rbuf + a->rlen, a->rcap - a->rlen);
+    if (k == 0) {
+        die("fill: connection closed by the server");
+    }
+    if (k == -1) {
+        if (errno == EAGAIN || errno == EINTR) {
+            return;
+        }
+        die("read: %s", strerror(errno));
+    }
+    a->rlen += (size_t) k;
+
+    off = 0;
+    for ( ;; ) {
+        rc = parse_response(a->rbuf + off, a->rlen - off, &r, &used);
+        if (rc == 0) {
+            break;
+        }
+        if (rc == -1) {
+            die("fill: malformed response");
+        }
+        off += used;
+        a->inflight--;
+        fill_count(f, &r);
+    }
+    memmove(a->rbuf, a->rbuf + off, a->rlen - off);
+    a->rlen -= off;
+}
+
+
+/* until no request is in flight and none is to be sent */
+
+static void
+fill_loop(fill_t *f)
+{
+    int                 i, n;
+    aconn_t            *a;
+    struct epoll_event  evs[256];
 
     for ( ;; ) {
-        /* top every connection up to "depth" requests in flight */
-        for (i = 0; i < nconns; i++) {
-            a = &conns[i];
-            while (!stop && a->inflight < depth
-                   && (until_full || sent < total))
-            {
-                if (resume) {
-                    snprintf(body, sizeof(body), "{\"type\":\"resume_session\","
-                             "\"session_name\":\"%s\",\"prompt\":\"%s\"}",
-                             resume, prompt);
-                } else {
-                    snprintf(name, sizeof(name), "%s%ld", prefix, sent);
-                    create_body(body, sizeof(body), name, prompt);
-                }
-                rl = fmt_request(req, sizeof(req), "POST", "/runs", body);
-                if (a->wlen + rl > a->wcap) {
-                    break;
-                }
-                memcpy(a->wbuf + a->wlen, req, rl);
-                a->wlen += rl;
-                a->inflight++;
-                sent++;
-            }
-            aconn_flush(a, ep);
+        for (i = 0; i < f->o.nconns; i++) {
+            fill_top_up(f, &f->conns[i]);
         }
 
-        for (n = 0, i = 0; i < nconns; i++) {
-            n += conns[i].inflight;
+        for (n = 0, i = 0; i < f->o.nconns; i++) {
+            n += f->conns[i].inflight;
         }
         if (n == 0) {
             break;
         }
 
-        n = epoll_wait(ep, evs, 256, RESP_TIMEOUT_MS);
+        n = epoll_wait(f->ep, evs, 256, RESP_TIMEOUT_MS);
         if (n == 0) {
             die("fill: no answer in %d ms", RESP_TIMEOUT_MS);
         }
@@ -732,93 +859,71 @@ cmd_fill(int argc, char **argv)
         }
 
         for (i = 0; i < n; i++) {
-            ssize_t  k;
-
             a = evs[i].data.ptr;
 
             if (evs[i].events & EPOLLOUT) {
-                aconn_flush(a, ep);
+                aconn_flush(a, f->ep);
             }
 
-            if (!(evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-                continue;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+                fill_read(f, a);
             }
-
-            k = read(a->fd, a->rbuf + a->rlen, a->rcap - a->rlen);
-            if (k == 0) {
-                die("fill: connection closed by the server");
-            }
-            if (k == -1) {
-                if (errno == EAGAIN || errno == EINTR) {
-                    continue;
-                }
-                die("read: %s", strerror(errno));
-            }
-            a->rlen += (size_t) k;
-
-            size_t off = 0;
-            for ( ;; ) {
-                int rc = parse_response(a->rbuf + off, a->rlen - off, &r,
-                                        &used);
-                if (rc == 0) {
-                    break;
-                }
-                if (rc == -1) {
-                    die("fill: malformed response");
-                }
-                off += used;
-                a->inflight--;
-
-                if (r.status == 201) {
-                    created++;
-                    if (ids) {
-                        const char *s = strrchr(r.location, '/');
-                        fprintf(ids, "%s\n", s ? s + 1 : r.location);
-                    }
-                } else if (r.status == 503) {
-                    full++;
-                    if (until_full) {
-                        stop = 1;
-                    }
-                } else {
-                    other++;
-                    if (other < 5) {
-                        fprintf(stderr, "runs-bench fill: status %d: %.*s\n",
-                                r.status, (int) r.body_len, r.body);
-                    }
-                }
-            }
-            memmove(a->rbuf, a->rbuf + off, a->rlen - off);
-            a->rlen -= off;
         }
     }
+}
+
+
+static void
+fill_close(fill_t *f)
+{
+    int  i;
+
+    for (i = 0; i < f->o.nconns; i++) {
+        close(f->conns[i].fd);
+        free(f->conns[i].rbuf);
+        free(f->conns[i].wbuf);
+    }
+    free(f->conns);
+    free(f->prompt);
+    close(f->ep);
+
+    if (f->ids && fclose(f->ids) != 0) {
+        die("%s: %s", f->o.idsfile, strerror(errno));
+    }
+}
+
+
+static int
+cmd_fill(int argc, char **argv)
+{
+    char      name[64];
+    fill_t    f;
+    uint64_t  t0, t1;
+
+    fill_options(argc, argv, &f.o);
+    fill_setup(&f);
+
+    t0 = now_ns();
+
+    fill_connect(&f);
+    fill_loop(&f);
 
     t1 = now_ns();
 
-    for (i = 0; i < nconns; i++) {
-        close(conns[i].fd);
-        free(conns[i].rbuf);
-        free(conns[i].wbuf);
-    }
-    free(conns);
-    free(prompt);
-    close(ep);
-
-    if (ids && fclose(ids) != 0) {
-        die("%s: %s", idsfile, strerror(errno));
-    }
+    fill_close(&f);
 
     printf("{\"created\":%ld,\"full_503\":%ld,\"other\":%ld,"
            "\"resume\":%s,\"prompt_bytes\":%d,\"name_bytes_max\":%zu,"
            "\"seconds\":%.3f,\"per_s\":%.0f,\"conns\":%d,\"depth\":%d}\n",
-           created + (resume != NULL), full, other,
-           resume ? "true" : "false", plen,
-           strlen(prefix) + (size_t) snprintf(name, sizeof(name), "%ld",
-                                              sent ? sent - 1 : 0),
+           f.created + (f.o.resume != NULL), f.full, f.other,
+           f.o.resume ? "true" : "false", f.o.plen,
+           strlen(f.o.prefix) + (size_t) snprintf(name, sizeof(name), "%ld",
+                                                  f.sent ? f.sent - 1 : 0),
            (double) (t1 - t0) / 1e9,
-           (double) created / ((double) (t1 - t0) / 1e9), nconns, depth);
+           (double) f.created / ((double) (t1 - t0) / 1e9), f.o.nconns,
+           f.o.depth);
 
-    return other ? 1 : 0;
+    return f.other ? 1 : 0;
 }
 
 
@@ -876,139 +981,187 @@ conns_per_worker(conn_t pc[2], conn_t cc[2])
 }
 
 
-static int
-cmd_latency(int argc, char **argv)
+typedef struct {
+    int        stopmode;        /* the trigger: a stop, else a create */
+    int        samples;
+    long       gap;
+    char       lid[2][32];      /* launcher d polls in worker d */
+    conn_t     pc[2];
+    conn_t     cc[2];
+    uint64_t  *lat;
+    uint64_t  *own;
+    size_t     nlat;
+    size_t     nown;
+    int        same;
+} latency_t;
+
+
+static void
+latency_options(int argc, char **argv, latency_t *l)
 {
-    int       i, samples, stopmode, d, k, same;
-    long      gap;
-    char      lid[2][32], path[256], body[512], name[64], rid[32];
-    conn_t    pc[2], cc[2];
-    resp_t    r;
-    uint64_t  t0, t1, *lat, *own;
-    size_t    nlat, nown;
+    int  i;
 
     if (argc < 4) {
         die("usage: latency PORT create|stop [--samples N] [--gap-us U]");
     }
 
-    stopmode = strcmp(argv[3], "stop") == 0;
-    if (!stopmode && strcmp(argv[3], "create") != 0) {
+    l->stopmode = strcmp(argv[3], "stop") == 0;
+    if (!l->stopmode && strcmp(argv[3], "create") != 0) {
         die("latency: create or stop");
     }
 
-    samples = 1000;
-    gap = 2000;
+    l->samples = 1000;
+    l->gap = 2000;
 
     for (i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--samples") == 0 && i + 1 < argc) {
-            samples = atoi(argv[++i]);
+            l->samples = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--gap-us") == 0 && i + 1 < argc) {
-            gap = atol(argv[++i]);
+            l->gap = atol(argv[++i]);
         } else {
             die("latency: unknown argument %s", argv[i]);
         }
     }
+}
 
-    conns_per_worker(pc, cc);
+
+/* a run created on the trigger's connection and claimed by launcher d:
+   its id in rid */
+
+static void
+latency_claimed_run(latency_t *l, int d, const char *poll, const char *body,
+    char rid[32])
+{
+    int     k = 1 - d;
+    resp_t  r;
+
+    conn_roundtrip(&l->cc[k], "POST", "/runs", body, &r, 201);
+    snprintf(rid, 32, "%s", strrchr(r.location, '/') + 1);
+    conn_roundtrip(&l->pc[d], "GET", poll, NULL, &r, 200);
+    if (memmem(r.body, r.body_len, rid, strlen(rid)) == NULL) {
+        die("latency stop: poll claimed another run than %s: %.*s",
+            rid, (int) r.body_len, r.body);
+    }
+}
+
+
+/* sample i: a poll held in one worker, answered by a trigger posted in
+   the other */
+
+static void
+latency_sample(latency_t *l, int i)
+{
+    int       d, k;
+    char      path[256], body[512], name[64], rid[32];
+    resp_t    r;
+    uint64_t  t0, t1;
+
+    d = i & 1;                  /* the poll's worker; the trigger: 1 - d */
+    k = 1 - d;
+
+    snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", l->lid[d]);
+    snprintf(name, sizeof(name), "lat%s%d_%d", l->stopmode ? "s" : "c",
+             (int) getpid(), i);
+    create_body(body, sizeof(body), name, prompt100);
+
+    if (l->stopmode) {
+        latency_claimed_run(l, d, path, body, rid);
+    }
+
+    /* the poll, held: nothing is claimable and nothing queued */
+    conn_request(&l->pc[d], "GET", path, NULL);
+    sleep_us(l->gap);
+
+    if (conn_recv(&l->pc[d], &r, 0)) {
+        die("latency: the poll was answered before the trigger "
+            "(status %d): is something else claimable?", r.status);
+    }
+
+    t0 = now_ns();
+
+    if (l->stopmode) {
+        snprintf(path, sizeof(path), "/runs/%s/stop", rid);
+        conn_request(&l->cc[k], "POST", path, NULL);
+    } else {
+        conn_request(&l->cc[k], "POST", "/runs", body);
+    }
+
+    conn_must_recv(&l->pc[d], &r, "the held poll");
+    t1 = now_ns();
+
+    if (r.status != 200
+        || memmem(r.body, r.body_len,
+                  l->stopmode ? "\"stop_runs\"" : "\"run\"",
+                  l->stopmode ? 11 : 5) == NULL)
+    {
+        die("latency: held poll answered %d: %.*s", r.status,
+            (int) r.body_len, r.body);
+    }
+
+    if (l->pc[d].worker != l->cc[k].worker) {
+        l->lat[l->nlat++] = t1 - t0;
+    } else {
+        l->same++;
+    }
+
+    conn_must_recv(&l->cc[k], &r, "the trigger");
+    l->own[l->nown++] = now_ns() - t0;
+
+    if (r.status != (l->stopmode ? 200 : 201)) {
+        die("latency: trigger answered %d: %.*s", r.status,
+            (int) r.body_len, r.body);
+    }
+
+    if (l->stopmode) {
+        /* the runner reports it stopped: the run ends */
+        snprintf(path, sizeof(path), "/launcher/runs/%s/stopped", rid);
+        snprintf(body, sizeof(body), "{\"launcher_id\":\"%s\"}", l->lid[d]);
+        conn_roundtrip(&l->cc[k], "POST", path, body, &r, 200);
+    }
+}
+
+
+static int
+cmd_latency(int argc, char **argv)
+{
+    int        i;
+    latency_t  l;
+
+    latency_options(argc, argv, &l);
+
+    conns_per_worker(l.pc, l.cc);
 
     /* one launcher per worker, polling only through its worker's conn */
-    register_launcher(&cc[0], lid[0], sizeof(lid[0]));
-    register_launcher(&cc[0], lid[1], sizeof(lid[1]));
+    register_launcher(&l.cc[0], l.lid[0], sizeof(l.lid[0]));
+    register_launcher(&l.cc[0], l.lid[1], sizeof(l.lid[1]));
 
-    lat = calloc((size_t) samples, sizeof(uint64_t));
-    own = calloc((size_t) samples, sizeof(uint64_t));
-    if (lat == NULL || own == NULL) {
+    l.lat = calloc((size_t) l.samples, sizeof(uint64_t));
+    l.own = calloc((size_t) l.samples, sizeof(uint64_t));
+    if (l.lat == NULL || l.own == NULL) {
         die("out of memory");
     }
 
-    nlat = nown = 0;
-    same = 0;
+    l.nlat = l.nown = 0;
+    l.same = 0;
 
-    for (i = 0; i < samples; i++) {
-        d = i & 1;              /* the poll's worker; the trigger: 1 - d */
-        k = 1 - d;
-
-        snprintf(path, sizeof(path), "/launcher/runs?launcher_id=%s", lid[d]);
-        snprintf(name, sizeof(name), "lat%s%d_%d", stopmode ? "s" : "c",
-                 (int) getpid(), i);
-        create_body(body, sizeof(body), name, prompt100);
-
-        if (stopmode) {
-            /* a run claimed by launcher d */
-            conn_roundtrip(&cc[k], "POST", "/runs", body, &r, 201);
-            snprintf(rid, sizeof(rid), "%s", strrchr(r.location, '/') + 1);
-            conn_roundtrip(&pc[d], "GET", path, NULL, &r, 200);
-            if (memmem(r.body, r.body_len, rid, strlen(rid)) == NULL) {
-                die("latency stop: poll claimed another run than %s: %.*s",
-                    rid, (int) r.body_len, r.body);
-            }
-        }
-
-        /* the poll, held: nothing is claimable and nothing queued */
-        conn_request(&pc[d], "GET", path, NULL);
-        sleep_us(gap);
-
-        if (conn_recv(&pc[d], &r, 0)) {
-            die("latency: the poll was answered before the trigger "
-                "(status %d): is something else claimable?", r.status);
-        }
-
-        t0 = now_ns();
-
-        if (stopmode) {
-            snprintf(path, sizeof(path), "/runs/%s/stop", rid);
-            conn_request(&cc[k], "POST", path, NULL);
-        } else {
-            conn_request(&cc[k], "POST", "/runs", body);
-        }
-
-        conn_must_recv(&pc[d], &r, "the held poll");
-        t1 = now_ns();
-
-        if (r.status != 200
-            || memmem(r.body, r.body_len,
-                      stopmode ? "\"stop_runs\"" : "\"run\"",
-                      stopmode ? 11 : 5) == NULL)
-        {
-            die("latency: held poll answered %d: %.*s", r.status,
-                (int) r.body_len, r.body);
-        }
-
-        if (pc[d].worker != cc[k].worker) {
-            lat[nlat++] = t1 - t0;
-        } else {
-            same++;
-        }
-
-        conn_must_recv(&cc[k], &r, "the trigger");
-        own[nown++] = now_ns() - t0;
-
-        if (r.status != (stopmode ? 200 : 201)) {
-            die("latency: trigger answered %d: %.*s", r.status,
-                (int) r.body_len, r.body);
-        }
-
-        if (stopmode) {
-            /* the runner reports it stopped: the run ends */
-            snprintf(path, sizeof(path), "/launcher/runs/%s/stopped", rid);
-            snprintf(body, sizeof(body), "{\"launcher_id\":\"%s\"}", lid[d]);
-            conn_roundtrip(&cc[k], "POST", path, body, &r, 200);
-        }
+    for (i = 0; i < l.samples; i++) {
+        latency_sample(&l, i);
     }
 
     printf("{\"mode\":\"%s\",\"workers\":[%ld,%ld],\"same_worker_skipped\":%d,",
-           stopmode ? "stop" : "create", pc[0].worker, pc[1].worker, same);
-    print_dist("poll_wake", lat, nlat);
+           l.stopmode ? "stop" : "create", l.pc[0].worker, l.pc[1].worker,
+           l.same);
+    print_dist("poll_wake", l.lat, l.nlat);
     printf(",");
-    print_dist("trigger_response", own, nown);
+    print_dist("trigger_response", l.own, l.nown);
     printf("}\n");
 
     for (i = 0; i < 2; i++) {
-        conn_close(&pc[i]);
-        conn_close(&cc[i]);
+        conn_close(&l.pc[i]);
+        conn_close(&l.cc[i]);
     }
-    free(lat);
-    free(own);
+    free(l.lat);
+    free(l.own);
 
     return 0;
 }
@@ -1479,42 +1632,121 @@ e2e_create(conn_t *c, const char *tag, int i, char id[17])
 }
 
 
+static void
+e2e_options(int argc, char **argv, int *nruns, int *nseq, long *master,
+    long *runner)
+{
+    int  i;
+
+    *nruns = 200;
+    *nseq = 20;
+    *master = *runner = 0;
+
+    for (i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
+            *nruns = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--sequential") == 0 && i + 1 < argc) {
+            *nseq = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
+            *master = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--runner") == 0 && i + 1 < argc) {
+            *runner = atol(argv[++i]);
+        } else {
+            die("e2e: unknown argument %s", argv[i]);
+        }
+    }
+
+    if (*master == 0 || *runner == 0 || *nruns < 1 || *nseq < 0) {
+        die("usage: e2e PORT --runs N [--sequential K] --master PID "
+            "--runner PID");
+    }
+}
+
+
+/* one run at a time: the latency of the path, nothing queued */
+
+static void
+e2e_sequential(conn_t *c, int nseq, char id[17], phases_t *seq)
+{
+    int       i;
+    char      path[128], st[32];
+    resp_t    r;
+    int64_t   t[4];
+    uint64_t  s0;
+
+    phases_alloc(seq, (size_t) nseq);
+
+    for (i = 0; i < nseq; i++) {
+        s0 = now_ns();
+        e2e_create(c, "s", i, id);
+        snprintf(path, sizeof(path), "/runs/%s?wait=60", id);
+        conn_roundtrip(c, "GET", path, NULL, &r, 200);
+        if (!run_times(&r, t, st, sizeof(st))) {
+            die("e2e: a run ended %s: %.*s", st, (int) r.body_len, r.body);
+        }
+        phases_add(seq, t, now_ns() - s0);
+    }
+}
+
+
+/* the burst's runs waited for: the completed ones' phases in burst, and
+   span[0] the first one created, span[1] the last one completed; the
+   number that did not complete */
+
+static int
+e2e_wait_burst(conn_t *c, int nruns, char (*ids)[17], phases_t *burst,
+    int64_t span[2])
+{
+    int      i, failed;
+    char     path[128], st[32];
+    resp_t   r;
+    int64_t  t[4];
+
+    failed = 0;
+    span[0] = INT64_MAX;
+    span[1] = 0;
+
+    for (i = 0; i < nruns; i++) {
+        snprintf(path, sizeof(path), "/runs/%s?wait=120", ids[i]);
+        conn_roundtrip(c, "GET", path, NULL, &r, 200);
+
+        if (!run_times(&r, t, st, sizeof(st))) {
+            failed++;
+            if (failed < 4) {
+                fprintf(stderr, "runs-bench e2e: run ended %s: %.*s\n", st,
+                        (int) r.body_len, r.body);
+            }
+            continue;
+        }
+
+        phases_add(burst, t, 0);
+
+        if (t[0] < span[0]) {
+            span[0] = t[0];
+        }
+        if (t[3] > span[1]) {
+            span[1] = t[3];
+        }
+    }
+
+    return failed;
+}
+
+
 static int
 cmd_e2e(int argc, char **argv)
 {
     int       i, nruns, nseq, completed, failed;
     long      master, runner, hz, pids[MAX_WORKERS];
     long      ng0, ng1, rn0, rn1, ex0, ex1;
-    char      path[128], st[32], (*ids)[17];
+    char      (*ids)[17];
     size_t    npids;
     conn_t    c;
-    resp_t    r;
-    int64_t   t[4], first_created, last_completed;
-    uint64_t  t0, t1, s0;
+    int64_t   span[2];
+    uint64_t  t0, t1;
     phases_t  seq, burst;
 
-    nruns = 200;
-    nseq = 20;
-    master = runner = 0;
-
-    for (i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
-            nruns = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--sequential") == 0 && i + 1 < argc) {
-            nseq = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
-            master = atol(argv[++i]);
-        } else if (strcmp(argv[i], "--runner") == 0 && i + 1 < argc) {
-            runner = atol(argv[++i]);
-        } else {
-            die("e2e: unknown argument %s", argv[i]);
-        }
-    }
-
-    if (master == 0 || runner == 0 || nruns < 1 || nseq < 0) {
-        die("usage: e2e PORT --runs N [--sequential K] --master PID "
-            "--runner PID");
-    }
+    e2e_options(argc, argv, &nruns, &nseq, &master, &runner);
 
     hz = sysconf(_SC_CLK_TCK);
     npids = nginx_pids(master, pids, MAX_WORKERS);
@@ -1526,20 +1758,7 @@ cmd_e2e(int argc, char **argv)
 
     conn_open(&c);
 
-    /* one run at a time: the latency of the path, nothing queued */
-
-    phases_alloc(&seq, (size_t) nseq);
-
-    for (i = 0; i < nseq; i++) {
-        s0 = now_ns();
-        e2e_create(&c, "s", i, ids[0]);
-        snprintf(path, sizeof(path), "/runs/%s?wait=60", ids[0]);
-        conn_roundtrip(&c, "GET", path, NULL, &r, 200);
-        if (!run_times(&r, t, st, sizeof(st))) {
-            die("e2e: a run ended %s: %.*s", st, (int) r.body_len, r.body);
-        }
-        phases_add(&seq, t, now_ns() - s0);
-    }
+    e2e_sequential(&c, nseq, ids[0], &seq);
 
     /* N runs at once: the throughput */
 
@@ -1555,33 +1774,8 @@ cmd_e2e(int argc, char **argv)
         e2e_create(&c, "b", i, ids[i]);
     }
 
-    completed = failed = 0;
-    first_created = INT64_MAX;
-    last_completed = 0;
-
-    for (i = 0; i < nruns; i++) {
-        snprintf(path, sizeof(path), "/runs/%s?wait=120", ids[i]);
-        conn_roundtrip(&c, "GET", path, NULL, &r, 200);
-
-        if (!run_times(&r, t, st, sizeof(st))) {
-            failed++;
-            if (failed < 4) {
-                fprintf(stderr, "runs-bench e2e: run ended %s: %.*s\n", st,
-                        (int) r.body_len, r.body);
-            }
-            continue;
-        }
-
-        completed++;
-        phases_add(&burst, t, 0);
-
-        if (t[0] < first_created) {
-            first_created = t[0];
-        }
-        if (t[3] > last_completed) {
-            last_completed = t[3];
-        }
-    }
+    failed = e2e_wait_burst(&c, nruns, ids, &burst, span);
+    completed = nruns - failed;
 
     t1 = now_ns();
 
@@ -1597,7 +1791,7 @@ cmd_e2e(int argc, char **argv)
            "\"runner\":%.2f,\"executors\":%.2f},",
            nruns, completed, failed, (double) (t1 - t0) / 1e9,
            (double) completed / ((double) (t1 - t0) / 1e9),
-           completed ? last_completed - first_created : 0,
+           completed ? span[1] - span[0] : 0,
            (double) (ng1 - ng0) / (double) hz,
            (double) (rn1 - rn0) / (double) hz,
            (double) (ex1 - ex0) / (double) hz);

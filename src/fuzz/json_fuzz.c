@@ -440,50 +440,42 @@ fuzz_oracle(const uint8_t *data, size_t size, u_char *copy,
 }
 
 
-int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    size_t                  i, n;
-    u_char                 *copy;
-    json_t                 *root, *v;
-    ngx_int_t               rc, erc;
-    ngx_str_t               body, err, out;
-    ngx_uint_t              ws, raw_nul, depth, type, patches, nul_keys;
-    const char             *key;
-    ngx_pool_t             *pool;
-    json_error_t            jerr;
-    ngx_http_runs_field_t   fields[FUZZ_NKEYS + FUZZ_MORE_KEYS];
+/* an input of whitespace only, and one holding a raw 0x00 byte */
 
-    ws = 1;
-    raw_nul = 0;
+static void
+fuzz_scan(const uint8_t *data, size_t size, ngx_uint_t *ws,
+    ngx_uint_t *raw_nul)
+{
+    size_t  i;
+
+    *ws = 1;
+    *raw_nul = 0;
 
     for (i = 0; i < size; i++) {
         if (data[i] == '\0') {
-            raw_nul = 1;
+            *raw_nul = 1;
         }
 
         if (data[i] != ' ' && data[i] != '\t' && data[i] != '\n'
             && data[i] != '\r')
         {
-            ws = 0;
+            *ws = 0;
         }
     }
+}
 
-    /* the oracle first: the members it finds are asked for too */
 
-    root = NULL;
-    patches = 0;
-    nul_keys = 0;
-    ngx_memzero(&jerr, sizeof(json_error_t));
+/*
+ * the members to ask the reader for: the fixed keys, then the others of
+ * jansson's object (root, when it read one); how many
+ */
 
-    copy = malloc(size + 1);
-    if (copy == NULL) {
-        abort();
-    }
-
-    if (!ws && !raw_nul) {
-        root = fuzz_oracle(data, size, copy, &jerr, &patches, &nul_keys);
-    }
+static size_t
+fuzz_fields(json_t *root, ngx_uint_t nul_keys, ngx_http_runs_field_t *fields)
+{
+    size_t       i, n;
+    json_t      *v;
+    const char  *key;
 
     for (n = 0; n < FUZZ_NKEYS; n++) {
         fields[n].key = fuzz_keys[n];
@@ -512,6 +504,261 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    return n;
+}
+
+
+/* nothing to read: 400, or NGX_OK and every member absent */
+
+static void
+fuzz_check_empty(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    ngx_str_t *body, ngx_http_runs_field_t *fields, size_t n, ngx_int_t rc,
+    ngx_str_t *err)
+{
+    size_t  i;
+
+    fuzz_check(rc == NGX_HTTP_BAD_REQUEST
+               && ngx_strncmp(err->data, "Request body is required",
+                              24) == 0,
+               "empty body: %d \"%.*s\"", (int) rc, (int) err->len,
+               err->data);
+
+    rc = ngx_http_runs_json_read(pool, body, 1, fields, n, err);
+    fuzz_check(rc == NGX_OK, "empty body with empty_ok: %d", (int) rc);
+
+    for (i = 0; i < n; i++) {
+        fuzz_check(fields[i].type == NGX_HTTP_RUNS_JSON_ABSENT,
+                   "empty body: \"%s\" is %s", fields[i].key,
+                   fuzz_type_name(fields[i].type));
+    }
+}
+
+
+/*
+ * the reader's answer against jansson's reading (root, NULL if it
+ * rejected the input); 1 if both read an object, whose members are then
+ * to be compared
+ */
+
+static ngx_uint_t
+fuzz_check_answer(const uint8_t *data, size_t size, json_t *root,
+    json_error_t *jerr, ngx_uint_t patches, ngx_uint_t raw_nul, ngx_int_t rc,
+    ngx_str_t *err)
+{
+    ngx_uint_t  depth;
+
+    if (rc == NGX_HTTP_BAD_REQUEST) {
+        fuzz_check(ngx_strncmp(err->data, "Malformed JSON: ", 16) == 0,
+                   "400 with \"%.*s\"", (int) err->len, err->data);
+    }
+
+    if (raw_nul) {
+        /* CLASS raw-nul: jansson is no oracle here, RFC 8259 is */
+
+        fuzz_check(rc == NGX_HTTP_BAD_REQUEST,
+                   "raw NUL byte, and the reader answered %d", (int) rc);
+        return 0;
+    }
+
+    if (root == NULL) {
+        fuzz_check(rc == NGX_HTTP_BAD_REQUEST,
+                   "jansson rejects (%s at %d), the reader answered %d",
+                   jerr->text, jerr->position, (int) rc);
+        return 0;
+    }
+
+    depth = fuzz_depth(root);
+
+    if (depth > FUZZ_MAX_DEPTH) {
+        /* CLASS depth */
+
+        fuzz_check(rc == NGX_HTTP_BAD_REQUEST
+                   && ngx_strlcasestrn(err->data, err->data + err->len,
+                                       (u_char *) "nesting too deep",
+                                       16 - 1) != NULL,
+                   "%lu levels, the reader answered %d \"%.*s\"",
+                   (unsigned long) depth, (int) rc, (int) err->len,
+                   err->data);
+        return 0;
+    }
+
+    if (!json_is_object(root)) {
+        fuzz_check(rc == NGX_HTTP_UNPROCESSABLE_ENTITY
+                   && err->len == sizeof("Request body must be a JSON object")
+                                  - 1
+                   && ngx_strncmp(err->data,
+                                  "Request body must be a JSON object",
+                                  err->len) == 0,
+                   "jansson reads a non-object, the reader answered %d "
+                   "\"%.*s\"", (int) rc, (int) err->len, err->data);
+        return 0;
+    }
+
+    fuzz_check(rc == NGX_OK,
+               "jansson reads an object (%lu patched), the reader answered "
+               "%d \"%.*s\"", (unsigned long) patches, (int) rc,
+               (int) err->len, err->data);
+
+    return 1;
+}
+
+
+/* the reader's type of jansson's member v (NULL: absent) */
+
+static ngx_uint_t
+fuzz_json_type(json_t *v)
+{
+    if (v == NULL) {
+        return NGX_HTTP_RUNS_JSON_ABSENT;
+    }
+
+    if (json_is_string(v)) {
+        return NGX_HTTP_RUNS_JSON_STRING;
+    }
+
+    if (json_is_null(v)) {
+        return NGX_HTTP_RUNS_JSON_NULL;
+    }
+
+    if (json_is_integer(v)) {
+        return NGX_HTTP_RUNS_JSON_INTEGER;
+    }
+
+    /* true, false, real, object, array */
+    return NGX_HTTP_RUNS_JSON_OTHER;
+}
+
+
+/* the text the reader gives for a member of jansson's value v and type */
+
+static void
+fuzz_check_value(const uint8_t *data, size_t size, ngx_http_runs_field_t *f,
+    json_t *v, ngx_uint_t type)
+{
+    const char  *key = f->key;
+
+    if (type == NGX_HTTP_RUNS_JSON_INTEGER) {
+        /* an integer's text: the value jansson read, when it fits */
+        fuzz_check(f->value.len > 0
+                   && fuzz_integer_is(&f->value, json_integer_value(v)),
+                   "\"%s\": the reader has the integer text \"%.*s\", "
+                   "jansson %" JSON_INTEGER_FORMAT, key,
+                   (int) f->value.len, f->value.data,
+                   json_integer_value(v));
+
+    } else if (json_is_array(v)) {
+        /* an array's text, from its '[' to its ']' */
+        fuzz_check(f->value.len >= 2
+                   && f->value.data[0] == '['
+                   && f->value.data[f->value.len - 1] == ']',
+                   "\"%s\": the reader has no text for an array", key);
+
+    } else if (type != NGX_HTTP_RUNS_JSON_STRING) {
+        fuzz_check(f->value.len == 0 && f->value.data == NULL,
+                   "\"%s\": a value for a non-string", key);
+
+    } else {
+        fuzz_check(f->value.data != NULL
+                   && f->value.len == json_string_length(v)
+                   && ngx_memcmp(f->value.data, json_string_value(v),
+                                 f->value.len) == 0,
+                   "\"%s\": the reader has \"%.*s\" (%zu bytes), "
+                   "jansson \"%s\" (%zu bytes)", key,
+                   (int) f->value.len, f->value.data,
+                   f->value.len, json_string_value(v),
+                   json_string_length(v));
+
+        /* the reader's own promise: stored text is valid UTF-8 */
+        fuzz_check(ngx_http_runs_utf8_check(f->value.data, f->value.len)
+                   == NULL, "\"%s\": invalid UTF-8", key);
+    }
+}
+
+
+/* what the handlers make of a member of the given type */
+
+static void
+fuzz_check_field_str(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, ngx_uint_t type)
+{
+    ngx_int_t    erc;
+    ngx_str_t    err, out;
+    const char  *key = f->key;
+
+    erc = ngx_http_runs_field_str(pool, f, 0, &out, &err);
+
+    if (type == NGX_HTTP_RUNS_JSON_STRING) {
+        fuzz_check(erc == NGX_OK && out.data == f->value.data
+                   && out.len == f->value.len,
+                   "field_str(\"%s\") of a string: %d", key, (int) erc);
+
+    } else if (type <= NGX_HTTP_RUNS_JSON_NULL) {
+        fuzz_check(erc == NGX_OK && out.data == NULL,
+                   "field_str(\"%s\") of %s: %d", key,
+                   fuzz_type_name(type), (int) erc);
+
+    } else {
+        fuzz_check(erc == NGX_HTTP_UNPROCESSABLE_ENTITY,
+                   "field_str(\"%s\") of %s: %d", key,
+                   fuzz_type_name(type), (int) erc);
+    }
+}
+
+
+/* a member the reader gave against jansson's object root */
+
+static void
+fuzz_check_member(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    json_t *root, ngx_http_runs_field_t *f)
+{
+    json_t      *v;
+    ngx_uint_t   type;
+
+    v = json_object_get(root, f->key);
+    type = fuzz_json_type(v);
+
+    fuzz_check(f->type == type,
+               "\"%s\": the reader has %s, jansson %s", f->key,
+               fuzz_type_name(f->type), fuzz_type_name(type));
+
+    fuzz_check_value(data, size, f, v, type);
+    fuzz_check_field_str(data, size, pool, f, type);
+}
+
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    size_t                  i, n;
+    u_char                 *copy;
+    json_t                 *root;
+    ngx_int_t               rc;
+    ngx_str_t               body, err;
+    ngx_uint_t              ws, raw_nul, patches, nul_keys;
+    ngx_pool_t             *pool;
+    json_error_t            jerr;
+    ngx_http_runs_field_t   fields[FUZZ_NKEYS + FUZZ_MORE_KEYS];
+
+    fuzz_scan(data, size, &ws, &raw_nul);
+
+    /* the oracle first: the members it finds are asked for too */
+
+    root = NULL;
+    patches = 0;
+    nul_keys = 0;
+    ngx_memzero(&jerr, sizeof(json_error_t));
+
+    copy = malloc(size + 1);
+    if (copy == NULL) {
+        abort();
+    }
+
+    if (!ws && !raw_nul) {
+        root = fuzz_oracle(data, size, copy, &jerr, &patches, &nul_keys);
+    }
+
+    n = fuzz_fields(root, nul_keys, fields);
+
     /*
      * the smallest pool nginx allows (request_pool_size's minimum): every
      * allocation over 32 bytes is then a malloc() of its own, so ASan sees
@@ -539,166 +786,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     if (ws) {
-        /* nothing to read: 400, or NGX_OK and every member absent */
+        fuzz_check_empty(data, size, pool, &body, fields, n, rc, &err);
 
-        fuzz_check(rc == NGX_HTTP_BAD_REQUEST
-                   && ngx_strncmp(err.data, "Request body is required",
-                                  24) == 0,
-                   "empty body: %d \"%.*s\"", (int) rc, (int) err.len,
-                   err.data);
-
-        rc = ngx_http_runs_json_read(pool, &body, 1, fields, n, &err);
-        fuzz_check(rc == NGX_OK, "empty body with empty_ok: %d", (int) rc);
-
+    } else if (fuzz_check_answer(data, size, root, &jerr, patches, raw_nul,
+                                 rc, &err))
+    {
         for (i = 0; i < n; i++) {
-            fuzz_check(fields[i].type == NGX_HTTP_RUNS_JSON_ABSENT,
-                       "empty body: \"%s\" is %s", fields[i].key,
-                       fuzz_type_name(fields[i].type));
-        }
-
-        goto done;
-    }
-
-    if (rc == NGX_HTTP_BAD_REQUEST) {
-        fuzz_check(ngx_strncmp(err.data, "Malformed JSON: ", 16) == 0,
-                   "400 with \"%.*s\"", (int) err.len, err.data);
-    }
-
-    if (raw_nul) {
-        /* CLASS raw-nul: jansson is no oracle here, RFC 8259 is */
-
-        fuzz_check(rc == NGX_HTTP_BAD_REQUEST,
-                   "raw NUL byte, and the reader answered %d", (int) rc);
-        goto done;
-    }
-
-    if (root == NULL) {
-        fuzz_check(rc == NGX_HTTP_BAD_REQUEST,
-                   "jansson rejects (%s at %d), the reader answered %d",
-                   jerr.text, jerr.position, (int) rc);
-        goto done;
-    }
-
-    depth = fuzz_depth(root);
-
-    if (depth > FUZZ_MAX_DEPTH) {
-        /* CLASS depth */
-
-        fuzz_check(rc == NGX_HTTP_BAD_REQUEST
-                   && ngx_strlcasestrn(err.data, err.data + err.len,
-                                       (u_char *) "nesting too deep",
-                                       16 - 1) != NULL,
-                   "%lu levels, the reader answered %d \"%.*s\"",
-                   (unsigned long) depth, (int) rc, (int) err.len,
-                   err.data);
-        goto done;
-    }
-
-    if (!json_is_object(root)) {
-        fuzz_check(rc == NGX_HTTP_UNPROCESSABLE_ENTITY
-                   && err.len == sizeof("Request body must be a JSON object")
-                                 - 1
-                   && ngx_strncmp(err.data,
-                                  "Request body must be a JSON object",
-                                  err.len) == 0,
-                   "jansson reads a non-object, the reader answered %d "
-                   "\"%.*s\"", (int) rc, (int) err.len, err.data);
-        goto done;
-    }
-
-    fuzz_check(rc == NGX_OK,
-               "jansson reads an object (%lu patched), the reader answered "
-               "%d \"%.*s\"", (unsigned long) patches, (int) rc,
-               (int) err.len, err.data);
-
-    for (i = 0; i < n; i++) {
-        key = fields[i].key;
-        v = json_object_get(root, key);
-
-        if (v == NULL) {
-            type = NGX_HTTP_RUNS_JSON_ABSENT;
-
-        } else if (json_is_string(v)) {
-            type = NGX_HTTP_RUNS_JSON_STRING;
-
-        } else if (json_is_null(v)) {
-            type = NGX_HTTP_RUNS_JSON_NULL;
-
-        } else if (json_is_integer(v)) {
-            type = NGX_HTTP_RUNS_JSON_INTEGER;
-
-        } else {
-            /* true, false, real, object, array */
-            type = NGX_HTTP_RUNS_JSON_OTHER;
-        }
-
-        fuzz_check(fields[i].type == type,
-                   "\"%s\": the reader has %s, jansson %s", key,
-                   fuzz_type_name(fields[i].type), fuzz_type_name(type));
-
-        if (type == NGX_HTTP_RUNS_JSON_INTEGER) {
-            /* an integer's text: the value jansson read, when it fits */
-            fuzz_check(fields[i].value.len > 0
-                       && fuzz_integer_is(&fields[i].value,
-                                          json_integer_value(v)),
-                       "\"%s\": the reader has the integer text \"%.*s\", "
-                       "jansson %" JSON_INTEGER_FORMAT, key,
-                       (int) fields[i].value.len, fields[i].value.data,
-                       json_integer_value(v));
-
-        } else if (json_is_array(v)) {
-            /* an array's text, from its '[' to its ']' */
-            fuzz_check(fields[i].value.len >= 2
-                       && fields[i].value.data[0] == '['
-                       && fields[i].value.data[fields[i].value.len - 1]
-                          == ']',
-                       "\"%s\": the reader has no text for an array", key);
-
-        } else if (type != NGX_HTTP_RUNS_JSON_STRING) {
-            fuzz_check(fields[i].value.len == 0
-                       && fields[i].value.data == NULL,
-                       "\"%s\": a value for a non-string", key);
-
-        } else {
-            fuzz_check(fields[i].value.data != NULL
-                       && fields[i].value.len == json_string_length(v)
-                       && ngx_memcmp(fields[i].value.data,
-                                     json_string_value(v),
-                                     fields[i].value.len) == 0,
-                       "\"%s\": the reader has \"%.*s\" (%zu bytes), "
-                       "jansson \"%s\" (%zu bytes)", key,
-                       (int) fields[i].value.len, fields[i].value.data,
-                       fields[i].value.len, json_string_value(v),
-                       json_string_length(v));
-
-            /* the reader's own promise: stored text is valid UTF-8 */
-            fuzz_check(ngx_http_runs_utf8_check(fields[i].value.data,
-                                                fields[i].value.len)
-                       == NULL, "\"%s\": invalid UTF-8", key);
-        }
-
-        /* and what the handlers make of it */
-
-        erc = ngx_http_runs_field_str(pool, &fields[i], 0, &out, &err);
-
-        if (type == NGX_HTTP_RUNS_JSON_STRING) {
-            fuzz_check(erc == NGX_OK && out.data == fields[i].value.data
-                       && out.len == fields[i].value.len,
-                       "field_str(\"%s\") of a string: %d", key, (int) erc);
-
-        } else if (type <= NGX_HTTP_RUNS_JSON_NULL) {
-            fuzz_check(erc == NGX_OK && out.data == NULL,
-                       "field_str(\"%s\") of %s: %d", key,
-                       fuzz_type_name(type), (int) erc);
-
-        } else {
-            fuzz_check(erc == NGX_HTTP_UNPROCESSABLE_ENTITY,
-                       "field_str(\"%s\") of %s: %d", key,
-                       fuzz_type_name(type), (int) erc);
+            fuzz_check_member(data, size, pool, root, &fields[i]);
         }
     }
-
-done:
 
     ngx_destroy_pool(pool);
     json_decref(root);

@@ -260,24 +260,11 @@ child_nonblock(int fd)
     return fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-int
-child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *run_id,
-            struct child_spec *spec, char *err, size_t errlen)
+/* c set up for the spawn: no pipes yet, the payload taken from spec */
+static void
+child_init(struct child *c, struct loop *lp, const struct log *lg, const char *run_id,
+           struct child_spec *spec)
 {
-    int                        in[2] = { -1, -1 }, er[2] = { -1, -1 };
-    int                        out[2] = { -1, -1 };
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t          at;
-    bool                       fa_ok = false, at_ok = false;
-    sigset_t                   none, all;
-    char                      *argv[2];
-    char                     **env = NULL;
-    char                      *entry = NULL;
-    struct stat                st;
-    pid_t                      pid;
-    int                        rc;
-    const char                *step = NULL;
-
     memset(c, 0, sizeof(*c));
     c->in_fd = -1;
     c->err_fd = -1;
@@ -292,93 +279,135 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
     c->payload = spec->payload;
     c->payload_len = spec->payload_len;
     spec->payload = NULL;
+}
 
-    if (spec->cwd != NULL) {
-        if (stat(spec->cwd, &st) != 0) {
-            snprintf(err, errlen, "project dir %s is not usable: %s", spec->cwd,
-                     strerror(errno));
-            goto failed;
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "project dir %s is not usable: %s", spec->cwd,
-                     strerror(ENOTDIR));
-            goto failed;
-        }
-    }
+/* the project dir, when there is one, is a directory */
+static int
+child_check_cwd(const char *cwd, char *err, size_t errlen)
+{
+    struct stat st;
 
-    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0
-        || pipe2(out, O_CLOEXEC) != 0)
-    {
-        snprintf(err, errlen, "executor %s could not be started: pipe: %s",
-                 spec->path, strerror(errno));
-        goto failed;
+    if (cwd == NULL) {
+        return 0;
     }
-    env = child_env(spec->env, spec->nenv, &entry);
-    if (env == NULL) {
-        snprintf(err, errlen, "executor %s could not be started: out of memory",
-                 spec->path);
-        goto failed;
+    if (stat(cwd, &st) != 0) {
+        snprintf(err, errlen, "project dir %s is not usable: %s", cwd, strerror(errno));
+        return -1;
     }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(err, errlen, "project dir %s is not usable: %s", cwd, strerror(ENOTDIR));
+        return -1;
+    }
+    return 0;
+}
 
-    /* posix_spawn*() return an error number, they do not set errno */
-    if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
-        step = "posix_spawn_file_actions_init";
-        goto spawn_failed;
-    }
-    fa_ok = true;
-    if ((rc = posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO)) != 0
-        || (rc = posix_spawn_file_actions_adddup2(&fa, er[1], STDERR_FILENO)) != 0
-        || (rc = posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO)) != 0
-        || (rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3)) != 0
+/* the child's stdin, stderr and stdout from the pipes' ends, nothing else
+   open, the project dir as its cwd; 0 or an error number */
+static int
+child_file_actions(posix_spawn_file_actions_t *fa, const struct child_spec *spec,
+                   int in_r, int err_w, int out_w)
+{
+    int rc;
+
+    if ((rc = posix_spawn_file_actions_adddup2(fa, in_r, STDIN_FILENO)) != 0
+        || (rc = posix_spawn_file_actions_adddup2(fa, err_w, STDERR_FILENO)) != 0
+        || (rc = posix_spawn_file_actions_adddup2(fa, out_w, STDOUT_FILENO)) != 0
+        || (rc = posix_spawn_file_actions_addclosefrom_np(fa, 3)) != 0
         || (spec->cwd != NULL
-            && (rc = posix_spawn_file_actions_addchdir_np(&fa, spec->cwd)) != 0))
+            && (rc = posix_spawn_file_actions_addchdir_np(fa, spec->cwd)) != 0))
     {
-        step = "posix_spawn_file_actions";
-        goto spawn_failed;
+        return rc;
     }
-    if ((rc = posix_spawnattr_init(&at)) != 0) {
-        step = "posix_spawnattr_init";
-        goto spawn_failed;
-    }
-    at_ok = true;
+    return 0;
+}
+
+/* its own process group, an empty signal mask, default dispositions;
+   0 or an error number */
+static int
+child_attr(posix_spawnattr_t *at)
+{
+    int      rc;
+    sigset_t none, all;
+
     sigemptyset(&none);
     sigfillset(&all);
     sigdelset(&all, SIGKILL);
     sigdelset(&all, SIGSTOP);
-    if ((rc = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
-                                             | POSIX_SPAWN_SETSIGDEF)) != 0
-        || (rc = posix_spawnattr_setpgroup(&at, 0)) != 0
-        || (rc = posix_spawnattr_setsigmask(&at, &none)) != 0
-        || (rc = posix_spawnattr_setsigdefault(&at, &all)) != 0)
+    if ((rc = posix_spawnattr_setflags(at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
+                                            | POSIX_SPAWN_SETSIGDEF)) != 0
+        || (rc = posix_spawnattr_setpgroup(at, 0)) != 0
+        || (rc = posix_spawnattr_setsigmask(at, &none)) != 0
+        || (rc = posix_spawnattr_setsigdefault(at, &all)) != 0)
     {
+        return rc;
+    }
+    return 0;
+}
+
+/* posix_spawn() of the executor on the pipes' child ends with env; on
+   failure -1 with the message in err */
+static int
+child_exec(const struct child_spec *spec, int in_r, int err_w, int out_w, char **env,
+           pid_t *pid, char *err, size_t errlen)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t          at;
+    bool                       fa_ok = false, at_ok = false;
+    char                      *argv[2];
+    int                        rc;
+    const char                *step = NULL;
+
+    /* posix_spawn*() return an error number, they do not set errno */
+    if ((rc = posix_spawn_file_actions_init(&fa)) != 0) {
+        step = "posix_spawn_file_actions_init";
+        goto failed;
+    }
+    fa_ok = true;
+    if ((rc = child_file_actions(&fa, spec, in_r, err_w, out_w)) != 0) {
+        step = "posix_spawn_file_actions";
+        goto failed;
+    }
+    if ((rc = posix_spawnattr_init(&at)) != 0) {
+        step = "posix_spawnattr_init";
+        goto failed;
+    }
+    at_ok = true;
+    if ((rc = child_attr(&at)) != 0) {
         step = "posix_spawnattr";
-        goto spawn_failed;
+        goto failed;
     }
     argv[0] = (char *) spec->path;
     argv[1] = NULL;
-    rc = posix_spawn(&pid, spec->path, &fa, &at, argv, env);
+    rc = posix_spawn(pid, spec->path, &fa, &at, argv, env);
     if (rc != 0) {
         snprintf(err, errlen, "executor %s could not be executed: %s", spec->path,
                  strerror(rc));
-        goto failed;
     }
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
-    fa_ok = at_ok = false;
-    free(env);
-    free(entry);
-    env = NULL;
-    entry = NULL;
+    return rc != 0 ? -1 : 0;
 
-    c->pid = pid;
-    if (close(in[0]) != 0 || close(er[1]) != 0 || close(out[1]) != 0) {
-        log_msg(lg, LOG_WARN, run_id, "close(pipe) failed error=\"%s\"", strerror(errno));
+failed:
+    snprintf(err, errlen, "executor %s could not be started: %s: %s", spec->path, step,
+             strerror(rc));
+    if (fa_ok) {
+        posix_spawn_file_actions_destroy(&fa);
     }
-    c->in_fd = in[1];
-    c->err_fd = er[0];
-    c->out_fd = out[0];
+    if (at_ok) {
+        posix_spawnattr_destroy(&at);
+    }
+    return -1;
+}
 
-    /* from here the process runs: trouble with its pipes is logged, not fatal */
+/* the running child's pipes into the loop: trouble with them is logged,
+   not fatal */
+static void
+child_watch(struct child *c)
+{
+    struct loop      *lp = c->loop;
+    const struct log *lg = c->log;
+    const char       *run_id = c->run_id;
+
     if (child_nonblock(c->err_fd) != 0
         || (c->err_w = loop_watch(lp, c->err_fd, EPOLLIN, child_on_stderr, c)) == NULL)
     {
@@ -402,32 +431,70 @@ child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *
                 strerror(errno));
         child_close_in(c);
     }
-    return 0;
+}
 
-spawn_failed:
-    snprintf(err, errlen, "executor %s could not be started: %s: %s", spec->path, step,
-             strerror(rc));
-failed:
-    if (fa_ok) {
-        posix_spawn_file_actions_destroy(&fa);
+/* both ends of a pipe, if it was made */
+static void
+child_close_pair(int p[2])
+{
+    if (p[0] >= 0) {
+        close(p[0]);
+        close(p[1]);
     }
-    if (at_ok) {
-        posix_spawnattr_destroy(&at);
+}
+
+int
+child_spawn(struct child *c, struct loop *lp, const struct log *lg, const char *run_id,
+            struct child_spec *spec, char *err, size_t errlen)
+{
+    int    in[2] = { -1, -1 }, er[2] = { -1, -1 };
+    int    out[2] = { -1, -1 };
+    char **env = NULL;
+    char  *entry = NULL;
+    pid_t  pid;
+
+    child_init(c, lp, lg, run_id, spec);
+
+    if (child_check_cwd(spec->cwd, err, errlen) != 0) {
+        goto failed;
+    }
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(er, O_CLOEXEC) != 0
+        || pipe2(out, O_CLOEXEC) != 0)
+    {
+        snprintf(err, errlen, "executor %s could not be started: pipe: %s",
+                 spec->path, strerror(errno));
+        goto failed;
+    }
+    env = child_env(spec->env, spec->nenv, &entry);
+    if (env == NULL) {
+        snprintf(err, errlen, "executor %s could not be started: out of memory",
+                 spec->path);
+        goto failed;
+    }
+    if (child_exec(spec, in[0], er[1], out[1], env, &pid, err, errlen) != 0) {
+        goto failed;
     }
     free(env);
     free(entry);
-    if (in[0] >= 0) {
-        close(in[0]);
-        close(in[1]);
+
+    c->pid = pid;
+    if (close(in[0]) != 0 || close(er[1]) != 0 || close(out[1]) != 0) {
+        log_msg(lg, LOG_WARN, run_id, "close(pipe) failed error=\"%s\"", strerror(errno));
     }
-    if (er[0] >= 0) {
-        close(er[0]);
-        close(er[1]);
-    }
-    if (out[0] >= 0) {
-        close(out[0]);
-        close(out[1]);
-    }
+    c->in_fd = in[1];
+    c->err_fd = er[0];
+    c->out_fd = out[0];
+
+    /* from here the process runs */
+    child_watch(c);
+    return 0;
+
+failed:
+    free(env);
+    free(entry);
+    child_close_pair(in);
+    child_close_pair(er);
+    child_close_pair(out);
     buf_free(&c->out);
     free(c->payload);
     c->payload = NULL;
