@@ -146,18 +146,7 @@ ngx_http_runs_take_poll_locked(ngx_http_runs_zone_t *zone,
     }
 
     if (h->poll.what == NGX_HTTP_RUNS_POLL_NOTHING && !h->final) {
-        ngx_queue_insert_tail(&lr->waiters, &w->link);
-        lr->nwaiters++;
-
-        if (h->noclaim) {
-            w->state = NGX_HTTP_RUNS_W_WATCH;
-            ngx_queue_init(&w->queue);
-
-        } else {
-            w->state = NGX_HTTP_RUNS_W_IDLE;
-            ngx_queue_insert_head(&sh->idle, &w->queue);
-        }
-
+        ngx_http_runs_waiter_park_locked(sh, w, lr, h->noclaim, 1);
         return;
     }
 

@@ -442,18 +442,7 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_shctx_t *sh,
     ngx_queue_insert_tail(&sh->waiters, &w->every);
 
     if (h->kind == NGX_HTTP_RUNS_WAIT_POLL) {
-        ngx_queue_insert_tail(&lr->waiters, &w->link);
-        lr->nwaiters++;
-
-        if (h->noclaim) {
-            /* stops and deregistration only: never woken for a run */
-            w->state = NGX_HTTP_RUNS_W_WATCH;
-            ngx_queue_init(&w->queue);
-
-        } else {
-            w->state = NGX_HTTP_RUNS_W_IDLE;
-            ngx_queue_insert_tail(&sh->idle, &w->queue);
-        }
+        ngx_http_runs_waiter_park_locked(sh, w, lr, h->noclaim, 0);
 
     } else {
         run = target;
@@ -468,6 +457,38 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_shctx_t *sh,
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "runs: waiter %p held, kind %ui, %ui held in all",
                    w, h->kind, sh->nwaiters);
+}
+
+
+/*
+ * A poll's waiter on its launcher's list and, unless it is for stops and
+ * deregistration only (never woken for a run), in the idle queue: at its
+ * tail, or at its head for a poll that was woken and found nothing (it
+ * was first in line).
+ */
+
+void
+ngx_http_runs_waiter_park_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_launcher_t *lr,
+    ngx_uint_t noclaim, ngx_uint_t head)
+{
+    ngx_queue_insert_tail(&lr->waiters, &w->link);
+    lr->nwaiters++;
+
+    if (noclaim) {
+        w->state = NGX_HTTP_RUNS_W_WATCH;
+        ngx_queue_init(&w->queue);
+        return;
+    }
+
+    w->state = NGX_HTTP_RUNS_W_IDLE;
+
+    if (head) {
+        ngx_queue_insert_head(&sh->idle, &w->queue);
+
+    } else {
+        ngx_queue_insert_tail(&sh->idle, &w->queue);
+    }
 }
 
 

@@ -285,6 +285,9 @@ ngx_int_t ngx_http_runs_waiter_admit_locked(ngx_http_runs_shctx_t *sh,
 void ngx_http_runs_waiter_add_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_limits_t *lim, ngx_http_runs_waiter_t *w,
     ngx_http_runs_hold_t *h, void *target, ngx_http_runs_after_t *af);
+void ngx_http_runs_waiter_park_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_launcher_t *lr,
+    ngx_uint_t noclaim, ngx_uint_t head);
 void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af);
 void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
