@@ -169,10 +169,6 @@ __DATA__
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -185,10 +181,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -201,10 +193,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -217,10 +205,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -233,10 +217,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]

@@ -169,9 +169,5 @@ __DATA__
     runs_claim_timeout 3s;
     runs_poll_timeout 5s;
     runs_heartbeat_interval 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 180
 --- no_error_log
 [crit]

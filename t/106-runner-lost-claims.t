@@ -75,10 +75,6 @@ __DATA__
     runs_zone runs 4m;
     runs_claim_timeout 2s;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [error]
 [alert]
@@ -90,10 +86,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_claim_timeout 60s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [error]
 [alert]

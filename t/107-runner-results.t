@@ -66,7 +66,3 @@ __DATA__
 --- http_config
     runs_zone runs 4m;
     runs_result_max 2k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60

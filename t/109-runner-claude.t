@@ -294,47 +294,23 @@ run_tests();
 __DATA__
 
 === TEST 1: a start runs claude with --session-id, a resume with --resume; the result and the log
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 2: an agent_name applies its blueprint; an unknown one fails the run
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 3: error results, exits and missing results fail the run; lines that are not JSON are skipped
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 120
 
 
 
 === TEST 4: a stop reaches claude; progress is in the log while claude runs
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 5: the runner lists its agents at registration
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 
 
 
 === TEST 6: a session started again after a failed start; a resume claude never saw
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90

@@ -347,47 +347,23 @@ run_tests();
 __DATA__
 
 === TEST 1: a child started with runsctl start --callback inside the parent reports back
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 2: two children ending while the parent is busy: one merged callback
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 3: failed and stopped children, --parent from outside
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 4: a parent deleted before the child ends, or never started: no callback
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 5: a pending callback survives a reload
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 6: a repeated completed report makes no second callback
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90

@@ -132,7 +132,3 @@ run_tests();
 __DATA__
 
 === TEST 1: Claude Code itself: the flags are taken, the stream read, its error result fails the run
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 200

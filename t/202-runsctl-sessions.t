@@ -513,10 +513,6 @@ run_tests();
 __DATA__
 
 === TEST 1: help and usage of the new commands
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
@@ -524,26 +520,14 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 8m;
     runs_result_max 256k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 
 
 
 === TEST 3: result: what a runner reported, unfiltered; a completed run with none
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
 === TEST 4: logs and logs -f: a run writing its log over time
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 
 
 
@@ -551,10 +535,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_max_follows 1;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- error_log
 holds runs_max_follows log follows already
 --- no_error_log
@@ -568,15 +548,7 @@ holds runs_max_follows log follows already
 --- http_config
     runs_zone runs 4m;
     runs_log_size 1k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
 === TEST 7: sessions, session, stop --session, delete-session
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
