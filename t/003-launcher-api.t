@@ -418,9 +418,6 @@ qr/^\{\s*"detail"\s*:\s*".+"\s*\}\s*$/,
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -428,9 +425,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -438,9 +432,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -448,9 +439,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -458,9 +446,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -468,9 +453,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -478,9 +460,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -488,9 +467,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -498,9 +474,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -508,9 +481,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -518,9 +488,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -528,9 +495,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -538,9 +502,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -549,9 +510,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 1s;
     runs_max_waiters 2;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [alert]
 [emerg]
@@ -563,6 +521,3 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"

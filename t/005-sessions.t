@@ -188,16 +188,10 @@ run_tests();
 __DATA__
 
 === TEST 1: a resume inherits agent_name and project_dir from the start run
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 2: a start without agent_name or project_dir gives nothing to inherit
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -205,16 +199,10 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 4: a pending stopped start frees the session too
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -222,9 +210,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -232,9 +217,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -242,9 +224,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 

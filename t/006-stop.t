@@ -151,9 +151,6 @@ run_tests();
 __DATA__
 
 === TEST 1: a pending run is stopped at once
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -161,9 +158,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -171,9 +165,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -181,9 +172,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -191,9 +179,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -201,9 +186,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -211,9 +193,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -221,9 +200,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 

@@ -132,9 +132,6 @@ __DATA__
     runs_poll_timeout 1s;
     runs_heartbeat_timeout 1s;
     runs_launcher_expiry 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -144,9 +141,6 @@ GET /runs?limit=1
     runs_poll_timeout 5s;
     runs_heartbeat_timeout 1s;
     runs_launcher_expiry 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -156,9 +150,6 @@ GET /runs?limit=1
     runs_poll_timeout 1s;
     runs_heartbeat_timeout 1s;
     runs_launcher_expiry 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -167,6 +158,3 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_heartbeat_timeout 1s;
     runs_launcher_expiry 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"

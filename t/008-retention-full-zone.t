@@ -176,10 +176,6 @@ __DATA__
     runs_zone runs 4m;
     runs_poll_timeout 1s;
     runs_retention 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 10
 
 
 
@@ -187,9 +183,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 64k;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- error_log eval
 qr/runs_zone "runs".*enlarge runs_zone/
 --- no_error_log
@@ -203,9 +196,6 @@ qr/runs_zone "runs".*enlarge runs_zone/
 --- http_config
     runs_zone runs 64k;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [alert]
 [emerg]
@@ -217,9 +207,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 32k;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [alert]
 [emerg]

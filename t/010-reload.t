@@ -142,10 +142,6 @@ qr/^(?=(?:.*?"agent_name"\s*:\s*"agent-a"){2})(?=(?:.*?"project_dir"\s*:\s*"\/sr
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 30s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 20
 
 
 

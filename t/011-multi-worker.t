@@ -234,10 +234,6 @@ __DATA__
     runs_poll_timeout 10s;
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 20
 
 
 
@@ -247,10 +243,6 @@ GET /runs?limit=1
     runs_poll_timeout 10s;
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 20
 
 
 
@@ -260,10 +252,6 @@ GET /runs?limit=1
     runs_poll_timeout 10s;
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 20
 
 
 
@@ -273,10 +261,6 @@ GET /runs?limit=1
     runs_poll_timeout 2s;
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 20
 
 
 
@@ -286,6 +270,3 @@ GET /runs?limit=1
     runs_poll_timeout 2s;
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"

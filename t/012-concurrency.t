@@ -267,10 +267,6 @@ __DATA__
 --- http_config
     runs_zone runs 64m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
@@ -278,10 +274,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 2m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]

@@ -314,10 +314,6 @@ __DATA__
 === TEST 1: chunked bodies of every size on every endpoint that takes one
 --- http_config
     runs_zone runs 16m;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 120
 --- no_error_log
 [error]
 [alert]
@@ -328,10 +324,6 @@ GET /runs?limit=1
 === TEST 2: the same bodies with a length, split across many writes
 --- http_config
     runs_zone runs 16m;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [error]
 [alert]
@@ -346,10 +338,6 @@ GET /runs?limit=1
     location /runs { runs_api runs; client_max_body_size 1m; }
     location /launcher { runs_launcher_api runs; }
     location /launchers { runs_launchers_api runs; }
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [alert]
 [crit]
@@ -357,9 +345,6 @@ GET /runs?limit=1
 
 
 === TEST 4: HTTP/1.0
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [error]
 [alert]
@@ -368,9 +353,6 @@ GET /runs?limit=1
 
 
 === TEST 5: pipelined requests
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [error]
 [alert]
@@ -379,9 +361,6 @@ GET /runs?limit=1
 
 
 === TEST 6: HEAD wherever GET is answered
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [error]
 [alert]
@@ -397,10 +376,6 @@ GET /runs?limit=1
         location /runs { runs_api runs; }
         location /launcher { runs_launcher_api runs; }
     }
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]

@@ -135,10 +135,6 @@ __DATA__
 --- http_config
     runs_zone runs 64k;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [crit]
@@ -149,10 +145,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 64k;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [crit]

@@ -137,10 +137,6 @@ __DATA__
     runs_zone runs 4m;
     runs_claim_timeout 2s;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]
@@ -153,10 +149,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_claim_timeout 2s;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]
@@ -168,10 +160,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_claim_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]
@@ -183,10 +171,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_claim_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]
@@ -195,9 +179,6 @@ GET /runs?limit=1
 
 
 === TEST 5: reports repeated after a lost answer change nothing
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [error]
 [alert]
@@ -209,10 +190,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_claim_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]

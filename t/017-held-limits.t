@@ -96,10 +96,6 @@ __DATA__
     runs_zone runs 4m;
     runs_max_waits 3;
     runs_max_waiters 4;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [crit]
@@ -110,10 +106,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_max_polls 2;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [crit]
@@ -124,10 +116,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_max_polls_per_launcher 1;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [error]
 [alert]

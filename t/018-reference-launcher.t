@@ -98,9 +98,6 @@ run_tests();
 __DATA__
 
 === TEST 1: the reference launcher runs a session from claim to completion
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [error]
 [alert]
@@ -109,9 +106,6 @@ GET /runs?limit=1
 
 
 === TEST 2: failed and stopped as the reference launcher sends them
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [error]
 [alert]

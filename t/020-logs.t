@@ -339,9 +339,6 @@ run_tests();
 __DATA__
 
 === TEST 1: pieces are placed by offset: a retry is never doubled, a gap is refused
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -349,16 +346,10 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_log_size 1k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 3: who may post a log
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -366,23 +357,14 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_log_size 1k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 5: bad log queries
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 6: a follow streams what is posted and ends with the run
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -390,9 +372,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_max_follows 2;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- error_log
 runs_max_follows log follows already
 
@@ -402,9 +381,6 @@ runs_max_follows log follows already
 --- http_config
     runs_zone runs 4m;
     runs_max_follows 1;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- error_log
 runs_max_follows log follows already
 
@@ -418,10 +394,6 @@ runs_max_follows log follows already
         listen 127.0.0.1:$TEST_NGINX_H2_PORT http2;
         location /runs { runs_api runs; }
     }
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- error_log
 runs_max_follows log follows already
 
@@ -430,8 +402,5 @@ runs_max_follows log follows already
 === TEST 10: a full zone gives up the logs of finished runs before finished runs
 --- http_config
     runs_zone runs 1m;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- error_log
 is full and holds no finished run to evict

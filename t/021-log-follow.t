@@ -128,9 +128,6 @@ __DATA__
     location /launcher { runs_launcher_api runs; add_header X-Worker $pid always; }
     location /launchers { runs_launchers_api runs; }
     location /sessions { runs_sessions_api runs; }
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -138,9 +135,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_max_follows 1;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- no_error_log
 [alert]
 [emerg]

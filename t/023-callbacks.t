@@ -228,9 +228,6 @@ run_tests();
 __DATA__
 
 === TEST 1: the parent is an attribute of the session
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
@@ -238,32 +235,18 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 3: children that end while the parent is busy: one resume
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 4: a grandparent hears when the parent's callback run ends
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 5: long texts are cut; a missing parent costs one line
---- http_config
-    runs_zone runs 4m;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- error_log
 parent session "ct-nobody" does not exist or was never started
 
@@ -274,25 +257,15 @@ parent session "ct-nobody" does not exist or was never started
     runs_zone runs 4m;
     runs_heartbeat_timeout 1s;
     runs_launcher_expiry 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 20
 
 
 
 === TEST 7: a deleted child session reports nothing
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 
 
 
 === TEST 8: a full zone refuses the callback whole; the child ends
 --- http_config
     runs_zone runs 1m;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
 --- error_log eval
 qr/was not made: runs_zone "runs" is full \(\d+ callbacks? refused since the last such line\)/

@@ -34,8 +34,7 @@ sub lines_of {
     return \@l;
 }
 
-flow 'start and resume complete with the payload, env, cwd and process group of the contract', 32, sub {
-    RunsRunner::cleanup();
+runner_flow 'start and resume complete with the payload, env, cwd and process group of the contract', 32, sub {
     my $d = File::Temp->newdir('runner-basic-XXXXXX', TMPDIR => 1);
     my $dir = Cwd::realpath("$d");
     mkdir "$dir/proj" or die "mkdir: $!";
@@ -123,7 +122,7 @@ flow 'start and resume complete with the payload, env, cwd and process group of 
        && ((lines_of("$dir/nul.jsonl")->[0] || {})->{payload}{prompt} // '') eq "a\x{0}b out=$dir/nul.jsonl",
        'a 1 MB prompt and a prompt with a NUL reach the executor intact';
 
-    is runner_signal($h, 'TERM') && runner_wait($h, 10), 0, 'SIGTERM: exit status 0';
+    is runner_stop($h), 0, 'SIGTERM: exit status 0';
     # the executor's stdout is the run's result (the echo executor prints
     # the prompt), not the runner's own stdout
     is_deeply [map { (get_run($_) || {})->{result} } $id, $id2, $id3],
@@ -136,11 +135,9 @@ flow 'start and resume complete with the payload, env, cwd and process group of 
     ok !@bad, 'every log line: UTC time with ms, level, message' or diag join "\n", @bad;
     like $log, qr/^\S+Z INFO \Q$id\E started pid=\d+ /m,
         'a run\'s lines: time, level, run id, then key=value details';
-    runners_clean_ok();
 };
 
-flow 'no more executors at once than --max-concurrent, and no claim beyond it', 6, sub {
-    RunsRunner::cleanup();
+runner_flow 'no more executors at once than --max-concurrent, and no claim beyond it', 6, sub {
     my $h = start_runner(args => ['--max-concurrent', '2']);
     my $lid = runner_launcher($h);
     ok $lid, 'registered';
@@ -160,12 +157,10 @@ flow 'no more executors at once than --max-concurrent, and no claim beyond it', 
     is $max_running, 2, 'two running at most, and two at once';
     cmp_ok $max_held, '<=', 2, 'never more than two claimed or running';
     is scalar(grep { status_of($_) eq 'completed' } @ids), 6, 'all six completed';
-    is runner_signal($h, 'TERM') && runner_wait($h, 10), 0, 'exit status 0';
-    runners_clean_ok();
+    is runner_stop($h), 0, 'exit status 0';
 };
 
-flow 'two runners share the queue and no run is executed twice', 6, sub {
-    RunsRunner::cleanup();
+runner_flow 'two runners share the queue and no run is executed twice', 6, sub {
     my $d = File::Temp->newdir('runner-share-XXXXXX', TMPDIR => 1);
     my $dir = Cwd::realpath("$d");
     my @h = map { start_runner(args => ['--max-concurrent', '2'], cwd => $dir,
@@ -187,13 +182,9 @@ flow 'two runners share the queue and no run is executed twice', 6, sub {
         or diag explain \%by;
     is((($lines->[0] || {})->{cwd} // ''), $dir,
        'no project dir anywhere: the runner\'s working directory');
-    runner_signal($_, 'TERM') for @h;
-    runner_wait($_, 10) for @h;
-    runners_clean_ok();
 };
 
-flow 'configuration from the environment; flags win over it', 6, sub {
-    RunsRunner::cleanup();
+runner_flow 'configuration from the environment; flags win over it', 6, sub {
     my $d = File::Temp->newdir('runner-env-XXXXXX', TMPDIR => 1);
     my $dir = Cwd::realpath("$d");
     my $closed = 'http://127.0.0.1:9';
@@ -213,8 +204,7 @@ flow 'configuration from the environment; flags win over it', 6, sub {
         @n >= 4 ? scalar @n : undef;
     });
     ok $hb, 'heartbeats every 0.25s';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
+    runner_stop($h);
 
     my $h2 = start_runner(args => ['--poll-timeout', '7', '--heartbeat-interval', '3',
                                    '--project-dir', '/tmp', '--executor-type', 'flagged'],
@@ -227,9 +217,6 @@ flow 'configuration from the environment; flags win over it', 6, sub {
        '--url, --project-dir, --executor-type win over the environment';
     like runner_log($h2), qr/registered .* poll_limit=7s heartbeat_interval=3s /,
        '--poll-timeout and --heartbeat-interval win';
-    runner_signal($h2, 'TERM');
-    runner_wait($h2, 10);
-    runners_clean_ok();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -243,10 +230,6 @@ __DATA__
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -259,10 +242,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -275,10 +254,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -291,10 +266,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]

@@ -32,8 +32,7 @@ sub gone {
     return $s =~ /\)\s+Z\s/ ? 1 : 0;
 }
 
-flow 'stops: pending, running (SIGTERM), ignoring SIGTERM (SIGKILL), ending first', 13, sub {
-    RunsRunner::cleanup();
+runner_flow 'stops: pending, running (SIGTERM), ignoring SIGTERM (SIGKILL), ending first', 13, sub {
     my $h = start_runner(args => ['--stop-grace', '0.5']);
     ok runner_launcher($h), 'registered';
 
@@ -76,12 +75,10 @@ flow 'stops: pending, running (SIGTERM), ignoring SIGTERM (SIGKILL), ending firs
     is $run->{status}, 'completed', 'an executor that exits 0 on the stop: completed';
 
     unlike runner_log($h), qr/\Q$queued\E started/, 'the pending run never ran';
-    is runner_signal($h, 'TERM') && runner_wait($h, 10), 0, 'exit status 0';
-    runners_clean_ok();
+    is runner_stop($h), 0, 'exit status 0';
 };
 
-flow 'stops reach a runner whose slots are all busy', 5, sub {
-    RunsRunner::cleanup();
+runner_flow 'stops reach a runner whose slots are all busy', 5, sub {
     my $h = start_runner(args => ['--max-concurrent', '1', '--stop-grace', '0.5']);
     ok runner_launcher($h), 'registered';
     my ($busy) = create_run(session_name => 'full-a', prompt => 'sleep=30');
@@ -96,13 +93,9 @@ flow 'stops reach a runner whose slots are all busy', 5, sub {
        sprintf('the busy run is stopped (%.2fs)', time - $t0);
     is((wait_terminal($next, 10) || {})->{status}, 'completed',
        'then the next run is claimed and completes');
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'SIGTERM: executors stopped and reported, self-deregistration, exit 0', 8, sub {
-    RunsRunner::cleanup();
+runner_flow 'SIGTERM: executors stopped and reported, self-deregistration, exit 0', 8, sub {
     my $h = start_runner(args => ['--stop-grace', '0.7', '--max-concurrent', '3']);
     my $lid = runner_launcher($h);
     ok $lid, 'registered';
@@ -112,8 +105,7 @@ flow 'SIGTERM: executors stopped and reported, self-deregistration, exit 0', 8, 
     sleep 0.2;
     my $pids = runner_pids($h);
     my $t0 = time;
-    runner_signal($h, 'TERM');
-    my $rc = runner_wait($h, 10);
+    my $rc = runner_stop($h);
     is $rc, 0, sprintf('exit status 0 (%.2fs)', time - $t0);
     is_deeply [map { status_of($_) } @ids], [qw(stopped stopped stopped)],
         'all three reported stopped';
@@ -121,11 +113,9 @@ flow 'SIGTERM: executors stopped and reported, self-deregistration, exit 0', 8, 
         'the one ignoring SIGTERM by SIGKILL after the grace';
     ok !launcher_info($lid), 'deregistered itself';
     ok !grep({ !gone($_) } values %$pids), 'no executor left';
-    runners_clean_ok();
 };
 
-flow 'a second SIGINT/SIGTERM kills the executors and exits at once', 4, sub {
-    RunsRunner::cleanup();
+runner_flow 'a second SIGINT/SIGTERM kills the executors and exits at once', 4, sub {
     my $h = start_runner(args => ['--stop-grace', '30']);
     ok runner_launcher($h), 'registered';
     my ($id) = create_run(session_name => 'twice', prompt => 'sleep=30 ignore-term');
@@ -139,11 +129,9 @@ flow 'a second SIGINT/SIGTERM kills the executors and exits at once', 4, sub {
     my $rc = runner_wait($h, 5);
     is $rc, 143, sprintf('exit status 143 (128 + SIGTERM), in %.2fs', time - $t0);
     ok $pid && Runs::wait_for(3, sub { gone($pid) }), 'the executor was killed';
-    runners_clean_ok();
 };
 
-flow 'deregistered by the coordinator: runs stopped, exit 0', 5, sub {
-    RunsRunner::cleanup();
+runner_flow 'deregistered by the coordinator: runs stopped, exit 0', 5, sub {
     my $h = start_runner(args => ['--stop-grace', '0.5']);
     my $lid = runner_launcher($h);
     ok $lid, 'registered';
@@ -155,7 +143,6 @@ flow 'deregistered by the coordinator: runs stopped, exit 0', 5, sub {
     my $st = status_of($id);
     ok $pid && gone($pid) && $st =~ /^(failed|stopped)$/,
        "its executor was stopped (the run: $st)";
-    runners_clean_ok();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -169,10 +156,6 @@ __DATA__
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -185,10 +168,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -201,10 +180,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -217,10 +192,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -233,10 +204,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]

@@ -32,8 +32,7 @@ no_shuffle();
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
 
-flow 'failing executors: exit status, signal, the tail of stderr as error', 9, sub {
-    RunsRunner::cleanup();
+runner_flow 'failing executors: exit status, signal, the tail of stderr as error', 9, sub {
     my $h = start_runner();
     ok runner_launcher($h), 'registered';
     my ($f) = create_run(session_name => 'fail-code', prompt => 'fail=3 stderr=it-broke');
@@ -55,13 +54,9 @@ flow 'failing executors: exit status, signal, the tail of stderr as error', 9, s
     is $r{$d}{status}, 'failed', 'a project dir that does not exist: failed';
     is $r{$d}{error}, 'project dir /nonexistent/agent-runs-dir is not usable: No such file or directory',
        'with a clear error';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'an executor that cannot be executed: failed with a clear error', 6, sub {
-    RunsRunner::cleanup();
+runner_flow 'an executor that cannot be executed: failed with a clear error', 6, sub {
     my $tmp = File::Temp->new(SUFFIX => '-not-executable');
     print $tmp "#!/bin/sh\nexit 0\n";
     close $tmp;
@@ -73,7 +68,7 @@ flow 'an executor that cannot be executed: failed with a clear error', 6, sub {
     is "$r->{status}: $r->{error}",
        'failed: executor /nonexistent/agent-x could not be executed: No such file or directory',
        'a missing executor';
-    is runner_signal($h1, 'TERM') && runner_wait($h1, 10), 0, 'and the runner carries on, exit 0';
+    is runner_stop($h1), 0, 'and the runner carries on, exit 0';
 
     my $h2 = start_runner(args => ['--executor', "$tmp"], name => 'not executable');
     runner_launcher($h2);
@@ -82,13 +77,10 @@ flow 'an executor that cannot be executed: failed with a clear error', 6, sub {
     is "$r->{status}: $r->{error}",
        "failed: executor $tmp could not be executed: Permission denied",
        'a file that is not executable';
-    runner_signal($h2, 'TERM');
-    is runner_wait($h2, 10), 0, 'exit 0';
-    runners_clean_ok();
+    is runner_stop($h2), 0, 'exit 0';
 };
 
-flow 'runner killed with SIGKILL: its run fails "launcher lost", another runner takes the pending ones', 8, sub {
-    RunsRunner::cleanup();
+runner_flow 'runner killed with SIGKILL: its run fails "launcher lost", another runner takes the pending ones', 8, sub {
     my $a = start_runner(args => ['--max-concurrent', '1'], name => 'killed');
     my $lid = runner_launcher($a);
     ok $lid, 'registered';
@@ -110,13 +102,9 @@ flow 'runner killed with SIGKILL: its run fails "launcher lost", another runner 
     my $lid2 = runner_launcher($b);
     $r = wait_terminal($pending, 10) || {};
     is "$r->{status} $r->{launcher_id}", "completed $lid2", 'the second runner executes it';
-    runner_signal($b, 'TERM');
-    runner_wait($b, 10);
-    runners_clean_ok();
 };
 
-flow 'a coordinator that is not there: the runner retries with backoff', 4, sub {
-    RunsRunner::cleanup();
+runner_flow 'a coordinator that is not there: the runner retries with backoff', 4, sub {
     my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
                                   LocalPort => 0, Proto => 'tcp') or die "listen: $!";
     my $port = $s->sockport;
@@ -130,13 +118,11 @@ flow 'a coordinator that is not there: the runner retries with backoff', 4, sub 
     ok @d >= 3, scalar(@d) . ' attempts in 1.5 s or so';
     ok $d[0] <= 0.5 && $d[1] > $d[0] && $d[2] > $d[1] && $d[2] <= 2,
        "delays grow: @d";
-    is runner_signal($h, 'TERM') && runner_wait($h, 5), 0,
+    is runner_stop($h, 5), 0,
        'SIGTERM while unregistered: exit 0 at once';
-    runners_clean_ok();
 };
 
-flow 'coordinator restarted under a live runner: it registers again and carries on', 9, sub {
-    RunsRunner::cleanup();
+runner_flow 'coordinator restarted under a live runner: it registers again and carries on', 9, sub {
     my $h = start_runner(args => ['--heartbeat-interval', '0.5']);
     my $lid = runner_launcher($h);
     ok $lid, 'registered';
@@ -164,9 +150,6 @@ flow 'coordinator restarted under a live runner: it registers again and carries 
         'a report while the coordinator was down was retried';
     like $log, qr/WARN \Q$during\E report refused, dropped event=completed status=40[149]/,
         'then dropped on the new coordinator\'s refusal';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
 # the launcher id of the registration after $old in the runner's log
@@ -187,10 +170,6 @@ __DATA__
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -203,10 +182,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -221,10 +196,6 @@ GET /runs?limit=1
     runs_heartbeat_interval 1s;
     runs_heartbeat_timeout 1s;
     runs_launcher_expiry 3s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -233,12 +204,6 @@ GET /runs?limit=1
 
 
 === TEST 4: a coordinator that is not there: the runner retries with backoff
---- http_config
-    runs_zone runs 4m;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 
 
@@ -248,10 +213,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]

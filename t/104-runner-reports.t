@@ -48,8 +48,7 @@ sub max_open_reports {
     return $max;
 }
 
-flow 'a run whose report is held does not delay the others; its next report waits for it', 9, sub {
-    RunsRunner::cleanup();
+runner_flow 'a run whose report is held does not delay the others; its next report waits for it', 9, sub {
     my ($slow) = create_run(session_name => 'rep-slow', prompt => 'x');
     my $p = start_proxy(rules => [{ match => qr{^/launcher/runs/\Q$slow\E/started$},
                                     fail => 1, hold => $HOLD }]);
@@ -80,18 +79,15 @@ flow 'a run whose report is held does not delay the others; its next report wait
        'started_at <= completed_at' or diag explain $r;
     # the coordinator can record a report before the proxy logs its
     # answer; once the runner has exited, every answer it had is logged
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
+    runner_stop($h);
     like report_trail(proxy_events($p), $slow),
          qr/^in:started out:started:503 in:started out:started:2\d\d in:completed out:completed:2\d\d$/,
          'its reports in order: started refused, started again, then completed';
     like runner_log($h), qr/WARN \Q$slow\E report not delivered event=started status=503 .*retry_in=/,
          'the 503 is logged and retried';
-    runners_clean_ok();
 };
 
-flow 'a burst of 30 runs: reports in flight together, two per slot, each run in order', 7, sub {
-    RunsRunner::cleanup();
+runner_flow 'a burst of 30 runs: reports in flight together, two per slot, each run in order', 7, sub {
     # every report slow, as over a slow network: runs end faster than
     # their reports are answered, so as many go out as the runner allows
     # (two per slot: 4); one at a time, the 60 reports would take 30 s
@@ -109,7 +105,7 @@ flow 'a burst of 30 runs: reports in flight together, two per slot, each run in 
     ok !@bad, 'every one with started_at <= completed_at' or diag explain \@bad;
 
     # after the runner exited, every answer it had is in the proxy's log
-    is runner_signal($h, 'TERM') && runner_wait($h, 10), 0, 'exit status 0';
+    is runner_stop($h), 0, 'exit status 0';
     my $events = proxy_events($p);
     my @disorder = grep {
         report_trail($events, $_) !~ /^in:started out:started:2\d\d in:completed out:completed:2\d\d$/
@@ -117,7 +113,6 @@ flow 'a burst of 30 runs: reports in flight together, two per slot, each run in 
     ok !@disorder, "each run's completed sent after its started was answered"
         or diag join "\n", map { "$_: " . report_trail($events, $_) } @disorder;
     is max_open_reports($events), 4, 'four reports in flight at most, and four at once';
-    runners_clean_ok();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -131,10 +126,6 @@ __DATA__
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [alert]
 [emerg]
@@ -147,10 +138,6 @@ GET /runs?limit=1
     runs_zone runs 4m;
     runs_poll_timeout 2s;
     runs_heartbeat_interval 1s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [alert]
 [emerg]

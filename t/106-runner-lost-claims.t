@@ -20,11 +20,10 @@ no_shuffle();
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
 
-flow 'a runner whose claim was taken back does not execute the run', 8, sub {
-    RunsRunner::cleanup();
+runner_flow 'a runner whose claim was taken back does not execute the run', 8, sub {
     my $p = start_proxy(rules => [{ match => qr{^/launcher/runs/run_\w+/started$},
                                     delay => 4 }]);
-    my $slow = start_runner(name => 'slow', url => $p->{url},
+    my $slow = start_runner(name => 'slow', url => $p->{url}, stop_wait => 15,
                             args => ['--max-concurrent', '1']);
     my $slow_id = runner_launcher($slow);
     ok $slow_id, 'a runner behind a proxy that delays started by 4 s';
@@ -32,7 +31,7 @@ flow 'a runner whose claim was taken back does not execute the run', 8, sub {
     ok wait_status($id, 'claimed', 5), 'it claims the run';
     is((get_run($id) || {})->{launcher_id}, $slow_id, 'the slow runner holds it');
 
-    my $fast = start_runner(name => 'fast');
+    my $fast = start_runner(name => 'fast', stop_wait => 15);
     my $fast_id = runner_launcher($fast);
     my $run = wait_terminal($id, 15) || {};
     is $run->{status} . ' ' . ($run->{launcher_id} // ''), "completed $fast_id",
@@ -41,13 +40,9 @@ flow 'a runner whose claim was taken back does not execute the run', 8, sub {
         'the slow runner is refused and says it did not execute it';
     ok !exists runner_pids($slow)->{$id}, 'it never started an executor for it';
     is scalar(keys %{ runner_pids($fast) }), 1, 'the other runner started one';
-    runner_signal($_, 'TERM') for $slow, $fast;
-    runner_wait($_, 15) for $slow, $fast;
-    runners_clean_ok();
 };
 
-flow 'a runner leaves on SIGTERM while a claim is still being confirmed', 4, sub {
-    RunsRunner::cleanup();
+runner_flow 'a runner leaves on SIGTERM while a claim is still being confirmed', 5, sub {
     my $p = start_proxy(rules => [{ match => qr{^/launcher/runs/run_\w+/started$},
                                     delay => 40 }]);
     my $h = start_runner(name => 'stuck', url => $p->{url});
@@ -56,12 +51,10 @@ flow 'a runner leaves on SIGTERM while a claim is still being confirmed', 4, sub
     ok wait_status($id, 'claimed', 5), 'it claims a run';
     sleep 0.3;
     my $t0 = time;
-    runner_signal($h, 'TERM');
-    my $rc = runner_wait($h, 20);
+    my $rc = runner_stop($h, 20);
     ok defined $rc && time - $t0 < 15,
         sprintf('SIGTERM: it gives up on the coordinator and exits (%.1f s)', time - $t0);
     ok !exists runner_pids($h)->{$id}, 'without ever starting the executor';
-    RunsRunner::cleanup();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -75,10 +68,6 @@ __DATA__
     runs_zone runs 4m;
     runs_claim_timeout 2s;
     runs_poll_timeout 5s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [error]
 [alert]
@@ -90,10 +79,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_claim_timeout 60s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [error]
 [alert]

@@ -18,8 +18,7 @@ no_shuffle();
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
 
-flow 'the executor\'s stdout comes back as the result', 9, sub {
-    RunsRunner::cleanup();
+runner_flow 'the executor\'s stdout comes back as the result', 9, sub {
     my $h = start_runner(args => ['--max-concurrent', '2']);
     ok runner_launcher($h), 'a runner';
 
@@ -51,9 +50,6 @@ flow 'the executor\'s stdout comes back as the result', 9, sub {
     $run = wait_terminal($b, 10) || {};
     is length($run->{result} // ''), 2048, 'a large stdout is cut to result_max_bytes';
     is $run->{result_truncated}, JSON::PP::true(), 'and marked';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -66,7 +62,3 @@ __DATA__
 --- http_config
     runs_zone runs 4m;
     runs_result_max 2k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60

@@ -227,8 +227,7 @@ sub stop_lossy_proxy {
 
 # ---------------------------------------------------------------------
 
-flow 'contract 1.1: run_id, session_id and the AGENT_ variables reach the executor', 8, sub {
-    RunsRunner::cleanup();
+runner_flow 'contract 1.1: run_id, session_id and the AGENT_ variables reach the executor', 8, sub {
     my $d = File::Temp->newdir('runner-logs-XXXXXX', TMPDIR => 1);
     my $h = start_runner();
     ok runner_launcher($h), 'a runner';
@@ -252,13 +251,9 @@ flow 'contract 1.1: run_id, session_id and the AGENT_ variables reach the execut
     is $r->{body}, $want, 'what it wrote to stderr is the run\'s log';
     is join(' ', map { $r->{headers}{$_} // '-' } qw(x-log-offset x-log-end x-run-status)),
        '0 ' . length($want) . ' completed', 'X-Log-Offset, X-Log-End, X-Run-Status';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'a log written over seconds arrives while the run runs, in order, byte for byte', 6, sub {
-    RunsRunner::cleanup();
+runner_flow 'a log written over seconds arrives while the run runs, in order, byte for byte', 6, sub {
     my $h = start_runner();
     ok runner_launcher($h), 'a runner';
     my ($id) = create_run(session_name => 'lg-lines', prompt => 'lines=300 over=2.5');
@@ -276,13 +271,9 @@ flow 'a log written over seconds arrives while the run runs, in order, byte for 
        or diag sprintf('%s, %d bytes', $run->{status} // '?', length $r->{body});
     my $posts = posts_of($h, $id);
     ok $posts >= 5 && $posts <= 100, "streamed in batches ($posts posts for 300 lines)";
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'a log larger than runs_log_size: the coordinator keeps its newest bytes', 5, sub {
-    RunsRunner::cleanup();
+runner_flow 'a log larger than runs_log_size: the coordinator keeps its newest bytes', 5, sub {
     my $h = start_runner();
     ok runner_launcher($h), 'a runner';
     # about 100 KB, most of it at once (several full chunks)
@@ -296,13 +287,9 @@ flow 'a log larger than runs_log_size: the coordinator keeps its newest bytes', 
        'X-Log-Offset: the end minus runs_log_size, X-Log-End: every byte posted'
        or diag explain $r->{headers};
     ok $r->{body} eq substr($all, length($all) - 8192), 'the newest 8k, byte for byte';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'followers in both workers get the lines while the run runs; their answers end with it', 7, sub {
-    RunsRunner::cleanup();
+runner_flow 'followers in both workers get the lines while the run runs; their answers end with it', 7, sub {
     my $h = start_runner();
     ok runner_launcher($h), 'a runner';
     my $w = worker_conns();
@@ -328,13 +315,9 @@ flow 'followers in both workers get the lines while the run runs; their answers 
     is_deeply [sort map { $_->{headers}{'x-worker'} // '' } @$st], \@pids,
         'one in each worker';
     $_->close for values %{ $w || {} };
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'failed and stopped runs keep their log, their result, and the failed one its error tail', 8, sub {
-    RunsRunner::cleanup();
+runner_flow 'failed and stopped runs keep their log, their result, and the failed one its error tail', 8, sub {
     my $h = start_runner(args => ['--stop-grace', '5']);
     ok runner_launcher($h), 'a runner';
     my ($f) = create_run(session_name => 'lg-fail', prompt => 'lines=200 stderr=LAST fail=3');
@@ -360,13 +343,9 @@ flow 'failed and stopped runs keep their log, their result, and the failed one i
        && $body eq join('', map { "log line $_ of 1000\n" } 1 .. $n)
        && $run->{result} eq "lines=1000 over=50 term-exit=1\n",
        "stopped: its log up to the stop ($n lines) and its result" or diag explain [$run, $body];
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'posts failed or delayed by a proxy: nothing doubled, nothing reordered', 5, sub {
-    RunsRunner::cleanup();
+runner_flow 'posts failed or delayed by a proxy: nothing doubled, nothing reordered', 5, sub {
     my $p = start_proxy(rules => [{ match => qr{/log$}, fail => 3, hold => 0.2,
                                     delay => 0.05 }]);
     my $h = start_runner(url => $p->{url});
@@ -379,13 +358,9 @@ flow 'posts failed or delayed by a proxy: nothing doubled, nothing reordered', 5
         or diag sprintf('%d bytes of %d', length $body, length(spew_text(50000) . lines_text(400)));
     my @retried = runner_log($h) =~ /WARN \Q$id\E log post not delivered offset=\d+ bytes=\d+ status=503 /g;
     is scalar(@retried), 3, 'the three posts answered 503 were posted again';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'posts whose answers are lost: sent again, the coordinator skips what it has', 5, sub {
-    RunsRunner::cleanup();
+runner_flow 'posts whose answers are lost: sent again, the coordinator skips what it has', 5, sub {
     my $p = start_lossy_proxy(qr{/log$}, 4);
     my $h = start_runner(url => $p->{url});
     ok runner_launcher($h), 'a runner behind the proxy';
@@ -401,14 +376,11 @@ flow 'posts whose answers are lost: sent again, the coordinator skips what it ha
     ok @lost == 4 && "@lost" eq "@again",
        'four answers lost after the coordinator took the bytes: posted again at the same offsets'
        or diag "lost: @lost; posted again: @again";
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
+    runner_stop($h);
     stop_lossy_proxy($p);
-    runners_clean_ok();
 };
 
-flow 'invalid UTF-8 on stderr arrives scrubbed, characters split between writes whole', 3, sub {
-    RunsRunner::cleanup();
+runner_flow 'invalid UTF-8 on stderr arrives scrubbed, characters split between writes whole', 3, sub {
     my $h = start_runner();
     ok runner_launcher($h), 'a runner';
     my ($id) = create_run(session_name => 'lg-utf8', prompt => 'bad-utf8');
@@ -418,13 +390,9 @@ flow 'invalid UTF-8 on stderr arrives scrubbed, characters split between writes 
        "utf8: caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ok\n"
        . "bad: $r $r$r $r$r$r $r$r end\n",
        'split characters whole, invalid bytes U+FFFD';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'a coordinator that does not take the log: the oldest unposted bytes dropped, and said so', 5, sub {
-    RunsRunner::cleanup();
+runner_flow 'a coordinator that does not take the log: the oldest unposted bytes dropped, and said so', 5, sub {
     # about 2 s of failed log posts while 200 KB come at once
     my $p = start_proxy(rules => [{ match => qr{/log$}, fail => 4, hold => 0.1 }]);
     my $h = start_runner(url => $p->{url}, args => ['--log-buffer', '32k']);
@@ -446,9 +414,6 @@ flow 'a coordinator that does not take the log: the oldest unposted bytes droppe
     my $said = $n // 'x';
     like runner_log($h), qr/WARN \Q$id\E log: \Q$said\E bytes of it were dropped/,
         'the runner says how many bytes of which run\'s log it dropped';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -460,20 +425,12 @@ __DATA__
 === TEST 1: contract 1.1: run_id, session_id and the AGENT_ variables reach the executor
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
 === TEST 2: a log written over seconds arrives while the run runs, in order, byte for byte
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40
 
 
 
@@ -483,67 +440,39 @@ GET /runs?limit=1
     runs_log_size 8k;
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40
 
 
 
 === TEST 4: followers in both workers get the lines while the run runs; their answers end with it
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40
 
 
 
 === TEST 5: failed and stopped runs keep their log, their result, and the failed one its error tail
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40
 
 
 
 === TEST 6: posts failed or delayed by a proxy: nothing doubled, nothing reordered
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40
 
 
 
 === TEST 7: posts whose answers are lost: sent again, the coordinator skips what it has
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40
 
 
 
 === TEST 8: invalid UTF-8 on stderr arrives scrubbed, characters split between writes whole
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
 === TEST 9: a coordinator that does not take the log: the oldest unposted bytes dropped, and said so
 --- config eval
 $main::CONFIG
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 40

@@ -56,8 +56,7 @@ sub argv_of {
     return defined $j ? Runs::jdec($j) : [];
 }
 
-flow 'a start runs claude with --session-id, a resume with --resume; the result and the log', 13, sub {
-    RunsRunner::cleanup();
+runner_flow 'a start runs claude with --session-id, a resume with --resume; the result and the log', 13, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -96,13 +95,9 @@ flow 'a start runs claude with --session-id, a resume with --resume; the result 
     ok +(join(' ', @$argv) =~ /--resume \Q$sid\E/) && !grep({ $_ eq '--session-id' } @$argv),
         '--resume <session_id>, no --session-id' or diag explain $argv;
 
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'an agent_name applies its blueprint; an unknown one fails the run', 10, sub {
-    RunsRunner::cleanup();
+runner_flow 'an agent_name applies its blueprint; an unknown one fails the run', 10, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -138,13 +133,9 @@ flow 'an agent_name applies its blueprint; an unknown one fails the run', 10, su
     like $run->{error} // '', qr/unknown agent "nobody" \(looked in \Q$agents\E\)\z/,
         'with the error naming the agents dir';
 
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'error results, exits and missing results fail the run; lines that are not JSON are skipped', 12, sub {
-    RunsRunner::cleanup();
+runner_flow 'error results, exits and missing results fail the run; lines that are not JSON are skipped', 12, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -176,8 +167,7 @@ flow 'error results, exits and missing results fail the run; lines that are not 
         'a tool error is in the log, on one line';
 
     # a claude that cannot be run
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
+    runner_stop($h);
     $h = start_claude_runner(agents => $agents, project => $proj,
                              claude => "$proj/no-such-claude");
     ok runner_launcher($h), 'a runner whose CLAUDE_BIN is missing';
@@ -189,13 +179,9 @@ flow 'error results, exits and missing results fail the run; lines that are not 
        'fails saying so' or diag explain $run;
     logs_clean_ok(@ids);
 
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'a stop reaches claude; progress is in the log while claude runs', 10, sub {
-    RunsRunner::cleanup();
+runner_flow 'a stop reaches claude; progress is in the log while claude runs', 10, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -222,13 +208,9 @@ flow 'a stop reaches claude; progress is in the log while claude runs', 10, sub 
     $run = wait_terminal($s, 20) || {};
     ok $run->{status} eq 'completed' && log_of($s) =~ /^step 15 of 15$/m, 'then it completes';
 
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
-flow 'the runner lists its agents at registration', 4, sub {
-    RunsRunner::cleanup();
+runner_flow 'the runner lists its agents at registration', 4, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -240,17 +222,13 @@ flow 'the runner lists its agents at registration', 4, sub {
         or diag explain $l;
     like runner_log($h), qr/agent-runner starting .* agents_dir=\Q$agents\E /,
         'the runner\'s log names the agents dir';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
 # Claude Code keeps its sessions on its host, per directory: a session
 # started again after a failed start finds claude's session (the start is
 # run as a resume of it); a resume on a host where claude never had the
 # session fails saying so
-flow 'a session started again after a failed start; a resume claude never saw', 9, sub {
-    RunsRunner::cleanup();
+runner_flow 'a session started again after a failed start; a resume claude never saw', 10, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -271,8 +249,7 @@ flow 'a session started again after a failed start; a resume claude never saw', 
         'the log says why';
 
     # another host: a runner whose claude has none of these sessions
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
+    runner_stop($h);
     $h = start_claude_runner(agents => $agents, project => $proj);
     ok runner_launcher($h), 'a runner on another host';
     my ($r) = create_run(type => 'resume_session', session_name => 'cl-again',
@@ -282,9 +259,6 @@ flow 'a session started again after a failed start; a resume claude never saw', 
        && ($run->{error} // '') =~ /Claude Code has no session \Q$sid\E in this directory on this host: no earlier run of it got that far here\. Start the session again, or run its resumes where it was started\z/,
        'a resume claude never saw fails saying so' or diag explain $run;
     logs_clean_ok($f, $a, $r);
-
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -294,47 +268,23 @@ run_tests();
 __DATA__
 
 === TEST 1: a start runs claude with --session-id, a resume with --resume; the result and the log
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 2: an agent_name applies its blueprint; an unknown one fails the run
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 3: error results, exits and missing results fail the run; lines that are not JSON are skipped
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 120
 
 
 
 === TEST 4: a stop reaches claude; progress is in the log while claude runs
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 5: the runner lists its agents at registration
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 
 
 
 === TEST 6: a session started again after a failed start; a resume claude never saw
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90

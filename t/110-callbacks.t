@@ -99,22 +99,18 @@ sub master_pid {
     return $pid;
 }
 
-# the end of every flow: the runner stopped, no sanitizer report from it,
-# its executors (their logs hold what runsctl printed inside them) or
-# runsctl
+# the end of every flow: no sanitizer report from its executors (their
+# logs hold what runsctl printed inside them) or runsctl; runner_flow
+# then stops the runner and checks it
 sub finish_ok {
-    my ($h, @runs) = @_;
+    my (@runs) = @_;
     my @bad = grep { server_log($_) =~ $SANITIZER } @runs;
     ok !@bad, 'no sanitizer report in the executors\' logs (runsctl ran there)'
         or diag join "\n", map { "--- $_:\n" . server_log($_) } @bad;
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
     no_sanitizer_reports();
 }
 
-flow 'a child started with runsctl start --callback inside the parent reports back', 13, sub {
-    RunsRunner::cleanup();
+runner_flow 'a child started with runsctl start --callback inside the parent reports back', 13, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -150,11 +146,10 @@ flow 'a child started with runsctl start --callback inside the parent reports ba
     sleep 1;
     is scalar @{ runs_of('cb-p1') }, 2, 'one callback, nothing more for the parent';
     is scalar @{ runs_of('cb-k1') }, 1, 'and nothing for the child: callbacks do not loop';
-    finish_ok($h, $p, $c->{run_id} // ());
+    finish_ok($p, $c->{run_id} // ());
 };
 
-flow 'two children ending while the parent is busy: one merged callback', 12, sub {
-    RunsRunner::cleanup();
+runner_flow 'two children ending while the parent is busy: one merged callback', 12, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -187,11 +182,10 @@ flow 'two children ending while the parent is busy: one merged callback', 12, su
     is status_of($p), 'completed', 'the parent\'s first run completed before it';
     sleep 1;
     is scalar @{ runs_of('cb-p2') }, 2, 'one callback run for the two children';
-    finish_ok($h, $p, $c->{run_id} // ());
+    finish_ok($p, $c->{run_id} // ());
 };
 
-flow 'failed and stopped children, --parent from outside', 18, sub {
-    RunsRunner::cleanup();
+runner_flow 'failed and stopped children, --parent from outside', 18, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -243,11 +237,10 @@ flow 'failed and stopped children, --parent from outside', 18, sub {
     is $c2->{status}, 'completed', 'the parent\'s second resume completed';
     sleep 1;
     is scalar @{ runs_of('cb-p3') }, 3, 'one callback per child run';
-    finish_ok($h, $p);
+    finish_ok($p);
 };
 
-flow 'a parent deleted before the child ends, or never started: no callback', 11, sub {
-    RunsRunner::cleanup();
+runner_flow 'a parent deleted before the child ends, or never started: no callback', 11, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -275,11 +268,10 @@ flow 'a parent deleted before the child ends, or never started: no callback', 11
        or diag explain [$r, $run];
     sleep 1;
     ok !session_of('cb-never') && !@{ runs_of('cb-never') }, 'no callback, no session made';
-    finish_ok($h, $p);
+    finish_ok($p);
 };
 
-flow 'a pending callback survives a reload', 10, sub {
-    RunsRunner::cleanup();
+runner_flow 'a pending callback survives a reload', 10, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -301,11 +293,10 @@ flow 'a pending callback survives a reload', 10, sub {
     is $c->{status}, 'completed', 'and runs once the parent\'s run ended';
     sleep 1;
     is scalar @{ runs_of('cb-p5') }, 2, 'one callback';
-    finish_ok($h, $p);
+    finish_ok($p);
 };
 
-flow 'a repeated completed report makes no second callback', 10, sub {
-    RunsRunner::cleanup();
+runner_flow 'a repeated completed report makes no second callback', 10, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -337,7 +328,7 @@ flow 'a repeated completed report makes no second callback', 10, sub {
     my $all = runs_of('cb-p6');
     ok $r3->{status} == 200 && @$all == 2, 'a repeat after the callback ran: no new callback'
         or diag explain [$r3, $all];
-    finish_ok($h, $p);
+    finish_ok($p);
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -347,47 +338,23 @@ run_tests();
 __DATA__
 
 === TEST 1: a child started with runsctl start --callback inside the parent reports back
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 2: two children ending while the parent is busy: one merged callback
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 3: failed and stopped children, --parent from outside
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 4: a parent deleted before the child ends, or never started: no callback
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 5: a pending callback survives a reload
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90
 
 
 
 === TEST 6: a repeated completed report makes no second callback
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 90

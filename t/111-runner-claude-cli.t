@@ -76,8 +76,7 @@ sub cli_runner {
     return $h;
 }
 
-flow 'Claude Code itself: the flags are taken, the stream read, its error result fails the run', 12, sub {
-    RunsRunner::cleanup();
+runner_flow 'Claude Code itself: the flags are taken, the stream read, its error result fails the run', 12, sub {
     my $agents = example_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $config = File::Temp->newdir('claude-XXXXXX', TMPDIR => 1);
@@ -110,8 +109,7 @@ flow 'Claude Code itself: the flags are taken, the stream read, its error result
         'claude refused the id as in use: the start was run as a resume';
 
     # a runner whose claude never had the session
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
+    runner_stop($h);
     $h = cli_runner(agents => $agents, project => $proj);
     ok runner_launcher($h), 'a runner on another host';
     my ($r) = create_run(type => 'resume_session', session_name => 'cli-1', prompt => 'go on');
@@ -120,9 +118,6 @@ flow 'Claude Code itself: the flags are taken, the stream read, its error result
         'a resume claude never saw fails saying so' or diag log_of($r);
     logs_clean_ok($id, $again, $r);
 
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -132,7 +127,3 @@ run_tests();
 __DATA__
 
 === TEST 1: Claude Code itself: the flags are taken, the stream read, its error result fails the run
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 200

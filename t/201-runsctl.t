@@ -465,10 +465,6 @@ run_tests();
 __DATA__
 
 === TEST 1: help, usage and usage errors
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -477,10 +473,6 @@ GET /runs?limit=1
 
 
 === TEST 2: start, get, list and resume: tables, key: value and --json
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -489,10 +481,6 @@ GET /runs?limit=1
 
 
 === TEST 3: errors from the server and an unreachable server
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -504,10 +492,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -519,10 +503,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 2s;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- no_error_log
 [alert]
 [emerg]
@@ -531,10 +511,6 @@ GET /runs?limit=1
 
 
 === TEST 6: prompts from stdin: unicode, many lines, large, invalid
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]
@@ -543,10 +519,6 @@ GET /runs?limit=1
 
 
 === TEST 7: UTF-8 as RFC 3629 has it: refused before anything is sent
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 --- no_error_log
 [alert]
 [emerg]

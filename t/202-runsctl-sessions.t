@@ -170,8 +170,7 @@ flow 'help and usage of the new commands', 13, sub {
     no_sanitizer_reports();
 };
 
-flow 'result: byte for byte from a real runner, exit 5 while there is none', 17, sub {
-    RunsRunner::cleanup();
+runner_flow 'result: byte for byte from a real runner, exit 5 while there is none', 17, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -232,9 +231,6 @@ flow 'result: byte for byte from a real runner, exit 5 while there is none', 17,
     ok $r->{rc} == 1 && $r->{err} eq "runsctl: Session not found (HTTP 404)\n",
        'result of an unknown session: 404, exit 1';
     wait_terminal($slow, 15);
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
     no_sanitizer_reports();
 };
 
@@ -272,8 +268,7 @@ flow 'result: what a runner reported, unfiltered; a completed run with none', 5,
     no_sanitizer_reports();
 };
 
-flow 'logs and logs -f: a run writing its log over time', 18, sub {
-    RunsRunner::cleanup();
+runner_flow 'logs and logs -f: a run writing its log over time', 18, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -330,14 +325,10 @@ flow 'logs and logs -f: a run writing its log over time', 18, sub {
     $r = runsctl(['logs', 'run_000000000000', '-f']);
     ok $r->{rc} == 1 && $r->{err} eq "runsctl: Run not found (HTTP 404)\n",
        'logs -f of an unknown run: 404, exit 1';
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
     no_sanitizer_reports();
 };
 
-flow 'logs -f follows on after a dropped connection, a reload and a 503', 12, sub {
-    RunsRunner::cleanup();
+runner_flow 'logs -f follows on after a dropped connection, a reload and a 503', 12, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -385,9 +376,6 @@ flow 'logs -f follows on after a dropped connection, a reload and a 503', 12, su
     ok $r->{rc} == 0 && $r->{out} eq server_log($second) && @$refused >= 1,
        'the second was refused (503), waited and followed: the whole log, exit 0'
        or diag explain [$r, $refused];
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
     no_sanitizer_reports();
 };
 
@@ -409,8 +397,7 @@ flow 'logs: bytes no longer kept are said so', 3, sub {
     no_sanitizer_reports();
 };
 
-flow 'sessions, session, stop --session, delete-session', 23, sub {
-    RunsRunner::cleanup();
+runner_flow 'sessions, session, stop --session, delete-session', 23, sub {
     my $h = start_runner(args => ['--max-concurrent', '4']);
     ok runner_launcher($h), 'a runner';
 
@@ -500,9 +487,6 @@ flow 'sessions, session, stop --session, delete-session', 23, sub {
             if $x->{rc} != 1 || $x->{err} ne "runsctl: Session not found (HTTP 404)\n" || $x->{out} ne '';
     }
     ok !@bad, 'an unknown session: 404, exit 1, for each command' or diag join "\n", @bad;
-    runner_signal($h, 'TERM');
-    runner_wait($h, 10);
-    runners_clean_ok();
     no_sanitizer_reports();
 };
 
@@ -513,10 +497,6 @@ run_tests();
 __DATA__
 
 === TEST 1: help and usage of the new commands
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
@@ -524,26 +504,14 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 8m;
     runs_result_max 256k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 
 
 
 === TEST 3: result: what a runner reported, unfiltered; a completed run with none
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
 === TEST 4: logs and logs -f: a run writing its log over time
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 
 
 
@@ -551,10 +519,6 @@ GET /runs?limit=1
 --- http_config
     runs_zone runs 4m;
     runs_max_follows 1;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60
 --- error_log
 holds runs_max_follows log follows already
 --- no_error_log
@@ -568,15 +532,7 @@ holds runs_max_follows log follows already
 --- http_config
     runs_zone runs 4m;
     runs_log_size 1k;
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 30
 
 
 
 === TEST 7: sessions, session, stop --session, delete-session
---- request
-GET /runs?limit=1
---- response_body_like: "runs"
---- timeout: 60

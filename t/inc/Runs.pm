@@ -8,17 +8,26 @@ package Runs;
 # "flows": multi-step scripts with Test::More assertions that a block's
 # add_response_body_check hook runs, keyed by the block's title.
 #
+# A flow block is its title plus the configuration sections it needs:
+# preprocess() gives it a request (flow_request), after whose answer the
+# flow runs.  Flows stay in Test::Nginx blocks rather than plain prove
+# files: a block gives them nginx started with their configuration, the
+# error-log checks after them and build.sh's valgrind and UBSan passes,
+# under the real Test::Nginx::Socket and the fallback alike.
+#
 # Every flow declares how many assertions it makes; the hook pads with
 # failures when a flow dies early, so plan counts stay exact.  plan_count()
 # computes a file's plan from its blocks the way Test::Nginx::Socket counts
 # (one status check per request, one body check per request when a body
 # section is present, one per expected header, one per error_log /
 # no_error_log pattern after every request, must_die: one exit check plus
-# the log patterns), plus each flow's declared count.
+# the log patterns), plus each flow's declared count; a flow block counts
+# the request and body check preprocess() will give it.
 #
 # preprocess() fills in what a block leaves out: the module's main_config,
-# http_config and config, and the standard no_error_log (see
-# default_no_error_log; an empty "--- no_error_log" asks for no check).
+# http_config and config, the request of a flow block, and the standard
+# no_error_log (see default_no_error_log; an empty "--- no_error_log" asks
+# for no check).
 
 use strict;
 use warnings;
@@ -93,6 +102,9 @@ our $DEFAULT_CONFIG = <<'_EOC_';
     location /sessions { runs_sessions_api runs; }
 _EOC_
 
+# title (without "TEST n: ") => [number of assertions, code], by flow()
+our %FLOWS;
+
 # the error-log check of a block that says nothing about the error log
 our $DEFAULT_NO_ERROR_LOG = "[error]\n[alert]\n[emerg]\n[crit]\n";
 
@@ -110,6 +122,29 @@ sub default_no_error_log {
     return $DEFAULT_NO_ERROR_LOG;
 }
 
+# The request preprocess() gives a block that has a flow and no request of
+# its own, as { request => ..., response_body_like => ... }, else undef:
+# the first listing its configuration mounts (runs, else launchers) is
+# read and must answer 200 with a JSON listing before the flow runs.
+sub flow_request {
+    my ($block) = @_;
+    return undef if !$FLOWS{ _key($block->name) };
+    for my $s (qw(request request_eval raw_request pipelined_requests)) {
+        return undef if defined _sec($block, $s);
+    }
+    my $config = _sec($block, 'config') // $DEFAULT_CONFIG;
+    for my $api (['runs_api', '?limit=1', 'runs'],
+                 ['runs_launchers_api', '', 'launchers'])
+    {
+        my ($handler, $query, $key) = @$api;
+        next if $config !~ m#\blocation\s+(?:=\s*)?(/\S*)\s*\{[^}]*\b$handler\s#;
+        return { request => "GET $1$query",
+                 response_body_like => '^\{.*"' . $key . '"\s*:\s*\[' };
+    }
+    die _key($block->name) . ": a flow block without a request needs a "
+        . "location with runs_api or runs_launchers_api\n";
+}
+
 # for add_block_preprocessor: fill in the sections a block leaves out
 sub preprocess {
     my ($block) = @_;
@@ -122,6 +157,8 @@ sub preprocess {
     if (!defined _sec($block, 'config')) {
         $block->set_value('config', $DEFAULT_CONFIG);
     }
+    my $fr = flow_request($block);
+    $block->set_value($_, $fr->{$_}) for sort keys %{ $fr || {} };
     my $nel = default_no_error_log($block);
     $block->set_value('no_error_log', $nel) if defined $nel;
     return $block;
@@ -616,8 +653,6 @@ sub status_of {
 # ---------------------------------------------------------------------
 # flows
 
-our %FLOWS;
-
 sub _key {
     my ($name) = @_;
     $name //= '';
@@ -634,7 +669,9 @@ sub flow ($$&) {
 }
 
 # the add_response_body_check hook: runs a block's flow after the block's
-# first response
+# first response (the real Test::Nginx::Socket, 0.24 on, and the fallback
+# call the hooks after every response, whether the block has a body
+# section or not)
 sub flow_hook {
     return sub {
         my ($block, $body, $req_idx, $repeated_req_idx, $dry_run) = @_;
@@ -707,7 +744,9 @@ sub plan_count {
         } else {
             $nreq = 1;
         }
-        my $body = (defined _sec($b, 'response_body')
+        # the request and body check preprocess() gives a flow block
+        my $body = (flow_request($b)
+                    || defined _sec($b, 'response_body')
                     || defined _sec($b, 'response_body_like')
                     || defined _sec($b, 'response_body_unlike')) ? 1 : 0;
         my $hdrsec = _sec($b, 'response_headers');

@@ -5,10 +5,16 @@ package RunsRunner;
 # against the nginx Test::Nginx::Socket started, signal it, wait for it,
 # read its log, and check that no sanitizer report appeared.
 #
+# A flow that starts runners is declared with runner_flow instead of flow:
+# it begins with cleanup() (whatever an earlier flow left running is
+# ended), and after the flow's code, even when it died, every runner still
+# running gets SIGTERM and its stop_wait to leave, then one assertion of
+# the flow's count: runners_clean_ok (each runner ended, exit status 0
+# when it was stopped there, no sanitizer report in its log).
+#
 # Every runner started is remembered; cleanup() ends the ones still
 # running (SIGTERM, then SIGKILL) and kills the executors their logs name,
-# so a flow that dies early leaves nothing behind.  Call it at the start
-# and the end of each flow; it also runs at exit.
+# so a flow that dies early leaves nothing behind; it also runs at exit.
 #
 # start_proxy() puts a small HTTP proxy between a runner and the
 # coordinator: it logs when each request arrives and when its answer is
@@ -30,8 +36,9 @@ use Test::More ();
 use Exporter 'import';
 
 our @EXPORT = qw(
-    start_runner runner_alive runner_wait runner_signal runner_log
-    runner_out runner_pids runner_launcher runners_clean_ok
+    runner_flow
+    start_runner runner_alive runner_wait runner_signal runner_stop
+    runner_log runner_out runner_pids runner_launcher
     wait_terminal wait_status launcher_info coordinator_url
     restart_nginx start_proxy proxy_events
 );
@@ -48,8 +55,10 @@ sub bin_dir {
 sub coordinator_url { 'http://127.0.0.1:' . Runs::port() }
 
 # start_runner(args => [...], env => {NAME => value|undef}, cwd => DIR,
-# url => URL (default: the test's nginx; undef in args means none), name)
-# -> handle.  -v and --url are added unless no_defaults.
+# url => URL (default: the test's nginx; undef in args means none), name,
+# stop_wait => seconds it is given to exit on SIGTERM (runner_stop and
+# the end of a runner_flow; default 10)) -> handle.  -v and --url are
+# added unless no_defaults.
 sub start_runner {
     my (%o) = @_;
     my $tmp = File::Temp->newdir('runner-XXXXXX', TMPDIR => 1);
@@ -87,7 +96,8 @@ sub start_runner {
         POSIX::_exit(127);
     }
     my $h = { pid => $pid, t0 => time, tmp => $tmp, files => \%f,
-              args => \@args, name => $o{name} // "runner $pid" };
+              args => \@args, name => $o{name} // "runner $pid",
+              stop_wait => $o{stop_wait} // 10 };
     push @RUNNERS, $h;
     return $h;
 }
@@ -119,6 +129,14 @@ sub runner_wait {
 sub runner_signal {
     my ($h, $sig) = @_;
     return kill $sig, $h->{pid};
+}
+
+# SIGTERM (unless it has ended), then runner_wait: its exit code, or undef
+# when it is still running after $timeout (default: its stop_wait) seconds
+sub runner_stop {
+    my ($h, $timeout) = @_;
+    runner_signal($h, 'TERM') if runner_alive($h);
+    return runner_wait($h, $timeout // $h->{stop_wait});
 }
 
 sub _slurp {
@@ -226,14 +244,33 @@ sub cleanup {
 
 END { cleanup() }
 
-# one assertion: no runner of this flow printed a sanitizer report; every
-# one of them has ended (those still running are ended first: a failure)
+# runner_flow('block title', $n, sub { ... }): a flow (see Runs::flow)
+# that starts runners; $n counts the runners_clean_ok assertion it ends with
+sub runner_flow ($$&) {
+    my ($title, $n, $code) = @_;
+    Runs::flow($title, $n, sub {
+        cleanup();
+        my $ok = eval { $code->(@_); 1 };
+        my $err = $@;
+        runners_clean_ok();
+        die $err if !$ok;
+    });
+}
+
+# one assertion: every runner of this flow has ended (those still running
+# are sent SIGTERM first, and must then exit 0 within their stop_wait),
+# and none printed a sanitizer report
 sub runners_clean_ok {
     my ($name) = @_;
     my @bad;
-    for my $h (@RUNNERS) {
-        if (runner_alive($h)) {
-            push @bad, "$h->{name}: still running at the end of the flow";
+    my @left = grep { runner_alive($_) } @RUNNERS;
+    runner_signal($_, 'TERM') for @left;
+    for my $h (@left) {
+        my $rc = runner_wait($h, $h->{stop_wait});
+        if (!defined $rc) {
+            push @bad, "$h->{name}: still running $h->{stop_wait} s after SIGTERM";
+        } elsif ($rc != 0) {
+            push @bad, "$h->{name}: exit status $rc on SIGTERM";
         }
     }
     my @all = @RUNNERS;
