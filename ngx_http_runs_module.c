@@ -20,6 +20,12 @@ static char *ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_runs_journal(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_runs_journal_args(ngx_conf_t *cf,
+    ngx_http_runs_journal_t *j);
+static ngx_int_t ngx_http_runs_use(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_runs_zone_t *zone, ngx_str_t *name);
 static ngx_int_t ngx_http_runs_postconfiguration(ngx_conf_t *cf);
 
 
@@ -54,6 +60,13 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
       ngx_http_runs_zone,
       0,
+      0,
+      NULL },
+
+    { ngx_string("runs_journal"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_runs_journal,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -457,12 +470,10 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_runs_loc_conf_t *rlcf = conf;
 
-    ngx_str_t                  *value;
-    ngx_shm_zone_t             *shm_zone;
-    ngx_http_runs_use_t        *use;
-    ngx_http_runs_zone_t       *zone;
-    ngx_http_core_loc_conf_t   *clcf;
-    ngx_http_runs_main_conf_t  *rmcf;
+    ngx_str_t                 *value;
+    ngx_shm_zone_t            *shm_zone;
+    ngx_http_runs_zone_t      *zone;
+    ngx_http_core_loc_conf_t  *clcf;
 
     if (rlcf->routes) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -522,18 +533,180 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf->handler = ngx_http_runs_handler;
 
+    return ngx_http_runs_use(cf, cmd, zone, &value[1]) == NGX_OK
+           ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* a directive naming a zone, checked once every zone is known */
+
+static ngx_int_t
+ngx_http_runs_use(ngx_conf_t *cf, ngx_command_t *cmd,
+    ngx_http_runs_zone_t *zone, ngx_str_t *name)
+{
+    ngx_http_runs_use_t        *use;
+    ngx_http_runs_main_conf_t  *rmcf;
+
     rmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_runs_module);
 
     use = ngx_array_push(&rmcf->uses);
     if (use == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
     use->zone = zone;
     use->directive = cmd->name;
-    use->zone_name = value[1];
+    use->zone_name = *name;
     use->file = cf->conf_file->file.name.data;
     use->line = cf->conf_file->line;
+
+    return NGX_OK;
+}
+
+
+/*
+ * runs_journal ZONE PATH [sync=strict|relaxed] [interval=TIME]
+ *     [buffer=SIZE];
+ */
+
+static char *
+ngx_http_runs_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t                *value;
+    ngx_shm_zone_t           *shm_zone;
+    ngx_http_runs_zone_t     *zone;
+    ngx_http_runs_journal_t  *j;
+
+    value = cf->args->elts;
+
+    shm_zone = ngx_shared_memory_add(cf, &value[1], 0, &ngx_http_runs_module);
+    if (shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (shm_zone->data == NULL) {
+        /* runs_zone may come later in the file: checked in postconfig */
+        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_zone_t));
+        if (zone == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_queue_init(&zone->held);
+        shm_zone->data = zone;
+    }
+
+    zone = shm_zone->data;
+
+    if (zone->jconf) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "runs_zone \"%V\" has a runs_journal already",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    j = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_journal_t));
+    if (j == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    j->zone = zone;
+    j->path = value[2];
+    j->stage.strict = 1;
+    j->interval = 1000;
+    j->size = 16 * 1024 * 1024;
+    j->fd = NGX_INVALID_FILE;
+
+    if (ngx_conf_full_name(cf->cycle, &j->path, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_runs_journal_args(cf, j) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_runs_journal_check(cf, j) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+#if (NGX_THREADS)
+
+    j->pool = ngx_thread_pool_add(cf, NULL);
+    if (j->pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+#endif
+
+    zone->jconf = j;
+
+    return ngx_http_runs_use(cf, cmd, zone, &value[1]) == NGX_OK
+           ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_runs_journal_args(ngx_conf_t *cf, ngx_http_runs_journal_t *j)
+{
+    ssize_t     size;
+    ngx_str_t  *value, v;
+    ngx_int_t   ms;
+    ngx_uint_t  i;
+
+    value = cf->args->elts;
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "sync=strict") == 0) {
+            j->stage.strict = 1;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "sync=relaxed") == 0) {
+            j->stage.strict = 0;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "interval=", 9) == 0) {
+            v.data = value[i].data + 9;
+            v.len = value[i].len - 9;
+
+            ms = ngx_parse_time(&v, 0);
+
+            if (ms == NGX_ERROR || ms < 10 || ms > 60000) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"runs_journal\": "
+                                   "from 10ms to 60s", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            j->interval = (ngx_msec_t) ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "buffer=", 7) == 0) {
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
+
+            size = ngx_parse_size(&v);
+
+            if (size == NGX_ERROR || size < 1024 * 1024
+                || size > 1024 * 1024 * 1024)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"runs_journal\": "
+                                   "from 1m to 1g", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            j->size = size;
+            continue;
+        }
+
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\" in \"runs_journal\"",
+                           &value[i]);
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

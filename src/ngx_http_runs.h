@@ -15,6 +15,12 @@
 #include <ngx_http.h>
 #include "ngx_http_runs_store.h"
 
+#if (NGX_THREADS)
+#include <ngx_thread_pool.h>
+#else
+typedef void  ngx_thread_pool_t;
+#endif
+
 
 #ifndef NGX_HTTP_UNPROCESSABLE_ENTITY
 #define NGX_HTTP_UNPROCESSABLE_ENTITY  422
@@ -27,6 +33,33 @@ typedef struct ngx_http_runs_route_s      ngx_http_runs_route_t;
 
 
 /* per-process objects */
+
+/* a zone's journal (ngx_http_runs_journal.c), in each process */
+typedef struct {
+    ngx_http_runs_jstage_t      stage;      /* first: the store's view */
+    ngx_http_runs_zone_t       *zone;
+    ngx_str_t                   path;
+    ngx_msec_t                  interval;   /* relaxed: between writes */
+    size_t                      size;       /* of each buffer */
+    ngx_thread_pool_t          *pool;
+    ngx_fd_t                    fd;
+    u_char                     *buf[2];
+    ngx_uint_t                  active;     /* the buffer being filled */
+    ngx_thread_task_t          *task;
+    u_char                     *wbuf;       /* what the write in flight */
+    size_t                      wlen;       /* carries, */
+    uint64_t                    wtarget;    /* the changes it ends with, */
+    uint64_t                    wbells;     /* the doorbells it holds */
+    ngx_err_t                   werr;
+    uint64_t                    synced;     /* changes on disk */
+    ngx_event_t                 flush;      /* posted: start a write */
+    ngx_event_t                 tick;       /* relaxed: every interval */
+    ngx_queue_t                 waiting;    /* answers held for a write */
+    ngx_log_t                  *log;
+    time_t                      err_logged;
+    unsigned                    writing:1;
+    unsigned                    failed:1;   /* the last write failed */
+} ngx_http_runs_journal_t;
 
 typedef struct {
     ngx_array_t                 zones;      /* ngx_http_runs_zone_t * */
@@ -141,8 +174,17 @@ struct ngx_http_runs_ctx_s {
     uint64_t                    offset;     /* ... its next byte */
     ngx_buf_t                  *chunk;      /* ... what is being sent */
     ngx_buf_t                  *error_page; /* nginx's error, as JSON */
+    uint64_t                    jmark;      /* changes staged in this
+                                               worker when it began */
+    uint64_t                    jtarget;    /* its answer waits for these */
+    ngx_uint_t                  jstatus;    /* the answer held for them */
+    ngx_chain_t                *jout;
+    size_t                      jlen;
     unsigned                    error_sent:1;
     unsigned                    holding:1;
+    unsigned                    jsending:1;
+    unsigned                    jfailed:1;  /* its changes were not
+                                               written */
 };
 
 #define ngx_http_runs_hold_ctx(h)                                            \
@@ -157,6 +199,18 @@ ngx_int_t ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data);
 ngx_int_t ngx_http_runs_init_module(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_runs_init_process(ngx_cycle_t *cycle);
 void ngx_http_runs_exit_process(ngx_cycle_t *cycle);
+
+/* ngx_http_runs_journal.c */
+char *ngx_http_runs_journal_check(ngx_conf_t *cf, ngx_http_runs_journal_t *j);
+ngx_int_t ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone,
+    ngx_log_t *log);
+ngx_int_t ngx_http_runs_journal_own(ngx_http_runs_zone_t *zone,
+    ngx_cycle_t *cycle);
+ngx_int_t ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
+    ngx_cycle_t *cycle);
+void ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone);
+ngx_int_t ngx_http_runs_journal_defer(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx);
 
 /* ngx_http_runs_held.c: the machine every kind of held request goes
    through */
@@ -208,6 +262,7 @@ ngx_int_t ngx_http_runs_log_headers(ngx_http_request_t *r,
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_poll;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_wait;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_follow;
+extern ngx_http_runs_held_kind_t  ngx_http_runs_held_journal;
 
 /* the API groups' route tables */
 extern ngx_http_runs_route_t  ngx_http_runs_client_routes[];

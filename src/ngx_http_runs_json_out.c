@@ -13,6 +13,9 @@
 #include "ngx_http_runs.h"
 
 
+static void ngx_http_runs_send_held(ngx_http_runs_ctx_t *ctx);
+
+
 #define NGX_HTTP_RUNS_TIME_LEN   (sizeof("2026-11-24T10:00:01.250Z") - 1)
 #define NGX_HTTP_RUNS_OUT_CHUNK  4096
 
@@ -427,8 +430,24 @@ static ngx_int_t
 ngx_http_runs_send_chain(ngx_http_request_t *r, ngx_uint_t status,
     ngx_chain_t *out, size_t len)
 {
-    ngx_int_t     rc;
-    ngx_chain_t  *cl;
+    ngx_int_t             rc;
+    ngx_chain_t          *cl;
+    ngx_http_runs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
+
+    rc = ngx_http_runs_journal_defer(r, ctx);
+
+    if (rc != NGX_DECLINED) {
+        /* strict journal: answered once its change is on disk */
+        if (rc == NGX_DONE) {
+            ctx->jstatus = status;
+            ctx->jout = out;
+            ctx->jlen = len;
+        }
+
+        return rc;
+    }
 
     r->headers_out.status = status;
 
@@ -520,6 +539,23 @@ ngx_http_runs_send_runs(ngx_http_request_t *r, ngx_http_runs_snap_t *snaps,
 ngx_int_t
 ngx_http_runs_send_empty(ngx_http_request_t *r, ngx_uint_t status)
 {
+    ngx_int_t             rc;
+    ngx_http_runs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
+
+    rc = ngx_http_runs_journal_defer(r, ctx);
+
+    if (rc != NGX_DECLINED) {
+        if (rc == NGX_DONE) {
+            ctx->jstatus = status;
+            ctx->jout = NULL;
+            ctx->jlen = 0;
+        }
+
+        return rc;
+    }
+
     r->headers_out.status = status;
     r->header_only = 1;
     r->headers_out.content_length_n = 0;
@@ -588,3 +624,48 @@ ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
 
     return ngx_http_runs_send_out(r, status, &o);
 }
+
+
+/*
+ * An answer held for the journal (ngx_http_runs_journal_defer()): sent
+ * once the changes it reports are on disk, or 503 when they could not be
+ * written.
+ */
+
+static void
+ngx_http_runs_send_held(ngx_http_runs_ctx_t *ctx)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    c = r->connection;
+
+    ctx->jsending = 1;
+
+    if (ctx->jfailed) {
+        rc = ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                 "The change could not be written to the runs_journal: "
+                 "it is not acknowledged");
+
+    } else if (ctx->jout == NULL) {
+        rc = ngx_http_runs_send_empty(r, ctx->jstatus);
+
+    } else {
+        rc = ngx_http_runs_send_chain(r, ctx->jstatus, ctx->jout, ctx->jlen);
+    }
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* answers held until their changes are on disk */
+ngx_http_runs_held_kind_t  ngx_http_runs_held_journal = {
+    0,
+    ngx_http_runs_send_held,
+    NULL,
+    0,
+    0
+};

@@ -65,6 +65,10 @@ ngx_http_runs_handler(ngx_http_request_t *r)
     ctx->hold.pool = r->pool;
     ngx_queue_init(&ctx->hold.queue);
 
+    if (ctx->zone->journal) {
+        ctx->jmark = ctx->zone->journal->staged;
+    }
+
     ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
 
     if (!rt->body) {

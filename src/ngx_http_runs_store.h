@@ -93,6 +93,42 @@ typedef enum {
 
 typedef struct ngx_http_runs_waiter_s    ngx_http_runs_waiter_t;
 typedef struct ngx_http_runs_shctx_s     ngx_http_runs_shctx_t;
+typedef struct ngx_http_runs_jstage_s    ngx_http_runs_jstage_t;
+
+
+/* the kinds of journal record */
+typedef enum {
+    NGX_HTTP_RUNS_J_RUN = 1,          /* a run's whole state */
+    NGX_HTTP_RUNS_J_SESSION,          /* a session's own state */
+    NGX_HTTP_RUNS_J_LAUNCHER,         /* a launcher's registration */
+    NGX_HTTP_RUNS_J_RUN_GONE,         /* a run deleted */
+    NGX_HTTP_RUNS_J_SESSION_GONE,     /* a session deleted */
+    NGX_HTTP_RUNS_J_LAUNCHER_GONE,    /* a launcher removed */
+    NGX_HTTP_RUNS_J_TYPES
+} ngx_http_runs_jtype_e;
+
+#define NGX_HTTP_RUNS_J_MAGIC     "NGXRUNSJ"
+#define NGX_HTTP_RUNS_J_VERSION   1
+#define NGX_HTTP_RUNS_J_HEADER    64        /* the file's header */
+#define NGX_HTTP_RUNS_J_RECORD    24        /* a record's header */
+
+
+/*
+ * This worker's journal buffer, as the store sees it: a change's records
+ * are written at "pos" under the lock; "kick" tells the journal's writer
+ * (ngx_http_runs_journal.c) that there is something to write.
+ */
+
+struct ngx_http_runs_jstage_s {
+    u_char                     *pos;
+    u_char                     *end;
+    uint64_t                    staged;     /* changes written here, ever */
+    uint64_t                    bells;      /* strict: doorbells held until
+                                               the changes are on disk */
+    ngx_uint_t                  dropped;    /* records that did not fit */
+    unsigned                    strict:1;
+    void                      (*kick)(ngx_http_runs_jstage_t *js);
+};
 
 
 /* a runs_zone as one process sees it */
@@ -105,6 +141,10 @@ typedef struct {
     ngx_queue_t                 held;       /* this worker's held requests
                                                (ngx_http_runs_hold_t) */
     ngx_connection_t           *bell;       /* this worker's doorbell */
+    ngx_http_runs_jstage_t     *journal;    /* this worker's journal
+                                               buffer, NULL: none */
+    void                       *jconf;      /* the journal's configuration
+                                               (ngx_http_runs_journal_t) */
 } ngx_http_runs_zone_t;
 
 
@@ -342,14 +382,21 @@ ngx_uint_t ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone,
     uint64_t *sid, ngx_uint_t *nruns);
 ngx_uint_t ngx_http_runs_session_status(ngx_uint_t run_status);
 
+/* ngx_http_runs_store_journal.c: a journal's header, a zone rebuilt */
+void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
+    u_char *buf);
+ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,
+    u_char *data, size_t len, ngx_log_t *log, size_t *valid);
+
 /* ngx_http_runs_store_wait.c: the doorbells */
 ngx_int_t ngx_http_runs_store_bells(ngx_cycle_t *cycle,
     ngx_http_runs_zone_t *zone);
 ngx_fd_t ngx_http_runs_store_bell_fd(ngx_http_runs_zone_t *zone);
-void ngx_http_runs_store_purge_waiters(ngx_http_runs_zone_t *zone,
-    ngx_uint_t own);
+void ngx_http_runs_store_ring(ngx_http_runs_zone_t *zone, uint64_t bells);
 
 /* ngx_http_runs_store_held.c: held requests, the zone's side */
+void ngx_http_runs_store_purge_waiters(ngx_http_runs_zone_t *zone,
+    ngx_uint_t own);
 void ngx_http_runs_store_take_woken(ngx_http_runs_zone_t *zone,
     ngx_queue_t *ready);
 void ngx_http_runs_store_take(ngx_http_runs_zone_t *zone,

@@ -97,6 +97,7 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
         rc = ngx_http_runs_callback_append_locked(zone, psess, cb, &rt);
         if (rc == NGX_OK) {
             sh->callbacks_merged++;
+            ngx_http_runs_mark_run(af, cb);
         }
 
     } else {
@@ -379,6 +380,7 @@ ngx_http_runs_callback_new_locked(ngx_http_runs_zone_t *zone,
     cb->callback = 1;
 
     ngx_http_runs_link_run_locked(zone, cb, psess, af);
+    ngx_http_runs_mark_run(af, cb);
 
     return NGX_OK;
 }

@@ -243,3 +243,49 @@ ngx_http_runs_store_unwait(ngx_http_runs_zone_t *zone,
 
     h->waiter = NULL;
 }
+
+
+
+/*
+ * own: this worker's waiters, at its exit (no request of it is answered
+ * now); else the waiters of workers that died, which would swallow
+ * wake-ups.
+ */
+
+void
+ngx_http_runs_store_purge_waiters(ngx_http_runs_zone_t *zone, ngx_uint_t own)
+{
+    ngx_queue_t             *q, *next;
+    ngx_http_runs_after_t    af;
+    ngx_http_runs_waiter_t  *w;
+
+    if (zone->sh == NULL) {
+        return;
+    }
+
+    ngx_http_runs_lock(zone, &af);
+
+    for (q = ngx_queue_head(&zone->sh->waiters);
+         q != ngx_queue_sentinel(&zone->sh->waiters);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        w = ngx_queue_data(q, ngx_http_runs_waiter_t, every);
+
+        if (own) {
+            if (w->pid != ngx_pid) {
+                continue;
+            }
+
+        } else if (w->pid == ngx_pid
+                   || kill(w->pid, 0) == 0
+                   || ngx_errno != NGX_ESRCH)
+        {
+            continue;
+        }
+
+        ngx_http_runs_waiter_remove_locked(zone, w, &af);
+    }
+
+    ngx_http_runs_unlock(&af);
+}

@@ -65,7 +65,8 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     p = ngx_http_runs_copy_str(p, &lr->executor_type, executor_type);
     (void) ngx_http_runs_copy_str(p, &lr->agents, agents);
 
-    id = ngx_http_runs_permute_id(sh, ++sh->launcher_seq);
+    lr->seq = ++sh->launcher_seq;
+    id = ngx_http_runs_permute_id(sh, lr->seq);
     lr->node.key = id;
     ngx_http_runs_make_id(lr->id, "lnch_", 5, id);
 
@@ -116,6 +117,8 @@ ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
 
     /* held polls answer {"deregistered": true} */
     ngx_http_runs_notify_all_locked(sh, &lr->waiters, 1, af);
+
+    ngx_http_runs_mark_launcher(af, lr);
 
     ngx_rbtree_delete(&sh->launchers, &lr->node);
     ngx_queue_remove(&lr->list);
@@ -423,17 +426,19 @@ ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
     u_char *id)
 {
+    ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_runs_lock(zone, &af);
 
     lr = ngx_http_runs_register_locked(zone, hostname, project_dir,
                                        executor_type, agents);
     if (lr) {
         ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+        ngx_http_runs_mark_launcher(&af, lr);
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_http_runs_unlock(&af);
 
     return lr ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_REFUSED;
 }
@@ -586,6 +591,7 @@ ngx_http_runs_store_deregister(ngx_http_runs_zone_t *zone, uint64_t id,
 
     } else if (lr) {
         lr->deregister = 1;
+        ngx_http_runs_mark_launcher(&af, lr);
         ngx_http_runs_notify_all_locked(zone->sh, &lr->waiters, 0, &af);
     }
 

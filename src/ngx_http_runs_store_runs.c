@@ -236,6 +236,9 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_fill_run(run, strings, cr, &agent, &project, &parent);
     ngx_http_runs_link_run_locked(zone, run, sess, af);
 
+    ngx_http_runs_mark_run(af, run);
+    ngx_http_runs_mark_session(af, sess);
+
     ngx_http_runs_run_id(id, run);
 
     return NGX_HTTP_RUNS_R_DONE;
@@ -342,6 +345,8 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
     sh->nstatus[old]--;
     sh->nstatus[status]++;
     run->status = status;
+
+    ngx_http_runs_mark_run(af, run);
 
     if (!ngx_http_runs_is_terminal(status)) {
         return;
@@ -467,6 +472,8 @@ ngx_http_runs_queue_stop_locked(ngx_http_runs_shctx_t *sh,
     ngx_queue_insert_tail(&lr->stops, &run->stop);
     run->stop_queued = 1;
 
+    ngx_http_runs_mark_run(af, run);
+
     ngx_http_runs_notify_all_locked(sh, &lr->waiters, 0, af);
 }
 
@@ -584,6 +591,8 @@ ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     if (ev == NGX_HTTP_RUNS_EV_STARTED) {
         run->started_at = ngx_http_runs_stamp_locked(zone->sh, now);
     }
+
+    ngx_http_runs_mark_run(af, run);
 
     if (next != status) {
         ngx_http_runs_set_status_locked(zone, run, next, now, af);

@@ -565,6 +565,8 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
     *nruns = sess->nruns;
 
+    ngx_http_runs_after_mark(&af, NGX_HTTP_RUNS_J_SESSION_GONE, sess->seq);
+
     /* the last run's removal removes the session */
 
     for (q = ngx_queue_head(&sess->runs); *nruns && q; q = next) {
@@ -573,6 +575,7 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
         next = (ngx_queue_next(q) == ngx_queue_sentinel(&sess->runs))
                ? NULL : ngx_queue_next(q);
 
+        ngx_http_runs_after_mark(&af, NGX_HTTP_RUNS_J_RUN_GONE, run->id);
         ngx_http_runs_free_run_locked(zone, run, NULL);
     }
 

@@ -1,15 +1,13 @@
 
 /*
- * The store's doorbells and waiter queues, and the one way out of a
- * critical section.
+ * The store's doorbells and waiter queues.
  *
  * A held request has a waiter record in the zone.  Whoever makes it
  * answerable (a new claimable run, a stop, a deregistration, a run that
  * ends, a log piece) moves the waiter, under the zone's lock, to the
  * notified queue of the doorbell its worker listens on, and notes that
- * doorbell in the after-the-lock record; ngx_http_runs_unlock() releases
- * the lock, writes the log lines the change noted and rings the
- * doorbells.  A doorbell is an eventfd (a pipe where there is none)
+ * doorbell in the after-the-lock record; ngx_http_runs_unlock()
+ * (ngx_http_runs_store_after.c) rings it once the lock is released.  A doorbell is an eventfd (a pipe where there is none)
  * created by the master, kept in the zone and inherited by every worker
  * of every generation, so a reload never strands a waiter.  This file
  * knows the zone's records only: what a woken waiter answers is computed
@@ -115,121 +113,17 @@ ngx_http_runs_store_bell_fd(ngx_http_runs_zone_t *zone)
 }
 
 
-/*
- * own: this worker's waiters, at its exit (no request of it is answered
- * now); else the waiters of workers that died, which would swallow
- * wake-ups.
- */
+/* rings the doorbells of bit mask "bells", after the lock */
 
 void
-ngx_http_runs_store_purge_waiters(ngx_http_runs_zone_t *zone, ngx_uint_t own)
+ngx_http_runs_store_ring(ngx_http_runs_zone_t *zone, uint64_t bells)
 {
-    ngx_queue_t             *q, *next;
-    ngx_http_runs_after_t    af;
-    ngx_http_runs_waiter_t  *w;
-
-    if (zone->sh == NULL) {
-        return;
-    }
-
-    ngx_http_runs_lock(zone, &af);
-
-    for (q = ngx_queue_head(&zone->sh->waiters);
-         q != ngx_queue_sentinel(&zone->sh->waiters);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        w = ngx_queue_data(q, ngx_http_runs_waiter_t, every);
-
-        if (own) {
-            if (w->pid != ngx_pid) {
-                continue;
-            }
-
-        } else if (w->pid == ngx_pid
-                   || kill(w->pid, 0) == 0
-                   || ngx_errno != NGX_ESRCH)
-        {
-            continue;
-        }
-
-        ngx_http_runs_waiter_remove_locked(zone, w, &af);
-    }
-
-    ngx_http_runs_unlock(&af);
-}
-
-
-void
-ngx_http_runs_lock(ngx_http_runs_zone_t *zone, ngx_http_runs_after_t *af)
-{
-    af->zone = zone;
-    af->bells = 0;
-    af->nlines = 0;
-
-    ngx_shmtx_lock(&zone->shpool->mutex);
-}
-
-
-/*
- * Notes a log line for after the lock: formatted now, into the record,
- * written by ngx_http_runs_unlock().
- */
-
-void
-ngx_http_runs_after_log(ngx_http_runs_after_t *af, ngx_uint_t level,
-    const char *fmt, ...)
-{
-    u_char   *p;
-    va_list   args;
-
-    if (af->nlines++ >= NGX_HTTP_RUNS_AFTER_LINES) {
-        return;
-    }
-
-    p = af->line[af->nlines - 1].text;
-
-    va_start(args, fmt);
-    p = ngx_vslprintf(p, p + NGX_HTTP_RUNS_AFTER_LINE, fmt, args);
-    va_end(args);
-
-    af->line[af->nlines - 1].level = level;
-    af->line[af->nlines - 1].len = p - af->line[af->nlines - 1].text;
-}
-
-
-/*
- * The one way out of a critical section: the lock is released, then what
- * the change noted is done, in order: its log lines, its doorbells.
- */
-
-void
-ngx_http_runs_unlock(ngx_http_runs_after_t *af)
-{
-    ssize_t                n;
-    uint64_t               one, bells;
-    ngx_fd_t               fd;
-    ngx_uint_t             i;
-    ngx_http_runs_zone_t  *zone;
-
-    zone = af->zone;
-
-    ngx_shmtx_unlock(&zone->shpool->mutex);
-
-    for (i = 0; i < ngx_min(af->nlines, NGX_HTTP_RUNS_AFTER_LINES); i++) {
-        ngx_log_error(af->line[i].level, ngx_cycle->log, 0, "%*s",
-                      af->line[i].len, af->line[i].text);
-    }
-
-    if (af->nlines > NGX_HTTP_RUNS_AFTER_LINES) {
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "runs_zone \"%V\": %ui more lines of one change not "
-                      "logged", &zone->name,
-                      af->nlines - NGX_HTTP_RUNS_AFTER_LINES);
-    }
+    ssize_t     n;
+    uint64_t    one;
+    ngx_fd_t    fd;
+    ngx_uint_t  i;
 
     one = 1;
-    bells = af->bells;
 
     for (i = 0; bells; i++, bells >>= 1) {
 

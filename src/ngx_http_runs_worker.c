@@ -49,6 +49,13 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    /* a zone made anew is rebuilt from its journal before anything else */
+    if (zone->jconf
+        && ngx_http_runs_journal_open(zone, shm_zone->shm.log) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     len = sizeof(" in runs_zone \"\"") + shm_zone->shm.name.len;
 
     zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);
@@ -125,6 +132,12 @@ ngx_http_runs_init_module(ngx_cycle_t *cycle)
         if (ngx_http_runs_store_bells(cycle, zp[i]) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        if (zp[i]->jconf
+            && ngx_http_runs_journal_own(zp[i], cycle) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return NGX_OK;
@@ -160,6 +173,12 @@ ngx_http_runs_init_process(ngx_cycle_t *cycle)
         zone = zp[i];
 
         ngx_queue_init(&zone->held);
+
+        if (zone->jconf
+            && ngx_http_runs_journal_init_worker(zone, cycle) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
 
         /* a waiter whose worker died would swallow wake-ups */
         ngx_http_runs_store_purge_waiters(zone, 0);
@@ -221,6 +240,10 @@ ngx_http_runs_exit_process(ngx_cycle_t *cycle)
 
         /* requests still held here end with the process: so do waiters */
         ngx_http_runs_store_purge_waiters(zp[i], 1);
+
+        if (zp[i]->jconf) {
+            ngx_http_runs_journal_exit_worker(zp[i]);
+        }
 
         c = zp[i]->bell;
 

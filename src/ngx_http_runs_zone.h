@@ -157,6 +157,7 @@ struct ngx_http_runs_launcher_s {
     ngx_queue_t                 waiters;    /* held polls */
     int64_t                     registered_at;
     int64_t                     last_heartbeat;
+    uint64_t                    seq;        /* registration number */
     ngx_uint_t                  nwaiters;
     ngx_str_t                   hostname;
     ngx_str_t                   project_dir;
@@ -216,6 +217,7 @@ struct ngx_http_runs_shctx_s {
                                                given: run times follow the
                                                lock's order */
     uint64_t                    launcher_seq;
+    uint64_t                    jchange;    /* the journal's last change */
     uint64_t                    session_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
     uint64_t                    name_key[2];    /* session names: SipHash */
@@ -248,8 +250,9 @@ struct ngx_http_runs_shctx_s {
  * after it.
  */
 
-#define NGX_HTTP_RUNS_AFTER_LINES  20
-#define NGX_HTTP_RUNS_AFTER_LINE   256
+#define NGX_HTTP_RUNS_AFTER_LINES    20
+#define NGX_HTTP_RUNS_AFTER_LINE     256
+#define NGX_HTTP_RUNS_AFTER_OBJECTS  32
 
 typedef struct {
     ngx_http_runs_zone_t       *zone;
@@ -261,6 +264,13 @@ typedef struct {
         size_t                  len;
         u_char                  text[NGX_HTTP_RUNS_AFTER_LINE];
     }                           line[NGX_HTTP_RUNS_AFTER_LINES];
+    ngx_uint_t                  nobj;       /* records touched, for the
+                                               journal */
+    struct {
+        ngx_uint_t              type;       /* NGX_HTTP_RUNS_J_* */
+        uint64_t                key;        /* run or launcher id,
+                                               session number */
+    }                           obj[NGX_HTTP_RUNS_AFTER_OBJECTS];
 } ngx_http_runs_after_t;
 
 
@@ -268,12 +278,26 @@ typedef struct {
     ngx_http_runs_make_id(dst, "run_", 4, (run)->id)
 
 
-/* ngx_http_runs_store_wait.c: doorbells, waiter queues, the unlock */
+/* ngx_http_runs_store_after.c: the way in and out of the lock */
 void ngx_http_runs_lock(ngx_http_runs_zone_t *zone,
     ngx_http_runs_after_t *af);
 void ngx_http_runs_unlock(ngx_http_runs_after_t *af);
 void ngx_http_runs_after_log(ngx_http_runs_after_t *af, ngx_uint_t level,
     const char *fmt, ...);
+void ngx_http_runs_after_mark(ngx_http_runs_after_t *af, ngx_uint_t type,
+    uint64_t key);
+
+#define ngx_http_runs_mark_run(af, run)                                      \
+    ngx_http_runs_after_mark(af, NGX_HTTP_RUNS_J_RUN, (run)->id)
+#define ngx_http_runs_mark_session(af, sess)                                 \
+    ngx_http_runs_after_mark(af, NGX_HTTP_RUNS_J_SESSION, (sess)->seq)
+#define ngx_http_runs_mark_launcher(af, lr)                                  \
+    ngx_http_runs_after_mark(af, NGX_HTTP_RUNS_J_LAUNCHER, (lr)->node.key)
+
+/* ngx_http_runs_store_journal.c: records written, a zone rebuilt */
+ngx_uint_t ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af);
+
+/* ngx_http_runs_store_wait.c: doorbells, waiter queues */
 void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_after_t *af);
 void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,

@@ -1,0 +1,1059 @@
+
+/*
+ * The journal's records, the store's side (docs/adr/0011-journal.md).
+ *
+ * A change writes the whole state of every record it touched (a run with
+ * its strings and result, a session, a launcher) or that a record is
+ * gone, under the lock, tagged with the change's number in the zone
+ * (sh->jchange), into this worker's journal buffer; the journal's writer
+ * (ngx_http_runs_journal.c) appends the buffer to the file.  Workers
+ * append in their own order, so a file may hold a record of a later
+ * change before one of an earlier change; replay keeps, for each record,
+ * the state of the latest change, which is the state the zone had.  Logs
+ * are not journaled.
+ *
+ * A record: u32 size (header included), u32 CRC-32 of what follows it,
+ * u64 change, u32 type, u32 reserved, then its body.  Integers are in the
+ * byte order of the machine (the file's header says which).
+ */
+
+
+#include "ngx_http_runs_zone.h"
+
+
+#define NGX_HTTP_RUNS_J_ENDIAN  0x01020304
+
+/* a run's flags, as written */
+#define NGX_HTTP_RUNS_JF_LAUNCHER   0x0001
+#define NGX_HTTP_RUNS_JF_REQUEUED   0x0002
+#define NGX_HTTP_RUNS_JF_ERROR_CUT  0x0004
+#define NGX_HTTP_RUNS_JF_RESULT_CUT 0x0008
+#define NGX_HTTP_RUNS_JF_RESULT     0x0010
+#define NGX_HTTP_RUNS_JF_CALLBACK   0x0020
+#define NGX_HTTP_RUNS_JF_STOP       0x0040
+#define NGX_HTTP_RUNS_JF_START      0x0080    /* a session's */
+#define NGX_HTTP_RUNS_JF_DEREGISTER 0x0100    /* a launcher's */
+
+#define NGX_HTTP_RUNS_J_RUN_BODY     96
+#define NGX_HTTP_RUNS_J_SESSION_BODY 24
+#define NGX_HTTP_RUNS_J_LAUNCHER_BODY 48
+
+
+/* the latest record of one key, while a journal is read */
+typedef struct {
+    uint64_t                    key;
+    uint64_t                    change;
+    size_t                      offset;     /* of the record, 0: none */
+    ngx_uint_t                  type;
+} ngx_http_runs_jentry_t;
+
+typedef struct {
+    ngx_http_runs_jentry_t     *e;
+    ngx_uint_t                  mask;
+    ngx_uint_t                  n;
+} ngx_http_runs_jindex_t;
+
+typedef struct {
+    ngx_http_runs_zone_t       *zone;
+    u_char                     *data;
+    size_t                      len;
+    ngx_log_t                  *log;
+    ngx_http_runs_jindex_t      idx[3];     /* runs, sessions, launchers */
+    int64_t                     now;
+} ngx_http_runs_replay_t;
+
+
+static u_char *ngx_http_runs_j_run(u_char *p, u_char *end,
+    ngx_http_runs_run_t *run);
+static u_char *ngx_http_runs_j_session(u_char *p, u_char *end,
+    ngx_http_runs_session_t *sess);
+static u_char *ngx_http_runs_j_launcher(u_char *p, u_char *end,
+    ngx_http_runs_launcher_t *lr);
+static u_char *ngx_http_runs_j_gone(u_char *p, u_char *end, uint64_t key);
+static ngx_int_t ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp,
+    size_t *valid);
+static ngx_uint_t ngx_http_runs_j_resync(u_char *data, size_t from,
+    size_t len);
+static ngx_int_t ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix,
+    uint64_t key, uint64_t change, ngx_uint_t type, size_t offset);
+static ngx_int_t ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp);
+static ngx_http_runs_session_t *ngx_http_runs_j_restore_session(
+    ngx_http_runs_replay_t *rp, u_char *body, uint64_t seq, uint64_t sid1,
+    ngx_str_t *name);
+static ngx_int_t ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp,
+    u_char *body, uint64_t key);
+static ngx_int_t ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp,
+    u_char *body);
+static void ngx_http_runs_j_adopt(ngx_http_runs_replay_t *rp,
+    ngx_http_runs_run_t *run);
+static int ngx_libc_cdecl ngx_http_runs_j_by_seq(const void *a,
+    const void *b);
+
+
+#define ngx_http_runs_j_put(p, v)                                            \
+    (ngx_memcpy(p, &(v), sizeof(v)), (p) + sizeof(v))
+
+#define ngx_http_runs_j_get(v, p)                                            \
+    ngx_memcpy(&(v), p, sizeof(v))
+
+#define ngx_http_runs_j_slot(key, mask)                                      \
+    (((key) * 0x9e3779b97f4a7c15ULL >> 20) & (mask))
+
+
+/* the file's header: magic, version, byte order, the zone's keys */
+
+void
+ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone, u_char *buf)
+{
+    u_char    *p;
+    uint32_t   v;
+
+    ngx_memzero(buf, NGX_HTTP_RUNS_J_HEADER);
+
+    p = ngx_cpymem(buf, NGX_HTTP_RUNS_J_MAGIC, 8);
+    v = NGX_HTTP_RUNS_J_VERSION;
+    p = ngx_http_runs_j_put(p, v);
+    v = NGX_HTTP_RUNS_J_ENDIAN;
+    p = ngx_http_runs_j_put(p, v);
+    p = ngx_cpymem(p, zone->sh->id_key, sizeof(zone->sh->id_key));
+    (void) ngx_cpymem(p, zone->sh->name_key, sizeof(zone->sh->name_key));
+}
+
+
+/*
+ * The records of the change in "af", under the lock, into this worker's
+ * buffer; the number of records written (0: none, nothing to wait for).
+ */
+
+ngx_uint_t
+ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af)
+{
+    u_char                    *p, *rec;
+    uint32_t                   size, crc, type, zero;
+    uint64_t                   change, key;
+    ngx_uint_t                 i, n;
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_jstage_t    *js;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_session_t   *sess;
+    ngx_http_runs_launcher_t  *lr;
+
+    sh = af->zone->sh;
+    js = af->zone->journal;
+    change = ++sh->jchange;
+    zero = 0;
+    n = 0;
+
+    for (i = 0; i < af->nobj; i++) {
+        key = af->obj[i].key;
+        type = (uint32_t) af->obj[i].type;
+        rec = js->pos;
+        p = NULL;
+
+        if (rec + NGX_HTTP_RUNS_J_RECORD <= js->end) {
+            p = rec + NGX_HTTP_RUNS_J_RECORD;
+
+            switch (type) {
+
+            case NGX_HTTP_RUNS_J_RUN:
+                run = ngx_http_runs_lookup_run_locked(sh, key);
+                if (run == NULL) {
+                    /* freed later in the change: gone */
+                    type = NGX_HTTP_RUNS_J_RUN_GONE;
+                    p = ngx_http_runs_j_gone(p, js->end, key);
+                    break;
+                }
+
+                p = ngx_http_runs_j_run(p, js->end, run);
+                break;
+
+            case NGX_HTTP_RUNS_J_SESSION:
+                sess = ngx_http_runs_lookup_session_seq_locked(sh, key);
+                if (sess == NULL) {
+                    type = NGX_HTTP_RUNS_J_SESSION_GONE;
+                    p = ngx_http_runs_j_gone(p, js->end, key);
+                    break;
+                }
+
+                p = ngx_http_runs_j_session(p, js->end, sess);
+                break;
+
+            case NGX_HTTP_RUNS_J_LAUNCHER:
+                lr = ngx_http_runs_lookup_launcher_locked(sh, key);
+                if (lr == NULL) {
+                    type = NGX_HTTP_RUNS_J_LAUNCHER_GONE;
+                    p = ngx_http_runs_j_gone(p, js->end, key);
+                    break;
+                }
+
+                p = ngx_http_runs_j_launcher(p, js->end, lr);
+                break;
+
+            default:
+                p = ngx_http_runs_j_gone(p, js->end, key);
+            }
+        }
+
+        if (p == NULL) {
+            /* the buffer is full: logged, and the journal is to be
+               rewritten from the zone */
+            js->dropped++;
+            continue;
+        }
+
+        size = (uint32_t) (p - rec);
+
+        (void) ngx_http_runs_j_put(rec, size);
+        (void) ngx_http_runs_j_put(rec + 8, change);
+        (void) ngx_http_runs_j_put(rec + 16, type);
+        (void) ngx_http_runs_j_put(rec + 20, zero);
+
+        crc = ngx_crc32_long(rec + 8, size - 8);
+        (void) ngx_http_runs_j_put(rec + 4, crc);
+
+        js->pos = p;
+        n++;
+    }
+
+    if (n) {
+        js->staged++;
+    }
+
+    return n;
+}
+
+
+static u_char *
+ngx_http_runs_j_gone(u_char *p, u_char *end, uint64_t key)
+{
+    if (p + sizeof(uint64_t) > end) {
+        return NULL;
+    }
+
+    return ngx_http_runs_j_put(p, key);
+}
+
+
+/*
+ * A run: ids and numbers, times, lengths and flags, then its session's
+ * name and its strings (prompt, agent, project, parent, error, result).
+ */
+
+static u_char *
+ngx_http_runs_j_run(u_char *p, u_char *end, ngx_http_runs_run_t *run)
+{
+    size_t                    slen;
+    uint16_t                  flags;
+    ngx_http_runs_session_t  *sess;
+
+    sess = run->session;
+    slen = ngx_http_runs_strings_len(run);
+
+    if (p + NGX_HTTP_RUNS_J_RUN_BODY + sess->name_len + slen > end) {
+        return NULL;
+    }
+
+    flags = (run->has_launcher_id ? NGX_HTTP_RUNS_JF_LAUNCHER : 0)
+            | (run->requeued ? NGX_HTTP_RUNS_JF_REQUEUED : 0)
+            | (run->error_cut ? NGX_HTTP_RUNS_JF_ERROR_CUT : 0)
+            | (run->result_cut ? NGX_HTTP_RUNS_JF_RESULT_CUT : 0)
+            | (run->has_result ? NGX_HTTP_RUNS_JF_RESULT : 0)
+            | (run->callback ? NGX_HTTP_RUNS_JF_CALLBACK : 0)
+            | (run->stop_queued ? NGX_HTTP_RUNS_JF_STOP : 0);
+
+    p = ngx_http_runs_j_put(p, run->id);
+    p = ngx_http_runs_j_put(p, run->seq);
+    p = ngx_http_runs_j_put(p, sess->seq);
+    p = ngx_http_runs_j_put(p, sess->sid1);
+    p = ngx_http_runs_j_put(p, run->launcher_key);
+    p = ngx_http_runs_j_put(p, run->created_at);
+    p = ngx_http_runs_j_put(p, run->claimed_at);
+    p = ngx_http_runs_j_put(p, run->started_at);
+    p = ngx_http_runs_j_put(p, run->completed_at);
+    p = ngx_http_runs_j_put(p, run->prompt_len);
+    p = ngx_http_runs_j_put(p, run->error_len);
+    p = ngx_http_runs_j_put(p, run->result_len);
+    p = ngx_http_runs_j_put(p, run->project_dir_len);
+    p = ngx_http_runs_j_put(p, flags);
+    *p++ = run->agent_name_len;
+    *p++ = run->parent_len;
+    *p++ = sess->name_len;
+    *p++ = (u_char) run->status;
+    *p++ = (u_char) run->type;
+    *p++ = (u_char) run->error_note;
+    *p++ = 0;
+    *p++ = 0;
+
+    p = ngx_cpymem(p, sess->name, sess->name_len);
+
+    return ngx_cpymem(p, run->strings, slen);
+}
+
+
+/* a session: its numbers, what its runs inherit, its name */
+
+static u_char *
+ngx_http_runs_j_session(u_char *p, u_char *end, ngx_http_runs_session_t *sess)
+{
+    size_t    ilen;
+    uint16_t  flags;
+
+    ilen = sess->agent_name_len + sess->project_dir_len + sess->parent_len;
+
+    if (p + NGX_HTTP_RUNS_J_SESSION_BODY + sess->name_len + ilen > end) {
+        return NULL;
+    }
+
+    flags = sess->has_start ? NGX_HTTP_RUNS_JF_START : 0;
+
+    p = ngx_http_runs_j_put(p, sess->seq);
+    p = ngx_http_runs_j_put(p, sess->sid1);
+    p = ngx_http_runs_j_put(p, sess->project_dir_len);
+    p = ngx_http_runs_j_put(p, flags);
+    *p++ = sess->agent_name_len;
+    *p++ = sess->parent_len;
+    *p++ = sess->name_len;
+    *p++ = 0;
+
+    p = ngx_cpymem(p, sess->name, sess->name_len);
+
+    if (ilen) {
+        p = ngx_cpymem(p, sess->inherit, ilen);
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
+{
+    uint32_t  len[4];
+    uint16_t  flags;
+    uint16_t  zero;
+    uint32_t  zero32;
+
+    len[0] = (uint32_t) lr->hostname.len;
+    len[1] = (uint32_t) lr->project_dir.len;
+    len[2] = (uint32_t) lr->executor_type.len;
+    len[3] = (uint32_t) lr->agents.len;
+
+    if (p + NGX_HTTP_RUNS_J_LAUNCHER_BODY + len[0] + len[1] + len[2] + len[3]
+        > end)
+    {
+        return NULL;
+    }
+
+    flags = lr->deregister ? NGX_HTTP_RUNS_JF_DEREGISTER : 0;
+    zero = 0;
+    zero32 = 0;
+
+    p = ngx_http_runs_j_put(p, lr->node.key);
+    p = ngx_http_runs_j_put(p, lr->seq);
+    p = ngx_http_runs_j_put(p, lr->registered_at);
+    p = ngx_cpymem(p, len, sizeof(len));
+    p = ngx_http_runs_j_put(p, flags);
+    p = ngx_http_runs_j_put(p, zero);
+    p = ngx_http_runs_j_put(p, zero32);
+
+    p = ngx_cpymem(p, lr->hostname.data, len[0]);
+    p = ngx_cpymem(p, lr->project_dir.data, len[1]);
+    p = ngx_cpymem(p, lr->executor_type.data, len[2]);
+
+    return ngx_cpymem(p, lr->agents.data, len[3]);
+}
+
+
+/*
+ * Rebuilds a new, empty zone from a journal's image: NGX_OK (*valid: the
+ * bytes to keep; fewer than len when a torn last record is dropped),
+ * NGX_DECLINED (a format this module does not know; logged), NGX_ERROR
+ * (damage, logged with its offset; or no room).
+ */
+
+ngx_int_t
+ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, u_char *data,
+    size_t len, ngx_log_t *log, size_t *valid)
+{
+    uint32_t                v, endian;
+    ngx_int_t               rc;
+    ngx_uint_t              i;
+    ngx_http_runs_replay_t  rp;
+
+    if (len < NGX_HTTP_RUNS_J_HEADER
+        || ngx_memcmp(data, NGX_HTTP_RUNS_J_MAGIC, 8) != 0)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "the runs_journal of runs_zone \"%V\" is not a journal "
+                      "(no header at byte 0)", &zone->name);
+        return NGX_ERROR;
+    }
+
+    ngx_http_runs_j_get(v, data + 8);
+    ngx_http_runs_j_get(endian, data + 12);
+
+    if (v != NGX_HTTP_RUNS_J_VERSION || endian != NGX_HTTP_RUNS_J_ENDIAN) {
+        ngx_log_error(NGX_LOG_EMERG, log, 0,
+                      "the runs_journal of runs_zone \"%V\" has format %uD "
+                      "%s; this module reads format %d written on this "
+                      "machine", &zone->name, v,
+                      endian == NGX_HTTP_RUNS_J_ENDIAN
+                      ? "" : "in another byte order",
+                      NGX_HTTP_RUNS_J_VERSION);
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(zone->sh->id_key, data + 16, sizeof(zone->sh->id_key));
+    ngx_memcpy(zone->sh->name_key, data + 16 + sizeof(zone->sh->id_key),
+               sizeof(zone->sh->name_key));
+
+    ngx_memzero(&rp, sizeof(ngx_http_runs_replay_t));
+    rp.zone = zone;
+    rp.data = data;
+    rp.len = len;
+    rp.log = log;
+    rp.now = ngx_http_runs_now();
+
+    rc = ngx_http_runs_j_scan(&rp, valid);
+
+    if (rc == NGX_OK) {
+        ngx_shmtx_lock(&zone->shpool->mutex);
+        rc = ngx_http_runs_j_apply(&rp);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
+    }
+
+    for (i = 0; i < 3; i++) {
+        if (rp.idx[i].e) {
+            ngx_free(rp.idx[i].e);
+        }
+    }
+
+    return rc;
+}
+
+
+/* the latest record of every key; a torn tail is cut, damage refused */
+
+static ngx_int_t
+ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
+{
+    size_t      off;
+    uint32_t    size, crc, type;
+    uint64_t    change, key;
+    ngx_uint_t  c;
+
+    off = NGX_HTTP_RUNS_J_HEADER;
+
+    while (off < rp->len) {
+
+        size = 0;
+        crc = 0;
+        type = 0;
+
+        if (rp->len - off >= NGX_HTTP_RUNS_J_RECORD) {
+            ngx_http_runs_j_get(size, rp->data + off);
+            ngx_http_runs_j_get(crc, rp->data + off + 4);
+            ngx_http_runs_j_get(type, rp->data + off + 16);
+        }
+
+        if (size < NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t)
+            || size > rp->len - off
+            || type == 0 || type >= NGX_HTTP_RUNS_J_TYPES
+            || ngx_crc32_long(rp->data + off + 8, size - 8) != crc)
+        {
+            if (ngx_http_runs_j_resync(rp->data, off, rp->len)) {
+                ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
+                              "the runs_journal of runs_zone \"%V\" is "
+                              "damaged at byte %uz: a record that does not "
+                              "check, with good records after it",
+                              &rp->zone->name, off);
+                return NGX_ERROR;
+            }
+
+            ngx_log_error(NGX_LOG_WARN, rp->log, 0,
+                          "the runs_journal of runs_zone \"%V\" ends with "
+                          "a torn record at byte %uz (%uz bytes): dropped, "
+                          "it was never acknowledged", &rp->zone->name, off,
+                          rp->len - off);
+            break;
+        }
+
+        ngx_http_runs_j_get(change, rp->data + off + 8);
+        ngx_http_runs_j_get(key, rp->data + off + NGX_HTTP_RUNS_J_RECORD);
+
+        c = (type == NGX_HTTP_RUNS_J_RUN || type == NGX_HTTP_RUNS_J_RUN_GONE)
+            ? 0
+            : (type == NGX_HTTP_RUNS_J_SESSION
+               || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1 : 2;
+
+        if (ngx_http_runs_j_index(&rp->idx[c], key, change, type, off)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
+                          "no memory to read the runs_journal of "
+                          "runs_zone \"%V\"", &rp->zone->name);
+            return NGX_ERROR;
+        }
+
+        if (change > rp->zone->sh->jchange) {
+            rp->zone->sh->jchange = change;
+        }
+
+        off += size;
+    }
+
+    *valid = off;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Whether a record that checks follows a bad spot: then the damage is in
+ * the middle of the journal, not a write cut short at its end.
+ */
+
+static ngx_uint_t
+ngx_http_runs_j_resync(u_char *data, size_t from, size_t len)
+{
+    size_t    off;
+    uint32_t  size, crc, type;
+
+    for (off = from + 1; off + NGX_HTTP_RUNS_J_RECORD + 8 <= len; off++) {
+        ngx_http_runs_j_get(size, data + off);
+
+        if (size < NGX_HTTP_RUNS_J_RECORD + 8 || size > len - off) {
+            continue;
+        }
+
+        ngx_http_runs_j_get(type, data + off + 16);
+
+        if (type == 0 || type >= NGX_HTTP_RUNS_J_TYPES) {
+            continue;
+        }
+
+        ngx_http_runs_j_get(crc, data + off + 4);
+
+        if (ngx_crc32_long(data + off + 8, size - 8) == crc) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* open addressing by key; the record of the latest change wins */
+
+static ngx_int_t
+ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
+    uint64_t change, ngx_uint_t type, size_t offset)
+{
+    ngx_uint_t               i, j, size;
+    ngx_http_runs_jentry_t  *e, *old;
+
+    if (ix->e == NULL || (ix->n + 1) * 2 > ix->mask + 1) {
+        old = ix->e;
+        size = ix->e ? (ix->mask + 1) * 2 : 1024;
+
+        e = ngx_alloc(size * sizeof(ngx_http_runs_jentry_t), ngx_cycle->log);
+        if (e == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(e, size * sizeof(ngx_http_runs_jentry_t));
+
+        if (old) {
+            for (i = 0; i <= ix->mask; i++) {
+                if (old[i].offset == 0) {
+                    continue;
+                }
+
+                for (j = ngx_http_runs_j_slot(old[i].key, size - 1);
+                     e[j].offset;
+                     j = (j + 1) & (size - 1))
+                { /* void */ }
+
+                e[j] = old[i];
+            }
+
+            ngx_free(old);
+        }
+
+        ix->e = e;
+        ix->mask = size - 1;
+    }
+
+    for (i = ngx_http_runs_j_slot(key, ix->mask);
+         ix->e[i].offset;
+         i = (i + 1) & ix->mask)
+    {
+        if (ix->e[i].key == key) {
+            if (change >= ix->e[i].change) {
+                ix->e[i].change = change;
+                ix->e[i].type = type;
+                ix->e[i].offset = offset;
+            }
+
+            return NGX_OK;
+        }
+    }
+
+    ix->e[i].key = key;
+    ix->e[i].change = change;
+    ix->e[i].type = type;
+    ix->e[i].offset = offset;
+    ix->n++;
+
+    return NGX_OK;
+}
+
+
+/* a live record while the zone is rebuilt, in creation order */
+typedef struct {
+    uint64_t                    seq;
+    u_char                     *body;
+} ngx_http_runs_jlive_t;
+
+
+static ngx_http_runs_jlive_t *
+ngx_http_runs_j_live(ngx_http_runs_replay_t *rp, ngx_uint_t c,
+    ngx_uint_t type, size_t seq_at, ngx_uint_t *n)
+{
+    ngx_uint_t               i, k;
+    ngx_http_runs_jlive_t   *l;
+    ngx_http_runs_jindex_t  *ix;
+
+    ix = &rp->idx[c];
+    *n = 0;
+
+    l = ngx_alloc((ix->n + 1) * sizeof(ngx_http_runs_jlive_t), rp->log);
+    if (l == NULL) {
+        return NULL;
+    }
+
+    for (i = 0, k = 0; ix->e && i <= ix->mask; i++) {
+        if (ix->e[i].offset == 0 || ix->e[i].type != type) {
+            continue;
+        }
+
+        l[k].body = rp->data + ix->e[i].offset + NGX_HTTP_RUNS_J_RECORD;
+        ngx_http_runs_j_get(l[k].seq, l[k].body + seq_at);
+        k++;
+    }
+
+    ngx_qsort(l, k, sizeof(ngx_http_runs_jlive_t), ngx_http_runs_j_by_seq);
+
+    *n = k;
+
+    return l;
+}
+
+
+static int ngx_libc_cdecl
+ngx_http_runs_j_by_seq(const void *a, const void *b)
+{
+    const ngx_http_runs_jlive_t  *x = a, *y = b;
+
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+
+/* sessions, then launchers, then runs, each in creation order */
+
+static ngx_int_t
+ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
+{
+    uint64_t                  seq, sid1;
+    ngx_int_t                 rc;
+    ngx_str_t                 name;
+    ngx_uint_t                i, n, c;
+    ngx_queue_t              *q, *next;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_jlive_t    *l;
+    ngx_http_runs_session_t  *sess;
+
+    static const ngx_uint_t   types[3] = { NGX_HTTP_RUNS_J_SESSION,
+                                           NGX_HTTP_RUNS_J_LAUNCHER,
+                                           NGX_HTTP_RUNS_J_RUN };
+    static const ngx_uint_t   classes[3] = { 1, 2, 0 };
+
+    sh = rp->zone->sh;
+    rc = NGX_OK;
+
+    for (c = 0; c < 3 && rc == NGX_OK; c++) {
+
+        l = ngx_http_runs_j_live(rp, classes[c], types[c],
+                                 types[c] == NGX_HTTP_RUNS_J_SESSION ? 0 : 8,
+                                 &n);
+        if (l == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < n && rc == NGX_OK; i++) {
+
+            switch (types[c]) {
+
+            case NGX_HTTP_RUNS_J_SESSION:
+                ngx_http_runs_j_get(seq, l[i].body);
+                ngx_http_runs_j_get(sid1, l[i].body + 8);
+                name.len = l[i].body[22];
+                name.data = l[i].body + NGX_HTTP_RUNS_J_SESSION_BODY;
+
+                if (ngx_http_runs_j_restore_session(rp, l[i].body, seq, sid1,
+                                                    &name)
+                    == NULL)
+                {
+                    rc = NGX_ERROR;
+                }
+
+                break;
+
+            case NGX_HTTP_RUNS_J_LAUNCHER:
+                rc = ngx_http_runs_j_restore_launcher(rp, l[i].body,
+                                                      l[i].seq);
+                break;
+
+            default:
+                rc = ngx_http_runs_j_restore_run(rp, l[i].body);
+            }
+        }
+
+        ngx_free(l);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
+                      "runs_zone \"%V\" (%uz bytes) is too small for what "
+                      "its runs_journal holds: enlarge it", &rp->zone->name,
+                      rp->zone->size);
+        return NGX_ERROR;
+    }
+
+    /* sessions whose every run is gone go too; the others may go on */
+
+    for (q = ngx_queue_head(&sh->session_list);
+         q != ngx_queue_sentinel(&sh->session_list);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        sess = ngx_queue_data(q, ngx_http_runs_session_t, all);
+
+        if (sess->nruns == 0) {
+            ngx_http_runs_free_session_locked(rp->zone, sess);
+            continue;
+        }
+
+        ngx_http_runs_make_ready_locked(sh, sess, NULL);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A session as it was: body NULL for one made again from a run whose
+ * session record is gone.  A name taken by an older session means that
+ * one had ended (every run of it removed) before this one started: the
+ * older one goes.
+ */
+
+static ngx_http_runs_session_t *
+ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
+    uint64_t seq, uint64_t sid1, ngx_str_t *name)
+{
+    size_t                    ilen;
+    uint16_t                  project_len, flags;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_session_t  *sess, *old;
+
+    sh = rp->zone->sh;
+
+    old = ngx_http_runs_lookup_session_locked(sh, name);
+
+    if (old && old->nruns == 0) {
+        ngx_http_runs_free_session_locked(rp->zone, old);
+    }
+
+    sess = ngx_http_runs_new_session_locked(rp->zone, name);
+    if (sess == NULL) {
+        return NULL;
+    }
+
+    sess->seq = seq;
+    sess->sid1 = sid1;
+
+    if (body) {
+        ngx_http_runs_j_get(project_len, body + 16);
+        ngx_http_runs_j_get(flags, body + 18);
+
+        sess->project_dir_len = project_len;
+        sess->agent_name_len = body[20];
+        sess->parent_len = body[21];
+        sess->has_start = (flags & NGX_HTTP_RUNS_JF_START) ? 1 : 0;
+
+        ilen = sess->agent_name_len + sess->project_dir_len
+               + sess->parent_len;
+
+        if (ilen) {
+            sess->inherit = ngx_http_runs_alloc_locked(rp->zone, ilen, sess);
+            if (sess->inherit == NULL) {
+                ngx_slab_free_locked(rp->zone->shpool, sess);
+                return NULL;
+            }
+
+            ngx_memcpy(sess->inherit,
+                       body + NGX_HTTP_RUNS_J_SESSION_BODY + name->len, ilen);
+        }
+    }
+
+    sess->next = sh->sessions[sess->hash & sh->mask];
+    sh->sessions[sess->hash & sh->mask] = sess;
+    sess->next_by_id = sh->session_ids[sess->sid1 & sh->mask];
+    sh->session_ids[sess->sid1 & sh->mask] = sess;
+    ngx_queue_insert_tail(&sh->session_list, &sess->all);
+    sh->nsessions++;
+    sess->pinned = 0;
+
+    if (seq > sh->session_seq) {
+        sh->session_seq = seq;
+    }
+
+    return sess;
+}
+
+
+/* a launcher, registered as it was; its silence counts from now */
+
+static ngx_int_t
+ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
+    uint64_t seq)
+{
+    u_char                    *p;
+    uint32_t                   len[4];
+    uint64_t                   key;
+    uint16_t                   flags;
+    ngx_str_t                  s[4];
+    ngx_uint_t                 i;
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_launcher_t  *lr;
+
+    sh = rp->zone->sh;
+
+    ngx_http_runs_j_get(key, body);
+    ngx_memcpy(len, body + 24, sizeof(len));
+    ngx_http_runs_j_get(flags, body + 40);
+
+    p = body + NGX_HTTP_RUNS_J_LAUNCHER_BODY;
+
+    for (i = 0; i < 4; i++) {
+        s[i].len = len[i];
+        s[i].data = p;
+        p += len[i];
+    }
+
+    lr = ngx_http_runs_alloc_locked(rp->zone,
+                                    sizeof(ngx_http_runs_launcher_t)
+                                    + len[0] + len[1] + len[2] + len[3],
+                                    NULL);
+    if (lr == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(lr, sizeof(ngx_http_runs_launcher_t));
+
+    p = (u_char *) lr + sizeof(ngx_http_runs_launcher_t);
+    p = ngx_http_runs_copy_str(p, &lr->hostname, &s[0]);
+    p = ngx_http_runs_copy_str(p, &lr->project_dir, &s[1]);
+    p = ngx_http_runs_copy_str(p, &lr->executor_type, &s[2]);
+    (void) ngx_http_runs_copy_str(p, &lr->agents, &s[3]);
+
+    lr->node.key = key;
+    lr->seq = seq;
+    ngx_http_runs_make_id(lr->id, "lnch_", 5, key);
+    ngx_http_runs_j_get(lr->registered_at, body + 16);
+    lr->last_heartbeat = rp->now;
+    lr->deregister = (flags & NGX_HTTP_RUNS_JF_DEREGISTER) ? 1 : 0;
+
+    ngx_queue_init(&lr->runs);
+    ngx_queue_init(&lr->stops);
+    ngx_queue_init(&lr->waiters);
+
+    ngx_rbtree_insert(&sh->launchers, &lr->node);
+    ngx_queue_insert_tail(&sh->launcher_list, &lr->list);
+    sh->nlaunchers++;
+
+    if (seq > sh->launcher_seq) {
+        sh->launcher_seq = seq;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a run as it was, in its session, held by its launcher */
+
+static ngx_int_t
+ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
+{
+    u_char                   *p;
+    size_t                    slen;
+    uint16_t                  flags;
+    uint64_t                  sseq, sid1;
+    ngx_str_t                 name;
+    ngx_http_runs_run_t      *run;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_session_t  *sess;
+
+    sh = rp->zone->sh;
+
+    ngx_http_runs_j_get(sseq, body + 16);
+    ngx_http_runs_j_get(sid1, body + 24);
+
+    name.len = body[90];
+    name.data = body + NGX_HTTP_RUNS_J_RUN_BODY;
+
+    sess = ngx_http_runs_lookup_session_seq_locked(sh, sseq);
+
+    if (sess == NULL) {
+        sess = ngx_http_runs_j_restore_session(rp, NULL, sseq, sid1, &name);
+        if (sess == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    run = ngx_http_runs_alloc_locked(rp->zone, sizeof(ngx_http_runs_run_t),
+                                     sess);
+    if (run == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(run, sizeof(ngx_http_runs_run_t));
+
+    ngx_http_runs_j_get(run->id, body);
+    ngx_http_runs_j_get(run->seq, body + 8);
+    ngx_http_runs_j_get(run->launcher_key, body + 32);
+    ngx_http_runs_j_get(run->created_at, body + 40);
+    ngx_http_runs_j_get(run->claimed_at, body + 48);
+    ngx_http_runs_j_get(run->started_at, body + 56);
+    ngx_http_runs_j_get(run->completed_at, body + 64);
+    ngx_http_runs_j_get(run->prompt_len, body + 72);
+    ngx_http_runs_j_get(run->error_len, body + 76);
+    ngx_http_runs_j_get(run->result_len, body + 80);
+    ngx_http_runs_j_get(run->project_dir_len, body + 84);
+    ngx_http_runs_j_get(flags, body + 86);
+    run->agent_name_len = body[88];
+    run->parent_len = body[89];
+    run->status = body[91];
+    run->type = body[92];
+    run->error_note = body[93];
+
+    run->has_launcher_id = (flags & NGX_HTTP_RUNS_JF_LAUNCHER) ? 1 : 0;
+    run->requeued = (flags & NGX_HTTP_RUNS_JF_REQUEUED) ? 1 : 0;
+    run->error_cut = (flags & NGX_HTTP_RUNS_JF_ERROR_CUT) ? 1 : 0;
+    run->result_cut = (flags & NGX_HTTP_RUNS_JF_RESULT_CUT) ? 1 : 0;
+    run->has_result = (flags & NGX_HTTP_RUNS_JF_RESULT) ? 1 : 0;
+    run->callback = (flags & NGX_HTTP_RUNS_JF_CALLBACK) ? 1 : 0;
+    run->stop_queued = (flags & NGX_HTTP_RUNS_JF_STOP) ? 1 : 0;
+
+    slen = ngx_http_runs_strings_len(run);
+    p = body + NGX_HTTP_RUNS_J_RUN_BODY + name.len;
+
+    /* a run's strings are never empty: it has a prompt */
+    run->strings = ngx_http_runs_alloc_locked(rp->zone, slen, sess);
+    if (run->strings == NULL) {
+        ngx_slab_free_locked(rp->zone->shpool, run);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(run->strings, p, slen);
+
+    run->session = sess;
+    ngx_queue_init(&run->owned);
+    ngx_queue_init(&run->stop);
+    ngx_queue_init(&run->waiters);
+
+    run->next = sh->runs[run->id & sh->mask];
+    sh->runs[run->id & sh->mask] = run;
+    ngx_queue_insert_tail(&sh->all, &run->all);
+    ngx_queue_insert_tail(&sess->runs, &run->in_session);
+
+    sess->nruns++;
+    sh->nruns++;
+    sh->nstatus[run->status]++;
+
+    if (run->status != NGX_HTTP_RUNS_FAILED
+        && run->status != NGX_HTTP_RUNS_STOPPED)
+    {
+        sess->nblocking++;
+    }
+
+    if (ngx_http_runs_is_terminal(run->status)) {
+        ngx_queue_insert_tail(&sh->finished, &run->state);
+
+    } else {
+        ngx_queue_insert_tail(&sess->active, &run->state);
+        ngx_http_runs_j_adopt(rp, run);
+    }
+
+    if (run->seq > sh->seq) {
+        sh->seq = run->seq;
+    }
+
+    sh->stamped = ngx_max(sh->stamped,
+                          ngx_max(run->created_at, run->completed_at));
+
+    return NGX_OK;
+}
+
+
+/*
+ * A held run goes back to its launcher; one whose launcher is gone is
+ * taken back (claimed) or fails as runner loss would have it.
+ */
+
+static void
+ngx_http_runs_j_adopt(ngx_http_runs_replay_t *rp, ngx_http_runs_run_t *run)
+{
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_launcher_t  *lr;
+
+    sh = rp->zone->sh;
+
+    if (run->status == NGX_HTTP_RUNS_PENDING) {
+        return;
+    }
+
+    lr = ngx_http_runs_lookup_launcher_locked(sh, run->launcher_key);
+
+    if (lr) {
+        run->launcher = lr;
+        ngx_queue_insert_tail(&lr->runs, &run->owned);
+
+        if (run->stop_queued) {
+            ngx_queue_insert_tail(&lr->stops, &run->stop);
+        }
+
+        return;
+    }
+
+    run->stop_queued = 0;
+
+    if (run->status == NGX_HTTP_RUNS_CLAIMED) {
+        sh->nstatus[run->status]--;
+        sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+        run->status = NGX_HTTP_RUNS_PENDING;
+        run->requeued = 1;
+        return;
+    }
+
+    sh->nstatus[run->status]--;
+    sh->nstatus[NGX_HTTP_RUNS_FAILED]++;
+    run->status = NGX_HTTP_RUNS_FAILED;
+    run->error_note = NGX_HTTP_RUNS_NOTE_LOST;
+    run->completed_at = rp->now;
+    run->session->nblocking--;
+
+    ngx_queue_remove(&run->state);
+    ngx_queue_insert_tail(&sh->finished, &run->state);
+}
