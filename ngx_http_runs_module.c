@@ -566,7 +566,7 @@ ngx_http_runs_use(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * runs_journal ZONE PATH [sync=strict|relaxed] [interval=TIME]
- *     [buffer=SIZE];
+ *     [buffer=SIZE] [compact=SIZE];
  */
 
 static char *
@@ -614,11 +614,25 @@ ngx_http_runs_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     j->stage.strict = 1;
     j->interval = 1000;
     j->size = 16 * 1024 * 1024;
+    j->compact = 64 * 1024 * 1024;
     j->fd = NGX_INVALID_FILE;
 
     if (ngx_conf_full_name(cf->cycle, &j->path, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
+
+    /* PATH.new while a compaction writes it, PATH.old until it is done */
+    j->tmp.len = j->path.len + 4;
+    j->tmp.data = ngx_pnalloc(cf->pool, j->tmp.len + 1);
+    j->old.len = j->path.len + 4;
+    j->old.data = ngx_pnalloc(cf->pool, j->old.len + 1);
+
+    if (j->tmp.data == NULL || j->old.data == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_sprintf(j->tmp.data, "%V.new%Z", &j->path);
+    ngx_sprintf(j->old.data, "%V.old%Z", &j->path);
 
     if (ngx_http_runs_journal_args(cf, j) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
@@ -680,6 +694,22 @@ ngx_http_runs_journal_args(ngx_conf_t *cf, ngx_http_runs_journal_t *j)
             }
 
             j->interval = (ngx_msec_t) ms;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "compact=", 8) == 0) {
+            v.data = value[i].data + 8;
+            v.len = value[i].len - 8;
+
+            j->compact = ngx_parse_offset(&v);
+
+            if (j->compact == NGX_ERROR || j->compact < 64 * 1024) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid \"%V\" in \"runs_journal\": "
+                                   "at least 64k", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
             continue;
         }
 

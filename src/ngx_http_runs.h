@@ -57,8 +57,25 @@ typedef struct {
     ngx_queue_t                 waiting;    /* answers held for a write */
     ngx_log_t                  *log;
     time_t                      err_logged;
+    uint64_t                    gen;        /* of the file fd is open on */
+    off_t                       compact;    /* compact=: the least size */
+    /* a compaction this worker runs */
+    ngx_http_runs_jcursor_t     cur;
+    u_char                     *snap;       /* the snapshot, */
+    u_char                     *snap_pos;
+    size_t                      snap_size;
+    off_t                       ostart;     /* the old file's size then */
+    off_t                       csize;      /* the new file's size */
+    ngx_err_t                   cerr;
+    time_t                      cretry;     /* no compaction before */
+    ngx_event_t                 cev;        /* its next step */
+    ngx_thread_task_t          *ctask;
+    ngx_uint_t                  cstep;
+    ngx_str_t                   tmp;        /* PATH.new */
+    ngx_str_t                   old;        /* PATH.old */
     unsigned                    writing:1;
     unsigned                    failed:1;   /* the last write failed */
+    unsigned                    compacting:2;
 } ngx_http_runs_journal_t;
 
 typedef struct {

@@ -21,6 +21,8 @@
 
 static ngx_int_t ngx_http_runs_journal_create(ngx_http_runs_journal_t *j,
     ngx_log_t *log);
+static ngx_int_t ngx_http_runs_journal_read(ngx_str_t *path,
+    ngx_str_t *image, ngx_fd_t *fdp, ngx_log_t *log);
 static void ngx_http_runs_journal_kick(ngx_http_runs_jstage_t *js);
 static void ngx_http_runs_journal_flush(ngx_event_t *ev);
 static void ngx_http_runs_journal_tick(ngx_event_t *ev);
@@ -31,6 +33,7 @@ static void ngx_http_runs_journal_written(ngx_event_t *ev);
 static void ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j);
 static ngx_int_t ngx_http_runs_journal_write_all(ngx_fd_t fd, u_char *p,
     size_t len, ngx_uint_t sync);
+static void ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j);
 
 
 /* a task's data: what one write takes */
@@ -83,63 +86,52 @@ ngx_http_runs_journal_check(ngx_conf_t *cf, ngx_http_runs_journal_t *j)
 ngx_int_t
 ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
 {
-    u_char                   *data;
-    size_t                    valid;
-    ssize_t                   n;
+    size_t                    valid[2];
     ngx_fd_t                  fd;
     ngx_int_t                 rc;
-    ngx_file_info_t           fi;
+    ngx_str_t                 image[2];
+    ngx_uint_t                n;
     ngx_http_runs_journal_t  *j;
 
     j = zone->jconf;
 
-    fd = ngx_open_file(j->path.data, NGX_FILE_RDWR, NGX_FILE_OPEN, 0);
+    rc = ngx_http_runs_journal_read(&j->path, &image[0], &fd, log);
 
-    if (fd == NGX_INVALID_FILE && ngx_errno == NGX_ENOENT) {
+    if (rc == NGX_DECLINED) {
+        /* none yet, or empty */
         return ngx_http_runs_journal_create(j, log);
     }
 
-    if (fd == NGX_INVALID_FILE) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_open_file_n " \"%V\" failed", &j->path);
+    if (rc != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_fd_info_n " \"%V\" failed", &j->path);
-        ngx_close_file(fd);
-        return NGX_ERROR;
+    /* a compaction cut short left the file it replaced */
+    n = 1;
+
+    switch (ngx_http_runs_journal_read(&j->old, &image[1], NULL, log)) {
+
+    case NGX_OK:
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "\"%V\" is there: a rewrite of the runs_journal was "
+                      "cut short, both are read", &j->old);
+        n = 2;
+        break;
+
+    case NGX_DECLINED:
+        break;
+
+    default:
+        rc = NGX_ERROR;
     }
 
-    if (ngx_file_size(&fi) == 0) {
-        ngx_close_file(fd);
-        return ngx_http_runs_journal_create(j, log);
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_store_replay(zone, image, n, log, valid);
     }
 
-    data = ngx_alloc(ngx_file_size(&fi), log);
-    if (data == NULL) {
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_fd(fd, data, ngx_file_size(&fi));
-
-    if (n != (ssize_t) ngx_file_size(&fi)) {
-        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_read_fd_n " \"%V\" failed", &j->path);
-        ngx_free(data);
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    rc = ngx_http_runs_store_replay(zone, data, n, log, &valid);
-
-    ngx_free(data);
-
-    if (rc == NGX_OK && valid < (size_t) n) {
+    if (rc == NGX_OK && valid[0] < image[0].len) {
         /* the torn record goes, so the next records follow good ones */
-        if (ftruncate(fd, valid) == -1 || fsync(fd) == -1) {
+        if (ftruncate(fd, valid[0]) == -1 || fsync(fd) == -1) {
             ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
                           "cutting the torn end of \"%V\" failed",
                           &j->path);
@@ -147,16 +139,90 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
         }
     }
 
+    ngx_free(image[0].data);
+
+    if (n == 2) {
+        ngx_free(image[1].data);
+    }
+
+    ngx_close_file(fd);
+
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_EMERG, log, 0,
                       "runs_zone \"%V\" is not started from \"%V\" "
                       "(docs/JOURNAL.md says what to do)", &zone->name,
                       &j->path);
+        return NGX_ERROR;
     }
 
-    ngx_close_file(fd);
+    return NGX_OK;
+}
 
-    return rc == NGX_OK ? NGX_OK : NGX_ERROR;
+
+/*
+ * A journal file's contents: NGX_DECLINED when there is none (or it is
+ * empty); fd, when asked for, is left open for writing.
+ */
+
+static ngx_int_t
+ngx_http_runs_journal_read(ngx_str_t *path, ngx_str_t *image, ngx_fd_t *fdp,
+    ngx_log_t *log)
+{
+    ssize_t          n;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
+
+    fd = ngx_open_file(path->data, fdp ? NGX_FILE_RDWR : NGX_FILE_RDONLY,
+                       NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        if (ngx_errno == NGX_ENOENT) {
+            return NGX_DECLINED;
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_open_file_n " \"%V\" failed", path);
+        return NGX_ERROR;
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_fd_info_n " \"%V\" failed", path);
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    if (ngx_file_size(&fi) == 0) {
+        ngx_close_file(fd);
+        return NGX_DECLINED;
+    }
+
+    image->len = ngx_file_size(&fi);
+    image->data = ngx_alloc(image->len, log);
+
+    if (image->data == NULL) {
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    n = ngx_read_fd(fd, image->data, image->len);
+
+    if (n != (ssize_t) image->len) {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      ngx_read_fd_n " \"%V\" failed", path);
+        ngx_free(image->data);
+        ngx_close_file(fd);
+        return NGX_ERROR;
+    }
+
+    if (fdp) {
+        *fdp = fd;
+
+    } else {
+        ngx_close_file(fd);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -190,12 +256,20 @@ ngx_http_runs_journal_create(ngx_http_runs_journal_t *j, ngx_log_t *log)
 }
 
 
-/* in the master: the workers' user must be able to append to the file */
+/*
+ * In the master: the workers' user appends to the file and, to rewrite
+ * it, makes files beside it: the file is given to that user, and so is
+ * its directory when that user cannot write there (as nginx does with
+ * its temporary directories).
+ */
 
 ngx_int_t
 ngx_http_runs_journal_own(ngx_http_runs_zone_t *zone, ngx_cycle_t *cycle)
 {
+    u_char                   *dir;
+    ngx_uint_t                mode;
     ngx_core_conf_t          *ccf;
+    ngx_file_info_t           fi;
     ngx_http_runs_journal_t  *j;
 
     j = zone->jconf;
@@ -210,6 +284,41 @@ ngx_http_runs_journal_own(ngx_http_runs_zone_t *zone, ngx_cycle_t *cycle)
                       "chown(\"%V\", %d) failed", &j->path, ccf->user);
         return NGX_ERROR;
     }
+
+    dir = ngx_pnalloc(cycle->pool, j->path.len + 1);
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(dir, j->path.data, j->path.len + 1);
+    dir = (u_char *) dirname((char *) dir);
+
+    if (ngx_file_info(dir, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_file_info_n " \"%s\" failed", dir);
+        return NGX_ERROR;
+    }
+
+    mode = (fi.st_uid == ccf->user) ? (fi.st_mode & S_IWUSR)
+           : (fi.st_gid == ccf->group) ? (fi.st_mode & S_IWGRP)
+           : (fi.st_mode & S_IWOTH);
+
+    if (mode) {
+        return NGX_OK;
+    }
+
+    if (chown((char *) dir, ccf->user, -1) == -1
+        || chmod((char *) dir, fi.st_mode | S_IWUSR | S_IXUSR) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "giving the runs_journal directory \"%s\" to the "
+                      "workers' user failed", dir);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  "the runs_journal directory \"%s\" is given to the "
+                  "workers' user", dir);
 
     return NGX_OK;
 }
@@ -260,6 +369,7 @@ ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
         ngx_add_timer(&j->tick, j->interval);
     }
 
+    j->gen = ngx_http_runs_store_jgen(zone);
     zone->journal = &j->stage;
 
     return NGX_OK;
@@ -324,12 +434,34 @@ ngx_http_runs_journal_flush(ngx_event_t *ev)
 {
     ngx_http_runs_journal_t  *j = ev->data;
 
+    uint64_t                  gen;
+    ngx_fd_t                  fd;
 #if (NGX_THREADS)
     ngx_http_runs_jtask_t    *t;
 #endif
 
     if (j->writing || j->stage.pos == j->buf[j->active]) {
         return;
+    }
+
+    /*
+     * the write in flight is announced before the file's generation is
+     * read: a compaction that put a new file in place either sees it, or
+     * is seen, and the write goes to the new file
+     */
+    ngx_http_runs_store_jflight(j->zone, j->gen + 1);
+    ngx_memory_barrier();
+    gen = ngx_http_runs_store_jgen(j->zone);
+
+    if (gen != j->gen) {
+        fd = ngx_open_file(j->path.data, NGX_FILE_APPEND, NGX_FILE_OPEN, 0);
+
+        if (fd != NGX_INVALID_FILE) {
+            ngx_close_file(j->fd);
+            j->fd = fd;
+            j->gen = gen;
+            ngx_http_runs_store_jflight(j->zone, gen + 1);
+        }
     }
 
     j->wbuf = j->buf[j->active];
@@ -422,6 +554,8 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
     ngx_queue_t          *q, *next;
     ngx_http_runs_ctx_t  *ctx;
 
+    ngx_http_runs_store_jflight(j->zone, 0);
+
     if (j->werr) {
         if (ngx_time() - j->err_logged >= 10) {
             ngx_log_error(NGX_LOG_ERR, j->log, j->werr,
@@ -459,6 +593,10 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
         && (j->stage.strict || ngx_exiting))
     {
         ngx_post_event(&j->flush, &ngx_posted_events);
+    }
+
+    if (!j->werr) {
+        ngx_http_runs_journal_maybe_compact(j);
     }
 }
 
@@ -537,4 +675,319 @@ ngx_http_runs_journal_defer(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * Compaction: when the file has grown past twice its size after the last
+ * compaction (and past compact=), one worker rewrites it from the live
+ * state without stopping service.  The snapshot is taken slice by slice
+ * (ngx_http_runs_store_compact_slice()), one slice per turn of the event
+ * loop; a thread writes it to PATH.new, keeps the old file as PATH.old
+ * (a hard link) and renames PATH.new over PATH.  The workers reopen PATH
+ * before their next write (the zone's file generation changed); once no
+ * write to the old file is in flight, what was appended to it since the
+ * compaction began is copied to the new one and PATH.old goes.  A start
+ * that finds PATH.old (a compaction cut short) reads both.
+ */
+
+static void ngx_http_runs_journal_compact_step(ngx_event_t *ev);
+#if (NGX_THREADS)
+static void ngx_http_runs_journal_compact_thread(void *data, ngx_log_t *log);
+static void ngx_http_runs_journal_compact_done(ngx_event_t *ev);
+#endif
+static ngx_int_t ngx_http_runs_journal_compact_io(ngx_http_runs_journal_t *j);
+static void ngx_http_runs_journal_compact_stop(ngx_http_runs_journal_t *j,
+    off_t size);
+
+
+static void
+ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j)
+{
+    off_t            bound;
+    ngx_file_info_t  fi;
+
+    if (j->compacting || ngx_exiting || ngx_terminate
+        || ngx_time() < j->cretry)
+    {
+        return;
+    }
+
+    if (ngx_fd_info(j->fd, &fi) == NGX_FILE_ERROR) {
+        return;
+    }
+
+    bound = ngx_max(j->compact, 2 * ngx_http_runs_store_jbase(j->zone));
+
+    if (ngx_file_size(&fi) < bound) {
+        return;
+    }
+
+    if (ngx_http_runs_store_compact_begin(j->zone, &j->cur) != NGX_OK) {
+        return;
+    }
+
+    j->snap_size = 1024 * 1024;
+    j->snap = ngx_alloc(j->snap_size, j->log);
+    if (j->snap == NULL) {
+        ngx_http_runs_journal_compact_stop(j, 0);
+        return;
+    }
+
+    /* the header goes first */
+    ngx_http_runs_store_journal_header(j->zone, j->snap);
+    j->snap_pos = j->snap + NGX_HTTP_RUNS_J_HEADER;
+
+    j->ostart = ngx_file_size(&fi);
+    j->compacting = 1;
+
+    ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
+                  "runs_journal \"%V\": %O bytes, rewritten from the live "
+                  "state of runs_zone \"%V\"", &j->path, j->ostart,
+                  &j->zone->name);
+
+    j->cev.handler = ngx_http_runs_journal_compact_step;
+    j->cev.data = j;
+    j->cev.log = j->log;
+    j->cev.cancelable = 1;
+
+    ngx_post_event(&j->cev, &ngx_posted_events);
+}
+
+
+static void
+ngx_http_runs_journal_compact_step(ngx_event_t *ev)
+{
+    u_char                   *p;
+    size_t                    size;
+    ngx_int_t                 rc;
+    ngx_http_runs_journal_t  *j = ev->data;
+
+    if (j->compacting == 2) {
+        /* the new file is in place: waiting for writes to the old one */
+        if (!ngx_http_runs_store_jsettled(j->zone)) {
+            ngx_add_timer(&j->cev, 10);
+            return;
+        }
+
+        j->cstep = 2;
+        goto io;
+    }
+
+    rc = ngx_http_runs_store_compact_slice(j->zone, &j->cur, &j->snap_pos,
+                                           j->snap + j->snap_size);
+
+    if (rc == NGX_DECLINED) {
+        size = j->snap_size * 2;
+
+        p = ngx_alloc(size, j->log);
+        if (p == NULL) {
+            ngx_http_runs_journal_compact_stop(j, 0);
+            return;
+        }
+
+        ngx_memcpy(p, j->snap, j->snap_pos - j->snap);
+        j->snap_pos = p + (j->snap_pos - j->snap);
+        ngx_free(j->snap);
+        j->snap = p;
+        j->snap_size = size;
+    }
+
+    if (rc != NGX_OK) {
+        /* the next slice once other events have had their turn */
+        ngx_post_event(&j->cev, &ngx_posted_next_events);
+        return;
+    }
+
+    j->cstep = 1;
+
+io:
+
+#if (NGX_THREADS)
+
+    if (j->ctask == NULL) {
+        j->ctask = ngx_thread_task_alloc(ngx_cycle->pool,
+                                         sizeof(ngx_http_runs_jtask_t));
+        if (j->ctask == NULL) {
+            ngx_http_runs_journal_compact_stop(j, 0);
+            return;
+        }
+
+        j->ctask->handler = ngx_http_runs_journal_compact_thread;
+        j->ctask->event.handler = ngx_http_runs_journal_compact_done;
+        j->ctask->event.data = j;
+        j->ctask->event.log = j->log;
+    }
+
+    ((ngx_http_runs_jtask_t *) j->ctask->ctx)->journal = j;
+
+    if (ngx_thread_task_post(j->pool, j->ctask) == NGX_OK) {
+        return;
+    }
+
+#endif
+
+    j->cerr = ngx_http_runs_journal_compact_io(j) == NGX_OK ? 0 : ngx_errno;
+
+#if (NGX_THREADS)
+    ngx_http_runs_journal_compact_done(&j->ctask->event);
+#endif
+}
+
+
+#if (NGX_THREADS)
+
+static void
+ngx_http_runs_journal_compact_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_runs_jtask_t    *t = data;
+    ngx_http_runs_journal_t  *j;
+
+    j = t->journal;
+
+    j->cerr = ngx_http_runs_journal_compact_io(j) == NGX_OK ? 0 : ngx_errno;
+}
+
+
+static void
+ngx_http_runs_journal_compact_done(ngx_event_t *ev)
+{
+    ngx_fd_t                  fd;
+    ngx_http_runs_journal_t  *j = ev->data;
+
+    if (j->cerr) {
+        ngx_log_error(NGX_LOG_ERR, j->log, j->cerr,
+                      "rewriting the runs_journal \"%V\" failed: it goes "
+                      "on growing until the next try, in a minute",
+                      &j->path);
+        j->cretry = ngx_time() + 60;
+        ngx_http_runs_journal_compact_stop(j, 0);
+        return;
+    }
+
+    if (j->cstep == 2) {
+        ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
+                      "runs_journal \"%V\" rewritten: %O bytes",
+                      &j->path, j->csize);
+        ngx_http_runs_journal_compact_stop(j, j->csize);
+        return;
+    }
+
+    /* the new file is PATH: every worker reopens it before its next write */
+
+    ngx_http_runs_store_jgen_next(j->zone);
+
+    fd = ngx_open_file(j->path.data, NGX_FILE_APPEND, NGX_FILE_OPEN, 0);
+    if (fd != NGX_INVALID_FILE) {
+        ngx_close_file(j->fd);
+        j->fd = fd;
+        j->gen = ngx_http_runs_store_jgen(j->zone);
+    }
+
+    j->compacting = 2;
+    ngx_post_event(&j->cev, &ngx_posted_events);
+}
+
+#endif
+
+
+/* in a thread: step 1 writes the new file and puts it in place, step 2
+   copies the old file's tail to it */
+
+static ngx_int_t
+ngx_http_runs_journal_compact_io(ngx_http_runs_journal_t *j)
+{
+    u_char           buf[65536];
+    ssize_t          n;
+    ngx_fd_t         fd, ofd;
+    ngx_int_t        rc;
+    ngx_file_info_t  fi;
+
+    if (j->cstep == 1) {
+        fd = ngx_open_file(j->tmp.data, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
+                           NGX_FILE_DEFAULT_ACCESS);
+        if (fd == NGX_INVALID_FILE) {
+            return NGX_ERROR;
+        }
+
+        rc = ngx_http_runs_journal_write_all(fd, j->snap,
+                                             j->snap_pos - j->snap, 1);
+        ngx_close_file(fd);
+
+        if (rc != NGX_OK) {
+            (void) ngx_delete_file(j->tmp.data);
+            return NGX_ERROR;
+        }
+
+        (void) ngx_delete_file(j->old.data);
+
+        if (link((char *) j->path.data, (char *) j->old.data) == -1
+            || ngx_rename_file(j->tmp.data, j->path.data) == NGX_FILE_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    ofd = ngx_open_file(j->old.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (ofd == NGX_INVALID_FILE) {
+        return NGX_ERROR;
+    }
+
+    fd = ngx_open_file(j->path.data, NGX_FILE_APPEND, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        ngx_close_file(ofd);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if (lseek(ofd, j->ostart, SEEK_SET) == -1) {
+        rc = NGX_ERROR;
+    }
+
+    while (rc == NGX_OK) {
+        n = read(ofd, buf, sizeof(buf));
+
+        if (n == 0) {
+            break;
+        }
+
+        if (n == -1) {
+            rc = NGX_ERROR;
+            break;
+        }
+
+        rc = ngx_http_runs_journal_write_all(fd, buf, n, 0);
+    }
+
+    if (rc == NGX_OK) {
+        rc = (fdatasync(fd) == 0 && ngx_fd_info(fd, &fi) != NGX_FILE_ERROR)
+             ? NGX_OK : NGX_ERROR;
+        j->csize = (rc == NGX_OK) ? ngx_file_size(&fi) : 0;
+    }
+
+    ngx_close_file(fd);
+    ngx_close_file(ofd);
+
+    if (rc == NGX_OK) {
+        (void) ngx_delete_file(j->old.data);
+    }
+
+    return rc;
+}
+
+
+static void
+ngx_http_runs_journal_compact_stop(ngx_http_runs_journal_t *j, off_t size)
+{
+    if (j->snap) {
+        ngx_free(j->snap);
+        j->snap = NULL;
+    }
+
+    j->compacting = 0;
+
+    ngx_http_runs_store_compact_end(j->zone, size);
 }

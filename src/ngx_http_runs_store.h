@@ -382,11 +382,29 @@ ngx_uint_t ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone,
     uint64_t *sid, ngx_uint_t *nruns);
 ngx_uint_t ngx_http_runs_session_status(ngx_uint_t run_status);
 
+/* where a compaction's snapshot of the zone has got to */
+typedef struct {
+    ngx_uint_t                  phase;      /* launchers, sessions, runs */
+    uint64_t                    next;       /* the next number to look at */
+    uint64_t                    last;
+} ngx_http_runs_jcursor_t;
+
 /* ngx_http_runs_store_journal.c: a journal's header, a zone rebuilt */
+ngx_int_t ngx_http_runs_store_compact_begin(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_jcursor_t *cur);
+ngx_int_t ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_jcursor_t *cur, u_char **pos, u_char *end);
+void ngx_http_runs_store_compact_end(ngx_http_runs_zone_t *zone,
+    off_t size);
+void ngx_http_runs_store_jgen_next(ngx_http_runs_zone_t *zone);
+uint64_t ngx_http_runs_store_jgen(ngx_http_runs_zone_t *zone);
+void ngx_http_runs_store_jflight(ngx_http_runs_zone_t *zone, uint64_t gen);
+ngx_uint_t ngx_http_runs_store_jsettled(ngx_http_runs_zone_t *zone);
+off_t ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
     u_char *buf);
 ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,
-    u_char *data, size_t len, ngx_log_t *log, size_t *valid);
+    ngx_str_t *images, ngx_uint_t n, ngx_log_t *log, size_t *valid);
 
 /* ngx_http_runs_store_wait.c: the doorbells */
 ngx_int_t ngx_http_runs_store_bells(ngx_cycle_t *cycle,

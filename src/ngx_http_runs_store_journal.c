@@ -43,7 +43,7 @@
 typedef struct {
     uint64_t                    key;
     uint64_t                    change;
-    size_t                      offset;     /* of the record, 0: none */
+    u_char                     *rec;        /* the record, NULL: none */
     ngx_uint_t                  type;
 } ngx_http_runs_jentry_t;
 
@@ -63,6 +63,8 @@ typedef struct {
 } ngx_http_runs_replay_t;
 
 
+static u_char *ngx_http_runs_j_record(ngx_http_runs_shctx_t *sh,
+    u_char *rec, u_char *end, uint64_t change, ngx_uint_t t, uint64_t key);
 static u_char *ngx_http_runs_j_run(u_char *p, u_char *end,
     ngx_http_runs_run_t *run);
 static u_char *ngx_http_runs_j_session(u_char *p, u_char *end,
@@ -72,10 +74,10 @@ static u_char *ngx_http_runs_j_launcher(u_char *p, u_char *end,
 static u_char *ngx_http_runs_j_gone(u_char *p, u_char *end, uint64_t key);
 static ngx_int_t ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp,
     size_t *valid);
-static ngx_uint_t ngx_http_runs_j_resync(u_char *data, size_t from,
+static size_t ngx_http_runs_j_resync(u_char *data, size_t from,
     size_t len);
 static ngx_int_t ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix,
-    uint64_t key, uint64_t change, ngx_uint_t type, size_t offset);
+    uint64_t key, uint64_t change, ngx_uint_t type, u_char *rec);
 static ngx_int_t ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp);
 static ngx_http_runs_session_t *ngx_http_runs_j_restore_session(
     ngx_http_runs_replay_t *rp, u_char *body, uint64_t seq, uint64_t sid1,
@@ -128,88 +130,25 @@ ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone, u_char *buf)
 ngx_uint_t
 ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af)
 {
-    u_char                    *p, *rec;
-    uint32_t                   size, crc, type, zero;
-    uint64_t                   change, key;
-    ngx_uint_t                 i, n;
-    ngx_http_runs_shctx_t     *sh;
-    ngx_http_runs_jstage_t    *js;
-    ngx_http_runs_run_t       *run;
-    ngx_http_runs_session_t   *sess;
-    ngx_http_runs_launcher_t  *lr;
+    u_char                  *p;
+    uint64_t                 change;
+    ngx_uint_t               i, n;
+    ngx_http_runs_shctx_t   *sh;
+    ngx_http_runs_jstage_t  *js;
 
     sh = af->zone->sh;
     js = af->zone->journal;
     change = ++sh->jchange;
-    zero = 0;
     n = 0;
 
     for (i = 0; i < af->nobj; i++) {
-        key = af->obj[i].key;
-        type = (uint32_t) af->obj[i].type;
-        rec = js->pos;
-        p = NULL;
-
-        if (rec + NGX_HTTP_RUNS_J_RECORD <= js->end) {
-            p = rec + NGX_HTTP_RUNS_J_RECORD;
-
-            switch (type) {
-
-            case NGX_HTTP_RUNS_J_RUN:
-                run = ngx_http_runs_lookup_run_locked(sh, key);
-                if (run == NULL) {
-                    /* freed later in the change: gone */
-                    type = NGX_HTTP_RUNS_J_RUN_GONE;
-                    p = ngx_http_runs_j_gone(p, js->end, key);
-                    break;
-                }
-
-                p = ngx_http_runs_j_run(p, js->end, run);
-                break;
-
-            case NGX_HTTP_RUNS_J_SESSION:
-                sess = ngx_http_runs_lookup_session_seq_locked(sh, key);
-                if (sess == NULL) {
-                    type = NGX_HTTP_RUNS_J_SESSION_GONE;
-                    p = ngx_http_runs_j_gone(p, js->end, key);
-                    break;
-                }
-
-                p = ngx_http_runs_j_session(p, js->end, sess);
-                break;
-
-            case NGX_HTTP_RUNS_J_LAUNCHER:
-                lr = ngx_http_runs_lookup_launcher_locked(sh, key);
-                if (lr == NULL) {
-                    type = NGX_HTTP_RUNS_J_LAUNCHER_GONE;
-                    p = ngx_http_runs_j_gone(p, js->end, key);
-                    break;
-                }
-
-                p = ngx_http_runs_j_launcher(p, js->end, lr);
-                break;
-
-            default:
-                p = ngx_http_runs_j_gone(p, js->end, key);
-            }
-        }
-
+        p = ngx_http_runs_j_record(sh, js->pos, js->end, change,
+                                   af->obj[i].type, af->obj[i].key);
         if (p == NULL) {
-            /* the buffer is full: logged, and the journal is to be
-               rewritten from the zone */
+            /* the buffer is full: counted, and logged by the writer */
             js->dropped++;
             continue;
         }
-
-        size = (uint32_t) (p - rec);
-
-        (void) ngx_http_runs_j_put(rec, size);
-        (void) ngx_http_runs_j_put(rec + 8, change);
-        (void) ngx_http_runs_j_put(rec + 16, type);
-        (void) ngx_http_runs_j_put(rec + 20, zero);
-
-        crc = ngx_crc32_long(rec + 8, size - 8);
-        (void) ngx_http_runs_j_put(rec + 4, crc);
 
         js->pos = p;
         n++;
@@ -221,6 +160,87 @@ ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af)
 
     return n;
 }
+
+/*
+ * One record at "rec": the state of the object "key" of "type", or that
+ * it is gone; the end of the record, NULL when it does not fit.
+ */
+
+static u_char *
+ngx_http_runs_j_record(ngx_http_runs_shctx_t *sh, u_char *rec, u_char *end,
+    uint64_t change, ngx_uint_t t, uint64_t key)
+{
+    u_char                    *p;
+    uint32_t                   size, crc, type, zero;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_session_t   *sess;
+    ngx_http_runs_launcher_t  *lr;
+
+    if (rec + NGX_HTTP_RUNS_J_RECORD > end) {
+        return NULL;
+    }
+
+    type = (uint32_t) t;
+    p = rec + NGX_HTTP_RUNS_J_RECORD;
+
+    switch (type) {
+
+    case NGX_HTTP_RUNS_J_RUN:
+        run = ngx_http_runs_lookup_run_locked(sh, key);
+        if (run) {
+            p = ngx_http_runs_j_run(p, end, run);
+            break;
+        }
+
+        /* freed later in the change: gone */
+        type = NGX_HTTP_RUNS_J_RUN_GONE;
+        p = ngx_http_runs_j_gone(p, end, key);
+        break;
+
+    case NGX_HTTP_RUNS_J_SESSION:
+        sess = ngx_http_runs_lookup_session_seq_locked(sh, key);
+        if (sess) {
+            p = ngx_http_runs_j_session(p, end, sess);
+            break;
+        }
+
+        type = NGX_HTTP_RUNS_J_SESSION_GONE;
+        p = ngx_http_runs_j_gone(p, end, key);
+        break;
+
+    case NGX_HTTP_RUNS_J_LAUNCHER:
+        lr = ngx_http_runs_lookup_launcher_locked(sh, key);
+        if (lr) {
+            p = ngx_http_runs_j_launcher(p, end, lr);
+            break;
+        }
+
+        type = NGX_HTTP_RUNS_J_LAUNCHER_GONE;
+        p = ngx_http_runs_j_gone(p, end, key);
+        break;
+
+    default:
+        p = ngx_http_runs_j_gone(p, end, key);
+    }
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    size = (uint32_t) (p - rec);
+    zero = 0;
+
+    (void) ngx_http_runs_j_put(rec, size);
+    (void) ngx_http_runs_j_put(rec + 8, change);
+    (void) ngx_http_runs_j_put(rec + 16, type);
+    (void) ngx_http_runs_j_put(rec + 20, zero);
+
+    crc = ngx_crc32_long(rec + 8, size - 8);
+    (void) ngx_http_runs_j_put(rec + 4, crc);
+
+    return p;
+}
+
 
 
 static u_char *
@@ -365,56 +385,70 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
 
 
 /*
- * Rebuilds a new, empty zone from a journal's image: NGX_OK (*valid: the
- * bytes to keep; fewer than len when a torn last record is dropped),
- * NGX_DECLINED (a format this module does not know; logged), NGX_ERROR
- * (damage, logged with its offset; or no room).
+ * Rebuilds a new, empty zone from journal images: the journal, and the
+ * journal it replaced when a compaction was cut short.  NGX_OK (valid[i]:
+ * the bytes of image i to keep; fewer than its length when a torn last
+ * record is dropped), NGX_DECLINED (a format this module does not know;
+ * logged), NGX_ERROR (damage, logged with its offset; or no room).
  */
 
 ngx_int_t
-ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, u_char *data,
-    size_t len, ngx_log_t *log, size_t *valid)
+ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
+    ngx_uint_t n, ngx_log_t *log, size_t *valid)
 {
     uint32_t                v, endian;
     ngx_int_t               rc;
     ngx_uint_t              i;
     ngx_http_runs_replay_t  rp;
 
-    if (len < NGX_HTTP_RUNS_J_HEADER
-        || ngx_memcmp(data, NGX_HTTP_RUNS_J_MAGIC, 8) != 0)
-    {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "the runs_journal of runs_zone \"%V\" is not a journal "
-                      "(no header at byte 0)", &zone->name);
-        return NGX_ERROR;
-    }
-
-    ngx_http_runs_j_get(v, data + 8);
-    ngx_http_runs_j_get(endian, data + 12);
-
-    if (v != NGX_HTTP_RUNS_J_VERSION || endian != NGX_HTTP_RUNS_J_ENDIAN) {
-        ngx_log_error(NGX_LOG_EMERG, log, 0,
-                      "the runs_journal of runs_zone \"%V\" has format %uD "
-                      "%s; this module reads format %d written on this "
-                      "machine", &zone->name, v,
-                      endian == NGX_HTTP_RUNS_J_ENDIAN
-                      ? "" : "in another byte order",
-                      NGX_HTTP_RUNS_J_VERSION);
-        return NGX_DECLINED;
-    }
-
-    ngx_memcpy(zone->sh->id_key, data + 16, sizeof(zone->sh->id_key));
-    ngx_memcpy(zone->sh->name_key, data + 16 + sizeof(zone->sh->id_key),
-               sizeof(zone->sh->name_key));
-
     ngx_memzero(&rp, sizeof(ngx_http_runs_replay_t));
     rp.zone = zone;
-    rp.data = data;
-    rp.len = len;
     rp.log = log;
     rp.now = ngx_http_runs_now();
 
-    rc = ngx_http_runs_j_scan(&rp, valid);
+    rc = NGX_OK;
+
+    for (i = 0; i < n && rc == NGX_OK; i++) {
+        rp.data = images[i].data;
+        rp.len = images[i].len;
+
+        if (rp.len < NGX_HTTP_RUNS_J_HEADER
+            || ngx_memcmp(rp.data, NGX_HTTP_RUNS_J_MAGIC, 8) != 0)
+        {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "the runs_journal of runs_zone \"%V\" is not a "
+                          "journal (no header at byte 0)", &zone->name);
+            rc = NGX_ERROR;
+            break;
+        }
+
+        ngx_http_runs_j_get(v, rp.data + 8);
+        ngx_http_runs_j_get(endian, rp.data + 12);
+
+        if (v != NGX_HTTP_RUNS_J_VERSION
+            || endian != NGX_HTTP_RUNS_J_ENDIAN)
+        {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "the runs_journal of runs_zone \"%V\" has format "
+                          "%uD %s; this module reads format %d written on "
+                          "this machine", &zone->name, v,
+                          endian == NGX_HTTP_RUNS_J_ENDIAN
+                          ? "" : "in another byte order",
+                          NGX_HTTP_RUNS_J_VERSION);
+            rc = NGX_DECLINED;
+            break;
+        }
+
+        if (i == 0) {
+            ngx_memcpy(zone->sh->id_key, rp.data + 16,
+                       sizeof(zone->sh->id_key));
+            ngx_memcpy(zone->sh->name_key,
+                       rp.data + 16 + sizeof(zone->sh->id_key),
+                       sizeof(zone->sh->name_key));
+        }
+
+        rc = ngx_http_runs_j_scan(&rp, &valid[i]);
+    }
 
     if (rc == NGX_OK) {
         ngx_shmtx_lock(&zone->shpool->mutex);
@@ -437,7 +471,7 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, u_char *data,
 static ngx_int_t
 ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
 {
-    size_t      off;
+    size_t      off, good;
     uint32_t    size, crc, type;
     uint64_t    change, key;
     ngx_uint_t  c;
@@ -461,13 +495,32 @@ ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
             || type == 0 || type >= NGX_HTTP_RUNS_J_TYPES
             || ngx_crc32_long(rp->data + off + 8, size - 8) != crc)
         {
-            if (ngx_http_runs_j_resync(rp->data, off, rp->len)) {
+            good = ngx_http_runs_j_resync(rp->data, off, rp->len);
+
+            if (good && size >= NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t)
+                && off + size <= good)
+            {
+                /* a whole record that does not check: damage */
                 ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
                               "the runs_journal of runs_zone \"%V\" is "
                               "damaged at byte %uz: a record that does not "
                               "check, with good records after it",
                               &rp->zone->name, off);
                 return NGX_ERROR;
+            }
+
+            if (good) {
+                /*
+                 * a record cut short by the next one: a write of a
+                 * worker killed in the middle of it, never answered
+                 */
+                ngx_log_error(NGX_LOG_WARN, rp->log, 0,
+                              "the runs_journal of runs_zone \"%V\" has a "
+                              "write cut short at byte %uz (%uz bytes): "
+                              "skipped, it was never acknowledged",
+                              &rp->zone->name, off, good - off);
+                off = good;
+                continue;
             }
 
             ngx_log_error(NGX_LOG_WARN, rp->log, 0,
@@ -486,7 +539,8 @@ ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
             : (type == NGX_HTTP_RUNS_J_SESSION
                || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1 : 2;
 
-        if (ngx_http_runs_j_index(&rp->idx[c], key, change, type, off)
+        if (ngx_http_runs_j_index(&rp->idx[c], key, change, type,
+                                  rp->data + off)
             != NGX_OK)
         {
             ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
@@ -509,11 +563,11 @@ ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
 
 
 /*
- * Whether a record that checks follows a bad spot: then the damage is in
- * the middle of the journal, not a write cut short at its end.
+ * The next record that checks after a bad spot, 0: none (the bad spot is
+ * a write cut short at the journal's end).
  */
 
-static ngx_uint_t
+static size_t
 ngx_http_runs_j_resync(u_char *data, size_t from, size_t len)
 {
     size_t    off;
@@ -535,7 +589,7 @@ ngx_http_runs_j_resync(u_char *data, size_t from, size_t len)
         ngx_http_runs_j_get(crc, data + off + 4);
 
         if (ngx_crc32_long(data + off + 8, size - 8) == crc) {
-            return 1;
+            return off;
         }
     }
 
@@ -547,7 +601,7 @@ ngx_http_runs_j_resync(u_char *data, size_t from, size_t len)
 
 static ngx_int_t
 ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
-    uint64_t change, ngx_uint_t type, size_t offset)
+    uint64_t change, ngx_uint_t type, u_char *rec)
 {
     ngx_uint_t               i, j, size;
     ngx_http_runs_jentry_t  *e, *old;
@@ -565,12 +619,12 @@ ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
 
         if (old) {
             for (i = 0; i <= ix->mask; i++) {
-                if (old[i].offset == 0) {
+                if (old[i].rec == NULL) {
                     continue;
                 }
 
                 for (j = ngx_http_runs_j_slot(old[i].key, size - 1);
-                     e[j].offset;
+                     e[j].rec;
                      j = (j + 1) & (size - 1))
                 { /* void */ }
 
@@ -585,14 +639,14 @@ ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
     }
 
     for (i = ngx_http_runs_j_slot(key, ix->mask);
-         ix->e[i].offset;
+         ix->e[i].rec;
          i = (i + 1) & ix->mask)
     {
         if (ix->e[i].key == key) {
             if (change >= ix->e[i].change) {
                 ix->e[i].change = change;
                 ix->e[i].type = type;
-                ix->e[i].offset = offset;
+                ix->e[i].rec = rec;
             }
 
             return NGX_OK;
@@ -602,7 +656,7 @@ ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
     ix->e[i].key = key;
     ix->e[i].change = change;
     ix->e[i].type = type;
-    ix->e[i].offset = offset;
+    ix->e[i].rec = rec;
     ix->n++;
 
     return NGX_OK;
@@ -633,11 +687,11 @@ ngx_http_runs_j_live(ngx_http_runs_replay_t *rp, ngx_uint_t c,
     }
 
     for (i = 0, k = 0; ix->e && i <= ix->mask; i++) {
-        if (ix->e[i].offset == 0 || ix->e[i].type != type) {
+        if (ix->e[i].rec == NULL || ix->e[i].type != type) {
             continue;
         }
 
-        l[k].body = rp->data + ix->e[i].offset + NGX_HTTP_RUNS_J_RECORD;
+        l[k].body = ix->e[i].rec + NGX_HTTP_RUNS_J_RECORD;
         ngx_http_runs_j_get(l[k].seq, l[k].body + seq_at);
         k++;
     }
@@ -1056,4 +1110,219 @@ ngx_http_runs_j_adopt(ngx_http_runs_replay_t *rp, ngx_http_runs_run_t *run)
 
     ngx_queue_remove(&run->state);
     ngx_queue_insert_tail(&sh->finished, &run->state);
+}
+
+
+/*
+ * Compaction, the store's side: one worker at a time takes the snapshot
+ * of the live state, slice by slice (NGX_HTTP_RUNS_LIST_SLICE objects per
+ * lock), as records tagged with the change number of their slice: a
+ * later change of an object has a higher number, and wins at replay,
+ * wherever its record is.
+ */
+
+ngx_int_t
+ngx_http_runs_store_compact_begin(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_jcursor_t *cur)
+{
+    ngx_int_t               rc;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+    rc = NGX_DECLINED;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (sh->jcompactor == 0
+        || (kill(sh->jcompactor, 0) == -1 && ngx_errno == NGX_ESRCH))
+    {
+        sh->jcompactor = ngx_pid;
+        rc = NGX_OK;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    cur->phase = 0;
+    cur->next = 1;
+    cur->last = 0;
+
+    return rc;
+}
+
+
+/*
+ * Writes the next slice of the snapshot at *pos: NGX_AGAIN, more to come;
+ * NGX_OK, done; NGX_DECLINED, no room left before "end" (the caller makes
+ * room and asks again, from where it stopped).
+ */
+
+ngx_int_t
+ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_jcursor_t *cur, u_char **pos, u_char *end)
+{
+    u_char                    *p;
+    uint64_t                   key, change;
+    ngx_int_t                  rc;
+    ngx_uint_t                 budget, type;
+    ngx_queue_t               *q;
+    ngx_http_runs_shctx_t     *sh;
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_launcher_t  *lr;
+
+    sh = zone->sh;
+    rc = NGX_AGAIN;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    change = sh->jchange;
+
+    if (cur->phase == 0) {
+        /* launchers are few: all of them at once */
+        for (q = ngx_queue_head(&sh->launcher_list);
+             q != ngx_queue_sentinel(&sh->launcher_list);
+             q = ngx_queue_next(q))
+        {
+            lr = ngx_queue_data(q, ngx_http_runs_launcher_t, list);
+
+            p = ngx_http_runs_j_record(sh, *pos, end, change,
+                                       NGX_HTTP_RUNS_J_LAUNCHER, lr->node.key);
+            if (p == NULL) {
+                rc = NGX_DECLINED;
+                goto done;
+            }
+
+            *pos = p;
+        }
+
+        cur->phase = 1;
+        cur->next = 1;
+        cur->last = sh->session_seq;
+    }
+
+    for (budget = NGX_HTTP_RUNS_LIST_SLICE; budget; budget--) {
+
+        if (cur->next > cur->last) {
+            if (cur->phase == 2) {
+                rc = NGX_OK;
+                goto done;
+            }
+
+            cur->phase = 2;
+            cur->next = 1;
+            cur->last = sh->seq;
+            continue;
+        }
+
+        if (cur->phase == 1) {
+            if (ngx_http_runs_lookup_session_seq_locked(sh, cur->next)
+                == NULL)
+            {
+                cur->next++;
+                continue;
+            }
+
+            type = NGX_HTTP_RUNS_J_SESSION;
+            key = cur->next;
+
+        } else {
+            key = ngx_http_runs_permute_id(sh, cur->next);
+            run = ngx_http_runs_lookup_run_locked(sh, key);
+
+            if (run == NULL) {
+                cur->next++;
+                continue;
+            }
+
+            type = NGX_HTTP_RUNS_J_RUN;
+        }
+
+        p = ngx_http_runs_j_record(sh, *pos, end, change, type, key);
+        if (p == NULL) {
+            rc = NGX_DECLINED;
+            goto done;
+        }
+
+        *pos = p;
+        cur->next++;
+    }
+
+done:
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
+}
+
+
+void
+ngx_http_runs_store_compact_end(ngx_http_runs_zone_t *zone, off_t size)
+{
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    if (zone->sh->jcompactor == ngx_pid) {
+        zone->sh->jcompactor = 0;
+
+        if (size) {
+            zone->sh->jbase = size;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/* the journal file's generation: a worker reopens it when it changed */
+
+uint64_t
+ngx_http_runs_store_jgen(ngx_http_runs_zone_t *zone)
+{
+    return zone->sh->jgen;
+}
+
+
+void
+ngx_http_runs_store_jgen_next(ngx_http_runs_zone_t *zone)
+{
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->jgen++;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+}
+
+
+/* this worker's write in flight: to the file of generation gen - 1; 0 none */
+
+void
+ngx_http_runs_store_jflight(ngx_http_runs_zone_t *zone, uint64_t gen)
+{
+    zone->sh->jflight[ngx_worker % NGX_HTTP_RUNS_DOORBELLS] = gen;
+}
+
+
+/* no write in flight goes to a file older than the current one */
+
+ngx_uint_t
+ngx_http_runs_store_jsettled(ngx_http_runs_zone_t *zone)
+{
+    ngx_uint_t              i;
+    ngx_atomic_uint_t       f;
+    ngx_http_runs_shctx_t  *sh;
+
+    sh = zone->sh;
+
+    for (i = 0; i < NGX_HTTP_RUNS_DOORBELLS; i++) {
+        f = sh->jflight[i];
+
+        if (f && f - 1 < sh->jgen) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+off_t
+ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone)
+{
+    return zone->sh->jbase;
 }

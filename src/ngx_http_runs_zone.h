@@ -218,6 +218,16 @@ struct ngx_http_runs_shctx_s {
                                                lock's order */
     uint64_t                    launcher_seq;
     uint64_t                    jchange;    /* the journal's last change */
+    uint64_t                    jgen;       /* the journal file's
+                                               generation: a compaction
+                                               makes a new file */
+    ngx_pid_t                   jcompactor; /* the worker compacting */
+    off_t                       jbase;      /* the file's size after the
+                                               last compaction */
+    ngx_atomic_t                jflight[NGX_HTTP_RUNS_DOORBELLS];
+                                            /* per worker slot: 1 + the
+                                               generation of the file its
+                                               write in flight goes to */
     uint64_t                    session_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
     uint64_t                    name_key[2];    /* session names: SipHash */
