@@ -47,7 +47,7 @@ my $F = $res{figures};
 my $nproc = $one{machine}{nproc} || 1;
 
 # ---------------------------------------------------------- throughput
-for my $tag (qw(ceiling_get ceiling_post ceiling_get_big get_run list_runs post_runs get_run_done post_runs_done)) {
+for my $tag (qw(ceiling_get ceiling_post ceiling_get_big get_run list_runs post_runs get_run_done post_runs_done post_runs_strict post_runs_relaxed)) {
     my @r = @{ $reps{$tag} || [] };
     next unless @r;
     my @rps = map { $_->{wrk}{requests} / ($_->{wrk}{duration_us} / 1e6) } @r;
@@ -144,6 +144,28 @@ if ($F->{get_run_done} && $F->{get_run_done}{ceiling} && $F->{ceiling_get}{rps_m
 $rows[-1][1] .= $done_what->() if $F->{get_run_done} && $F->{get_run_done}{ceiling};
 tput_row('`POST /runs` into a zone holding 10k finished runs (4 KB result, 16 KB log)', 'post_runs_done', 'ceiling_post',
          '≥ 50 % of POST ceiling', 0.50);
+tput_row('`POST /runs` with `runs_journal` strict (each answer after its group\'s fdatasync)', 'post_runs_strict', 'ceiling_post',
+         '≥ 50 % of POST ceiling', 0.50);
+tput_row('`POST /runs` with `runs_journal` relaxed', 'post_runs_relaxed', 'post_runs',
+         '≥ 90 % of POST /runs without a journal', 0.90);
+if (my $f = $F->{post_runs_strict}) {
+    push @rows, ['`POST /runs` latency, `runs_journal` strict',
+        sprintf('p50 %s, p99 %s (without a journal: p50 %s, p99 %s)',
+                ms($f->{latency_p50_us_median}), ms($f->{latency_p99_us_median}),
+                ms($F->{post_runs}{latency_p50_us_median}),
+                ms($F->{post_runs}{latency_p99_us_median})),
+        '—', 'reported'];
+}
+for my $tag (qw(replay_100k replay_1m)) {
+    my $r = $one{$tag} or next;
+    $F->{$tag} = $r;
+    push @rows, [sprintf('journal replay at start, %s runs', commas($r->{runs})),
+        sprintf('answering %.2f s after start; journal %s bytes (%.0f per run)',
+                $r->{start_ms} / 1000, commas($r->{journal_bytes}),
+                $r->{journal_bytes} / $r->{runs}),
+        $tag eq 'replay_1m' ? '< 3 s' : '—',
+        $tag eq 'replay_1m' ? ($r->{start_ms} < 3000 ? 'met' : 'missed') : 'reported'];
+}
 if ($F->{post_runs_done} && $F->{post_runs_done}{ceiling}) {
     my @w = @{ $reps{warmup_post_runs_done} || [] };
     my @r = @{ $reps{post_runs_done} };
