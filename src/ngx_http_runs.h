@@ -251,6 +251,7 @@ ngx_int_t ngx_http_runs_get_arg(ngx_http_request_t *r, char *name,
 ngx_int_t ngx_http_runs_get_limit(ngx_http_request_t *r, ngx_int_t *limit);
 void ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
     ngx_log_t *log);
+ngx_int_t ngx_http_runs_add_retry_after(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_refused(ngx_http_request_t *r,
     ngx_http_runs_zone_t *zone, ngx_uint_t reason);
 ngx_int_t ngx_http_runs_send_run(ngx_http_request_t *r,

@@ -385,15 +385,23 @@ ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone)
 
     j = zone->jconf;
 
-    if (zone->journal == NULL || j->writing) {
+    if (zone->journal == NULL) {
         return;
     }
+
+    /*
+     * nginx's thread pool has ended with the write it was doing (its
+     * threads are joined before the modules' exit), whose answers are
+     * not sent any more: what is left is written here
+     */
 
     if (j->stage.pos > j->buf[j->active]) {
         (void) ngx_http_runs_journal_write_all(j->fd, j->buf[j->active],
                                                j->stage.pos
                                                - j->buf[j->active], 1);
     }
+
+    ngx_http_runs_store_jwritten(zone, j->stage.staged - j->synced);
 
     zone->journal = NULL;
 }
@@ -569,8 +577,11 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
 
     } else {
         j->failed = 0;
-        j->synced = j->wtarget;
     }
+
+    /* written or not, these changes are no longer waiting to be */
+    ngx_http_runs_store_jwritten(j->zone, j->wtarget - j->synced);
+    j->synced = j->wtarget;
 
     ngx_http_runs_store_ring(j->zone, j->wbells);
 

@@ -52,6 +52,22 @@ ngx_http_runs_handler(ngx_http_request_t *r)
         return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND, "Not found");
     }
 
+    if (ngx_http_runs_store_retired(rlcf->zone)) {
+        /* a resized zone replaced this one: its new workers answer */
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            r->keepalive = 0;
+        }
+
+        r->keepalive = 0;
+
+        if (ngx_http_runs_add_retry_after(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "The coordinator is being reconfigured: ask again");
+    }
+
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_runs_ctx_t));
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -426,24 +442,37 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
 }
 
 
+/* "Retry-After: 1", for an answer that asks the client to come again */
+
+ngx_int_t
+ngx_http_runs_add_retry_after(ngx_http_request_t *r)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    ngx_str_set(&h->value, "1");
+
+    return NGX_OK;
+}
+
+
 /* the one 503 answer: the reason for the client, a throttled log line */
 
 ngx_int_t
 ngx_http_runs_send_refused(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
     ngx_uint_t reason)
 {
-    ngx_table_elt_t  *h;
-
     ngx_http_runs_refused(zone, reason, r->connection->log);
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_runs_add_retry_after(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Retry-After");
-    ngx_str_set(&h->value, "1");
 
     switch (reason) {
 

@@ -401,6 +401,11 @@ uint64_t ngx_http_runs_store_jgen(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_store_jflight(ngx_http_runs_zone_t *zone, uint64_t gen);
 ngx_uint_t ngx_http_runs_store_jsettled(ngx_http_runs_zone_t *zone);
 off_t ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone);
+void ngx_http_runs_store_jwritten(ngx_http_runs_zone_t *zone,
+    uint64_t changes);
+ngx_int_t ngx_http_runs_store_retire(ngx_http_runs_zone_t *zone,
+    ngx_log_t *log);
+ngx_uint_t ngx_http_runs_store_retired(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
     u_char *buf);
 ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,

@@ -138,8 +138,9 @@ ngx_http_runs_take_poll_locked(ngx_http_runs_zone_t *zone,
 
     w->state = NGX_HTTP_RUNS_W_DETACHED;
 
-    if (ngx_http_runs_poll_locked(zone, lr, !h->noclaim, h->pool, &h->poll,
-                                  af)
+    /* a retired zone (replaced by a resized one) hands out no run */
+    if (ngx_http_runs_poll_locked(zone, lr, !h->noclaim && !sh->retired,
+                                  h->pool, &h->poll, af)
         != NGX_OK)
     {
         h->poll.what = NGX_HTTP_RUNS_POLL_NOTHING;

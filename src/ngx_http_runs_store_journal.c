@@ -1326,3 +1326,52 @@ ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone)
 {
     return zone->sh->jbase;
 }
+
+
+/* a worker's write has carried "changes" to the file */
+
+void
+ngx_http_runs_store_jwritten(ngx_http_runs_zone_t *zone, uint64_t changes)
+{
+    (void) ngx_atomic_fetch_add(&zone->sh->jpending, -(ngx_atomic_int_t) changes);
+}
+
+
+/*
+ * In the master, when a resized zone is made from the journal: the old
+ * zone takes no more changes (its workers answer 503 until they exit,
+ * and claim nothing), and what its workers had staged is written first
+ * (a few ms at most), so that the journal read holds every change the
+ * old zone acknowledged.
+ */
+
+ngx_int_t
+ngx_http_runs_store_retire(ngx_http_runs_zone_t *zone, ngx_log_t *log)
+{
+    ngx_uint_t  i;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+    zone->sh->retired = 1;
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    for (i = 0; i < 3000 && (ngx_atomic_int_t) zone->sh->jpending > 0; i++) {
+        ngx_msleep(1);
+    }
+
+    if ((ngx_atomic_int_t) zone->sh->jpending > 0) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "runs_zone \"%V\": %A changes of the old zone were "
+                      "not written after 3 s; the resized zone is made "
+                      "without them", &zone->name,
+                      (ngx_atomic_int_t) zone->sh->jpending);
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_uint_t
+ngx_http_runs_store_retired(ngx_http_runs_zone_t *zone)
+{
+    return zone->sh && zone->sh->retired;
+}

@@ -73,14 +73,20 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
-/* a zone of this name with another size is dropped with its runs */
+/*
+ * A zone of this name with another size is dropped with its runs, or,
+ * with a journal, retired: the new one is made from the journal.
+ */
 
 static void
 ngx_http_runs_warn_resize(ngx_shm_zone_t *shm_zone)
 {
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *oshm;
+    ngx_uint_t             i;
+    ngx_list_part_t       *part;
+    ngx_shm_zone_t        *oshm;
+    ngx_http_runs_zone_t  *zone, *ozone;
+
+    zone = shm_zone->data;
 
     part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
     oshm = part->elts;
@@ -97,6 +103,25 @@ ngx_http_runs_warn_resize(ngx_shm_zone_t *shm_zone)
         }
 
         if (oshm[i].tag == &ngx_http_runs_module
+            && oshm[i].shm.name.len == shm_zone->shm.name.len
+            && ngx_strncmp(oshm[i].shm.name.data, shm_zone->shm.name.data,
+                           shm_zone->shm.name.len) == 0
+            && oshm[i].shm.size != shm_zone->shm.size
+            && zone->jconf)
+        {
+            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                          "runs_zone \"%V\" changed size from %uz to %uz: "
+                          "it is made again from its runs_journal",
+                          &shm_zone->shm.name, oshm[i].shm.size,
+                          shm_zone->shm.size);
+
+            ozone = oshm[i].data;
+
+            if (ozone && ozone->sh) {
+                (void) ngx_http_runs_store_retire(ozone, shm_zone->shm.log);
+            }
+
+        } else if (oshm[i].tag == &ngx_http_runs_module
             && oshm[i].shm.name.len == shm_zone->shm.name.len
             && ngx_strncmp(oshm[i].shm.name.data, shm_zone->shm.name.data,
                            shm_zone->shm.name.len) == 0

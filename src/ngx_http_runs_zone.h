@@ -224,6 +224,10 @@ struct ngx_http_runs_shctx_s {
     ngx_pid_t                   jcompactor; /* the worker compacting */
     off_t                       jbase;      /* the file's size after the
                                                last compaction */
+    ngx_atomic_t                jpending;   /* changes staged in workers'
+                                               buffers, not yet written */
+    ngx_atomic_t                retired;    /* a resized zone replaces
+                                               this one: no more changes */
     ngx_atomic_t                jflight[NGX_HTTP_RUNS_DOORBELLS];
                                             /* per worker slot: 1 + the
                                                generation of the file its
