@@ -24,6 +24,8 @@ static char *ngx_http_runs_journal(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_runs_journal_args(ngx_conf_t *cf,
     ngx_http_runs_journal_t *j);
+static ngx_http_runs_zone_t *ngx_http_runs_zone_named(ngx_conf_t *cf,
+    ngx_str_t *name);
 static ngx_int_t ngx_http_runs_use(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_runs_zone_t *zone, ngx_str_t *name);
 static ngx_int_t ngx_http_runs_postconfiguration(ngx_conf_t *cf);
@@ -471,7 +473,6 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_runs_loc_conf_t *rlcf = conf;
 
     ngx_str_t                 *value;
-    ngx_shm_zone_t            *shm_zone;
     ngx_http_runs_zone_t      *zone;
     ngx_http_core_loc_conf_t  *clcf;
 
@@ -503,23 +504,10 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    shm_zone = ngx_shared_memory_add(cf, &value[1], 0, &ngx_http_runs_module);
-    if (shm_zone == NULL) {
+    zone = ngx_http_runs_zone_named(cf, &value[1]);
+    if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (shm_zone->data == NULL) {
-        /* runs_zone may come later in the file: checked in postconfig */
-        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_zone_t));
-        if (zone == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_queue_init(&zone->held);
-        shm_zone->data = zone;
-    }
-
-    zone = shm_zone->data;
 
     rlcf->zone = zone;
     rlcf->routes = cmd->post;
@@ -535,6 +523,35 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     return ngx_http_runs_use(cf, cmd, zone, &value[1]) == NGX_OK
            ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+/* the zone a handler or the journal names, made here if runs_zone is
+   further down the file */
+
+static ngx_http_runs_zone_t *
+ngx_http_runs_zone_named(ngx_conf_t *cf, ngx_str_t *name)
+{
+    ngx_shm_zone_t        *shm_zone;
+    ngx_http_runs_zone_t  *zone;
+
+    shm_zone = ngx_shared_memory_add(cf, name, 0, &ngx_http_runs_module);
+    if (shm_zone == NULL) {
+        return NULL;
+    }
+
+    if (shm_zone->data == NULL) {
+        /* runs_zone may come later in the file: checked in postconfig */
+        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_zone_t));
+        if (zone == NULL) {
+            return NULL;
+        }
+
+        ngx_queue_init(&zone->held);
+        shm_zone->data = zone;
+    }
+
+    return shm_zone->data;
 }
 
 
@@ -573,29 +590,15 @@ static char *
 ngx_http_runs_journal(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_str_t                *value;
-    ngx_shm_zone_t           *shm_zone;
     ngx_http_runs_zone_t     *zone;
     ngx_http_runs_journal_t  *j;
 
     value = cf->args->elts;
 
-    shm_zone = ngx_shared_memory_add(cf, &value[1], 0, &ngx_http_runs_module);
-    if (shm_zone == NULL) {
+    zone = ngx_http_runs_zone_named(cf, &value[1]);
+    if (zone == NULL) {
         return NGX_CONF_ERROR;
     }
-
-    if (shm_zone->data == NULL) {
-        /* runs_zone may come later in the file: checked in postconfig */
-        zone = ngx_pcalloc(cf->pool, sizeof(ngx_http_runs_zone_t));
-        if (zone == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_queue_init(&zone->held);
-        shm_zone->data = zone;
-    }
-
-    zone = shm_zone->data;
 
     if (zone->jconf) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

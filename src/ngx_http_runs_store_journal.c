@@ -1022,31 +1022,9 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
 
     ngx_memcpy(run->strings, p, slen);
 
-    run->session = sess;
-    ngx_queue_init(&run->owned);
-    ngx_queue_init(&run->stop);
-    ngx_queue_init(&run->waiters);
+    ngx_http_runs_insert_run_locked(sh, run, sess);
 
-    run->next = sh->runs[run->id & sh->mask];
-    sh->runs[run->id & sh->mask] = run;
-    ngx_queue_insert_tail(&sh->all, &run->all);
-    ngx_queue_insert_tail(&sess->runs, &run->in_session);
-
-    sess->nruns++;
-    sh->nruns++;
-    sh->nstatus[run->status]++;
-
-    if (run->status != NGX_HTTP_RUNS_FAILED
-        && run->status != NGX_HTTP_RUNS_STOPPED)
-    {
-        sess->nblocking++;
-    }
-
-    if (ngx_http_runs_is_terminal(run->status)) {
-        ngx_queue_insert_tail(&sh->finished, &run->state);
-
-    } else {
-        ngx_queue_insert_tail(&sess->active, &run->state);
+    if (!ngx_http_runs_is_terminal(run->status)) {
         ngx_http_runs_j_adopt(rp, run);
     }
 

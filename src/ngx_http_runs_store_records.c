@@ -844,22 +844,8 @@ ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     run->seq = seq;
     run->status = NGX_HTTP_RUNS_PENDING;
     run->created_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
-    run->session = sess;
 
-    ngx_queue_init(&run->owned);
-    ngx_queue_init(&run->stop);
-    ngx_queue_init(&run->waiters);
-
-    run->next = sh->runs[run->id & sh->mask];
-    sh->runs[run->id & sh->mask] = run;
-    ngx_queue_insert_tail(&sh->all, &run->all);
-    ngx_queue_insert_tail(&sess->runs, &run->in_session);
-    ngx_queue_insert_tail(&sess->active, &run->state);
-
-    sess->nruns++;
-    sess->nblocking++;
-    sh->nruns++;
-    sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
+    ngx_http_runs_insert_run_locked(sh, run, sess);
 
     ngx_http_runs_make_ready_locked(sh, sess, af);
 }
@@ -1245,4 +1231,44 @@ ngx_http_runs_link_session_locked(ngx_http_runs_shctx_t *sh,
     ngx_queue_insert_tail(&sh->session_list, &sess->all);
 
     sh->nsessions++;
+}
+
+
+/*
+ * A run into the tables and queues that find it, last of its session's
+ * runs and, live, of its active ones (a new run, or one a journal gives
+ * back); its status is counted.
+ */
+
+void
+ngx_http_runs_insert_run_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess)
+{
+    run->session = sess;
+
+    ngx_queue_init(&run->owned);
+    ngx_queue_init(&run->stop);
+    ngx_queue_init(&run->waiters);
+
+    run->next = sh->runs[run->id & sh->mask];
+    sh->runs[run->id & sh->mask] = run;
+    ngx_queue_insert_tail(&sh->all, &run->all);
+    ngx_queue_insert_tail(&sess->runs, &run->in_session);
+
+    if (ngx_http_runs_is_terminal(run->status)) {
+        ngx_queue_insert_tail(&sh->finished, &run->state);
+
+    } else {
+        ngx_queue_insert_tail(&sess->active, &run->state);
+    }
+
+    if (run->status != NGX_HTTP_RUNS_FAILED
+        && run->status != NGX_HTTP_RUNS_STOPPED)
+    {
+        sess->nblocking++;
+    }
+
+    sess->nruns++;
+    sh->nruns++;
+    sh->nstatus[run->status]++;
 }

@@ -366,6 +366,8 @@ ngx_http_runs_waiter_t *ngx_http_runs_waiter_new_locked(
 u_char *ngx_http_runs_put(u_char *p, ngx_str_t *s);
 u_char *ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src);
 size_t ngx_http_runs_strings_len(ngx_http_runs_run_t *run);
+void ngx_http_runs_insert_run_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess);
 void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
     ngx_http_runs_after_t *af);
