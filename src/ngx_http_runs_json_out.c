@@ -14,6 +14,8 @@
 
 
 static void ngx_http_runs_send_held(ngx_http_runs_ctx_t *ctx);
+static ngx_chain_t *ngx_http_runs_keep_chain(ngx_pool_t *pool,
+    ngx_chain_t *out, size_t len);
 
 
 #define NGX_HTTP_RUNS_TIME_LEN   (sizeof("2026-11-24T10:00:01.250Z") - 1)
@@ -439,11 +441,19 @@ ngx_http_runs_send_chain(ngx_http_request_t *r, ngx_uint_t status,
     rc = ngx_http_runs_journal_defer(r, ctx);
 
     if (rc != NGX_DECLINED) {
-        /* strict journal: answered once its change is on disk */
+        /*
+         * strict journal: answered once its change is on disk; the body,
+         * which may be on the caller's stack, is kept in one buffer of
+         * the request's pool
+         */
         if (rc == NGX_DONE) {
             ctx->jstatus = status;
-            ctx->jout = out;
+            ctx->jout = ngx_http_runs_keep_chain(r->pool, out, len);
             ctx->jlen = len;
+
+            if (ctx->jout == NULL) {
+                ctx->jfailed = 1;
+            }
         }
 
         return rc;
@@ -623,6 +633,39 @@ ngx_http_runs_send_detail(ngx_http_request_t *r, ngx_uint_t status,
     ngx_http_runs_out_literal(&o, "}");
 
     return ngx_http_runs_send_out(r, status, &o);
+}
+
+
+/* a body copied whole into one buffer of the pool */
+
+static ngx_chain_t *
+ngx_http_runs_keep_chain(ngx_pool_t *pool, ngx_chain_t *out, size_t len)
+{
+    u_char       *p;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    b = ngx_create_temp_buf(pool, ngx_max(len, 1));
+    if (b == NULL) {
+        return NULL;
+    }
+
+    cl = ngx_alloc_chain_link(pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    p = b->pos;
+
+    for ( /* void */ ; out; out = out->next) {
+        p = ngx_cpymem(p, out->buf->pos, out->buf->last - out->buf->pos);
+    }
+
+    b->last = p;
+    cl->buf = b;
+    cl->next = NULL;
+
+    return cl;
 }
 
 
