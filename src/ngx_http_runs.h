@@ -174,6 +174,9 @@ struct ngx_http_runs_held_kind_s {
                                                not go to one that left) */
     unsigned                    stream:1;   /* answered many times, held
                                                between answers */
+    unsigned                    patient:1;  /* never answered early, not
+                                               even when the worker shuts
+                                               down */
 };
 
 

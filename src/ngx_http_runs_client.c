@@ -37,6 +37,7 @@ ngx_http_runs_held_kind_t  ngx_http_runs_held_wait = {
     ngx_http_runs_answer_wait,
     NULL,
     0,
+    0,
     0
 };
 

@@ -27,7 +27,8 @@ ngx_http_runs_held_kind_t  ngx_http_runs_held_follow = {
     ngx_http_runs_follow_pump,
     NULL,
     0,
-    1
+    1,
+    0
 };
 
 

@@ -68,11 +68,13 @@ ngx_http_runs_hold(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     r->write_event_handler = kind->stream ? ngx_http_runs_held_write
                                           : ngx_http_request_empty_handler;
 
+    /* a worker that starts shutting down calls us with c->close set */
+    if (!kind->patient
 #if (NGX_HTTP_V2)
-    if (r->stream == NULL)
+        && r->stream == NULL
 #endif
+        )
     {
-        /* a worker that starts shutting down calls us with c->close set */
         ctx->saved_read = c->read->handler;
         c->read->handler = ngx_http_runs_held_read;
         c->idle = 1;

@@ -95,11 +95,12 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
 
     j = zone->jconf;
 
-    rc = ngx_http_runs_journal_read(&j->path, &image[0], &fd, log);
+    rc = ngx_http_runs_journal_read(&j->path, &image[0],
+                                    ngx_test_config ? NULL : &fd, log);
 
     if (rc == NGX_DECLINED) {
-        /* none yet, or empty */
-        return ngx_http_runs_journal_create(j, log);
+        /* none yet, or empty ("nginx -t" changes nothing) */
+        return ngx_test_config ? NGX_OK : ngx_http_runs_journal_create(j, log);
     }
 
     if (rc != NGX_OK) {
@@ -129,7 +130,7 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
         rc = ngx_http_runs_store_replay(zone, image, n, log, valid);
     }
 
-    if (rc == NGX_OK && valid[0] < image[0].len) {
+    if (rc == NGX_OK && valid[0] < image[0].len && !ngx_test_config) {
         /* the torn record goes, so the next records follow good ones */
         if (ftruncate(fd, valid[0]) == -1 || fsync(fd) == -1) {
             ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
@@ -145,7 +146,9 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
         ngx_free(image[1].data);
     }
 
-    ngx_close_file(fd);
+    if (!ngx_test_config) {
+        ngx_close_file(fd);
+    }
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_EMERG, log, 0,
@@ -275,7 +278,9 @@ ngx_http_runs_journal_own(ngx_http_runs_zone_t *zone, ngx_cycle_t *cycle)
     j = zone->jconf;
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
-    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT
+        || ngx_test_config)
+    {
         return NGX_OK;
     }
 
@@ -863,7 +868,6 @@ ngx_http_runs_journal_compact_thread(void *data, ngx_log_t *log)
 static void
 ngx_http_runs_journal_compact_done(ngx_event_t *ev)
 {
-    ngx_fd_t                  fd;
     ngx_http_runs_journal_t  *j = ev->data;
 
     if (j->cerr) {
@@ -884,16 +888,12 @@ ngx_http_runs_journal_compact_done(ngx_event_t *ev)
         return;
     }
 
-    /* the new file is PATH: every worker reopens it before its next write */
+    /*
+     * the new file is PATH: every worker, this one too, reopens it before
+     * its next write (not now: a write of this worker may be in flight)
+     */
 
     ngx_http_runs_store_jgen_next(j->zone);
-
-    fd = ngx_open_file(j->path.data, NGX_FILE_APPEND, NGX_FILE_OPEN, 0);
-    if (fd != NGX_INVALID_FILE) {
-        ngx_close_file(j->fd);
-        j->fd = fd;
-        j->gen = ngx_http_runs_store_jgen(j->zone);
-    }
 
     j->compacting = 2;
     ngx_post_event(&j->cev, &ngx_posted_events);
@@ -908,11 +908,12 @@ ngx_http_runs_journal_compact_done(ngx_event_t *ev)
 static ngx_int_t
 ngx_http_runs_journal_compact_io(ngx_http_runs_journal_t *j)
 {
-    u_char           buf[65536];
-    ssize_t          n;
-    ngx_fd_t         fd, ofd;
-    ngx_int_t        rc;
-    ngx_file_info_t  fi;
+    u_char           *tail;
+    size_t            len;
+    ssize_t           n;
+    ngx_fd_t          fd, ofd;
+    ngx_int_t         rc;
+    ngx_file_info_t   fi;
 
     if (j->cstep == 1) {
         fd = ngx_open_file(j->tmp.data, NGX_FILE_WRONLY, NGX_FILE_TRUNCATE,
@@ -952,25 +953,31 @@ ngx_http_runs_journal_compact_io(ngx_http_runs_journal_t *j)
         return NGX_ERROR;
     }
 
-    rc = NGX_OK;
+    /*
+     * the tail in one write: the other workers append to the new file
+     * meanwhile, and a record must not be cut by one of their writes
+     */
 
-    if (lseek(ofd, j->ostart, SEEK_SET) == -1) {
-        rc = NGX_ERROR;
-    }
+    rc = NGX_ERROR;
+    tail = NULL;
 
-    while (rc == NGX_OK) {
-        n = read(ofd, buf, sizeof(buf));
+    if (ngx_fd_info(ofd, &fi) != NGX_FILE_ERROR) {
+        len = ngx_file_size(&fi) > j->ostart ? ngx_file_size(&fi) - j->ostart
+                                              : 0;
+        tail = len ? ngx_alloc(len, j->log) : NULL;
 
-        if (n == 0) {
-            break;
+        if (len == 0) {
+            rc = NGX_OK;
+
+        } else if (tail) {
+            n = pread(ofd, tail, len, j->ostart);
+
+            if (n == (ssize_t) len) {
+                rc = ngx_http_runs_journal_write_all(fd, tail, len, 0);
+            }
+
+            ngx_free(tail);
         }
-
-        if (n == -1) {
-            rc = NGX_ERROR;
-            break;
-        }
-
-        rc = ngx_http_runs_journal_write_all(fd, buf, n, 0);
     }
 
     if (rc == NGX_OK) {

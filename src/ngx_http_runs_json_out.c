@@ -704,11 +704,12 @@ ngx_http_runs_send_held(ngx_http_runs_ctx_t *ctx)
 }
 
 
-/* answers held until their changes are on disk */
+/* answers held until their changes are on disk, whatever happens */
 ngx_http_runs_held_kind_t  ngx_http_runs_held_journal = {
     0,
     ngx_http_runs_send_held,
     NULL,
     0,
-    0
+    0,
+    1
 };

@@ -50,6 +50,7 @@ ngx_http_runs_held_kind_t  ngx_http_runs_held_poll = {
     ngx_http_runs_answer_poll,
     NULL,
     1,
+    0,
     0
 };
 

@@ -33,6 +33,8 @@
 #define NGX_HTTP_RUNS_JF_STOP       0x0040
 #define NGX_HTTP_RUNS_JF_START      0x0080    /* a session's */
 #define NGX_HTTP_RUNS_JF_DEREGISTER 0x0100    /* a launcher's */
+#define NGX_HTTP_RUNS_JF_NULL       0x1000    /* ... string i is null:
+                                                 0x1000 << i */
 
 #define NGX_HTTP_RUNS_J_RUN_BODY     96
 #define NGX_HTTP_RUNS_J_SESSION_BODY 24
@@ -364,7 +366,11 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
         return NULL;
     }
 
-    flags = lr->deregister ? NGX_HTTP_RUNS_JF_DEREGISTER : 0;
+    flags = (lr->deregister ? NGX_HTTP_RUNS_JF_DEREGISTER : 0)
+            | (lr->hostname.data ? 0 : NGX_HTTP_RUNS_JF_NULL)
+            | (lr->project_dir.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 1)
+            | (lr->executor_type.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 2)
+            | (lr->agents.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 3);
     zero = 0;
     zero32 = 0;
 
@@ -902,7 +908,7 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
 
     for (i = 0; i < 4; i++) {
         s[i].len = len[i];
-        s[i].data = p;
+        s[i].data = (flags & (NGX_HTTP_RUNS_JF_NULL << i)) ? NULL : p;
         p += len[i];
     }
 
