@@ -436,10 +436,10 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
         {
             ngx_log_error(NGX_LOG_EMERG, log, 0,
                           "the runs_journal of runs_zone \"%V\" has format "
-                          "%uD %s; this module reads format %d written on "
+                          "%uD%s; this module reads format %d written on "
                           "this machine", &zone->name, v,
                           endian == NGX_HTTP_RUNS_J_ENDIAN
-                          ? "" : "in another byte order",
+                          ? "" : " in another byte order",
                           NGX_HTTP_RUNS_J_VERSION);
             rc = NGX_DECLINED;
             break;

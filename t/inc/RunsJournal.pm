@@ -1,0 +1,308 @@
+package RunsJournal;
+
+# Helpers for the journal suites (t/024-journal.t, t/025-journal-crash.t):
+# where the journal lives, stopping nginx in the ways a coordinator goes
+# down (-s stop, -s quit, SIGKILL of the master and every worker at once)
+# and starting it again from a flow, reading the error log since a start,
+# and snapshots of the zone's state to compare before and after.
+#
+# The journal lives in <server root>/html/journal/: the harness removes
+# html/ (and logs/) before every block, so each block starts with no
+# journal, and leaves no directory behind that its setup_server_root()
+# would refuse to remove.  A block creates the directory with
+#     --- user_files
+#     >>> journal/.keep
+# (user_files are written under html/ before nginx starts).
+#
+# nginx started here is found by both harnesses through logs/nginx.pid,
+# which it writes, so they stop it after the block as usual.
+
+use strict;
+use warnings;
+
+use POSIX ();
+use Time::HiRes qw(time sleep);
+use Test::More ();
+
+use Exporter 'import';
+
+our @EXPORT = qw(
+    journal_path journal_dir journal_conf
+    master_pid workers_of nginx_pids
+    nginx_down nginx_up nginx_start nginx_test
+    log_size log_since
+    snapshot snap_diff
+    slurp spurt file_size
+);
+
+sub root { Runs::server_root() }
+
+sub journal_dir { root() . '/html/journal' }
+sub journal_path { journal_dir() . '/runs.journal' }
+
+# the runs_journal line of a block, with $TEST_NGINX_SERVER_ROOT left for
+# the harness to expand
+sub journal_conf {
+    my ($extra) = @_;
+    return 'runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal'
+           . (defined $extra && length $extra ? " $extra" : '') . ';';
+}
+
+sub slurp {
+    my ($file) = @_;
+    open my $in, '<', $file or return undef;
+    binmode $in;
+    local $/;
+    my $s = <$in> // '';
+    close $in;
+    return $s;
+}
+
+sub spurt {
+    my ($file, $bytes) = @_;
+    open my $out, '>', $file or die "$file: $!\n";
+    binmode $out;
+    print {$out} $bytes;
+    close $out or die "$file: $!\n";
+    return 1;
+}
+
+sub file_size {
+    my ($file) = @_;
+    my @st = stat $file;
+    return @st ? $st[7] : undef;
+}
+
+sub pid_file { root() . '/logs/nginx.pid' }
+
+sub master_pid {
+    # nginx truncates the file before it writes its pid: read again
+    for (1 .. 20) {
+        my $s = slurp(pid_file()) // return undef;
+        $s =~ s/\s+//g;
+        return $s if $s =~ /^\d+$/;
+        sleep 0.01;
+    }
+    return undef;
+}
+
+sub _stat_of {
+    my ($pid) = @_;
+    return slurp("/proc/$pid/stat") // '';
+}
+
+sub _alive {
+    my ($pid) = @_;
+    return 0 if !kill 0, $pid;
+    return _stat_of($pid) =~ /\)\s+Z\s/ ? 0 : 1;     # a zombie is gone
+}
+
+# the children of $master (its workers)
+sub workers_of {
+    my ($master) = @_;
+    return () if !$master;
+    my @w;
+    opendir my $d, '/proc' or return ();
+    for my $p (grep { /^\d+$/ } readdir $d) {
+        my ($ppid) = _stat_of($p) =~ /\)\s+\S+\s+(\d+)/;
+        push @w, $p if defined $ppid && $ppid == $master && _alive($p);
+    }
+    closedir $d;
+    return @w;
+}
+
+# the master and its workers, as they are now
+sub nginx_pids {
+    my $m = master_pid() or return ();
+    return () if !_alive($m);
+    return ($m, workers_of($m));
+}
+
+sub _bin { $ENV{TEST_NGINX_BINARY} || 'nginx' }
+
+sub _cmd {
+    my (@extra) = @_;
+    my $r = root();
+    return (_bin(), '-p', "$r/", '-c', "$r/conf/nginx.conf", @extra);
+}
+
+# run a command, its stdout and stderr together: (exit status, output).
+# Into a file, not a pipe: a daemon keeps what it inherited open.
+sub _run {
+    my (@cmd) = @_;
+    require File::Temp;
+    my $tmp = File::Temp->new(TEMPLATE => 'nginx-out-XXXXXX', TMPDIR => 1);
+    my $file = $tmp->filename;
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $file or POSIX::_exit(126);
+        open STDERR, '>&', \*STDOUT;
+        exec { $cmd[0] } @cmd or POSIX::_exit(127);
+    }
+    waitpid $pid, 0;
+    my $st = $?;
+    return ($st, slurp($file) // '');
+}
+
+# Stops nginx: $how is 'stop' (nginx -s stop), 'quit' (nginx -s quit) or
+# 'kill' (SIGKILL to the master and all its workers in one kill()).
+# Waits (up to 20 s) until every one of those processes is gone.  Returns
+# 1 when they are.
+sub nginx_down {
+    my ($how) = @_;
+    my @pids = nginx_pids();
+    return 0 if !@pids;
+    if ($how eq 'kill') {
+        kill 'KILL', @pids;
+    } elsif ($how eq 'stop' || $how eq 'quit') {
+        my ($st, $out) = _run(_cmd('-s', $how));
+        if ($st != 0) {
+            Test::More::diag("nginx -s $how: status $st: $out");
+            kill($how eq 'stop' ? 'TERM' : 'QUIT', $pids[0]);
+        }
+    } else {
+        die "nginx_down: unknown way $how\n";
+    }
+    my $gone = Runs::wait_for(Runs::tf(20), sub { !grep { _alive($_) } @pids },
+                              0.02) ? 1 : 0;
+    # a killed master leaves its pid file: never signal whoever gets the
+    # pid next
+    unlink pid_file() if $gone && $how eq 'kill';
+    return $gone;
+}
+
+# size of the error log now (lines written after it: log_since)
+sub log_size {
+    return file_size(Runs::error_log_path()) // 0;
+}
+
+sub log_since {
+    my ($off) = @_;
+    my $all = slurp(Runs::error_log_path()) // '';
+    return '' if length($all) < ($off // 0);
+    return substr($all, $off // 0);
+}
+
+# Starts nginx with the block's configuration.  Returns a hash: st (exit
+# status of the nginx command), out (what it printed), log (the error log
+# written since), up (1 when it answers GET /launchers with 200 within
+# $timeout seconds; 0 when it did not start), text (out and log together).
+sub nginx_start {
+    my ($timeout) = @_;
+    my $off = log_size();
+    my ($st, $out) = _run(_cmd());
+    my $up = 0;
+    if ($st == 0) {
+        $up = Runs::wait_for(Runs::tf($timeout // 15), sub {
+            Runs::req('GET', '/launchers', undef, undef, 5)->{status} == 200;
+        }, 0.05) ? 1 : 0;
+    }
+    my $log = log_since($off);
+    return { st => $st, out => $out, log => $log, up => $up,
+             text => "$out\n$log" };
+}
+
+# nginx_start() that must succeed: returns 1 once nginx answers
+sub nginx_up {
+    my ($timeout) = @_;
+    my $r = nginx_start($timeout);
+    Test::More::diag("nginx did not start again: status $r->{st}\n$r->{text}")
+        if !$r->{up};
+    return $r->{up};
+}
+
+# nginx -t on a configuration: the block's own, or its text with each
+# [$from, $to] of @subst replaced (written beside it).  (status, output)
+sub nginx_test {
+    my (@subst) = @_;
+    my $r = root();
+    my $conf = "$r/conf/nginx.conf";
+    if (@subst) {
+        my $text = slurp($conf) // die "$conf: $!\n";
+        for my $s (@subst) {
+            my ($from, $to) = @$s;
+            my $n = $text =~ s/\Q$from\E/$to/g;
+            die "nginx_test: \"$from\" not in $conf\n" if !$n;
+        }
+        $conf = "$r/conf/nginx-t.conf";
+        spurt($conf, $text);
+    }
+    # the pid directive names the running nginx's pid file: -t writes it,
+    # so test with a copy that names another one
+    my $text = slurp($conf);
+    $text =~ s{^(\s*pid\s+)\S+;}{${1}$r/logs/nginx-t.pid;}m;
+    # its messages on its stderr, not in the error log of the block
+    $text =~ s{^(\s*error_log\s+)[^;]*;}{${1}stderr;}mg;
+    my $tconf = "$r/conf/nginx-t2.conf";
+    spurt($tconf, $text);
+    # the binary itself, not t/inc/nginx-startup-log.pl (which adds "-e
+    # logs/error.log"): what it says goes to its stderr
+    my $bin = $ENV{TEST_NGINX_REAL_BINARY} || _bin();
+    return _run($bin, (_knows_e($bin) ? ('-e', 'stderr') : ()),
+                '-t', '-p', "$r/", '-c', $tconf);
+}
+
+# does this nginx know "-e" (1.19.5 and later)?
+my %KNOWS_E;
+sub _knows_e {
+    my ($bin) = @_;
+    return $KNOWS_E{$bin} //= do {
+        my (undef, $v) = _run($bin, '-v');
+        $v =~ m{nginx/(\d+)\.(\d+)\.(\d+)}
+            && sprintf('%03d%03d%03d', $1, $2, $3) ge '001019005' ? 1 : 0;
+    };
+}
+
+# The zone's state as the API shows it: { runs => { id => run }, order =>
+# [ids oldest first], launchers => { id => launcher (without the fields
+# that change as time passes) }, sessions => { id => session } }
+sub snapshot {
+    my %s = (runs => {}, order => [], launchers => {}, sessions => {},
+             ok => 1);
+    my $r = Runs::req('GET', '/runs?limit=10000');
+    $s{ok} = 0 if $r->{status} != 200;
+    for my $run (@{ ($r->{json} || {})->{runs} || [] }) {
+        push @{ $s{order} }, $run->{run_id};
+        $s{dup}++ if exists $s{runs}{ $run->{run_id} };
+        $s{runs}{ $run->{run_id} } = $run;
+    }
+    $r = Runs::req('GET', '/launchers');
+    $s{ok} = 0 if $r->{status} != 200;
+    for my $l (@{ ($r->{json} || {})->{launchers} || [] }) {
+        my %l = %$l;
+        delete @l{qw(last_heartbeat status seconds_since_heartbeat)};
+        $s{launchers}{ $l{launcher_id} } = \%l;
+    }
+    $r = Runs::req('GET', '/sessions?limit=10000');
+    $s{ok} = 0 if $r->{status} != 200;
+    for my $x (@{ ($r->{json} || {})->{sessions} || [] }) {
+        $s{sessions}{ $x->{session_id} } = $x;
+    }
+    return \%s;
+}
+
+# a short description of how two snapshots' runs differ ('' when they
+# do not)
+sub snap_diff {
+    my ($want, $got) = @_;
+    my @d;
+    for my $id (sort keys %{ $want->{runs} }) {
+        my $a = $want->{runs}{$id};
+        my $b = $got->{runs}{$id};
+        if (!$b) { push @d, "$id missing"; next }
+        for my $k (sort keys %$a) {
+            my ($x, $y) = (Runs::jenc($a->{$k}), Runs::jenc($b->{$k}));
+            push @d, "$id.$k: $x -> $y" if $x ne $y;
+        }
+        for my $k (sort keys %$b) {
+            push @d, "$id.$k: new field" if !exists $a->{$k};
+        }
+    }
+    for my $id (sort keys %{ $got->{runs} }) {
+        push @d, "$id: not there before" if !$want->{runs}{$id};
+    }
+    return join "\n", @d;
+}
+
+1;
