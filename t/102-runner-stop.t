@@ -141,7 +141,9 @@ runner_flow 'deregistered by the coordinator: runs stopped, exit 0', 5, sub {
     is deregister($lid)->{status}, 200, 'DELETE /launchers/{id}';
     is runner_wait($h, 10), 0, 'the runner exits 0';
     my $st = status_of($id);
-    ok $pid && gone($pid) && $st =~ /^(failed|stopped)$/,
+    # its SIGKILL may still be on its way when the runner has exited
+    ok $pid && Runs::wait_for(3, sub { gone($pid) })
+       && $st =~ /^(failed|stopped)$/,
        "its executor was stopped (the run: $st)";
 };
 
