@@ -140,10 +140,10 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
         }
     }
 
-    ngx_free(image[0].data);
+    (void) munmap(image[0].data, image[0].len);
 
     if (n == 2) {
-        ngx_free(image[1].data);
+        (void) munmap(image[1].data, image[1].len);
     }
 
     if (!ngx_test_config) {
@@ -171,7 +171,6 @@ static ngx_int_t
 ngx_http_runs_journal_read(ngx_str_t *path, ngx_str_t *image, ngx_fd_t *fdp,
     ngx_log_t *log)
 {
-    ssize_t          n;
     ngx_fd_t         fd;
     ngx_file_info_t  fi;
 
@@ -200,23 +199,18 @@ ngx_http_runs_journal_read(ngx_str_t *path, ngx_str_t *image, ngx_fd_t *fdp,
         return NGX_DECLINED;
     }
 
+    /* mapped, not copied: a journal of a million runs is 300 MB */
     image->len = ngx_file_size(&fi);
-    image->data = ngx_alloc(image->len, log);
+    image->data = mmap(NULL, image->len, PROT_READ, MAP_PRIVATE, fd, 0);
 
-    if (image->data == NULL) {
-        ngx_close_file(fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_fd(fd, image->data, image->len);
-
-    if (n != (ssize_t) image->len) {
+    if (image->data == MAP_FAILED) {
         ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
-                      ngx_read_fd_n " \"%V\" failed", path);
-        ngx_free(image->data);
+                      "mmap(\"%V\") failed", path);
         ngx_close_file(fd);
         return NGX_ERROR;
     }
+
+    (void) madvise(image->data, image->len, MADV_SEQUENTIAL);
 
     if (fdp) {
         *fdp = fd;

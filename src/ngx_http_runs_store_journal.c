@@ -95,6 +95,20 @@ static int ngx_libc_cdecl ngx_http_runs_j_by_seq(const void *a,
 static uint32_t ngx_http_runs_crc32(u_char *p, size_t len);
 
 
+/* the index's keys (sequential numbers among them) spread over its slots */
+
+static ngx_inline uint64_t
+ngx_http_runs_j_mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+
+    return x ^ (x >> 31);
+}
+
+
 /* CRC-32 (the polynomial of nginx's ngx_crc32_long()), eight bytes a step */
 static uint32_t    ngx_http_runs_crc_table[8][256];
 static ngx_uint_t  ngx_http_runs_crc_ready;
@@ -107,7 +121,7 @@ static ngx_uint_t  ngx_http_runs_crc_ready;
     ngx_memcpy(&(v), p, sizeof(v))
 
 #define ngx_http_runs_j_slot(key, mask)                                      \
-    (((key) * 0x9e3779b97f4a7c15ULL >> 20) & (mask))
+    (ngx_http_runs_j_mix(key) & (mask))
 
 
 static void
