@@ -137,7 +137,9 @@ runner_flow 'deregistered by the coordinator: runs stopped, exit 0', 5, sub {
     ok $lid, 'registered';
     my ($id) = create_run(session_name => 'dereg', prompt => 'sleep=30');
     wait_status($id, 'running');
-    my $pid = runner_pids($h)->{$id};
+    # the runner's "started pid=" line may come just after its report
+    my $pid;
+    Runs::wait_for(3, sub { $pid = runner_pids($h)->{$id} });
     is deregister($lid)->{status}, 200, 'DELETE /launchers/{id}';
     is runner_wait($h, 10), 0, 'the runner exits 0';
     my $st = status_of($id);
