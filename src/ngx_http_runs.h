@@ -242,8 +242,6 @@ void ngx_http_runs_held_finish(ngx_http_runs_ctx_t *ctx);
 void ngx_http_runs_held_finish_all(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_release(ngx_http_runs_ctx_t *ctx);
 void ngx_http_runs_unwait(ngx_http_runs_ctx_t *ctx);
-ngx_int_t ngx_http_runs_held_send(ngx_http_runs_ctx_t *ctx,
-    ngx_chain_t *out);
 ngx_int_t ngx_http_runs_held_wait_write(ngx_http_runs_ctx_t *ctx);
 void ngx_http_runs_held_end(ngx_http_runs_ctx_t *ctx, ngx_int_t rc);
 

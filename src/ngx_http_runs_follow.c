@@ -152,7 +152,7 @@ ngx_http_runs_follow_send(ngx_http_runs_ctx_t *ctx, size_t n)
     out.buf = b;
     out.next = NULL;
 
-    return ngx_http_runs_held_send(ctx, &out);
+    return ngx_http_output_filter(ctx->request, &out);
 }
 
 

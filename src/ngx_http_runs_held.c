@@ -286,15 +286,6 @@ ngx_http_runs_held_read(ngx_event_t *rev)
 }
 
 
-/* a stream's piece, flushed */
-
-ngx_int_t
-ngx_http_runs_held_send(ngx_http_runs_ctx_t *ctx, ngx_chain_t *out)
-{
-    return ngx_http_output_filter(ctx->request, out);
-}
-
-
 /* a write event when the socket takes more, within send_timeout */
 
 ngx_int_t

@@ -207,23 +207,11 @@ ngx_http_runs_store_log_append(ngx_http_runs_zone_t *zone, uint64_t lid,
     ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
 
-    found = NGX_HTTP_RUNS_R_DONE;
-
     ngx_http_runs_lock(zone, &af);
 
-    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+    found = ngx_http_runs_runner_call_locked(zone->sh, lid, rid, &lr, &run);
 
-    if (lr == NULL) {
-        found = NGX_HTTP_RUNS_R_NO_LAUNCHER;
-        goto done;
-    }
-
-    lr->last_heartbeat = ngx_http_runs_now();
-
-    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
-
-    if (run == NULL) {
-        found = NGX_HTTP_RUNS_R_NO_RUN;
+    if (found != NGX_HTTP_RUNS_R_DONE) {
         goto done;
     }
 

@@ -1272,3 +1272,26 @@ ngx_http_runs_insert_run_locked(ngx_http_runs_shctx_t *sh,
     sh->nruns++;
     sh->nstatus[run->status]++;
 }
+
+
+/*
+ * A runner's call about a run (a report, a log piece): its launcher, seen
+ * alive now, and the run; NGX_HTTP_RUNS_R_DONE, or which one is unknown.
+ */
+
+ngx_uint_t
+ngx_http_runs_runner_call_locked(ngx_http_runs_shctx_t *sh, uint64_t lid,
+    uint64_t rid, ngx_http_runs_launcher_t **lr, ngx_http_runs_run_t **run)
+{
+    *lr = ngx_http_runs_lookup_launcher_locked(sh, lid);
+
+    if (*lr == NULL) {
+        return NGX_HTTP_RUNS_R_NO_LAUNCHER;
+    }
+
+    (*lr)->last_heartbeat = ngx_http_runs_now();
+
+    *run = ngx_http_runs_lookup_run_locked(sh, rid);
+
+    return *run ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_RUN;
+}

@@ -775,19 +775,9 @@ ngx_http_runs_store_report(ngx_http_runs_zone_t *zone, uint64_t lid,
 
     ngx_http_runs_lock(zone, &af);
 
-    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, lid);
+    found = ngx_http_runs_runner_call_locked(zone->sh, lid, rid, &lr, &run);
 
-    if (lr == NULL) {
-        found = NGX_HTTP_RUNS_R_NO_LAUNCHER;
-        goto done;
-    }
-
-    lr->last_heartbeat = ngx_http_runs_now();
-
-    run = ngx_http_runs_lookup_run_locked(zone->sh, rid);
-
-    if (run == NULL) {
-        found = NGX_HTTP_RUNS_R_NO_RUN;
+    if (found != NGX_HTTP_RUNS_R_DONE) {
         goto done;
     }
 

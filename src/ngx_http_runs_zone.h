@@ -340,6 +340,9 @@ ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
+ngx_uint_t ngx_http_runs_runner_call_locked(ngx_http_runs_shctx_t *sh,
+    uint64_t lid, uint64_t rid, ngx_http_runs_launcher_t **lr,
+    ngx_http_runs_run_t **run);
 ngx_http_runs_session_t *ngx_http_runs_lookup_session_locked(
     ngx_http_runs_shctx_t *sh, ngx_str_t *name);
 ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
