@@ -73,8 +73,10 @@ typedef struct {
     ngx_uint_t                  cstep;
     ngx_str_t                   tmp;        /* PATH.new */
     ngx_str_t                   old;        /* PATH.old */
+    ngx_event_t                 again;      /* a failed write, again */
     unsigned                    writing:1;
-    unsigned                    failed:1;   /* the last write failed */
+    unsigned                    failed:1;   /* the write in wbuf failed:
+                                               it is written again */
     unsigned                    compacting:2;
 } ngx_http_runs_journal_t;
 
@@ -229,6 +231,7 @@ ngx_int_t ngx_http_runs_journal_own(ngx_http_runs_zone_t *zone,
 ngx_int_t ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
     ngx_cycle_t *cycle);
 void ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone);
+char *ngx_http_runs_journal_refusal(ngx_http_runs_zone_t *zone);
 ngx_int_t ngx_http_runs_journal_defer(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx);
 
@@ -262,6 +265,8 @@ ngx_int_t ngx_http_runs_send_no_run(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
 
 /* ngx_http_runs_runner.c */
+ngx_int_t ngx_http_runs_heartbeat(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
 ngx_int_t ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
     ngx_http_runs_field_t *f, ngx_uint_t n, uint64_t *id, ngx_int_t *rc);
 

@@ -30,6 +30,9 @@ static void ngx_http_runs_journal_tick(ngx_event_t *ev);
 static void ngx_http_runs_journal_thread(void *data, ngx_log_t *log);
 static void ngx_http_runs_journal_written(ngx_event_t *ev);
 #endif
+static ngx_int_t ngx_http_runs_journal_take(ngx_http_runs_journal_t *j);
+static ngx_int_t ngx_http_runs_journal_grow(ngx_http_runs_journal_t *j,
+    size_t need);
 static void ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j);
 static ngx_int_t ngx_http_runs_journal_write_all(ngx_fd_t fd, u_char *p,
     size_t len, ngx_uint_t sync);
@@ -380,6 +383,8 @@ ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
 void
 ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone)
 {
+    size_t                    need;
+    ngx_int_t                 rc;
     ngx_http_runs_journal_t  *j;
 
     j = zone->jconf;
@@ -394,10 +399,34 @@ ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone)
      * not sent any more: what is left is written here
      */
 
-    if (j->stage.pos > j->buf[j->active]) {
-        (void) ngx_http_runs_journal_write_all(j->fd, j->buf[j->active],
-                                               j->stage.pos
-                                               - j->buf[j->active], 1);
+    if (j->failed || (j->writing && j->werr)) {
+        (void) ngx_http_runs_journal_write_all(j->fd, j->wbuf, j->wlen, 0);
+    }
+
+    for ( ;; ) {
+        need = 0;
+        rc = ngx_http_runs_store_jspill(zone, &need);
+
+        if (j->stage.pos > j->buf[j->active]) {
+            (void) ngx_http_runs_journal_write_all(j->fd, j->buf[j->active],
+                                                   j->stage.pos
+                                                   - j->buf[j->active], 0);
+            j->stage.pos = j->buf[j->active];
+            continue;
+        }
+
+        if (rc != NGX_DECLINED
+            || ngx_http_runs_journal_grow(j, need) != NGX_OK)
+        {
+            break;
+        }
+    }
+
+    if (fdatasync(j->fd) == -1 || rc != NGX_OK || j->stage.lost) {
+        ngx_log_error(NGX_LOG_ALERT, j->log, ngx_errno,
+                      "runs_journal \"%V\": the changes of this worker "
+                      "could not all be written before it exits",
+                      &j->path);
     }
 
     ngx_http_runs_store_jwritten(zone, j->stage.staged - j->synced);
@@ -447,7 +476,17 @@ ngx_http_runs_journal_flush(ngx_event_t *ev)
     ngx_http_runs_jtask_t    *t;
 #endif
 
-    if (j->writing || j->stage.pos == j->buf[j->active]) {
+    if (j->writing) {
+        return;
+    }
+
+    if (!j->failed) {
+        if (ngx_http_runs_journal_take(j) != NGX_OK) {
+            return;
+        }
+
+    } else if (ev != &j->again) {
+        /* a failed write is written again on its own timer */
         return;
     }
 
@@ -470,16 +509,6 @@ ngx_http_runs_journal_flush(ngx_event_t *ev)
             ngx_http_runs_store_jflight(j->zone, gen + 1);
         }
     }
-
-    j->wbuf = j->buf[j->active];
-    j->wlen = j->stage.pos - j->buf[j->active];
-    j->wtarget = j->stage.staged;
-    j->wbells = j->stage.bells;
-    j->stage.bells = 0;
-
-    j->active ^= 1;
-    j->stage.pos = j->buf[j->active];
-    j->stage.end = j->buf[j->active] + j->size;
 
     j->writing = 1;
 
@@ -514,6 +543,106 @@ ngx_http_runs_journal_flush(ngx_event_t *ev)
               == NGX_OK ? 0 : ngx_errno;
     j->writing = 0;
     ngx_http_runs_journal_resume(j);
+}
+
+
+/*
+ * The next write: the records of objects that did not fit are read from
+ * the zone into the buffer, which is then handed over; the changes it
+ * ends with are those whose every record it holds.  NGX_DECLINED:
+ * nothing to write.
+ */
+
+static ngx_int_t
+ngx_http_runs_journal_take(ngx_http_runs_journal_t *j)
+{
+    size_t                   need;
+    ngx_int_t                rc;
+    ngx_http_runs_jstage_t  *js;
+
+    js = &j->stage;
+
+    if (js->lost) {
+        ngx_log_error(NGX_LOG_ALERT, j->log, 0,
+                      "runs_journal \"%V\": %ui changed objects could not "
+                      "be noted (no memory): they are written with their "
+                      "next change or the next rewrite of the journal",
+                      &j->path, js->lost);
+        js->lost = 0;
+    }
+
+    for ( ;; ) {
+        need = 0;
+        rc = ngx_http_runs_store_jspill(j->zone, &need);
+
+        if (rc != NGX_DECLINED || js->pos > j->buf[j->active]) {
+            break;
+        }
+
+        /* a record larger than the buffer: both grow */
+        if (ngx_http_runs_journal_grow(j, need) != NGX_OK) {
+            break;
+        }
+    }
+
+    if (js->pos == j->buf[j->active]) {
+        return NGX_DECLINED;
+    }
+
+    j->wbuf = j->buf[j->active];
+    j->wlen = js->pos - j->buf[j->active];
+    j->wtarget = js->nspill ? ngx_max(js->spill_first - 1, j->synced)
+                            : js->staged;
+    j->wbells = js->bells;
+    js->bells = 0;
+
+    j->active ^= 1;
+    js->pos = j->buf[j->active];
+    js->end = j->buf[j->active] + j->size;
+
+    return NGX_OK;
+}
+
+
+/* the buffers made large enough for a record of "need" bytes, twice */
+
+static ngx_int_t
+ngx_http_runs_journal_grow(ngx_http_runs_journal_t *j, size_t need)
+{
+    u_char  *b[2];
+    size_t   size;
+
+    size = ngx_align(2 * need, 1024 * 1024);
+
+    if (need == 0 || size <= j->size) {
+        return NGX_ERROR;
+    }
+
+    b[0] = ngx_alloc(size, j->log);
+    b[1] = ngx_alloc(size, j->log);
+
+    if (b[0] == NULL || b[1] == NULL) {
+        if (b[0]) {
+            ngx_free(b[0]);
+        }
+
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
+                  "runs_journal \"%V\": a record of %uz bytes, the buffers "
+                  "grow to %uz bytes", &j->path, need, size);
+
+    ngx_free(j->buf[0]);
+    ngx_free(j->buf[1]);
+
+    j->buf[0] = b[0];
+    j->buf[1] = b[1];
+    j->size = size;
+    j->stage.pos = j->buf[j->active];
+    j->stage.end = j->buf[j->active] + j->size;
+
+    return NGX_OK;
 }
 
 
@@ -564,21 +693,51 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
     ngx_http_runs_store_jflight(j->zone, 0);
 
     if (j->werr) {
+        /*
+         * not on disk: every change waiting is answered 503 (not
+         * acknowledged), new changes are refused until a write succeeds,
+         * and this one is written again, whole, every second (a part of
+         * it that reached the file is read as a write cut short)
+         */
         if (ngx_time() - j->err_logged >= 10) {
             ngx_log_error(NGX_LOG_ERR, j->log, j->werr,
-                          "writing the runs_journal \"%V\" failed: changes "
-                          "of runs_zone \"%V\" are answered 503",
-                          &j->path, &j->zone->name);
+                          "writing the runs_journal \"%V\" failed: "
+                          "changes of runs_zone \"%V\" are refused until "
+                          "it can be written", &j->path, &j->zone->name);
             j->err_logged = ngx_time();
         }
 
         j->failed = 1;
+        ngx_http_runs_store_jfail(j->zone, 1);
 
-    } else {
-        j->failed = 0;
+        while (!ngx_queue_empty(&j->waiting)) {
+            q = ngx_queue_head(&j->waiting);
+            ctx = ngx_http_runs_hold_ctx(ngx_queue_data(q,
+                                             ngx_http_runs_hold_t, queue));
+            ctx->jfailed = 1;
+            ngx_http_runs_release(ctx);
+            ctx->held->answer(ctx);
+        }
+
+        if (!ngx_exiting && !ngx_terminate) {
+            j->again.handler = ngx_http_runs_journal_flush;
+            j->again.data = j;
+            j->again.log = j->log;
+            j->again.cancelable = 1;
+            ngx_add_timer(&j->again, 1000);
+        }
+
+        return;
     }
 
-    /* written or not, these changes are no longer waiting to be */
+    if (j->failed) {
+        j->failed = 0;
+        ngx_http_runs_store_jfail(j->zone, 0);
+        ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
+                      "the runs_journal \"%V\" is written again",
+                      &j->path);
+    }
+
     ngx_http_runs_store_jwritten(j->zone, j->wtarget - j->synced);
     j->synced = j->wtarget;
 
@@ -593,21 +752,19 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
                                                     queue));
 
         if (ctx->jtarget <= j->wtarget) {
-            ctx->jfailed = j->werr ? 1 : 0;
             ngx_http_runs_release(ctx);
             ctx->held->answer(ctx);
         }
     }
 
-    if (j->stage.pos > j->buf[j->active] && !j->flush.posted
-        && (j->stage.strict || ngx_exiting))
+    if ((j->stage.pos > j->buf[j->active] || j->stage.nspill)
+        && !j->flush.posted
+        && (j->stage.strict || ngx_exiting || !ngx_queue_empty(&j->waiting)))
     {
         ngx_post_event(&j->flush, &ngx_posted_events);
     }
 
-    if (!j->werr) {
-        ngx_http_runs_journal_maybe_compact(j);
-    }
+    ngx_http_runs_journal_maybe_compact(j);
 }
 
 
@@ -641,6 +798,40 @@ ngx_http_runs_journal_write_all(ngx_fd_t fd, u_char *p, size_t len,
 
 
 /*
+ * Why a change is refused before it is made (NULL: it is not): the
+ * journal cannot be written (a full disk, a file made unwritable), or
+ * this worker's writes have fallen far behind its changes.
+ */
+
+char *
+ngx_http_runs_journal_refusal(ngx_http_runs_zone_t *zone)
+{
+    ngx_http_runs_journal_t  *j;
+
+    if (zone->journal == NULL) {
+        return NULL;
+    }
+
+    j = zone->jconf;
+
+    if (ngx_http_runs_store_jfailing(zone)) {
+        return "The runs_journal cannot be written (see the error log): "
+               "nothing was changed, ask again later";
+    }
+
+    if (j->stage.nspill
+        || (j->writing
+            && (size_t) (j->stage.pos - j->buf[j->active]) > j->size / 4 * 3))
+    {
+        return "The runs_journal is behind the changes: nothing was "
+               "changed, ask again";
+    }
+
+    return NULL;
+}
+
+
+/*
  * Whether a request's answer waits for the journal: in the strict mode,
  * when changes were staged in this worker since the request began that
  * are not yet on disk.  Then it is held (its answer kept in ctx) and
@@ -662,7 +853,7 @@ ngx_http_runs_journal_defer(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     j = ctx->zone->jconf;
 
     if (!j->stage.strict || j->stage.staged == ctx->jmark
-        || (j->synced >= j->stage.staged && !j->failed))
+        || j->synced >= j->stage.staged)
     {
         return NGX_DECLINED;
     }
@@ -903,7 +1094,7 @@ static ngx_int_t
 ngx_http_runs_journal_compact_io(ngx_http_runs_journal_t *j)
 {
     u_char           *tail;
-    size_t            len;
+    size_t            len, skip;
     ssize_t           n;
     ngx_fd_t          fd, ofd;
     ngx_int_t         rc;
@@ -967,7 +1158,15 @@ ngx_http_runs_journal_compact_io(ngx_http_runs_journal_t *j)
             n = pread(ofd, tail, len, j->ostart);
 
             if (n == (ssize_t) len) {
-                rc = ngx_http_runs_journal_write_all(fd, tail, len, 0);
+                /*
+                 * the size read when the compaction began may fall inside
+                 * a record another worker was writing: that record's
+                 * change is in the new file already (it was made before
+                 * the size was read), the copy begins after it
+                 */
+                skip = ngx_http_runs_store_jboundary(tail, len);
+                rc = ngx_http_runs_journal_write_all(fd, tail + skip,
+                                                     len - skip, 0);
             }
 
             ngx_free(tail);

@@ -25,6 +25,7 @@ static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_runs_handler(ngx_http_request_t *r)
 {
+    char                      *detail;
     ngx_int_t                  rc;
     ngx_str_t                  id;
     ngx_uint_t                 allowed;
@@ -66,6 +67,27 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 
         return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "The coordinator is being reconfigured: ask again");
+    }
+
+    /*
+     * a change the journal cannot take is refused before it is made
+     * (heartbeats are not written to it)
+     */
+    if (rt->method != NGX_HTTP_GET && rt->handler != ngx_http_runs_heartbeat) {
+        detail = ngx_http_runs_journal_refusal(rlcf->zone);
+
+        if (detail) {
+            if (ngx_http_discard_request_body(r) != NGX_OK) {
+                r->keepalive = 0;
+            }
+
+            if (ngx_http_runs_add_retry_after(r) != NGX_OK) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                             detail);
+        }
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_runs_ctx_t));

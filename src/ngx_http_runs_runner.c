@@ -17,8 +17,6 @@ static ngx_int_t ngx_http_runs_send_poll(ngx_http_request_t *r,
 static void ngx_http_runs_answer_poll(ngx_http_runs_ctx_t *ctx);
 static ngx_int_t ngx_http_runs_event(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
-static ngx_int_t ngx_http_runs_heartbeat(ngx_http_request_t *r,
-    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
 
 
 #define ngx_http_runs_event_route(name, ev)                                  \
@@ -603,7 +601,7 @@ ngx_http_runs_event(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_runs_heartbeat(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {

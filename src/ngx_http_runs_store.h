@@ -119,13 +119,27 @@ typedef enum {
  * (ngx_http_runs_journal.c) that there is something to write.
  */
 
+/* an object a change touched: its record is its state when written */
+typedef struct {
+    ngx_uint_t                  type;       /* NGX_HTTP_RUNS_J_* */
+    uint64_t                    key;        /* run or launcher id,
+                                               session number */
+} ngx_http_runs_jobj_t;
+
 struct ngx_http_runs_jstage_s {
     u_char                     *pos;
     u_char                     *end;
     uint64_t                    staged;     /* changes written here, ever */
     uint64_t                    bells;      /* strict: doorbells held until
                                                the changes are on disk */
-    ngx_uint_t                  dropped;    /* records that did not fit */
+    ngx_http_runs_jobj_t       *spill;      /* objects whose records did
+                                               not fit: written from the
+                                               zone before the next write */
+    ngx_uint_t                  nspill;
+    ngx_uint_t                  spill_max;
+    uint64_t                    spill_first; /* the first change of them */
+    ngx_uint_t                  lost;       /* objects not even noted
+                                               (no memory): logged */
     unsigned                    strict:1;
     void                      (*kick)(ngx_http_runs_jstage_t *js);
 };
@@ -401,11 +415,17 @@ uint64_t ngx_http_runs_store_jgen(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_store_jflight(ngx_http_runs_zone_t *zone, uint64_t gen);
 ngx_uint_t ngx_http_runs_store_jsettled(ngx_http_runs_zone_t *zone);
 off_t ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone);
+size_t ngx_http_runs_store_jboundary(u_char *data, size_t len);
 void ngx_http_runs_store_jwritten(ngx_http_runs_zone_t *zone,
     uint64_t changes);
 ngx_int_t ngx_http_runs_store_retire(ngx_http_runs_zone_t *zone,
     ngx_log_t *log);
 ngx_uint_t ngx_http_runs_store_retired(ngx_http_runs_zone_t *zone);
+ngx_uint_t ngx_http_runs_store_jfailing(ngx_http_runs_zone_t *zone);
+void ngx_http_runs_store_jfail(ngx_http_runs_zone_t *zone,
+    ngx_uint_t failing);
+ngx_int_t ngx_http_runs_store_jspill(ngx_http_runs_zone_t *zone,
+    size_t *need);
 void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
     u_char *buf);
 ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,

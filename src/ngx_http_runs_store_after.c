@@ -107,10 +107,6 @@ ngx_http_runs_unlock(ngx_http_runs_after_t *af)
 
     if (af->nobj) {
         staged = ngx_http_runs_journal_write_locked(af);
-
-        if (staged) {
-            zone->sh->jpending++;
-        }
     }
 
     ngx_shmtx_unlock(&zone->shpool->mutex);

@@ -138,8 +138,12 @@ ngx_http_runs_take_poll_locked(ngx_http_runs_zone_t *zone,
 
     w->state = NGX_HTTP_RUNS_W_DETACHED;
 
-    /* a retired zone (replaced by a resized one) hands out no run */
-    if (ngx_http_runs_poll_locked(zone, lr, !h->noclaim && !sh->retired,
+    /*
+     * a retired zone (replaced by a resized one) hands out no run, nor
+     * one whose journal cannot be written (the claim would not be kept)
+     */
+    if (ngx_http_runs_poll_locked(zone, lr,
+                                  !h->noclaim && !sh->retired && !sh->jfailing,
                                   h->pool, &h->poll, af)
         != NGX_OK)
     {

@@ -19,50 +19,7 @@
 
 
 #include "ngx_http_runs_zone.h"
-
-
-#define NGX_HTTP_RUNS_J_ENDIAN  0x01020304
-
-/* a run's flags, as written */
-#define NGX_HTTP_RUNS_JF_LAUNCHER   0x0001
-#define NGX_HTTP_RUNS_JF_REQUEUED   0x0002
-#define NGX_HTTP_RUNS_JF_ERROR_CUT  0x0004
-#define NGX_HTTP_RUNS_JF_RESULT_CUT 0x0008
-#define NGX_HTTP_RUNS_JF_RESULT     0x0010
-#define NGX_HTTP_RUNS_JF_CALLBACK   0x0020
-#define NGX_HTTP_RUNS_JF_STOP       0x0040
-#define NGX_HTTP_RUNS_JF_START      0x0080    /* a session's */
-#define NGX_HTTP_RUNS_JF_DEREGISTER 0x0100    /* a launcher's */
-#define NGX_HTTP_RUNS_JF_NULL       0x1000    /* ... string i is null:
-                                                 0x1000 << i */
-
-#define NGX_HTTP_RUNS_J_RUN_BODY     96
-#define NGX_HTTP_RUNS_J_SESSION_BODY 24
-#define NGX_HTTP_RUNS_J_LAUNCHER_BODY 48
-
-
-/* the latest record of one key, while a journal is read */
-typedef struct {
-    uint64_t                    key;
-    uint64_t                    change;
-    u_char                     *rec;        /* the record, NULL: none */
-    ngx_uint_t                  type;
-} ngx_http_runs_jentry_t;
-
-typedef struct {
-    ngx_http_runs_jentry_t     *e;
-    ngx_uint_t                  mask;
-    ngx_uint_t                  n;
-} ngx_http_runs_jindex_t;
-
-typedef struct {
-    ngx_http_runs_zone_t       *zone;
-    u_char                     *data;
-    size_t                      len;
-    ngx_log_t                  *log;
-    ngx_http_runs_jindex_t      idx[3];     /* runs, sessions, launchers */
-    int64_t                     now;
-} ngx_http_runs_replay_t;
+#include "ngx_http_runs_store_jformat.h"
 
 
 static u_char *ngx_http_runs_j_record(ngx_http_runs_shctx_t *sh,
@@ -74,54 +31,15 @@ static u_char *ngx_http_runs_j_session(u_char *p, u_char *end,
 static u_char *ngx_http_runs_j_launcher(u_char *p, u_char *end,
     ngx_http_runs_launcher_t *lr);
 static u_char *ngx_http_runs_j_gone(u_char *p, u_char *end, uint64_t key);
-static ngx_int_t ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp,
-    size_t *valid);
-static size_t ngx_http_runs_j_resync(u_char *data, size_t from,
-    size_t len);
-static ngx_int_t ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix,
-    uint64_t key, uint64_t change, ngx_uint_t type, u_char *rec);
-static ngx_int_t ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp);
-static ngx_http_runs_session_t *ngx_http_runs_j_restore_session(
-    ngx_http_runs_replay_t *rp, u_char *body, uint64_t seq, uint64_t sid1,
-    ngx_str_t *name);
-static ngx_int_t ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp,
-    u_char *body, uint64_t key);
-static ngx_int_t ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp,
-    u_char *body);
-static void ngx_http_runs_j_adopt(ngx_http_runs_replay_t *rp,
-    ngx_http_runs_run_t *run);
-static int ngx_libc_cdecl ngx_http_runs_j_by_seq(const void *a,
-    const void *b);
-static uint32_t ngx_http_runs_crc32(u_char *p, size_t len);
-
-
-/* the index's keys (sequential numbers among them) spread over its slots */
-
-static ngx_inline uint64_t
-ngx_http_runs_j_mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-
-    return x ^ (x >> 31);
-}
+static void ngx_http_runs_j_spill(ngx_http_runs_jstage_t *js,
+    ngx_http_runs_jobj_t *obj);
+static size_t ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_jobj_t *obj);
 
 
 /* CRC-32 (the polynomial of nginx's ngx_crc32_long()), eight bytes a step */
 static uint32_t    ngx_http_runs_crc_table[8][256];
 static ngx_uint_t  ngx_http_runs_crc_ready;
-
-
-#define ngx_http_runs_j_put(p, v)                                            \
-    (ngx_memcpy(p, &(v), sizeof(v)), (p) + sizeof(v))
-
-#define ngx_http_runs_j_get(v, p)                                            \
-    ngx_memcpy(&(v), p, sizeof(v))
-
-#define ngx_http_runs_j_slot(key, mask)                                      \
-    (ngx_http_runs_j_mix(key) & (mask))
 
 
 static void
@@ -152,7 +70,7 @@ ngx_http_runs_crc_init(void)
 }
 
 
-static uint32_t
+uint32_t
 ngx_http_runs_crc32(u_char *p, size_t len)
 {
     uint32_t    crc;
@@ -216,7 +134,12 @@ ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone, u_char *buf)
 
 /*
  * The records of the change in "af", under the lock, into this worker's
- * buffer; the number of records written (0: none, nothing to wait for).
+ * buffer; the number of records staged (0: none, nothing to wait for).
+ * An object whose record does not fit (a write in flight while the
+ * buffer filled, or a record larger than the buffer) is noted instead:
+ * its state is read again from the zone before the next write
+ * (ngx_http_runs_store_jspill()), and the changes from this one on wait
+ * for it.
  */
 
 ngx_uint_t
@@ -234,24 +157,127 @@ ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af)
     n = 0;
 
     for (i = 0; i < af->nobj; i++) {
-        p = ngx_http_runs_j_record(sh, js->pos, js->end, change,
-                                   af->obj[i].type, af->obj[i].key);
-        if (p == NULL) {
-            /* the buffer is full: counted, and logged by the writer */
-            js->dropped++;
-            continue;
+        p = NULL;
+
+        if (js->nspill == 0) {
+            p = ngx_http_runs_j_record(sh, js->pos, js->end, change,
+                                       af->obj[i].type, af->obj[i].key);
         }
 
-        js->pos = p;
+        if (p == NULL) {
+            ngx_http_runs_j_spill(js, &af->obj[i]);
+
+        } else {
+            js->pos = p;
+        }
+
         n++;
     }
 
     if (n) {
         js->staged++;
+        sh->jpending++;
+
+        if (js->nspill && js->spill_first == 0) {
+            js->spill_first = js->staged;
+        }
     }
 
     return n;
 }
+
+
+/*
+ * Notes an object whose record waits for room; the list grows (rarely:
+ * a disk that cannot keep up is refused new changes before it is long).
+ */
+
+static void
+ngx_http_runs_j_spill(ngx_http_runs_jstage_t *js, ngx_http_runs_jobj_t *obj)
+{
+    ngx_uint_t             max;
+    ngx_http_runs_jobj_t  *spill;
+
+    if (js->nspill == js->spill_max) {
+        max = js->spill_max ? js->spill_max * 2 : 1024;
+
+        spill = ngx_alloc(max * sizeof(ngx_http_runs_jobj_t), ngx_cycle->log);
+        if (spill == NULL) {
+            js->lost++;
+            return;
+        }
+
+        if (js->spill) {
+            ngx_memcpy(spill, js->spill,
+                       js->nspill * sizeof(ngx_http_runs_jobj_t));
+            ngx_free(js->spill);
+        }
+
+        js->spill = spill;
+        js->spill_max = max;
+    }
+
+    js->spill[js->nspill++] = *obj;
+}
+
+
+/*
+ * Before a write, in the worker: the noted objects' records, as the zone
+ * has them now, after what is staged.  NGX_OK: all written (the buffer
+ * holds whole changes again); NGX_AGAIN: the buffer filled first;
+ * NGX_DECLINED: the first one does not fit in an empty buffer (*need:
+ * the room it takes, the caller grows the buffer).
+ */
+
+ngx_int_t
+ngx_http_runs_store_jspill(ngx_http_runs_zone_t *zone, size_t *need)
+{
+    u_char                  *p;
+    uint64_t                 change;
+    ngx_uint_t               i;
+    ngx_http_runs_jstage_t  *js;
+
+    js = zone->journal;
+
+    if (js->nspill == 0) {
+        return NGX_OK;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    /* the states read now are those of a change of their own */
+    change = ++zone->sh->jchange;
+
+    for (i = 0; i < js->nspill; i++) {
+        p = ngx_http_runs_j_record(zone->sh, js->pos, js->end, change,
+                                   js->spill[i].type, js->spill[i].key);
+        if (p == NULL) {
+            break;
+        }
+
+        js->pos = p;
+    }
+
+    if (i == 0 && need) {
+        *need = ngx_http_runs_j_record_size(zone->sh, &js->spill[0]);
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    if (i < js->nspill) {
+        ngx_memmove(js->spill, js->spill + i,
+                    (js->nspill - i) * sizeof(ngx_http_runs_jobj_t));
+        js->nspill -= i;
+
+        return i ? NGX_AGAIN : NGX_DECLINED;
+    }
+
+    js->nspill = 0;
+    js->spill_first = 0;
+
+    return NGX_OK;
+}
+
 
 /*
  * One record at "rec": the state of the object "key" of "type", or that
@@ -333,6 +359,51 @@ ngx_http_runs_j_record(ngx_http_runs_shctx_t *sh, u_char *rec, u_char *end,
     return p;
 }
 
+
+/* the size of the record ngx_http_runs_j_record() would write */
+
+static size_t
+ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_jobj_t *obj)
+{
+    ngx_http_runs_run_t       *run;
+    ngx_http_runs_session_t   *sess;
+    ngx_http_runs_launcher_t  *lr;
+
+    switch (obj->type) {
+
+    case NGX_HTTP_RUNS_J_RUN:
+        run = ngx_http_runs_lookup_run_locked(sh, obj->key);
+        if (run) {
+            return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_RUN_BODY
+                   + run->session->name_len + ngx_http_runs_strings_len(run);
+        }
+
+        break;
+
+    case NGX_HTTP_RUNS_J_SESSION:
+        sess = ngx_http_runs_lookup_session_seq_locked(sh, obj->key);
+        if (sess) {
+            return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_SESSION_BODY
+                   + sess->name_len + sess->agent_name_len
+                   + sess->project_dir_len + sess->parent_len;
+        }
+
+        break;
+
+    case NGX_HTTP_RUNS_J_LAUNCHER:
+        lr = ngx_http_runs_lookup_launcher_locked(sh, obj->key);
+        if (lr) {
+            return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_LAUNCHER_BODY
+                   + lr->hostname.len + lr->project_dir.len
+                   + lr->executor_type.len + lr->agents.len;
+        }
+
+        break;
+    }
+
+    return NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t);
+}
 
 
 static u_char *
@@ -477,713 +548,6 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
     p = ngx_cpymem(p, lr->executor_type.data, len[2]);
 
     return ngx_cpymem(p, lr->agents.data, len[3]);
-}
-
-
-/*
- * Rebuilds a new, empty zone from journal images: the journal, and the
- * journal it replaced when a compaction was cut short.  NGX_OK (valid[i]:
- * the bytes of image i to keep; fewer than its length when a torn last
- * record is dropped), NGX_DECLINED (a format this module does not know;
- * logged), NGX_ERROR (damage, logged with its offset; or no room).
- */
-
-ngx_int_t
-ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
-    ngx_uint_t n, ngx_log_t *log, size_t *valid)
-{
-    uint32_t                v, endian;
-    ngx_int_t               rc;
-    ngx_uint_t              i;
-    ngx_http_runs_replay_t  rp;
-
-    ngx_memzero(&rp, sizeof(ngx_http_runs_replay_t));
-    rp.zone = zone;
-    rp.log = log;
-    rp.now = ngx_http_runs_now();
-
-    rc = NGX_OK;
-
-    for (i = 0; i < n && rc == NGX_OK; i++) {
-        rp.data = images[i].data;
-        rp.len = images[i].len;
-
-        if (rp.len < NGX_HTTP_RUNS_J_HEADER
-            || ngx_memcmp(rp.data, NGX_HTTP_RUNS_J_MAGIC, 8) != 0)
-        {
-            ngx_log_error(NGX_LOG_EMERG, log, 0,
-                          "the runs_journal of runs_zone \"%V\" is not a "
-                          "journal (no header at byte 0)", &zone->name);
-            rc = NGX_ERROR;
-            break;
-        }
-
-        ngx_http_runs_j_get(v, rp.data + 8);
-        ngx_http_runs_j_get(endian, rp.data + 12);
-
-        if (v != NGX_HTTP_RUNS_J_VERSION
-            || endian != NGX_HTTP_RUNS_J_ENDIAN)
-        {
-            ngx_log_error(NGX_LOG_EMERG, log, 0,
-                          "the runs_journal of runs_zone \"%V\" has format "
-                          "%uD%s; this module reads format %d written on "
-                          "this machine", &zone->name, v,
-                          endian == NGX_HTTP_RUNS_J_ENDIAN
-                          ? "" : " in another byte order",
-                          NGX_HTTP_RUNS_J_VERSION);
-            rc = NGX_DECLINED;
-            break;
-        }
-
-        if (i == 0) {
-            ngx_memcpy(zone->sh->id_key, rp.data + 16,
-                       sizeof(zone->sh->id_key));
-            ngx_memcpy(zone->sh->name_key,
-                       rp.data + 16 + sizeof(zone->sh->id_key),
-                       sizeof(zone->sh->name_key));
-        }
-
-        rc = ngx_http_runs_j_scan(&rp, &valid[i]);
-    }
-
-    if (rc == NGX_OK) {
-        ngx_shmtx_lock(&zone->shpool->mutex);
-        rc = ngx_http_runs_j_apply(&rp);
-        ngx_shmtx_unlock(&zone->shpool->mutex);
-    }
-
-    for (i = 0; i < 3; i++) {
-        if (rp.idx[i].e) {
-            ngx_free(rp.idx[i].e);
-        }
-    }
-
-    return rc;
-}
-
-
-/* the latest record of every key; a torn tail is cut, damage refused */
-
-static ngx_int_t
-ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
-{
-    size_t      off, good;
-    uint32_t    size, crc, type;
-    uint64_t    change, key;
-    ngx_uint_t  c;
-
-    off = NGX_HTTP_RUNS_J_HEADER;
-
-    while (off < rp->len) {
-
-        size = 0;
-        crc = 0;
-        type = 0;
-
-        if (rp->len - off >= NGX_HTTP_RUNS_J_RECORD) {
-            ngx_http_runs_j_get(size, rp->data + off);
-            ngx_http_runs_j_get(crc, rp->data + off + 4);
-            ngx_http_runs_j_get(type, rp->data + off + 16);
-        }
-
-        if (size < NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t)
-            || size > rp->len - off
-            || type == 0 || type >= NGX_HTTP_RUNS_J_TYPES
-            || ngx_http_runs_crc32(rp->data + off + 8, size - 8) != crc)
-        {
-            good = ngx_http_runs_j_resync(rp->data, off, rp->len);
-
-            if (good && size >= NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t)
-                && off + size <= good)
-            {
-                /* a whole record that does not check: damage */
-                ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
-                              "the runs_journal of runs_zone \"%V\" is "
-                              "damaged at byte %uz: a record that does not "
-                              "check, with good records after it",
-                              &rp->zone->name, off);
-                return NGX_ERROR;
-            }
-
-            if (good) {
-                /*
-                 * a record cut short by the next one: a write of a
-                 * worker killed in the middle of it, never answered
-                 */
-                ngx_log_error(NGX_LOG_WARN, rp->log, 0,
-                              "the runs_journal of runs_zone \"%V\" has a "
-                              "write cut short at byte %uz (%uz bytes): "
-                              "skipped, it was never acknowledged",
-                              &rp->zone->name, off, good - off);
-                off = good;
-                continue;
-            }
-
-            ngx_log_error(NGX_LOG_WARN, rp->log, 0,
-                          "the runs_journal of runs_zone \"%V\" ends with "
-                          "a torn record at byte %uz (%uz bytes): dropped, "
-                          "it was never acknowledged", &rp->zone->name, off,
-                          rp->len - off);
-            break;
-        }
-
-        ngx_http_runs_j_get(change, rp->data + off + 8);
-        ngx_http_runs_j_get(key, rp->data + off + NGX_HTTP_RUNS_J_RECORD);
-
-        c = (type == NGX_HTTP_RUNS_J_RUN || type == NGX_HTTP_RUNS_J_RUN_GONE)
-            ? 0
-            : (type == NGX_HTTP_RUNS_J_SESSION
-               || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1 : 2;
-
-        if (ngx_http_runs_j_index(&rp->idx[c], key, change, type,
-                                  rp->data + off)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
-                          "no memory to read the runs_journal of "
-                          "runs_zone \"%V\"", &rp->zone->name);
-            return NGX_ERROR;
-        }
-
-        if (change > rp->zone->sh->jchange) {
-            rp->zone->sh->jchange = change;
-        }
-
-        off += size;
-    }
-
-    *valid = off;
-
-    return NGX_OK;
-}
-
-
-/*
- * The next record that checks after a bad spot, 0: none (the bad spot is
- * a write cut short at the journal's end).
- */
-
-static size_t
-ngx_http_runs_j_resync(u_char *data, size_t from, size_t len)
-{
-    size_t    off;
-    uint32_t  size, crc, type;
-
-    for (off = from + 1; off + NGX_HTTP_RUNS_J_RECORD + 8 <= len; off++) {
-        ngx_http_runs_j_get(size, data + off);
-
-        if (size < NGX_HTTP_RUNS_J_RECORD + 8 || size > len - off) {
-            continue;
-        }
-
-        ngx_http_runs_j_get(type, data + off + 16);
-
-        if (type == 0 || type >= NGX_HTTP_RUNS_J_TYPES) {
-            continue;
-        }
-
-        ngx_http_runs_j_get(crc, data + off + 4);
-
-        if (ngx_http_runs_crc32(data + off + 8, size - 8) == crc) {
-            return off;
-        }
-    }
-
-    return 0;
-}
-
-
-/* open addressing by key; the record of the latest change wins */
-
-static ngx_int_t
-ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
-    uint64_t change, ngx_uint_t type, u_char *rec)
-{
-    ngx_uint_t               i, j, size;
-    ngx_http_runs_jentry_t  *e, *old;
-
-    if (ix->e == NULL || (ix->n + 1) * 2 > ix->mask + 1) {
-        old = ix->e;
-        size = ix->e ? (ix->mask + 1) * 2 : 1024;
-
-        e = ngx_alloc(size * sizeof(ngx_http_runs_jentry_t), ngx_cycle->log);
-        if (e == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(e, size * sizeof(ngx_http_runs_jentry_t));
-
-        if (old) {
-            for (i = 0; i <= ix->mask; i++) {
-                if (old[i].rec == NULL) {
-                    continue;
-                }
-
-                for (j = ngx_http_runs_j_slot(old[i].key, size - 1);
-                     e[j].rec;
-                     j = (j + 1) & (size - 1))
-                { /* void */ }
-
-                e[j] = old[i];
-            }
-
-            ngx_free(old);
-        }
-
-        ix->e = e;
-        ix->mask = size - 1;
-    }
-
-    for (i = ngx_http_runs_j_slot(key, ix->mask);
-         ix->e[i].rec;
-         i = (i + 1) & ix->mask)
-    {
-        if (ix->e[i].key == key) {
-            if (change >= ix->e[i].change) {
-                ix->e[i].change = change;
-                ix->e[i].type = type;
-                ix->e[i].rec = rec;
-            }
-
-            return NGX_OK;
-        }
-    }
-
-    ix->e[i].key = key;
-    ix->e[i].change = change;
-    ix->e[i].type = type;
-    ix->e[i].rec = rec;
-    ix->n++;
-
-    return NGX_OK;
-}
-
-
-/* a live record while the zone is rebuilt, in creation order */
-typedef struct {
-    uint64_t                    seq;
-    u_char                     *body;
-} ngx_http_runs_jlive_t;
-
-
-static ngx_http_runs_jlive_t *
-ngx_http_runs_j_live(ngx_http_runs_replay_t *rp, ngx_uint_t c,
-    ngx_uint_t type, size_t seq_at, ngx_uint_t *n)
-{
-    ngx_uint_t               i, k;
-    ngx_http_runs_jlive_t   *l;
-    ngx_http_runs_jindex_t  *ix;
-
-    ix = &rp->idx[c];
-    *n = 0;
-
-    l = ngx_alloc((ix->n + 1) * sizeof(ngx_http_runs_jlive_t), rp->log);
-    if (l == NULL) {
-        return NULL;
-    }
-
-    for (i = 0, k = 0; ix->e && i <= ix->mask; i++) {
-        if (ix->e[i].rec == NULL || ix->e[i].type != type) {
-            continue;
-        }
-
-        l[k].body = ix->e[i].rec + NGX_HTTP_RUNS_J_RECORD;
-        ngx_http_runs_j_get(l[k].seq, l[k].body + seq_at);
-        k++;
-    }
-
-    ngx_qsort(l, k, sizeof(ngx_http_runs_jlive_t), ngx_http_runs_j_by_seq);
-
-    *n = k;
-
-    return l;
-}
-
-
-static int ngx_libc_cdecl
-ngx_http_runs_j_by_seq(const void *a, const void *b)
-{
-    const ngx_http_runs_jlive_t  *x = a, *y = b;
-
-    return (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-
-/* sessions, then launchers, then runs, each in creation order */
-
-static ngx_int_t
-ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
-{
-    uint64_t                  seq, sid1;
-    ngx_int_t                 rc;
-    ngx_str_t                 name;
-    ngx_uint_t                i, n, c;
-    ngx_queue_t              *q, *next;
-    ngx_http_runs_shctx_t    *sh;
-    ngx_http_runs_jlive_t    *l;
-    ngx_http_runs_session_t  *sess;
-
-    static const ngx_uint_t   types[3] = { NGX_HTTP_RUNS_J_SESSION,
-                                           NGX_HTTP_RUNS_J_LAUNCHER,
-                                           NGX_HTTP_RUNS_J_RUN };
-    static const ngx_uint_t   classes[3] = { 1, 2, 0 };
-
-    sh = rp->zone->sh;
-    rc = NGX_OK;
-
-    for (c = 0; c < 3 && rc == NGX_OK; c++) {
-
-        l = ngx_http_runs_j_live(rp, classes[c], types[c],
-                                 types[c] == NGX_HTTP_RUNS_J_SESSION ? 0 : 8,
-                                 &n);
-        if (l == NULL) {
-            return NGX_ERROR;
-        }
-
-        for (i = 0; i < n && rc == NGX_OK; i++) {
-
-            switch (types[c]) {
-
-            case NGX_HTTP_RUNS_J_SESSION:
-                ngx_http_runs_j_get(seq, l[i].body);
-                ngx_http_runs_j_get(sid1, l[i].body + 8);
-                name.len = l[i].body[22];
-                name.data = l[i].body + NGX_HTTP_RUNS_J_SESSION_BODY;
-
-                if (ngx_http_runs_j_restore_session(rp, l[i].body, seq, sid1,
-                                                    &name)
-                    == NULL)
-                {
-                    rc = NGX_ERROR;
-                }
-
-                break;
-
-            case NGX_HTTP_RUNS_J_LAUNCHER:
-                rc = ngx_http_runs_j_restore_launcher(rp, l[i].body,
-                                                      l[i].seq);
-                break;
-
-            default:
-                rc = ngx_http_runs_j_restore_run(rp, l[i].body);
-            }
-        }
-
-        ngx_free(l);
-    }
-
-    if (rc != NGX_OK) {
-        ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
-                      "runs_zone \"%V\" (%uz bytes) is too small for what "
-                      "its runs_journal holds: enlarge it", &rp->zone->name,
-                      rp->zone->size);
-        return NGX_ERROR;
-    }
-
-    /* sessions whose every run is gone go too; the others may go on */
-
-    for (q = ngx_queue_head(&sh->session_list);
-         q != ngx_queue_sentinel(&sh->session_list);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        sess = ngx_queue_data(q, ngx_http_runs_session_t, all);
-
-        if (sess->nruns == 0) {
-            ngx_http_runs_free_session_locked(rp->zone, sess);
-            continue;
-        }
-
-        ngx_http_runs_make_ready_locked(sh, sess, NULL);
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * A session as it was: body NULL for one made again from a run whose
- * session record is gone.  A name taken by an older session means that
- * one had ended (every run of it removed) before this one started: the
- * older one goes.
- */
-
-static ngx_http_runs_session_t *
-ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
-    uint64_t seq, uint64_t sid1, ngx_str_t *name)
-{
-    size_t                    ilen;
-    uint16_t                  project_len, flags;
-    ngx_http_runs_shctx_t    *sh;
-    ngx_http_runs_session_t  *sess, *old;
-
-    sh = rp->zone->sh;
-
-    old = ngx_http_runs_lookup_session_locked(sh, name);
-
-    if (old && old->nruns == 0) {
-        ngx_http_runs_free_session_locked(rp->zone, old);
-    }
-
-    sess = ngx_http_runs_new_session_locked(rp->zone, name);
-    if (sess == NULL) {
-        return NULL;
-    }
-
-    sess->seq = seq;
-    sess->sid1 = sid1;
-
-    if (body) {
-        ngx_http_runs_j_get(project_len, body + 16);
-        ngx_http_runs_j_get(flags, body + 18);
-
-        sess->project_dir_len = project_len;
-        sess->agent_name_len = body[20];
-        sess->parent_len = body[21];
-        sess->has_start = (flags & NGX_HTTP_RUNS_JF_START) ? 1 : 0;
-
-        ilen = sess->agent_name_len + sess->project_dir_len
-               + sess->parent_len;
-
-        if (ilen) {
-            sess->inherit = ngx_http_runs_alloc_locked(rp->zone, ilen, sess);
-            if (sess->inherit == NULL) {
-                ngx_slab_free_locked(rp->zone->shpool, sess);
-                return NULL;
-            }
-
-            ngx_memcpy(sess->inherit,
-                       body + NGX_HTTP_RUNS_J_SESSION_BODY + name->len, ilen);
-        }
-    }
-
-    sess->next = sh->sessions[sess->hash & sh->mask];
-    sh->sessions[sess->hash & sh->mask] = sess;
-    sess->next_by_id = sh->session_ids[sess->sid1 & sh->mask];
-    sh->session_ids[sess->sid1 & sh->mask] = sess;
-    ngx_queue_insert_tail(&sh->session_list, &sess->all);
-    sh->nsessions++;
-    sess->pinned = 0;
-
-    if (seq > sh->session_seq) {
-        sh->session_seq = seq;
-    }
-
-    return sess;
-}
-
-
-/* a launcher, registered as it was; its silence counts from now */
-
-static ngx_int_t
-ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
-    uint64_t seq)
-{
-    u_char                    *p;
-    uint32_t                   len[4];
-    uint64_t                   key;
-    uint16_t                   flags;
-    ngx_str_t                  s[4];
-    ngx_uint_t                 i;
-    ngx_http_runs_shctx_t     *sh;
-    ngx_http_runs_launcher_t  *lr;
-
-    sh = rp->zone->sh;
-
-    ngx_http_runs_j_get(key, body);
-    ngx_memcpy(len, body + 24, sizeof(len));
-    ngx_http_runs_j_get(flags, body + 40);
-
-    p = body + NGX_HTTP_RUNS_J_LAUNCHER_BODY;
-
-    for (i = 0; i < 4; i++) {
-        s[i].len = len[i];
-        s[i].data = (flags & (NGX_HTTP_RUNS_JF_NULL << i)) ? NULL : p;
-        p += len[i];
-    }
-
-    lr = ngx_http_runs_alloc_locked(rp->zone,
-                                    sizeof(ngx_http_runs_launcher_t)
-                                    + len[0] + len[1] + len[2] + len[3],
-                                    NULL);
-    if (lr == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(lr, sizeof(ngx_http_runs_launcher_t));
-
-    p = (u_char *) lr + sizeof(ngx_http_runs_launcher_t);
-    p = ngx_http_runs_copy_str(p, &lr->hostname, &s[0]);
-    p = ngx_http_runs_copy_str(p, &lr->project_dir, &s[1]);
-    p = ngx_http_runs_copy_str(p, &lr->executor_type, &s[2]);
-    (void) ngx_http_runs_copy_str(p, &lr->agents, &s[3]);
-
-    lr->node.key = key;
-    lr->seq = seq;
-    ngx_http_runs_make_id(lr->id, "lnch_", 5, key);
-    ngx_http_runs_j_get(lr->registered_at, body + 16);
-    lr->last_heartbeat = rp->now;
-    lr->deregister = (flags & NGX_HTTP_RUNS_JF_DEREGISTER) ? 1 : 0;
-
-    ngx_queue_init(&lr->runs);
-    ngx_queue_init(&lr->stops);
-    ngx_queue_init(&lr->waiters);
-
-    ngx_rbtree_insert(&sh->launchers, &lr->node);
-    ngx_queue_insert_tail(&sh->launcher_list, &lr->list);
-    sh->nlaunchers++;
-
-    if (seq > sh->launcher_seq) {
-        sh->launcher_seq = seq;
-    }
-
-    return NGX_OK;
-}
-
-
-/* a run as it was, in its session, held by its launcher */
-
-static ngx_int_t
-ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
-{
-    u_char                   *p;
-    size_t                    slen;
-    uint16_t                  flags;
-    uint64_t                  sseq, sid1;
-    ngx_str_t                 name;
-    ngx_http_runs_run_t      *run;
-    ngx_http_runs_shctx_t    *sh;
-    ngx_http_runs_session_t  *sess;
-
-    sh = rp->zone->sh;
-
-    ngx_http_runs_j_get(sseq, body + 16);
-    ngx_http_runs_j_get(sid1, body + 24);
-
-    name.len = body[90];
-    name.data = body + NGX_HTTP_RUNS_J_RUN_BODY;
-
-    sess = ngx_http_runs_lookup_session_seq_locked(sh, sseq);
-
-    if (sess == NULL) {
-        sess = ngx_http_runs_j_restore_session(rp, NULL, sseq, sid1, &name);
-        if (sess == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    run = ngx_http_runs_alloc_locked(rp->zone, sizeof(ngx_http_runs_run_t),
-                                     sess);
-    if (run == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(run, sizeof(ngx_http_runs_run_t));
-
-    ngx_http_runs_j_get(run->id, body);
-    ngx_http_runs_j_get(run->seq, body + 8);
-    ngx_http_runs_j_get(run->launcher_key, body + 32);
-    ngx_http_runs_j_get(run->created_at, body + 40);
-    ngx_http_runs_j_get(run->claimed_at, body + 48);
-    ngx_http_runs_j_get(run->started_at, body + 56);
-    ngx_http_runs_j_get(run->completed_at, body + 64);
-    ngx_http_runs_j_get(run->prompt_len, body + 72);
-    ngx_http_runs_j_get(run->error_len, body + 76);
-    ngx_http_runs_j_get(run->result_len, body + 80);
-    ngx_http_runs_j_get(run->project_dir_len, body + 84);
-    ngx_http_runs_j_get(flags, body + 86);
-    run->agent_name_len = body[88];
-    run->parent_len = body[89];
-    run->status = body[91];
-    run->type = body[92];
-    run->error_note = body[93];
-
-    run->has_launcher_id = (flags & NGX_HTTP_RUNS_JF_LAUNCHER) ? 1 : 0;
-    run->requeued = (flags & NGX_HTTP_RUNS_JF_REQUEUED) ? 1 : 0;
-    run->error_cut = (flags & NGX_HTTP_RUNS_JF_ERROR_CUT) ? 1 : 0;
-    run->result_cut = (flags & NGX_HTTP_RUNS_JF_RESULT_CUT) ? 1 : 0;
-    run->has_result = (flags & NGX_HTTP_RUNS_JF_RESULT) ? 1 : 0;
-    run->callback = (flags & NGX_HTTP_RUNS_JF_CALLBACK) ? 1 : 0;
-    run->stop_queued = (flags & NGX_HTTP_RUNS_JF_STOP) ? 1 : 0;
-
-    slen = ngx_http_runs_strings_len(run);
-    p = body + NGX_HTTP_RUNS_J_RUN_BODY + name.len;
-
-    /* a run's strings are never empty: it has a prompt */
-    run->strings = ngx_http_runs_alloc_locked(rp->zone, slen, sess);
-    if (run->strings == NULL) {
-        ngx_slab_free_locked(rp->zone->shpool, run);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(run->strings, p, slen);
-
-    ngx_http_runs_insert_run_locked(sh, run, sess);
-
-    if (!ngx_http_runs_is_terminal(run->status)) {
-        ngx_http_runs_j_adopt(rp, run);
-    }
-
-    if (run->seq > sh->seq) {
-        sh->seq = run->seq;
-    }
-
-    sh->stamped = ngx_max(sh->stamped,
-                          ngx_max(run->created_at, run->completed_at));
-
-    return NGX_OK;
-}
-
-
-/*
- * A held run goes back to its launcher; one whose launcher is gone is
- * taken back (claimed) or fails as runner loss would have it.
- */
-
-static void
-ngx_http_runs_j_adopt(ngx_http_runs_replay_t *rp, ngx_http_runs_run_t *run)
-{
-    ngx_http_runs_shctx_t     *sh;
-    ngx_http_runs_launcher_t  *lr;
-
-    sh = rp->zone->sh;
-
-    if (run->status == NGX_HTTP_RUNS_PENDING) {
-        return;
-    }
-
-    lr = ngx_http_runs_lookup_launcher_locked(sh, run->launcher_key);
-
-    if (lr) {
-        run->launcher = lr;
-        ngx_queue_insert_tail(&lr->runs, &run->owned);
-
-        if (run->stop_queued) {
-            ngx_queue_insert_tail(&lr->stops, &run->stop);
-        }
-
-        return;
-    }
-
-    run->stop_queued = 0;
-
-    if (run->status == NGX_HTTP_RUNS_CLAIMED) {
-        sh->nstatus[run->status]--;
-        sh->nstatus[NGX_HTTP_RUNS_PENDING]++;
-        run->status = NGX_HTTP_RUNS_PENDING;
-        run->requeued = 1;
-        return;
-    }
-
-    sh->nstatus[run->status]--;
-    sh->nstatus[NGX_HTTP_RUNS_FAILED]++;
-    run->status = NGX_HTTP_RUNS_FAILED;
-    run->error_note = NGX_HTTP_RUNS_NOTE_LOST;
-    run->completed_at = rp->now;
-    run->session->nblocking--;
-
-    ngx_queue_remove(&run->state);
-    ngx_queue_insert_tail(&sh->finished, &run->state);
 }
 
 
@@ -1448,4 +812,22 @@ ngx_uint_t
 ngx_http_runs_store_retired(ngx_http_runs_zone_t *zone)
 {
     return zone->sh && zone->sh->retired;
+}
+
+
+/* whether the journal cannot be written: changes are refused up front */
+
+ngx_uint_t
+ngx_http_runs_store_jfailing(ngx_http_runs_zone_t *zone)
+{
+    return zone->sh && zone->sh->jfailing;
+}
+
+
+void
+ngx_http_runs_store_jfail(ngx_http_runs_zone_t *zone, ngx_uint_t failing)
+{
+    if (zone->sh->jfailing != failing) {
+        zone->sh->jfailing = failing;
+    }
 }

@@ -228,6 +228,8 @@ struct ngx_http_runs_shctx_s {
                                                buffers, not yet written */
     ngx_atomic_t                retired;    /* a resized zone replaces
                                                this one: no more changes */
+    ngx_atomic_t                jfailing;   /* the journal's last write
+                                               failed: changes refused */
     ngx_atomic_t                jflight[NGX_HTTP_RUNS_DOORBELLS];
                                             /* per worker slot: 1 + the
                                                generation of the file its
@@ -280,11 +282,7 @@ typedef struct {
     }                           line[NGX_HTTP_RUNS_AFTER_LINES];
     ngx_uint_t                  nobj;       /* records touched, for the
                                                journal */
-    struct {
-        ngx_uint_t              type;       /* NGX_HTTP_RUNS_J_* */
-        uint64_t                key;        /* run or launcher id,
-                                               session number */
-    }                           obj[NGX_HTTP_RUNS_AFTER_OBJECTS];
+    ngx_http_runs_jobj_t        obj[NGX_HTTP_RUNS_AFTER_OBJECTS];
 } ngx_http_runs_after_t;
 
 

@@ -639,6 +639,29 @@ flow 'the journal is compacted while runs change and a restart reads it back', 7
     unlike $r->{text}, qr/\[(?:warn|error|emerg)\].*runs_journal/, 'the journal read back without a warning';
 };
 
+# buffer=1m: a result of 3 MB makes a record larger than the buffer; it
+# is not dropped: the buffers grow to hold it and it is written whole
+flow 'a record larger than the journal buffer is written whole', 6, sub {
+    my $L = register_launcher(hostname => 'large');
+    my $id = create_run(session_name => 'large-1', prompt => 'a large answer');
+    my $r = claim($L);
+    is $r && $r->{run_id}, $id, 'claimed';
+    launcher_event($id, 'started', { launcher_id => $L });
+    my $result = join '', map { sprintf "%07d large result line\n", $_ } 1 .. 120_000;
+    my $res = launcher_event($id, 'completed', { launcher_id => $L, result => $result });
+    is $res->{status}, 200, sprintf('completed with a %d-byte result', length $result);
+    my @small = map { scalar create_run(session_name => "large-s$_", prompt => "after $_") } 1 .. 5;
+    my $s0 = snapshot();
+    ok nginx_down('kill'), 'SIGKILL of the master and the workers once answered';
+    my $up = nginx_start();
+    ok $up->{up}, 'started again' or diag($up->{text});
+    my $run = get_run($id);
+    ok $run && defined $run->{result} && $run->{result} eq $result,
+       'the result is there, byte for byte'
+        or diag('result of ' . length($run->{result} // '') . ' bytes');
+    same_state(snapshot(), $s0, 'the runs created after it are there too');
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -885,5 +908,17 @@ not a directory
     runs_zone runs 16m;
     runs_claim_timeout 120s;
     runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal compact=64k;
+--- user_files
+>>> journal/.keep
+
+
+
+=== TEST 21: a record larger than the journal buffer is written whole
+--- http_config
+    runs_zone runs 32m;
+    runs_claim_timeout 120s;
+    runs_result_max 8m;
+    client_max_body_size 16m;
+    runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal buffer=1m;
 --- user_files
 >>> journal/.keep
