@@ -19,6 +19,14 @@
 #include <libgen.h>
 
 
+/* the file's pages read in one go, not one fault at a time */
+#ifdef MAP_POPULATE
+#define NGX_HTTP_RUNS_MAP_POPULATE  MAP_POPULATE
+#else
+#define NGX_HTTP_RUNS_MAP_POPULATE  0
+#endif
+
+
 static ngx_int_t ngx_http_runs_journal_create(ngx_http_runs_journal_t *j,
     ngx_log_t *log);
 static ngx_int_t ngx_http_runs_journal_read(ngx_str_t *path,
@@ -204,7 +212,8 @@ ngx_http_runs_journal_read(ngx_str_t *path, ngx_str_t *image, ngx_fd_t *fdp,
 
     /* mapped, not copied: a journal of a million runs is 300 MB */
     image->len = ngx_file_size(&fi);
-    image->data = mmap(NULL, image->len, PROT_READ, MAP_PRIVATE, fd, 0);
+    image->data = mmap(NULL, image->len, PROT_READ,
+                       MAP_PRIVATE|NGX_HTTP_RUNS_MAP_POPULATE, fd, 0);
 
     if (image->data == MAP_FAILED) {
         ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,

@@ -19,7 +19,7 @@ typedef struct {
     uint64_t                    key;
     uint64_t                    change;
     u_char                     *rec;        /* the record, NULL: none */
-    ngx_uint_t                  type;
+    void                       *obj;        /* what it was rebuilt as */
 } ngx_http_runs_jentry_t;
 
 typedef struct {
@@ -28,6 +28,12 @@ typedef struct {
     ngx_uint_t                  n;
 } ngx_http_runs_jindex_t;
 
+/* a live record while the zone is rebuilt, in creation order */
+typedef struct {
+    uint64_t                    seq;
+    u_char                     *body;
+} ngx_http_runs_jlive_t;
+
 typedef struct {
     ngx_http_runs_zone_t       *zone;
     u_char                     *data;
@@ -35,6 +41,8 @@ typedef struct {
     ngx_log_t                  *log;
     ngx_http_runs_jindex_t      idx[3];     /* runs, sessions, launchers */
     int64_t                     now;
+    ngx_uint_t                  check;      /* "nginx -t": the records
+                                               checked, nothing built */
 } ngx_http_runs_replay_t;
 
 
@@ -44,8 +52,18 @@ static size_t ngx_http_runs_j_resync(u_char *data, size_t from,
     size_t len);
 static ngx_uint_t ngx_http_runs_j_good(u_char *p, size_t len);
 static ngx_int_t ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix,
-    uint64_t key, uint64_t change, ngx_uint_t type, u_char *rec);
+    uint64_t key, uint64_t change, u_char *rec);
+static ngx_int_t ngx_http_runs_j_presize(ngx_http_runs_replay_t *rp);
+static ngx_int_t ngx_http_runs_j_grow(ngx_http_runs_jindex_t *ix,
+    ngx_uint_t size);
+static void *ngx_http_runs_j_table(size_t size);
+static void ngx_http_runs_j_table_free(void *p, size_t size);
+static void ngx_http_runs_j_order(ngx_http_runs_jlive_t *l, ngx_uint_t n);
 static ngx_int_t ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp);
+static void ngx_http_runs_j_prefault(ngx_http_runs_zone_t *zone,
+    ngx_str_t *images, ngx_uint_t n);
+static ngx_http_runs_jentry_t *ngx_http_runs_j_find(ngx_http_runs_jindex_t *ix,
+    uint64_t key);
 static ngx_http_runs_session_t *ngx_http_runs_j_restore_session(
     ngx_http_runs_replay_t *rp, u_char *body, uint64_t seq, uint64_t sid1,
     ngx_str_t *name);
@@ -77,6 +95,18 @@ ngx_http_runs_j_mix(uint64_t x)
     (ngx_http_runs_j_mix(key) & (mask))
 
 
+/* the index a record's key goes to: runs, sessions, launchers */
+
+static ngx_inline ngx_uint_t
+ngx_http_runs_j_class(uint32_t type)
+{
+    return (type == NGX_HTTP_RUNS_J_RUN || type == NGX_HTTP_RUNS_J_RUN_GONE)
+           ? 0
+           : (type == NGX_HTTP_RUNS_J_SESSION
+              || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1 : 2;
+}
+
+
 /*
  * Rebuilds a new, empty zone from journal images: the journal, and the
  * journal it replaced when a compaction was cut short.  NGX_OK (valid[i]:
@@ -98,6 +128,7 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
     rp.zone = zone;
     rp.log = log;
     rp.now = ngx_http_runs_now();
+    rp.check = ngx_test_config;
 
     rc = NGX_OK;
 
@@ -140,10 +171,20 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
                        sizeof(zone->sh->name_key));
         }
 
+        if (!rp.check && ngx_http_runs_j_presize(&rp) != NGX_OK) {
+            ngx_log_error(NGX_LOG_EMERG, log, 0,
+                          "no memory to read the runs_journal of "
+                          "runs_zone \"%V\"", &zone->name);
+            rc = NGX_ERROR;
+            break;
+        }
+
         rc = ngx_http_runs_j_scan(&rp, &valid[i]);
     }
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK && !rp.check) {
+        ngx_http_runs_j_prefault(zone, images, n);
+
         ngx_shmtx_lock(&zone->shpool->mutex);
         rc = ngx_http_runs_j_apply(&rp);
         ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -151,11 +192,108 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
 
     for (i = 0; i < 3; i++) {
         if (rp.idx[i].e) {
-            ngx_free(rp.idx[i].e);
+            ngx_http_runs_j_table_free(rp.idx[i].e, (rp.idx[i].mask + 1)
+                                              * sizeof(ngx_http_runs_jentry_t));
         }
     }
 
     return rc;
+}
+
+
+/*
+ * The indexes made large enough at once for the records of an image,
+ * counted by their sizes alone (the scan checks them): a million runs
+ * make tables of millions of slots, and growing them on the way moves
+ * every entry again and again.
+ */
+
+static ngx_int_t
+ngx_http_runs_j_presize(ngx_http_runs_replay_t *rp)
+{
+    size_t                   off;
+    uint32_t                 size, type;
+    ngx_uint_t               c, count[3], slots;
+    ngx_http_runs_jindex_t  *ix;
+
+    count[0] = count[1] = count[2] = 0;
+
+    for (off = NGX_HTTP_RUNS_J_HEADER;
+         rp->len - off >= NGX_HTTP_RUNS_J_RECORD;
+         off += size)
+    {
+        ngx_http_runs_j_get(size, rp->data + off);
+        ngx_http_runs_j_get(type, rp->data + off + 16);
+
+        if (size < NGX_HTTP_RUNS_J_RECORD || size > rp->len - off) {
+            break;
+        }
+
+        count[ngx_http_runs_j_class(type)]++;
+    }
+
+    if (off < rp->len && off > NGX_HTTP_RUNS_J_HEADER) {
+        /* a write cut short on the way: the rest counted like the start */
+        for (c = 0; c < 3; c++) {
+            count[c] = (ngx_uint_t) ((double) count[c] * rp->len / off) + 1;
+        }
+    }
+
+    for (c = 0; c < 3; c++) {
+        ix = &rp->idx[c];
+
+        for (slots = 4096; slots < 2 * (ix->n + count[c]); slots <<= 1) {
+            /* void */
+        }
+
+        if (slots > ix->mask + 1
+            && ngx_http_runs_j_grow(ix, slots) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The next record after *pf (not checked: a hint only) has its index
+ * slot fetched into the cache while the records before it are read: the
+ * indexes of a large journal are far larger than the cache.
+ */
+
+static ngx_inline void
+ngx_http_runs_j_prefetch(ngx_http_runs_replay_t *rp, size_t *pf)
+{
+    uint32_t                 size, type;
+    uint64_t                 key;
+    ngx_http_runs_jindex_t  *ix;
+
+    if (rp->len - *pf < NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t)) {
+        return;
+    }
+
+    ngx_http_runs_j_get(size, rp->data + *pf);
+
+    if (size < NGX_HTTP_RUNS_J_RECORD + sizeof(uint64_t)
+        || size > rp->len - *pf)
+    {
+        return;
+    }
+
+    ngx_http_runs_j_get(type, rp->data + *pf + 16);
+    ngx_http_runs_j_get(key, rp->data + *pf + NGX_HTTP_RUNS_J_RECORD);
+
+    ix = &rp->idx[ngx_http_runs_j_class(type)];
+
+#if (__GNUC__)
+    if (ix->e) {
+        __builtin_prefetch(&ix->e[ngx_http_runs_j_slot(key, ix->mask)], 1);
+    }
+#endif
+
+    *pf += size;
 }
 
 
@@ -164,14 +302,28 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
 static ngx_int_t
 ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
 {
-    size_t      off, good;
+    size_t      off, good, pf;
     uint32_t    size, crc, type;
     uint64_t    change, key;
-    ngx_uint_t  c;
+    ngx_uint_t  c, i;
 
     off = NGX_HTTP_RUNS_J_HEADER;
+    pf = off;
 
     while (off < rp->len) {
+
+        if (!rp->check) {
+            /* the index slots of the next records, asked for early */
+            if (pf <= off) {
+                pf = off;
+
+                for (i = 0; i < 8; i++) {
+                    ngx_http_runs_j_prefetch(rp, &pf);
+                }
+            }
+
+            ngx_http_runs_j_prefetch(rp, &pf);
+        }
 
         size = 0;
         crc = 0;
@@ -227,14 +379,12 @@ ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
         ngx_http_runs_j_get(change, rp->data + off + 8);
         ngx_http_runs_j_get(key, rp->data + off + NGX_HTTP_RUNS_J_RECORD);
 
-        c = (type == NGX_HTTP_RUNS_J_RUN || type == NGX_HTTP_RUNS_J_RUN_GONE)
-            ? 0
-            : (type == NGX_HTTP_RUNS_J_SESSION
-               || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1 : 2;
+        c = ngx_http_runs_j_class(type);
 
-        if (ngx_http_runs_j_index(&rp->idx[c], key, change, type,
-                                  rp->data + off)
-            != NGX_OK)
+        if (!rp->check
+            && ngx_http_runs_j_index(&rp->idx[c], key, change,
+                                     rp->data + off)
+               != NGX_OK)
         {
             ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
                           "no memory to read the runs_journal of "
@@ -325,45 +475,69 @@ ngx_http_runs_store_jboundary(u_char *data, size_t len)
 }
 
 
+/*
+ * The part of the zone the journal's records will take, its pages made
+ * at once (Linux 5.14): a million runs fill hundreds of megabytes, and a
+ * page fault for each page costs more than the rest of the replay.
+ */
+
+static void
+ngx_http_runs_j_prefault(ngx_http_runs_zone_t *zone, ngx_str_t *images,
+    ngx_uint_t n)
+{
+#if (NGX_LINUX && defined MADV_POPULATE_WRITE)
+    size_t      len;
+    ngx_uint_t  i;
+
+    for (len = 0, i = 0; i < n; i++) {
+        len += images[i].len;
+    }
+
+    len = ngx_min(2 * len, zone->size);
+    len = ngx_align(len, ngx_pagesize);
+
+    (void) madvise(zone->shpool, len, MADV_POPULATE_WRITE);
+#endif
+}
+
+
+/* the index's entry of a key, NULL: none */
+
+static ngx_http_runs_jentry_t *
+ngx_http_runs_j_find(ngx_http_runs_jindex_t *ix, uint64_t key)
+{
+    ngx_uint_t  i;
+
+    if (ix->e == NULL) {
+        return NULL;
+    }
+
+    for (i = ngx_http_runs_j_slot(key, ix->mask);
+         ix->e[i].rec;
+         i = (i + 1) & ix->mask)
+    {
+        if (ix->e[i].key == key) {
+            return &ix->e[i];
+        }
+    }
+
+    return NULL;
+}
+
+
 /* open addressing by key; the record of the latest change wins */
 
 static ngx_int_t
 ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
-    uint64_t change, ngx_uint_t type, u_char *rec)
+    uint64_t change, u_char *rec)
 {
-    ngx_uint_t               i, j, size;
-    ngx_http_runs_jentry_t  *e, *old;
+    ngx_uint_t  i;
 
-    if (ix->e == NULL || (ix->n + 1) * 2 > ix->mask + 1) {
-        old = ix->e;
-        size = ix->e ? (ix->mask + 1) * 2 : 1024;
-
-        e = ngx_alloc(size * sizeof(ngx_http_runs_jentry_t), ngx_cycle->log);
-        if (e == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_memzero(e, size * sizeof(ngx_http_runs_jentry_t));
-
-        if (old) {
-            for (i = 0; i <= ix->mask; i++) {
-                if (old[i].rec == NULL) {
-                    continue;
-                }
-
-                for (j = ngx_http_runs_j_slot(old[i].key, size - 1);
-                     e[j].rec;
-                     j = (j + 1) & (size - 1))
-                { /* void */ }
-
-                e[j] = old[i];
-            }
-
-            ngx_free(old);
-        }
-
-        ix->e = e;
-        ix->mask = size - 1;
+    if ((ix->n + 1) * 2 > ix->mask + 1
+        && ngx_http_runs_j_grow(ix, ix->e ? (ix->mask + 1) * 2 : 4096)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     for (i = ngx_http_runs_j_slot(key, ix->mask);
@@ -373,7 +547,6 @@ ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
         if (ix->e[i].key == key) {
             if (change >= ix->e[i].change) {
                 ix->e[i].change = change;
-                ix->e[i].type = type;
                 ix->e[i].rec = rec;
             }
 
@@ -383,7 +556,6 @@ ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
 
     ix->e[i].key = key;
     ix->e[i].change = change;
-    ix->e[i].type = type;
     ix->e[i].rec = rec;
     ix->n++;
 
@@ -391,17 +563,83 @@ ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix, uint64_t key,
 }
 
 
-/* a live record while the zone is rebuilt, in creation order */
-typedef struct {
-    uint64_t                    seq;
-    u_char                     *body;
-} ngx_http_runs_jlive_t;
+/* the index moved to a table of "size" slots */
+
+static ngx_int_t
+ngx_http_runs_j_grow(ngx_http_runs_jindex_t *ix, ngx_uint_t size)
+{
+    ngx_uint_t               i, j;
+    ngx_http_runs_jentry_t  *e, *old;
+
+    e = ngx_http_runs_j_table(size * sizeof(ngx_http_runs_jentry_t));
+    if (e == NULL) {
+        return NGX_ERROR;
+    }
+
+    old = ix->e;
+
+    if (old) {
+        for (i = 0; i <= ix->mask; i++) {
+            if (old[i].rec == NULL) {
+                continue;
+            }
+
+            for (j = ngx_http_runs_j_slot(old[i].key, size - 1);
+                 e[j].rec;
+                 j = (j + 1) & (size - 1))
+            { /* void */ }
+
+            e[j] = old[i];
+        }
+
+        ngx_http_runs_j_table_free(old, (ix->mask + 1)
+                                        * sizeof(ngx_http_runs_jentry_t));
+    }
+
+    ix->e = e;
+    ix->mask = size - 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A table of zeros for the replay (an index, a placement by number): the
+ * kernel's zeroed pages, not memory cleared by hand; NULL: no memory.
+ */
+
+static void *
+ngx_http_runs_j_table(size_t size)
+{
+    void  *p;
+
+    p = mmap(NULL, size, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANON, -1, 0);
+
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+
+#if (NGX_LINUX && defined MADV_HUGEPAGE)
+    /* fewer TLB misses while the index is probed at random */
+    (void) madvise(p, size, MADV_HUGEPAGE);
+#endif
+
+    return p;
+}
+
+
+static void
+ngx_http_runs_j_table_free(void *p, size_t size)
+{
+    (void) munmap(p, size);
+}
 
 
 static ngx_http_runs_jlive_t *
 ngx_http_runs_j_live(ngx_http_runs_replay_t *rp, ngx_uint_t c,
     ngx_uint_t type, size_t seq_at, ngx_uint_t *n)
 {
+    uint32_t                 t;
     ngx_uint_t               i, k;
     ngx_http_runs_jlive_t   *l;
     ngx_http_runs_jindex_t  *ix;
@@ -415,7 +653,13 @@ ngx_http_runs_j_live(ngx_http_runs_replay_t *rp, ngx_uint_t c,
     }
 
     for (i = 0, k = 0; ix->e && i <= ix->mask; i++) {
-        if (ix->e[i].rec == NULL || ix->e[i].type != type) {
+        if (ix->e[i].rec == NULL) {
+            continue;
+        }
+
+        ngx_http_runs_j_get(t, ix->e[i].rec + 16);
+
+        if (t != type) {
             continue;
         }
 
@@ -424,7 +668,7 @@ ngx_http_runs_j_live(ngx_http_runs_replay_t *rp, ngx_uint_t c,
         k++;
     }
 
-    ngx_qsort(l, k, sizeof(ngx_http_runs_jlive_t), ngx_http_runs_j_by_seq);
+    ngx_http_runs_j_order(l, k);
 
     *n = k;
 
@@ -441,6 +685,69 @@ ngx_http_runs_j_by_seq(const void *a, const void *b)
 }
 
 
+/*
+ * In creation order: numbers are given one after the other, so those of
+ * the live records are nearly dense; each is put at its place in a table
+ * as long as their range, O(n).  Sparse numbers (most records gone) or
+ * one number twice are sorted.
+ */
+
+static void
+ngx_http_runs_j_order(ngx_http_runs_jlive_t *l, ngx_uint_t n)
+{
+    uint64_t    min, max;
+    ngx_uint_t  i, k, range;
+    u_char    **at;
+
+    if (n < 2) {
+        return;
+    }
+
+    min = max = l[0].seq;
+
+    for (i = 1; i < n; i++) {
+        min = ngx_min(min, l[i].seq);
+        max = ngx_max(max, l[i].seq);
+    }
+
+    if (max - min >= 4 * (uint64_t) n) {
+        goto sort;
+    }
+
+    range = (ngx_uint_t) (max - min) + 1;
+
+    at = ngx_http_runs_j_table(range * sizeof(u_char *));
+    if (at == NULL) {
+        goto sort;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (at[l[i].seq - min]) {
+            ngx_http_runs_j_table_free(at, range * sizeof(u_char *));
+            goto sort;
+        }
+
+        at[l[i].seq - min] = l[i].body;
+    }
+
+    for (i = 0, k = 0; i < range; i++) {
+        if (at[i]) {
+            l[k].seq = min + i;
+            l[k].body = at[i];
+            k++;
+        }
+    }
+
+    ngx_http_runs_j_table_free(at, range * sizeof(u_char *));
+
+    return;
+
+sort:
+
+    ngx_qsort(l, n, sizeof(ngx_http_runs_jlive_t), ngx_http_runs_j_by_seq);
+}
+
+
 /* sessions, then launchers, then runs, each in creation order */
 
 static ngx_int_t
@@ -453,6 +760,7 @@ ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
     ngx_queue_t              *q, *next;
     ngx_http_runs_shctx_t    *sh;
     ngx_http_runs_jlive_t    *l;
+    ngx_http_runs_jentry_t   *e;
     ngx_http_runs_session_t  *sess;
 
     static const ngx_uint_t   types[3] = { NGX_HTTP_RUNS_J_SESSION,
@@ -482,11 +790,17 @@ ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
                 name.len = l[i].body[22];
                 name.data = l[i].body + NGX_HTTP_RUNS_J_SESSION_BODY;
 
-                if (ngx_http_runs_j_restore_session(rp, l[i].body, seq, sid1,
-                                                    &name)
-                    == NULL)
-                {
+                sess = ngx_http_runs_j_restore_session(rp, l[i].body, seq,
+                                                       sid1, &name);
+                if (sess == NULL) {
                     rc = NGX_ERROR;
+                    break;
+                }
+
+                /* for its runs to find it */
+                e = ngx_http_runs_j_find(&rp->idx[1], seq);
+                if (e) {
+                    e->obj = sess;
                 }
 
                 break;
@@ -685,6 +999,7 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
     ngx_str_t                 name;
     ngx_http_runs_run_t      *run;
     ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_jentry_t   *e;
     ngx_http_runs_session_t  *sess;
 
     sh = rp->zone->sh;
@@ -695,13 +1010,23 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
     name.len = body[90];
     name.data = body + NGX_HTTP_RUNS_J_RUN_BODY;
 
-    sess = ngx_http_runs_lookup_session_seq_locked(sh, sseq);
+    /* the session rebuilt just before, found without hashing its id */
+    e = ngx_http_runs_j_find(&rp->idx[1], sseq);
+    sess = e ? e->obj : NULL;
+
+    if (sess == NULL) {
+        sess = ngx_http_runs_lookup_session_seq_locked(sh, sseq);
+    }
 
     if (sess == NULL) {
         sess = ngx_http_runs_j_restore_session(rp, NULL, sseq, sid1, &name);
         if (sess == NULL) {
             return NGX_ERROR;
         }
+    }
+
+    if (e) {
+        e->obj = sess;
     }
 
     run = ngx_http_runs_alloc_locked(rp->zone, sizeof(ngx_http_runs_run_t),
