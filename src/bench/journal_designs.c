@@ -2,9 +2,9 @@
  * journal-designs: the commit protocols of the journal's candidate designs
  * (docs/adr/0011-journal.md), measured on this machine under one load.
  *
- *   journal-designs DIR [--seconds S] [--warmup S] [--writers W]
- *                   [--conns C] [--record BYTES] [--designs LIST]
- *                   [--sqlite-busy-us U]
+ *   journal-designs DIR [--rounds R] [--seconds S] [--warmup S]
+ *                   [--writers W] [--conns C] [--record BYTES]
+ *                   [--designs LIST] [--sqlite-busy-us U]
  *
  * The load, the same for every design: W writer processes (default 2,
  * like 2 nginx workers), each with C requests in flight (default 25: the
@@ -36,9 +36,12 @@
  *   lmdb            LMDB with its default durable commits: a batch is one
  *                   write transaction (LMDB serializes the processes)
  *
- * Each design runs for a warm-up (default 1 s, not counted) and then S
- * seconds (default 3) in DIR/<design>/, whose files are removed after it.
- * Measured: records acknowledged per second, acknowledgement latency,
+ * The designs run in R rounds (default 3), each round every design once,
+ * so that a change of the machine's load (other processes, other I/O on
+ * the disk) hits them alike; each run of a design is a warm-up (default
+ * 0.5 s, not counted) and then S seconds (default 1) in DIR/<design>/,
+ * whose files are removed after it.  Each figure is given for each round
+ * and as its median over the rounds.  Measured: records acknowledged per second, acknowledgement latency,
  * sync operations per second (fdatasync() and fsync() calls, counted by
  * wrappers around them that SQLite and LMDB call too, and LMDB's O_DSYNC
  * writes of its meta page), the files' size per record when every writer
@@ -46,7 +49,8 @@
  * per record (/proc/PID/io write_bytes: whole pages), and their CPU time
  * per record.
  *
- * One JSON object per design on stdout, a table on stderr (its last
+ * One JSON object per design on stdout (the medians, and the records/s
+ * and other load of each round), a table on stderr (its last
  * column: the share of the machine's CPU that other processes used
  * meanwhile, kernel threads included, whose jbd2 commits and writeback
  * work for the designs here too).  "./build.sh designs [ARGS]" builds it
@@ -62,6 +66,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +93,7 @@
 #define MAX_BATCH       (160 * 1024)    /* one message to the writer
                                            process: under the socket's
                                            default send buffer */
+#define MAX_ROUNDS      20
 #define SAMPLES_MAX     (1u << 22)      /* per writer */
 #define REC_HEADER      24              /* size, CRC-32, change, type, 0 */
 #define REC_MIN         (REC_HEADER + 8)
@@ -173,6 +179,7 @@ typedef struct {
 
 static struct {
     const char  *dir;
+    int          rounds;
     double       seconds;
     double       warmup;
     int          writers;
@@ -1338,6 +1345,188 @@ kill_all(pid_t *pids, int n)
 }
 
 
+/* the figures of one design in one round */
+typedef struct {
+    double    acked_per_s;
+    double    p50_us, p90_us, p99_us, max_us;
+    double    syncs_per_s;
+    double    records_per_sync;
+    double    commits_per_s;
+    double    disk_per_rec;
+    double    written_per_rec;      /* -1: no I/O accounting */
+    double    wchar_per_rec;
+    double    cpu_per_rec;
+    double    other_pct;
+    double    wall_s;
+    uint64_t  acked, nlat, dropped, syncs, kind[3], written, disk;
+    int       files;
+} fig_t;
+
+static fig_t  figs[D_N][MAX_ROUNDS];
+
+
+static void
+table_head(const char *title)
+{
+    fprintf(stderr, "%s\n%-5s %-38s %9s %7s %7s %8s %8s %8s %8s %8s %6s\n",
+            title, "round", "design", "acked/s", "p50 ms", "p99 ms",
+            "syncs/s", "rec/sync", "disk B/r", "wrtn B/r", "CPU us/r",
+            "other%");
+}
+
+
+/* round 0: the medians */
+static void
+table_row(int d, int round, const fig_t *f)
+{
+    char  r[16], col[32];
+
+    if (round) {
+        snprintf(r, sizeof(r), "%d", round);
+    } else {
+        snprintf(r, sizeof(r), "med");
+    }
+    if (f->written_per_rec >= 0) {
+        snprintf(col, sizeof(col), "%.1f", f->written_per_rec);
+    } else {
+        snprintf(col, sizeof(col), "n/a");
+    }
+    fprintf(stderr, "%-5s %-38s %9.0f %7.2f %7.2f %8.0f %8.1f %8.1f %8s "
+            "%8.1f %6.1f\n",
+            r, designs[d].label, f->acked_per_s, f->p50_us / 1000,
+            f->p99_us / 1000, f->syncs_per_s, f->records_per_sync,
+            f->disk_per_rec, col, f->cpu_per_rec, f->other_pct);
+}
+
+
+static int
+cmp_double(const void *a, const void *b)
+{
+    double  x = *(const double *) a, y = *(const double *) b;
+
+    return x < y ? -1 : x > y;
+}
+
+
+/* the median over the rounds of the figure at "off" in fig_t */
+static double
+median_of(int d, size_t off)
+{
+    int     r;
+    double  v[MAX_ROUNDS];
+
+    for (r = 0; r < cfg.rounds; r++) {
+        memcpy(&v[r], (const char *) &figs[d][r] + off, sizeof(double));
+    }
+    qsort(v, (size_t) cfg.rounds, sizeof(double), cmp_double);
+    return cfg.rounds % 2 ? v[cfg.rounds / 2]
+                          : (v[cfg.rounds / 2 - 1] + v[cfg.rounds / 2]) / 2;
+}
+
+
+static void
+print_rounds(int d, size_t off, const char *fmt)
+{
+    int     r;
+    double  v;
+
+    putchar('[');
+    for (r = 0; r < cfg.rounds; r++) {
+        memcpy(&v, (const char *) &figs[d][r] + off, sizeof(double));
+        printf(r ? "," : "");
+        printf(fmt, v);
+    }
+    putchar(']');
+}
+
+
+#define MED(field)  median_of(d, offsetof(fig_t, field))
+
+
+/* one JSON object per design: each figure's median over the rounds */
+static void
+summary(int d)
+{
+    int       r, j, io;
+    fig_t     m, t;
+
+    memset(&t, 0, sizeof(t));
+    io = 1;
+    for (r = 0; r < cfg.rounds; r++) {
+        const fig_t  *f = &figs[d][r];
+
+        t.acked += f->acked;
+        t.nlat += f->nlat;
+        t.dropped += f->dropped;
+        t.syncs += f->syncs;
+        for (j = 0; j < 3; j++) {
+            t.kind[j] += f->kind[j];
+        }
+        t.written += f->written;
+        if (f->max_us > t.max_us) {
+            t.max_us = f->max_us;
+        }
+        if (f->written_per_rec < 0) {
+            io = 0;
+        }
+    }
+
+    m.acked_per_s = MED(acked_per_s);
+    m.p50_us = MED(p50_us);
+    m.p90_us = MED(p90_us);
+    m.p99_us = MED(p99_us);
+    m.syncs_per_s = MED(syncs_per_s);
+    m.records_per_sync = MED(records_per_sync);
+    m.commits_per_s = MED(commits_per_s);
+    m.disk_per_rec = MED(disk_per_rec);
+    m.written_per_rec = io ? MED(written_per_rec) : -1;
+    m.wchar_per_rec = io ? MED(wchar_per_rec) : -1;
+    m.cpu_per_rec = MED(cpu_per_rec);
+    m.other_pct = MED(other_pct);
+
+    printf("{\"design\":\"%s\",\"label\":\"%s\",\"writers\":%d,"
+           "\"conns\":%d,\"record_bytes\":%zu,\"rounds\":%d,"
+           "\"seconds\":%.1f,\"warmup_s\":%.1f,"
+           "\"median\":\"each figure's median over the rounds\","
+           "\"acked\":%" PRIu64 ",\"acked_per_s\":%.0f,"
+           "\"acked_per_s_rounds\":",
+           designs[d].name, designs[d].label, cfg.writers, cfg.conns,
+           cfg.rec, cfg.rounds, cfg.seconds, cfg.warmup, t.acked,
+           m.acked_per_s);
+    print_rounds(d, offsetof(fig_t, acked_per_s), "%.0f");
+    printf(",\"latency\":{\"n\":%" PRIu64 ",\"p50_us\":%.1f,"
+           "\"p90_us\":%.1f,\"p99_us\":%.1f,\"max_us\":%.1f,"
+           "\"dropped\":%" PRIu64 "},"
+           "\"syncs\":%" PRIu64 ",\"syncs_per_s\":%.0f,"
+           "\"sync_calls\":{\"fdatasync\":%" PRIu64 ",\"fsync\":%" PRIu64
+           ",\"dsync_writes\":%" PRIu64 "},"
+           "\"records_per_sync\":%.1f,\"commits_per_s\":%.0f,"
+           "\"records_written\":%" PRIu64 ",\"files\":%d,"
+           "\"disk_bytes_per_record\":%.1f,",
+           t.nlat, m.p50_us, m.p90_us, m.p99_us, t.max_us, t.dropped,
+           t.syncs, m.syncs_per_s, t.kind[0], t.kind[1], t.kind[2],
+           m.records_per_sync, m.commits_per_s, t.written,
+           figs[d][0].files, m.disk_per_rec);
+    if (io) {
+        printf("\"written_bytes_per_record\":%.1f,"
+               "\"wchar_bytes_per_record\":%.1f,",
+               m.written_per_rec, m.wchar_per_rec);
+    } else {
+        printf("\"written_bytes_per_record\":null,"
+               "\"wchar_bytes_per_record\":null,");
+    }
+    printf("\"cpu_us_per_record\":%.1f,\"other_cpu_pct\":%.1f,"
+           "\"other_cpu_pct_rounds\":", m.cpu_per_rec, m.other_pct);
+    print_rounds(d, offsetof(fig_t, other_pct), "%.1f");
+    printf("}\n");
+    if (fflush(stdout) != 0) {
+        die("stdout: %s", strerror(errno));
+    }
+
+    table_row(d, 0, &m);
+}
+
+
 /* in a child: it ends with the parent, keeps only its own pipe ends */
 static void
 child_init(int ready_rd, int go_wr)
@@ -1368,17 +1557,18 @@ spawn(pid_t *pids, int n)
 
 
 static void
-run_design(int d)
+run_design(int d, int round)
 {
     int        i, j, k, rc, files, nproc, ready[2], go[2];
     int        socks[MAX_WRITERS][2], ends[MAX_WRITERS];
-    char       buf[MAX_WRITERS + 1], col[32];
+    char       buf[MAX_WRITERS + 1];
     pid_t      pids[MAX_WRITERS + 1], pid;
     double     cpu0, cpu1, wall, secs, other, hz;
     size_t     n, total;
     ssize_t    got;
     uint64_t   t0, t1, b0, b1, disk;
     uint32_t  *all;
+    fig_t     *f;
     wstat_t    sum;
     struct {
         int       who;
@@ -1554,58 +1744,39 @@ run_design(int d)
         other = 0;
     }
 
-    printf("{\"design\":\"%s\",\"label\":\"%s\",\"writers\":%d,"
-           "\"conns\":%d,\"record_bytes\":%zu,\"seconds\":%.1f,"
-           "\"warmup_s\":%.1f,\"acked\":%" PRIu64 ",\"acked_per_s\":%.0f,"
-           "\"latency\":{\"n\":%zu,\"p50_us\":%.1f,\"p90_us\":%.1f,"
-           "\"p99_us\":%.1f,\"max_us\":%.1f,\"dropped\":%" PRIu64 "},"
-           "\"syncs\":%" PRIu64 ",\"syncs_per_s\":%.0f,"
-           "\"sync_calls\":{\"fdatasync\":%" PRIu64 ",\"fsync\":%" PRIu64
-           ",\"dsync_writes\":%" PRIu64 "},"
-           "\"records_per_sync\":%.1f,\"commits_per_s\":%.0f,"
-           "\"records_written\":%" PRIu64 ",\"disk_bytes\":%" PRIu64 ","
-           "\"files\":%d,\"disk_bytes_per_record\":%.1f,",
-           designs[d].name, designs[d].label, cfg.writers, cfg.conns,
-           cfg.rec, secs, cfg.warmup, ag.acked, (double) ag.acked / secs,
-           n, pct_us(all, n, 50), pct_us(all, n, 90), pct_us(all, n, 99),
-           pct_us(all, n, 100), sum.dropped,
-           ag.syncs, (double) ag.syncs / secs,
-           ag.kind[0], ag.kind[1], ag.kind[2],
-           ag.syncs ? (double) ag.acked / (double) ag.syncs : 0.0,
-           (double) ag.commits_win / secs,
-           ag.written, disk, files,
-           ag.written ? (double) disk / (double) ag.written : 0.0);
+    f = &figs[d][round];
+    f->acked = ag.acked;
+    f->acked_per_s = (double) ag.acked / secs;
+    f->nlat = n;
+    f->dropped = sum.dropped;
+    f->p50_us = pct_us(all, n, 50);
+    f->p90_us = pct_us(all, n, 90);
+    f->p99_us = pct_us(all, n, 99);
+    f->max_us = pct_us(all, n, 100);
+    f->syncs = ag.syncs;
+    for (j = 0; j < 3; j++) {
+        f->kind[j] = ag.kind[j];
+    }
+    f->syncs_per_s = (double) ag.syncs / secs;
+    f->records_per_sync = ag.syncs ? (double) ag.acked / (double) ag.syncs
+                                   : 0;
+    f->commits_per_s = (double) ag.commits_win / secs;
+    f->written = ag.written;
+    f->disk = disk;
+    f->files = files;
+    f->disk_per_rec = ag.written ? (double) disk / (double) ag.written : 0;
+    f->written_per_rec = -1;
+    f->wchar_per_rec = -1;
     if (sum.io_ok && ag.acked) {
-        printf("\"written_bytes_per_record\":%.1f,"
-               "\"wchar_bytes_per_record\":%.1f,",
-               (double) sum.io_write_bytes / (double) ag.acked,
-               (double) sum.io_wchar / (double) ag.acked);
-    } else {
-        printf("\"written_bytes_per_record\":null,"
-               "\"wchar_bytes_per_record\":null,");
+        f->written_per_rec = (double) sum.io_write_bytes / (double) ag.acked;
+        f->wchar_per_rec = (double) sum.io_wchar / (double) ag.acked;
     }
-    printf("\"cpu_us_per_record\":%.1f,\"other_cpu_pct\":%.1f,"
-           "\"wall_s\":%.2f}\n",
-           ag.written ? (cpu1 - cpu0) * 1e6 / (double) ag.written : 0.0,
-           100 * other / (wall * nproc), wall);
-    if (fflush(stdout) != 0) {
-        die("stdout: %s", strerror(errno));
-    }
+    f->cpu_per_rec = ag.written ? (cpu1 - cpu0) * 1e6 / (double) ag.written
+                                : 0;
+    f->other_pct = 100 * other / (wall * nproc);
+    f->wall_s = wall;
 
-    if (sum.io_ok && ag.acked) {
-        snprintf(col, sizeof(col), "%.1f",
-                 (double) sum.io_write_bytes / (double) ag.acked);
-    } else {
-        snprintf(col, sizeof(col), "n/a");
-    }
-    fprintf(stderr, "%-38s %9.0f %8.2f %8.2f %8.0f %8.1f %9.1f %9s %8.1f %6.1f\n",
-            designs[d].label, (double) ag.acked / secs,
-            pct_us(all, n, 50) / 1000, pct_us(all, n, 99) / 1000,
-            (double) ag.syncs / secs,
-            ag.syncs ? (double) ag.acked / (double) ag.syncs : 0.0,
-            ag.written ? (double) disk / (double) ag.written : 0.0, col,
-            ag.written ? (cpu1 - cpu0) * 1e6 / (double) ag.written : 0.0,
-            100 * other / (wall * nproc));
+    table_row(d, round + 1, f);
 
     free(all);
 }
@@ -1615,9 +1786,9 @@ static void
 usage(void)
 {
     fprintf(stderr,
-        "usage: journal-designs DIR [--seconds S] [--warmup S] [--writers W]\n"
-        "                       [--conns C] [--record BYTES] [--designs LIST]\n"
-        "                       [--sqlite-busy-us U]\n"
+        "usage: journal-designs DIR [--rounds R] [--seconds S] [--warmup S]\n"
+        "                       [--writers W] [--conns C] [--record BYTES]\n"
+        "                       [--designs LIST] [--sqlite-busy-us U]\n"
         "designs: shared,shared-nosync,per-writer,writer-process,sqlite,lmdb\n");
     exit(2);
 }
@@ -1648,7 +1819,7 @@ parse_designs(char *list)
 int
 main(int argc, char **argv)
 {
-    int                  i, d, rc;
+    int                  i, d, r, rc;
     size_t               slen;
     struct statfs        fs;
     pthread_mutexattr_t  ma;
@@ -1658,8 +1829,9 @@ main(int argc, char **argv)
     }
 
     cfg.dir = argv[1];
-    cfg.seconds = 3;
-    cfg.warmup = 1;
+    cfg.rounds = 3;
+    cfg.seconds = 1;
+    cfg.warmup = 0.5;
     cfg.writers = 2;
     cfg.conns = 25;
     cfg.rec = 300;
@@ -1674,6 +1846,8 @@ main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--seconds") == 0) {
             cfg.seconds = atof(argv[++i]);
+        } else if (strcmp(argv[i], "--rounds") == 0) {
+            cfg.rounds = atoi(argv[++i]);
         } else if (strcmp(argv[i], "--warmup") == 0) {
             cfg.warmup = atof(argv[++i]);
         } else if (strcmp(argv[i], "--writers") == 0) {
@@ -1695,6 +1869,9 @@ main(int argc, char **argv)
         || cfg.warmup > 60)
     {
         die("--seconds must be in (0, 600], --warmup in [0, 60]");
+    }
+    if (cfg.rounds < 1 || cfg.rounds > MAX_ROUNDS) {
+        die("--rounds must be 1 to %d", MAX_ROUNDS);
     }
     if (cfg.writers < 1 || cfg.writers > MAX_WRITERS) {
         die("--writers must be 1 to %d", MAX_WRITERS);
@@ -1750,17 +1927,24 @@ main(int argc, char **argv)
     }
 
     fprintf(stderr, "journal designs: %d writers x %d requests in flight, "
-            "%zu-byte records, %.1f s each after %.1f s of warm-up, in %s "
-            "(filesystem 0x%lx)\n",
-            cfg.writers, cfg.conns, cfg.rec, cfg.seconds, cfg.warmup,
-            cfg.dir, (unsigned long) fs.f_type);
-    fprintf(stderr, "%-38s %9s %8s %8s %8s %8s %9s %9s %8s %6s\n",
-            "design", "acked/s", "p50 ms", "p99 ms", "syncs/s", "rec/sync",
-            "disk B/r", "wrtn B/r", "CPU us/r", "other%");
+            "%zu-byte records; %d rounds, each design %.1f s in each after "
+            "%.1f s of warm-up; in %s (filesystem 0x%lx)\n",
+            cfg.writers, cfg.conns, cfg.rec, cfg.rounds, cfg.seconds,
+            cfg.warmup, cfg.dir, (unsigned long) fs.f_type);
+    table_head("");
 
+    for (r = 0; r < cfg.rounds; r++) {
+        for (d = 0; d < D_N; d++) {
+            if (cfg.run[d]) {
+                run_design(d, r);
+            }
+        }
+    }
+
+    table_head("\nthe median of each figure over the rounds:");
     for (d = 0; d < D_N; d++) {
         if (cfg.run[d]) {
-            run_design(d);
+            summary(d);
         }
     }
 

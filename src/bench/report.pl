@@ -185,7 +185,7 @@ for my $name (qw(shared shared-nosync per-writer writer-process sqlite lmdb)) {
     $F->{journal_designs}{$name} = $d;
     push @rows, [sprintf('journal design %s: commit protocol alone, %d writer processes × %d requests in flight, %d-byte records',
                          $d->{label}, $d->{writers}, $d->{conns}, $d->{record_bytes}),
-        sprintf('%s records/s acknowledged %s; ack p50 %s, p99 %s; %s syncs/s (%s records each); %.0f bytes per record on disk, %s written; %.1f µs CPU per record (%g s, other load %.0f %%)',
+        sprintf('%s records/s acknowledged %s; ack p50 %s, p99 %s; %s syncs/s (%s records each); %.0f bytes per record on disk, %s written; %.1f µs CPU per record (median of %d rounds of %g s; records/s in each: %s; other load %.0f %%)',
                 commas($d->{acked_per_s}),
                 $name eq 'shared-nosync' ? 'after write(), no sync' : 'durable',
                 ms($d->{latency}{p50_us}), ms($d->{latency}{p99_us}),
@@ -194,7 +194,9 @@ for my $name (qw(shared shared-nosync per-writer writer-process sqlite lmdb)) {
                 $d->{disk_bytes_per_record},
                 defined $d->{written_bytes_per_record}
                     ? commas($d->{written_bytes_per_record}) : 'n/a',
-                $d->{cpu_us_per_record}, $d->{seconds}, $d->{other_cpu_pct}),
+                $d->{cpu_us_per_record}, $d->{rounds} // 1, $d->{seconds},
+                join(', ', map { commas($_) } @{ $d->{acked_per_s_rounds} || [] }),
+                $d->{other_cpu_pct}),
         'report it', 'reported'];
 }
 
