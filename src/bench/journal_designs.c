@@ -1556,41 +1556,23 @@ spawn(pid_t *pids, int n)
 }
 
 
-static void
-run_design(int d, int round)
+/* what the parent measured around one run of a design */
+typedef struct {
+    double    cpu0, cpu1;       /* the children's CPU, seconds */
+    uint64_t  t0, t1;           /* from "go" to the last exit, ns */
+    uint64_t  b0, b1;           /* the machine's busy ticks */
+    uint64_t  disk;             /* the files' bytes at the end */
+    int       files;
+} around_t;
+
+
+/* the design's processes, each in its own branch; their number */
+static int
+spawn_all(int d, pid_t *pids, int ready[2], int go[2])
 {
-    int        i, j, k, rc, files, nproc, ready[2], go[2];
-    int        socks[MAX_WRITERS][2], ends[MAX_WRITERS];
-    char       buf[MAX_WRITERS + 1];
-    pid_t      pids[MAX_WRITERS + 1], pid;
-    double     cpu0, cpu1, wall, secs, other, hz;
-    size_t     n, total;
-    ssize_t    got;
-    uint64_t   t0, t1, b0, b1, disk;
-    uint32_t  *all;
-    fig_t     *f;
-    wstat_t    sum;
-    struct {
-        int       who;
-        uint64_t  acked, syncs, syncs_all, written, commits_win, kind[3];
-    } ag;
+    int    i, k, socks[MAX_WRITERS][2], ends[MAX_WRITERS];
+    pid_t  pid;
 
-    design = d;
-    path_join(ddir, sizeof(ddir), cfg.dir, designs[d].name);
-    remove_files(ddir);
-    if (mkdir(ddir, 0755) != 0) {
-        die("mkdir %s: %s", ddir, strerror(errno));
-    }
-    prepare(d);
-
-    memset(sh->w, 0, sizeof(sh->w));
-    sh->change = 0;
-    sh->win_start = UINT64_MAX;
-    sh->win_end = UINT64_MAX;
-
-    if (pipe(ready) != 0 || pipe(go) != 0) {
-        die("pipe: %s", strerror(errno));
-    }
     for (i = 0; i < cfg.writers && d == D_WPROC; i++) {
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, socks[i])
             != 0)
@@ -1599,8 +1581,6 @@ run_design(int d, int round)
         }
     }
 
-    cpu0 = children_cpu_s();
-    memset(pids, 0, sizeof(pids));
     k = 0;
 
     if (d == D_WPROC) {
@@ -1637,16 +1617,31 @@ run_design(int d, int round)
         pids[k++] = pid;
     }
 
-    xclose(ready[1]);
-    xclose(go[0]);
     for (i = 0; i < cfg.writers && d == D_WPROC; i++) {
         xclose(socks[i][0]);
         xclose(socks[i][1]);
     }
 
-    /* every process ready (its store open): the window is set, they go */
+    return k;
+}
+
+
+/*
+ * Every process ready (its store open): the window is set, they go; then
+ * each one's exit.
+ */
+
+static void
+go_and_wait(int d, pid_t *pids, int k, int ready_rd, int go_wr,
+    around_t *a)
+{
+    int      i, rc;
+    char     buf[MAX_WRITERS + 1];
+    pid_t    pid;
+    ssize_t  got;
+
     for (i = 0; i < k; i += (int) got) {
-        got = read(ready[0], buf, (size_t) (k - i));
+        got = read(ready_rd, buf, (size_t) (k - i));
         if (got <= 0) {
             if (got == -1 && errno == EINTR) {
                 got = 0;
@@ -1657,18 +1652,18 @@ run_design(int d, int round)
                 designs[d].name);
         }
     }
-    xclose(ready[0]);
+    xclose(ready_rd);
 
-    b0 = machine_busy_ticks();
-    t0 = now_ns();
-    sh->win_start = t0 + (uint64_t) (cfg.warmup * 1e9);
+    a->b0 = machine_busy_ticks();
+    a->t0 = now_ns();
+    sh->win_start = a->t0 + (uint64_t) (cfg.warmup * 1e9);
     sh->win_end = sh->win_start + (uint64_t) (cfg.seconds * 1e9);
     memset(buf, 'g', sizeof(buf));
-    if (write(go[1], buf, (size_t) k) != k) {
+    if (write(go_wr, buf, (size_t) k) != k) {
         kill_all(pids, k);
         die("write to the processes: %s", strerror(errno));
     }
-    xclose(go[1]);
+    xclose(go_wr);
 
     for (i = 0; i < k; i++) {
         do {
@@ -1686,43 +1681,53 @@ run_design(int d, int round)
         }
     }
 
-    t1 = now_ns();
-    b1 = machine_busy_ticks();
-    cpu1 = children_cpu_s();
+    a->t1 = now_ns();
+    a->b1 = machine_busy_ticks();
+}
 
-    disk = dir_bytes(ddir, &files);
-    remove_files(ddir);
 
-    /* the figures */
-    memset(&ag, 0, sizeof(ag));
-    memset(&sum, 0, sizeof(sum));
-    sum.io_ok = 1;
+/* the processes' reports added up into the round's figures */
+static void
+figures(int d, int round, const around_t *a)
+{
+    int        i, j, io_ok;
+    double     secs, wall, other;
+    size_t     n, total;
+    uint32_t  *all;
+    fig_t     *f;
+    wstat_t   *w;
+    uint64_t   commits, io_wb, io_wc;
+
+    f = &figs[d][round];
+    memset(f, 0, sizeof(*f));
+    commits = 0;
+    io_wb = 0;
+    io_wc = 0;
+    io_ok = 1;
     total = 0;
-    for (i = 0; i <= cfg.writers; i++) {
-        wstat_t  *w = &sh->w[i];
 
+    /* the writers, and the writer process (which writes, for them) */
+    for (i = 0; i <= cfg.writers; i++) {
+        w = &sh->w[i];
         if (i == cfg.writers && d != D_WPROC) {
             break;
         }
-        ag.acked += w->acked;
-        ag.syncs += w->syncs_win;
-        ag.syncs_all += w->syncs_all;
+        f->acked += w->acked;
+        f->syncs += w->syncs_win;
         for (j = 0; j < 3; j++) {
-            ag.kind[j] += w->kind_win[j];
+            f->kind[j] += w->kind_win[j];
         }
-        sum.io_write_bytes += w->io_write_bytes;
-        sum.io_wchar += w->io_wchar;
-        sum.io_ok &= w->io_ok;
-        sum.dropped += w->dropped;
+        io_wb += w->io_write_bytes;
+        io_wc += w->io_wchar;
+        io_ok &= w->io_ok;
+        f->dropped += w->dropped;
         if (i < cfg.writers) {
             total += w->nsamples;
-            if (d != D_WPROC) {
-                ag.written += w->written;
-                ag.commits_win += w->commits_win;
-            }
-        } else {
-            ag.written = w->written;
-            ag.commits_win = w->commits_win;
+        }
+        /* records and commits: the writers' own, or the writer process's */
+        if ((i < cfg.writers) == (d != D_WPROC)) {
+            f->written += w->written;
+            commits += w->commits_win;
         }
     }
 
@@ -1736,49 +1741,79 @@ run_design(int d, int round)
     qsort(all, n, sizeof(uint32_t), cmp_u32);
 
     secs = cfg.seconds;
-    wall = (double) (t1 - t0) / 1e9;
-    hz = (double) sysconf(_SC_CLK_TCK);
-    nproc = (int) sysconf(_SC_NPROCESSORS_ONLN);
-    other = (double) (b1 - b0) / hz - (cpu1 - cpu0);
-    if (other < 0) {
-        other = 0;
-    }
+    wall = (double) (a->t1 - a->t0) / 1e9;
+    other = (double) (a->b1 - a->b0) / (double) sysconf(_SC_CLK_TCK)
+            - (a->cpu1 - a->cpu0);
 
-    f = &figs[d][round];
-    f->acked = ag.acked;
-    f->acked_per_s = (double) ag.acked / secs;
+    f->acked_per_s = (double) f->acked / secs;
     f->nlat = n;
-    f->dropped = sum.dropped;
     f->p50_us = pct_us(all, n, 50);
     f->p90_us = pct_us(all, n, 90);
     f->p99_us = pct_us(all, n, 99);
     f->max_us = pct_us(all, n, 100);
-    f->syncs = ag.syncs;
-    for (j = 0; j < 3; j++) {
-        f->kind[j] = ag.kind[j];
-    }
-    f->syncs_per_s = (double) ag.syncs / secs;
-    f->records_per_sync = ag.syncs ? (double) ag.acked / (double) ag.syncs
+    f->syncs_per_s = (double) f->syncs / secs;
+    f->records_per_sync = f->syncs ? (double) f->acked / (double) f->syncs
                                    : 0;
-    f->commits_per_s = (double) ag.commits_win / secs;
-    f->written = ag.written;
-    f->disk = disk;
-    f->files = files;
-    f->disk_per_rec = ag.written ? (double) disk / (double) ag.written : 0;
+    f->commits_per_s = (double) commits / secs;
+    f->disk = a->disk;
+    f->files = a->files;
+    f->disk_per_rec = f->written ? (double) a->disk / (double) f->written
+                                 : 0;
     f->written_per_rec = -1;
     f->wchar_per_rec = -1;
-    if (sum.io_ok && ag.acked) {
-        f->written_per_rec = (double) sum.io_write_bytes / (double) ag.acked;
-        f->wchar_per_rec = (double) sum.io_wchar / (double) ag.acked;
+    if (io_ok && f->acked) {
+        f->written_per_rec = (double) io_wb / (double) f->acked;
+        f->wchar_per_rec = (double) io_wc / (double) f->acked;
     }
-    f->cpu_per_rec = ag.written ? (cpu1 - cpu0) * 1e6 / (double) ag.written
-                                : 0;
-    f->other_pct = 100 * other / (wall * nproc);
+    f->cpu_per_rec = f->written ? (a->cpu1 - a->cpu0) * 1e6
+                                  / (double) f->written : 0;
+    f->other_pct = other > 0 ? 100 * other
+                   / (wall * (double) sysconf(_SC_NPROCESSORS_ONLN)) : 0;
     f->wall_s = wall;
 
-    table_row(d, round + 1, f);
-
     free(all);
+}
+
+
+static void
+run_design(int d, int round)
+{
+    int       k, ready[2], go[2];
+    pid_t     pids[MAX_WRITERS + 1];
+    around_t  a;
+
+    design = d;
+    path_join(ddir, sizeof(ddir), cfg.dir, designs[d].name);
+    remove_files(ddir);
+    if (mkdir(ddir, 0755) != 0) {
+        die("mkdir %s: %s", ddir, strerror(errno));
+    }
+    prepare(d);
+
+    memset(sh->w, 0, sizeof(sh->w));
+    sh->change = 0;
+    sh->win_start = UINT64_MAX;
+    sh->win_end = UINT64_MAX;
+
+    if (pipe(ready) != 0 || pipe(go) != 0) {
+        die("pipe: %s", strerror(errno));
+    }
+
+    memset(&a, 0, sizeof(a));
+    memset(pids, 0, sizeof(pids));
+    a.cpu0 = children_cpu_s();
+
+    k = spawn_all(d, pids, ready, go);
+    xclose(ready[1]);
+    xclose(go[0]);
+    go_and_wait(d, pids, k, ready[0], go[1], &a);
+
+    a.cpu1 = children_cpu_s();
+    a.disk = dir_bytes(ddir, &a.files);
+    remove_files(ddir);
+
+    figures(d, round, &a);
+    table_row(d, round + 1, &figs[d][round]);
 }
 
 
@@ -1816,17 +1851,10 @@ parse_designs(char *list)
 }
 
 
-int
-main(int argc, char **argv)
+static void
+parse_args(int argc, char **argv)
 {
-    int                  i, d, r, rc;
-    size_t               slen;
-    struct statfs        fs;
-    pthread_mutexattr_t  ma;
-
-    if (argc < 2 || argv[1][0] == '-') {
-        usage();
-    }
+    int  i, d;
 
     cfg.dir = argv[1];
     cfg.rounds = 3;
@@ -1889,6 +1917,22 @@ main(int argc, char **argv)
     if (cfg.busy_us < 0) {
         die("--sqlite-busy-us must be 0 or more");
     }
+}
+
+
+int
+main(int argc, char **argv)
+{
+    int                  i, d, r, rc;
+    size_t               slen;
+    struct statfs        fs;
+    pthread_mutexattr_t  ma;
+
+    if (argc < 2 || argv[1][0] == '-') {
+        usage();
+    }
+
+    parse_args(argc, argv);
 
     if (mkdir(cfg.dir, 0755) != 0 && errno != EEXIST) {
         die("mkdir %s: %s", cfg.dir, strerror(errno));
