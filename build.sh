@@ -12,6 +12,10 @@
 #                       foreground (Ctrl+C stops both)
 #   ./build.sh bench    build, then benchmark (under 5 minutes; writes
 #                       build/bench/results.{json,md}; docs/PERFORMANCE.md)
+#   ./build.sh designs [ARGS]
+#                       build and run the journal's design comparison alone
+#                       (build/bin/journal-designs, files in build/designs;
+#                       ~30 s; docs/adr/0011-journal.md)
 #   ./build.sh fuzz [SECONDS]
 #                       fuzz the JSON reader against jansson (libFuzzer,
 #                       ASan/UBSan; default 600 s; docs/FUZZING.md)
@@ -41,6 +45,8 @@ DEBIAN_PACKAGES=(
     libtest-base-perl libtext-diff-perl libtest-longstring-perl libwww-perl
     libipc-run-perl liblist-moreutils-perl libjson-pp-perl
     wrk clang libclang-rt-14-dev
+    # only src/bench/journal_designs.c (./build.sh bench, designs)
+    libsqlite3-dev liblmdb-dev
 )
 
 CFLAGS_MODULE="-g -O2 -fstack-protector-strong -Wformat \
@@ -366,9 +372,29 @@ cmd_start() {
     wait -n "$nginx_pid" "$runner_pid" || true
 }
 
+# build/bin/journal-designs: the journal's commit protocols compared
+# (src/bench/journal_designs.c, SQLite and LMDB among them)
+build_designs() {
+    local out=$BUILD/bin/journal-designs src=$ROOT/src/bench/journal_designs.c
+    [ -f "$out" ] && [ "$out" -nt "$src" ] && return 0
+    [ -f /usr/include/sqlite3.h ] && [ -f /usr/include/lmdb.h ] \
+        || die "SQLite or LMDB headers missing: run ./build.sh deps"
+    mkdir -p "$BUILD/bin"
+    # shellcheck disable=SC2086
+    $CC $CFLAGS_TOOLS -pthread -o "$out.new" "$src" -lsqlite3 -llmdb \
+        || die "compiling journal-designs failed"
+    mv -f "$out.new" "$out"
+}
+
+cmd_designs() {
+    build_designs
+    "$BUILD/bin/journal-designs" "$BUILD/designs" "$@"
+}
+
 # the benchmark, not part of "test": src/bench/bench.sh does the runs
 cmd_bench() {
     cmd_build
+    build_designs
     # shellcheck disable=SC2086
     $CC $CFLAGS_TOOLS -o "$BUILD/bin/runs-bench.new" \
         "$ROOT/src/bench/runs-bench.c" "$ROOT/src/bench/bench_logs.c" \
@@ -569,6 +595,7 @@ case "${1:-}" in
     test)  cmd_deps; cmd_test ;;
     start) cmd_deps; cmd_start ;;
     bench) cmd_deps; cmd_bench ;;
+    designs) cmd_deps; cmd_designs "${@:2}" ;;
     fuzz)  cmd_deps; cmd_fuzz "${2:-600}" ;;
     clean) cmd_clean ;;
     *)     sed -n '2,/^$/p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;

@@ -25,6 +25,7 @@ SRC=$ROOT/src/bench
 OUT=$BUILD/bench
 RAW=$OUT/raw.jsonl
 CLIENT=$BUILD/bin/runs-bench
+DESIGNS=$BUILD/bin/journal-designs
 RUNNER=$BUILD/bin/agent-runner
 ECHO_EXEC=$BUILD/bin/agent-executor-echo
 
@@ -264,6 +265,7 @@ machine() {
 }
 
 [ -x "$CLIENT" ] || die "$CLIENT missing: run ./build.sh bench"
+[ -x "$DESIGNS" ] || die "$DESIGNS missing: run ./build.sh bench"
 [ -f "$MODULE" ] || die "$MODULE missing: run ./build.sh bench"
 command -v wrk >/dev/null || die "wrk missing: run ./build.sh deps"
 
@@ -366,6 +368,20 @@ replay_figure() {       # TAG RUNS
 say "journal replay: 100k and 1M runs, the time until a restarted coordinator answers"
 replay_figure replay_100k 100000
 replay_figure replay_1m 1000000
+
+# --------------------------------------------------- the journal's designs
+# the commit protocols docs/adr/0011-journal.md compares, alone (no nginx):
+# 2 writer processes x 25 requests in flight, 300-byte records, in files
+# under build/bench/designs (the filesystem of the journal above); 2
+# rounds of every design, 1 s each after 0.4 s of warm-up
+say "journal designs: 6 commit protocols, 2 rounds of 1 s each"
+run_bg "$OUT/designs.jsonl" "$DESIGNS" "$OUT/designs" --rounds 2 --seconds 1 \
+    --warmup 0.4 || die "journal-designs failed"
+while IFS= read -r line; do
+    name=$(printf '%s' "$line" | sed -n 's/^{"design":"\([a-z-]*\)".*/\1/p')
+    [ -n "$name" ] || die "journal-designs printed: $line"
+    record "journal_design_$name" "$line"
+done <"$OUT/designs.jsonl"
 
 # ------------------------------------------------------- zone per run
 say "zone bytes per run: 64m zones filled with 100-byte-prompt runs until 503"

@@ -178,6 +178,28 @@ for my $tag (qw(replay_100k replay_1m)) {
         $tag eq 'replay_1m' ? ($r->{start_ms} < 3000 ? 'met' : 'missed') : 'reported'];
 }
 
+# ------------------------------------------------- the journal's designs
+# journal-designs: each design's commit protocol alone, same load
+for my $name (qw(shared shared-nosync per-writer writer-process sqlite lmdb)) {
+    my $d = $one{"journal_design_$name"} or next;
+    $F->{journal_designs}{$name} = $d;
+    push @rows, [sprintf('journal design %s: commit protocol alone, %d writer processes × %d requests in flight, %d-byte records',
+                         $d->{label}, $d->{writers}, $d->{conns}, $d->{record_bytes}),
+        sprintf('%s records/s acknowledged %s; ack p50 %s, p99 %s; %s syncs/s (%s records each); %.0f bytes per record on disk, %s written; %.1f µs CPU per record (median of %d rounds of %g s; records/s in each: %s; other load %.0f %%)',
+                commas($d->{acked_per_s}),
+                $name eq 'shared-nosync' ? 'after write(), no sync' : 'durable',
+                ms($d->{latency}{p50_us}), ms($d->{latency}{p99_us}),
+                commas($d->{syncs_per_s}),
+                $d->{syncs} ? sprintf('%.1f', $d->{records_per_sync}) : '—',
+                $d->{disk_bytes_per_record},
+                defined $d->{written_bytes_per_record}
+                    ? commas($d->{written_bytes_per_record}) : 'n/a',
+                $d->{cpu_us_per_record}, $d->{rounds} // 1, $d->{seconds},
+                join(', ', map { commas($_) } @{ $d->{acked_per_s_rounds} || [] }),
+                $d->{other_cpu_pct}),
+        'report it', 'reported'];
+}
+
 # ------------------------------------------------------------ wake-ups
 for my $m (qw(create stop)) {
     my $d = $one{"latency_$m"} or next;
