@@ -34,6 +34,31 @@ typedef struct ngx_http_runs_route_s      ngx_http_runs_route_t;
 
 /* per-process objects */
 
+/*
+ * One write of a journal's buffer (append, then fdatasync in the strict
+ * mode) by a thread of nginx's pool.  A worker has up to
+ * NGX_HTTP_RUNS_JWRITES in flight: a write started while another is in
+ * its fdatasync joins the file system's next commit, instead of waiting
+ * for the first to end before it is even written.  They end in the order
+ * they began.
+ */
+
+#define NGX_HTTP_RUNS_JWRITES  1
+
+typedef struct {
+    void                       *journal;
+    ngx_thread_task_t          *task;
+    ngx_fd_t                    fd;         /* the file it goes to */
+    u_char                     *buf;        /* its buffer (it owns one) */
+    size_t                      len;        /* the bytes it carries, */
+    uint64_t                    target;     /* the changes it ends with, */
+    uint64_t                    bells;      /* the doorbells it holds */
+    ngx_err_t                   err;
+    unsigned                    busy:1;     /* handed to a thread */
+    unsigned                    done:1;     /* back from it */
+} ngx_http_runs_jwrite_t;
+
+
 /* a zone's journal (ngx_http_runs_journal.c), in each process */
 typedef struct {
     ngx_http_runs_jstage_t      stage;      /* first: the store's view */
@@ -43,14 +68,10 @@ typedef struct {
     size_t                      size;       /* of each buffer */
     ngx_thread_pool_t          *pool;
     ngx_fd_t                    fd;
-    u_char                     *buf[2];
-    ngx_uint_t                  active;     /* the buffer being filled */
-    ngx_thread_task_t          *task;
-    u_char                     *wbuf;       /* what the write in flight */
-    size_t                      wlen;       /* carries, */
-    uint64_t                    wtarget;    /* the changes it ends with, */
-    uint64_t                    wbells;     /* the doorbells it holds */
-    ngx_err_t                   werr;
+    u_char                     *buf;        /* the buffer being filled */
+    ngx_http_runs_jwrite_t      w[NGX_HTTP_RUNS_JWRITES];
+    ngx_uint_t                  whead;      /* the oldest write not ended */
+    ngx_uint_t                  wcount;     /* writes not ended */
     uint64_t                    synced;     /* changes on disk */
     ngx_event_t                 flush;      /* posted: start a write */
     ngx_event_t                 tick;       /* relaxed: every interval */
@@ -74,8 +95,7 @@ typedef struct {
     ngx_str_t                   tmp;        /* PATH.new */
     ngx_str_t                   old;        /* PATH.old */
     ngx_event_t                 again;      /* a failed write, again */
-    unsigned                    writing:1;
-    unsigned                    failed:1;   /* the write in wbuf failed:
+    unsigned                    failed:1;   /* the oldest write failed:
                                                it is written again */
     unsigned                    compacting:2;
 } ngx_http_runs_journal_t;

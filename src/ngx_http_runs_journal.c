@@ -38,17 +38,23 @@ static void ngx_http_runs_journal_tick(ngx_event_t *ev);
 static void ngx_http_runs_journal_thread(void *data, ngx_log_t *log);
 static void ngx_http_runs_journal_written(ngx_event_t *ev);
 #endif
-static ngx_int_t ngx_http_runs_journal_take(ngx_http_runs_journal_t *j);
+static void ngx_http_runs_journal_post(ngx_http_runs_journal_t *j,
+    ngx_http_runs_jwrite_t *w);
+static ngx_int_t ngx_http_runs_journal_take(ngx_http_runs_journal_t *j,
+    ngx_http_runs_jwrite_t *w);
 static ngx_int_t ngx_http_runs_journal_grow(ngx_http_runs_journal_t *j,
     size_t need);
 static void ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j);
+static void ngx_http_runs_journal_failed(ngx_http_runs_journal_t *j,
+    ngx_http_runs_jwrite_t *w);
 static ngx_int_t ngx_http_runs_journal_write_all(ngx_fd_t fd, u_char *p,
     size_t len, ngx_uint_t sync);
 static void ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j);
 
 
-/* a task's data: what one write takes */
+/* a task's data: the write, or the compaction's journal */
 typedef struct {
+    ngx_http_runs_jwrite_t     *write;
     ngx_http_runs_journal_t    *journal;
 } ngx_http_runs_jtask_t;
 
@@ -296,6 +302,28 @@ ngx_http_runs_journal_own(ngx_http_runs_zone_t *zone, ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* the workers append to it: a file made read-only is made writable */
+
+    if (ngx_file_info(j->path.data, &fi) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      ngx_file_info_n " \"%V\" failed", &j->path);
+        return NGX_ERROR;
+    }
+
+    if ((fi.st_mode & (S_IRUSR|S_IWUSR)) != (S_IRUSR|S_IWUSR)) {
+        if (chmod((char *) j->path.data, fi.st_mode | S_IRUSR | S_IWUSR) == -1)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "chmod(\"%V\") failed", &j->path);
+            return NGX_ERROR;
+        }
+
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "the runs_journal \"%V\" was not writable by its "
+                      "owner: it is made so, the workers append to it",
+                      &j->path);
+    }
+
     dir = ngx_pnalloc(cycle->pool, j->path.len + 1);
     if (dir == NULL) {
         return NGX_ERROR;
@@ -341,6 +369,7 @@ ngx_int_t
 ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
     ngx_cycle_t *cycle)
 {
+    ngx_uint_t                i;
     ngx_http_runs_journal_t  *j;
 
     j = zone->jconf;
@@ -348,21 +377,36 @@ ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
     j->fd = ngx_open_file(j->path.data, NGX_FILE_APPEND, NGX_FILE_CREATE_OR_OPEN,
                           NGX_FILE_DEFAULT_ACCESS);
     if (j->fd == NGX_INVALID_FILE) {
+        /*
+         * the worker stays: reads are answered, changes refused until the
+         * file can be opened (tried again every second, below)
+         */
         ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_errno,
-                      ngx_open_file_n " \"%V\" failed", &j->path);
+                      ngx_open_file_n " \"%V\" failed: changes of runs_zone "
+                      "\"%V\" are refused until it can be opened",
+                      &j->path, &zone->name);
+        j->failed = 1;
+        ngx_http_runs_store_jfail(zone, 1);
+    }
+
+    /* the buffer being filled and one for each write in flight */
+
+    j->buf = ngx_alloc(j->size, cycle->log);
+    if (j->buf == NULL) {
         return NGX_ERROR;
     }
 
-    j->buf[0] = ngx_alloc(j->size, cycle->log);
-    j->buf[1] = ngx_alloc(j->size, cycle->log);
+    for (i = 0; i < NGX_HTTP_RUNS_JWRITES; i++) {
+        j->w[i].journal = j;
+        j->w[i].buf = ngx_alloc(j->size, cycle->log);
 
-    if (j->buf[0] == NULL || j->buf[1] == NULL) {
-        return NGX_ERROR;
+        if (j->w[i].buf == NULL) {
+            return NGX_ERROR;
+        }
     }
 
-    j->active = 0;
-    j->stage.pos = j->buf[0];
-    j->stage.end = j->buf[0] + j->size;
+    j->stage.pos = j->buf;
+    j->stage.end = j->buf + j->size;
     j->stage.kick = ngx_http_runs_journal_kick;
     j->log = cycle->log;
     ngx_queue_init(&j->waiting);
@@ -371,6 +415,11 @@ ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
     j->flush.data = j;
     j->flush.log = cycle->log;
 
+    j->again.handler = ngx_http_runs_journal_flush;
+    j->again.data = j;
+    j->again.log = cycle->log;
+    j->again.cancelable = 1;
+
     j->tick.handler = ngx_http_runs_journal_tick;
     j->tick.data = j;
     j->tick.log = cycle->log;
@@ -378,6 +427,10 @@ ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
 
     if (!j->stage.strict) {
         ngx_add_timer(&j->tick, j->interval);
+    }
+
+    if (j->fd == NGX_INVALID_FILE) {
+        ngx_add_timer(&j->again, 1000);
     }
 
     j->gen = ngx_http_runs_store_jgen(zone);
@@ -394,6 +447,8 @@ ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone)
 {
     size_t                    need;
     ngx_int_t                 rc;
+    ngx_uint_t                i, n;
+    ngx_http_runs_jwrite_t   *w;
     ngx_http_runs_journal_t  *j;
 
     j = zone->jconf;
@@ -403,24 +458,30 @@ ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone)
     }
 
     /*
-     * nginx's thread pool has ended with the write it was doing (its
-     * threads are joined before the modules' exit), whose answers are
-     * not sent any more: what is left is written here
+     * nginx's thread pool has run every write handed to it (its threads
+     * are joined before the modules' exit), but their answers are not
+     * sent any more: a write that failed, and what is left, are written
+     * here
      */
 
-    if (j->failed || (j->writing && j->werr)) {
-        (void) ngx_http_runs_journal_write_all(j->fd, j->wbuf, j->wlen, 0);
+    for (i = 0, n = j->whead; i < j->wcount; i++) {
+        w = &j->w[n];
+
+        if (w->err) {
+            (void) ngx_http_runs_journal_write_all(j->fd, w->buf, w->len, 0);
+        }
+
+        n = (n + 1) % NGX_HTTP_RUNS_JWRITES;
     }
 
     for ( ;; ) {
         need = 0;
         rc = ngx_http_runs_store_jspill(zone, &need);
 
-        if (j->stage.pos > j->buf[j->active]) {
-            (void) ngx_http_runs_journal_write_all(j->fd, j->buf[j->active],
-                                                   j->stage.pos
-                                                   - j->buf[j->active], 0);
-            j->stage.pos = j->buf[j->active];
+        if (j->stage.pos > j->buf) {
+            (void) ngx_http_runs_journal_write_all(j->fd, j->buf,
+                                                   j->stage.pos - j->buf, 0);
+            j->stage.pos = j->buf;
             continue;
         }
 
@@ -451,7 +512,7 @@ ngx_http_runs_journal_kick(ngx_http_runs_jstage_t *js)
 {
     ngx_http_runs_journal_t  *j = (ngx_http_runs_journal_t *) js;
 
-    if (js->strict || js->pos - j->buf[j->active] > (off_t) j->size / 2) {
+    if (js->strict || js->pos - j->buf > (off_t) j->size / 2) {
         if (!j->flush.posted) {
             ngx_post_event(&j->flush, &ngx_posted_events);
         }
@@ -472,7 +533,12 @@ ngx_http_runs_journal_tick(ngx_event_t *ev)
 }
 
 
-/* hands the filled buffer to a thread; the other one fills meanwhile */
+/*
+ * Starts a write of what is staged, when a write may start: fewer than
+ * NGX_HTTP_RUNS_JWRITES in flight, none failed (a failed write is written
+ * again on its own timer, "again", before any other), and the file not
+ * replaced by a compaction while writes to the old one are in flight.
+ */
 
 static void
 ngx_http_runs_journal_flush(ngx_event_t *ev)
@@ -481,34 +547,63 @@ ngx_http_runs_journal_flush(ngx_event_t *ev)
 
     uint64_t                  gen;
     ngx_fd_t                  fd;
-#if (NGX_THREADS)
-    ngx_http_runs_jtask_t    *t;
-#endif
+    ngx_http_runs_jwrite_t   *w;
 
-    if (j->writing) {
-        return;
-    }
-
-    if (!j->failed) {
-        if (ngx_http_runs_journal_take(j) != NGX_OK) {
+    if (j->failed) {
+        if (ev != &j->again) {
             return;
         }
 
-    } else if (ev != &j->again) {
-        /* a failed write is written again on its own timer */
+        if (j->fd == NGX_INVALID_FILE) {
+            /* the file could not be opened when the worker started */
+            j->fd = ngx_open_file(j->path.data, NGX_FILE_APPEND,
+                                  NGX_FILE_CREATE_OR_OPEN,
+                                  NGX_FILE_DEFAULT_ACCESS);
+
+            if (j->fd == NGX_INVALID_FILE) {
+                if (!ngx_exiting && !ngx_terminate) {
+                    ngx_add_timer(&j->again, 1000);
+                }
+
+                return;
+            }
+
+            ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
+                          "the runs_journal \"%V\" is open: changes are "
+                          "taken again", &j->path);
+            j->failed = 0;
+            ngx_http_runs_store_jfail(j->zone, 0);
+
+        } else {
+            w = &j->w[j->whead];
+            w->done = 0;
+            w->err = 0;
+            ngx_http_runs_journal_post(j, w);
+
+            return;
+        }
+    }
+
+    if (j->wcount == NGX_HTTP_RUNS_JWRITES) {
+        /* the next write starts when one ends */
         return;
     }
 
     /*
-     * the write in flight is announced before the file's generation is
-     * read: a compaction that put a new file in place either sees it, or
-     * is seen, and the write goes to the new file
+     * the write about to be in flight is announced before the file's
+     * generation is read: a compaction that put a new file in place
+     * either sees it, or is seen, and the write goes to the new file
      */
     ngx_http_runs_store_jflight(j->zone, j->gen + 1);
     ngx_memory_barrier();
     gen = ngx_http_runs_store_jgen(j->zone);
 
     if (gen != j->gen) {
+        if (j->wcount) {
+            /* the old file's writes end first */
+            return;
+        }
+
         fd = ngx_open_file(j->path.data, NGX_FILE_APPEND, NGX_FILE_OPEN, 0);
 
         if (fd != NGX_INVALID_FILE) {
@@ -519,52 +614,76 @@ ngx_http_runs_journal_flush(ngx_event_t *ev)
         }
     }
 
-    j->writing = 1;
+    w = &j->w[(j->whead + j->wcount) % NGX_HTTP_RUNS_JWRITES];
+
+    if (ngx_http_runs_journal_take(j, w) != NGX_OK) {
+        if (j->wcount == 0) {
+            ngx_http_runs_store_jflight(j->zone, 0);
+        }
+
+        return;
+    }
+
+    j->wcount++;
+    ngx_http_runs_journal_post(j, w);
+}
+
+
+/* a write handed to a thread of nginx's pool (or made here without one) */
+
+static void
+ngx_http_runs_journal_post(ngx_http_runs_journal_t *j,
+    ngx_http_runs_jwrite_t *w)
+{
+    w->fd = j->fd;
+    w->busy = 1;
 
 #if (NGX_THREADS)
 
-    if (j->task == NULL) {
-        j->task = ngx_thread_task_alloc(ngx_cycle->pool,
+    if (w->task == NULL) {
+        w->task = ngx_thread_task_alloc(ngx_cycle->pool,
                                         sizeof(ngx_http_runs_jtask_t));
-        if (j->task == NULL) {
-            j->writing = 0;
-            return;
+        if (w->task == NULL) {
+            goto here;
         }
 
-        j->task->handler = ngx_http_runs_journal_thread;
-        j->task->event.handler = ngx_http_runs_journal_written;
-        j->task->event.data = j;
-        j->task->event.log = j->log;
+        w->task->handler = ngx_http_runs_journal_thread;
+        w->task->event.handler = ngx_http_runs_journal_written;
+        w->task->event.data = w;
+        w->task->event.log = j->log;
+        ((ngx_http_runs_jtask_t *) w->task->ctx)->write = w;
     }
 
-    t = j->task->ctx;
-    t->journal = j;
-
-    if (ngx_thread_task_post(j->pool, j->task) == NGX_OK) {
+    if (ngx_thread_task_post(j->pool, w->task) == NGX_OK) {
         return;
     }
+
+here:
 
 #endif
 
     /* no thread to hand it to: written here */
-    j->werr = ngx_http_runs_journal_write_all(j->fd, j->wbuf, j->wlen,
-                                              j->stage.strict)
-              == NGX_OK ? 0 : ngx_errno;
-    j->writing = 0;
+    w->err = ngx_http_runs_journal_write_all(w->fd, w->buf, w->len,
+                                             j->stage.strict)
+             == NGX_OK ? 0 : ngx_errno;
+    w->busy = 0;
+    w->done = 1;
     ngx_http_runs_journal_resume(j);
 }
 
 
 /*
  * The next write: the records of objects that did not fit are read from
- * the zone into the buffer, which is then handed over; the changes it
- * ends with are those whose every record it holds.  NGX_DECLINED:
- * nothing to write.
+ * the zone into the buffer, which is then handed to the write "w" (its
+ * own buffer becomes the one to fill); the changes it ends with are
+ * those whose every record it holds.  NGX_DECLINED: nothing to write.
  */
 
 static ngx_int_t
-ngx_http_runs_journal_take(ngx_http_runs_journal_t *j)
+ngx_http_runs_journal_take(ngx_http_runs_journal_t *j,
+    ngx_http_runs_jwrite_t *w)
 {
+    u_char                  *b;
     size_t                   need;
     ngx_int_t                rc;
     ngx_http_runs_jstage_t  *js;
@@ -584,42 +703,44 @@ ngx_http_runs_journal_take(ngx_http_runs_journal_t *j)
         need = 0;
         rc = ngx_http_runs_store_jspill(j->zone, &need);
 
-        if (rc != NGX_DECLINED || js->pos > j->buf[j->active]) {
+        if (rc != NGX_DECLINED || js->pos > j->buf || j->wcount) {
             break;
         }
 
-        /* a record larger than the buffer: both grow */
+        /* a record larger than the buffers, none in flight: they grow */
         if (ngx_http_runs_journal_grow(j, need) != NGX_OK) {
             break;
         }
     }
 
-    if (js->pos == j->buf[j->active]) {
+    if (js->pos == j->buf) {
         return NGX_DECLINED;
     }
 
-    j->wbuf = j->buf[j->active];
-    j->wlen = js->pos - j->buf[j->active];
-    j->wtarget = js->nspill ? ngx_max(js->spill_first - 1, j->synced)
-                            : js->staged;
-    j->wbells = js->bells;
+    b = w->buf;
+    w->buf = j->buf;
+    w->len = js->pos - j->buf;
+    w->target = js->nspill ? ngx_max(js->spill_first - 1, j->synced)
+                           : js->staged;
+    w->bells = js->bells;
     js->bells = 0;
 
-    j->active ^= 1;
-    js->pos = j->buf[j->active];
-    js->end = j->buf[j->active] + j->size;
+    j->buf = b;
+    js->pos = j->buf;
+    js->end = j->buf + j->size;
 
     return NGX_OK;
 }
 
 
-/* the buffers made large enough for a record of "need" bytes, twice */
+/* every buffer made large enough for a record of "need" bytes, twice */
 
 static ngx_int_t
 ngx_http_runs_journal_grow(ngx_http_runs_journal_t *j, size_t need)
 {
-    u_char  *b[2];
-    size_t   size;
+    u_char      *b[NGX_HTTP_RUNS_JWRITES + 1];
+    size_t       size;
+    ngx_uint_t   i;
 
     size = ngx_align(2 * need, 1024 * 1024);
 
@@ -627,29 +748,36 @@ ngx_http_runs_journal_grow(ngx_http_runs_journal_t *j, size_t need)
         return NGX_ERROR;
     }
 
-    b[0] = ngx_alloc(size, j->log);
-    b[1] = ngx_alloc(size, j->log);
+    for (i = 0; i <= NGX_HTTP_RUNS_JWRITES; i++) {
+        b[i] = ngx_alloc(size, j->log);
 
-    if (b[0] == NULL || b[1] == NULL) {
-        if (b[0]) {
-            ngx_free(b[0]);
+        if (b[i] == NULL) {
+            while (i--) {
+                ngx_free(b[i]);
+            }
+
+            return NGX_ERROR;
         }
-
-        return NGX_ERROR;
     }
 
     ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
                   "runs_journal \"%V\": a record of %uz bytes, the buffers "
                   "grow to %uz bytes", &j->path, need, size);
 
-    ngx_free(j->buf[0]);
-    ngx_free(j->buf[1]);
+    /* staged bytes, if any, come along */
+    ngx_memcpy(b[0], j->buf, j->stage.pos - j->buf);
+    j->stage.pos = b[0] + (j->stage.pos - j->buf);
 
-    j->buf[0] = b[0];
-    j->buf[1] = b[1];
+    ngx_free(j->buf);
+    j->buf = b[0];
+
+    for (i = 0; i < NGX_HTTP_RUNS_JWRITES; i++) {
+        ngx_free(j->w[i].buf);
+        j->w[i].buf = b[i + 1];
+    }
+
     j->size = size;
-    j->stage.pos = j->buf[j->active];
-    j->stage.end = j->buf[j->active] + j->size;
+    j->stage.end = j->buf + j->size;
 
     return NGX_OK;
 }
@@ -663,13 +791,15 @@ static void
 ngx_http_runs_journal_thread(void *data, ngx_log_t *log)
 {
     ngx_http_runs_jtask_t    *t = data;
+    ngx_http_runs_jwrite_t   *w;
     ngx_http_runs_journal_t  *j;
 
-    j = t->journal;
+    w = t->write;
+    j = w->journal;
 
-    j->werr = ngx_http_runs_journal_write_all(j->fd, j->wbuf, j->wlen,
-                                              j->stage.strict)
-              == NGX_OK ? 0 : ngx_errno;
+    w->err = ngx_http_runs_journal_write_all(w->fd, w->buf, w->len,
+                                             j->stage.strict)
+             == NGX_OK ? 0 : ngx_errno;
 }
 
 
@@ -678,79 +808,73 @@ ngx_http_runs_journal_thread(void *data, ngx_log_t *log)
 static void
 ngx_http_runs_journal_written(ngx_event_t *ev)
 {
-    ngx_http_runs_journal_t  *j = ev->data;
+    ngx_http_runs_jwrite_t  *w = ev->data;
 
-    j->writing = 0;
-    ngx_http_runs_journal_resume(j);
+    w->busy = 0;
+    w->done = 1;
+    ngx_http_runs_journal_resume(w->journal);
 }
 
 #endif
 
 
 /*
- * A write ended: the changes it carried are on disk (or not: their
- * answers say so), their doorbells ring, their answers go; the next
- * write starts if changes were staged meanwhile.
+ * Writes ended: in the order they began, the changes each carried are on
+ * disk, their doorbells ring, their answers go; the next write starts if
+ * changes were staged meanwhile.  A failed write stops the line: every
+ * change waiting is answered 503 (not acknowledged), new changes are
+ * refused until it succeeds, and it is written again, whole, every
+ * second (a part of it that reached the file is read as a write cut
+ * short).
  */
 
 static void
 ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
 {
-    ngx_queue_t          *q, *next;
-    ngx_http_runs_ctx_t  *ctx;
+    ngx_uint_t               ended;
+    ngx_queue_t             *q, *next;
+    ngx_http_runs_ctx_t     *ctx;
+    ngx_http_runs_jwrite_t  *w;
 
-    ngx_http_runs_store_jflight(j->zone, 0);
+    ended = 0;
 
-    if (j->werr) {
-        /*
-         * not on disk: every change waiting is answered 503 (not
-         * acknowledged), new changes are refused until a write succeeds,
-         * and this one is written again, whole, every second (a part of
-         * it that reached the file is read as a write cut short)
-         */
-        if (ngx_time() - j->err_logged >= 10) {
-            ngx_log_error(NGX_LOG_ERR, j->log, j->werr,
-                          "writing the runs_journal \"%V\" failed: "
-                          "changes of runs_zone \"%V\" are refused until "
-                          "it can be written", &j->path, &j->zone->name);
-            j->err_logged = ngx_time();
+    while (j->wcount) {
+        w = &j->w[j->whead];
+
+        if (!w->done) {
+            break;
         }
 
-        j->failed = 1;
-        ngx_http_runs_store_jfail(j->zone, 1);
-
-        while (!ngx_queue_empty(&j->waiting)) {
-            q = ngx_queue_head(&j->waiting);
-            ctx = ngx_http_runs_hold_ctx(ngx_queue_data(q,
-                                             ngx_http_runs_hold_t, queue));
-            ctx->jfailed = 1;
-            ngx_http_runs_release(ctx);
-            ctx->held->answer(ctx);
+        if (w->err) {
+            ngx_http_runs_journal_failed(j, w);
+            return;
         }
 
-        if (!ngx_exiting && !ngx_terminate) {
-            j->again.handler = ngx_http_runs_journal_flush;
-            j->again.data = j;
-            j->again.log = j->log;
-            j->again.cancelable = 1;
-            ngx_add_timer(&j->again, 1000);
+        if (j->failed) {
+            j->failed = 0;
+            ngx_http_runs_store_jfail(j->zone, 0);
+            ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
+                          "the runs_journal \"%V\" is written again",
+                          &j->path);
         }
 
+        ngx_http_runs_store_jwritten(j->zone, w->target - j->synced);
+        j->synced = w->target;
+        ngx_http_runs_store_ring(j->zone, w->bells);
+
+        w->done = 0;
+        j->whead = (j->whead + 1) % NGX_HTTP_RUNS_JWRITES;
+        j->wcount--;
+        ended++;
+    }
+
+    if (j->wcount == 0) {
+        ngx_http_runs_store_jflight(j->zone, 0);
+    }
+
+    if (ended == 0) {
         return;
     }
-
-    if (j->failed) {
-        j->failed = 0;
-        ngx_http_runs_store_jfail(j->zone, 0);
-        ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
-                      "the runs_journal \"%V\" is written again",
-                      &j->path);
-    }
-
-    ngx_http_runs_store_jwritten(j->zone, j->wtarget - j->synced);
-    j->synced = j->wtarget;
-
-    ngx_http_runs_store_ring(j->zone, j->wbells);
 
     for (q = ngx_queue_head(&j->waiting);
          q != ngx_queue_sentinel(&j->waiting);
@@ -760,13 +884,13 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
         ctx = ngx_http_runs_hold_ctx(ngx_queue_data(q, ngx_http_runs_hold_t,
                                                     queue));
 
-        if (ctx->jtarget <= j->wtarget) {
+        if (ctx->jtarget <= j->synced) {
             ngx_http_runs_release(ctx);
             ctx->held->answer(ctx);
         }
     }
 
-    if ((j->stage.pos > j->buf[j->active] || j->stage.nspill)
+    if ((j->stage.pos > j->buf || j->stage.nspill)
         && !j->flush.posted
         && (j->stage.strict || ngx_exiting || !ngx_queue_empty(&j->waiting)))
     {
@@ -774,6 +898,41 @@ ngx_http_runs_journal_resume(ngx_http_runs_journal_t *j)
     }
 
     ngx_http_runs_journal_maybe_compact(j);
+}
+
+
+/* the oldest write failed: see above */
+
+static void
+ngx_http_runs_journal_failed(ngx_http_runs_journal_t *j,
+    ngx_http_runs_jwrite_t *w)
+{
+    ngx_queue_t          *q;
+    ngx_http_runs_ctx_t  *ctx;
+
+    if (ngx_time() - j->err_logged >= 10) {
+        ngx_log_error(NGX_LOG_ERR, j->log, w->err,
+                      "writing the runs_journal \"%V\" failed: changes of "
+                      "runs_zone \"%V\" are refused until it can be written",
+                      &j->path, &j->zone->name);
+        j->err_logged = ngx_time();
+    }
+
+    j->failed = 1;
+    ngx_http_runs_store_jfail(j->zone, 1);
+
+    while (!ngx_queue_empty(&j->waiting)) {
+        q = ngx_queue_head(&j->waiting);
+        ctx = ngx_http_runs_hold_ctx(ngx_queue_data(q, ngx_http_runs_hold_t,
+                                                    queue));
+        ctx->jfailed = 1;
+        ngx_http_runs_release(ctx);
+        ctx->held->answer(ctx);
+    }
+
+    if (!ngx_exiting && !ngx_terminate && !j->again.timer_set) {
+        ngx_add_timer(&j->again, 1000);
+    }
 }
 
 
@@ -829,8 +988,8 @@ ngx_http_runs_journal_refusal(ngx_http_runs_zone_t *zone)
     }
 
     if (j->stage.nspill
-        || (j->writing
-            && (size_t) (j->stage.pos - j->buf[j->active]) > j->size / 4 * 3))
+        || (j->wcount
+            && (size_t) (j->stage.pos - j->buf) > j->size / 4 * 3))
     {
         return "The runs_journal is behind the changes: nothing was "
                "changed, ask again";
@@ -880,7 +1039,7 @@ ngx_http_runs_journal_defer(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx)
     ngx_queue_remove(&ctx->hold.queue);
     ngx_queue_insert_tail(&j->waiting, &ctx->hold.queue);
 
-    if (!j->writing && !j->flush.posted) {
+    if (!j->flush.posted) {
         ngx_post_event(&j->flush, &ngx_posted_events);
     }
 

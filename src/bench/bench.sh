@@ -164,8 +164,10 @@ EOF
 start_nginx() {     # NAME PORT ZONE_SIZE|ceiling
     local name=$1 port=$2 prefix=$OUT/$1 i
     nginx_conf "$@"
-    "$NGINX_BIN" -p "$prefix/" -e "$prefix/logs/error.log" \
-        -c conf/nginx.conf -t -q || die "$name: configuration rejected"
+    if [ -z "${NGINX_SKIP_TEST:-}" ]; then
+        "$NGINX_BIN" -p "$prefix/" -e "$prefix/logs/error.log" \
+            -c conf/nginx.conf -t -q || die "$name: configuration rejected"
+    fi
     "$NGINX_BIN" -p "$prefix/" -e "$prefix/logs/error.log" \
         -c conf/nginx.conf &
     NGX_PID[$name]=$!
@@ -357,13 +359,18 @@ replay_figure() {       # TAG RUNS
         --prefix "$tag" >/dev/null
     stop_nginx replay
     bytes=$(stat -c %s "$OUT/replay/journal/runs.journal")
+    # "nginx -t" (which checks the journal's records) timed on its own,
+    # then the start alone: its zone rebuilt, until it answers
     t0=$(date +%s%N)
-    start_nginx replay "$PORT_JOURNAL" 2048m "sync=relaxed interval=100ms"
+    "$NGINX_BIN" -p "$OUT/replay/" -e "$OUT/replay/logs/error.log" \
+        -c conf/nginx.conf -t -q 2>/dev/null || die "replay: nginx -t failed"
     t1=$(date +%s%N)
+    NGINX_SKIP_TEST=1 start_nginx replay "$PORT_JOURNAL" 2048m "sync=relaxed interval=100ms"
+    t2=$(date +%s%N)
     stop_nginx replay
-    record "$tag" "$(printf '{"runs":%d,"journal_bytes":%d,"start_ms":%d}' \
-        "$runs" "$bytes" $(( (t1 - t0) / 1000000 )))"
-    say "$tag: $runs runs, journal $bytes bytes, answering $(( (t1 - t0) / 1000000 )) ms after start"
+    record "$tag" "$(printf '{"runs":%d,"journal_bytes":%d,"check_ms":%d,"start_ms":%d}' \
+        "$runs" "$bytes" $(( (t1 - t0) / 1000000 )) $(( (t2 - t1) / 1000000 )))"
+    say "$tag: $runs runs, journal $bytes bytes, nginx -t $(( (t1 - t0) / 1000000 )) ms, answering $(( (t2 - t1) / 1000000 )) ms after start"
 }
 say "journal replay: 100k and 1M runs, the time until a restarted coordinator answers"
 replay_figure replay_100k 100000
