@@ -98,6 +98,7 @@ typedef struct {
     unsigned                    failed:1;   /* the oldest write failed:
                                                it is written again */
     unsigned                    compacting:2;
+    unsigned                    cforce:1;   /* a rewrite is due now */
 } ngx_http_runs_journal_t;
 
 typedef struct {

@@ -50,6 +50,7 @@ static void ngx_http_runs_journal_failed(ngx_http_runs_journal_t *j,
 static ngx_int_t ngx_http_runs_journal_write_all(ngx_fd_t fd, u_char *p,
     size_t len, ngx_uint_t sync);
 static void ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j);
+static void ngx_http_runs_journal_force(ngx_event_t *ev);
 
 
 /* a task's data: the write, or the compaction's journal */
@@ -369,7 +370,8 @@ ngx_int_t
 ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
     ngx_cycle_t *cycle)
 {
-    ngx_uint_t                i;
+    ngx_pid_t                 dead;
+    ngx_uint_t                i, lost;
     ngx_http_runs_journal_t  *j;
 
     j = zone->jconf;
@@ -436,7 +438,45 @@ ngx_http_runs_journal_init_worker(ngx_http_runs_zone_t *zone,
     j->gen = ngx_http_runs_store_jgen(zone);
     zone->journal = &j->stage;
 
+    lost = ngx_http_runs_store_jclaim(zone, &dead);
+
+    if (lost) {
+        /*
+         * a worker died (killed, crashed) between making changes and
+         * writing them: they are in the zone, not in the file; the file
+         * is rewritten from the zone at once
+         */
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "runs_zone \"%V\": worker process %P exited with %ui "
+                      "changes not yet in the runs_journal \"%V\": it is "
+                      "rewritten from the live state now", &zone->name,
+                      dead, lost, &j->path);
+
+        j->cforce = 1;
+        j->cev.handler = ngx_http_runs_journal_force;
+        j->cev.data = j;
+        j->cev.log = cycle->log;
+        j->cev.cancelable = 1;
+        ngx_add_timer(&j->cev, 1);
+    }
+
     return NGX_OK;
+}
+
+
+/* a rewrite that cannot wait for the file to grow; tried until it begins */
+
+static void
+ngx_http_runs_journal_force(ngx_event_t *ev)
+{
+    ngx_http_runs_journal_t  *j = ev->data;
+
+    ngx_http_runs_journal_maybe_compact(j);
+
+    if (j->cforce && !j->compacting && !ngx_exiting && !ngx_terminate) {
+        ev->handler = ngx_http_runs_journal_force;
+        ngx_add_timer(ev, 100);
+    }
 }
 
 
@@ -500,6 +540,7 @@ ngx_http_runs_journal_exit_worker(ngx_http_runs_zone_t *zone)
     }
 
     ngx_http_runs_store_jwritten(zone, j->stage.staged - j->synced);
+    ngx_http_runs_store_jleave(zone);
 
     zone->journal = NULL;
 }
@@ -1077,7 +1118,8 @@ ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j)
     ngx_file_info_t  fi;
 
     if (j->compacting || ngx_exiting || ngx_terminate
-        || ngx_time() < j->cretry)
+        || (ngx_time() < j->cretry && !j->cforce)
+        || j->fd == NGX_INVALID_FILE)
     {
         return;
     }
@@ -1088,13 +1130,15 @@ ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j)
 
     bound = ngx_max(j->compact, 2 * ngx_http_runs_store_jbase(j->zone));
 
-    if (ngx_file_size(&fi) < bound) {
+    if (ngx_file_size(&fi) < bound && !j->cforce) {
         return;
     }
 
     if (ngx_http_runs_store_compact_begin(j->zone, &j->cur) != NGX_OK) {
         return;
     }
+
+    j->cforce = 0;
 
     j->snap_size = 1024 * 1024;
     j->snap = ngx_alloc(j->snap_size, j->log);

@@ -140,6 +140,8 @@ struct ngx_http_runs_jstage_s {
     uint64_t                    spill_first; /* the first change of them */
     ngx_uint_t                  lost;       /* objects not even noted
                                                (no memory): logged */
+    ngx_int_t                   slot;       /* this process's in the
+                                               zone's writers, -1: none */
     unsigned                    strict:1;
     void                      (*kick)(ngx_http_runs_jstage_t *js);
 };
@@ -413,6 +415,9 @@ void ngx_http_runs_store_compact_end(ngx_http_runs_zone_t *zone,
 void ngx_http_runs_store_jgen_next(ngx_http_runs_zone_t *zone);
 uint64_t ngx_http_runs_store_jgen(ngx_http_runs_zone_t *zone);
 void ngx_http_runs_store_jflight(ngx_http_runs_zone_t *zone, uint64_t gen);
+ngx_uint_t ngx_http_runs_store_jclaim(ngx_http_runs_zone_t *zone,
+    ngx_pid_t *dead);
+void ngx_http_runs_store_jleave(ngx_http_runs_zone_t *zone);
 ngx_uint_t ngx_http_runs_store_jsettled(ngx_http_runs_zone_t *zone);
 off_t ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone);
 size_t ngx_http_runs_store_jboundary(u_char *data, size_t len);

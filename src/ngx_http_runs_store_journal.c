@@ -176,7 +176,11 @@ ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af)
 
     if (n) {
         js->staged++;
-        sh->jpending++;
+        (void) ngx_atomic_fetch_add(&sh->jpending, 1);
+
+        if (js->slot >= 0) {
+            (void) ngx_atomic_fetch_add(&sh->jw[js->slot].pending, 1);
+        }
 
         if (js->nspill && js->spill_first == 0) {
             js->spill_first = js->staged;
@@ -732,7 +736,78 @@ ngx_http_runs_store_jgen_next(ngx_http_runs_zone_t *zone)
 void
 ngx_http_runs_store_jflight(ngx_http_runs_zone_t *zone, uint64_t gen)
 {
-    zone->sh->jflight[ngx_worker % NGX_HTTP_RUNS_DOORBELLS] = gen;
+    if (zone->journal->slot >= 0) {
+        zone->sh->jw[zone->journal->slot].flight = gen;
+    }
+}
+
+
+/*
+ * A worker's slot among the zone's writers, taken when it starts; the
+ * slots of dead processes are freed, and the changes they had staged
+ * without writing them are counted: the number returned (*dead: one of
+ * those processes).  Those changes are in the zone but not in the file.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_jclaim(ngx_http_runs_zone_t *zone, ngx_pid_t *dead)
+{
+    ngx_uint_t                i, lost;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_jwriter_t  *w;
+
+    sh = zone->sh;
+    lost = 0;
+    zone->journal->slot = -1;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    for (i = 0; i < NGX_HTTP_RUNS_JWRITERS; i++) {
+        w = &sh->jw[i];
+
+        if (w->pid && (ngx_pid_t) w->pid != ngx_pid
+            && kill((ngx_pid_t) w->pid, 0) == -1 && ngx_errno == NGX_ESRCH)
+        {
+            if (w->pending) {
+                lost += w->pending;
+                *dead = (ngx_pid_t) w->pid;
+                (void) ngx_atomic_fetch_add(&sh->jpending,
+                                            -(ngx_atomic_int_t) w->pending);
+            }
+
+            w->pid = 0;
+            w->pending = 0;
+            w->flight = 0;
+        }
+
+        if (w->pid == 0 && zone->journal->slot == -1) {
+            w->pid = ngx_pid;
+            zone->journal->slot = i;
+        }
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return lost;
+}
+
+
+/* at a worker's exit, once what it staged is written */
+
+void
+ngx_http_runs_store_jleave(ngx_http_runs_zone_t *zone)
+{
+    ngx_http_runs_jwriter_t  *w;
+
+    if (zone->journal->slot < 0) {
+        return;
+    }
+
+    w = &zone->sh->jw[zone->journal->slot];
+    w->flight = 0;
+    w->pending = 0;
+    ngx_memory_barrier();
+    w->pid = 0;
 }
 
 
@@ -747,8 +822,8 @@ ngx_http_runs_store_jsettled(ngx_http_runs_zone_t *zone)
 
     sh = zone->sh;
 
-    for (i = 0; i < NGX_HTTP_RUNS_DOORBELLS; i++) {
-        f = sh->jflight[i];
+    for (i = 0; i < NGX_HTTP_RUNS_JWRITERS; i++) {
+        f = sh->jw[i].flight;
 
         if (f && f - 1 < sh->jgen) {
             return 0;
@@ -771,7 +846,16 @@ ngx_http_runs_store_jbase(ngx_http_runs_zone_t *zone)
 void
 ngx_http_runs_store_jwritten(ngx_http_runs_zone_t *zone, uint64_t changes)
 {
+    ngx_int_t  slot;
+
     (void) ngx_atomic_fetch_add(&zone->sh->jpending, -(ngx_atomic_int_t) changes);
+
+    slot = zone->journal ? zone->journal->slot : -1;
+
+    if (slot >= 0) {
+        (void) ngx_atomic_fetch_add(&zone->sh->jw[slot].pending,
+                                    -(ngx_atomic_int_t) changes);
+    }
 }
 
 

@@ -184,6 +184,25 @@ struct ngx_http_runs_waiter_s {
 };
 
 
+/*
+ * A process that writes the journal (a worker, an old one exiting after a
+ * reload among them), found by its pid: what it staged and has not
+ * written yet, and the file its write in flight goes to.  A worker that
+ * finds the slot of a dead process with changes not written knows they
+ * are missing from the file (ngx_http_runs_store_jclaim()).
+ */
+
+#define NGX_HTTP_RUNS_JWRITERS  128
+
+typedef struct {
+    ngx_atomic_t                pid;
+    ngx_atomic_t                pending;    /* changes staged, not written */
+    ngx_atomic_t                flight;     /* 1 + the generation of the
+                                               file of its write in
+                                               flight, 0: none */
+} ngx_http_runs_jwriter_t;
+
+
 typedef struct {
     ngx_fd_t                    rfd;        /* -1: not created */
     ngx_fd_t                    wfd;        /* == rfd for an eventfd */
@@ -230,10 +249,9 @@ struct ngx_http_runs_shctx_s {
                                                this one: no more changes */
     ngx_atomic_t                jfailing;   /* the journal's last write
                                                failed: changes refused */
-    ngx_atomic_t                jflight[NGX_HTTP_RUNS_DOORBELLS];
-                                            /* per worker slot: 1 + the
-                                               generation of the file its
-                                               write in flight goes to */
+    ngx_http_runs_jwriter_t     jw[NGX_HTTP_RUNS_JWRITERS];
+                                            /* the processes writing the
+                                               journal */
     uint64_t                    session_seq;
     uint64_t                    id_key[4];  /* ids: a keyed permutation */
     uint64_t                    name_key[2];    /* session names: SipHash */

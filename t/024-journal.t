@@ -662,6 +662,36 @@ flow 'a record larger than the journal buffer is written whole', 6, sub {
     same_state(snapshot(), $s0, 'the runs created after it are there too');
 };
 
+# relaxed, interval=60s: changes stay in the workers' buffers; both
+# workers are killed (not the master): the workers it starts again find
+# changes that were made and never written, and rewrite the journal from
+# the zone, which has them; then every process is killed and the start
+# has every run
+flow 'a worker killed with changes not yet written: the journal is rewritten from the zone', 6, sub {
+    my $m = master_pid();
+    my @ids = map { scalar create_run(session_name => "wk-$_", prompt => "worker kill $_") } 1 .. 12;
+    is scalar(grep { defined } @ids), 12, '12 runs created (relaxed: answered before written)';
+    my $s0 = snapshot();
+    my @old = workers_of($m);
+    my $off = RunsJournal::log_size();
+    kill 'KILL', @old;
+    my $ok = Runs::wait_for(Runs::tf(5), sub {
+        my @now = workers_of($m);
+        @now == 2 && !grep { my $o = $_; grep { $_ == $o } @now } @old;
+    }, 0.05);
+    ok $ok, 'both workers killed, the master started two more';
+    my $rewritten = Runs::wait_for(Runs::tf(5), sub {
+        RunsJournal::log_since($off) =~ /runs_journal .* rewritten: \d+ bytes/;
+    }, 0.05);
+    my $log = RunsJournal::log_since($off);
+    ok $log =~ /exited with \d+ changes not yet in the runs_journal/,
+       'a new worker says which worker left changes unwritten'
+        or diag($log);
+    ok $rewritten, 'and the journal is rewritten from the live state' or diag($log);
+    ok nginx_down('kill') && nginx_up(), 'SIGKILL of every process, started again';
+    same_state(snapshot(), $s0, 'every run is there');
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -922,3 +952,16 @@ not a directory
     runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal buffer=1m;
 --- user_files
 >>> journal/.keep
+
+
+
+=== TEST 22: a worker killed with changes not yet written: the journal is rewritten from the zone
+--- http_config
+    runs_zone runs 8m;
+    runs_claim_timeout 120s;
+    runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal sync=relaxed interval=60s;
+--- user_files
+>>> journal/.keep
+--- no_error_log
+[crit]
+[emerg]
