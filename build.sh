@@ -508,55 +508,85 @@ fuzz_nginx_lib() {
     mv -f "$lib.new" "$lib"
 }
 
-# build/fuzz/json_fuzz: the harness and the reader under clang's
-# sanitizers and coverage, nginx's objects as they are (gcc), jansson
+# build/fuzz/json_fuzz: the JSON reader's harness and the reader under
+# clang's sanitizers and coverage, nginx's objects as they are (gcc),
+# jansson; build/fuzz/journal_fuzz: the journal reader's harness and the
+# store's files (src/ngx_http_runs_store_*.c)
 fuzz_build() {
     [ -f "$BUILD/nginx/objs/Makefile" ] || cmd_build
     command -v clang >/dev/null || die "clang missing: run ./build.sh deps"
     mkdir -p "$FUZZ"
     fuzz_nginx_lib
-    local bin=$FUZZ/json_fuzz f incs
+    fuzz_target json_fuzz -ljansson -- "$ROOT/src/fuzz/json_fuzz.c" \
+        "$ROOT/src/ngx_http_runs_json_in.c"
+    # shellcheck disable=SC2046
+    fuzz_target journal_fuzz -- "$ROOT/src/fuzz/journal_fuzz.c" \
+        $(ls "$ROOT"/src/ngx_http_runs_store_*.c)
+}
+
+# fuzz_target NAME [LIBS...] -- SOURCES...: built again when a source, a
+# header of the module or nginx's objects are newer than it
+fuzz_target() {
+    local name=$1 bin=$FUZZ/$1 libs=() srcs f incs stale=0
+    shift
+    while [ "$1" != -- ]; do libs+=("$1"); shift; done
+    shift
+    srcs=("$@")
     if [ -x "$bin" ]; then
-        for f in "$ROOT/src/fuzz/json_fuzz.c" "$ROOT/src/ngx_http_runs_json_in.c" \
-                 "$ROOT/src/ngx_http_runs.h" "$FUZZ/libngx.a"; do
-            [ "$f" -nt "$bin" ] && rm -f "$bin"
+        for f in "${srcs[@]}" "$ROOT"/src/*.h "$FUZZ/libngx.a"; do
+            [ "$f" -nt "$bin" ] && stale=1
         done
-        [ -x "$bin" ] && return 0
+        [ "$stale" = 0 ] && return 0
     fi
     incs=$(nginx_make_var ALL_INCS)
     say "compiling $bin"
+    # (-ffunction-sections: with --gc-sections, only what the harness
+    # reaches is linked)
     # shellcheck disable=SC2086
-    (cd "$BUILD/nginx" && clang $FUZZ_CFLAGS $incs -o "$bin.new" \
-        "$ROOT/src/fuzz/json_fuzz.c" "$ROOT/src/ngx_http_runs_json_in.c" \
-        "$FUZZ/libngx.a" -ljansson -Wl,--gc-sections) \
-        || die "compiling the fuzz target failed"
+    (cd "$BUILD/nginx" && clang $FUZZ_CFLAGS -ffunction-sections \
+        -fdata-sections $incs -o "$bin.new" "${srcs[@]}" "$FUZZ/libngx.a" \
+        "${libs[@]}" -Wl,--gc-sections) \
+        || die "compiling the fuzz target $name failed"
     mv -f "$bin.new" "$bin"
 }
 
-# one fuzz run of $1 seconds on build/fuzz/corpus (seeded from
-# src/fuzz/corpus/json, which stays as it is); a crash or a disagreement
-# fails it with the saved input's path
+# one fuzz run of a target for $2 seconds on build/fuzz/corpus-NAME
+# (seeded from src/fuzz/corpus/NAME, which stays as it is); a crash or a
+# disagreement fails it with the saved input's path
 fuzz_run() {
-    local secs=$1 corpus=$FUZZ/corpus log=$FUZZ/fuzz.log f rc=0
-    local execs rate crash
+    local name=$1 secs=$2 maxlen=$3 what=$4 bin=$FUZZ/${1}_fuzz corpus=$FUZZ/corpus-$1
+    local log=$FUZZ/$1-fuzz.log f rc=0 execs rate crash dict=()
     mkdir -p "$corpus" "$FUZZ/artifacts"
-    for f in "$ROOT"/src/fuzz/corpus/json/*; do
+    for f in "$ROOT"/src/fuzz/corpus/"$name"/*; do
         [ -e "$corpus/${f##*/}" ] || cp "$f" "$corpus/"
     done
-    say "fuzzing the JSON reader against jansson for ${secs}s (log: $log)"
-    "$FUZZ/json_fuzz" -max_total_time="$secs" -max_len=4096 -timeout=10 \
-        -print_final_stats=1 -dict="$ROOT/src/fuzz/json.dict" \
+    [ -f "$ROOT/src/fuzz/$name.dict" ] && dict=(-dict="$ROOT/src/fuzz/$name.dict")
+    say "fuzzing $what for ${secs}s (log: $log)"
+    "$bin" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 \
+        -print_final_stats=1 "${dict[@]}" \
         -artifact_prefix="$FUZZ/artifacts/" "$corpus" >"$log" 2>&1 || rc=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
     if [ "$rc" != 0 ]; then
-        grep -E -A3 'json_fuzz: DISAGREEMENT|ERROR: |SUMMARY: ' "$log" | head -40 >&2
+        grep -E -A3 '_fuzz: DISAGREEMENT|ERROR: |SUMMARY: ' "$log" | head -40 >&2
         crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -1)
         [ -n "$crash" ] || { tail -30 "$log" >&2; die "fuzzing failed (exit $rc, see $log)"; }
-        say "reproduce: $FUZZ/json_fuzz $crash"
+        say "reproduce: $bin $crash"
         die "fuzzing found a problem (exit $rc): $crash"
     fi
     say "fuzz: ${execs:-?} executions in ${secs}s (${rate:-?}/s), $(find "$corpus" -type f | wc -l) inputs in $corpus, no disagreement"
+}
+
+# both targets: two thirds of the time to the JSON reader, a third to the
+# journal's
+fuzz_both() {
+    local secs=$1 jsecs
+    jsecs=$(( secs / 3 ))
+    [ "$jsecs" -gt 0 ] || jsecs=1
+    fuzz_run json $(( secs - jsecs > 0 ? secs - jsecs : 1 )) 4096 \
+        "the JSON reader against jansson"
+    fuzz_run journal "$jsecs" 8192 \
+        "the journal's reader (what it builds, written out and read back, is the same)"
 }
 
 fuzz_seconds_ok() {
@@ -570,7 +600,7 @@ fuzz_seconds_ok() {
 cmd_fuzz() {
     fuzz_seconds_ok "$1"
     fuzz_build
-    fuzz_run "$1"
+    fuzz_both "$1"
 }
 
 # the short run of "test"
@@ -582,7 +612,7 @@ fuzz_short() {
     fi
     fuzz_seconds_ok "$secs"
     fuzz_build
-    fuzz_run "$secs"
+    fuzz_both "$secs"
 }
 
 cmd_clean() {

@@ -35,6 +35,9 @@ static void ngx_http_runs_j_spill(ngx_http_runs_jstage_t *js,
     ngx_http_runs_jobj_t *obj);
 static size_t ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_jobj_t *obj);
+static ngx_queue_t *ngx_http_runs_j_from(ngx_http_runs_shctx_t *sh,
+    uint64_t next, ngx_uint_t sessions);
+static uint64_t ngx_http_runs_j_seq(ngx_queue_t *q, ngx_uint_t phase);
 
 
 /* CRC-32 (the polynomial of nginx's ngx_crc32_long()), eight bytes a step */
@@ -547,11 +550,12 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
     p = ngx_http_runs_j_put(p, zero);
     p = ngx_http_runs_j_put(p, zero32);
 
-    p = ngx_cpymem(p, lr->hostname.data, len[0]);
-    p = ngx_cpymem(p, lr->project_dir.data, len[1]);
-    p = ngx_cpymem(p, lr->executor_type.data, len[2]);
+    /* a null string (no data) has no bytes */
+    p = len[0] ? ngx_cpymem(p, lr->hostname.data, len[0]) : p;
+    p = len[1] ? ngx_cpymem(p, lr->project_dir.data, len[1]) : p;
+    p = len[2] ? ngx_cpymem(p, lr->executor_type.data, len[2]) : p;
 
-    return ngx_cpymem(p, lr->agents.data, len[3]);
+    return len[3] ? ngx_cpymem(p, lr->agents.data, len[3]) : p;
 }
 
 
@@ -643,7 +647,10 @@ ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
 
     for (budget = NGX_HTTP_RUNS_LIST_SLICE; budget; budget--) {
 
-        if (cur->next > cur->last) {
+        q = (cur->phase == 1) ? ngx_http_runs_j_from(sh, cur->next, 1)
+                              : ngx_http_runs_j_from(sh, cur->next, 0);
+
+        if (q == NULL || ngx_http_runs_j_seq(q, cur->phase) > cur->last) {
             if (cur->phase == 2) {
                 rc = NGX_OK;
                 goto done;
@@ -656,26 +663,13 @@ ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
         }
 
         if (cur->phase == 1) {
-            if (ngx_http_runs_lookup_session_seq_locked(sh, cur->next)
-                == NULL)
-            {
-                cur->next++;
-                continue;
-            }
-
             type = NGX_HTTP_RUNS_J_SESSION;
-            key = cur->next;
+            key = ngx_http_runs_j_seq(q, 1);
 
         } else {
-            key = ngx_http_runs_permute_id(sh, cur->next);
-            run = ngx_http_runs_lookup_run_locked(sh, key);
-
-            if (run == NULL) {
-                cur->next++;
-                continue;
-            }
-
+            run = ngx_queue_data(q, ngx_http_runs_run_t, all);
             type = NGX_HTTP_RUNS_J_RUN;
+            key = run->id;
         }
 
         p = ngx_http_runs_j_record(sh, *pos, end, change, type, key);
@@ -685,7 +679,7 @@ ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
         }
 
         *pos = p;
-        cur->next++;
+        cur->next = ngx_http_runs_j_seq(q, cur->phase) + 1;
     }
 
 done:
@@ -693,6 +687,74 @@ done:
     ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
+}
+
+
+/*
+ * The first session (sessions 1) or run with a creation number from
+ * "next" on, in the queue that holds them in creation order; NULL: none.
+ * The one before it, the last written, is found by its number and its
+ * successor taken; if it went between two slices, the numbers after it
+ * are tried, then the queue is walked from its head: a walk by numbers
+ * alone would take as long as the zone has ever made objects.
+ */
+
+static ngx_queue_t *
+ngx_http_runs_j_from(ngx_http_runs_shctx_t *sh, uint64_t next,
+    ngx_uint_t sessions)
+{
+    uint64_t                  seq;
+    ngx_uint_t                tries;
+    ngx_queue_t              *q, *all;
+    ngx_http_runs_run_t      *run;
+    ngx_http_runs_session_t  *sess;
+
+    all = sessions ? &sh->session_list : &sh->all;
+
+    for (seq = next - 1, tries = 0; seq && tries < 64; seq++, tries++) {
+        if (sessions) {
+            sess = ngx_http_runs_lookup_session_seq_locked(sh, seq);
+            q = sess ? &sess->all : NULL;
+
+        } else {
+            run = ngx_http_runs_lookup_run_locked(sh,
+                                          ngx_http_runs_permute_id(sh, seq));
+            q = run ? &run->all : NULL;
+        }
+
+        if (q) {
+            /* the first try is the last written: its successor follows */
+            q = (seq == next - 1) ? ngx_queue_next(q) : q;
+            return q == ngx_queue_sentinel(all) ? NULL : q;
+        }
+    }
+
+    for (q = ngx_queue_head(all); q != ngx_queue_sentinel(all);
+         q = ngx_queue_next(q))
+    {
+        if (ngx_http_runs_j_seq(q, sessions ? 1 : 2) >= next) {
+            return q;
+        }
+    }
+
+    return NULL;
+}
+
+
+static uint64_t
+ngx_http_runs_j_seq(ngx_queue_t *q, ngx_uint_t phase)
+{
+    ngx_http_runs_run_t      *run;
+    ngx_http_runs_session_t  *sess;
+
+    if (phase == 1) {
+        sess = ngx_queue_data(q, ngx_http_runs_session_t, all);
+        return sess->seq;
+    }
+
+    run = ngx_queue_data(q, ngx_http_runs_run_t, all);
+
+    return run->seq;
 }
 
 

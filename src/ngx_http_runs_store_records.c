@@ -559,6 +559,15 @@ ngx_http_runs_lookup_sid_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid)
 
 /* a session by its creation sequence number */
 
+/* the second half of session "seq"'s id, as this zone's key makes it */
+
+uint64_t
+ngx_http_runs_session_sid1(ngx_http_runs_shctx_t *sh, uint64_t seq)
+{
+    return ngx_http_runs_sid_half(sh, seq, 1);
+}
+
+
 ngx_http_runs_session_t *
 ngx_http_runs_lookup_session_seq_locked(ngx_http_runs_shctx_t *sh,
     uint64_t seq)

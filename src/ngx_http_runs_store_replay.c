@@ -43,6 +43,12 @@ typedef struct {
     int64_t                     now;
     ngx_uint_t                  check;      /* "nginx -t": the records
                                                checked, nothing built */
+    ngx_str_t                  *images;
+    ngx_uint_t                  nimages;
+    u_char                     *bad;        /* a record whose numbers do
+                                               not match the zone's keys */
+    ngx_uint_t                  orphans;    /* runs of a session whose
+                                               name was taken again */
 } ngx_http_runs_replay_t;
 
 
@@ -54,6 +60,7 @@ static ngx_uint_t ngx_http_runs_j_good(u_char *p, size_t len);
 static ngx_int_t ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix,
     uint64_t key, uint64_t change, u_char *rec);
 static ngx_int_t ngx_http_runs_j_presize(ngx_http_runs_replay_t *rp);
+static ngx_uint_t ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen);
 static ngx_int_t ngx_http_runs_j_grow(ngx_http_runs_jindex_t *ix,
     ngx_uint_t size);
 static void *ngx_http_runs_j_table(size_t size);
@@ -71,6 +78,8 @@ static ngx_int_t ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp,
     u_char *body, uint64_t key);
 static ngx_int_t ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp,
     u_char *body);
+static ngx_int_t ngx_http_runs_j_run_session(ngx_http_runs_replay_t *rp,
+    u_char *body, ngx_str_t *name, ngx_http_runs_session_t **sessp);
 static void ngx_http_runs_j_adopt(ngx_http_runs_replay_t *rp,
     ngx_http_runs_run_t *run);
 static int ngx_libc_cdecl ngx_http_runs_j_by_seq(const void *a,
@@ -129,6 +138,8 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
     rp.log = log;
     rp.now = ngx_http_runs_now();
     rp.check = ngx_test_config;
+    rp.images = images;
+    rp.nimages = n;
 
     rc = NGX_OK;
 
@@ -297,6 +308,82 @@ ngx_http_runs_j_prefetch(ngx_http_runs_replay_t *rp, size_t *pf)
 }
 
 
+/*
+ * Whether a record's body holds what its kind says: its lengths add up to
+ * its size, its numbers are in range.  A record is written whole by one
+ * writer, so a body that checks (CRC) and is not sane is a file that was
+ * not written by this module as it is: it is refused as damage, not read
+ * past its end.
+ */
+
+static ngx_uint_t
+ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
+{
+    uint16_t    u16;
+    uint32_t    u32[4];
+    uint64_t    need;
+    ngx_uint_t  i;
+
+    switch (type) {
+
+    case NGX_HTTP_RUNS_J_RUN:
+        if (blen < NGX_HTTP_RUNS_J_RUN_BODY) {
+            return 0;
+        }
+
+        ngx_memcpy(u32, b + 72, 3 * sizeof(uint32_t));
+        ngx_http_runs_j_get(u16, b + 84);
+
+        need = (uint64_t) NGX_HTTP_RUNS_J_RUN_BODY + b[90] + u32[0] + u32[1]
+               + u32[2] + u16 + b[88] + b[89];
+
+        return need == blen
+               && b[90] >= 1 && b[90] <= NGX_HTTP_RUNS_NAME_MAX
+               && u32[0] >= 1
+               && b[91] < NGX_HTTP_RUNS_NSTATUS
+               && b[92] <= NGX_HTTP_RUNS_RESUME
+               && b[93] < NGX_HTTP_RUNS_NOTE_N;
+
+    case NGX_HTTP_RUNS_J_SESSION:
+        if (blen < NGX_HTTP_RUNS_J_SESSION_BODY) {
+            return 0;
+        }
+
+        ngx_http_runs_j_get(u16, b + 16);
+
+        need = (uint64_t) NGX_HTTP_RUNS_J_SESSION_BODY + b[22] + b[20] + u16
+               + b[21];
+
+        return need == blen
+               && b[22] >= 1 && b[22] <= NGX_HTTP_RUNS_NAME_MAX;
+
+    case NGX_HTTP_RUNS_J_LAUNCHER:
+        if (blen < NGX_HTTP_RUNS_J_LAUNCHER_BODY) {
+            return 0;
+        }
+
+        ngx_memcpy(u32, b + 24, sizeof(u32));
+        ngx_http_runs_j_get(u16, b + 40);
+
+        need = (uint64_t) NGX_HTTP_RUNS_J_LAUNCHER_BODY + u32[0] + u32[1]
+               + u32[2] + u32[3];
+
+        /* a null string has no bytes */
+        for (i = 0; i < 4; i++) {
+            if ((u16 & (NGX_HTTP_RUNS_JF_NULL << i)) && u32[i]) {
+                return 0;
+            }
+        }
+
+        return need == blen;
+
+    default:
+        /* that a record is gone: its key */
+        return blen == sizeof(uint64_t);
+    }
+}
+
+
 /* the latest record of every key; a torn tail is cut, damage refused */
 
 static ngx_int_t
@@ -374,6 +461,17 @@ ngx_http_runs_j_scan(ngx_http_runs_replay_t *rp, size_t *valid)
                           "it was never acknowledged", &rp->zone->name, off,
                           rp->len - off);
             break;
+        }
+
+        if (!ngx_http_runs_j_sane(type, rp->data + off + NGX_HTTP_RUNS_J_RECORD,
+                                  size - NGX_HTTP_RUNS_J_RECORD))
+        {
+            /* it checks, but is not what a record of its kind is */
+            ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
+                          "the runs_journal of runs_zone \"%V\" is "
+                          "damaged at byte %uz: a record whose contents "
+                          "do not hold together", &rp->zone->name, off);
+            return NGX_ERROR;
         }
 
         ngx_http_runs_j_get(change, rp->data + off + 8);
@@ -818,6 +916,32 @@ ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
         ngx_free(l);
     }
 
+    if (rc != NGX_OK && rp->bad) {
+        for (i = 0; i < rp->nimages; i++) {
+            if (rp->bad >= rp->images[i].data
+                && rp->bad < rp->images[i].data + rp->images[i].len)
+            {
+                break;
+            }
+        }
+
+        ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
+                      "the runs_journal of runs_zone \"%V\" is damaged at "
+                      "byte %uz%s: a record whose numbers do not match the "
+                      "journal's keys", &rp->zone->name,
+                      (size_t) (rp->bad - NGX_HTTP_RUNS_J_RECORD
+                                - rp->images[i < rp->nimages ? i : 0].data),
+                      i ? " of the journal it replaced (.old)" : "");
+        return NGX_ERROR;
+    }
+
+    if (rp->orphans) {
+        ngx_log_error(NGX_LOG_WARN, rp->log, 0,
+                      "runs_zone \"%V\": %ui runs of sessions whose name was "
+                      "taken again by a later session are not restored",
+                      &rp->zone->name, rp->orphans);
+    }
+
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_EMERG, rp->log, 0,
                       "runs_zone \"%V\" (%uz bytes) is too small for what "
@@ -860,14 +984,31 @@ ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
 {
     size_t                    ilen;
     uint16_t                  project_len, flags;
+    ngx_queue_t              *q;
     ngx_http_runs_shctx_t    *sh;
     ngx_http_runs_session_t  *sess, *old;
 
     sh = rp->zone->sh;
 
+    if (sid1 != ngx_http_runs_session_sid1(sh, seq)) {
+        rp->bad = body;
+        return NULL;
+    }
+
     old = ngx_http_runs_lookup_session_locked(sh, name);
 
-    if (old && old->nruns == 0) {
+    if (old && old->nruns) {
+        /*
+         * a run whose session is not there, named as a live session
+         * made later (the first one's deletion was not written): the
+         * run went with its session
+         */
+        rp->orphans++;
+        return NULL;
+    }
+
+    if (old) {
+        /* the later of two sessions of one name wins */
         ngx_http_runs_free_session_locked(rp->zone, old);
     }
 
@@ -907,7 +1048,23 @@ ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
     sh->sessions[sess->hash & sh->mask] = sess;
     sess->next_by_id = sh->session_ids[sess->sid1 & sh->mask];
     sh->session_ids[sess->sid1 & sh->mask] = sess;
-    ngx_queue_insert_tail(&sh->session_list, &sess->all);
+    /*
+     * in creation order, as listings and compactions walk it: a session
+     * made again from one of its runs (its own record missing) comes
+     * after the sessions restored before it, maybe later ones
+     */
+    for (q = ngx_queue_last(&sh->session_list);
+         q != ngx_queue_sentinel(&sh->session_list);
+         q = ngx_queue_prev(q))
+    {
+        old = ngx_queue_data(q, ngx_http_runs_session_t, all);
+
+        if (old->seq < seq) {
+            break;
+        }
+    }
+
+    ngx_queue_insert_after(q, &sess->all);
     sh->nsessions++;
     sess->pinned = 0;
 
@@ -937,6 +1094,12 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
     sh = rp->zone->sh;
 
     ngx_http_runs_j_get(key, body);
+
+    if (key != ngx_http_runs_permute_id(sh, seq)) {
+        rp->bad = body;
+        return NGX_ERROR;
+    }
+
     ngx_memcpy(len, body + 24, sizeof(len));
     ngx_http_runs_j_get(flags, body + 40);
 
@@ -995,38 +1158,21 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
     u_char                   *p;
     size_t                    slen;
     uint16_t                  flags;
-    uint64_t                  sseq, sid1;
     ngx_str_t                 name;
+    ngx_int_t                 rc;
     ngx_http_runs_run_t      *run;
     ngx_http_runs_shctx_t    *sh;
-    ngx_http_runs_jentry_t   *e;
     ngx_http_runs_session_t  *sess;
 
     sh = rp->zone->sh;
 
-    ngx_http_runs_j_get(sseq, body + 16);
-    ngx_http_runs_j_get(sid1, body + 24);
-
     name.len = body[90];
     name.data = body + NGX_HTTP_RUNS_J_RUN_BODY;
 
-    /* the session rebuilt just before, found without hashing its id */
-    e = ngx_http_runs_j_find(&rp->idx[1], sseq);
-    sess = e ? e->obj : NULL;
-
-    if (sess == NULL) {
-        sess = ngx_http_runs_lookup_session_seq_locked(sh, sseq);
-    }
-
-    if (sess == NULL) {
-        sess = ngx_http_runs_j_restore_session(rp, NULL, sseq, sid1, &name);
-        if (sess == NULL) {
-            return NGX_ERROR;
-        }
-    }
-
-    if (e) {
-        e->obj = sess;
+    rc = ngx_http_runs_j_run_session(rp, body, &name, &sess);
+    if (rc != NGX_OK) {
+        /* NGX_DECLINED: the run went with its session */
+        return rc == NGX_DECLINED ? NGX_OK : NGX_ERROR;
     }
 
     run = ngx_http_runs_alloc_locked(rp->zone, sizeof(ngx_http_runs_run_t),
@@ -1087,6 +1233,65 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
 
     sh->stamped = ngx_max(sh->stamped,
                           ngx_max(run->created_at, run->completed_at));
+
+    return NGX_OK;
+}
+
+
+/*
+ * A run's numbers checked against the zone's keys, and its session: the
+ * one rebuilt before it (found through the index, without hashing its
+ * id), or made again from the run.  NGX_DECLINED: a session of its name
+ * was made later, the run is not restored; NGX_ERROR: damage (rp->bad)
+ * or no room.
+ */
+
+static ngx_int_t
+ngx_http_runs_j_run_session(ngx_http_runs_replay_t *rp, u_char *body,
+    ngx_str_t *name, ngx_http_runs_session_t **sessp)
+{
+    uint64_t                  sseq, sid1, id, rseq;
+    ngx_uint_t                orphans;
+    ngx_http_runs_shctx_t    *sh;
+    ngx_http_runs_jentry_t   *e;
+    ngx_http_runs_session_t  *sess;
+
+    sh = rp->zone->sh;
+
+    ngx_http_runs_j_get(id, body);
+    ngx_http_runs_j_get(rseq, body + 8);
+    ngx_http_runs_j_get(sseq, body + 16);
+    ngx_http_runs_j_get(sid1, body + 24);
+
+    if (id != ngx_http_runs_permute_id(sh, rseq)
+        || sid1 != ngx_http_runs_session_sid1(sh, sseq))
+    {
+        rp->bad = body;
+        return NGX_ERROR;
+    }
+
+    e = ngx_http_runs_j_find(&rp->idx[1], sseq);
+    sess = e ? e->obj : NULL;
+
+    if (sess == NULL) {
+        sess = ngx_http_runs_lookup_session_seq_locked(sh, sseq);
+    }
+
+    if (sess == NULL) {
+        orphans = rp->orphans;
+
+        sess = ngx_http_runs_j_restore_session(rp, NULL, sseq, sid1, name);
+
+        if (sess == NULL) {
+            return rp->orphans != orphans ? NGX_DECLINED : NGX_ERROR;
+        }
+    }
+
+    if (e) {
+        e->obj = sess;
+    }
+
+    *sessp = sess;
 
     return NGX_OK;
 }

@@ -352,6 +352,7 @@ void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
 /* ngx_http_runs_store_records.c: ids, lookups, allocation, links */
 int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
 uint64_t ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n);
+uint64_t ngx_http_runs_session_sid1(ngx_http_runs_shctx_t *sh, uint64_t seq);
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(

@@ -692,6 +692,49 @@ flow 'a worker killed with changes not yet written: the journal is rewritten fro
     same_state(snapshot(), $s0, 'every run is there');
 };
 
+# records that check (their CRC made again) but say what no writer of
+# this module writes: a run whose lengths add up to more than its record,
+# then a run whose id is not the one the zone's keys give its number
+flow 'a record that checks but does not hold together is refused as damage', 8, sub {
+    require Compress::Zlib;
+    my $path = journal_path();
+    my @ids = map { scalar create_run(session_name => "sane-$_", prompt => "sane $_") } 1 .. 3;
+    is scalar(grep { defined } @ids), 3, 'three runs';
+    ok nginx_down('quit'), 'stopped';
+    my $image = slurp($path) // '';
+    my ($run) = grep { $_->{type} == 1 } @{ journal_records($image)->{records} };
+    ok $run, "a run's record at byte " . ($run ? $run->{off} : '?');
+    my $forge = sub {           # the body changed by $edit, the CRC made again
+        my ($edit) = @_;
+        my $bad = $image;
+        my $body = substr($bad, $run->{off} + 24, $run->{size} - 24);
+        $edit->(\$body);
+        substr($bad, $run->{off} + 24, length $body) = $body;
+        substr($bad, $run->{off} + 4, 4) = pack('L', Compress::Zlib::crc32(
+            substr($bad, $run->{off} + 8, $run->{size} - 8)));
+        return $bad;
+    };
+    # its prompt said 1000 bytes longer than it is
+    spurt($path, $forge->(sub { my $b = shift;
+        substr($$b, 72, 4) = pack('L', unpack('L', substr($$b, 72, 4)) + 1000) }));
+    my ($st, $out) = nginx_test();
+    like $out, qr/damaged at byte $run->{off}: a record whose contents do not hold together/,
+         'nginx -t names the record and its offset' or diag($out);
+    my $r = nginx_start();
+    ok !$r->{up} && $r->{text} =~ /damaged at byte $run->{off}/, 'and a start refuses it'
+        or diag($r->{text});
+    # its id one more than its number makes
+    spurt($path, $forge->(sub { my $b = shift;
+        substr($$b, 0, 8) = pack('Q', unpack('Q', substr($$b, 0, 8)) ^ 1) }));
+    $r = nginx_start();
+    ok !$r->{up} && $r->{text} =~ /damaged at byte $run->{off}: a record whose numbers do not match/,
+       "a run whose id does not match its number: refused, at its offset" or diag($r->{text});
+    spurt($path, $image);
+    $r = nginx_start();
+    ok $r->{up}, 'the journal as it was starts' or diag($r->{text});
+    ok !grep({ !get_run($_) } @ids), 'with its three runs';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -965,3 +1008,14 @@ not a directory
 --- no_error_log
 [crit]
 [emerg]
+
+
+
+=== TEST 23: a record that checks but does not hold together is refused as damage
+--- http_config
+    runs_zone runs 4m;
+    runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal;
+--- user_files
+>>> journal/.keep
+--- no_error_log
+[crit]
