@@ -88,6 +88,7 @@ typedef struct {
     off_t                       ostart;     /* the old file's size then */
     off_t                       csize;      /* the new file's size */
     ngx_err_t                   cerr;
+    ngx_msec_t                  cstart;     /* when it began */
     time_t                      cretry;     /* no compaction before */
     ngx_event_t                 cev;        /* its next step */
     ngx_thread_task_t          *ctask;

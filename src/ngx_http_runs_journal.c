@@ -1153,6 +1153,7 @@ ngx_http_runs_journal_maybe_compact(ngx_http_runs_journal_t *j)
 
     j->ostart = ngx_file_size(&fi);
     j->compacting = 1;
+    j->cstart = ngx_current_msec;
 
     ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
                   "runs_journal \"%V\": %O bytes, rewritten from the live "
@@ -1279,8 +1280,8 @@ ngx_http_runs_journal_compact_done(ngx_event_t *ev)
 
     if (j->cstep == 2) {
         ngx_log_error(NGX_LOG_NOTICE, j->log, 0,
-                      "runs_journal \"%V\" rewritten: %O bytes",
-                      &j->path, j->csize);
+                      "runs_journal \"%V\" rewritten: %O bytes in %M ms",
+                      &j->path, j->csize, ngx_current_msec - j->cstart);
         ngx_http_runs_journal_compact_stop(j, j->csize);
         return;
     }

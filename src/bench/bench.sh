@@ -352,12 +352,24 @@ stop_nginx ceiling
 # a coordinator with a journal filled with N runs, stopped, and started
 # again: the time until it answers (its zone is rebuilt before)
 replay_figure() {       # TAG RUNS
-    local tag=$1 runs=$2 t0 t1 bytes
+    local tag=$1 runs=$2 t0 t1 t2 bytes log from
     rm -rf "$OUT/replay/journal"
+    log=$OUT/replay/logs/error.log
+    from=$(stat -c %s "$log" 2>/dev/null || echo 0)
     start_nginx replay "$PORT_JOURNAL" 2048m "sync=relaxed interval=100ms"
     client "${tag}_fill" fill "$PORT_JOURNAL" "$runs" --conns 16 \
         --prefix "$tag" >/dev/null
     stop_nginx replay
+    # the rewrites of the journal while it was filled (under that load):
+    # the file's size when each began, its size after, how long it took
+    tail -c +"$((from + 1))" "$log" | perl -ne '
+        $from = $1 if /runs_journal ".*": (\d+) bytes, rewritten from the live state/;
+        printf "{\"from_bytes\":%d,\"to_bytes\":%d,\"ms\":%d}\n", $from, $1, $2
+            if /runs_journal ".*" rewritten: (\d+) bytes in (\d+) ms/;
+    ' | while read -r c; do
+        record "${tag}_compaction" "$c"
+        say "${tag}: a rewrite of the journal under load: $c"
+    done
     bytes=$(stat -c %s "$OUT/replay/journal/runs.journal")
     # "nginx -t" (which checks the journal's records) timed on its own,
     # then the start alone: its zone rebuilt, until it answers

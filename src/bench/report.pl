@@ -12,11 +12,12 @@ my ($raw, $out, $doc) = @ARGV;
 die "usage: report.pl RAW.jsonl OUTDIR [DOC.md]\n" unless $raw && $out;
 
 my $json = JSON::PP->new->canonical->pretty;
-my (%one, %reps);
+my (%one, %reps, %all);
 open my $fh, '<', $raw or die "$raw: $!\n";
 while (<$fh>) {
     next unless /\S/;
     my $r = decode_json($_);
+    push @{ $all{ $r->{tag} } }, $r->{data};
     if (ref $r->{data} eq 'HASH' && exists $r->{data}{rep}) {
         push @{ $reps{ $r->{tag} } }, $r->{data};
     } else {
@@ -200,6 +201,17 @@ for my $name (qw(shared shared-nosync per-writer writer-process sqlite lmdb)) {
                 join(', ', map { commas($_) } @{ $d->{acked_per_s_rounds} || [] }),
                 $d->{other_cpu_pct}),
         'report it', 'reported'];
+}
+
+for my $tag (qw(replay_100k_compaction replay_1m_compaction)) {
+    for my $d (@{ $all{$tag} || [] }) {
+        $F->{$tag} = $all{$tag};
+        push @rows, [sprintf('journal rewritten from the live state while %s runs are created',
+                             $tag =~ /1m/ ? '1,000,000' : '100,000'),
+            sprintf('%s bytes to %s bytes in %.2f s', commas($d->{from_bytes}),
+                    commas($d->{to_bytes}), $d->{ms} / 1000),
+            '—', 'reported'];
+    }
 }
 
 # ------------------------------------------------------------ wake-ups
