@@ -398,7 +398,7 @@ cmd_bench() {
     # shellcheck disable=SC2086
     $CC $CFLAGS_TOOLS -o "$BUILD/bin/runs-bench.new" \
         "$ROOT/src/bench/runs-bench.c" "$ROOT/src/bench/bench_logs.c" \
-        "$ROOT/src/bench/bench_stall.c" \
+        "$ROOT/src/bench/bench_stall.c" "$ROOT/src/bench/bench_route.c" \
         || die "compiling runs-bench failed"
     mv -f "$BUILD/bin/runs-bench.new" "$BUILD/bin/runs-bench"
     BUILD=$BUILD MODULE=$MODULE NGINX_BIN=$NGINX_BIN exec "$ROOT/src/bench/bench.sh"

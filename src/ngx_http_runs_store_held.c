@@ -111,8 +111,8 @@ ngx_http_runs_take_poll_locked(ngx_http_runs_zone_t *zone,
         ngx_http_runs_waiter_free_locked(zone, w);
 
         /* a run it may have been woken for goes to another poll */
-        if (sh->ready.root != sh->ready.sentinel) {
-            ngx_http_runs_notify_idle_locked(sh, af);
+        if (sh->nready) {
+            ngx_http_runs_notify_ready_locked(sh, NULL, af);
         }
 
         h->poll.what = NGX_HTTP_RUNS_POLL_NOTHING;
@@ -243,7 +243,14 @@ ngx_http_runs_store_unwait(ngx_http_runs_zone_t *zone,
     ngx_http_runs_after_t  af;
 
     ngx_http_runs_lock(zone, &af);
-    ngx_http_runs_waiter_remove_locked(zone, h->waiter, &af);
+
+    /* a wake-up meant for a poll that went away goes to another one */
+    if (ngx_http_runs_waiter_remove_locked(zone, h->waiter, &af)
+        && zone->sh->nready)
+    {
+        ngx_http_runs_notify_ready_locked(zone->sh, NULL, &af);
+    }
+
     ngx_http_runs_unlock(&af);
 
     h->waiter = NULL;
@@ -289,7 +296,11 @@ ngx_http_runs_store_purge_waiters(ngx_http_runs_zone_t *zone, ngx_uint_t own)
             continue;
         }
 
-        ngx_http_runs_waiter_remove_locked(zone, w, &af);
+        if (ngx_http_runs_waiter_remove_locked(zone, w, &af)
+            && zone->sh->nready)
+        {
+            ngx_http_runs_notify_ready_locked(zone->sh, NULL, &af);
+        }
     }
 
     ngx_http_runs_unlock(&af);

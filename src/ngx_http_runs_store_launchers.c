@@ -138,7 +138,6 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     uint64_t                prev_key;
     ngx_str_t              *s;
     ngx_queue_t            *q;
-    ngx_rbtree_node_t      *node;
     ngx_http_runs_run_t    *run;
     ngx_http_runs_shctx_t  *sh;
 
@@ -200,14 +199,13 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
         return NGX_OK;
     }
 
-    if (!claim || sh->ready.root == sh->ready.sentinel) {
+    /* the oldest claimable run this runner can take (routing) */
+    run = claim ? ngx_http_runs_ready_for_locked(sh, lr) : NULL;
+
+    if (run == NULL) {
         p->what = NGX_HTTP_RUNS_POLL_NOTHING;
         return NGX_OK;
     }
-
-    node = ngx_rbtree_min(sh->ready.root, sh->ready.sentinel);
-    run = (ngx_http_runs_run_t *)
-              ((u_char *) node - offsetof(ngx_http_runs_run_t, ready));
 
     prev_key = run->launcher_key;
     run->claimed_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
@@ -228,7 +226,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
 
         ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_PENDING, 0,
                                         af);
-        ngx_http_runs_make_ready_locked(sh, run->session, af);
+        ngx_http_runs_make_ready_locked(zone, run->session, af);
 
         return NGX_ERROR;
     }

@@ -12,8 +12,6 @@
 #include "ngx_http_runs_zone.h"
 
 
-static void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_rbtree_node_t *ngx_http_runs_rbtree_lookup(ngx_rbtree_t *tree,
     uint64_t key);
 static uint64_t ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh,
@@ -124,8 +122,21 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
         return NGX_ERROR;
     }
 
-    ngx_rbtree_init(&sh->ready, &sh->ready_sentinel,
+    /* routing classes (ngx_http_runs_store_route.c): the one of runs
+       naming no agent is made here, never freed, not in the tree */
+    ngx_rbtree_init(&sh->classes, &sh->classes_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sh->class_list);
+
+    sh->any = ngx_slab_calloc(shpool, sizeof(ngx_http_runs_rclass_t));
+    if (sh->any == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_rbtree_init(&sh->any->ready, &sh->any->sentinel,
                     ngx_http_runs_rbtree_insert_value);
+    ngx_queue_insert_tail(&sh->class_list, &sh->any->link);
+
     ngx_rbtree_init(&sh->launchers, &sh->launchers_sentinel,
                     ngx_http_runs_rbtree_insert_value);
 
@@ -187,7 +198,7 @@ ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t)
 
 /* keys are unique: run and launcher ids, creation sequence numbers */
 
-static void
+void
 ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
 {
@@ -836,66 +847,12 @@ ngx_http_runs_new_session_locked(ngx_http_runs_zone_t *zone, ngx_str_t *name)
 
 
 
-/* a new pending run, its record filled, joins the store and its session */
-
-void
-ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
-    ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
-    ngx_http_runs_after_t *af)
-{
-    uint64_t                seq;
-    ngx_http_runs_shctx_t  *sh;
-
-    sh = zone->sh;
-
-    seq = ++sh->seq;
-    run->id = ngx_http_runs_permute_id(sh, seq);
-    run->seq = seq;
-    run->status = NGX_HTTP_RUNS_PENDING;
-    run->created_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
-
-    ngx_http_runs_insert_run_locked(sh, run, sess);
-
-    ngx_http_runs_make_ready_locked(sh, sess, af);
-}
-
-
-
 void
 ngx_http_runs_free_locked(ngx_http_runs_zone_t *zone, void *p)
 {
     if (p) {
         ngx_slab_free_locked(zone->shpool, p);
     }
-}
-
-
-
-/* the first live run of a session becomes claimable when it is pending */
-
-void
-ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_session_t *sess, ngx_http_runs_after_t *af)
-{
-    ngx_http_runs_run_t  *run;
-
-    if (ngx_queue_empty(&sess->active)) {
-        return;
-    }
-
-    run = ngx_queue_data(ngx_queue_head(&sess->active), ngx_http_runs_run_t,
-                         state);
-
-    if (run->status != NGX_HTTP_RUNS_PENDING || run->in_ready) {
-        return;
-    }
-
-    /* set each time: ngx_rbtree_delete() zeroes a node's key */
-    run->ready.key = run->seq;
-    ngx_rbtree_insert(&sh->ready, &run->ready);
-    run->in_ready = 1;
-
-    ngx_http_runs_notify_idle_locked(sh, af);
 }
 
 

@@ -964,7 +964,7 @@ ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
             continue;
         }
 
-        ngx_http_runs_make_ready_locked(sh, sess, NULL);
+        ngx_http_runs_make_ready_locked(rp->zone, sess, NULL);
     }
 
     return NGX_OK;

@@ -337,9 +337,8 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
     sess = run->session;
     old = run->status;
 
-    if (run->in_ready && status != NGX_HTTP_RUNS_PENDING) {
-        ngx_rbtree_delete(&sh->ready, &run->ready);
-        run->in_ready = 0;
+    if (status != NGX_HTTP_RUNS_PENDING) {
+        ngx_http_runs_unready_locked(zone, run);
     }
 
     sh->nstatus[old]--;
@@ -370,7 +369,7 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_notify_all_locked(sh, &run->waiters, 0, af);
 
     /* the session's next run may go now */
-    ngx_http_runs_make_ready_locked(sh, sess, af);
+    ngx_http_runs_make_ready_locked(zone, sess, af);
 
     /* a child's run ended: its parent hears of it, in this same change */
     if (sess->parent_len && !sh->no_callbacks) {
@@ -616,7 +615,7 @@ ngx_http_runs_requeue_locked(ngx_http_runs_zone_t *zone,
                                     af);
 
     /* its creation sequence number puts it ahead of every newer run */
-    ngx_http_runs_make_ready_locked(zone->sh, run->session, af);
+    ngx_http_runs_make_ready_locked(zone, run->session, af);
 }
 
 

@@ -23,10 +23,6 @@
 #endif
 
 
-static void ngx_http_runs_notify_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af);
-
-
 /* the 503's reason when a kind's cap is reached, by ngx_http_runs_wait_e */
 static const ngx_uint_t  ngx_http_runs_kind_refused[] = {
     NGX_HTTP_RUNS_REFUSED_N,
@@ -153,7 +149,7 @@ ngx_http_runs_store_ring(ngx_http_runs_zone_t *zone, uint64_t bells)
 
 /* moves a waiter to its doorbell's notified queue */
 
-static void
+void
 ngx_http_runs_notify_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af)
 {
@@ -177,24 +173,6 @@ ngx_http_runs_notify_locked(ngx_http_runs_shctx_t *sh,
         af->bells |= (uint64_t) 1 << w->slot;
     }
 }
-
-
-void
-ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_after_t *af)
-{
-    ngx_http_runs_waiter_t  *w;
-
-    if (ngx_queue_empty(&sh->idle)) {
-        return;
-    }
-
-    w = ngx_queue_data(ngx_queue_head(&sh->idle), ngx_http_runs_waiter_t,
-                       queue);
-
-    ngx_http_runs_notify_locked(sh, w, af);
-}
-
 
 void
 ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
@@ -386,15 +364,18 @@ ngx_http_runs_waiter_park_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
-void
+/*
+ * A waiter gone; 1 when it was a poll woken and not yet answered: the
+ * caller passes the wake-up on (ngx_http_runs_notify_ready_locked())
+ */
+
+ngx_uint_t
 ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af)
 {
     ngx_uint_t                 was_notified;
-    ngx_http_runs_shctx_t     *sh;
     ngx_http_runs_launcher_t  *lr;
 
-    sh = zone->sh;
     was_notified = (w->state == NGX_HTTP_RUNS_W_NOTIFIED);
 
     if (w->state == NGX_HTTP_RUNS_W_IDLE || was_notified) {
@@ -412,14 +393,11 @@ ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
 
     ngx_queue_remove(&w->every);
 
-    /* a wake-up meant for a poll that went away goes to the next one */
-    if (was_notified && w->kind == NGX_HTTP_RUNS_WAIT_POLL
-        && sh->ready.root != sh->ready.sentinel)
-    {
-        ngx_http_runs_notify_idle_locked(sh, af);
-    }
+    was_notified = was_notified && w->kind == NGX_HTTP_RUNS_WAIT_POLL;
 
     ngx_http_runs_waiter_free_locked(zone, w);
+
+    return was_notified;
 }
 
 

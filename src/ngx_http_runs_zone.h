@@ -17,6 +17,7 @@
 typedef struct ngx_http_runs_run_s       ngx_http_runs_run_t;
 typedef struct ngx_http_runs_session_s   ngx_http_runs_session_t;
 typedef struct ngx_http_runs_launcher_s  ngx_http_runs_launcher_t;
+typedef struct ngx_http_runs_rclass_s    ngx_http_runs_rclass_t;
 typedef struct ngx_http_runs_log_s       ngx_http_runs_log_t;
 
 
@@ -49,8 +50,9 @@ typedef struct {
 struct ngx_http_runs_run_s {
     ngx_http_runs_run_t        *next;       /* in its sh->runs bucket */
     uint64_t                    id;         /* numeric id */
-    ngx_rbtree_node_t           ready;      /* sh->ready while claimable,
-                                               key: seq */
+    ngx_rbtree_node_t           ready;      /* its class's ready tree
+                                               while claimable, key: seq */
+    ngx_http_runs_rclass_t     *rclass;     /* that class */
     uint64_t                    seq;        /* creation sequence */
     ngx_queue_t                 all;        /* sh->all, creation order */
     ngx_queue_t                 in_session; /* session->runs */
@@ -185,6 +187,23 @@ struct ngx_http_runs_waiter_s {
 
 
 /*
+ * A routing class (ngx_http_runs_store_route.c): the claimable runs that
+ * name one agent (or none), oldest first.  A poll looks only at the
+ * classes its runner can take.  A class lives while it has claimable
+ * runs, but for the one of the runs that name no agent.
+ */
+
+struct ngx_http_runs_rclass_s {
+    ngx_str_node_t              sn;         /* sh->classes: its agent */
+    ngx_rbtree_t                ready;      /* by creation number */
+    ngx_rbtree_node_t           sentinel;
+    ngx_queue_t                 link;       /* sh->class_list */
+    ngx_uint_t                  nready;
+    u_char                      name[1];
+};
+
+
+/*
  * A process that writes the journal (a worker, an old one exiting after a
  * reload among them), found by its pid: what it staged and has not
  * written yet, and the file its write in flight goes to.  A worker that
@@ -215,8 +234,12 @@ struct ngx_http_runs_shctx_s {
     ngx_http_runs_session_t   **sessions;   /* hash table by name */
     ngx_http_runs_session_t   **session_ids;    /* ... by session_id */
     ngx_uint_t                  mask;       /* buckets - 1, both tables */
-    ngx_rbtree_t                ready;
-    ngx_rbtree_node_t           ready_sentinel;
+    ngx_rbtree_t                classes;    /* ngx_http_runs_rclass_t by
+                                               the agent they name */
+    ngx_rbtree_node_t           classes_sentinel;
+    ngx_queue_t                 class_list;
+    ngx_http_runs_rclass_t     *any;        /* runs naming no agent */
+    ngx_uint_t                  nready;     /* claimable runs, all classes */
     ngx_rbtree_t                launchers;
     ngx_rbtree_node_t           launchers_sentinel;
 
@@ -328,8 +351,6 @@ void ngx_http_runs_after_mark(ngx_http_runs_after_t *af, ngx_uint_t type,
 ngx_uint_t ngx_http_runs_journal_write_locked(ngx_http_runs_after_t *af);
 
 /* ngx_http_runs_store_wait.c: doorbells, waiter queues */
-void ngx_http_runs_notify_idle_locked(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_after_t *af);
 void ngx_http_runs_notify_all_locked(ngx_http_runs_shctx_t *sh,
     ngx_queue_t *waiters, ngx_uint_t detach, ngx_http_runs_after_t *af);
 void ngx_http_runs_notify_kind_locked(ngx_http_runs_shctx_t *sh,
@@ -342,7 +363,9 @@ void ngx_http_runs_waiter_add_locked(ngx_http_runs_shctx_t *sh,
 void ngx_http_runs_waiter_park_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_waiter_t *w, ngx_http_runs_launcher_t *lr,
     ngx_uint_t noclaim, ngx_uint_t head);
-void ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
+ngx_uint_t ngx_http_runs_waiter_remove_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af);
+void ngx_http_runs_notify_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_waiter_t *w, ngx_http_runs_after_t *af);
 void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w);
@@ -388,11 +411,21 @@ u_char *ngx_http_runs_copy_str(u_char *p, ngx_str_t *dst, ngx_str_t *src);
 size_t ngx_http_runs_strings_len(ngx_http_runs_run_t *run);
 void ngx_http_runs_insert_run_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess);
+void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+
+/* ngx_http_runs_store_route.c: which runner a claimable run may go to */
 void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,
     ngx_http_runs_after_t *af);
-void ngx_http_runs_make_ready_locked(ngx_http_runs_shctx_t *sh,
+void ngx_http_runs_make_ready_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t *sess, ngx_http_runs_after_t *af);
+void ngx_http_runs_unready_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run);
+ngx_http_runs_run_t *ngx_http_runs_ready_for_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_launcher_t *lr);
+void ngx_http_runs_notify_ready_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_rclass_t *c, ngx_http_runs_after_t *af);
 void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,

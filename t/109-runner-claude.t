@@ -5,8 +5,10 @@
 # coordinator's session_id; the run's result is claude's final result
 # text, its log the progress (text, tool calls, tool errors, stats); an
 # agent_name applies the blueprint of that name from the runner's
-# --agents-dir (system prompt, MCP configuration, tools, model) and an
-# unknown one fails the run; an error result, a non-zero exit and a
+# --agents-dir (system prompt, MCP configuration, tools, model); a run
+# for an agent the runner does not list is not handed to it, one whose
+# blueprint went after the runner listed it fails; an error result, a
+# non-zero exit and a
 # stream without a result fail it; a line that is not JSON is skipped; a
 # stop reaches claude; the runner lists its agents at registration.
 
@@ -97,7 +99,7 @@ runner_flow 'a start runs claude with --session-id, a resume with --resume; the 
 
 };
 
-runner_flow 'an agent_name applies its blueprint; an unknown one fails the run', 10, sub {
+runner_flow 'an agent_name applies its blueprint; a run for an agent the runner does not list waits; a blueprint gone fails the run', 11, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $h = start_claude_runner(agents => $agents, project => $proj);
@@ -127,10 +129,17 @@ runner_flow 'an agent_name applies its blueprint; an unknown one fails the run',
     ok +($run->{result} // '') =~ /^system prompt: You review code\.\nmcp config: none\n(?:.*\n)*model: default$/m,
        'a blueprint with a system prompt only' or diag explain $run;
 
+    # an agent no runner lists: the run is not handed to this runner
     my ($id4) = create_run(session_name => 'cl-nobody', agent_name => 'nobody', prompt => 'Hi');
-    $run = wait_terminal($id4, 20) || {};
-    is $run->{status}, 'failed', 'an unknown agent: failed';
-    like $run->{error} // '', qr/unknown agent "nobody" \(looked in \Q$agents\E\)\z/,
+    sleep 1.5;
+    is status_of($id4), 'pending', 'a run for an agent the runner does not list waits, pending';
+
+    # a blueprint gone after the runner listed it: its run fails, naming it
+    File::Path::rmtree("$agents/reviewer");
+    my ($id5) = create_run(session_name => 'cl-gone', agent_name => 'reviewer', prompt => 'Hi');
+    $run = wait_terminal($id5, 20) || {};
+    is $run->{status}, 'failed', 'an agent whose blueprint is gone: failed';
+    like $run->{error} // '', qr/unknown agent "reviewer" \(looked in \Q$agents\E\)\z/,
         'with the error naming the agents dir';
 
 };
@@ -271,7 +280,7 @@ __DATA__
 
 
 
-=== TEST 2: an agent_name applies its blueprint; an unknown one fails the run
+=== TEST 2: an agent_name applies its blueprint; a run for an agent the runner does not list waits; a blueprint gone fails the run
 
 
 

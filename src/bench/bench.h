@@ -77,4 +77,7 @@ int cmd_logtput(int argc, char **argv);
 int cmd_done(int argc, char **argv);
 int cmd_stall(int argc, char **argv);
 
+/* bench_route.c */
+int cmd_route(int argc, char **argv);
+
 #endif /* RUNS_BENCH_H */

@@ -441,6 +441,14 @@ for size in 1000 100000 "$BIG"; do
 done
 stop_nginx store
 
+# the same claim when 99 % of the waiting runs are for other runners
+say "claim cost with routing: 10k and 100k waiting runs, one in a hundred for the polling runner"
+for size in 10000 100000; do
+    start_nginx route "$PORT_STORE" 2048m
+    client "route_$size" route "$PORT_STORE" --runs "$size" --match 100 >&2
+    stop_nginx route
+done
+
 # ------------------------------------------------- wake-ups, idle polls
 say "held-poll wake-ups across workers, then 1,000 idle held polls"
 start_nginx wake "$PORT_WAKE" 64m

@@ -203,6 +203,19 @@ for my $name (qw(shared shared-nosync per-writer writer-process sqlite lmdb)) {
         'report it', 'reported'];
 }
 
+# claims with routing: 99 % of the waiting runs for other runners
+if ((my $a = $one{route_10000}) && (my $b = $one{route_100000})) {
+    $F->{route_10000} = $a;
+    $F->{route_100000} = $b;
+    my ($pa, $pb) = ($a->{create_claim}{p50_us}, $b->{create_claim}{p50_us});
+    my $ratio = $pa ? $pb / $pa : 0;
+    push @rows, ['claim cost with routing (a runner of agent x; 10k / 100k waiting runs, 1 in 100 for x, the rest for 7 other agents)',
+        sprintf('create→claim p50 %.0f / %.0f µs (×%.2f), p99 %.0f / %.0f µs; one request at a time',
+                $pa, $pb, $ratio, $a->{create_claim}{p99_us}, $b->{create_claim}{p99_us}),
+        'flat (no scan of the runs it cannot take)',
+        ($ratio && $ratio < 2) ? 'met' : 'missed'];
+}
+
 for my $tag (qw(replay_100k_compaction replay_1m_compaction)) {
     for my $d (@{ $all{$tag} || [] }) {
         $F->{$tag} = $all{$tag};

@@ -40,8 +40,10 @@
  *   runs-bench stall   PORT [--load PATH] [--seconds S]
  *       GET /runs/{id} one at a time in one worker for S seconds, alone
  *       or while a process asks for PATH without pause in the other
+ *   runs-bench route   PORT [--runs N] [--match ONE_IN] [--claims N]
+ *
  *   (loglat, logtput and done: src/bench/bench_logs.c; stall:
- *   src/bench/bench_stall.c)
+ *   src/bench/bench_stall.c; route: src/bench/bench_route.c)
  *
  * Every command prints one JSON object on stdout.  The server is
  * 127.0.0.1:PORT.  HTTP/1.1 over plain sockets, Content-Length bodies.
@@ -1848,6 +1850,9 @@ main(int argc, char **argv)
     }
     if (strcmp(argv[1], "stall") == 0) {
         return cmd_stall(argc, argv);
+    }
+    if (strcmp(argv[1], "route") == 0) {
+        return cmd_route(argc, argv);
     }
 
     die("unknown command %s", argv[1]);
