@@ -73,6 +73,18 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     lr->registered_at = ngx_http_runs_now();
     lr->last_heartbeat = lr->registered_at;
 
+    ngx_http_runs_link_launcher_locked(sh, lr);
+
+    return lr;
+}
+
+
+/* a launcher whose id is set joins the zone's tree and list */
+
+void
+ngx_http_runs_link_launcher_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_launcher_t *lr)
+{
     ngx_queue_init(&lr->runs);
     ngx_queue_init(&lr->stops);
     ngx_queue_init(&lr->waiters);
@@ -80,8 +92,6 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_rbtree_insert(&sh->launchers, &lr->node);
     ngx_queue_insert_tail(&sh->launcher_list, &lr->list);
     sh->nlaunchers++;
-
-    return lr;
 }
 
 

@@ -1134,13 +1134,7 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
     lr->last_heartbeat = rp->now;
     lr->deregister = (flags & NGX_HTTP_RUNS_JF_DEREGISTER) ? 1 : 0;
 
-    ngx_queue_init(&lr->runs);
-    ngx_queue_init(&lr->stops);
-    ngx_queue_init(&lr->waiters);
-
-    ngx_rbtree_insert(&sh->launchers, &lr->node);
-    ngx_queue_insert_tail(&sh->launcher_list, &lr->list);
-    sh->nlaunchers++;
+    ngx_http_runs_link_launcher_locked(sh, lr);
 
     if (seq > sh->launcher_seq) {
         sh->launcher_seq = seq;

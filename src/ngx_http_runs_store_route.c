@@ -28,6 +28,8 @@ static ngx_uint_t ngx_http_runs_takes(ngx_http_runs_launcher_t *lr,
     ngx_http_runs_rclass_t *c);
 static ngx_http_runs_run_t *ngx_http_runs_class_min(
     ngx_http_runs_rclass_t *c);
+static ngx_uint_t ngx_http_runs_next_agent(ngx_str_t *agents, u_char **p,
+    ngx_str_t *name);
 
 
 /* a new pending run, its record filled, joins the store and its session */
@@ -151,7 +153,7 @@ ngx_http_runs_run_t *
 ngx_http_runs_ready_for_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_launcher_t *lr)
 {
-    u_char                  *p, *last, *comma;
+    u_char                  *p;
     uint32_t                 hash;
     ngx_str_t                name;
     ngx_queue_t             *q;
@@ -184,18 +186,8 @@ ngx_http_runs_ready_for_locked(ngx_http_runs_shctx_t *sh,
     best = ngx_http_runs_class_min(sh->any);
 
     p = lr->agents.data;
-    last = p + lr->agents.len;
 
-    while (p < last) {
-        comma = ngx_strlchr(p, last, ',');
-        if (comma == NULL) {
-            comma = last;
-        }
-
-        name.data = p;
-        name.len = comma - p;
-        p = comma + 1;
-
+    while (ngx_http_runs_next_agent(&lr->agents, &p, &name)) {
         hash = ngx_crc32_short(name.data, name.len);
         c = (ngx_http_runs_rclass_t *)
                 ngx_str_rbtree_lookup(&sh->classes, &name, hash);
@@ -269,31 +261,50 @@ ngx_http_runs_notify_ready_locked(ngx_http_runs_shctx_t *sh,
 static ngx_uint_t
 ngx_http_runs_takes(ngx_http_runs_launcher_t *lr, ngx_http_runs_rclass_t *c)
 {
-    u_char  *p, *last, *comma;
+    u_char     *p;
+    ngx_str_t   name;
 
     if (c->sn.str.len == 0 || lr->agents.len == 0) {
         return 1;
     }
 
     p = lr->agents.data;
-    last = p + lr->agents.len;
 
-    while (p < last) {
-        comma = ngx_strlchr(p, last, ',');
-        if (comma == NULL) {
-            comma = last;
-        }
-
-        if ((size_t) (comma - p) == c->sn.str.len
-            && ngx_memcmp(p, c->sn.str.data, c->sn.str.len) == 0)
+    while (ngx_http_runs_next_agent(&lr->agents, &p, &name)) {
+        if (name.len == c->sn.str.len
+            && ngx_memcmp(name.data, c->sn.str.data, name.len) == 0)
         {
             return 1;
         }
-
-        p = comma + 1;
     }
 
     return 0;
+}
+
+
+/* the next name of a runner's agents (comma-separated) from *p; 0: none */
+
+static ngx_uint_t
+ngx_http_runs_next_agent(ngx_str_t *agents, u_char **p, ngx_str_t *name)
+{
+    u_char  *last, *comma;
+
+    last = agents->data + agents->len;
+
+    if (*p >= last) {
+        return 0;
+    }
+
+    comma = ngx_strlchr(*p, last, ',');
+    if (comma == NULL) {
+        comma = last;
+    }
+
+    name->data = *p;
+    name->len = comma - *p;
+    *p = comma + 1;
+
+    return 1;
 }
 
 

@@ -414,6 +414,10 @@ void ngx_http_runs_insert_run_locked(ngx_http_runs_shctx_t *sh,
 void ngx_http_runs_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
+/* ngx_http_runs_store_launchers.c */
+void ngx_http_runs_link_launcher_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_launcher_t *lr);
+
 /* ngx_http_runs_store_route.c: which runner a claimable run may go to */
 void ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *sess,

@@ -117,26 +117,6 @@ sub populate {
     return (\%id, $L, join(', ', @bad));
 }
 
-# one assertion: snapshot $got holds what $want held (runs field by field,
-# their order, launchers, sessions), no run twice
-sub same_state {
-    my ($got, $want, $name) = @_;
-    my @d;
-    push @d, 'a listing failed' if !$got->{ok};
-    push @d, "$got->{dup} run ids listed twice" if $got->{dup};
-    my $rd = snap_diff($want, $got);
-    push @d, $rd if $rd ne '';
-    push @d, 'run order differs'
-        if "@{ $got->{order} }" ne "@{ $want->{order} }";
-    push @d, 'launchers differ: ' . Runs::jenc($got->{launchers}) . ' vs '
-             . Runs::jenc($want->{launchers})
-        if Runs::jenc($got->{launchers}) ne Runs::jenc($want->{launchers});
-    push @d, 'sessions differ: ' . Runs::jenc($got->{sessions}) . ' vs '
-             . Runs::jenc($want->{sessions})
-        if Runs::jenc($got->{sessions}) ne Runs::jenc($want->{sessions});
-    ok !@d, $name or diag(join "\n", @d);
-}
-
 # a child that creates runs as fast as it can, writing "run_id
 # session_name" for every 201 to $file as soon as it has it.  Without
 # $secs it ends when nginx stops answering; with it, it goes on for $secs

@@ -55,26 +55,6 @@ my $NOT_ACKED = 'The change could not be written to the runs_journal: it is not 
 # once a write failed, changes are refused before they are made
 my $NOTHING = 'The runs_journal cannot be written (see the error log): nothing was changed, ask again later';
 
-# one assertion: snapshot $got holds what $want held (runs field by field,
-# their order, launchers, sessions), no run twice
-sub same_state {
-    my ($got, $want, $name) = @_;
-    my @d;
-    push @d, 'a listing failed' if !$got->{ok};
-    push @d, "$got->{dup} run ids listed twice" if $got->{dup};
-    my $rd = snap_diff($want, $got);
-    push @d, $rd if $rd ne '';
-    push @d, 'run order differs'
-        if "@{ $got->{order} }" ne "@{ $want->{order} }";
-    push @d, 'launchers differ: ' . Runs::jenc($got->{launchers}) . ' vs '
-             . Runs::jenc($want->{launchers})
-        if Runs::jenc($got->{launchers}) ne Runs::jenc($want->{launchers});
-    push @d, 'sessions differ: ' . Runs::jenc($got->{sessions}) . ' vs '
-             . Runs::jenc($want->{sessions})
-        if Runs::jenc($got->{sessions}) ne Runs::jenc($want->{sessions});
-    ok !@d, $name or diag(join "\n", @d);
-}
-
 # "status N, status M, ..." of a snapshot's runs
 sub by_status {
     my ($s) = @_;

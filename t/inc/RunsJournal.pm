@@ -35,7 +35,7 @@ our @EXPORT = qw(
     master_pid workers_of nginx_pids
     nginx_down nginx_up nginx_start nginx_test
     log_size log_since
-    snapshot snap_diff
+    snapshot snap_diff same_state
     slurp spurt file_size
     oldbin_pid conf_workers master_argv0 nginx_upgrade nginx_quit_old
     conf_edit journal_records
@@ -560,6 +560,26 @@ sub snap_diff {
         push @d, "$id: not there before" if !$want->{runs}{$id};
     }
     return join "\n", @d;
+}
+
+# one assertion: snapshot $got holds what $want held (runs field by field,
+# their order, launchers, sessions), no run twice
+sub same_state {
+    my ($got, $want, $name) = @_;
+    my @d;
+    push @d, 'a listing failed' if !$got->{ok};
+    push @d, "$got->{dup} run ids listed twice" if $got->{dup};
+    my $rd = snap_diff($want, $got);
+    push @d, $rd if $rd ne '';
+    push @d, 'run order differs'
+        if "@{ $got->{order} }" ne "@{ $want->{order} }";
+    push @d, 'launchers differ: ' . Runs::jenc($got->{launchers}) . ' vs '
+             . Runs::jenc($want->{launchers})
+        if Runs::jenc($got->{launchers}) ne Runs::jenc($want->{launchers});
+    push @d, 'sessions differ: ' . Runs::jenc($got->{sessions}) . ' vs '
+             . Runs::jenc($want->{sessions})
+        if Runs::jenc($got->{sessions}) ne Runs::jenc($want->{sessions});
+    Test::More::ok(!@d, $name) or Test::More::diag(join "\n", @d);
 }
 
 1;
