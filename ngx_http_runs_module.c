@@ -194,6 +194,13 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       offsetof(ngx_http_runs_main_conf_t, limits.claim_timeout),
       NULL },
 
+    { ngx_string("runs_demand_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, limits.demand_timeout),
+      NULL },
+
       ngx_null_command
 };
 
@@ -285,6 +292,7 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
     rmcf->limits.launcher_expiry = NGX_CONF_UNSET_MSEC;
     rmcf->limits.retention = NGX_CONF_UNSET_MSEC;
     rmcf->limits.claim_timeout = NGX_CONF_UNSET_MSEC;
+    rmcf->limits.demand_timeout = NGX_CONF_UNSET_MSEC;
     rmcf->result_max = NGX_CONF_UNSET_SIZE;
     rmcf->limits.max_waiters = NGX_CONF_UNSET_UINT;
     rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
@@ -306,6 +314,7 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_msec_value(rmcf->limits.launcher_expiry, 300000);
     ngx_conf_init_msec_value(rmcf->limits.retention, 86400000);
     ngx_conf_init_msec_value(rmcf->limits.claim_timeout, 10000);
+    ngx_conf_init_msec_value(rmcf->limits.demand_timeout, 300000);
     ngx_conf_init_size_value(rmcf->result_max, 65536);
     ngx_conf_init_uint_value(rmcf->limits.max_waiters, 10000);
     ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);

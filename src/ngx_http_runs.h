@@ -331,6 +331,20 @@ ngx_int_t ngx_http_runs_check_name(ngx_pool_t *pool, const char *key,
     ngx_str_t *name, ngx_str_t *err);
 ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
     ngx_str_t *path, ngx_str_t *err);
+ngx_int_t ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
+    const char *key, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
+    ngx_str_t *err);
+
+/* ngx_http_runs_demands.c */
+ngx_int_t ngx_http_runs_field_text(ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, ngx_str_t *out, ngx_str_t *err);
+ngx_int_t ngx_http_runs_field_names(ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, ngx_uint_t max, ngx_uint_t sort,
+    ngx_str_t *out, ngx_str_t *err);
+ngx_int_t ngx_http_runs_field_bool(ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, ngx_uint_t *out, ngx_str_t *err);
+ngx_int_t ngx_http_runs_field_demands(ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, ngx_str_t *out, ngx_str_t *err);
 
 /* ngx_http_runs_json_out.c */
 void ngx_http_runs_out_init(ngx_http_runs_out_t *o, ngx_pool_t *pool,

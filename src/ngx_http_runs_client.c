@@ -54,7 +54,7 @@ ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
 {
     ngx_int_t               rc;
     ngx_str_t               err, type;
-    ngx_http_runs_field_t   f[6];
+    ngx_http_runs_field_t   f[8];
 
     f[0].key = "type";
     f[1].key = "session_name";
@@ -62,8 +62,10 @@ ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
     f[3].key = "agent_name";
     f[4].key = "project_dir";
     f[5].key = "parent_session_name";
+    f[6].key = "demands";
+    f[7].key = "affinity";
 
-    rc = ngx_http_runs_json_read(r->pool, body, 0, f, 6, &err);
+    rc = ngx_http_runs_json_read(r->pool, body, 0, f, 8, &err);
 
     if (rc == NGX_OK) {
         rc = ngx_http_runs_field_str(r->pool, &f[0], 1, &type, &err);
@@ -136,6 +138,16 @@ ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
             rc = ngx_http_runs_check_name(r->pool, "parent_session_name",
                                           &cr->parent, &err);
         }
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_demands(r->pool, &f[6], &cr->demands, &err);
+    }
+
+    cr->affinity = 1;
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_bool(r->pool, &f[7], &cr->affinity, &err);
     }
 
     *err_out = err;

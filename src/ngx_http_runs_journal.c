@@ -29,6 +29,8 @@
 
 static ngx_int_t ngx_http_runs_journal_create(ngx_http_runs_journal_t *j,
     ngx_log_t *log);
+static ngx_int_t ngx_http_runs_journal_upgrade(ngx_http_runs_journal_t *j,
+    ngx_fd_t fd, ngx_str_t *image, ngx_log_t *log);
 static ngx_int_t ngx_http_runs_journal_read(ngx_str_t *path,
     ngx_str_t *image, ngx_fd_t *fdp, ngx_log_t *log);
 static void ngx_http_runs_journal_kick(ngx_http_runs_jstage_t *js);
@@ -158,6 +160,10 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
         }
     }
 
+    if (rc == NGX_OK && !ngx_test_config) {
+        rc = ngx_http_runs_journal_upgrade(j, fd, &image[0], log);
+    }
+
     (void) munmap(image[0].data, image[0].len);
 
     if (n == 2) {
@@ -175,6 +181,43 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
                       &j->path);
         return NGX_ERROR;
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A file of format 1 (written before routing) is format 2 without
+ * demands, tags or hosts: read as it is, it says format 2 from now on, as
+ * the records appended to it are (a module of format 1 refuses it, by its
+ * header, instead of misreading them).
+ */
+
+static ngx_int_t
+ngx_http_runs_journal_upgrade(ngx_http_runs_journal_t *j, ngx_fd_t fd,
+    ngx_str_t *image, ngx_log_t *log)
+{
+    uint32_t  v;
+
+    ngx_memcpy(&v, image->data + 8, sizeof(uint32_t));
+
+    if (v == NGX_HTTP_RUNS_J_VERSION) {
+        return NGX_OK;
+    }
+
+    v = NGX_HTTP_RUNS_J_VERSION;
+
+    if (pwrite(fd, &v, sizeof(uint32_t), 8) != (ssize_t) sizeof(uint32_t)
+        || fsync(fd) == -1)
+    {
+        ngx_log_error(NGX_LOG_EMERG, log, ngx_errno,
+                      "writing the format of \"%V\" failed", &j->path);
+        return NGX_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "\"%V\" is now of format %d", &j->path,
+                  NGX_HTTP_RUNS_J_VERSION);
 
     return NGX_OK;
 }

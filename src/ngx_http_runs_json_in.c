@@ -27,6 +27,9 @@ typedef struct {
     const char                 *error;     /* static text */
     u_char                     *error_at;
     ngx_uint_t                  nomem;
+    ngx_str_t                  *unknown;   /* NULL: unknown members are
+                                              skipped; else the first one's
+                                              key is set here */
 } ngx_http_runs_reader_t;
 
 
@@ -53,6 +56,9 @@ static ngx_int_t ngx_http_runs_json_fail(ngx_http_runs_reader_t *rd,
 static size_t ngx_http_runs_utf8_len(u_char *p, u_char *last);
 static ngx_int_t ngx_http_runs_field_error(ngx_pool_t *pool, ngx_str_t *err,
     const char *key, const char *what);
+static ngx_int_t ngx_http_runs_json_object(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
+    ngx_str_t *unknown, ngx_str_t *err);
 
 
 static ngx_inline void
@@ -72,6 +78,54 @@ ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,
     ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
     ngx_str_t *err)
 {
+    return ngx_http_runs_json_object(pool, body, empty_ok, fields, nfields,
+                                     NULL, err);
+}
+
+
+/*
+ * A nested object whose members must all be known (the text of a field
+ * kept by the reader): an unknown member is refused, naming it, as a
+ * member of "key".
+ */
+
+ngx_int_t
+ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
+    const char *key, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
+    ngx_str_t *err)
+{
+    ngx_int_t  rc;
+    ngx_str_t  unknown;
+
+    unknown.data = NULL;
+    unknown.len = 0;
+
+    rc = ngx_http_runs_json_object(pool, text, 0, fields, nfields, &unknown,
+                                   err);
+
+    if (rc != NGX_OK || unknown.data == NULL) {
+        return rc;
+    }
+
+    err->data = ngx_pnalloc(pool, NGX_MAX_ERROR_STR);
+    if (err->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    err->len = ngx_snprintf(err->data, NGX_MAX_ERROR_STR,
+                            "Field '%s' has an unknown member '%V'", key,
+                            &unknown)
+               - err->data;
+
+    return NGX_HTTP_UNPROCESSABLE_ENTITY;
+}
+
+
+static ngx_int_t
+ngx_http_runs_json_object(ngx_pool_t *pool, ngx_str_t *body,
+    ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
+    ngx_str_t *unknown, ngx_str_t *err)
+{
     ngx_uint_t               i;
     ngx_http_runs_field_t    skip;
     ngx_http_runs_reader_t   rd;
@@ -89,6 +143,7 @@ ngx_http_runs_json_read(ngx_pool_t *pool, ngx_str_t *body,
     rd.error = NULL;
     rd.error_at = NULL;
     rd.nomem = 0;
+    rd.unknown = unknown;
 
     skip.key = NULL;
 
@@ -178,6 +233,10 @@ ngx_http_runs_json_members(ngx_http_runs_reader_t *rd,
                 f = &fields[i];
                 break;
             }
+        }
+
+        if (f == &skip && rd->unknown && rd->unknown->data == NULL) {
+            *rd->unknown = key;
         }
 
         if (ngx_http_runs_json_value(rd, 1, f) != NGX_OK) {
@@ -306,10 +365,12 @@ ngx_http_runs_json_value(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
 
     case 't':
         f->type = NGX_HTTP_RUNS_JSON_OTHER;
+        ngx_str_set(&f->value, "true");
         return ngx_http_runs_json_literal(rd, "true", 4);
 
     case 'f':
         f->type = NGX_HTTP_RUNS_JSON_OTHER;
+        ngx_str_set(&f->value, "false");
         return ngx_http_runs_json_literal(rd, "false", 5);
 
     case '{':
@@ -361,8 +422,8 @@ ngx_http_runs_json_container(ngx_http_runs_reader_t *rd, ngx_uint_t depth,
 
     close = (*rd->pos == '{') ? '}' : ']';
 
-    /* an array's text, for a field the caller asked for */
-    if (close == ']' && f->key) {
+    /* an array's or object's text, for a field the caller asked for */
+    if (f->key) {
         f->value.data = rd->pos;
     }
 

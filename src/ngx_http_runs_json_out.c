@@ -14,6 +14,8 @@
 
 
 static void ngx_http_runs_send_held(ngx_http_runs_ctx_t *ctx);
+static void ngx_http_runs_out_demands(ngx_http_runs_out_t *o,
+    ngx_str_t *rec);
 static ngx_chain_t *ngx_http_runs_keep_chain(ngx_pool_t *pool,
     ngx_chain_t *out, size_t len);
 
@@ -305,12 +307,38 @@ ngx_http_runs_out_number(ngx_http_runs_out_t *o, ngx_uint_t n)
 }
 
 
+/* a run's demands record as an object of the fields it demands; null */
+
+static void
+ngx_http_runs_out_demands(ngx_http_runs_out_t *o, ngx_str_t *rec)
+{
+    ngx_http_runs_demands_t  d;
+
+    if (rec->len == 0) {
+        ngx_http_runs_out_literal(o, "null");
+        return;
+    }
+
+    ngx_http_runs_demands_read(rec->data, rec->len, &d);
+
+    ngx_http_runs_out_literal(o, "{\"tags\":[");
+    ngx_http_runs_out_names(o, &d.tags);
+    ngx_http_runs_out_literal(o, "],\"hostname\":");
+    ngx_http_runs_out_str(o, &d.hostname);
+    ngx_http_runs_out_literal(o, ",\"project_dir\":");
+    ngx_http_runs_out_str(o, &d.project_dir);
+    ngx_http_runs_out_literal(o, ",\"executor_type\":");
+    ngx_http_runs_out_str(o, &d.executor_type);
+    ngx_http_runs_out_literal(o, "}");
+}
+
+
 size_t
 ngx_http_runs_snap_size(ngx_http_runs_snap_t *s)
 {
-    return 520 + s->session_name.len + s->prompt.len + s->agent_name.len
+    return 640 + s->session_name.len + s->prompt.len + s->agent_name.len
            + s->project_dir.len + s->parent.len + s->error.len
-           + s->result.len;
+           + s->result.len + 2 * s->demands.len + s->waiting_for.len;
 }
 
 
@@ -336,10 +364,22 @@ ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s)
     ngx_http_runs_out_str(o, &s->project_dir);
     ngx_http_runs_out_literal(o, ",\"parent_session_name\":");
     ngx_http_runs_out_str(o, &s->parent);
+    ngx_http_runs_out_literal(o, ",\"demands\":");
+    ngx_http_runs_out_demands(o, &s->demands);
+
+    if (s->affinity) {
+        ngx_http_runs_out_literal(o, ",\"affinity\":true");
+
+    } else {
+        ngx_http_runs_out_literal(o, ",\"affinity\":false");
+    }
+
     ngx_http_runs_out_literal(o, ",\"status\":\"");
     ngx_http_runs_out_raw(o, ngx_http_runs_status_names[s->status].data,
                           ngx_http_runs_status_names[s->status].len);
-    ngx_http_runs_out_literal(o, "\",\"launcher_id\":");
+    ngx_http_runs_out_literal(o, "\",\"waiting_for\":");
+    ngx_http_runs_out_str(o, &s->waiting_for);
+    ngx_http_runs_out_literal(o, ",\"launcher_id\":");
 
     if (s->has_launcher_id) {
         v.data = s->launcher_id;
@@ -396,6 +436,8 @@ ngx_http_runs_out_launcher(ngx_http_runs_out_t *o, ngx_http_runs_lsnap_t *ls,
     ngx_http_runs_out_str(o, &ls->executor_type);
     ngx_http_runs_out_literal(o, ",\"agents\":[");
     ngx_http_runs_out_names(o, &ls->agents);
+    ngx_http_runs_out_literal(o, "],\"tags\":[");
+    ngx_http_runs_out_names(o, &ls->tags);
     ngx_http_runs_out_literal(o, "]");
     ngx_http_runs_out_literal(o, ",\"registered_at\":");
     ngx_http_runs_out_time(o, ls->registered_at);

@@ -53,130 +53,17 @@ ngx_http_runs_held_kind_t  ngx_http_runs_held_poll = {
 };
 
 
-/* an optional string of at most NGX_HTTP_RUNS_FIELD_MAX bytes */
-
-static ngx_int_t
-ngx_http_runs_field_text(ngx_pool_t *pool, ngx_http_runs_field_t *f,
-    ngx_str_t *out, ngx_str_t *err)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_runs_field_str(pool, f, 0, out, err);
-
-    if (rc != NGX_OK || out->len <= NGX_HTTP_RUNS_FIELD_MAX) {
-        return rc;
-    }
-
-    err->data = ngx_pnalloc(pool, 64 + ngx_strlen(f->key));
-    if (err->data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    err->len = ngx_sprintf(err->data, "Field '%s' must be at most %d bytes",
-                           f->key, NGX_HTTP_RUNS_FIELD_MAX)
-               - err->data;
-
-    return NGX_HTTP_UNPROCESSABLE_ENTITY;
-}
-
-
-/*
- * "agents": an optional array of agent names (the runner's blueprints),
- * kept comma-separated; the reader has checked the array's JSON
- */
-
-static ngx_int_t
-ngx_http_runs_field_names(ngx_pool_t *pool, ngx_http_runs_field_t *f,
-    ngx_str_t *out, ngx_str_t *err)
-{
-    u_char      *p, *last, *q, *dst;
-    ngx_str_t    name;
-    ngx_uint_t   n;
-
-    out->len = 0;
-    out->data = NULL;
-
-    if (f->type == NGX_HTTP_RUNS_JSON_ABSENT
-        || f->type == NGX_HTTP_RUNS_JSON_NULL)
-    {
-        return NGX_OK;
-    }
-
-    if (f->value.len < 2 || f->value.data[0] != '[') {
-        goto invalid;
-    }
-
-    dst = ngx_pnalloc(pool, f->value.len);
-    if (dst == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    out->data = dst;
-
-    p = f->value.data + 1;
-    last = f->value.data + f->value.len - 1;        /* the ']' */
-
-    for (n = 0; /* void */ ; n++) {
-
-        while (p < last && (*p == ' ' || *p == '\t' || *p == '\n'
-                            || *p == '\r' || *p == ','))
-        {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        if (*p != '"' || n == NGX_HTTP_RUNS_AGENTS_MAX) {
-            goto invalid;
-        }
-
-        q = ngx_strlchr(p + 1, last, '"');
-        if (q == NULL) {
-            goto invalid;
-        }
-
-        name.data = p + 1;
-        name.len = q - name.data;
-
-        /* a valid name has no escape in it: it is the text as it is */
-        if (!ngx_http_runs_name_valid(&name)) {
-            goto invalid;
-        }
-
-        if (n) {
-            *dst++ = ',';
-        }
-
-        dst = ngx_cpymem(dst, name.data, name.len);
-        p = q + 1;
-    }
-
-    out->len = dst - out->data;
-
-    return NGX_OK;
-
-invalid:
-
-    ngx_str_set(err, "Field 'agents' must be an array of at most 256 agent "
-                     "names (1-60 characters matching "
-                     "^[A-Za-z0-9][A-Za-z0-9_.-]*$)");
-
-    return NGX_HTTP_UNPROCESSABLE_ENTITY;
-}
-
-
 static ngx_int_t
 ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     u_char                     *p;
     ngx_int_t                   rc;
-    ngx_str_t                   err, host, dir, exec, agents, endpoint;
+    ngx_str_t                   err, host, dir, exec, agents, tags;
+    ngx_str_t                   endpoint;
     ngx_http_runs_out_t         o;
     ngx_http_runs_zone_t       *zone;
-    ngx_http_runs_field_t       f[4];
+    ngx_http_runs_field_t       f[5];
     ngx_http_runs_loc_conf_t   *rlcf;
     ngx_http_runs_main_conf_t  *rmcf;
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
@@ -189,8 +76,9 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     f[1].key = "project_dir";
     f[2].key = "executor_type";
     f[3].key = "agents";
+    f[4].key = "tags";
 
-    rc = ngx_http_runs_json_read(r->pool, body, 1, f, 4, &err);
+    rc = ngx_http_runs_json_read(r->pool, body, 1, f, 5, &err);
 
     if (rc == NGX_OK) {
         rc = ngx_http_runs_field_text(r->pool, &f[0], &host, &err);
@@ -208,14 +96,22 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
-        rc = ngx_http_runs_field_names(r->pool, &f[3], &agents, &err);
+        rc = ngx_http_runs_field_names(r->pool, &f[3],
+                                       NGX_HTTP_RUNS_AGENTS_MAX, 0, &agents,
+                                       &err);
+    }
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_runs_field_names(r->pool, &f[4], NGX_HTTP_RUNS_TAGS_MAX,
+                                       1, &tags, &err);
     }
 
     if (rc != NGX_OK) {
         return ngx_http_runs_send_detail(r, rc, "%V", &err);
     }
 
-    if (ngx_http_runs_store_register(zone, &host, &dir, &exec, &agents, id)
+    if (ngx_http_runs_store_register(zone, &host, &dir, &exec, &agents, &tags,
+                                     id)
         != NGX_HTTP_RUNS_R_DONE)
     {
         return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);

@@ -25,6 +25,9 @@
 #define NGX_HTTP_RUNS_NAME_MAX         60
 #define NGX_HTTP_RUNS_FIELD_MAX        4096   /* hostname, executor_type */
 #define NGX_HTTP_RUNS_AGENTS_MAX       256    /* agent names a runner has */
+#define NGX_HTTP_RUNS_TAGS_MAX         64     /* tags a runner or run has */
+#define NGX_HTTP_RUNS_HOST_MAX         255    /* a session's host kept for
+                                                 affinity */
 #define NGX_HTTP_RUNS_DOORBELLS        64
 #define NGX_HTTP_RUNS_LIST_MAX         10000
 #define NGX_HTTP_RUNS_LIST_DEFAULT     100
@@ -108,7 +111,7 @@ typedef enum {
 } ngx_http_runs_jtype_e;
 
 #define NGX_HTTP_RUNS_J_MAGIC     "NGXRUNSJ"
-#define NGX_HTTP_RUNS_J_VERSION   1
+#define NGX_HTTP_RUNS_J_VERSION   2
 #define NGX_HTTP_RUNS_J_HEADER    64        /* the file's header */
 #define NGX_HTTP_RUNS_J_RECORD    24        /* a record's header */
 
@@ -170,6 +173,8 @@ typedef struct {
     ngx_msec_t                  launcher_expiry;
     ngx_msec_t                  retention;
     ngx_msec_t                  claim_timeout;  /* 0: claims never expire */
+    ngx_msec_t                  demand_timeout; /* 0: runs wait for a
+                                                   runner for ever */
     ngx_uint_t                  max_waiters;
     ngx_uint_t                  max_held[NGX_HTTP_RUNS_WAIT_KINDS];
     ngx_uint_t                  max_polls_per_launcher;
@@ -196,6 +201,13 @@ typedef struct {
     ngx_str_t                   error;
     ngx_str_t                   result;     /* data NULL: not reported */
     ngx_uint_t                  result_truncated;
+    ngx_str_t                   demands;    /* the record, len 0: none */
+    ngx_uint_t                  affinity;
+    ngx_str_t                   waiting_for;    /* the class key of a
+                                                   claimable run no runner
+                                                   takes; len 0: none */
+    ngx_str_t                   affinity_host;  /* when waiting_for's host
+                                                   is the session's */
 } ngx_http_runs_snap_t;
 
 
@@ -207,6 +219,7 @@ typedef struct {
     ngx_str_t                   project_dir;
     ngx_str_t                   executor_type;
     ngx_str_t                   agents;     /* comma-separated names */
+    ngx_str_t                   tags;       /* sorted, comma-separated */
     ngx_uint_t                  deregister;
 } ngx_http_runs_lsnap_t;
 
@@ -245,7 +258,52 @@ typedef struct {
     ngx_str_t                   agent_name;
     ngx_str_t                   project_dir;
     ngx_str_t                   parent;
+    ngx_str_t                   demands;    /* the record, len 0: none */
+    ngx_uint_t                  affinity;
 } ngx_http_runs_create_t;
+
+
+/*
+ * A run's demands as kept (ngx_http_runs_demands.c makes the record):
+ * four u16 lengths, then tags (sorted, comma-separated), hostname,
+ * project_dir, executor_type; a length of 0 is a field not demanded.
+ * A routing class's key (ngx_http_runs_store_route.c) is the same record
+ * with the agent's name and the host in front (HEAD + 4 bytes of lengths).
+ */
+
+#define NGX_HTTP_RUNS_DEMANDS_HEAD  8
+
+typedef struct {
+    ngx_str_t                   tags;
+    ngx_str_t                   hostname;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   executor_type;
+} ngx_http_runs_demands_t;
+
+
+static ngx_inline void
+ngx_http_runs_demands_read(u_char *p, size_t len, ngx_http_runs_demands_t *d)
+{
+    uint16_t    n[4];
+    ngx_str_t  *v;
+    ngx_uint_t  i;
+
+    ngx_memzero(d, sizeof(ngx_http_runs_demands_t));
+
+    if (len < NGX_HTTP_RUNS_DEMANDS_HEAD) {
+        return;
+    }
+
+    ngx_memcpy(n, p, sizeof(n));
+    p += sizeof(n);
+    v = &d->tags;
+
+    for (i = 0; i < 4; i++) {
+        v[i].len = n[i];
+        v[i].data = n[i] ? p : NULL;
+        p += n[i];
+    }
+}
 
 
 /* what a held or immediate poll answers */
@@ -357,7 +415,7 @@ ngx_uint_t ngx_http_runs_store_list(ngx_http_runs_zone_t *zone,
 /* ngx_http_runs_store_launchers.c: launchers, claims, the sweep */
 ngx_uint_t ngx_http_runs_store_register(ngx_http_runs_zone_t *zone,
     ngx_str_t *hostname, ngx_str_t *project_dir, ngx_str_t *executor_type,
-    ngx_str_t *agents, u_char *id);
+    ngx_str_t *agents, ngx_str_t *tags, u_char *id);
 ngx_uint_t ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone,
     uint64_t id, ngx_uint_t beat);
 ngx_uint_t ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,

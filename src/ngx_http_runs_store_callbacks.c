@@ -196,8 +196,7 @@ ngx_http_runs_report_text(ngx_http_runs_run_t *run,
     }
 
     rt->result.len = run->result_len;
-    rt->result.data = run->strings + run->prompt_len + run->agent_name_len
-                      + run->project_dir_len + run->parent_len
+    rt->result.data = run->strings + ngx_http_runs_names_len(run)
                       + run->error_len;
 
     p = rt->tail_buf;
@@ -313,7 +312,7 @@ ngx_http_runs_callback_append_locked(ngx_http_runs_zone_t *zone,
     }
 
     /* a pending run has no error and no result: its names follow */
-    rest = cb->agent_name_len + cb->project_dir_len + cb->parent_len;
+    rest = ngx_http_runs_names_len(cb) - cb->prompt_len;
 
     strings = ngx_http_runs_alloc_locked(zone, cb->prompt_len + rt->len
                                                + rest, psess);

@@ -22,6 +22,7 @@
 #define NGX_HTTP_RUNS_JF_STOP       0x0040
 #define NGX_HTTP_RUNS_JF_START      0x0080    /* a session's */
 #define NGX_HTTP_RUNS_JF_DEREGISTER 0x0100    /* a launcher's */
+#define NGX_HTTP_RUNS_JF_NOAFFINITY 0x0200    /* format 2: a run's */
 #define NGX_HTTP_RUNS_JF_NULL       0x1000    /* ... string i is null:
                                                  0x1000 << i */
 

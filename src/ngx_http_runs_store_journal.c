@@ -393,7 +393,8 @@ ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
         if (sess) {
             return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_SESSION_BODY
                    + sess->name_len + sess->agent_name_len
-                   + sess->project_dir_len + sess->parent_len;
+                   + sess->project_dir_len + sess->parent_len
+                   + sess->host_len;
         }
 
         break;
@@ -403,7 +404,8 @@ ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
         if (lr) {
             return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_LAUNCHER_BODY
                    + lr->hostname.len + lr->project_dir.len
-                   + lr->executor_type.len + lr->agents.len;
+                   + lr->executor_type.len + lr->agents.len
+                   + lr->tags.len;
         }
 
         break;
@@ -449,7 +451,8 @@ ngx_http_runs_j_run(u_char *p, u_char *end, ngx_http_runs_run_t *run)
             | (run->result_cut ? NGX_HTTP_RUNS_JF_RESULT_CUT : 0)
             | (run->has_result ? NGX_HTTP_RUNS_JF_RESULT : 0)
             | (run->callback ? NGX_HTTP_RUNS_JF_CALLBACK : 0)
-            | (run->stop_queued ? NGX_HTTP_RUNS_JF_STOP : 0);
+            | (run->stop_queued ? NGX_HTTP_RUNS_JF_STOP : 0)
+            | (run->noaffinity ? NGX_HTTP_RUNS_JF_NOAFFINITY : 0);
 
     p = ngx_http_runs_j_put(p, run->id);
     p = ngx_http_runs_j_put(p, run->seq);
@@ -471,8 +474,7 @@ ngx_http_runs_j_run(u_char *p, u_char *end, ngx_http_runs_run_t *run)
     *p++ = (u_char) run->status;
     *p++ = (u_char) run->type;
     *p++ = (u_char) run->error_note;
-    *p++ = 0;
-    *p++ = 0;
+    p = ngx_http_runs_j_put(p, run->demand_len);        /* format 2 */
 
     p = ngx_cpymem(p, sess->name, sess->name_len);
 
@@ -488,7 +490,8 @@ ngx_http_runs_j_session(u_char *p, u_char *end, ngx_http_runs_session_t *sess)
     size_t    ilen;
     uint16_t  flags;
 
-    ilen = sess->agent_name_len + sess->project_dir_len + sess->parent_len;
+    ilen = sess->agent_name_len + sess->project_dir_len + sess->parent_len
+           + sess->host_len;
 
     if (p + NGX_HTTP_RUNS_J_SESSION_BODY + sess->name_len + ilen > end) {
         return NULL;
@@ -503,7 +506,7 @@ ngx_http_runs_j_session(u_char *p, u_char *end, ngx_http_runs_session_t *sess)
     *p++ = sess->agent_name_len;
     *p++ = sess->parent_len;
     *p++ = sess->name_len;
-    *p++ = 0;
+    *p++ = sess->host_len;                              /* format 2 */
 
     p = ngx_cpymem(p, sess->name, sess->name_len);
 
@@ -521,15 +524,16 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
     uint32_t  len[4];
     uint16_t  flags;
     uint16_t  zero;
-    uint32_t  zero32;
+    uint32_t  tlen;
 
     len[0] = (uint32_t) lr->hostname.len;
     len[1] = (uint32_t) lr->project_dir.len;
     len[2] = (uint32_t) lr->executor_type.len;
     len[3] = (uint32_t) lr->agents.len;
+    tlen = (uint32_t) lr->tags.len;
 
     if (p + NGX_HTTP_RUNS_J_LAUNCHER_BODY + len[0] + len[1] + len[2] + len[3]
-        > end)
+        + tlen > end)
     {
         return NULL;
     }
@@ -540,7 +544,6 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
             | (lr->executor_type.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 2)
             | (lr->agents.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 3);
     zero = 0;
-    zero32 = 0;
 
     p = ngx_http_runs_j_put(p, lr->node.key);
     p = ngx_http_runs_j_put(p, lr->seq);
@@ -548,14 +551,16 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
     p = ngx_cpymem(p, len, sizeof(len));
     p = ngx_http_runs_j_put(p, flags);
     p = ngx_http_runs_j_put(p, zero);
-    p = ngx_http_runs_j_put(p, zero32);
+    p = ngx_http_runs_j_put(p, tlen);                   /* format 2 */
 
     /* a null string (no data) has no bytes */
     p = len[0] ? ngx_cpymem(p, lr->hostname.data, len[0]) : p;
     p = len[1] ? ngx_cpymem(p, lr->project_dir.data, len[1]) : p;
     p = len[2] ? ngx_cpymem(p, lr->executor_type.data, len[2]) : p;
 
-    return len[3] ? ngx_cpymem(p, lr->agents.data, len[3]) : p;
+    p = len[3] ? ngx_cpymem(p, lr->agents.data, len[3]) : p;
+
+    return tlen ? ngx_cpymem(p, lr->tags.data, tlen) : p;
 }
 
 

@@ -18,18 +18,26 @@
 typedef struct {
     ngx_uint_t                  nlost;
     ngx_uint_t                  nexpired;
+    ngx_uint_t                  noverdue;
 } ngx_http_runs_sweep_t;
+
+
+/* a run's key, then the words of its error (the lock's holder's only) */
+static u_char  ngx_http_runs_overdue_buf[2 * NGX_HTTP_RUNS_KEY_MAX];
 
 
 static ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
     ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
-    ngx_str_t *executor_type, ngx_str_t *agents);
+    ngx_str_t *executor_type, ngx_str_t *agents, ngx_str_t *tags);
 static void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_after_t *af);
 static void ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, int64_t now, ngx_msec_t timeout,
     ngx_http_runs_sweep_t *sw, ngx_http_runs_after_t *af);
+static void ngx_http_runs_fail_overdue_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, int64_t now, ngx_http_runs_sweep_t *sw,
+    ngx_http_runs_after_t *af);
 static void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_limits_t *lim, int64_t now, ngx_http_runs_sweep_t *sw,
     ngx_http_runs_after_t *af);
@@ -39,7 +47,8 @@ static void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
 
 static ngx_http_runs_launcher_t *
 ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
-    ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents)
+    ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
+    ngx_str_t *tags)
 {
     u_char                    *p;
     size_t                     size;
@@ -50,7 +59,7 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     sh = zone->sh;
 
     size = sizeof(ngx_http_runs_launcher_t) + hostname->len
-           + project_dir->len + executor_type->len + agents->len;
+           + project_dir->len + executor_type->len + agents->len + tags->len;
 
     lr = ngx_http_runs_alloc_locked(zone, size, NULL);
     if (lr == NULL) {
@@ -63,7 +72,8 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     p = ngx_http_runs_copy_str(p, &lr->hostname, hostname);
     p = ngx_http_runs_copy_str(p, &lr->project_dir, project_dir);
     p = ngx_http_runs_copy_str(p, &lr->executor_type, executor_type);
-    (void) ngx_http_runs_copy_str(p, &lr->agents, agents);
+    p = ngx_http_runs_copy_str(p, &lr->agents, agents);
+    (void) ngx_http_runs_copy_str(p, &lr->tags, tags);
 
     lr->seq = ++sh->launcher_seq;
     id = ngx_http_runs_permute_id(sh, lr->seq);
@@ -92,6 +102,11 @@ ngx_http_runs_link_launcher_locked(ngx_http_runs_shctx_t *sh,
     ngx_rbtree_insert(&sh->launchers, &lr->node);
     ngx_queue_insert_tail(&sh->launcher_list, &lr->list);
     sh->nlaunchers++;
+
+    /* the classes of runs it takes are offered now (not by one told to go) */
+    if (!lr->deregister) {
+        ngx_http_runs_offer_locked(sh, lr, 1);
+    }
 }
 
 
@@ -133,6 +148,10 @@ ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_rbtree_delete(&sh->launchers, &lr->node);
     ngx_queue_remove(&lr->list);
     sh->nlaunchers--;
+
+    if (!lr->deregister) {
+        ngx_http_runs_offer_locked(sh, lr, -1);
+    }
 
     ngx_slab_free_locked(zone->shpool, lr);
 }
@@ -226,6 +245,9 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
 
     ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_CLAIMED, 0,
                                     af);
+
+    /* a session's resumes go where its first run went (affinity) */
+    ngx_http_runs_pin_host_locked(zone, run, lr, af);
 
     if (ngx_http_runs_snap_locked(sh, run, pool, &p->run) != NGX_OK) {
         /* a claim whose answer cannot be written is undone */
@@ -361,6 +383,10 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
         }
     }
 
+    if (lim->demand_timeout) {
+        ngx_http_runs_fail_overdue_locked(zone, lim, now, sw, af);
+    }
+
     for (n = 0; n < NGX_HTTP_RUNS_MAINT_BATCH; n++) {
 
         if (ngx_queue_empty(&sh->finished)) {
@@ -381,6 +407,52 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
 
 
 /*
+ * Runs that demand what no registered runner has offered for
+ * runs_demand_timeout fail, saying what was missing (a few hundred per
+ * sweep: the rest at the next one, a second later).
+ */
+
+static void
+ngx_http_runs_fail_overdue_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, int64_t now, ngx_http_runs_sweep_t *sw,
+    ngx_http_runs_after_t *af)
+{
+    u_char                  *p, *last, *text;
+    ngx_str_t                error;
+    ngx_uint_t               i, n, affine;
+    ngx_http_runs_run_t     *runs[NGX_HTTP_RUNS_MAINT_BATCH];
+    ngx_http_runs_kparts_t   kp;
+
+    text = ngx_http_runs_overdue_buf;
+
+    n = ngx_http_runs_overdue_locked(zone->sh, now, lim->demand_timeout,
+                                     runs, NGX_HTTP_RUNS_MAINT_BATCH);
+
+    for (i = 0; i < n; i++) {
+        ngx_http_runs_run_key(runs[i], text, &affine);
+        ngx_http_runs_key_parts(text, &kp);
+
+        /* the words go after the key, in the same buffer */
+        p = text + NGX_HTTP_RUNS_KEY_MAX;
+        last = text + sizeof(ngx_http_runs_overdue_buf);
+
+        error.data = p;
+        p = ngx_slprintf(p, last, "no runner could take this run: ");
+        p = ngx_http_runs_demand_text(p, last, &kp, affine);
+        p = ngx_slprintf(p, last, " was not registered for %M ms "
+                         "(runs_demand_timeout)%s", lim->demand_timeout,
+                         affine ? "; a resume with \"affinity\": false may "
+                                  "run on another host" : "");
+        error.len = p - error.data;
+
+        sw->noverdue++;
+
+        ngx_http_runs_fail_locked(zone, runs[i], &error, now, af);
+    }
+}
+
+
+/*
  * The sweep, from every worker's timer; it runs at most once a second for
  * the whole zone (next_maintenance decides which worker does).  What it
  * did is logged after the lock is released.
@@ -397,6 +469,7 @@ ngx_http_runs_store_maintain(ngx_http_runs_zone_t *zone,
     now = ngx_http_runs_now();
     sw.nlost = 0;
     sw.nexpired = 0;
+    sw.noverdue = 0;
 
     ngx_http_runs_lock(zone, &af);
 
@@ -424,6 +497,14 @@ ngx_http_runs_store_maintain(ngx_http_runs_zone_t *zone,
                                 sw.nexpired - NGX_HTTP_RUNS_SWEEP_LOGGED);
     }
 
+    if (sw.noverdue) {
+        ngx_http_runs_after_log(&af, NGX_LOG_WARN,
+                                "runs_zone \"%V\": %ui runs failed: no "
+                                "registered runner offered what they demand "
+                                "within runs_demand_timeout", &zone->name,
+                                sw.noverdue);
+    }
+
     ngx_http_runs_unlock(&af);
 }
 
@@ -432,7 +513,7 @@ ngx_http_runs_store_maintain(ngx_http_runs_zone_t *zone,
 ngx_uint_t
 ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
-    u_char *id)
+    ngx_str_t *tags, u_char *id)
 {
     ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
@@ -440,7 +521,7 @@ ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_http_runs_lock(zone, &af);
 
     lr = ngx_http_runs_register_locked(zone, hostname, project_dir,
-                                       executor_type, agents);
+                                       executor_type, agents, tags);
     if (lr) {
         ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
         ngx_http_runs_mark_launcher(&af, lr);
@@ -598,6 +679,11 @@ ngx_http_runs_store_deregister(ngx_http_runs_zone_t *zone, uint64_t id,
                                              &af);
 
     } else if (lr) {
+        if (!lr->deregister) {
+            /* it takes no run any more: what it offered is not offered */
+            ngx_http_runs_offer_locked(zone->sh, lr, -1);
+        }
+
         lr->deregister = 1;
         ngx_http_runs_mark_launcher(&af, lr);
         ngx_http_runs_notify_all_locked(zone->sh, &lr->waiters, 0, &af);

@@ -103,7 +103,9 @@ static ngx_int_t
 ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
     size_t size)
 {
-    ngx_uint_t  i, n;
+    ngx_uint_t               i, n;
+    ngx_http_runs_rgroup_t  *g;
+    ngx_http_runs_rclass_t  *c;
 
     ngx_memzero(sh, sizeof(ngx_http_runs_shctx_t));
 
@@ -122,21 +124,6 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
         return NGX_ERROR;
     }
 
-    /* routing classes (ngx_http_runs_store_route.c): the one of runs
-       naming no agent is made here, never freed, not in the tree */
-    ngx_rbtree_init(&sh->classes, &sh->classes_sentinel,
-                    ngx_str_rbtree_insert_value);
-    ngx_queue_init(&sh->class_list);
-
-    sh->any = ngx_slab_calloc(shpool, sizeof(ngx_http_runs_rclass_t));
-    if (sh->any == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_rbtree_init(&sh->any->ready, &sh->any->sentinel,
-                    ngx_http_runs_rbtree_insert_value);
-    ngx_queue_insert_tail(&sh->class_list, &sh->any->link);
-
     ngx_rbtree_init(&sh->launchers, &sh->launchers_sentinel,
                     ngx_http_runs_rbtree_insert_value);
 
@@ -147,6 +134,45 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
     ngx_queue_init(&sh->launcher_list);
     ngx_queue_init(&sh->idle);
     ngx_queue_init(&sh->waiters);
+
+    /*
+     * routing (ngx_http_runs_store_route.c): the class of the runs that
+     * demand nothing and its group, keys of zero lengths, are made here
+     * and never freed; every runner takes them
+     */
+
+    ngx_rbtree_init(&sh->classes, &sh->classes_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_rbtree_init(&sh->groups, &sh->groups_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sh->class_list);
+
+    c = ngx_slab_calloc(shpool, sizeof(ngx_http_runs_rclass_t)
+                                + NGX_HTTP_RUNS_KEY_HEAD);
+    g = ngx_slab_calloc(shpool, sizeof(ngx_http_runs_rgroup_t) + 4);
+
+    if (c == NULL || g == NULL) {
+        return NGX_ERROR;
+    }
+
+    g->sn.str.data = g->key;
+    g->sn.str.len = 4;
+    g->sn.node.key = ngx_crc32_short(g->key, 4);
+    ngx_queue_init(&g->classes);
+    ngx_rbtree_insert(&sh->groups, &g->sn.node);
+
+    c->sn.str.data = c->key;
+    c->sn.str.len = NGX_HTTP_RUNS_KEY_HEAD;
+    c->sn.node.key = ngx_crc32_short(c->key, NGX_HTTP_RUNS_KEY_HEAD);
+    ngx_http_runs_key_parts(c->key, &c->parts);
+    ngx_rbtree_init(&c->ready, &c->sentinel,
+                    ngx_http_runs_rbtree_insert_value);
+    ngx_rbtree_insert(&sh->classes, &c->sn.node);
+    ngx_queue_insert_tail(&sh->class_list, &c->link);
+    ngx_queue_insert_tail(&g->classes, &c->in_group);
+    c->group = g;
+
+    sh->any = c;
 
     for (i = 0; i < NGX_HTTP_RUNS_DOORBELLS; i++) {
         sh->bells[i].rfd = -1;
@@ -785,8 +811,7 @@ ngx_http_runs_evict_one_locked(ngx_http_runs_zone_t *zone,
 size_t
 ngx_http_runs_strings_len(ngx_http_runs_run_t *run)
 {
-    return run->prompt_len + run->agent_name_len + run->project_dir_len
-           + run->parent_len + run->error_len + run->result_len;
+    return ngx_http_runs_names_len(run) + run->error_len + run->result_len;
 }
 
 
@@ -866,8 +891,7 @@ void
 ngx_http_runs_error_text_locked(ngx_http_runs_run_t *run, ngx_str_t *text,
     ngx_str_t *mark)
 {
-    text->data = run->strings + run->prompt_len + run->agent_name_len
-                 + run->project_dir_len + run->parent_len;
+    text->data = run->strings + ngx_http_runs_names_len(run);
     text->len = run->error_len;
 
     mark->len = 0;
@@ -938,6 +962,10 @@ ngx_http_runs_snap_part(u_char *p, ngx_str_t *dst, size_t len)
 
 
 
+static ngx_int_t ngx_http_runs_snap_waiting(ngx_http_runs_run_t *run,
+    ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+
+
 ngx_int_t
 ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh, ngx_http_runs_run_t *run,
     ngx_pool_t *pool, ngx_http_runs_snap_t *snap)
@@ -990,6 +1018,7 @@ ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh, ngx_http_runs_run_t *run,
     p = ngx_http_runs_snap_part(p, &snap->agent_name, run->agent_name_len);
     p = ngx_http_runs_snap_part(p, &snap->project_dir, run->project_dir_len);
     p = ngx_http_runs_snap_part(p, &snap->parent, run->parent_len);
+    p = ngx_http_runs_snap_part(p, &snap->demands, run->demand_len);
     p = ngx_http_runs_snap_part(p, &snap->error, run->error_len + cut);
     p = ngx_http_runs_snap_part(p, &snap->result, run->result_len);
     (void) ngx_http_runs_snap_part(p, &snap->session_name, sess->name_len);
@@ -1004,6 +1033,49 @@ ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh, ngx_http_runs_run_t *run,
     if (run->error_len == 0 && run->error_note) {
         snap->error = ngx_http_runs_notes[run->error_note];
     }
+
+    snap->affinity = !run->noaffinity;
+
+    return ngx_http_runs_snap_waiting(run, pool, snap);
+}
+
+
+/* what a claimable run that no registered runner takes waits for */
+
+static ngx_int_t
+ngx_http_runs_snap_waiting(ngx_http_runs_run_t *run, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snap)
+{
+    u_char                  *p;
+    size_t                   size;
+    ngx_uint_t               affine;
+    ngx_http_runs_rclass_t  *c;
+
+    snap->waiting_for.len = 0;
+    snap->waiting_for.data = NULL;
+
+    c = run->rclass;
+
+    if (!run->in_ready || c->noffer) {
+        return NGX_OK;
+    }
+
+    /* the host is the session's when the run demands none itself */
+    affine = c->parts.host.len
+             && (run->demand_len == 0
+                 || ngx_http_runs_demanded_host(run) == 0);
+
+    size = 160 + c->sn.str.len;
+
+    p = ngx_pnalloc(pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    snap->waiting_for.data = p;
+    snap->waiting_for.len = ngx_http_runs_demand_text(p, p + size, &c->parts,
+                                                      affine)
+                            - p;
 
     return NGX_OK;
 }
@@ -1025,6 +1097,7 @@ ngx_http_runs_lsnap_locked(ngx_http_runs_launcher_t *lr, ngx_pool_t *pool,
     (void) ngx_http_runs_snap_str(pool, &ls->executor_type,
                                   &lr->executor_type);
     (void) ngx_http_runs_snap_str(pool, &ls->agents, &lr->agents);
+    (void) ngx_http_runs_snap_str(pool, &ls->tags, &lr->tags);
 }
 
 

@@ -61,6 +61,7 @@ static ngx_int_t ngx_http_runs_j_index(ngx_http_runs_jindex_t *ix,
     uint64_t key, uint64_t change, u_char *rec);
 static ngx_int_t ngx_http_runs_j_presize(ngx_http_runs_replay_t *rp);
 static ngx_uint_t ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen);
+static ngx_uint_t ngx_http_runs_j_demands_sane(u_char *p, size_t len);
 static ngx_int_t ngx_http_runs_j_grow(ngx_http_runs_jindex_t *ix,
     ngx_uint_t size);
 static void *ngx_http_runs_j_table(size_t size);
@@ -160,13 +161,14 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
         ngx_http_runs_j_get(v, rp.data + 8);
         ngx_http_runs_j_get(endian, rp.data + 12);
 
-        if (v != NGX_HTTP_RUNS_J_VERSION
+        /* format 1 is format 2 with no demands, tags or hosts */
+        if ((v != NGX_HTTP_RUNS_J_VERSION && v != 1)
             || endian != NGX_HTTP_RUNS_J_ENDIAN)
         {
             ngx_log_error(NGX_LOG_EMERG, log, 0,
                           "the runs_journal of runs_zone \"%V\" has format "
-                          "%uD%s; this module reads format %d written on "
-                          "this machine", &zone->name, v,
+                          "%uD%s; this module reads formats 1 to %d written "
+                          "on this machine", &zone->name, v,
                           endian == NGX_HTTP_RUNS_J_ENDIAN
                           ? "" : " in another byte order",
                           NGX_HTTP_RUNS_J_VERSION);
@@ -319,8 +321,8 @@ ngx_http_runs_j_prefetch(ngx_http_runs_replay_t *rp, size_t *pf)
 static ngx_uint_t
 ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 {
-    uint16_t    u16;
-    uint32_t    u32[4];
+    uint16_t    u16, dlen;
+    uint32_t    u32[4], tlen;
     uint64_t    need;
     ngx_uint_t  i;
 
@@ -333,16 +335,20 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 
         ngx_memcpy(u32, b + 72, 3 * sizeof(uint32_t));
         ngx_http_runs_j_get(u16, b + 84);
+        ngx_http_runs_j_get(dlen, b + 94);
 
         need = (uint64_t) NGX_HTTP_RUNS_J_RUN_BODY + b[90] + u32[0] + u32[1]
-               + u32[2] + u16 + b[88] + b[89];
+               + u32[2] + u16 + b[88] + b[89] + dlen;
 
         return need == blen
                && b[90] >= 1 && b[90] <= NGX_HTTP_RUNS_NAME_MAX
                && u32[0] >= 1
                && b[91] < NGX_HTTP_RUNS_NSTATUS
                && b[92] <= NGX_HTTP_RUNS_RESUME
-               && b[93] < NGX_HTTP_RUNS_NOTE_N;
+               && b[93] < NGX_HTTP_RUNS_NOTE_N
+               && ngx_http_runs_j_demands_sane(b + NGX_HTTP_RUNS_J_RUN_BODY
+                                               + b[90] + u32[0] + b[88]
+                                               + u16 + b[89], dlen);
 
     case NGX_HTTP_RUNS_J_SESSION:
         if (blen < NGX_HTTP_RUNS_J_SESSION_BODY) {
@@ -352,7 +358,7 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
         ngx_http_runs_j_get(u16, b + 16);
 
         need = (uint64_t) NGX_HTTP_RUNS_J_SESSION_BODY + b[22] + b[20] + u16
-               + b[21];
+               + b[21] + b[23];
 
         return need == blen
                && b[22] >= 1 && b[22] <= NGX_HTTP_RUNS_NAME_MAX;
@@ -364,9 +370,10 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 
         ngx_memcpy(u32, b + 24, sizeof(u32));
         ngx_http_runs_j_get(u16, b + 40);
+        ngx_http_runs_j_get(tlen, b + 44);
 
         need = (uint64_t) NGX_HTTP_RUNS_J_LAUNCHER_BODY + u32[0] + u32[1]
-               + u32[2] + u32[3];
+               + u32[2] + u32[3] + tlen;
 
         /* a null string has no bytes */
         for (i = 0; i < 4; i++) {
@@ -381,6 +388,35 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
         /* that a record is gone: its key */
         return blen == sizeof(uint64_t);
     }
+}
+
+
+/*
+ * A run's demands record (format 2): its lengths add up, each within what
+ * the API takes, so that a routing key made of it fits its buffer
+ */
+
+static ngx_uint_t
+ngx_http_runs_j_demands_sane(u_char *p, size_t len)
+{
+    uint16_t  n[4];
+
+    if (len == 0) {
+        return 1;
+    }
+
+    if (len < NGX_HTTP_RUNS_DEMANDS_HEAD) {
+        return 0;
+    }
+
+    ngx_memcpy(n, p, sizeof(n));
+
+    return (size_t) NGX_HTTP_RUNS_DEMANDS_HEAD + n[0] + n[1] + n[2] + n[3]
+               == len
+           && n[0] <= NGX_HTTP_RUNS_TAGS_MAX * (NGX_HTTP_RUNS_NAME_MAX + 1)
+           && n[1] <= NGX_HTTP_RUNS_FIELD_MAX
+           && n[2] <= NGX_HTTP_RUNS_FIELD_MAX
+           && n[3] <= NGX_HTTP_RUNS_FIELD_MAX;
 }
 
 
@@ -1027,10 +1063,11 @@ ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
         sess->project_dir_len = project_len;
         sess->agent_name_len = body[20];
         sess->parent_len = body[21];
+        sess->host_len = body[23];
         sess->has_start = (flags & NGX_HTTP_RUNS_JF_START) ? 1 : 0;
 
         ilen = sess->agent_name_len + sess->project_dir_len
-               + sess->parent_len;
+               + sess->parent_len + sess->host_len;
 
         if (ilen) {
             sess->inherit = ngx_http_runs_alloc_locked(rp->zone, ilen, sess);
@@ -1083,10 +1120,10 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
     uint64_t seq)
 {
     u_char                    *p;
-    uint32_t                   len[4];
+    uint32_t                   len[5];
     uint64_t                   key;
     uint16_t                   flags;
-    ngx_str_t                  s[4];
+    ngx_str_t                  s[5];
     ngx_uint_t                 i;
     ngx_http_runs_shctx_t     *sh;
     ngx_http_runs_launcher_t  *lr;
@@ -1100,20 +1137,23 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
         return NGX_ERROR;
     }
 
-    ngx_memcpy(len, body + 24, sizeof(len));
+    ngx_memcpy(len, body + 24, 4 * sizeof(uint32_t));
     ngx_http_runs_j_get(flags, body + 40);
+    ngx_http_runs_j_get(len[4], body + 44);             /* format 2: tags */
 
     p = body + NGX_HTTP_RUNS_J_LAUNCHER_BODY;
 
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < 5; i++) {
         s[i].len = len[i];
-        s[i].data = (flags & (NGX_HTTP_RUNS_JF_NULL << i)) ? NULL : p;
+        s[i].data = (i < 4 && (flags & (NGX_HTTP_RUNS_JF_NULL << i))) ? NULL
+                                                                      : p;
         p += len[i];
     }
 
     lr = ngx_http_runs_alloc_locked(rp->zone,
                                     sizeof(ngx_http_runs_launcher_t)
-                                    + len[0] + len[1] + len[2] + len[3],
+                                    + len[0] + len[1] + len[2] + len[3]
+                                    + len[4],
                                     NULL);
     if (lr == NULL) {
         return NGX_ERROR;
@@ -1125,7 +1165,8 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
     p = ngx_http_runs_copy_str(p, &lr->hostname, &s[0]);
     p = ngx_http_runs_copy_str(p, &lr->project_dir, &s[1]);
     p = ngx_http_runs_copy_str(p, &lr->executor_type, &s[2]);
-    (void) ngx_http_runs_copy_str(p, &lr->agents, &s[3]);
+    p = ngx_http_runs_copy_str(p, &lr->agents, &s[3]);
+    (void) ngx_http_runs_copy_str(p, &lr->tags, &s[4]);
 
     lr->node.key = key;
     lr->seq = seq;
@@ -1194,6 +1235,7 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
     run->status = body[91];
     run->type = body[92];
     run->error_note = body[93];
+    ngx_http_runs_j_get(run->demand_len, body + 94);
 
     run->has_launcher_id = (flags & NGX_HTTP_RUNS_JF_LAUNCHER) ? 1 : 0;
     run->requeued = (flags & NGX_HTTP_RUNS_JF_REQUEUED) ? 1 : 0;
@@ -1202,6 +1244,7 @@ ngx_http_runs_j_restore_run(ngx_http_runs_replay_t *rp, u_char *body)
     run->has_result = (flags & NGX_HTTP_RUNS_JF_RESULT) ? 1 : 0;
     run->callback = (flags & NGX_HTTP_RUNS_JF_CALLBACK) ? 1 : 0;
     run->stop_queued = (flags & NGX_HTTP_RUNS_JF_STOP) ? 1 : 0;
+    run->noaffinity = (flags & NGX_HTTP_RUNS_JF_NOAFFINITY) ? 1 : 0;
 
     slen = ngx_http_runs_strings_len(run);
     p = body + NGX_HTTP_RUNS_J_RUN_BODY + name.len;

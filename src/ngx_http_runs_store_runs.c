@@ -196,7 +196,8 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
     /* the prompt is never empty: this is never a zero-sized allocation */
 
     strings = ngx_http_runs_alloc_locked(zone, cr->prompt.len + agent.len
-                                               + project.len + parent.len,
+                                               + project.len + parent.len
+                                               + cr->demands.len,
                                          sess);
     if (strings == NULL) {
         goto full;
@@ -283,13 +284,16 @@ ngx_http_runs_fill_run(ngx_http_runs_run_t *run, u_char *strings,
     run->agent_name_len = (u_char) agent->len;
     run->project_dir_len = (uint16_t) project->len;
     run->parent_len = (u_char) parent->len;
+    run->demand_len = (uint16_t) cr->demands.len;
 
     p = ngx_http_runs_put(strings, &cr->prompt);
     p = ngx_http_runs_put(p, agent);
     p = ngx_http_runs_put(p, project);
-    (void) ngx_http_runs_put(p, parent);
+    p = ngx_http_runs_put(p, parent);
+    (void) ngx_http_runs_put(p, &cr->demands);
 
     run->type = cr->type;
+    run->noaffinity = !cr->affinity;
 }
 
 
@@ -312,6 +316,7 @@ ngx_http_runs_record_start_locked(ngx_http_runs_zone_t *zone,
     sess->agent_name_len = (u_char) agent->len;
     sess->project_dir_len = (uint16_t) project->len;
     sess->parent_len = (u_char) parent->len;
+    sess->host_len = 0;     /* set when its first run is claimed */
 
     if (inherit) {
         p = ngx_http_runs_put(inherit, agent);
@@ -379,6 +384,23 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 
 
 
+/* a run that fails here, not by its runner's report (a pending run) */
+
+void
+ngx_http_runs_fail_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_str_t *error, int64_t now,
+    ngx_http_runs_after_t *af)
+{
+    ngx_str_t  result;
+
+    result.len = 0;
+    result.data = NULL;
+
+    ngx_http_runs_set_texts_locked(zone, run, error, &result, 0);
+    ngx_http_runs_set_status_locked(zone, run, NGX_HTTP_RUNS_FAILED, now, af);
+}
+
+
 /*
  * A report's texts: the error of a failed run and the result of any run
  * that ended.  Never fails: a report about a run is recorded whatever
@@ -409,8 +431,7 @@ ngx_http_runs_set_texts_locked(ngx_http_runs_zone_t *zone,
         return;
     }
 
-    keep = run->prompt_len + run->agent_name_len + run->project_dir_len
-           + run->parent_len;
+    keep = ngx_http_runs_names_len(run);
 
     p = ngx_http_runs_alloc_locked(zone, keep + elen + rlen, NULL);
 

@@ -18,6 +18,7 @@ typedef struct ngx_http_runs_run_s       ngx_http_runs_run_t;
 typedef struct ngx_http_runs_session_s   ngx_http_runs_session_t;
 typedef struct ngx_http_runs_launcher_s  ngx_http_runs_launcher_t;
 typedef struct ngx_http_runs_rclass_s    ngx_http_runs_rclass_t;
+typedef struct ngx_http_runs_rgroup_s    ngx_http_runs_rgroup_t;
 typedef struct ngx_http_runs_log_s       ngx_http_runs_log_t;
 
 
@@ -72,9 +73,10 @@ struct ngx_http_runs_run_s {
     int64_t                     completed_at;
 
     /*
-     * prompt, agent_name, project_dir, parent_session_name and error, one
-     * after the other in one allocation of their own; a length of 0 is
-     * null (none of them can be empty)
+     * prompt, agent_name, project_dir, parent_session_name, demands (see
+     * ngx_http_runs_demands_t), error and result, one after the other in
+     * one allocation of their own; a length of 0 is null (none of them
+     * can be empty)
      */
     u_char                     *strings;
     uint64_t                    launcher_key;   /* numeric launcher id */
@@ -82,6 +84,7 @@ struct ngx_http_runs_run_s {
     uint32_t                    error_len;
     uint32_t                    result_len;     /* after the error */
     uint16_t                    project_dir_len;
+    uint16_t                    demand_len;
     u_char                      agent_name_len;
     u_char                      parent_len;
 
@@ -99,6 +102,7 @@ struct ngx_http_runs_run_s {
     unsigned                    has_result:1;   /* reported, maybe empty */
     unsigned                    log_evicted:1;  /* its log given up */
     unsigned                    callback:1;     /* made by a child's end */
+    unsigned                    noaffinity:1;   /* "affinity": false */
 
     ngx_http_runs_log_t        *log;        /* NULL: nothing posted yet, or
                                                given up for room */
@@ -135,15 +139,17 @@ struct ngx_http_runs_session_s {
     ngx_queue_t                 all;        /* sh->session_list */
     ngx_queue_t                 runs;       /* every stored run */
     ngx_queue_t                 active;     /* non-terminal runs, in order */
-    u_char                     *inherit;    /* agent_name, project_dir, then
-                                               parent_session_name: own
-                                               allocation or NULL */
+    u_char                     *inherit;    /* agent_name, project_dir,
+                                               parent_session_name, then
+                                               the host of its first run:
+                                               own allocation or NULL */
     uint32_t                    hash;       /* keyed hash of the name */
     uint32_t                    nruns;
     uint32_t                    nblocking;  /* runs not failed/stopped */
     uint16_t                    project_dir_len;
     u_char                      agent_name_len;
     u_char                      parent_len;
+    u_char                      host_len;   /* 0: no affinity */
     u_char                      name_len;
     u_char                      has_start;
     u_char                      pinned;
@@ -165,6 +171,7 @@ struct ngx_http_runs_launcher_s {
     ngx_str_t                   project_dir;
     ngx_str_t                   executor_type;
     ngx_str_t                   agents;     /* names, comma-separated */
+    ngx_str_t                   tags;       /* sorted, comma-separated */
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
     unsigned                    deregister:1;
     /* strings follow */
@@ -188,18 +195,46 @@ struct ngx_http_runs_waiter_s {
 
 /*
  * A routing class (ngx_http_runs_store_route.c): the claimable runs that
- * name one agent (or none), oldest first.  A poll looks only at the
- * classes its runner can take.  A class lives while it has claimable
- * runs, but for the one of the runs that name no agent.
+ * demand the same (agent, host, tags, project_dir, executor_type; each
+ * may be empty: anything), oldest first.  Its key is the demands record
+ * with the agent and the host in front: six u16 lengths, then the parts.
+ * The classes of one agent and one host make a group, found by the first
+ * two parts: a poll looks only at the groups its runner can take.  A
+ * class lives while it has claimable runs, but for the one of the runs
+ * that demand nothing.
  */
 
+#define NGX_HTTP_RUNS_KEY_HEAD  12
+#define NGX_HTTP_RUNS_KEY_MAX                                                \
+    (NGX_HTTP_RUNS_KEY_HEAD + NGX_HTTP_RUNS_NAME_MAX + 4 * 4096              \
+     + NGX_HTTP_RUNS_TAGS_MAX * (NGX_HTTP_RUNS_NAME_MAX + 1))
+
+typedef struct {
+    ngx_str_t                   agent;
+    ngx_str_t                   host;
+    ngx_str_t                   tags;
+    ngx_str_t                   project_dir;
+    ngx_str_t                   executor_type;
+} ngx_http_runs_kparts_t;
+
+struct ngx_http_runs_rgroup_s {
+    ngx_str_node_t              sn;         /* sh->groups: agent, host */
+    ngx_queue_t                 classes;
+    u_char                      key[1];
+};
+
 struct ngx_http_runs_rclass_s {
-    ngx_str_node_t              sn;         /* sh->classes: its agent */
+    ngx_str_node_t              sn;         /* sh->classes: its key */
     ngx_rbtree_t                ready;      /* by creation number */
     ngx_rbtree_node_t           sentinel;
     ngx_queue_t                 link;       /* sh->class_list */
+    ngx_queue_t                 in_group;
+    ngx_http_runs_rgroup_t     *group;
+    ngx_http_runs_kparts_t      parts;      /* into key */
     ngx_uint_t                  nready;
-    u_char                      name[1];
+    ngx_uint_t                  noffer;     /* launchers that take it */
+    int64_t                     unoffered;  /* since when none does */
+    u_char                      key[1];
 };
 
 
@@ -235,10 +270,12 @@ struct ngx_http_runs_shctx_s {
     ngx_http_runs_session_t   **session_ids;    /* ... by session_id */
     ngx_uint_t                  mask;       /* buckets - 1, both tables */
     ngx_rbtree_t                classes;    /* ngx_http_runs_rclass_t by
-                                               the agent they name */
+                                               their key */
     ngx_rbtree_node_t           classes_sentinel;
+    ngx_rbtree_t                groups;     /* ngx_http_runs_rgroup_t */
+    ngx_rbtree_node_t           groups_sentinel;
     ngx_queue_t                 class_list;
-    ngx_http_runs_rclass_t     *any;        /* runs naming no agent */
+    ngx_http_runs_rclass_t     *any;        /* runs demanding nothing */
     ngx_uint_t                  nready;     /* claimable runs, all classes */
     ngx_rbtree_t                launchers;
     ngx_rbtree_node_t           launchers_sentinel;
@@ -326,6 +363,11 @@ typedef struct {
     ngx_http_runs_jobj_t        obj[NGX_HTTP_RUNS_AFTER_OBJECTS];
 } ngx_http_runs_after_t;
 
+
+/* the length of a run's strings before its error text */
+#define ngx_http_runs_names_len(run)                                         \
+    ((size_t) (run)->prompt_len + (run)->agent_name_len                      \
+     + (run)->project_dir_len + (run)->parent_len + (run)->demand_len)
 
 #define ngx_http_runs_run_id(dst, run)                                       \
     ngx_http_runs_make_id(dst, "run_", 4, (run)->id)
@@ -430,6 +472,32 @@ ngx_http_runs_run_t *ngx_http_runs_ready_for_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_launcher_t *lr);
 void ngx_http_runs_notify_ready_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_rclass_t *c, ngx_http_runs_after_t *af);
+ngx_uint_t ngx_http_runs_overdue_locked(ngx_http_runs_shctx_t *sh,
+    int64_t now, ngx_msec_t timeout, ngx_http_runs_run_t **runs,
+    ngx_uint_t max);
+
+void ngx_http_runs_fail_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_str_t *error, int64_t now,
+    ngx_http_runs_after_t *af);
+void ngx_http_runs_offer_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_launcher_t *lr, ngx_int_t delta);
+void ngx_http_runs_pin_host_locked(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
+    ngx_http_runs_after_t *af);
+
+/* ngx_http_runs_store_demand.c: what runs demand, what runners offer */
+void ngx_http_runs_session_host(ngx_http_runs_session_t *sess,
+    ngx_str_t *host);
+size_t ngx_http_runs_demanded_host(ngx_http_runs_run_t *run);
+size_t ngx_http_runs_run_key(ngx_http_runs_run_t *run, u_char *buf,
+    ngx_uint_t *affine);
+size_t ngx_http_runs_group_key(u_char *buf, ngx_str_t *agent,
+    ngx_str_t *host);
+void ngx_http_runs_key_parts(u_char *key, ngx_http_runs_kparts_t *kp);
+ngx_uint_t ngx_http_runs_offers(ngx_http_runs_launcher_t *lr,
+    ngx_http_runs_kparts_t *kp);
+u_char *ngx_http_runs_demand_text(u_char *p, u_char *last,
+    ngx_http_runs_kparts_t *kp, ngx_uint_t affine);
 void ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_session_t *keep);
 void ngx_http_runs_log_free_locked(ngx_http_runs_zone_t *zone,

@@ -116,6 +116,131 @@ flow 'a new run wakes only a held poll whose runner can take it, in either worke
     is status_of($rev), 'claimed', 'the reviewer\'s run claimed once';
 };
 
+flow 'tags, hostname, project_dir and executor_type: a run goes to a runner that offers every one it demands', 9, sub {
+    my $gpu = register_launcher(hostname => 'ha', project_dir => '/srv/a', executor_type => 'claude',
+                                tags => ['linux', 'gpu', 'linux']);
+    my $cpu = register_launcher(hostname => 'hb', executor_type => 'echo', tags => ['linux']);
+    my $ls = Runs::req('GET', '/launchers')->{json}{launchers} // [];
+    my ($l) = grep { $_->{launcher_id} eq ($gpu // '') } @$ls;
+    is_deeply $l && $l->{tags}, ['gpu', 'linux'], 'GET /launchers shows the tags, sorted, each once';
+    my ($t, $res) = create_run(prompt => 'train', demands => { tags => ['gpu'] });
+    is_deeply $res->{json} && get_run($t)->{demands},
+       { tags => ['gpu'], hostname => undef, project_dir => undef, executor_type => undef },
+       'the run shows what it demands';
+    my $h = create_run(prompt => 'on b', demands => { hostname => 'hb' });
+    my $both = create_run(prompt => 'both', demands => { tags => ['linux', 'gpu'], executor_type => 'claude',
+                                                         project_dir => '/srv/a' });
+    my $none = create_run(prompt => 'nobody', demands => { tags => ['gpu'], executor_type => 'echo' });
+    is claimed($cpu), $h, 'the runner without gpu skips the gpu run and takes the one for its host';
+    is claimed($cpu), '', 'nothing else is its own';
+    is claimed($gpu), $t, 'the gpu runner takes the gpu run';
+    is claimed($gpu), $both, 'and the one demanding two tags, its executor_type and its project_dir';
+    is claimed($gpu), '', 'not the one demanding gpu with executor_type echo';
+    is status_of($none), 'pending', 'which no runner offers: it waits';
+    like get_run($none)->{waiting_for} // '', qr/^a runner with tags gpu, executor_type echo$/,
+         'saying what for';
+};
+
+flow 'a resume goes to the host of its session\'s first run, unless it says "affinity": false', 8, sub {
+    my $a = register_launcher(hostname => 'ha');
+    my $b = register_launcher(hostname => 'hb');
+    my $first = create_run(session_name => 'aff', prompt => 'one');
+    is claimed($a), $first, 'host ha takes the session\'s first run';
+    finish($a, $first);
+    my $resume = create_run(type => 'resume_session', session_name => 'aff', prompt => 'two');
+    is claimed($b), '', 'host hb does not get the resume';
+    is claimed($a), $resume, 'host ha does';
+    finish($a, $resume);
+    my $free = create_run(type => 'resume_session', session_name => 'aff', prompt => 'three', affinity => JSON::PP::false);
+    is get_run($free)->{affinity} ? 1 : 0, 0, 'a resume that says "affinity": false shows it';
+    is claimed($b), $free, 'and goes to any host';
+    finish($b, $free);
+    # a child's end makes a resume of its parent: pinned as well
+    my $child = create_run(session_name => 'aff-child', prompt => 'child', parent_session_name => 'aff');
+    is claimed($b), $child, 'the child session runs on hb';
+    finish($b, $child);
+    my $cb = wait_for(3, sub { my $r = list_runs('session_name=aff&status=pending'); @$r ? $r->[0]{run_id} : '' });
+    is claimed($b), '', 'the callback to the parent does not go to hb';
+    is claimed($a), $cb, 'it goes to ha, where the parent ran first';
+};
+
+flow 'a waiting run says what it waits for, in GET /runs and GET /runs/{id}', 6, sub {
+    my $coder = register_launcher(hostname => 'a', agents => ['coder']);
+    my $doc = create_run(session_name => 'wf-1', prompt => 'docs', agent_name => 'writer');
+    my $cod = create_run(session_name => 'wf-2', prompt => 'code', agent_name => 'coder');
+    is get_run($doc)->{waiting_for}, 'a runner with agent writer', 'a run for an agent no runner lists';
+    is get_run($cod)->{waiting_for}, undef, 'a run a runner can take waits for nothing (null)';
+    my ($r) = grep { $_->{run_id} eq $doc } @{ list_runs('status=pending') };
+    is $r && $r->{waiting_for}, 'a runner with agent writer', 'listed as such by GET /runs';
+    my $writer = register_launcher(hostname => 'w', agents => ['writer']);
+    is get_run($doc)->{waiting_for}, undef, 'a runner with the agent registers: null';
+    deregister($writer);
+    is get_run($doc)->{waiting_for}, 'a runner with agent writer', 'it goes away: waiting again';
+    my $resume = create_run(type => 'resume_session', session_name => 'wf-2', prompt => 'more');
+    is get_run($resume)->{waiting_for}, undef, 'a run behind its session\'s earlier run is not claimable: null';
+};
+
+flow 'runs_demand_timeout: a run that no runner offers fails saying what was missing', 9, sub {
+    my $coder = register_launcher(hostname => 'ha', agents => ['coder']);
+    my $first = create_run(session_name => 'dt-3', prompt => 'one', agent_name => 'coder');
+    is claimed($coder), $first, 'host ha runs a session\'s first run';
+    finish($coder, $first);
+    deregister($coder, 1);
+    my $doc = create_run(session_name => 'dt-1', prompt => 'docs', agent_name => 'writer');
+    my $plain = create_run(session_name => 'dt-2', prompt => 'anything', demands => {});
+    my $resume = create_run(type => 'resume_session', session_name => 'dt-3', prompt => 'two');
+    like get_run($resume)->{waiting_for} // '', qr/on host ha \(where its session ran first\)/,
+         'its resume waits for host ha';
+    wait_for(6, sub { status_of($doc) eq 'failed' && status_of($resume) eq 'failed' });
+    my $d = get_run($doc);
+    is $d->{status}, 'failed', 'the run for agent writer failed after the timeout';
+    like $d->{error} // '', qr/a runner with agent writer was not registered for 2000 ms \(runs_demand_timeout\)/,
+         'its error says what no runner offered';
+    my $r = get_run($resume);
+    is $r->{status}, 'failed', 'the resume pinned to a host that is gone failed';
+    like $r->{error} // '', qr/on host ha .*"affinity": false/, 'naming the host, and how to run it elsewhere';
+    is status_of($plain), 'pending', 'a run that demands nothing waits for any runner, however long';
+    my $w = register_launcher(hostname => 'hw', agents => ['writer']);
+    is claimed($w), $plain, 'the run that demands nothing goes to the first runner';
+    my $late = create_run(session_name => 'dt-4', prompt => 'docs', agent_name => 'writer');
+    sleep 2.5;
+    is claimed($w), $late, 'a run whose demand a runner offers does not time out';
+};
+
+flow 'hostile registrations and demands are refused whole (422)', 16, sub {
+    my $before = scalar @{ list_runs() };
+    my @reg = (
+        [{ tags => 'gpu' }, qr/Field 'tags' must be an array of at most 64 names/],
+        [{ tags => [map { "t$_" } 1 .. 65] }, qr/at most 64 names/],
+        [{ tags => ['-bad'] }, qr/Field 'tags'/],
+        [{ tags => [1] }, qr/Field 'tags'/],
+        [{ tags => ['a' x 61] }, qr/Field 'tags'/],
+    );
+    for my $c (@reg) {
+        my $res = Runs::req('POST', '/launcher/register', $c->[0]);
+        ok $res->{status} == 422 && ($res->{json}{detail} // '') =~ $c->[1],
+           'registration ' . Runs::jenc($c->[0]) =~ s/^(.{40}).*/$1.../r . ' refused: ' . ($res->{json}{detail} // $res->{status});
+    }
+    my @runs = (
+        [{ demands => 'gpu' }, qr/Field 'demands' must be an object/],
+        [{ demands => ['gpu'] }, qr/Field 'demands' must be an object/],
+        [{ demands => { tag => ['gpu'] } }, qr/Field 'demands' has an unknown member 'tag'/],
+        [{ demands => { tags => 'gpu' } }, qr/Field 'demands.tags' must be an array/],
+        [{ demands => { tags => [map { "t$_" } 1 .. 65] } }, qr/Field 'demands.tags' must be an array of at most 64/],
+        [{ demands => { hostname => 7 } }, qr/Field 'demands.hostname' must be a string/],
+        [{ demands => { hostname => '' } }, qr/Field 'demands.hostname' must not be empty/],
+        [{ demands => { project_dir => 'rel/dir' } }, qr/Field 'demands.project_dir' must be an absolute path/],
+        [{ demands => { executor_type => 'x' x 5000 } }, qr/Field 'demands.executor_type' must be at most 4096 bytes/],
+        [{ affinity => 'no' }, qr/Field 'affinity' must be true or false/],
+    );
+    for my $c (@runs) {
+        my (undef, $res) = create_run(prompt => 'p', %{ $c->[0] });
+        ok $res->{status} == 422 && ($res->{json}{detail} // '') =~ $c->[1],
+           'run ' . Runs::jenc($c->[0]) =~ s/^(.{40}).*/$1.../r . ' refused: ' . ($res->{json}{detail} // $res->{status});
+    }
+    is scalar @{ list_runs() }, $before, 'no run was made';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -154,3 +279,39 @@ __DATA__
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 10s;
+
+
+
+=== TEST 6: tags, hostname, project_dir and executor_type: a run goes to a runner that offers every one it demands
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+
+
+
+=== TEST 7: a resume goes to the host of its session's first run, unless it says "affinity": false
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+
+
+
+=== TEST 8: a waiting run says what it waits for, in GET /runs and GET /runs/{id}
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+
+
+
+=== TEST 9: runs_demand_timeout: a run that no runner offers fails saying what was missing
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+    runs_demand_timeout 2s;
+
+
+
+=== TEST 10: hostile registrations and demands are refused whole (422)
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
