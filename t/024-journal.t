@@ -715,6 +715,49 @@ flow 'a record that checks but does not hold together is refused as damage', 8, 
     ok !grep({ !get_run($_) } @ids), 'with its three runs';
 };
 
+flow 'routing survives a restart: tags, demands, affinity and the session\'s host; a format 1 journal is read and upgraded', 12, sub {
+    my $a = register_launcher(hostname => 'ha', tags => ['gpu', 'linux'], agents => ['coder']);
+    my $b = register_launcher(hostname => 'hb', agents => ['coder']);
+    my $first = create_run(session_name => 'rt-aff', prompt => 'one', agent_name => 'coder');
+    my $c = claim($a);
+    ok $c && $c->{run_id} eq ($first // ''), 'host ha ran the session\'s first run';
+    launcher_event($first, 'started', { launcher_id => $a });
+    launcher_event($first, 'completed', { launcher_id => $a, result => 'ok' });
+    my $resume = create_run(type => 'resume_session', session_name => 'rt-aff', prompt => 'two');
+    my $free = create_run(type => 'resume_session', session_name => 'rt-aff', prompt => 'three',
+                          affinity => JSON::PP::false);
+    my $gpu = create_run(session_name => 'rt-gpu', prompt => 'train',
+                         demands => { tags => ['linux', 'gpu'], executor_type => 'cuda' });
+    like get_run($gpu)->{waiting_for} // '', qr/tags gpu,linux, executor_type cuda/, 'a run waits for what no runner offers';
+    my $s0 = snapshot();
+    ok nginx_down('stop') && nginx_up(), 'stopped and started';
+    same_state(snapshot(), $s0, 'tags, demands, affinity and waiting_for are back');
+    is claimed_by($b), '', 'the resume is not handed to host hb';
+    is claimed_by($a), $resume, 'it goes to host ha: the session\'s host came back';
+
+    # a format 1 file is format 2 with no demands, tags or hosts: the same
+    # bytes under the old header read the same, and it says format 2 after
+    ok nginx_down('quit'), 'stopped';
+    my $path = journal_path();
+    my $image = slurp($path) // '';
+    substr($image, 8, 4) = pack('L', 1);
+    spurt($path, $image);
+    my $r = nginx_start();
+    ok $r->{up}, 'a journal whose header says format 1 starts' or diag($r->{text});
+    like $r->{text}, qr/\Q$path\E" is now of format 2/, 'a notice says it is of format 2 now';
+    is unpack('L', substr(slurp($path) // '', 8, 4)), 2, 'and its header says so';
+    ok create_run(session_name => 'rt-after', prompt => 'after', demands => { hostname => 'hb' }),
+       'changes go on';
+    ok nginx_down('quit') && nginx_up(), 'and it starts again';
+};
+
+# the run a poll of $lid hands out now (its id), '' for none
+sub claimed_by {
+    my ($lid) = @_;
+    my $r = poll_once($lid, 5);
+    return ($r->{status} == 200 && $r->{json} && $r->{json}{run}) ? $r->{json}{run}{run_id} : '';
+}
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -999,3 +1042,16 @@ not a directory
 >>> journal/.keep
 --- no_error_log
 [crit]
+
+
+
+=== TEST 24: routing survives a restart: tags, demands, affinity and the session's host; a format 1 journal is read and upgraded
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+    runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal;
+--- user_files
+>>> journal/.keep
+--- no_error_log
+[crit]
+[emerg]
