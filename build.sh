@@ -518,7 +518,7 @@ fuzz_build() {
     mkdir -p "$FUZZ"
     fuzz_nginx_lib
     fuzz_target json_fuzz -ljansson -- "$ROOT/src/fuzz/json_fuzz.c" \
-        "$ROOT/src/ngx_http_runs_json_in.c"
+        "$ROOT/src/ngx_http_runs_json_in.c" "$ROOT/src/ngx_http_runs_demands.c"
     # shellcheck disable=SC2046
     fuzz_target journal_fuzz -- "$ROOT/src/fuzz/journal_fuzz.c" \
         $(ls "$ROOT"/src/ngx_http_runs_store_*.c)

@@ -1,6 +1,7 @@
 
 /*
  * libFuzzer target for ngx_http_runs_json_read() (src/ngx_http_runs_json_in.c),
+ * and the routing fields' readers of src/ngx_http_runs_demands.c,
  * differential against jansson.  Built and run by "./build.sh fuzz";
  * docs/FUZZING.md tells how and what was seen.
  *
@@ -31,6 +32,14 @@
  *                                       and up to 32 more, the other keys
  *                                       jansson found in the object)
  *   a body of whitespace only        -> with empty_ok, NGX_OK, all absent
+ *   a member that is an object       -> read again as "demands" are, with
+ *                                       every member known: NGX_OK when
+ *                                       jansson has only asked-for keys in
+ *                                       it, else 422; each member as above
+ *   a member that is an array        -> read as "tags" are: NGX_OK when it
+ *                                       holds at most 64 strings that are
+ *                                       names, and the names come back
+ *                                       sorted, each once; else 422
  *
  * The known, legitimate disagreements are classified below, each where it
  * is handled (search for "CLASS"); any other disagreement calls abort(),
@@ -60,12 +69,17 @@
  *                     reads it again: no fixed key holds either byte, and
  *                     no key of jansson's holding 0x01 is asked for then,
  *                     so the member stays one the caller did not ask for.
+ *   CLASS escaped-name  a name in an array is taken as written: one spelled
+ *                     with an escape ("\u0061") is refused even where
+ *                     its decoded text is a name.  An array whose text
+ *                     holds a backslash is only checked for a clean answer.
  */
 
 
 #include "ngx_http_runs.h"
 
 #include <jansson.h>
+#include <ctype.h>
 #include <errno.h>
 
 
@@ -80,6 +94,13 @@
 
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
+static void fuzz_check_member_at(const uint8_t *data, size_t size,
+    ngx_pool_t *pool, json_t *root, ngx_http_runs_field_t *f,
+    ngx_uint_t depth);
+static void fuzz_check_object(const uint8_t *data, size_t size,
+    ngx_pool_t *pool, ngx_http_runs_field_t *f, json_t *obj);
+static void fuzz_check_names(const uint8_t *data, size_t size,
+    ngx_pool_t *pool, ngx_http_runs_field_t *f, json_t *arr);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
@@ -92,6 +113,11 @@ static const char  *fuzz_keys[] = {
     "type",
     "prompt",
     "session_name",
+    "demands",
+    "tags",
+    "hostname",
+    "project_dir",
+    "executor_type",
     "a",
     "",
     "a/b",
@@ -653,6 +679,19 @@ fuzz_check_value(const uint8_t *data, size_t size, ngx_http_runs_field_t *f,
                    && f->value.data[f->value.len - 1] == ']',
                    "\"%s\": the reader has no text for an array", key);
 
+    } else if (json_is_object(v)) {
+        /* an object's text, from its '{' to its '}' */
+        fuzz_check(f->value.len >= 2
+                   && f->value.data[0] == '{'
+                   && f->value.data[f->value.len - 1] == '}',
+                   "\"%s\": the reader has no text for an object", key);
+
+    } else if (json_is_boolean(v)) {
+        fuzz_check(f->value.len == (json_is_true(v) ? 4 : 5),
+                   "\"%s\": the reader has \"%.*s\" for %s", key,
+                   (int) f->value.len, f->value.data,
+                   json_is_true(v) ? "true" : "false");
+
     } else if (type != NGX_HTTP_RUNS_JSON_STRING) {
         fuzz_check(f->value.len == 0 && f->value.data == NULL,
                    "\"%s\": a value for a non-string", key);
@@ -711,6 +750,16 @@ static void
 fuzz_check_member(const uint8_t *data, size_t size, ngx_pool_t *pool,
     json_t *root, ngx_http_runs_field_t *f)
 {
+    fuzz_check_member_at(data, size, pool, root, f, 0);
+}
+
+
+/* ... at depth 0 (the body) or 1 (an object member read again) */
+
+static void
+fuzz_check_member_at(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    json_t *root, ngx_http_runs_field_t *f, ngx_uint_t depth)
+{
     json_t      *v;
     ngx_uint_t   type;
 
@@ -723,6 +772,166 @@ fuzz_check_member(const uint8_t *data, size_t size, ngx_pool_t *pool,
 
     fuzz_check_value(data, size, f, v, type);
     fuzz_check_field_str(data, size, pool, f, type);
+
+    if (json_is_object(v) && depth == 0) {
+        fuzz_check_object(data, size, pool, f, v);
+
+    } else if (json_is_array(v)) {
+        fuzz_check_names(data, size, pool, f, v);
+    }
+}
+
+
+/* an object member read again with every member known ("demands") */
+
+static void
+fuzz_check_object(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, json_t *obj)
+{
+    size_t                  i, n;
+    json_t                 *v;
+    ngx_int_t               rc;
+    ngx_str_t               err;
+    ngx_uint_t              unknown;
+    const char             *key;
+    ngx_http_runs_field_t   inner[FUZZ_NKEYS];
+
+    for (n = 0; n < FUZZ_NKEYS; n++) {
+        inner[n].key = fuzz_keys[n];
+    }
+
+    unknown = 0;
+
+    json_object_foreach(obj, key, v) {
+        for (i = 0; i < FUZZ_NKEYS; i++) {
+            if (strcmp(key, fuzz_keys[i]) == 0) {
+                break;
+            }
+        }
+
+        /* a key with U+0000 (CLASS nul-key: \1 in jansson's) is unknown */
+        unknown += (i == FUZZ_NKEYS);
+    }
+
+    ngx_str_null(&err);
+
+    rc = ngx_http_runs_json_read_known(pool, &f->value, f->key, inner, n,
+                                       &err);
+
+    fuzz_check(rc == (unknown ? NGX_HTTP_UNPROCESSABLE_ENTITY : NGX_OK),
+               "\"%s\": the object read with known members only: %d, "
+               "jansson has %zu unknown", f->key, (int) rc,
+               (size_t) unknown);
+
+    if (rc != NGX_OK) {
+        fuzz_check(err.len > 0 && ngx_strnstr(err.data, "unknown member",
+                                              err.len) != NULL,
+                   "\"%s\": the error does not say unknown member: %.*s",
+                   f->key, (int) err.len, err.data);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        fuzz_check_member_at(data, size, pool, obj, &inner[i], 1);
+    }
+}
+
+
+/* a name, as the API takes it: 1-60 of ^[A-Za-z0-9][A-Za-z0-9_.-]*$ */
+
+static int
+fuzz_is_name(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0 || len > 60) {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (!isalnum((unsigned char) s[i])
+            && (i == 0 || (s[i] != '_' && s[i] != '.' && s[i] != '-')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static int
+fuzz_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(const char **) a, *(const char **) b);
+}
+
+
+/* an array member read as "tags" are: sorted names, each once */
+
+static void
+fuzz_check_names(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    ngx_http_runs_field_t *f, json_t *arr)
+{
+    u_char       *p;
+    size_t        i, n, len;
+    json_t       *v;
+    ngx_int_t     rc;
+    ngx_str_t     out, err;
+    ngx_uint_t    ok;
+    const char   *names[64];
+
+    ngx_str_null(&err);
+
+    rc = ngx_http_runs_field_names(pool, f, 64, 1, &out, &err);
+
+    fuzz_check(rc == NGX_OK || rc == NGX_HTTP_UNPROCESSABLE_ENTITY,
+               "\"%s\": names: %d", f->key, (int) rc);
+
+    if (ngx_strlchr(f->value.data, f->value.data + f->value.len, '\\')) {
+        return;                                 /* CLASS escaped-name */
+    }
+
+    n = json_array_size(arr);
+    ok = (n <= 64);
+
+    for (i = 0; ok && i < n; i++) {
+        v = json_array_get(arr, i);
+        ok = json_is_string(v)
+             && fuzz_is_name(json_string_value(v), json_string_length(v));
+        names[i] = ok ? json_string_value(v) : NULL;
+    }
+
+    fuzz_check(rc == (ok ? NGX_OK : NGX_HTTP_UNPROCESSABLE_ENTITY),
+               "\"%s\": names: %d, jansson's array is %s", f->key, (int) rc,
+               ok ? "of names" : "not of at most 64 names");
+
+    if (!ok) {
+        return;
+    }
+
+    qsort(names, n, sizeof(char *), fuzz_strcmp);
+
+    p = out.data;
+    len = 0;
+
+    for (i = 0; i < n; i++) {
+        if (i && strcmp(names[i - 1], names[i]) == 0) {
+            continue;
+        }
+
+        fuzz_check(len + (len ? 1 : 0) + strlen(names[i]) <= out.len
+                   && (len == 0 || p[len] == ',')
+                   && ngx_strncmp(p + len + (len ? 1 : 0), names[i],
+                                  strlen(names[i])) == 0,
+                   "\"%s\": names \"%.*s\" lack \"%s\" in order", f->key,
+                   (int) out.len, out.data, names[i]);
+
+        len += (len ? 1 : 0) + strlen(names[i]);
+    }
+
+    fuzz_check(len == out.len, "\"%s\": names \"%.*s\": %zu bytes more",
+               f->key, (int) out.len, out.data, out.len - len);
 }
 
 
