@@ -241,6 +241,52 @@ flow 'hostile registrations and demands are refused whole (422)', 16, sub {
     is scalar @{ list_runs() }, $before, 'no run was made';
 };
 
+# a POST written by hand: $body sent in chunks of $chunk bytes when given
+sub raw_post {
+    my ($path, $body, $chunk) = @_;
+    my $c = Runs::Conn->new;
+    my $req = "POST $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+              . "Content-Type: application/json\r\n";
+    if ($chunk) {
+        $req .= "Transfer-Encoding: chunked\r\n\r\n";
+        for (my $o = 0; $o < length $body; $o += $chunk) {
+            my $part = substr($body, $o, $chunk);
+            $req .= sprintf("%x\r\n%s\r\n", length $part, $part);
+        }
+        $req .= "0\r\n\r\n";
+    } else {
+        $req .= "Content-Length: " . length($body) . "\r\n\r\n$body";
+    }
+    $c->send_raw($req, 'POST');
+    my $res = eval { $c->read(10) } // { status => 0 };
+    $c->close;
+    return $res;
+}
+
+flow 'demands and tags by the byte: chunked, truncated, invalid UTF-8, at their limits', 9, sub {
+    my $run = '{"type":"start_session","session_name":"%s","prompt":"p","demands":%s}';
+    my $res = raw_post('/runs', sprintf($run, 'ch-1', '{"tags":["gpu","linux"],"hostname":"h1"}'), 7);
+    is $res->{status}, 201, 'a body with demands sent in 7-byte chunks: 201';
+    is_deeply $res->{json} && get_run($res->{json}{run_id})->{demands}{tags}, ['gpu', 'linux'], 'its demands whole';
+    $res = raw_post('/runs', substr(sprintf($run, 'tr-1', '{"tags":["gpu","linux"]}'), 0, -5));
+    ok $res->{status} == 400 && ($res->{json}{detail} // '') =~ /line 1, column/, 'truncated inside demands: 400 saying where';
+    $res = raw_post('/runs', sprintf($run, 'u8-1', qq({"hostname":"h\xff\xfe"})));
+    ok $res->{status} == 400 && ($res->{json}{detail} // '') =~ /UTF-8/, 'invalid UTF-8 in demands.hostname: 400';
+    $res = raw_post('/launcher/register', qq({"hostname":"h","tags":["gpu","\xc3\x28"]}));
+    ok $res->{status} == 400, 'invalid UTF-8 in tags: 400';
+    my @tags64 = map { sprintf('t%02d-%s', $_, 'x' x 56) } 1 .. 64;
+    my ($lid, $r) = register_launcher(hostname => 'big', tags => \@tags64);
+    ok $lid, 'a runner with 64 tags of 60 characters registers';
+    my ($id, $cr) = create_run(prompt => 'big', demands => { tags => \@tags64, hostname => 'h' x 4096,
+                                                             executor_type => 'e' x 4096,
+                                                             project_dir => '/' . ('d' x 4095) });
+    is $cr->{status}, 201, 'a run demanding 64 tags and three fields of 4096 bytes: 201';
+    my $g = get_run($id);
+    is scalar(@{ $g->{demands}{tags} // [] }) . ' ' . length($g->{demands}{hostname} // ''), '64 4096',
+       'shown whole';
+    like $g->{waiting_for} // '', qr/^a runner with tags t01-x+,t02/, 'and what it waits for';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -312,6 +358,13 @@ __DATA__
 
 
 === TEST 10: hostile registrations and demands are refused whole (422)
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+
+
+
+=== TEST 11: demands and tags by the byte: chunked, truncated, invalid UTF-8, at their limits
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
