@@ -82,7 +82,8 @@ done:
 
 struct http_req *
 api_register(struct api *a, const char *hostname, const char *project_dir,
-             const char *executor_type, json_t *agents, http_done_fn *cb, void *arg)
+             const char *executor_type, json_t *agents, const struct tags *tags,
+             http_done_fn *cb, void *arg)
 {
     json_t *b = json_object();
 
@@ -92,6 +93,7 @@ api_register(struct api *a, const char *hostname, const char *project_dir,
     /* the agents first: stolen whatever happens next */
     if (b == NULL || agents == NULL
         || json_object_set_new(b, "agents", agents) != 0
+        || json_object_set_new(b, "tags", tags_json(tags)) != 0
         || json_object_set_new(b, "hostname", json_string(hostname)) != 0
         || (project_dir != NULL
             && json_object_set_new(b, "project_dir", json_string(project_dir)) != 0)

@@ -8,6 +8,8 @@
 #include "runner/http.h"
 #include "runner/log.h"
 
+#include "common/tags.h"
+
 #include <jansson.h>
 #include <stddef.h>
 
@@ -45,10 +47,12 @@ struct poll_answer {
 int api_init(struct api *a, struct http *h, const struct log *lg, const char *base_url);
 void api_free(struct api *a);
 
-/* agents: the agent names this runner can run, a JSON array (stolen) */
+/* agents: the agent names this runner can run, a JSON array (stolen);
+   tags: the tags it offers */
 struct http_req *api_register(struct api *a, const char *hostname,
                               const char *project_dir, const char *executor_type,
-                              json_t *agents, http_done_fn *cb, void *arg);
+                              json_t *agents, const struct tags *tags,
+                              http_done_fn *cb, void *arg);
 struct http_req *api_poll(struct api *a, const char *launcher_id, int claim,
                           long timeout_ms, http_done_fn *cb, void *arg);
 struct http_req *api_heartbeat(struct api *a, const char *launcher_id,

@@ -4,6 +4,8 @@
 
 #include "runner/runner.h"
 
+#include "common/names.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -42,7 +44,15 @@ static const char usage_text[] =
 "  --project-dir DIR          reported at registration, and the working\n"
 "                             directory of runs without a project_dir\n"
 "                             [PROJECT_DIR] (default: the current directory)\n"
-"  --hostname NAME            reported at registration (default: this host's name)\n"
+"  --hostname NAME            reported at registration (default: this host's\n"
+"                             name): runs that demand a host, and the resumes\n"
+"                             of sessions whose first run ran here, go by it\n"
+"  --tag NAME                 a tag offered at registration (\"tags\"): a run\n"
+"                             that demands tags goes only to a runner with\n"
+"                             all of them; repeatable, or NAME,NAME...\n"
+"                             [AGENT_TAGS, comma-separated, used when no --tag\n"
+"                             is given] (names: 1-60 characters matching\n"
+"                             ^[A-Za-z0-9][A-Za-z0-9_.-]*$; at most 64)\n"
 "  --agents-dir DIR           the agent blueprints, one folder per agent_name:\n"
 "                             their names are listed at registration (\"agents\")\n"
 "                             and the directory is given to each executor as\n"
@@ -94,7 +104,8 @@ enum {
     OPT_STOP_GRACE,
     OPT_LOG_INTERVAL,
     OPT_LOG_BUFFER,
-    OPT_AGENTS_DIR
+    OPT_AGENTS_DIR,
+    OPT_TAG
 };
 
 static const struct option long_options[] = {
@@ -110,6 +121,7 @@ static const struct option long_options[] = {
     { "log-interval",       required_argument, NULL, OPT_LOG_INTERVAL },
     { "log-buffer",         required_argument, NULL, OPT_LOG_BUFFER },
     { "agents-dir",         required_argument, NULL, OPT_AGENTS_DIR },
+    { "tag",                required_argument, NULL, OPT_TAG },
     { "verbose",            no_argument,       NULL, 'v' },
     { "help",               no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -122,6 +134,7 @@ struct settings {
     const char *log_interval, *log_buffer, *agents_dir;
     const char *poll_timeout_from, *heartbeat_from;     /* for messages */
     bool        verbose;
+    struct tags tags;               /* --tag, else AGENT_TAGS: owned */
 };
 
 static int
@@ -265,6 +278,7 @@ config_free(struct config *c)
     free(c->project_dir);
     free(c->hostname);
     free(c->agents_dir);
+    tags_free(&c->tags);
     memset(c, 0, sizeof(*c));
 }
 
@@ -280,7 +294,10 @@ env_or(const char *name, const char *dflt)
 static int
 parse_args(int argc, char **argv, struct settings *s)
 {
-    int c;
+    int         c;
+    bool        tag_flag = false;
+    const char *tags_env;
+    char        why[200];
 
     memset(s, 0, sizeof(*s));
     s->url = env_or("AGENT_ORCHESTRATOR_API_URL", NULL);
@@ -313,6 +330,12 @@ parse_args(int argc, char **argv, struct settings *s)
         case OPT_LOG_INTERVAL:   s->log_interval = optarg; break;
         case OPT_LOG_BUFFER:     s->log_buffer = optarg; break;
         case OPT_AGENTS_DIR:     s->agents_dir = optarg; break;
+        case OPT_TAG:
+            tag_flag = true;
+            if (tags_add(&s->tags, optarg, why, sizeof(why)) != 0) {
+                return usage_error("--tag: %s%s", why, "");
+            }
+            break;
         case 'v':                s->verbose = true; break;
         case 'h':
             fputs(usage_text, stdout);
@@ -325,6 +348,12 @@ parse_args(int argc, char **argv, struct settings *s)
     }
     if (optind < argc) {
         return usage_error("unexpected argument '%s'%s", argv[optind], "");
+    }
+    tags_env = env_or("AGENT_TAGS", NULL);
+    if (!tag_flag && tags_env != NULL
+        && tags_add(&s->tags, tags_env, why, sizeof(why)) != 0)
+    {
+        return usage_error("AGENT_TAGS: %s%s", why, "");
     }
     return 0;
 }
@@ -468,14 +497,17 @@ main(int argc, char **argv)
     }
     rc = parse_args(argc, argv, &s);
     if (rc != 0) {
+        tags_free(&s.tags);
         return rc > 0 ? RUNNER_EXIT_OK : RUNNER_EXIT_USAGE;
     }
     memset(&r, 0, sizeof(r));
     r.log.debug = s.verbose;
     if (build_config(&s, &r.cfg) != 0) {
+        tags_free(&s.tags);
         config_free(&r.cfg);
         return RUNNER_EXIT_USAGE;
     }
+    r.cfg.tags = s.tags;            /* the config owns them from here */
 
     /* a closed connection or executor stdin is an error return, not a death */
     memset(&sa, 0, sizeof(sa));
@@ -503,13 +535,15 @@ main(int argc, char **argv)
         return RUNNER_EXIT_FATAL;
     }
     {
-        char qh[300], qt[300], qa[600];
+        char qh[300], qt[300], qa[600], tags[TAGS_MAX * (AGENT_NAME_MAX + 1) + 1];
 
         log_msg(&r.log, LOG_INFO, NULL, "agent-runner starting url=%s hostname=%s "
-                "executor_type=%s max_concurrent=%u agents_dir=%s pid=%d", r.cfg.url,
-                log_quote(qh, sizeof(qh), r.cfg.hostname),
+                "executor_type=%s max_concurrent=%u agents_dir=%s tags=%s pid=%d",
+                r.cfg.url, log_quote(qh, sizeof(qh), r.cfg.hostname),
                 log_quote(qt, sizeof(qt), r.cfg.executor_type), r.cfg.max_concurrent,
-                log_quote(qa, sizeof(qa), r.cfg.agents_dir), (int) getpid());
+                log_quote(qa, sizeof(qa), r.cfg.agents_dir),
+                r.cfg.tags.n ? tags_text(&r.cfg.tags, tags, sizeof(tags)) : "-",
+                (int) getpid());
     }
     rc = runner_run(&r);
     runner_free(&r);

@@ -129,7 +129,7 @@ runner_register(struct runner *r)
     r->reg_req = api_register(&r->api, r->cfg.hostname, r->cfg.project_dir,
                               r->cfg.executor_type,
                               agents_list(r->cfg.agents_dir, &r->log),
-                              runner_on_registered, r);
+                              &r->cfg.tags, runner_on_registered, r);
     if (r->reg_req == NULL) {
         runner_retry_later(r, "registration", NULL);
     }

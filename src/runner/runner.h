@@ -14,6 +14,8 @@
 #include "runner/reports.h"
 #include "runner/runs.h"
 
+#include "common/tags.h"
+
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,6 +32,7 @@ struct config {
     char     *project_dir;          /* NULL: none */
     char     *hostname;
     char     *agents_dir;           /* absolute: the agent blueprints */
+    struct tags tags;               /* offered at registration */
     double    poll_timeout;         /* s; 0: the coordinator's + 10 */
     double    heartbeat_interval;   /* s; 0: the coordinator's */
     unsigned  max_concurrent;
