@@ -151,8 +151,9 @@ flow 'start, get, list and resume: tables, key: value and --json', 22, sub {
     ok defined $longrow && $longrow =~ /  (word ){7}wo\.\.\.$/
        && length(substr($longrow, $pos)) <= 40,
        'list: a long prompt cut to 40 columns with ...' or diag $longrow;
-    like $lines[1], qr/^\Q$id\E\s+pending\s+start\s+fix-login\s+coder\s+\S+Z\s+Fix the login bug$/,
-        'list: the row of the first run';
+    # no runner is registered: a run for an agent says it waits for one
+    like $lines[1], qr/^\Q$id\E  pending \(waiting for a runner with agent coder\)\s+start\s+fix-login\s+coder\s+\S+Z\s+Fix the login bug$/,
+        'list: the row of the first run, what it waits for beside its status';
     $r = runsctl(['list', '--json']);
     is_deeply $r->{json}, Runs::req('GET', '/runs')->{json},
         'list --json: the server\'s {"runs": [...]}';
@@ -260,16 +261,16 @@ flow 'stop, launchers and deregister', 12, sub {
        'stop --json of a running run: the server\'s answer, stopping';
 
     my $l1 = register_launcher(hostname => 'box-one', executor_type => 'echo',
-                               project_dir => '/srv/one');
+                               project_dir => '/srv/one', tags => ['linux', 'gpu']);
     my $l2 = register_launcher(hostname => 'box-two');
     $r = runsctl(['launchers']);
     my @lines = split /\n/, $r->{out};
     ok $r->{rc} == 0 && @lines == 4
-       && $lines[0] =~ /^LAUNCHER ID\s+STATUS\s+HOSTNAME\s+EXECUTOR\s+PROJECT DIR\s+REGISTERED\s+LAST HEARTBEAT$/,
+       && $lines[0] =~ /^LAUNCHER ID\s+STATUS\s+HOSTNAME\s+EXECUTOR\s+TAGS\s+PROJECT DIR\s+REGISTERED\s+LAST HEARTBEAT$/,
        'launchers: a header and a row per launcher' or diag $r->{out};
     my ($row) = grep { /^\Q$l1\E / } @lines;
-    is_deeply [ @{ cols($row // '') }[0 .. 4] ], [$l1, 'online', 'box-one', 'echo', '/srv/one'],
-        'launchers: the row of a launcher';
+    is_deeply [ @{ cols($row // '') }[0 .. 5] ], [$l1, 'online', 'box-one', 'echo', 'gpu,linux', '/srv/one'],
+        'launchers: the row of a launcher, its tags sorted' or diag $r->{out};
     like $row // '', qr/\s\d+\.\ds ago$/, 'launchers: seconds since the heartbeat';
     $r = runsctl(['launchers', '--json']);
     is_deeply [ map { $_->{launcher_id} } @{ ($r->{json} || {})->{launchers} || [] } ],
@@ -458,6 +459,94 @@ flow 'UTF-8 as RFC 3629 has it: refused before anything is sent', 11, sub {
     no_sanitizer_reports();
 };
 
+flow 'where a run goes: --tag, --host, --demand-project-dir, --executor-type, --no-affinity', 16, sub {
+    my $r = runsctl(['start', 'rt-gpu', 'train', '--tag', 'linux', '--tag', 'gpu,linux',
+                     '--host', 'h-gpu', '--demand-project-dir', '/srv/a',
+                     '--executor-type', 'echo']);
+    my ($id) = $r->{out} =~ /^($ID) pending\n\z/;
+    ok $r->{rc} == 0 && $id, 'start with demands: "run_... pending"' or diag explain $r;
+    my $run = get_run($id // 'none') || {};
+    is_deeply $run->{demands},
+        { tags => ['gpu', 'linux'], hostname => 'h-gpu', project_dir => '/srv/a',
+          executor_type => 'echo' },
+        'GET /runs/{id}: the demands, the tags sorted and each once' or diag explain $run;
+    ok $run->{affinity}, 'and affinity true by default';
+
+    $r = runsctl(['start', 'rt-plain', 'anything']);
+    my ($plain) = $r->{out} =~ /^($ID)/;
+    $run = get_run($plain // 'none') || {};
+    ok exists $run->{demands} && !defined $run->{demands} && $run->{affinity},
+       'no demand given: "demands" is null (none sent)' or diag explain $run;
+    $r = runsctl(['start', 'rt-host', 'x', '--tag', 'gpu']);
+    my ($tagged) = $r->{out} =~ /^($ID)/;
+    is_deeply((get_run($tagged // 'none') || {})->{demands},
+              { tags => ['gpu'], hostname => undef, project_dir => undef, executor_type => undef },
+              'only --tag: demands.tags alone');
+
+    # a runner takes rt-plain, then rt-plain's resume without affinity
+    my $lid = register_launcher(hostname => 'h-one');
+    my $c = claim($lid, 1);
+    is $c && $c->{run_id}, $plain, 'a runner without tags takes the run that demands nothing';
+    launcher_event($plain, 'started', { launcher_id => $lid });
+    launcher_event($plain, 'completed', { launcher_id => $lid, result => 'ok' });
+    $r = runsctl(['resume', 'rt-plain', 'more', '--no-affinity']);
+    my ($free) = $r->{out} =~ /^($ID)/;
+    $run = get_run($free // 'none') || {};
+    ok $run->{type} eq 'resume_session' && !$run->{affinity} && !defined $run->{demands},
+       'resume --no-affinity: "affinity": false, no demands' or diag explain $run;
+    $r = runsctl(['resume', 'rt-plain', 'pinned', '--host', 'h-two']);
+    my ($pinned) = $r->{out} =~ /^($ID)/;
+    $run = get_run($pinned // 'none') || {};
+    ok $run->{affinity} && ($run->{demands} || {})->{hostname} eq 'h-two',
+       'resume --host: demands.hostname' or diag explain $run;
+
+    # list: a pending run that no runner can take says what for
+    $r = runsctl(['list', '--status', 'pending']);
+    my ($gpu_row) = grep { /^\Q$id\E / } split /\n/, $r->{out};
+    is cols($gpu_row // '')->[1],
+       'pending (waiting for a runner with tags gpu,linux, project_dir /srv/a, executor_type echo, on host h-gpu)',
+       'list: the status of a run no runner offers says what it waits for' or diag $r->{out};
+    my ($free_row) = grep { /^\Q$free\E / } split /\n/, $r->{out};
+    is cols($free_row // '')->[1], 'pending',
+       'a run a registered runner can take: plain pending' or diag $r->{out};
+    $r = runsctl(['list', '--status', 'pending', '--json']);
+    is_deeply $r->{json}, Runs::req('GET', '/runs?status=pending')->{json},
+       'list --json: the server\'s runs, waiting_for among their members';
+
+    # get: demands, affinity and waiting_for
+    $r = runsctl(['get', $id // 'none']);
+    ok $r->{rc} == 0
+       && $r->{out} =~ /^status:\s+pending\nwaiting_for:\s+a runner with tags gpu,linux, project_dir \/srv\/a, executor_type echo, on host h-gpu\n/m
+       && $r->{out} =~ /^demands:\s+tags gpu,linux; hostname h-gpu; project_dir \/srv\/a; executor_type echo$/m
+       && $r->{out} =~ /^affinity:\s+true$/m,
+       'get: waiting_for under the status, the demands on one line, affinity' or diag $r->{out};
+    $r = runsctl(['get', $free // 'none']);
+    ok $r->{out} =~ /^demands:\s+-$/m && $r->{out} =~ /^affinity:\s+false$/m
+       && $r->{out} =~ /^waiting_for:\s+-$/m,
+       'get: no demands, no affinity, waiting for nothing' or diag $r->{out};
+
+    # usage errors: nothing is sent
+    my $before = scalar @{ list_runs() };
+    my @bad = (
+        [['--tag', '-gpu'], qr/^runsctl: --tag: '-gpu' is not a tag name \(1-60 characters/],
+        [['--tag', join(',', map { "t$_" } 1 .. 65)], qr/^runsctl: --tag: more than 64 tags/],
+        [['--tag', 'gpu,'], qr/^runsctl: --tag: '' is not a tag name/],
+        [['--host', ''], qr/^runsctl: --host is empty/],
+        [['--demand-project-dir', 'srv/a'], qr/^runsctl: --demand-project-dir srv\/a: not an absolute path/],
+        [['--executor-type', ''], qr/^runsctl: --executor-type is empty/],
+        [['--no-affinity=yes'], qr/^runsctl: option '--no-affinity' takes no value/],
+    );
+    my @wrong = grep {
+        my $x = runsctl(['start', 'rt-bad', 'p', @{ $_->[0] }]);
+        !($x->{rc} == 2 && $x->{err} =~ $_->[1] && $x->{err} =~ /^Try 'runsctl help start'\.$/m
+          && $x->{out} eq '')
+    } @bad;
+    ok !@wrong, 'bad demands: usage errors (exit 2) saying what is wrong'
+        or diag explain \@wrong;
+    is scalar @{ list_runs() }, $before, 'and no run was made';
+    no_sanitizer_reports();
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -519,6 +608,17 @@ __DATA__
 
 
 === TEST 7: UTF-8 as RFC 3629 has it: refused before anything is sent
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 8: where a run goes: --tag, --host, --demand-project-dir, --executor-type, --no-affinity
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
 --- no_error_log
 [alert]
 [emerg]

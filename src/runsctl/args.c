@@ -76,6 +76,8 @@ short_option(const struct command *cmd, int argc, char **argv, int *i,
         a->value[k] = "";
     }
     a->given[k] = 1;
+    a->all[a->nall].opt = k;
+    a->all[a->nall++].value = a->value[k];
     (*i)++;
     return RC_OK;
 }
@@ -140,6 +142,8 @@ one_option(const struct command *cmd, int argc, char **argv, int *i,
     } else {
         a->given[k] = 1;
         a->value[k] = value ? value : "";
+        a->all[a->nall].opt = (size_t) k;
+        a->all[a->nall++].value = a->value[k];
     }
     return RC_OK;
 }
@@ -168,8 +172,10 @@ args_parse(const struct command *cmd, int argc, char **argv,
 
     memset(a, 0, sizeof(*a));
     a->pos = calloc((size_t) argc + 1, sizeof(char *));
-    if (a->pos == NULL) {
+    a->all = calloc((size_t) argc + 1, sizeof(struct opt_given));
+    if (a->pos == NULL || a->all == NULL) {
         ctl_error("out of memory");
+        args_free(a);
         return RC_FAIL;
     }
     while (i < argc) {
@@ -180,8 +186,7 @@ args_parse(const struct command *cmd, int argc, char **argv,
             i++;
         } else if (options && arg[0] == '-' && arg[1] != '\0') {
             if (one_option(cmd, argc, argv, &i, a, g) != RC_OK) {
-                free(a->pos);
-                a->pos = NULL;
+                args_free(a);
                 return RC_USAGE;
             }
         } else {
@@ -189,4 +194,14 @@ args_parse(const struct command *cmd, int argc, char **argv,
         }
     }
     return RC_OK;
+}
+
+void
+args_free(struct args *a)
+{
+    free(a->pos);
+    free(a->all);
+    a->pos = NULL;
+    a->all = NULL;
+    a->npos = a->nall = 0;
 }

@@ -24,8 +24,10 @@ int args_leading(int argc, char **argv, struct global_opts *g);
 /* the arguments after the subcommand's name: cmd's options and the
    global ones in any order, "--" ending options, "-" a positional
    argument.  RC_OK, RC_USAGE (reported) or RC_FAIL (out of memory);
-   a->pos is then an array to free() */
+   on RC_OK args_free() frees what a holds */
 int args_parse(const struct command *cmd, int argc, char **argv,
                struct args *a, struct global_opts *g);
+
+void args_free(struct args *a);
 
 #endif

@@ -6,6 +6,7 @@
 #include "runsctl/cmd.h"
 #include "runsctl/table.h"
 
+#include "common/buf.h"
 #include "common/jsonobj.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #define DIR_COLUMNS 40            /* a project dir's width in the table */
+#define TAGS_COLUMNS 40           /* the tags' */
 
 /* the text of launcher[key] for a cell, to free(); NULL on failure */
 static char *
@@ -48,6 +50,30 @@ status_cell(const json_t *l)
     return s;
 }
 
+/* "gpu,linux", "-" for none */
+static char *
+tags_cell(const json_t *l)
+{
+    const json_t *tags = json_object_get(l, "tags"), *tag;
+    struct buf    b;
+    size_t        i;
+    char         *s;
+
+    buf_init(&b, 0);
+    json_array_foreach(tags, i, tag) {
+        const char *name = json_is_string(tag) ? json_string_value(tag) : "?";
+
+        buf_append(&b, ",", i ? 1 : 0);
+        buf_append(&b, name, strlen(name));
+    }
+    s = b.no_memory ? NULL : strdup(b.len ? b.data : "-");
+    buf_free(&b);
+    if (s == NULL) {
+        ctl_error("out of memory");
+    }
+    return s;
+}
+
 /* "3.2s ago" */
 static char *
 heartbeat_cell(const json_t *l)
@@ -69,10 +95,11 @@ static int
 print_launchers(const json_t *launchers)
 {
     static const char *const headers[] = {
-        "LAUNCHER ID", "STATUS", "HOSTNAME", "EXECUTOR", "PROJECT DIR",
-        "REGISTERED", "LAST HEARTBEAT",
+        "LAUNCHER ID", "STATUS", "HOSTNAME", "EXECUTOR", "TAGS",
+        "PROJECT DIR", "REGISTERED", "LAST HEARTBEAT",
     };
-    static const size_t maxw[] = { 0, 0, 0, 0, DIR_COLUMNS, 0, 0 };
+    static const size_t maxw[] = { 0, 0, 0, 0, TAGS_COLUMNS, DIR_COLUMNS,
+                                   0, 0 };
     enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
     struct table *t;
     size_t        i;
@@ -90,9 +117,10 @@ print_launchers(const json_t *launchers)
         cells[1] = status_cell(l);
         cells[2] = cell(l, "hostname");
         cells[3] = cell(l, "executor_type");
-        cells[4] = cell(l, "project_dir");
-        cells[5] = cell(l, "registered_at");
-        cells[6] = heartbeat_cell(l);
+        cells[4] = tags_cell(l);
+        cells[5] = cell(l, "project_dir");
+        cells[6] = cell(l, "registered_at");
+        cells[7] = heartbeat_cell(l);
         rc = table_add_owned(t, cells);
         if (rc != RC_OK) {
             break;
@@ -121,9 +149,10 @@ const struct command cmd_launchers = {
         "\n"
         "List the runners registered with the coordinator, oldest\n"
         "registration first: id, online or stale (and whether it is being\n"
-        "deregistered), host, executor, project directory, registration\n"
-        "time and the time since its last heartbeat.  --json prints the\n"
-        "server's {\"launchers\": [...]}.\n"
+        "deregistered), host, executor, tags (agent-runner --tag; cut to\n"
+        "40 columns), project directory, registration time and the time\n"
+        "since its last heartbeat.  --json prints the server's\n"
+        "{\"launchers\": [...]}, with each runner's agents too.\n"
         "\n"
         "Example:\n"
         "  runsctl launchers --url http://coordinator:8765\n",

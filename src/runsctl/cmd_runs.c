@@ -6,6 +6,7 @@
 #include "runsctl/cmd.h"
 #include "runsctl/table.h"
 
+#include "common/buf.h"
 #include "common/jsonobj.h"
 
 #include <stdio.h>
@@ -20,9 +21,10 @@
 /* the run object's fields in the order "get" shows them; any field the
    server adds later is shown after these, prompt always last */
 static const char *const run_fields[] = {
-    "run_id", "type", "status", "session_name", "session_id", "agent_name",
-    "project_dir", "parent_session_name", "launcher_id", "error",
-    "created_at", "claimed_at", "started_at", "completed_at",
+    "run_id", "type", "status", "waiting_for", "session_name", "session_id",
+    "agent_name", "project_dir", "parent_session_name", "demands",
+    "affinity", "launcher_id", "error", "created_at", "claimed_at",
+    "started_at", "completed_at",
 };
 
 #define NRUN_FIELDS (sizeof(run_fields) / sizeof(run_fields[0]))
@@ -34,14 +36,83 @@ print_run(const struct ctl *ctl, const struct http_response *res,
     return print_run_to(ctl, res, run, stdout);
 }
 
+/* s appended to b */
+static void
+buf_put(struct buf *b, const char *s)
+{
+    buf_append(b, s, strlen(s));
+}
+
+/* "tags gpu,linux; hostname h1; project_dir /srv/a; executor_type echo":
+   the members of a run's "demands" that are set, as text to free() ("-"
+   for none); NULL when out of memory */
+static char *
+demands_text(const json_t *d)
+{
+    static const char *const keys[] = {
+        "tags", "hostname", "project_dir", "executor_type",
+    };
+    struct buf  b;
+    size_t      i, j;
+    json_t     *v, *tag;
+    char       *out;
+
+    buf_init(&b, 0);
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        v = json_object_get(d, keys[i]);
+        if (!json_is_string(v) && json_array_size(v) == 0) {
+            continue;
+        }
+        buf_put(&b, b.len ? "; " : "");
+        buf_put(&b, keys[i]);
+        buf_put(&b, " ");
+        if (json_is_string(v)) {
+            buf_put(&b, json_string_value(v));
+        }
+        json_array_foreach(v, j, tag) {
+            buf_put(&b, j ? "," : "");
+            buf_put(&b, json_is_string(tag) ? json_string_value(tag) : "?");
+        }
+    }
+    if (b.no_memory) {
+        buf_free(&b);
+        return NULL;
+    }
+    out = strdup(b.len ? b.data : "-");
+    buf_free(&b);
+    return out;
+}
+
 int
 print_run_to(const struct ctl *ctl, const struct http_response *res,
              const json_t *run, FILE *fp)
 {
+    const json_t *d = json_object_get(run, "demands");
+    json_t       *shown;
+    char         *text;
+    int           rc;
+
     if (ctl->json) {
         return api_print_json(res);
     }
-    return kv_print_object(fp, run, run_fields, NRUN_FIELDS, "prompt");
+    if (!json_is_object(d)) {
+        return kv_print_object(fp, run, run_fields, NRUN_FIELDS, "prompt");
+    }
+    /* the demands as a line for people, in a copy of the run */
+    text = demands_text(d);
+    shown = json_copy((json_t *) run);
+    if (text == NULL || shown == NULL
+        || json_object_set_new(shown, "demands", json_string(text)) != 0)
+    {
+        ctl_error("out of memory");
+        free(text);
+        json_decref(shown);
+        return RC_FAIL;
+    }
+    free(text);
+    rc = kv_print_object(fp, shown, run_fields, NRUN_FIELDS, "prompt");
+    json_decref(shown);
+    return rc;
 }
 
 /* the text of run[key] for a table cell, to free(); NULL on failure */
@@ -98,6 +169,20 @@ print_runs_table(const json_t *runs, int with_session)
 
         for (size_t c = 0; c < ncol; c++) {
             cells[c] = run_cell(run, keys[c]);
+        }
+        /* "pending (waiting for a runner with agent coder)": a run that
+           no registered runner can take */
+        if (cells[1] != NULL && json_is_string(json_object_get(run, "waiting_for"))) {
+            char *why = NULL;
+
+            if (asprintf(&why, "%s (waiting for %s)", cells[1],
+                         json_string_value(json_object_get(run, "waiting_for"))) < 0)
+            {
+                why = NULL;
+                ctl_error("out of memory");
+            }
+            free(cells[1]);
+            cells[1] = why;
         }
         /* "start_session" -> "start": the table is for people */
         if (cells[2] != NULL) {

@@ -8,6 +8,7 @@
 #include "runsctl/jsonx.h"
 
 #include "common/jsonobj.h"
+#include "common/tags.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 enum { O_AGENT, O_PROJECT_DIR, O_PARENT, O_CALLBACK, O_WAIT, O_TIMEOUT,
+       O_TAG, O_HOST, O_DEMAND_DIR, O_EXECUTOR_TYPE, O_NO_AFFINITY,
        O_CREATE_N };
 
 /* the variable every executor has: the session of the run it executes */
@@ -28,6 +30,11 @@ static const struct opt_spec create_opts[O_CREATE_N] = {
     [O_CALLBACK] = { "callback", 0 },
     [O_WAIT] = { "wait", 0 },
     [O_TIMEOUT] = { "timeout", 1 },
+    [O_TAG] = { "tag", 1 },
+    [O_HOST] = { "host", 1 },
+    [O_DEMAND_DIR] = { "demand-project-dir", 1 },
+    [O_EXECUTOR_TYPE] = { "executor-type", 1 },
+    [O_NO_AFFINITY] = { "no-affinity", 0 },
 };
 
 /* all of stdin, in *buf (to free()) and *len */
@@ -136,6 +143,82 @@ parent_session(const struct command *cmd, const struct args *a,
     return RC_OK;
 }
 
+/* demands[key] from option k when given: a non-empty string; RC_OK,
+   RC_USAGE or RC_FAIL (reported) */
+static int
+demand_string(const struct command *cmd, const struct args *a, size_t k,
+              json_t *demands, const char *key)
+{
+    const char *v = a->value[k];
+    char        what[40];
+
+    if (!a->given[k]) {
+        return RC_OK;
+    }
+    snprintf(what, sizeof(what), "--%s", create_opts[k].name);
+    if (v[0] == '\0') {
+        return ctl_usage_error(cmd->name, "%s is empty", what);
+    }
+    if (k == O_DEMAND_DIR && v[0] != '/') {
+        return ctl_usage_error(cmd->name, "%s %s: not an absolute path (the "
+                               "--project-dir a runner registered with)",
+                               what, v);
+    }
+    return jsonx_set_string(demands, key, v, strlen(v), what);
+}
+
+/*
+ * body["demands"] from --tag, --host, --demand-project-dir and
+ * --executor-type, when any is given, and "affinity": false for
+ * --no-affinity; RC_OK, RC_USAGE or RC_FAIL (reported)
+ */
+static int
+add_demands(const struct command *cmd, const struct args *a, json_t *body)
+{
+    struct tags  tags = { .n = 0 };
+    json_t      *d;
+    char         why[200];
+    int          rc = RC_OK;
+
+    if (a->given[O_NO_AFFINITY]
+        && json_object_set_new(body, "affinity", json_false()) != 0)
+    {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    if (!a->given[O_TAG] && !a->given[O_HOST] && !a->given[O_DEMAND_DIR]
+        && !a->given[O_EXECUTOR_TYPE])
+    {
+        return RC_OK;
+    }
+    for (size_t i = 0; i < a->nall; i++) {
+        if (a->all[i].opt == O_TAG
+            && tags_add(&tags, a->all[i].value, why, sizeof(why)) != 0)
+        {
+            tags_free(&tags);
+            return ctl_usage_error(cmd->name, "--tag: %s", why);
+        }
+    }
+    d = json_object();
+    if (d == NULL || json_object_set_new(body, "demands", d) != 0
+        || (tags.n > 0 && json_object_set_new(d, "tags", tags_json(&tags)) != 0))
+    {
+        ctl_error("out of memory");
+        rc = RC_FAIL;
+    }
+    tags_free(&tags);
+    if (rc == RC_OK) {
+        rc = demand_string(cmd, a, O_HOST, d, "hostname");
+    }
+    if (rc == RC_OK) {
+        rc = demand_string(cmd, a, O_DEMAND_DIR, d, "project_dir");
+    }
+    if (rc == RC_OK) {
+        rc = demand_string(cmd, a, O_EXECUTOR_TYPE, d, "executor_type");
+    }
+    return rc;
+}
+
 /* the POST /runs body from the command line */
 static int
 create_body(const struct command *cmd, const struct args *a,
@@ -180,6 +263,9 @@ create_body(const struct command *cmd, const struct args *a,
             rc = jsonx_set_string(body, "project_dir", dir, strlen(dir),
                                   "--project-dir");
         }
+    }
+    if (rc == RC_OK) {
+        rc = add_demands(cmd, a, body);
     }
     free(prompt_buf);
     free(dir);
@@ -289,11 +375,28 @@ run_resume(struct ctl *ctl, const struct args *a)
     "                      agent's answer) on stdout and the run on\n"      \
     "                      stderr, and exit 0 if it completed, 1 if it\n"   \
     "                      failed or was stopped\n"                          \
-    "  --timeout S         with --wait: give up after S seconds (exit 4)\n"
+    "  --timeout S         with --wait: give up after S seconds (exit 4)\n"  \
+    "\n"                                                                   \
+    "Where it runs (\"demands\"; a run goes only to a runner that offers\n" \
+    "every one it demands):\n"                                            \
+    "  --tag NAME          a runner with this tag (agent-runner --tag);\n"  \
+    "                      repeatable, or NAME,NAME...\n"                  \
+    "  --host NAME         the runner registered with this hostname\n"    \
+    "  --demand-project-dir DIR\n"                                         \
+    "                      a runner registered with --project-dir DIR\n"  \
+    "                      (absolute, sent as it is)\n"                    \
+    "  --executor-type NAME\n"                                             \
+    "                      a runner with this executor type\n"           \
+    "  --no-affinity       a resume may run on any host (by default it goes\n" \
+    "                      to the host that ran its session's first run)\n" \
+    "\n"                                                                   \
+    "A run that no registered runner can take stays pending: 'runsctl list'\n" \
+    "and 'runsctl get' say what it waits for; after the coordinator's\n"   \
+    "runs_demand_timeout it fails, its error naming what was missing.\n"
 
 const struct command cmd_start = {
     .name = "start",
-    .synopsis = "start SESSION PROMPT [--agent NAME] [--project-dir DIR] [--callback] [...]",
+    .synopsis = "start SESSION PROMPT [--agent NAME] [--project-dir DIR] [--callback] [--tag T] [...]",
     .summary = "start a session: create its first run",
     .help =
         "Usage: runsctl start SESSION PROMPT [options]\n"
@@ -317,7 +420,9 @@ const struct command cmd_start = {
         "  # in an agent's shell: a sub-agent that reports back\n"
         "  runsctl start review-pr-42 'Review the diff' --callback\n"
         "  # from anywhere: the same, the parent named\n"
-        "  runsctl start review-pr-42 'Review the diff' --parent fix-login\n",
+        "  runsctl start review-pr-42 'Review the diff' --parent fix-login\n"
+        "  # on a runner started with --tag gpu, on host gpu-box-1\n"
+        "  runsctl start train 'Train the model' --tag gpu --host gpu-box-1\n",
     .opts = create_opts,
     .nopts = O_CREATE_N,
     .min_pos = 2,
@@ -327,22 +432,25 @@ const struct command cmd_start = {
 
 const struct command cmd_resume = {
     .name = "resume",
-    .synopsis = "resume SESSION PROMPT [--agent NAME] [--project-dir DIR] [...]",
+    .synopsis = "resume SESSION PROMPT [--agent NAME] [--project-dir DIR] [--no-affinity] [...]",
     .summary = "continue a session with a new prompt",
     .help =
         "Usage: runsctl resume SESSION PROMPT [options]\n"
         "\n"
         "Create a run of type resume_session for an existing SESSION.  The\n"
         "run inherits the agent and project directory of the session's\n"
-        "start run unless given here.  PROMPT '-' reads stdin.  Output and\n"
-        "--wait as for 'runsctl start'.\n"
+        "start run unless given here.  It runs on the host that ran the\n"
+        "session's first run, unless --host or --no-affinity says otherwise.\n"
+        "PROMPT '-' reads stdin.  Output and --wait as for 'runsctl start'.\n"
         "\n"
         "Options:\n"
         CREATE_OPTIONS_HELP
         "\n"
         "Examples:\n"
         "  runsctl resume fix-login 'Now add a test'\n"
-        "  runsctl resume fix-login - --wait < next-step.txt\n",
+        "  runsctl resume fix-login - --wait < next-step.txt\n"
+        "  # the host of the session's first run is gone: anywhere else\n"
+        "  runsctl resume fix-login 'Go on' --no-affinity\n",
     .opts = create_opts,
     .nopts = O_CREATE_N,
     .min_pos = 2,

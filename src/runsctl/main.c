@@ -225,7 +225,7 @@ dispatch(int argc, char **argv)
     } else {
         rc = run_command(cmd, &g, &a);
     }
-    free(a.pos);
+    args_free(&a);
     return rc;
 }
 

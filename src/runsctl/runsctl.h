@@ -41,14 +41,24 @@ struct opt_spec {
     char        short_name;       /* '-x' too, or 0 */
 };
 
-#define ARGS_MAX_OPTS 8
+#define ARGS_MAX_OPTS 12
+
+/* one option as it was given */
+struct opt_given {
+    size_t       opt;                     /* its index in the command's opts */
+    const char  *value;
+};
 
 /* a parsed subcommand line */
 struct args {
-    const char  *value[ARGS_MAX_OPTS];   /* argument, or "" for flags */
+    const char  *value[ARGS_MAX_OPTS];   /* argument (the last one given),
+                                            or "" for flags */
     int          given[ARGS_MAX_OPTS];
     char       **pos;                     /* positional arguments */
     size_t       npos;
+    struct opt_given *all;               /* every option given, in order: a
+                                            repeated one each time */
+    size_t       nall;
 };
 
 struct command {
