@@ -219,6 +219,52 @@ runner_flow 'configuration from the environment; flags win over it', 6, sub {
        '--poll-timeout and --heartbeat-interval win';
 };
 
+runner_flow 'tags: --tag and AGENT_TAGS at every registration; a bad tag is a usage error', 15, sub {
+    my $h = start_runner(args => ['--hostname', 'tag-host', '--tag', 'linux', '--tag', 'gpu,linux']);
+    my $env = start_runner(env => { AGENT_TAGS => 'fast, arm64' });
+    my $both = start_runner(args => ['--tag', 'only'], env => { AGENT_TAGS => 'ignored' });
+    my $none = start_runner();
+    my @lids = map { runner_launcher($_) } $h, $env, $both, $none;
+    my @tags = map { (launcher_info($_) || {})->{tags} } @lids;
+    is_deeply $tags[0], ['gpu', 'linux'], '--tag, repeated and comma-separated: GET /launchers has each once, sorted'
+        or diag explain \@tags;
+    like runner_log($h), qr/INFO agent-runner starting .* tags=gpu,linux pid=\d+/,
+        'the runner\'s first log line names them';
+    is_deeply $tags[1], ['arm64', 'fast'], 'AGENT_TAGS, comma-separated, spaces around a name dropped';
+    is_deeply $tags[2], ['only'], 'a --tag wins over AGENT_TAGS';
+    is_deeply $tags[3], [], 'none given: no tags';
+
+    # the coordinator forgets every runner: the tags go with the new registration
+    ok RunsRunner::restart_nginx(0), 'nginx stopped and started again (empty zone)';
+    my $again = Runs::wait_for(15, sub {
+        my @ids = runner_log($h) =~ /INFO registered launcher_id=(lnch_[0-9a-f]+)/g;
+        @ids > 1 && launcher_info($ids[-1]) ? $ids[-1] : undef;
+    });
+    is_deeply [$again && $again ne $lids[0], (launcher_info($again) || {})->{tags}],
+        [1, ['gpu', 'linux']], 'registered again, with its tags';
+
+    # refused before anything is sent: exit status 2, the reason on stderr
+    my $before = scalar @{ Runs::req('GET', '/launchers')->{json}{launchers} || [] };
+    my @bad = (
+        [['--tag', '-gpu'], {}, qr/^agent-runner: --tag: '-gpu' is not a tag name \(1-60 characters matching \^\[A-Za-z0-9\]\[A-Za-z0-9_\.-\]\*\$\)$/m],
+        [['--tag', 'x' x 61], {}, qr/^agent-runner: --tag: 'x{61}' is not a tag name/m],
+        [['--tag', 'gpu,'], {}, qr/^agent-runner: --tag: '' is not a tag name/m],
+        [['--tag', "caf\x{c3}\x{a9}"], {}, qr/^agent-runner: --tag: 'caf\x{c3}\x{a9}' is not a tag name/m],
+        [[map { ('--tag', "t$_") } 1 .. 65], {}, qr/^agent-runner: --tag: more than 64 tags$/m],
+        [[], { AGENT_TAGS => 'gpu,bad tag' }, qr/^agent-runner: AGENT_TAGS: 'bad tag' is not a tag name/m],
+    );
+    for my $b (@bad) {
+        my $x = start_runner(args => $b->[0], env => $b->[1], name => 'bad tags');
+        my $rc = runner_wait($x, 10);
+        my $log = runner_log($x);
+        ok defined $rc && $rc == 2 && $log =~ $b->[2] && $log =~ /^Try 'agent-runner --help'\.$/m,
+           'usage error (exit status 2): ' . ($log =~ /^(agent-runner: .{0,60})/m ? $1 : '?')
+           or diag "exit status ", $rc // 'none', ":\n$log";
+    }
+    is scalar @{ Runs::req('GET', '/launchers')->{json}{launchers} || [] }, $before,
+       'none of them registered';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -262,6 +308,18 @@ __DATA__
 
 
 === TEST 4: configuration from the environment; flags win over it
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 2s;
+    runs_heartbeat_interval 1s;
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 5: tags: --tag and AGENT_TAGS at every registration; a bad tag is a usage error
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 2s;

@@ -74,7 +74,7 @@ sub start_runner {
         # nothing from the caller's environment configures it by surprise
         AGENT_ORCHESTRATOR_API_URL => undef, AGENT_EXECUTOR_PATH => undef,
         POLL_TIMEOUT => undef, HEARTBEAT_INTERVAL => undef,
-        PROJECT_DIR => undef,
+        PROJECT_DIR => undef, AGENT_TAGS => undef,
         %{ $o{env} || {} },
     );
     my $bin = bin_dir() . '/agent-runner';
