@@ -2,11 +2,14 @@
  * bench_route.c: a claim when most waiting runs are for other runners
  * (usage at the top of runs-bench.c).
  *
- *   route   a runner that lists one agent ("x"); N runs created first,
- *           one in a hundred (--match) for "x", the others for seven
- *           other agents; then, one request at a time, a run for "x"
- *           created and the runner's poll: the time of the pair, as the
- *           claim-cost figure measures it without routing
+ *   route   a runner that lists one agent ("x"), on host "bench", with
+ *           tag "linux" and executor_type "echo"; N runs created first,
+ *           one in a hundred (--match) for "x", the others demanding what
+ *           it does not offer, in turn: seven other agents, "x" with tag
+ *           "gpu", "x" on another host, executor_type "cuda"; then, one
+ *           request at a time, a run for "x" created and the runner's
+ *           poll: the time of the pair, as the claim-cost figure measures
+ *           it without routing
  */
 
 #include <stdint.h>
@@ -18,12 +21,20 @@
 #include "bench.h"
 
 
+/* what the i-th waiting run demands that the runner does not offer */
+static const char  *route_other[] = {
+    "\"agent_name\":\"other%d\"",
+    "\"agent_name\":\"x\",\"demands\":{\"tags\":[\"gpu\"]}",
+    "\"agent_name\":\"x\",\"demands\":{\"hostname\":\"elsewhere\"}",
+    "\"demands\":{\"executor_type\":\"cuda\"}"
+};
+
+
 static void
-route_body(char *buf, size_t size, const char *name, const char *agent)
+route_body(char *buf, size_t size, const char *name, const char *demand)
 {
     snprintf(buf, size, "{\"type\":\"start_session\",\"session_name\":\"%s\","
-             "\"agent_name\":\"%s\",\"prompt\":\"%s\"}", name, agent,
-             prompt100);
+             "%s,\"prompt\":\"%s\"}", name, demand, prompt100);
 }
 
 
@@ -31,7 +42,7 @@ int
 cmd_route(int argc, char **argv)
 {
     int        i, runs, match, samples;
-    char       path[128], body[512], name[64], agent[16], lid[32];
+    char       path[128], body[512], name[64], demand[96], lid[32];
     conn_t     c;
     resp_t     r;
     uint64_t   t0, *cl;
@@ -66,16 +77,17 @@ cmd_route(int argc, char **argv)
     for (i = 0; i < runs; i++) {
         snprintf(name, sizeof(name), "rt%d_%d", (int) getpid(), i);
         if (i % match == 0) {
-            snprintf(agent, sizeof(agent), "x");
+            snprintf(demand, sizeof(demand), "\"agent_name\":\"x\"");
         } else {
-            snprintf(agent, sizeof(agent), "other%d", i % 7);
+            snprintf(demand, sizeof(demand), route_other[i % 4], i % 7);
         }
-        route_body(body, sizeof(body), name, agent);
+        route_body(body, sizeof(body), name, demand);
         conn_roundtrip(&c, "POST", "/runs", body, &r, 201);
     }
 
     conn_roundtrip(&c, "POST", "/launcher/register",
-                   "{\"hostname\":\"bench\",\"agents\":[\"x\"]}", &r, 200);
+                   "{\"hostname\":\"bench\",\"agents\":[\"x\"],"
+                   "\"tags\":[\"linux\"],\"executor_type\":\"echo\"}", &r, 200);
 
     if (!json_str(r.body, r.body_len, "launcher_id", lid, sizeof(lid))) {
         die("no launcher_id in %.*s", (int) r.body_len, r.body);
@@ -85,7 +97,7 @@ cmd_route(int argc, char **argv)
 
     for (i = 0; i < samples; i++) {
         snprintf(name, sizeof(name), "rc%d_%d", (int) getpid(), i);
-        route_body(body, sizeof(body), name, "x");
+        route_body(body, sizeof(body), name, "\"agent_name\":\"x\"");
 
         t0 = now_ns();
         conn_roundtrip(&c, "POST", "/runs", body, &r, 201);
