@@ -395,6 +395,8 @@ ngx_http_runs_out_session(ngx_http_runs_out_t *o, ngx_http_runs_ssnap_t *ss)
     ngx_http_runs_out_str(o, &ss->project_dir);
     ngx_http_runs_out_literal(o, ",\"parent_session_name\":");
     ngx_http_runs_out_str(o, &ss->parent);
+    ngx_http_runs_out_literal(o, ",\"host\":");
+    ngx_http_runs_out_str(o, &ss->host);
     ngx_http_runs_out_literal(o, ",\"created_at\":");
     ngx_http_runs_out_time(o, ss->created_at);
     ngx_http_runs_out_literal(o, ",\"updated_at\":");

@@ -232,6 +232,7 @@ typedef struct {
     ngx_str_t                   agent_name; /* of its latest run */
     ngx_str_t                   project_dir;
     ngx_str_t                   parent;
+    ngx_str_t                   host;       /* of its first run's runner */
     ngx_uint_t                  status;     /* of its latest run */
     ngx_uint_t                  run_count;
     int64_t                     created_at;

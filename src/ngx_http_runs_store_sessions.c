@@ -117,7 +117,7 @@ ngx_http_runs_ssnap_locked(ngx_http_runs_shctx_t *sh,
     /* the name, then the latest run's agent_name, project_dir, parent */
 
     n = sess->name_len + last->agent_name_len + last->project_dir_len
-        + last->parent_len;
+        + last->parent_len + sess->host_len;
 
     p = ngx_pnalloc(pool, n);
     if (p == NULL) {
@@ -142,7 +142,15 @@ ngx_http_runs_ssnap_locked(ngx_http_runs_shctx_t *sh,
 
     ss->parent.data = last->parent_len ? p : NULL;
     ss->parent.len = last->parent_len;
-    (void) ngx_cpymem(p, s, last->parent_len);
+    p = ngx_cpymem(p, s, last->parent_len);
+
+    /* the host its resumes go to (affinity) */
+    ngx_http_runs_session_host(sess, &ss->host);
+
+    if (ss->host.len) {
+        ngx_memcpy(p, ss->host.data, ss->host.len);
+        ss->host.data = p;
+    }
 
     return NGX_OK;
 }

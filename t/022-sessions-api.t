@@ -58,7 +58,7 @@ flow 'reading sessions', 22, sub {
     is $r->{status}, 200, 'GET /sessions/{id}: 200';
     my $s = $r->{json}{session} || {};
     is_deeply [sort keys %$s], [sort qw(session_id session_name status agent_name
-        project_dir parent_session_name created_at updated_at run_count last_run_id)],
+        project_dir parent_session_name host created_at updated_at run_count last_run_id)],
         'a session object has every field';
     is "$s->{session_id} $s->{session_name} $s->{status}", "$sid rd-one pending", 'id, name, status';
     is "$s->{agent_name} $s->{project_dir} $s->{parent_session_name}", 'coder /srv/app boss',

@@ -141,13 +141,15 @@ flow 'tags, hostname, project_dir and executor_type: a run goes to a runner that
          'saying what for';
 };
 
-flow 'a resume goes to the host of its session\'s first run, unless it says "affinity": false', 8, sub {
+flow 'a resume goes to the host of its session\'s first run, unless it says "affinity": false', 9, sub {
     my $a = register_launcher(hostname => 'ha');
     my $b = register_launcher(hostname => 'hb');
     my $first = create_run(session_name => 'aff', prompt => 'one');
     is claimed($a), $first, 'host ha takes the session\'s first run';
     finish($a, $first);
     my $resume = create_run(type => 'resume_session', session_name => 'aff', prompt => 'two');
+    my $sess = Runs::req('GET', '/sessions/by-name/aff')->{json}{session} // {};
+    is $sess->{host}, 'ha', 'the session shows the host its resumes go to';
     is claimed($b), '', 'host hb does not get the resume';
     is claimed($a), $resume, 'host ha does';
     finish($a, $resume);
