@@ -209,7 +209,7 @@ if ((my $a = $one{route_10000}) && (my $b = $one{route_100000})) {
     $F->{route_100000} = $b;
     my ($pa, $pb) = ($a->{create_claim}{p50_us}, $b->{create_claim}{p50_us});
     my $ratio = $pa ? $pb / $pa : 0;
-    push @rows, ['claim cost with routing (a runner of agent x; 10k / 100k waiting runs, 1 in 100 for x, the rest for 7 other agents)',
+    push @rows, ['claim cost with routing (a runner of agent x, tag linux, host bench; 10k / 100k waiting runs, 1 in 100 for x, the rest demanding other agents, tag gpu, another host or executor_type cuda)',
         sprintf('create→claim p50 %.0f / %.0f µs (×%.2f), p99 %.0f / %.0f µs; one request at a time',
                 $pa, $pb, $ratio, $a->{create_claim}{p99_us}, $b->{create_claim}{p99_us}),
         'flat (no scan of the runs it cannot take)',
