@@ -107,6 +107,13 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       offsetof(ngx_http_runs_loc_conf_t, poll_timeout),
       NULL },
 
+    { ngx_string("runs_launcher_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_runs_loc_conf_t, launcher_auth),
+      NULL },
+
     { ngx_string("runs_heartbeat_interval"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,
@@ -362,6 +369,7 @@ ngx_http_runs_create_loc_conf(ngx_conf_t *cf)
 
     rlcf->poll_timeout = NGX_CONF_UNSET_MSEC;
     rlcf->heartbeat_interval = NGX_CONF_UNSET_MSEC;
+    rlcf->launcher_auth = NGX_CONF_UNSET;
 
     return rlcf;
 }
@@ -376,6 +384,7 @@ ngx_http_runs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->poll_timeout, prev->poll_timeout, 30000);
     ngx_conf_merge_msec_value(conf->heartbeat_interval,
                               prev->heartbeat_interval, 60000);
+    ngx_conf_merge_value(conf->launcher_auth, prev->launcher_auth, 1);
 
     if (conf->poll_timeout < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -118,6 +118,7 @@ typedef struct {
     ngx_str_t                   prefix;
     ngx_msec_t                  poll_timeout;
     ngx_msec_t                  heartbeat_interval;
+    ngx_flag_t                  launcher_auth;  /* runs_launcher_auth */
 } ngx_http_runs_loc_conf_t;
 
 
@@ -334,6 +335,13 @@ ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
 ngx_int_t ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
     const char *key, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
     ngx_str_t *err);
+
+/* ngx_http_runs_token.c */
+ngx_int_t ngx_http_runs_token_new(ngx_log_t *log, u_char *raw, u_char *text);
+ngx_int_t ngx_http_runs_launcher_auth(ngx_http_request_t *r,
+    ngx_http_runs_zone_t *zone, uint64_t id, ngx_int_t *rc);
+ngx_int_t ngx_http_runs_send_bad_token(ngx_http_request_t *r,
+    ngx_uint_t given);
 
 /* ngx_http_runs_demands.c */
 ngx_int_t ngx_http_runs_field_text(ngx_pool_t *pool,

@@ -63,6 +63,7 @@ ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     uint64_t              id;
+    ngx_int_t             rc;
     ngx_str_t             v;
     ngx_uint_t            self;
     ngx_http_runs_out_t   o;
@@ -72,8 +73,17 @@ ngx_http_runs_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                                == 0)
                 || (v.len == 1 && v.data[0] == '1')));
 
-    if (ngx_http_runs_parse_id(&ctx->path_id, "lnch_", &id) != NGX_OK
-        || ngx_http_runs_store_deregister(ctx->zone, id, self)
+    if (ngx_http_runs_parse_id(&ctx->path_id, "lnch_", &id) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
+                                         "Launcher not found");
+    }
+
+    /* a runner removing itself proves it is that runner */
+    if (self && ngx_http_runs_launcher_auth(r, ctx->zone, id, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_runs_store_deregister(ctx->zone, id, self)
            != NGX_HTTP_RUNS_R_DONE)
     {
         return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,

@@ -67,6 +67,8 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_loc_conf_t   *rlcf;
     ngx_http_runs_main_conf_t  *rmcf;
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
+    u_char                      raw[NGX_HTTP_RUNS_TOKEN_RAW];
+    u_char                      token[NGX_HTTP_RUNS_TOKEN_LEN];
 
     rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
@@ -110,8 +112,13 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_detail(r, rc, "%V", &err);
     }
 
+    if (ngx_http_runs_token_new(r->connection->log, raw, token) != NGX_OK) {
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "No runner token can be made now: try again");
+    }
+
     if (ngx_http_runs_store_register(zone, &host, &dir, &exec, &agents, &tags,
-                                     id)
+                                     raw, id)
         != NGX_HTTP_RUNS_R_DONE)
     {
         return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);
@@ -133,6 +140,8 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_out_init(&o, r->pool, 256 + endpoint.len);
     ngx_http_runs_out_literal(&o, "{\"launcher_id\":\"");
     ngx_http_runs_out_raw(&o, id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
+    ngx_http_runs_out_literal(&o, "\",\"token\":\"");
+    ngx_http_runs_out_raw(&o, token, NGX_HTTP_RUNS_TOKEN_LEN);
     ngx_http_runs_out_literal(&o, "\",\"poll_endpoint\":");
     ngx_http_runs_out_str(&o, &endpoint);
 
@@ -158,6 +167,7 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
     uint64_t                    id;
+    ngx_int_t                   rc;
     ngx_str_t                   v;
     ngx_uint_t                  refused;
     ngx_pool_cleanup_t         *cln;
@@ -178,6 +188,10 @@ ngx_http_runs_poll(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     if (ngx_http_runs_parse_id(&v, "lnch_", &id) != NGX_OK) {
         return ngx_http_runs_send_no_launcher(r);
+    }
+
+    if (ngx_http_runs_launcher_auth(r, zone, id, &rc) != NGX_OK) {
+        return rc;
     }
 
     if (r->method == NGX_HTTP_HEAD) {
@@ -309,8 +323,9 @@ ngx_int_t
 ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
     ngx_http_runs_field_t *f, ngx_uint_t n, uint64_t *id, ngx_int_t *rc)
 {
-    ngx_int_t  st;
-    ngx_str_t  err, lid;
+    ngx_int_t             st;
+    ngx_str_t             err, lid;
+    ngx_http_runs_ctx_t  *ctx;
 
     f[0].key = "launcher_id";
 
@@ -330,7 +345,9 @@ ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,
         return NGX_ERROR;
     }
 
-    return NGX_OK;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_runs_module);
+
+    return ngx_http_runs_launcher_auth(r, ctx->zone, *id, rc);
 }
 
 

@@ -26,6 +26,11 @@
 #define NGX_HTTP_RUNS_FIELD_MAX        4096   /* hostname, executor_type */
 #define NGX_HTTP_RUNS_AGENTS_MAX       256    /* agent names a runner has */
 #define NGX_HTTP_RUNS_TAGS_MAX         64     /* tags a runner or run has */
+#define NGX_HTTP_RUNS_TOKEN_RAW        16     /* a runner token's bytes */
+#define NGX_HTTP_RUNS_TOKEN_LEN        36     /* ... as text: rtk_ + hex */
+#define NGX_HTTP_RUNS_LAUNCHER_SEQ     (1ULL << 47)    /* launcher ids are
+                                                 permuted from here, run ids
+                                                 below it */
 #define NGX_HTTP_RUNS_HOST_MAX         255    /* a session's host kept for
                                                  affinity */
 #define NGX_HTTP_RUNS_DOORBELLS        64
@@ -361,6 +366,7 @@ typedef enum {
     NGX_HTTP_RUNS_R_LOOP,             /* a parent chain back to itself */
     NGX_HTTP_RUNS_R_OTHER_PARENT,     /* a resume naming another parent */
     NGX_HTTP_RUNS_R_REFUSED,          /* no room: a full zone, a cap */
+    NGX_HTTP_RUNS_R_BAD_TOKEN,        /* a runner call without its token */
     NGX_HTTP_RUNS_R_NO_MEMORY         /* the caller's pool */
 } ngx_http_runs_found_e;
 
@@ -416,7 +422,9 @@ ngx_uint_t ngx_http_runs_store_list(ngx_http_runs_zone_t *zone,
 /* ngx_http_runs_store_launchers.c: launchers, claims, the sweep */
 ngx_uint_t ngx_http_runs_store_register(ngx_http_runs_zone_t *zone,
     ngx_str_t *hostname, ngx_str_t *project_dir, ngx_str_t *executor_type,
-    ngx_str_t *agents, ngx_str_t *tags, u_char *id);
+    ngx_str_t *agents, ngx_str_t *tags, u_char *token, u_char *id);
+ngx_uint_t ngx_http_runs_store_launcher_auth(ngx_http_runs_zone_t *zone,
+    uint64_t id, u_char *token, ngx_uint_t given);
 ngx_uint_t ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone,
     uint64_t id, ngx_uint_t beat);
 ngx_uint_t ngx_http_runs_store_poll(ngx_http_runs_zone_t *zone,

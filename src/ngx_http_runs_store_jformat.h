@@ -23,6 +23,8 @@
 #define NGX_HTTP_RUNS_JF_START      0x0080    /* a session's */
 #define NGX_HTTP_RUNS_JF_DEREGISTER 0x0100    /* a launcher's */
 #define NGX_HTTP_RUNS_JF_NOAFFINITY 0x0200    /* format 2: a run's */
+#define NGX_HTTP_RUNS_JF_TOKEN      0x0400    /* format 2: a launcher's
+                                                 token hash follows */
 #define NGX_HTTP_RUNS_JF_NULL       0x1000    /* ... string i is null:
                                                  0x1000 << i */
 

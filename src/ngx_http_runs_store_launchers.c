@@ -28,7 +28,8 @@ static u_char  ngx_http_runs_overdue_buf[2 * NGX_HTTP_RUNS_KEY_MAX];
 
 static ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
     ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
-    ngx_str_t *executor_type, ngx_str_t *agents, ngx_str_t *tags);
+    ngx_str_t *executor_type, ngx_str_t *agents, ngx_str_t *tags,
+    u_char *token);
 static void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_after_t *af);
@@ -48,7 +49,7 @@ static void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
 static ngx_http_runs_launcher_t *
 ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
-    ngx_str_t *tags)
+    ngx_str_t *tags, u_char *token)
 {
     u_char                    *p;
     size_t                     size;
@@ -76,12 +77,17 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     (void) ngx_http_runs_copy_str(p, &lr->tags, tags);
 
     lr->seq = ++sh->launcher_seq;
-    id = ngx_http_runs_permute_id(sh, lr->seq);
+
+    /* drawn apart from run ids: launcher k's id tells nothing of run k's */
+    id = ngx_http_runs_permute_id(sh, NGX_HTTP_RUNS_LAUNCHER_SEQ | lr->seq);
     lr->node.key = id;
     ngx_http_runs_make_id(lr->id, "lnch_", 5, id);
 
     lr->registered_at = ngx_http_runs_now();
     lr->last_heartbeat = lr->registered_at;
+
+    ngx_http_runs_token_hash(sh, token, lr->token);
+    lr->has_token = 1;
 
     ngx_http_runs_link_launcher_locked(sh, lr);
 
@@ -513,7 +519,7 @@ ngx_http_runs_store_maintain(ngx_http_runs_zone_t *zone,
 ngx_uint_t
 ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
-    ngx_str_t *tags, u_char *id)
+    ngx_str_t *tags, u_char *token, u_char *id)
 {
     ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
@@ -521,7 +527,7 @@ ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_http_runs_lock(zone, &af);
 
     lr = ngx_http_runs_register_locked(zone, hostname, project_dir,
-                                       executor_type, agents, tags);
+                                       executor_type, agents, tags, token);
     if (lr) {
         ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
         ngx_http_runs_mark_launcher(&af, lr);
@@ -530,6 +536,43 @@ ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_http_runs_unlock(&af);
 
     return lr ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_REFUSED;
+}
+
+
+
+/*
+ * Whether "token" (given: sent at all) is launcher id's; the keyed hashes
+ * compared in constant time.  A launcher restored from a journal written
+ * before tokens has none: it registers again.
+ */
+
+ngx_uint_t
+ngx_http_runs_store_launcher_auth(ngx_http_runs_zone_t *zone, uint64_t id,
+    u_char *token, ngx_uint_t given)
+{
+    uint64_t                   hash[2], diff;
+    ngx_uint_t                 rc;
+    ngx_http_runs_launcher_t  *lr;
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
+
+    if (lr == NULL) {
+        rc = NGX_HTTP_RUNS_R_NO_LAUNCHER;
+
+    } else {
+        ngx_http_runs_token_hash(zone->sh, token, hash);
+
+        diff = (hash[0] ^ lr->token[0]) | (hash[1] ^ lr->token[1]);
+
+        rc = (diff == 0 && given && lr->has_token) ? NGX_HTTP_RUNS_R_DONE
+                                                    : NGX_HTTP_RUNS_R_BAD_TOKEN;
+    }
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return rc;
 }
 
 

@@ -447,6 +447,26 @@ ngx_http_runs_lookup_launcher_locked(ngx_http_runs_shctx_t *sh, uint64_t id)
 }
 
 
+/*
+ * A runner token's keyed hash, as the zone keeps it: two SipHashes of the
+ * token, each behind its own prefix byte (128 bits)
+ */
+
+void
+ngx_http_runs_token_hash(ngx_http_runs_shctx_t *sh, u_char *token,
+    uint64_t *hash)
+{
+    u_char  m[1 + NGX_HTTP_RUNS_TOKEN_RAW];
+
+    ngx_memcpy(m + 1, token, NGX_HTTP_RUNS_TOKEN_RAW);
+
+    m[0] = 'T';
+    hash[0] = ngx_http_runs_siphash(sh, m, sizeof(m));
+    m[0] = 'U';
+    hash[1] = ngx_http_runs_siphash(sh, m, sizeof(m));
+}
+
+
 static uint32_t
 ngx_http_runs_name_hash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
 {

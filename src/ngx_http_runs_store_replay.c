@@ -373,7 +373,8 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
         ngx_http_runs_j_get(tlen, b + 44);
 
         need = (uint64_t) NGX_HTTP_RUNS_J_LAUNCHER_BODY + u32[0] + u32[1]
-               + u32[2] + u32[3] + tlen;
+               + u32[2] + u32[3] + tlen
+               + ((u16 & NGX_HTTP_RUNS_JF_TOKEN) ? 2 * sizeof(uint64_t) : 0);
 
         /* a null string has no bytes */
         for (i = 0; i < 4; i++) {
@@ -1132,13 +1133,20 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
 
     ngx_http_runs_j_get(key, body);
 
-    if (key != ngx_http_runs_permute_id(sh, seq)) {
+    ngx_memcpy(len, body + 24, 4 * sizeof(uint32_t));
+    ngx_http_runs_j_get(flags, body + 40);
+
+    /*
+     * launcher ids are drawn apart from run ids since tokens came; one
+     * registered before (no token) has an id of the run ids' permutation
+     */
+    if (key != ngx_http_runs_permute_id(sh, NGX_HTTP_RUNS_LAUNCHER_SEQ | seq)
+        && ((flags & NGX_HTTP_RUNS_JF_TOKEN)
+            || key != ngx_http_runs_permute_id(sh, seq)))
+    {
         rp->bad = body;
         return NGX_ERROR;
     }
-
-    ngx_memcpy(len, body + 24, 4 * sizeof(uint32_t));
-    ngx_http_runs_j_get(flags, body + 40);
     ngx_http_runs_j_get(len[4], body + 44);             /* format 2: tags */
 
     p = body + NGX_HTTP_RUNS_J_LAUNCHER_BODY;
@@ -1167,6 +1175,13 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
     p = ngx_http_runs_copy_str(p, &lr->executor_type, &s[2]);
     p = ngx_http_runs_copy_str(p, &lr->agents, &s[3]);
     (void) ngx_http_runs_copy_str(p, &lr->tags, &s[4]);
+
+    if (flags & NGX_HTTP_RUNS_JF_TOKEN) {
+        ngx_memcpy(lr->token, body + NGX_HTTP_RUNS_J_LAUNCHER_BODY + len[0]
+                              + len[1] + len[2] + len[3] + len[4],
+                   sizeof(lr->token));
+        lr->has_token = 1;
+    }
 
     lr->node.key = key;
     lr->seq = seq;

@@ -172,8 +172,11 @@ struct ngx_http_runs_launcher_s {
     ngx_str_t                   executor_type;
     ngx_str_t                   agents;     /* names, comma-separated */
     ngx_str_t                   tags;       /* sorted, comma-separated */
+    uint64_t                    token[2];   /* its token's keyed hash */
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
     unsigned                    deregister:1;
+    unsigned                    has_token:1;    /* none: restored from a
+                                                   journal of before */
     /* strings follow */
 };
 
@@ -417,6 +420,8 @@ void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
 /* ngx_http_runs_store_records.c: ids, lookups, allocation, links */
 int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
 uint64_t ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n);
+void ngx_http_runs_token_hash(ngx_http_runs_shctx_t *sh, u_char *token,
+    uint64_t *hash);
 uint64_t ngx_http_runs_session_sid1(ngx_http_runs_shctx_t *sh, uint64_t seq);
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);

@@ -1,7 +1,9 @@
 # The reference launcher (the Python daemon this product replaces) works
-# unmodified: its requests, byte for byte as it sends them (json.dumps
-# spacing, null for what it does not know, status "success" on
-# completion), drive runs from claim to every end.
+# unmodified where the operator lets id-only runners in
+# (runs_launcher_auth off): its requests, byte for byte as it sends them
+# (json.dumps spacing, null for what it does not know, status "success"
+# on completion), drive runs from claim to every end.  It sends no token,
+# so with the default (on) its calls are refused.
 
 use FindBin;
 use lib "$FindBin::Bin/inc";
@@ -15,6 +17,9 @@ no_long_string();
 no_shuffle();
 
 add_block_preprocessor(sub { Runs::preprocess(shift) });
+
+# the reference launcher knows nothing of tokens
+$Runs::NO_TOKEN = 1;
 add_response_body_check(Runs::flow_hook());
 
 # a request as the reference launcher sends it (python-requests, json=)
@@ -91,6 +96,17 @@ flow 'failed and stopped as the reference launcher sends them', 8, sub {
     is ref_post('/launcher/register', '')->{status}, 200, 'register with no body at all: 200';
 };
 
+flow 'with runs_launcher_auth on (the default) the reference launcher is refused', 4, sub {
+    my ($lid, $reg) = ref_register('{"hostname": "box-1", "project_dir": "/srv/app", '
+                                    . '"executor_type": "claude-code"}');
+    is $reg->{status}, 200, 'it registers (the token in the answer is not read)';
+    my $r = Runs::req('GET', "/launcher/runs?launcher_id=$lid", undef,
+                      { 'User-Agent' => 'python-requests/2.31.0' });
+    is $r->{status}, 401, 'its poll without a token: 401';
+    like $r->{json}{detail} // '', qr/Launcher token required/, 'saying a token is required';
+    is $r->{headers}{'www-authenticate'}, 'Bearer realm="runs"', 'with WWW-Authenticate: Bearer';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -98,6 +114,9 @@ run_tests();
 __DATA__
 
 === TEST 1: the reference launcher runs a session from claim to completion
+--- http_config
+    runs_zone runs 4m;
+    runs_launcher_auth off;
 --- no_error_log
 [error]
 [alert]
@@ -106,7 +125,14 @@ __DATA__
 
 
 === TEST 2: failed and stopped as the reference launcher sends them
+--- http_config
+    runs_zone runs 4m;
+    runs_launcher_auth off;
 --- no_error_log
 [error]
 [alert]
 [crit]
+
+
+
+=== TEST 3: with runs_launcher_auth on (the default) the reference launcher is refused

@@ -231,6 +231,8 @@ sub close {
 sub send {
     my ($self, $method, $path, $body, $headers) = @_;
     $headers ||= {};
+    my $auth = Runs::token_header($path, $body, $headers);
+    $headers = { %$headers, Authorization => $auth } if defined $auth;
     if (ref $body) {
         $body = Runs::jenc($body);
     }
@@ -262,6 +264,7 @@ sub send {
     }
     $self->{sent_at} = time;
     $self->{method} = $method;
+    $self->{path} = $path;
     return 1;
 }
 
@@ -389,6 +392,7 @@ sub read {
     $res->{json} = Runs::jdec($res->{body})
         if ($h->{'content-type'} // '') =~ /json/i || $res->{body} =~ /^\s*[\{\[]/;
     $res->{worker} = $h->{'x-worker'};
+    Runs::remember_token($res) if ($self->{path} // '') =~ m{/register$};
     if (($h->{connection} // '') =~ /close/i || !$self->{keepalive}) {
         $self->{closed_by_peer} = 1;
     }
@@ -522,6 +526,40 @@ sub register_launcher {
     my $id = ($res->{status} == 200 && $res->{json})
              ? $res->{json}{launcher_id} : undef;
     return wantarray ? ($id, $res) : $id;
+}
+
+# Runner tokens: every registration's answer is kept, and a request that
+# acts as a launcher whose token is known (launcher_id in its query or
+# body, or DELETE /launchers/ID?self=true) carries it, unless it sets
+# Authorization itself (undef: send none) or $NO_TOKEN is set.
+our %TOKEN;
+our $NO_TOKEN;
+
+sub remember_token {
+    my ($res) = @_;
+    my $j = $res && $res->{json};
+    $TOKEN{ $j->{launcher_id} } = $j->{token}
+        if ref $j eq 'HASH' && $j->{launcher_id} && $j->{token};
+}
+
+sub token_of { $TOKEN{ $_[0] // '' } }
+
+sub token_header {
+    my ($path, $body, $headers) = @_;
+    return undef if $NO_TOKEN;
+    return undef if grep { lc($_) eq 'authorization' } keys %$headers;
+    my $lid;
+    if ($path =~ m{[?&]launcher_id=(lnch_[0-9a-f]+)}) {
+        $lid = $1;
+    } elsif ($path =~ m{^/launchers/(lnch_[0-9a-f]+)\?self=(?:true|1)}) {
+        $lid = $1;
+    } elsif (ref $body eq 'HASH') {
+        $lid = $body->{launcher_id};
+    } elsif (defined $body && !ref $body && $body =~ /"launcher_id"\s*:\s*"(lnch_[0-9a-f]+)"/) {
+        $lid = $1;
+    }
+    my $t = defined $lid ? $TOKEN{$lid} : undef;
+    return defined $t ? "Bearer $t" : undef;
 }
 
 sub poll_once {
