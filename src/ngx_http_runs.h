@@ -112,6 +112,15 @@ typedef struct {
 } ngx_http_runs_main_conf_t;
 
 
+/* runs_name_pattern */
+typedef struct {
+#if (NGX_PCRE)
+    ngx_regex_t                *regex;
+#endif
+    ngx_str_t                   text;
+} ngx_http_runs_pattern_t;
+
+
 typedef struct {
     ngx_http_runs_zone_t       *zone;
     ngx_http_runs_route_t      *routes;     /* the API group's table */
@@ -119,6 +128,7 @@ typedef struct {
     ngx_msec_t                  poll_timeout;
     ngx_msec_t                  heartbeat_interval;
     ngx_flag_t                  launcher_auth;  /* runs_launcher_auth */
+    ngx_http_runs_pattern_t    *name_pattern;   /* NULL: none */
 } ngx_http_runs_loc_conf_t;
 
 
@@ -335,6 +345,14 @@ ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
 ngx_int_t ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
     const char *key, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
     ngx_str_t *err);
+
+/* ngx_http_runs_policy.c */
+char *ngx_http_runs_name_pattern(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_runs_check_policy(ngx_http_request_t *r, const char *key,
+    ngx_str_t *name, ngx_str_t *err);
+ngx_int_t ngx_http_runs_check_policy_list(ngx_http_request_t *r,
+    const char *key, ngx_str_t *list, ngx_str_t *err);
 
 /* ngx_http_runs_token.c */
 ngx_int_t ngx_http_runs_token_new(ngx_log_t *log, u_char *raw, u_char *text);

@@ -99,6 +99,11 @@ ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
     }
 
     if (rc == NGX_OK) {
+        rc = ngx_http_runs_check_policy(r, "session_name", &cr->session_name,
+                                        &err);
+    }
+
+    if (rc == NGX_OK) {
         rc = ngx_http_runs_field_str(r->pool, &f[2], 1, &cr->prompt, &err);
 
         if (rc == NGX_OK && cr->prompt.len == 0) {
@@ -120,6 +125,11 @@ ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
             rc = ngx_http_runs_check_name(r->pool, "agent_name",
                                           &cr->agent_name, &err);
         }
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_runs_check_policy(r, "agent_name", &cr->agent_name,
+                                            &err);
+        }
     }
 
     if (rc == NGX_OK) {
@@ -137,6 +147,11 @@ ngx_http_runs_create_body(ngx_http_request_t *r, ngx_str_t *body,
         if (rc == NGX_OK && cr->parent.data) {
             rc = ngx_http_runs_check_name(r->pool, "parent_session_name",
                                           &cr->parent, &err);
+        }
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_runs_check_policy(r, "parent_session_name",
+                                            &cr->parent, &err);
         }
     }
 

@@ -104,6 +104,10 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (rc == NGX_OK) {
+        rc = ngx_http_runs_check_policy_list(r, "agents", &agents, &err);
+    }
+
+    if (rc == NGX_OK) {
         rc = ngx_http_runs_field_names(r->pool, &f[4], NGX_HTTP_RUNS_TAGS_MAX,
                                        1, &tags, &err);
     }

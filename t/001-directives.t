@@ -596,3 +596,58 @@ qr/"runs_sessions_api".*"other"/
 GET /s
 --- response_body
 {"sessions":[]}
+
+
+
+=== TEST 44: runs_name_pattern that does not compile
+--- http_config
+    runs_zone runs 4m;
+    runs_name_pattern "^([a-z]+$";
+--- must_die
+--- error_log eval
+qr/"runs_name_pattern": pcre2_compile\(\) failed: missing closing parenthesis/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 45: runs_name_pattern twice in one block
+--- http_config
+    runs_zone runs 4m;
+    runs_name_pattern "^[a-z]+$";
+    runs_name_pattern "^[a-z]*$";
+--- must_die
+--- error_log
+"runs_name_pattern" directive is duplicate
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 46: runs_launcher_auth, runs_name_pattern and runs_demand_timeout accepted
+--- http_config
+    runs_zone runs 4m;
+    runs_demand_timeout 0;
+    runs_name_pattern "^[a-z][a-z0-9-]*$";
+--- config
+    location /launcher { runs_launcher_api runs; runs_launcher_auth off; runs_name_pattern off; }
+    location /runs { runs_api runs; }
+--- request
+GET /runs
+--- response_body
+{"runs":[]}
+
+
+
+=== TEST 47: runs_launcher_auth takes on or off
+--- http_config
+    runs_zone runs 4m;
+    runs_launcher_auth maybe;
+--- must_die
+--- error_log
+invalid value "maybe" in "runs_launcher_auth" directive, it must be "on" or "off"
+--- no_error_log
+[alert]
+[crit]

@@ -157,6 +157,27 @@ flow 'tokens survive a reload and a restart from the journal', 7, sub {
        'the journal holds no token, as text or bytes';
 };
 
+flow 'runs_name_pattern: names that break the policy are refused, naming it', 9, sub {
+    my $before = scalar @{ list_runs() };
+    my ($ok, $r) = create_run(session_name => 'fix-login', prompt => 'p', agent_name => 'coder');
+    is $r->{status}, 201, 'a session name and agent that match: 201';
+    for my $c ([session_name => 'Fix_Login'], [agent_name => 'Coder'], [parent_session_name => 'Boss.1']) {
+        my (undef, $res) = create_run(session_name => 'fine', prompt => 'p', @$c);
+        ok $res->{status} == 422 && ($res->{json}{detail} // '') =~ /^Field '$c->[0]' must match the name policy \^\[a-z\]\[a-z0-9-\]\*\$ \(runs_name_pattern\)$/,
+           "$c->[0] '$c->[1]': 422 naming the pattern" or diag($res->{body});
+    }
+    my (undef, $reg) = register_launcher(hostname => 'h', agents => ['coder', 'Reviewer']);
+    ok $reg->{status} == 422 && ($reg->{json}{detail} // '') =~ /Field 'agents' must match/,
+       'a runner listing an agent that breaks it: 422';
+    is scalar @{ list_runs() }, $before + 1, 'only the good run was made';
+    $r = req('POST', '/open/runs', { type => 'start_session', session_name => 'Old_Style', prompt => 'p' });
+    is $r->{status}, 201, 'a location with runs_name_pattern off takes any name of the built-in rule';
+    $r = req('POST', '/open/runs', { type => 'start_session', session_name => '-bad', prompt => 'p' });
+    is $r->{status}, 422, 'but not beyond it';
+    (undef, $reg) = register_launcher(hostname => 'h', agents => ['coder']);
+    is $reg->{status}, 200, 'a runner whose agents match registers';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -200,3 +221,15 @@ __DATA__
     runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal;
 --- user_files
 >>> journal/.keep
+
+
+
+=== TEST 6: runs_name_pattern: names that break the policy are refused, naming it
+--- http_config
+    runs_zone runs 4m;
+    runs_name_pattern "^[a-z][a-z0-9-]*$";
+--- config
+    location /runs { runs_api runs; }
+    location /open/runs { runs_api runs; runs_name_pattern off; }
+    location /launcher { runs_launcher_api runs; }
+    location /launchers { runs_launchers_api runs; }
