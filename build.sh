@@ -45,6 +45,8 @@ DEBIAN_PACKAGES=(
     libtest-base-perl libtext-diff-perl libtest-longstring-perl libwww-perl
     libipc-run-perl liblist-moreutils-perl libjson-pp-perl
     wrk clang libclang-rt-14-dev
+    # t/029-metrics.t reads runs_metrics with the official client's parser
+    python3-prometheus-client
     # only src/bench/journal_designs.c (./build.sh bench, designs)
     libsqlite3-dev liblmdb-dev
 )

@@ -100,6 +100,20 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       0,
       ngx_http_runs_sessions_routes },
 
+    { ngx_string("runs_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      ngx_http_runs_metrics_routes },
+
+    { ngx_string("runs_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      ngx_http_runs_health_routes },
+
     { ngx_string("runs_poll_timeout"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_msec_slot,

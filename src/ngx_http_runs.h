@@ -326,6 +326,8 @@ extern ngx_http_runs_route_t  ngx_http_runs_client_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_runner_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_launchers_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_sessions_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_metrics_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_health_routes[];
 
 /* ngx_http_runs_errors.c */
 ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);

@@ -508,7 +508,11 @@ ngx_http_runs_send_chain(ngx_http_request_t *r, ngx_uint_t status,
         ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
     }
 
-    ngx_str_set(&r->headers_out.content_type, "application/json");
+    /* JSON, unless the handler said otherwise (runs_metrics) */
+    if (r->headers_out.content_type.len == 0) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+    }
+
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_length_n = len;
 

@@ -208,11 +208,9 @@ typedef struct {
     ngx_uint_t                  result_truncated;
     ngx_str_t                   demands;    /* the record, len 0: none */
     ngx_uint_t                  affinity;
-    ngx_str_t                   waiting_for;    /* the class key of a
-                                                   claimable run no runner
-                                                   takes; len 0: none */
-    ngx_str_t                   affinity_host;  /* when waiting_for's host
-                                                   is the session's */
+    ngx_str_t                   waiting_for;    /* what a claimable run no
+                                                   runner takes waits for;
+                                                   len 0: nothing */
 } ngx_http_runs_snap_t;
 
 
@@ -310,6 +308,58 @@ ngx_http_runs_demands_read(u_char *p, size_t len, ngx_http_runs_demands_t *d)
         p += n[i];
     }
 }
+
+
+/*
+ * A histogram of times, in the zone (ngx_http_runs_store_metrics.c):
+ * bucket[i] counts the times at most ngx_http_runs_hist_bounds[i] ms and
+ * above the bound before; bucket[NGX_HTTP_RUNS_HIST_N] those above all.
+ */
+
+#define NGX_HTTP_RUNS_HIST_N  14
+
+typedef struct {
+    ngx_uint_t                  bucket[NGX_HTTP_RUNS_HIST_N + 1];
+    uint64_t                    sum_ms;
+    ngx_uint_t                  count;
+} ngx_http_runs_hist_t;
+
+extern const ngx_msec_t  ngx_http_runs_hist_bounds[NGX_HTTP_RUNS_HIST_N];
+
+
+/* the zone's figures, copied out for runs_metrics and runs_health */
+typedef struct {
+    ngx_uint_t                  nstatus[NGX_HTTP_RUNS_NSTATUS];
+    ngx_uint_t                  nsessions;
+    ngx_uint_t                  created;    /* totals since the zone was
+                                               made (a restart from a
+                                               journal begins again) */
+    ngx_uint_t                  claims;
+    ngx_uint_t                  ended[NGX_HTTP_RUNS_NSTATUS];
+    ngx_uint_t                  overdue;    /* failed: runs_demand_timeout */
+    ngx_uint_t                  evicted;
+    ngx_uint_t                  logs_evicted;
+    ngx_uint_t                  claims_expired;
+    ngx_uint_t                  callbacks;
+    ngx_uint_t                  callbacks_refused;
+    ngx_uint_t                  refused[NGX_HTTP_RUNS_REFUSED_N];
+    ngx_uint_t                  held[NGX_HTTP_RUNS_WAIT_KINDS];
+    ngx_uint_t                  queued;     /* claimable runs */
+    int64_t                     oldest_ms;  /* age of the oldest; -1 */
+    ngx_uint_t                  runners_online;
+    ngx_uint_t                  runners_stale;
+    size_t                      zone_size;
+    size_t                      zone_free;  /* bytes in free pages */
+    ngx_uint_t                  evictable;  /* finished runs to give up */
+    ngx_uint_t                  full;       /* a run was refused for room,
+                                               none freed or made since */
+    ngx_uint_t                  journal;    /* 0: none, 1: writing,
+                                               2: failing */
+    ngx_uint_t                  journal_pending;
+    ngx_uint_t                  retired;
+    ngx_http_runs_hist_t        claim;      /* created -> claimed */
+    ngx_http_runs_hist_t        done;       /* created -> completed */
+} ngx_http_runs_metrics_t;
 
 
 /* what a held or immediate poll answers */
@@ -502,6 +552,10 @@ void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
     u_char *buf);
 ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,
     ngx_str_t *images, ngx_uint_t n, ngx_log_t *log, size_t *valid);
+
+/* ngx_http_runs_store_metrics.c */
+void ngx_http_runs_store_metrics(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_metrics_t *m);
 
 /* ngx_http_runs_store_wait.c: the doorbells */
 ngx_int_t ngx_http_runs_store_bells(ngx_cycle_t *cycle,

@@ -452,6 +452,7 @@ ngx_http_runs_fail_overdue_locked(ngx_http_runs_zone_t *zone,
         error.len = p - error.data;
 
         sw->noverdue++;
+        zone->sh->overdue_total++;
 
         ngx_http_runs_fail_locked(zone, runs[i], &error, now, af);
     }

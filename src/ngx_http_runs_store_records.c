@@ -744,6 +744,7 @@ ngx_http_runs_free_session_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t  **p;
 
     sh = zone->sh;
+    sh->full = 0;      /* room made */
 
     for (p = &sh->sessions[sess->hash & sh->mask]; *p; p = &(*p)->next) {
         if (*p == sess) {
@@ -1130,6 +1131,7 @@ ngx_http_runs_free_run_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_session_t  *sess;
 
     sh = zone->sh;
+    sh->full = 0;      /* room made */
     sess = run->session;
 
     /* only terminal runs are freed: they hold no launcher and no stop */

@@ -58,6 +58,8 @@ ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
     run->seq = seq;
     run->status = NGX_HTTP_RUNS_PENDING;
     run->created_at = ngx_http_runs_stamp_locked(sh, ngx_http_runs_now());
+    sh->created_total++;
+    sh->full = 0;
 
     ngx_http_runs_insert_run_locked(sh, run, sess);
 

@@ -248,6 +248,8 @@ full:
 
     /* nothing is half-applied */
 
+    sh->full = 1;
+
     ngx_http_runs_free_locked(zone, inherit);
     ngx_http_runs_free_locked(zone, strings);
     ngx_http_runs_free_locked(zone, run);
@@ -352,11 +354,23 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
 
     ngx_http_runs_mark_run(af, run);
 
+    if (status == NGX_HTTP_RUNS_CLAIMED) {
+        sh->claims_total++;
+        ngx_http_runs_observe(&sh->hist_claim,
+                              run->claimed_at - run->created_at);
+    }
+
     if (!ngx_http_runs_is_terminal(status)) {
         return;
     }
 
     run->completed_at = ngx_http_runs_stamp_locked(sh, now);
+    sh->ended_total[status]++;
+
+    if (status == NGX_HTTP_RUNS_COMPLETED) {
+        ngx_http_runs_observe(&sh->hist_done,
+                              run->completed_at - run->created_at);
+    }
 
     if (status == NGX_HTTP_RUNS_FAILED || status == NGX_HTTP_RUNS_STOPPED) {
         sess->nblocking--;

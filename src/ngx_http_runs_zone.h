@@ -327,6 +327,15 @@ struct ngx_http_runs_shctx_s {
     ngx_uint_t                  evicted;
     ngx_uint_t                  logs_evicted;
     ngx_uint_t                  claims_expired;
+    ngx_uint_t                  created_total;  /* runs_metrics */
+    ngx_uint_t                  claims_total;
+    ngx_uint_t                  ended_total[NGX_HTTP_RUNS_NSTATUS];
+    ngx_uint_t                  overdue_total;
+    ngx_uint_t                  full;       /* a run refused for room,
+                                               and none freed or made
+                                               since */
+    ngx_http_runs_hist_t        hist_claim;
+    ngx_http_runs_hist_t        hist_done;
     int64_t                     next_maintenance;
     ngx_uint_t                  callbacks;      /* made */
     ngx_uint_t                  callbacks_merged;
@@ -489,6 +498,9 @@ void ngx_http_runs_offer_locked(ngx_http_runs_shctx_t *sh,
 void ngx_http_runs_pin_host_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_run_t *run, ngx_http_runs_launcher_t *lr,
     ngx_http_runs_after_t *af);
+
+/* ngx_http_runs_store_metrics.c */
+void ngx_http_runs_observe(ngx_http_runs_hist_t *h, int64_t ms);
 
 /* ngx_http_runs_store_demand.c: what runs demand, what runners offer */
 void ngx_http_runs_session_host(ngx_http_runs_session_t *sess,
