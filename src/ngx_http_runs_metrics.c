@@ -12,6 +12,8 @@
 
 static ngx_int_t ngx_http_runs_metrics(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static void ngx_http_runs_metrics_totals(ngx_http_runs_out_t *o,
+    ngx_str_t *z, ngx_http_runs_metrics_t *m);
 static void ngx_http_runs_metric_head(ngx_http_runs_out_t *o,
     const char *name, const char *type, const char *help);
 static void ngx_http_runs_metric(ngx_http_runs_out_t *o, ngx_str_t *zone,
@@ -71,38 +73,8 @@ ngx_http_runs_metrics(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     ngx_http_runs_metric1(&o, z, "runs_sessions", "gauge",
                           "Sessions in the zone.", m.nsessions);
-    ngx_http_runs_metric1(&o, z, "runs_created_total", "counter",
-                          "Runs created.", m.created);
-    ngx_http_runs_metric1(&o, z, "runs_claimed_total", "counter",
-                          "Claims of runs by runners (a claim taken back "
-                          "and made again counts twice).", m.claims);
-    ngx_http_runs_metric1(&o, z, "runs_completed_total", "counter",
-                          "Runs that ended completed.",
-                          m.ended[NGX_HTTP_RUNS_COMPLETED]);
-    ngx_http_runs_metric1(&o, z, "runs_failed_total", "counter",
-                          "Runs that ended failed.",
-                          m.ended[NGX_HTTP_RUNS_FAILED]);
-    ngx_http_runs_metric1(&o, z, "runs_stopped_total", "counter",
-                          "Runs that ended stopped.",
-                          m.ended[NGX_HTTP_RUNS_STOPPED]);
-    ngx_http_runs_metric1(&o, z, "runs_demand_timeouts_total", "counter",
-                          "Runs failed because no runner offered what they "
-                          "demand within runs_demand_timeout.", m.overdue);
-    ngx_http_runs_metric1(&o, z, "runs_evicted_total", "counter",
-                          "Finished runs given up before runs_retention "
-                          "to make room.", m.evicted);
-    ngx_http_runs_metric1(&o, z, "runs_logs_evicted_total", "counter",
-                          "Logs of finished runs given up to make room.",
-                          m.logs_evicted);
-    ngx_http_runs_metric1(&o, z, "runs_claims_expired_total", "counter",
-                          "Claims not confirmed within runs_claim_timeout, "
-                          "taken back.", m.claims_expired);
-    ngx_http_runs_metric1(&o, z, "runs_callbacks_total", "counter",
-                          "Callback runs made for a parent session.",
-                          m.callbacks);
-    ngx_http_runs_metric1(&o, z, "runs_callbacks_refused_total", "counter",
-                          "Callbacks not made for want of room.",
-                          m.callbacks_refused);
+    ngx_http_runs_metrics_totals(&o, z, &m);
+
     ngx_http_runs_metric1(&o, z, "runs_queue_depth", "gauge",
                           "Runs a runner could claim now (the first live "
                           "run of each session, pending).", m.queued);
@@ -166,6 +138,47 @@ ngx_http_runs_metrics(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     /* (a blank last line, which the format ignores) */
     return ngx_http_runs_send_out(r, NGX_HTTP_OK, &o);
+}
+
+
+/* the counters of runs created, claimed, ended and given up */
+
+static void
+ngx_http_runs_metrics_totals(ngx_http_runs_out_t *o, ngx_str_t *z,
+    ngx_http_runs_metrics_t *m)
+{
+    ngx_http_runs_metric1(o, z, "runs_created_total", "counter",
+                          "Runs created.", m->created);
+    ngx_http_runs_metric1(o, z, "runs_claimed_total", "counter",
+                          "Claims of runs by runners (a claim taken back "
+                          "and made again counts twice).", m->claims);
+    ngx_http_runs_metric1(o, z, "runs_completed_total", "counter",
+                          "Runs that ended completed.",
+                          m->ended[NGX_HTTP_RUNS_COMPLETED]);
+    ngx_http_runs_metric1(o, z, "runs_failed_total", "counter",
+                          "Runs that ended failed.",
+                          m->ended[NGX_HTTP_RUNS_FAILED]);
+    ngx_http_runs_metric1(o, z, "runs_stopped_total", "counter",
+                          "Runs that ended stopped.",
+                          m->ended[NGX_HTTP_RUNS_STOPPED]);
+    ngx_http_runs_metric1(o, z, "runs_demand_timeouts_total", "counter",
+                          "Runs failed because no runner offered what they "
+                          "demand within runs_demand_timeout.", m->overdue);
+    ngx_http_runs_metric1(o, z, "runs_evicted_total", "counter",
+                          "Finished runs given up before runs_retention "
+                          "to make room->", m->evicted);
+    ngx_http_runs_metric1(o, z, "runs_logs_evicted_total", "counter",
+                          "Logs of finished runs given up to make room->",
+                          m->logs_evicted);
+    ngx_http_runs_metric1(o, z, "runs_claims_expired_total", "counter",
+                          "Claims not confirmed within runs_claim_timeout, "
+                          "taken back.", m->claims_expired);
+    ngx_http_runs_metric1(o, z, "runs_callbacks_total", "counter",
+                          "Callback runs made for a parent session.",
+                          m->callbacks);
+    ngx_http_runs_metric1(o, z, "runs_callbacks_refused_total", "counter",
+                          "Callbacks not made for want of room->",
+                          m->callbacks_refused);
 }
 
 
