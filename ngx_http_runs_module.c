@@ -121,6 +121,13 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       offsetof(ngx_http_runs_loc_conf_t, poll_timeout),
       NULL },
 
+    { ngx_string("runs_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_runs_loc_conf_t, scope),
+      NULL },
+
     { ngx_string("runs_name_pattern"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_runs_name_pattern,
@@ -392,6 +399,7 @@ ngx_http_runs_create_loc_conf(ngx_conf_t *cf)
     rlcf->heartbeat_interval = NGX_CONF_UNSET_MSEC;
     rlcf->launcher_auth = NGX_CONF_UNSET;
     rlcf->name_pattern = NGX_CONF_UNSET_PTR;
+    rlcf->scope = NGX_CONF_UNSET_PTR;
 
     return rlcf;
 }
@@ -408,6 +416,7 @@ ngx_http_runs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               prev->heartbeat_interval, 60000);
     ngx_conf_merge_value(conf->launcher_auth, prev->launcher_auth, 1);
     ngx_conf_merge_ptr_value(conf->name_pattern, prev->name_pattern, NULL);
+    ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
 
     if (conf->poll_timeout < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

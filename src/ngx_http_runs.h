@@ -129,6 +129,7 @@ typedef struct {
     ngx_msec_t                  heartbeat_interval;
     ngx_flag_t                  launcher_auth;  /* runs_launcher_auth */
     ngx_http_runs_pattern_t    *name_pattern;   /* NULL: none */
+    ngx_http_complex_value_t   *scope;          /* runs_scope; NULL */
 } ngx_http_runs_loc_conf_t;
 
 
@@ -225,6 +226,9 @@ struct ngx_http_runs_ctx_s {
     ngx_event_handler_pt        saved_read;
     ngx_uint_t                  event;
     ngx_str_t                   path_id;    /* run or launcher id in the URI */
+    uint64_t                   *scope;      /* runs_scope's key, NULL:
+                                               every scope */
+    uint64_t                    scope_key[2];
     uint64_t                    run_id;     /* a followed log's run */
     uint64_t                    offset;     /* ... its next byte */
     ngx_buf_t                  *chunk;      /* ... what is being sent */

@@ -193,6 +193,8 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_detail(r, rc, "%V", &err);
     }
 
+    cr.scope = ctx->scope;
+
     switch (ngx_http_runs_store_create(zone, &cr, id)) {
 
     case NGX_HTTP_RUNS_R_DONE:
@@ -325,7 +327,7 @@ ngx_http_runs_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     /* newest first, so that "limit" keeps the most recent runs */
 
     if (ngx_http_runs_store_list(ctx->zone, &name, status, (ngx_uint_t) limit,
-                                 r->pool, &snaps, &n)
+                                 ctx->scope, r->pool, &snaps, &n)
         != NGX_HTTP_RUNS_R_DONE)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -421,7 +423,11 @@ ngx_http_runs_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         }
     }
 
-    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+    /* a run of another scope is not there */
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK
+        || ngx_http_runs_store_run_scope(zone, id, ctx->scope)
+           != NGX_HTTP_RUNS_R_DONE)
+    {
         return ngx_http_runs_send_no_run(r);
     }
 
@@ -500,7 +506,10 @@ ngx_http_runs_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     /* a valid id is the run's own, as it is printed */
     rid = &ctx->path_id;
 
-    if (ngx_http_runs_parse_id(rid, "run_", &id) != NGX_OK) {
+    if (ngx_http_runs_parse_id(rid, "run_", &id) != NGX_OK
+        || ngx_http_runs_store_run_scope(ctx->zone, id, ctx->scope)
+           != NGX_HTTP_RUNS_R_DONE)
+    {
         return ngx_http_runs_send_no_run(r);
     }
 

@@ -35,7 +35,10 @@ ngx_http_runs_log_read(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                                          "%s", err);
     }
 
-    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK) {
+    if (ngx_http_runs_parse_id(&ctx->path_id, "run_", &id) != NGX_OK
+        || ngx_http_runs_store_run_scope(ctx->zone, id, ctx->scope)
+           != NGX_HTTP_RUNS_R_DONE)
+    {
         return ngx_http_runs_send_no_run(r);
     }
 

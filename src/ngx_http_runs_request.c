@@ -18,6 +18,8 @@ static ngx_http_runs_route_t *ngx_http_runs_route(ngx_http_request_t *r,
 static ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 static void ngx_http_runs_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_runs_scope(ngx_http_request_t *r,
+    ngx_http_runs_loc_conf_t *rlcf, ngx_http_runs_ctx_t *ctx);
 static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 
@@ -109,6 +111,30 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
 
+    /* clients are confined to a scope; runners see every one */
+    rc = NGX_OK;
+
+    if (rlcf->scope
+        && (rlcf->routes == ngx_http_runs_client_routes
+            || rlcf->routes == ngx_http_runs_sessions_routes))
+    {
+        rc = ngx_http_runs_scope(r, rlcf, ctx);
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (rc != NGX_OK) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            r->keepalive = 0;
+        }
+
+        return ngx_http_runs_send_detail(r, NGX_HTTP_FORBIDDEN,
+                   "No scope for this client: runs_scope is empty (or "
+                   "longer than %d bytes) here", NGX_HTTP_RUNS_SCOPE_MAX);
+    }
+
     if (!rt->body) {
         rc = ngx_http_discard_request_body(r);
         if (rc != NGX_OK) {
@@ -132,6 +158,33 @@ ngx_http_runs_handler(ngx_http_request_t *r)
     }
 
     return rc;
+}
+
+
+/*
+ * runs_scope: the client is confined to the sessions of its scope value
+ * (docs/SECURITY.md); NGX_DECLINED: the value is empty or too long, and
+ * the request is refused (403)
+ */
+
+static ngx_int_t
+ngx_http_runs_scope(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
+    ngx_http_runs_ctx_t *ctx)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_complex_value(r, rlcf->scope, &v) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (v.len == 0 || v.len > NGX_HTTP_RUNS_SCOPE_MAX) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_runs_store_scope_key(ctx->zone, &v, ctx->scope_key);
+    ctx->scope = ctx->scope_key;
+
+    return NGX_OK;
 }
 
 

@@ -111,7 +111,7 @@ ngx_http_runs_sessions_list(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                    NGX_HTTP_RUNS_LIST_MAX);
     }
 
-    if (ngx_http_runs_store_sessions(ctx->zone, status, &agent,
+    if (ngx_http_runs_store_sessions(ctx->zone, status, &agent, ctx->scope,
                                      (ngx_uint_t) limit, r->pool, &ss, &n)
         != NGX_HTTP_RUNS_R_DONE)
     {
@@ -149,7 +149,8 @@ ngx_http_runs_session_get(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     return ngx_http_runs_session_send(r,
-               ngx_http_runs_store_session(ctx->zone, sid, NULL, r->pool, &ss),
+               ngx_http_runs_store_session(ctx->zone, sid, NULL, ctx->scope, r->pool,
+                                           &ss),
                &ss);
 }
 
@@ -167,7 +168,7 @@ ngx_http_runs_session_by_name(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     return ngx_http_runs_session_send(r,
-               ngx_http_runs_store_session(ctx->zone, NULL, &ctx->path_id,
+               ngx_http_runs_store_session(ctx->zone, NULL, &ctx->path_id, ctx->scope,
                                            r->pool, &ss),
                &ss);
 }
@@ -208,7 +209,7 @@ ngx_http_runs_session_runs(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_no_session(r);
     }
 
-    found = ngx_http_runs_store_session_runs(ctx->zone, sid, r->pool, &snaps,
+    found = ngx_http_runs_store_session_runs(ctx->zone, sid, ctx->scope, r->pool, &snaps,
                                              &n);
 
     if (found == NGX_HTTP_RUNS_R_NO_SESSION) {
@@ -236,7 +237,7 @@ ngx_http_runs_session_result(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_no_session(r);
     }
 
-    found = ngx_http_runs_store_session_result(ctx->zone, sid, r->pool,
+    found = ngx_http_runs_store_session_result(ctx->zone, sid, ctx->scope, r->pool,
                                                &snap);
 
     switch (found) {
@@ -289,7 +290,7 @@ ngx_http_runs_session_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_send_no_session(r);
     }
 
-    found = ngx_http_runs_store_session_stop(ctx->zone, sid, r->pool,
+    found = ngx_http_runs_store_session_stop(ctx->zone, sid, ctx->scope, r->pool,
                                              &stopped, &cancelled);
 
     if (found == NGX_HTTP_RUNS_R_NO_SESSION) {
@@ -338,7 +339,7 @@ ngx_http_runs_session_delete(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     nruns = 0;
 
-    found = ngx_http_runs_store_session_delete(ctx->zone, sid, &nruns);
+    found = ngx_http_runs_store_session_delete(ctx->zone, sid, ctx->scope, &nruns);
 
     switch (found) {
 

@@ -27,6 +27,7 @@
 #define NGX_HTTP_RUNS_AGENTS_MAX       256    /* agent names a runner has */
 #define NGX_HTTP_RUNS_TAGS_MAX         64     /* tags a runner or run has */
 #define NGX_HTTP_RUNS_TOKEN_RAW        16     /* a runner token's bytes */
+#define NGX_HTTP_RUNS_SCOPE_MAX        1024   /* a runs_scope value */
 #define NGX_HTTP_RUNS_TOKEN_LEN        36     /* ... as text: rtk_ + hex */
 #define NGX_HTTP_RUNS_LAUNCHER_SEQ     (1ULL << 47)    /* launcher ids are
                                                  permuted from here, run ids
@@ -264,6 +265,7 @@ typedef struct {
     ngx_str_t                   parent;
     ngx_str_t                   demands;    /* the record, len 0: none */
     ngx_uint_t                  affinity;
+    uint64_t                   *scope;      /* runs_scope's key; NULL */
 } ngx_http_runs_create_t;
 
 
@@ -451,6 +453,10 @@ void ngx_http_runs_format_sid(u_char *dst, uint64_t *sid);
 ngx_int_t ngx_http_runs_parse_sid(ngx_str_t *s, uint64_t *sid);
 ngx_atomic_uint_t ngx_http_runs_store_refusal(ngx_http_runs_zone_t *zone,
     ngx_uint_t reason);
+void ngx_http_runs_store_scope_key(ngx_http_runs_zone_t *zone,
+    ngx_str_t *value, uint64_t *key);
+ngx_uint_t ngx_http_runs_store_run_scope(ngx_http_runs_zone_t *zone,
+    uint64_t id, uint64_t *scope);
 
 /* ngx_http_runs_store_runs.c: runs and their transitions */
 ngx_uint_t ngx_http_runs_store_create(ngx_http_runs_zone_t *zone,
@@ -466,8 +472,8 @@ ngx_uint_t ngx_http_runs_store_report(ngx_http_runs_zone_t *zone,
 
 /* ngx_http_runs_store_list.c */
 ngx_uint_t ngx_http_runs_store_list(ngx_http_runs_zone_t *zone,
-    ngx_str_t *name, ngx_int_t status, ngx_uint_t limit, ngx_pool_t *pool,
-    ngx_http_runs_snap_t **snaps, ngx_uint_t *n);
+    ngx_str_t *name, ngx_int_t status, ngx_uint_t limit, uint64_t *scope,
+    ngx_pool_t *pool, ngx_http_runs_snap_t **snaps, ngx_uint_t *n);
 
 /* ngx_http_runs_store_launchers.c: launchers, claims, the sweep */
 ngx_uint_t ngx_http_runs_store_register(ngx_http_runs_zone_t *zone,
@@ -496,23 +502,24 @@ ngx_uint_t ngx_http_runs_store_log_read(ngx_http_runs_zone_t *zone,
     uint64_t offset, size_t cap, ngx_uint_t follow, ngx_pool_t *pool,
     ngx_http_runs_logread_t *rd, ngx_uint_t *refused);
 
-/* ngx_http_runs_store_sessions.c */
+/* ngx_http_runs_store_sessions.c (scope: a runs_scope's key, NULL: any) */
 ngx_uint_t ngx_http_runs_store_session(ngx_http_runs_zone_t *zone,
-    uint64_t *sid, ngx_str_t *name, ngx_pool_t *pool,
+    uint64_t *sid, ngx_str_t *name, uint64_t *scope, ngx_pool_t *pool,
     ngx_http_runs_ssnap_t *ss);
 ngx_uint_t ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone,
-    ngx_int_t status, ngx_str_t *agent, ngx_uint_t limit, ngx_pool_t *pool,
-    ngx_http_runs_ssnap_t **ss, ngx_uint_t *n);
+    ngx_int_t status, ngx_str_t *agent, uint64_t *scope, ngx_uint_t limit,
+    ngx_pool_t *pool, ngx_http_runs_ssnap_t **ss, ngx_uint_t *n);
 ngx_uint_t ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone,
-    uint64_t *sid, ngx_pool_t *pool, ngx_http_runs_snap_t **snaps,
-    ngx_uint_t *n);
+    uint64_t *sid, uint64_t *scope, ngx_pool_t *pool,
+    ngx_http_runs_snap_t **snaps, ngx_uint_t *n);
 ngx_uint_t ngx_http_runs_store_session_result(ngx_http_runs_zone_t *zone,
-    uint64_t *sid, ngx_pool_t *pool, ngx_http_runs_snap_t *snap);
+    uint64_t *sid, uint64_t *scope, ngx_pool_t *pool,
+    ngx_http_runs_snap_t *snap);
 ngx_uint_t ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone,
-    uint64_t *sid, ngx_pool_t *pool, ngx_array_t *stopped,
+    uint64_t *sid, uint64_t *scope, ngx_pool_t *pool, ngx_array_t *stopped,
     ngx_array_t *cancelled);
 ngx_uint_t ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone,
-    uint64_t *sid, ngx_uint_t *nruns);
+    uint64_t *sid, uint64_t *scope, ngx_uint_t *nruns);
 ngx_uint_t ngx_http_runs_session_status(ngx_uint_t run_status);
 
 /* where a compaction's snapshot of the zone has got to */

@@ -72,7 +72,8 @@ ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
     parent.data = sess->inherit + sess->agent_name_len
                   + sess->project_dir_len;
 
-    psess = ngx_http_runs_lookup_session_locked(sh, &parent);
+    /* the parent is named within the child's scope */
+    psess = ngx_http_runs_lookup_session_locked(sh, &parent, sess->scope);
 
     if (psess == NULL || !psess->has_start || psess->nruns == 0
         || psess == sess)

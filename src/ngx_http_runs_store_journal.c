@@ -394,7 +394,8 @@ ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
             return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_SESSION_BODY
                    + sess->name_len + sess->agent_name_len
                    + sess->project_dir_len + sess->parent_len
-                   + sess->host_len;
+                   + sess->host_len
+                   + (sess->scope[0] ? sizeof(sess->scope) : 0);
         }
 
         break;
@@ -487,17 +488,20 @@ ngx_http_runs_j_run(u_char *p, u_char *end, ngx_http_runs_run_t *run)
 static u_char *
 ngx_http_runs_j_session(u_char *p, u_char *end, ngx_http_runs_session_t *sess)
 {
-    size_t    ilen;
+    size_t    ilen, slen;
     uint16_t  flags;
 
     ilen = sess->agent_name_len + sess->project_dir_len + sess->parent_len
            + sess->host_len;
+    slen = sess->scope[0] ? sizeof(sess->scope) : 0;
 
-    if (p + NGX_HTTP_RUNS_J_SESSION_BODY + sess->name_len + ilen > end) {
+    if (p + NGX_HTTP_RUNS_J_SESSION_BODY + sess->name_len + ilen + slen > end)
+    {
         return NULL;
     }
 
-    flags = sess->has_start ? NGX_HTTP_RUNS_JF_START : 0;
+    flags = (sess->has_start ? NGX_HTTP_RUNS_JF_START : 0)
+            | (slen ? NGX_HTTP_RUNS_JF_SCOPE : 0);
 
     p = ngx_http_runs_j_put(p, sess->seq);
     p = ngx_http_runs_j_put(p, sess->sid1);
@@ -512,6 +516,10 @@ ngx_http_runs_j_session(u_char *p, u_char *end, ngx_http_runs_session_t *sess)
 
     if (ilen) {
         p = ngx_cpymem(p, sess->inherit, ilen);
+    }
+
+    if (slen) {
+        p = ngx_cpymem(p, sess->scope, slen);
     }
 
     return p;

@@ -10,9 +10,8 @@
 
 
 static ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
-    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
-    uint64_t *cursor);
+    ngx_http_runs_query_t *qy, ngx_pool_t *pool, ngx_http_runs_snap_t *snaps,
+    ngx_uint_t cap, ngx_uint_t *n, uint64_t *cursor);
 
 
 
@@ -22,7 +21,8 @@ static ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
  * NGX_HTTP_RUNS_LIST_SLICE runs (or sequence numbers of runs gone) from
  * *cursor, the creation sequence of the next run to visit (0: the newest),
  * and copies those that match into snaps.  The runs of one session when
- * sid or name->data is set (NGX_DECLINED: there is no such session).
+ * its sid or name is set (NGX_DECLINED: there is no such session, in the
+ * query's scope); else those of every session in its scope.
  * NGX_AGAIN: call again, the lock may be released in between; NGX_OK:
  * done; NGX_ERROR: no memory.
  *
@@ -33,10 +33,9 @@ static ngx_int_t ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
  */
 
 static ngx_int_t
-ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
-    uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
-    uint64_t *cursor)
+ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_query_t *qy, ngx_pool_t *pool, ngx_http_runs_snap_t *snaps,
+    ngx_uint_t cap, ngx_uint_t *n, uint64_t *cursor)
 {
     uint64_t                  seq, oldest;
     ngx_uint_t                budget;
@@ -47,10 +46,11 @@ ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
     sess = NULL;
     head = &sh->all;
 
-    if (sid || name->data) {
-        sess = sid ? ngx_http_runs_lookup_sid_locked(sh, sid)
-                   : ngx_http_runs_lookup_session_locked(sh, name);
-        if (sess == NULL) {
+    if (qy->sid || qy->name.data) {
+        sess = qy->sid ? ngx_http_runs_lookup_sid_locked(sh, qy->sid)
+                       : ngx_http_runs_lookup_session_locked(sh, &qy->name,
+                                                             qy->scope);
+        if (sess == NULL || !ngx_http_runs_in_scope(sess, qy->scope)) {
             return NGX_DECLINED;
         }
 
@@ -112,7 +112,11 @@ ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
 
         budget--;
 
-        if (status != -1 && run->status != (ngx_uint_t) status) {
+        if (qy->status != -1 && run->status != (ngx_uint_t) qy->status) {
+            continue;
+        }
+
+        if (!ngx_http_runs_in_scope(run->session, qy->scope)) {
             continue;
         }
 
@@ -132,11 +136,12 @@ ngx_http_runs_list_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
 
 ngx_uint_t
 ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
-    ngx_int_t status, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_int_t status, ngx_uint_t limit, uint64_t *scope, ngx_pool_t *pool,
     ngx_http_runs_snap_t **snaps, ngx_uint_t *n)
 {
-    uint64_t    cursor;
-    ngx_uint_t  cap, found;
+    uint64_t               cursor;
+    ngx_uint_t             cap, found;
+    ngx_http_runs_query_t  qy;
 
     /*
      * sized before the lock from unlocked reads of the newest run's
@@ -154,8 +159,13 @@ ngx_http_runs_store_list(ngx_http_runs_zone_t *zone, ngx_str_t *name,
 
     *n = 0;
 
-    found = ngx_http_runs_list_slices(zone, name, NULL, status, pool, *snaps,
-                                      cap, n, &cursor);
+    qy.name = *name;
+    qy.sid = NULL;
+    qy.status = status;
+    qy.scope = scope;
+
+    found = ngx_http_runs_list_slices(zone, &qy, pool, *snaps, cap, n,
+                                      &cursor);
 
     /* no such session: an empty listing */
     return found == NGX_HTTP_RUNS_R_NO_SESSION ? NGX_HTTP_RUNS_R_DONE : found;
@@ -212,18 +222,17 @@ ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc)
  */
 
 ngx_uint_t
-ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone, ngx_str_t *name,
-    uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
-    uint64_t *cursor)
+ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_query_t *qy, ngx_pool_t *pool, ngx_http_runs_snap_t *snaps,
+    ngx_uint_t cap, ngx_uint_t *n, uint64_t *cursor)
 {
     ngx_int_t  rc;
 
     do {
         ngx_shmtx_lock(&zone->shpool->mutex);
 
-        rc = ngx_http_runs_list_locked(zone->sh, name, sid, status, pool,
-                                       snaps, cap, n, cursor);
+        rc = ngx_http_runs_list_locked(zone->sh, qy, pool, snaps, cap, n,
+                                       cursor);
 
         ngx_http_runs_slice_unlock(&zone->shpool->mutex, rc);
 

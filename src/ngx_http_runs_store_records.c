@@ -524,17 +524,27 @@ ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh, u_char *name, size_t len)
 
 
 
+/*
+ * A session by its name within a scope (NULL: the sessions of no scope):
+ * names are unique within a scope only, so that tenants cannot tell each
+ * other's names by a conflict
+ */
+
 ngx_http_runs_session_t *
 ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
-    ngx_str_t *name)
+    ngx_str_t *name, uint64_t *scope)
 {
     uint32_t                  hash;
+    uint64_t                  s0, s1;
     ngx_http_runs_session_t  *sess;
 
     hash = ngx_http_runs_name_hash(sh, name->data, name->len);
+    s0 = scope ? scope[0] : 0;
+    s1 = scope ? scope[1] : 0;
 
     for (sess = sh->sessions[hash & sh->mask]; sess; sess = sess->next) {
         if (sess->hash == hash && sess->name_len == name->len
+            && sess->scope[0] == s0 && sess->scope[1] == s1
             && ngx_memcmp(sess->name, name->data, name->len) == 0)
         {
             return sess;
@@ -542,6 +552,68 @@ ngx_http_runs_lookup_session_locked(ngx_http_runs_shctx_t *sh,
     }
 
     return NULL;
+}
+
+
+/*
+ * Whether a client confined to "scope" (NULL: not confined) sees "sess"
+ */
+
+ngx_uint_t
+ngx_http_runs_in_scope(ngx_http_runs_session_t *sess, uint64_t *scope)
+{
+    return scope == NULL
+           || (sess->scope[0] == scope[0] && sess->scope[1] == scope[1]);
+}
+
+
+/*
+ * Whether a client confined to "scope" sees run "id" (a run's session
+ * never changes: a check before acting on it holds while it is acted on)
+ */
+
+ngx_uint_t
+ngx_http_runs_store_run_scope(ngx_http_runs_zone_t *zone, uint64_t id,
+    uint64_t *scope)
+{
+    ngx_uint_t            found;
+    ngx_http_runs_run_t  *run;
+
+    if (scope == NULL) {
+        return NGX_HTTP_RUNS_R_DONE;
+    }
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    run = ngx_http_runs_lookup_run_locked(zone->sh, id);
+    found = (run && ngx_http_runs_in_scope(run->session, scope))
+            ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_RUN;
+
+    ngx_shmtx_unlock(&zone->shpool->mutex);
+
+    return found;
+}
+
+
+/*
+ * A runs_scope value's keyed hash, as sessions keep it (never 0, 0, which
+ * is "no scope"); the zone's key is set once, before any request
+ */
+
+void
+ngx_http_runs_store_scope_key(ngx_http_runs_zone_t *zone, ngx_str_t *value,
+    uint64_t *key)
+{
+    u_char   m[1 + NGX_HTTP_RUNS_SCOPE_MAX];
+    size_t   len;
+
+    len = ngx_min(value->len, NGX_HTTP_RUNS_SCOPE_MAX);
+    ngx_memcpy(m + 1, value->data, len);
+
+    m[0] = 'S';
+    key[0] = ngx_http_runs_siphash(zone->sh, m, 1 + len) | 1;
+    m[0] = 'C';
+    key[1] = ngx_http_runs_siphash(zone->sh, m, 1 + len);
 }
 
 

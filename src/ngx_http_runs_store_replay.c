@@ -321,7 +321,7 @@ ngx_http_runs_j_prefetch(ngx_http_runs_replay_t *rp, size_t *pf)
 static ngx_uint_t
 ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 {
-    uint16_t    u16, dlen;
+    uint16_t    u16, dlen, tlen16;
     uint32_t    u32[4], tlen;
     uint64_t    need;
     ngx_uint_t  i;
@@ -357,8 +357,12 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 
         ngx_http_runs_j_get(u16, b + 16);
 
+        ngx_http_runs_j_get(tlen16, b + 18);
+
         need = (uint64_t) NGX_HTTP_RUNS_J_SESSION_BODY + b[22] + b[20] + u16
-               + b[21] + b[23];
+               + b[21] + b[23]
+               + ((tlen16 & NGX_HTTP_RUNS_JF_SCOPE) ? 2 * sizeof(uint64_t)
+                                                    : 0);
 
         return need == blen
                && b[22] >= 1 && b[22] <= NGX_HTTP_RUNS_NAME_MAX;
@@ -1021,6 +1025,7 @@ ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
 {
     size_t                    ilen;
     uint16_t                  project_len, flags;
+    uint64_t                  scope[2];
     ngx_queue_t              *q;
     ngx_http_runs_shctx_t    *sh;
     ngx_http_runs_session_t  *sess, *old;
@@ -1032,7 +1037,24 @@ ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
         return NULL;
     }
 
-    old = ngx_http_runs_lookup_session_locked(sh, name);
+    /* its scope: after its name and what its runs inherit (format 2) */
+    scope[0] = 0;
+    scope[1] = 0;
+    flags = 0;
+    project_len = 0;
+
+    if (body) {
+        ngx_http_runs_j_get(project_len, body + 16);
+        ngx_http_runs_j_get(flags, body + 18);
+
+        if (flags & NGX_HTTP_RUNS_JF_SCOPE) {
+            ngx_memcpy(scope, body + NGX_HTTP_RUNS_J_SESSION_BODY + name->len
+                              + body[20] + project_len + body[21] + body[23],
+                       sizeof(scope));
+        }
+    }
+
+    old = ngx_http_runs_lookup_session_locked(sh, name, scope);
 
     if (old && old->nruns) {
         /*
@@ -1056,11 +1078,10 @@ ngx_http_runs_j_restore_session(ngx_http_runs_replay_t *rp, u_char *body,
 
     sess->seq = seq;
     sess->sid1 = sid1;
+    sess->scope[0] = scope[0];
+    sess->scope[1] = scope[1];
 
     if (body) {
-        ngx_http_runs_j_get(project_len, body + 16);
-        ngx_http_runs_j_get(flags, body + 18);
-
         sess->project_dir_len = project_len;
         sess->agent_name_len = body[20];
         sess->parent_len = body[21];

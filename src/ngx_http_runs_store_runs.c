@@ -11,7 +11,7 @@
 
 
 static ngx_uint_t ngx_http_runs_parent_loops_locked(ngx_http_runs_shctx_t *sh,
-    ngx_str_t *name, ngx_str_t *parent);
+    ngx_str_t *name, ngx_str_t *parent, uint64_t *scope);
 static ngx_uint_t ngx_http_runs_session_rules_locked(
     ngx_http_runs_shctx_t *sh, ngx_http_runs_session_t *sess,
     ngx_http_runs_create_t *cr, ngx_str_t *agent, ngx_str_t *project,
@@ -59,7 +59,7 @@ static const ngx_uint_t  ngx_http_runs_event_status[] = {
 
 static ngx_uint_t
 ngx_http_runs_parent_loops_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
-    ngx_str_t *parent)
+    ngx_str_t *parent, uint64_t *scope)
 {
     ngx_str_t                 p;
     ngx_uint_t                depth;
@@ -74,7 +74,7 @@ ngx_http_runs_parent_loops_locked(ngx_http_runs_shctx_t *sh, ngx_str_t *name,
             return 1;
         }
 
-        up = ngx_http_runs_lookup_session_locked(sh, &p);
+        up = ngx_http_runs_lookup_session_locked(sh, &p, scope);
 
         if (up == NULL || up->parent_len == 0) {
             return 0;
@@ -110,7 +110,7 @@ ngx_http_runs_session_rules_locked(ngx_http_runs_shctx_t *sh,
 
         if (parent->data
             && ngx_http_runs_parent_loops_locked(sh, &cr->session_name,
-                                                 parent))
+                                                 parent, cr->scope))
         {
             return NGX_HTTP_RUNS_R_LOOP;
         }
@@ -168,7 +168,8 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
 
     sh = zone->sh;
 
-    sess = ngx_http_runs_lookup_session_locked(sh, &cr->session_name);
+    sess = ngx_http_runs_lookup_session_locked(sh, &cr->session_name,
+                                               cr->scope);
 
     agent = cr->agent_name;
     project = cr->project_dir;
@@ -207,6 +208,11 @@ ngx_http_runs_create_locked(ngx_http_runs_zone_t *zone,
         sess = ngx_http_runs_new_session_locked(zone, &cr->session_name);
         if (sess == NULL) {
             goto full;
+        }
+
+        if (cr->scope) {
+            sess->scope[0] = cr->scope[0];
+            sess->scope[1] = cr->scope[1];
         }
     }
 

@@ -14,12 +14,13 @@
 
 
 static ngx_http_runs_session_t *ngx_http_runs_find_session_locked(
-    ngx_http_runs_shctx_t *sh, uint64_t *sid, ngx_str_t *name);
+    ngx_http_runs_shctx_t *sh, uint64_t *sid, ngx_str_t *name,
+    uint64_t *scope);
 static ngx_int_t ngx_http_runs_ssnap_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess, ngx_pool_t *pool,
     ngx_http_runs_ssnap_t *ss, ngx_uint_t *visited);
 static ngx_int_t ngx_http_runs_sessions_slice_locked(ngx_http_runs_shctx_t *sh,
-    ngx_int_t status, ngx_str_t *agent, ngx_pool_t *pool,
+    ngx_int_t status, ngx_str_t *agent, uint64_t *scope, ngx_pool_t *pool,
     ngx_http_runs_ssnap_t *ss, ngx_uint_t cap, ngx_uint_t *n,
     uint64_t *cursor);
 static ngx_uint_t ngx_http_runs_session_match(ngx_http_runs_session_t *sess,
@@ -44,15 +45,18 @@ ngx_http_runs_session_status(ngx_uint_t run_status)
 
 static ngx_http_runs_session_t *
 ngx_http_runs_find_session_locked(ngx_http_runs_shctx_t *sh, uint64_t *sid,
-    ngx_str_t *name)
+    ngx_str_t *name, uint64_t *scope)
 {
     ngx_http_runs_session_t  *sess;
 
     sess = sid ? ngx_http_runs_lookup_sid_locked(sh, sid)
-               : ngx_http_runs_lookup_session_locked(sh, name);
+               : ngx_http_runs_lookup_session_locked(sh, name, scope);
 
-    /* a session being created (no run yet) is not there yet */
-    if (sess && sess->nruns == 0) {
+    /*
+     * a session being created (no run yet) is not there yet; one of
+     * another scope is not there at all
+     */
+    if (sess && (sess->nruns == 0 || !ngx_http_runs_in_scope(sess, scope))) {
         return NULL;
     }
 
@@ -189,7 +193,8 @@ ngx_http_runs_session_match(ngx_http_runs_session_t *sess, ngx_int_t status,
 
 ngx_uint_t
 ngx_http_runs_store_session(ngx_http_runs_zone_t *zone, uint64_t *sid,
-    ngx_str_t *name, ngx_pool_t *pool, ngx_http_runs_ssnap_t *ss)
+    ngx_str_t *name, uint64_t *scope, ngx_pool_t *pool,
+    ngx_http_runs_ssnap_t *ss)
 {
     ngx_uint_t                found, visited;
     ngx_http_runs_session_t  *sess;
@@ -198,7 +203,7 @@ ngx_http_runs_store_session(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    sess = ngx_http_runs_find_session_locked(zone->sh, sid, name);
+    sess = ngx_http_runs_find_session_locked(zone->sh, sid, name, scope);
 
     if (sess == NULL) {
         found = NGX_HTTP_RUNS_R_NO_SESSION;
@@ -228,7 +233,7 @@ ngx_http_runs_store_session(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
 static ngx_int_t
 ngx_http_runs_sessions_slice_locked(ngx_http_runs_shctx_t *sh,
-    ngx_int_t status, ngx_str_t *agent, ngx_pool_t *pool,
+    ngx_int_t status, ngx_str_t *agent, uint64_t *scope, ngx_pool_t *pool,
     ngx_http_runs_ssnap_t *ss, ngx_uint_t cap, ngx_uint_t *n,
     uint64_t *cursor)
 {
@@ -291,6 +296,7 @@ ngx_http_runs_sessions_slice_locked(ngx_http_runs_shctx_t *sh,
         budget--;
 
         if (sess->nruns == 0
+            || !ngx_http_runs_in_scope(sess, scope)
             || !ngx_http_runs_session_match(sess, status, agent))
         {
             continue;
@@ -320,7 +326,7 @@ ngx_http_runs_sessions_slice_locked(ngx_http_runs_shctx_t *sh,
 
 ngx_uint_t
 ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
-    ngx_str_t *agent, ngx_uint_t limit, ngx_pool_t *pool,
+    ngx_str_t *agent, uint64_t *scope, ngx_uint_t limit, ngx_pool_t *pool,
     ngx_http_runs_ssnap_t **ss, ngx_uint_t *n)
 {
     uint64_t    cursor;
@@ -342,7 +348,8 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
         ngx_shmtx_lock(&zone->shpool->mutex);
 
         rc = ngx_http_runs_sessions_slice_locked(zone->sh, status, agent,
-                                                 pool, *ss, cap, n, &cursor);
+                                                 scope, pool, *ss, cap, n,
+                                                 &cursor);
 
         ngx_http_runs_slice_unlock(&zone->shpool->mutex, rc);
 
@@ -360,19 +367,20 @@ ngx_http_runs_store_sessions(ngx_http_runs_zone_t *zone, ngx_int_t status,
 
 ngx_uint_t
 ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone, uint64_t *sid,
-    ngx_pool_t *pool, ngx_http_runs_snap_t **snaps, ngx_uint_t *n)
+    uint64_t *scope, ngx_pool_t *pool, ngx_http_runs_snap_t **snaps,
+    ngx_uint_t *n)
 {
     uint64_t                  cursor;
     ngx_uint_t                cap;
-    ngx_str_t                 none;
     ngx_http_runs_run_t      *last;
+    ngx_http_runs_query_t     qy;
     ngx_http_runs_session_t  *sess;
 
     *n = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
+    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL, scope);
 
     if (sess == NULL) {
         ngx_shmtx_unlock(&zone->shpool->mutex);
@@ -391,10 +399,13 @@ ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone, uint64_t *sid,
         return NGX_HTTP_RUNS_R_NO_MEMORY;
     }
 
-    ngx_str_null(&none);
+    ngx_str_null(&qy.name);
+    qy.sid = sid;
+    qy.status = -1;
+    qy.scope = NULL;        /* the session was found in the caller's */
 
-    return ngx_http_runs_list_slices(zone, &none, sid, -1, pool, *snaps, cap,
-                                     n, &cursor);
+    return ngx_http_runs_list_slices(zone, &qy, pool, *snaps, cap, n,
+                                     &cursor);
 }
 
 
@@ -402,7 +413,7 @@ ngx_http_runs_store_session_runs(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
 ngx_uint_t
 ngx_http_runs_store_session_result(ngx_http_runs_zone_t *zone, uint64_t *sid,
-    ngx_pool_t *pool, ngx_http_runs_snap_t *snap)
+    uint64_t *scope, ngx_pool_t *pool, ngx_http_runs_snap_t *snap)
 {
     ngx_uint_t                found;
     ngx_queue_t              *q;
@@ -413,7 +424,7 @@ ngx_http_runs_store_session_result(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
+    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL, scope);
 
     if (sess == NULL) {
         found = NGX_HTTP_RUNS_R_NO_SESSION;
@@ -452,7 +463,8 @@ done:
 
 ngx_uint_t
 ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone, uint64_t *sid,
-    ngx_pool_t *pool, ngx_array_t *stopped, ngx_array_t *cancelled)
+    uint64_t *scope, ngx_pool_t *pool, ngx_array_t *stopped,
+    ngx_array_t *cancelled)
 {
     u_char                   *id;
     ngx_uint_t                found, before;
@@ -465,7 +477,7 @@ ngx_http_runs_store_session_stop(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
     ngx_http_runs_lock(zone, &af);
 
-    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
+    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL, scope);
 
     if (sess == NULL) {
         found = NGX_HTTP_RUNS_R_NO_SESSION;
@@ -521,7 +533,7 @@ done:
 
 ngx_uint_t
 ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
-    ngx_uint_t *nruns)
+    uint64_t *scope, ngx_uint_t *nruns)
 {
     int64_t                   now;
     ngx_uint_t                found;
@@ -534,7 +546,7 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
 
     ngx_http_runs_lock(zone, &af);
 
-    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL);
+    sess = ngx_http_runs_find_session_locked(zone->sh, sid, NULL, scope);
 
     if (sess == NULL) {
         found = NGX_HTTP_RUNS_R_NO_SESSION;

@@ -143,6 +143,8 @@ struct ngx_http_runs_session_s {
                                                parent_session_name, then
                                                the host of its first run:
                                                own allocation or NULL */
+    uint64_t                    scope[2];   /* its runs_scope's keyed
+                                               hash; 0, 0: none */
     uint32_t                    hash;       /* keyed hash of the name */
     uint32_t                    nruns;
     uint32_t                    nblocking;  /* runs not failed/stopped */
@@ -347,6 +349,15 @@ struct ngx_http_runs_shctx_s {
 };
 
 
+/* what a run listing looks for (ngx_http_runs_store_list.c) */
+typedef struct {
+    ngx_str_t                   name;       /* a session's; data NULL */
+    uint64_t                   *sid;        /* ... or its id; NULL */
+    ngx_int_t                   status;     /* -1: any */
+    uint64_t                   *scope;      /* NULL: every scope */
+} ngx_http_runs_query_t;
+
+
 /*
  * What a critical section leaves for after the lock: the doorbells to
  * ring and the log lines to write.  Every change fills one; the one
@@ -431,6 +442,8 @@ int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
 uint64_t ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n);
 void ngx_http_runs_token_hash(ngx_http_runs_shctx_t *sh, u_char *token,
     uint64_t *hash);
+ngx_uint_t ngx_http_runs_in_scope(ngx_http_runs_session_t *sess,
+    uint64_t *scope);
 uint64_t ngx_http_runs_session_sid1(ngx_http_runs_shctx_t *sh, uint64_t seq);
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
@@ -440,7 +453,7 @@ ngx_uint_t ngx_http_runs_runner_call_locked(ngx_http_runs_shctx_t *sh,
     uint64_t lid, uint64_t rid, ngx_http_runs_launcher_t **lr,
     ngx_http_runs_run_t **run);
 ngx_http_runs_session_t *ngx_http_runs_lookup_session_locked(
-    ngx_http_runs_shctx_t *sh, ngx_str_t *name);
+    ngx_http_runs_shctx_t *sh, ngx_str_t *name, uint64_t *scope);
 ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid);
 ngx_http_runs_session_t *ngx_http_runs_lookup_session_seq_locked(
@@ -548,9 +561,8 @@ void ngx_http_runs_callback_locked(ngx_http_runs_zone_t *zone,
 /* ngx_http_runs_store_list.c */
 void ngx_http_runs_slice_unlock(ngx_shmtx_t *mtx, ngx_int_t rc);
 ngx_uint_t ngx_http_runs_list_slices(ngx_http_runs_zone_t *zone,
-    ngx_str_t *name, uint64_t *sid, ngx_int_t status, ngx_pool_t *pool,
-    ngx_http_runs_snap_t *snaps, ngx_uint_t cap, ngx_uint_t *n,
-    uint64_t *cursor);
+    ngx_http_runs_query_t *qy, ngx_pool_t *pool, ngx_http_runs_snap_t *snaps,
+    ngx_uint_t cap, ngx_uint_t *n, uint64_t *cursor);
 
 /* ngx_http_runs_store_launchers.c: the claim */
 ngx_int_t ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
