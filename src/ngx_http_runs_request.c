@@ -18,7 +18,7 @@ static ngx_http_runs_route_t *ngx_http_runs_route(ngx_http_request_t *r,
 static ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 static void ngx_http_runs_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_runs_scope(ngx_http_request_t *r,
+static ngx_int_t ngx_http_runs_confine(ngx_http_request_t *r,
     ngx_http_runs_loc_conf_t *rlcf, ngx_http_runs_ctx_t *ctx);
 static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
@@ -111,28 +111,9 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
 
-    /* clients are confined to a scope; runners see every one */
-    rc = NGX_OK;
-
-    if (rlcf->scope
-        && (rlcf->routes == ngx_http_runs_client_routes
-            || rlcf->routes == ngx_http_runs_sessions_routes))
-    {
-        rc = ngx_http_runs_scope(r, rlcf, ctx);
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
+    rc = ngx_http_runs_confine(r, rlcf, ctx);
     if (rc != NGX_OK) {
-        if (ngx_http_discard_request_body(r) != NGX_OK) {
-            r->keepalive = 0;
-        }
-
-        return ngx_http_runs_send_detail(r, NGX_HTTP_FORBIDDEN,
-                   "No scope for this client: runs_scope is empty (or "
-                   "longer than %d bytes) here", NGX_HTTP_RUNS_SCOPE_MAX);
+        return rc;
     }
 
     if (!rt->body) {
@@ -162,23 +143,37 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 
 
 /*
- * runs_scope: the client is confined to the sessions of its scope value
- * (docs/SECURITY.md); NGX_DECLINED: the value is empty or too long, and
- * the request is refused (403)
+ * runs_scope: the clients of the client and sessions APIs are confined to
+ * the sessions of their scope value (docs/SECURITY.md); runners see every
+ * scope.  NGX_OK, or the request's answer: 403 when the value is empty or
+ * too long.
  */
 
 static ngx_int_t
-ngx_http_runs_scope(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
+ngx_http_runs_confine(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
     ngx_http_runs_ctx_t *ctx)
 {
     ngx_str_t  v;
 
+    if (rlcf->scope == NULL
+        || (rlcf->routes != ngx_http_runs_client_routes
+            && rlcf->routes != ngx_http_runs_sessions_routes))
+    {
+        return NGX_OK;
+    }
+
     if (ngx_http_complex_value(r, rlcf->scope, &v) != NGX_OK) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (v.len == 0 || v.len > NGX_HTTP_RUNS_SCOPE_MAX) {
-        return NGX_DECLINED;
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            r->keepalive = 0;
+        }
+
+        return ngx_http_runs_send_detail(r, NGX_HTTP_FORBIDDEN,
+                   "No scope for this client: runs_scope is empty (or "
+                   "longer than %d bytes) here", NGX_HTTP_RUNS_SCOPE_MAX);
     }
 
     ngx_http_runs_store_scope_key(ctx->zone, &v, ctx->scope_key);
