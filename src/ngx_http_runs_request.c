@@ -19,7 +19,7 @@ static ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 static void ngx_http_runs_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_runs_confine(ngx_http_request_t *r,
-    ngx_http_runs_loc_conf_t *rlcf, ngx_http_runs_ctx_t *ctx);
+    ngx_http_runs_loc_conf_t *rlcf, ngx_http_runs_ctx_t *ctx, ngx_int_t *rc);
 static ngx_int_t ngx_http_runs_read_body(ngx_http_request_t *r,
     ngx_str_t *body);
 
@@ -111,8 +111,7 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 
     ngx_http_set_ctx(r, ctx, ngx_http_runs_module);
 
-    rc = ngx_http_runs_confine(r, rlcf, ctx);
-    if (rc != NGX_OK) {
+    if (ngx_http_runs_confine(r, rlcf, ctx, &rc) != NGX_OK) {
         return rc;
     }
 
@@ -145,13 +144,13 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 /*
  * runs_scope: the clients of the client and sessions APIs are confined to
  * the sessions of their scope value (docs/SECURITY.md); runners see every
- * scope.  NGX_OK, or the request's answer: 403 when the value is empty or
- * too long.
+ * scope.  NGX_OK; else the request has been answered (403 when the value
+ * is empty or too long) and *rc is what to return.
  */
 
 static ngx_int_t
 ngx_http_runs_confine(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
-    ngx_http_runs_ctx_t *ctx)
+    ngx_http_runs_ctx_t *ctx, ngx_int_t *rc)
 {
     ngx_str_t  v;
 
@@ -163,7 +162,8 @@ ngx_http_runs_confine(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
     }
 
     if (ngx_http_complex_value(r, rlcf->scope, &v) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     if (v.len == 0 || v.len > NGX_HTTP_RUNS_SCOPE_MAX) {
@@ -171,9 +171,10 @@ ngx_http_runs_confine(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
             r->keepalive = 0;
         }
 
-        return ngx_http_runs_send_detail(r, NGX_HTTP_FORBIDDEN,
-                   "No scope for this client: runs_scope is empty (or "
-                   "longer than %d bytes) here", NGX_HTTP_RUNS_SCOPE_MAX);
+        *rc = ngx_http_runs_send_detail(r, NGX_HTTP_FORBIDDEN,
+                  "No scope for this client: runs_scope is empty (or "
+                  "longer than %d bytes) here", NGX_HTTP_RUNS_SCOPE_MAX);
+        return NGX_ERROR;
     }
 
     ngx_http_runs_store_scope_key(ctx->zone, &v, ctx->scope_key);
