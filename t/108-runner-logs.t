@@ -65,7 +65,7 @@ sub get_log {
 # the log posts the runner made for run $id (its -v request lines)
 sub posts_of {
     my ($h, $id) = @_;
-    my @p = runner_log($h) =~ m{DEBUG request method=POST url=\S+/launcher/runs/\Q$id\E/log$}mg;
+    my @p = runner_log($h) =~ m{DEBUG request method=POST url=\S+/launcher/runs/\Q$id\E/log(?: auth=bearer)?$}mg;
     return scalar @p;
 }
 

@@ -19,6 +19,7 @@ api_init(struct api *a, struct http *h, const struct log *lg, const char *base_u
     while (len > 0 && base_url[len - 1] == '/') {
         len--;
     }
+    memset(a, 0, sizeof(*a));
     a->http = h;
     a->log = lg;
     a->base = strndup(base_url, len);
@@ -34,22 +35,70 @@ api_free(struct api *a)
 {
     free(a->base);
     a->base = NULL;
+    explicit_bzero(a->creds, sizeof(a->creds));
+}
+
+/* the credentials of a registration, over the oldest kept */
+static void
+api_keep_cred(struct api *a, const char *launcher_id, const char *token)
+{
+    struct api_cred *c = &a->creds[a->next_cred];
+
+    explicit_bzero(c, sizeof(*c));
+    snprintf(c->launcher_id, sizeof(c->launcher_id), "%s", launcher_id);
+    snprintf(c->token, sizeof(c->token), "%s", token ? token : "");
+    a->next_cred = (a->next_cred + 1) % API_CREDS;
+}
+
+/*
+ * the Authorization header of a call as launcher_id, to token_free();
+ * NULL when it has no token (none given, or the registration is too old
+ * to be kept: the coordinator then answers 401 as to a launcher it does
+ * not know).  *failed: out of memory.
+ */
+static char *
+api_auth(struct api *a, const char *launcher_id, bool *failed)
+{
+    unsigned i, k;
+    char    *h;
+
+    *failed = false;
+    if (launcher_id == NULL) {
+        return NULL;
+    }
+    for (i = 1; i <= API_CREDS; i++) {
+        /* the newest first: an id the coordinator handed out again is
+           its latest registration's */
+        k = (a->next_cred + API_CREDS - i) % API_CREDS;
+        if (strcmp(a->creds[k].launcher_id, launcher_id) != 0) {
+            continue;
+        }
+        if (a->creds[k].token[0] == '\0') {
+            return NULL;
+        }
+        h = token_header(a->creds[k].token);
+        *failed = h == NULL;
+        return h;
+    }
+    return NULL;
 }
 
 static struct http_req *
-api_call(struct api *a, const char *method, json_t *body, long timeout_ms,
-         http_done_fn *cb, void *arg, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+api_call(struct api *a, const char *method, const char *launcher_id, json_t *body,
+         long timeout_ms, http_done_fn *cb, void *arg, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
 
-/* method base+path with body (stolen; NULL: none) */
+/* method base+path with body (stolen; NULL: none), as launcher_id (with
+   its token; NULL: as no launcher) */
 static struct http_req *
-api_call(struct api *a, const char *method, json_t *body, long timeout_ms,
-         http_done_fn *cb, void *arg, const char *fmt, ...)
+api_call(struct api *a, const char *method, const char *launcher_id, json_t *body,
+         long timeout_ms, http_done_fn *cb, void *arg, const char *fmt, ...)
 {
     char             path[512];
-    char            *url = NULL, *text = NULL;
+    char            *url = NULL, *text = NULL, *auth = NULL;
     struct http_req *req = NULL;
     va_list          ap;
+    bool             failed;
     int              n;
 
     va_start(ap, fmt);
@@ -71,9 +120,17 @@ api_call(struct api *a, const char *method, json_t *body, long timeout_ms,
             goto done;
         }
     }
-    log_msg(a->log, LOG_DEBUG, NULL, "request method=%s url=%s", method, url);
-    req = http_start(a->http, method, url, text, timeout_ms, cb, arg);
+    auth = api_auth(a, launcher_id, &failed);
+    if (failed) {
+        log_msg(a->log, LOG_ERROR, NULL, "out of memory");
+        goto done;
+    }
+    /* the token is never logged: only whether one goes */
+    log_msg(a->log, LOG_DEBUG, NULL, "request method=%s url=%s%s", method, url,
+            auth != NULL ? " auth=bearer" : "");
+    req = http_start(a->http, method, url, text, auth, timeout_ms, cb, arg);
 done:
+    token_free(auth);
     free(url);
     free(text);
     json_decref(body);
@@ -103,7 +160,7 @@ api_register(struct api *a, const char *hostname, const char *project_dir,
         json_decref(b);
         return NULL;
     }
-    return api_call(a, "POST", b, API_TIMEOUT_MS, cb, arg, "/launcher/register");
+    return api_call(a, "POST", NULL, b, API_TIMEOUT_MS, cb, arg, "/launcher/register");
 }
 
 struct http_req *
@@ -111,7 +168,7 @@ api_poll(struct api *a, const char *launcher_id, int claim, long timeout_ms,
          http_done_fn *cb, void *arg)
 {
     /* claim=0: held for stops and deregistration only */
-    return api_call(a, "GET", NULL, timeout_ms, cb, arg,
+    return api_call(a, "GET", launcher_id, NULL, timeout_ms, cb, arg,
                     "/launcher/runs?launcher_id=%s%s", launcher_id,
                     claim ? "" : "&claim=0");
 }
@@ -131,14 +188,18 @@ api_heartbeat(struct api *a, const char *launcher_id, http_done_fn *cb, void *ar
         log_msg(a->log, LOG_ERROR, NULL, "building a heartbeat failed");
         return NULL;
     }
-    return api_call(a, "POST", b, API_TIMEOUT_MS, cb, arg, "/launcher/heartbeat");
+    return api_call(a, "POST", launcher_id, b, API_TIMEOUT_MS, cb, arg,
+                    "/launcher/heartbeat");
 }
 
 struct http_req *
 api_report(struct api *a, const char *run_id, const char *event, json_t *body,
            http_done_fn *cb, void *arg)
 {
-    return api_call(a, "POST", body, API_TIMEOUT_MS, cb, arg,
+    /* as the launcher the body names: the registration that claimed the run */
+    const char *launcher_id = jsonobj_string(body, "launcher_id");
+
+    return api_call(a, "POST", launcher_id, body, API_TIMEOUT_MS, cb, arg,
                     "/launcher/runs/%s/%s", run_id, event);
 }
 
@@ -158,14 +219,24 @@ api_log(struct api *a, const char *run_id, const char *launcher_id,
         json_decref(b);
         return NULL;
     }
-    return api_call(a, "POST", b, API_TIMEOUT_MS, cb, arg, "/launcher/runs/%s/log", run_id);
+    return api_call(a, "POST", launcher_id, b, API_TIMEOUT_MS, cb, arg,
+                    "/launcher/runs/%s/log", run_id);
 }
 
 struct http_req *
 api_deregister_self(struct api *a, const char *launcher_id, http_done_fn *cb, void *arg)
 {
-    return api_call(a, "DELETE", NULL, API_TIMEOUT_MS, cb, arg,
+    return api_call(a, "DELETE", launcher_id, NULL, API_TIMEOUT_MS, cb, arg,
                     "/launchers/%s?self=true", launcher_id);
+}
+
+void
+api_refused(struct api *a, const char *launcher_id, const char *how,
+            const struct http_response *res)
+{
+    if (a->on_refused != NULL && res->status == 401) {
+        a->on_refused(a->refused_arg, launcher_id, how, res);
+    }
 }
 
 json_t *
@@ -175,10 +246,11 @@ api_decode(const struct http_response *res)
 }
 
 int
-api_parse_registration(const struct http_response *res, struct registration *out)
+api_parse_registration(struct api *a, const struct http_response *res,
+                       struct registration *out)
 {
     json_t     *doc, *v;
-    const char *id;
+    const char *id, *token;
     int         rc = -1;
 
     if (res->status != 200 || (doc = api_decode(res)) == NULL) {
@@ -190,6 +262,20 @@ api_parse_registration(const struct http_response *res, struct registration *out
            != strlen(id))
     {
         goto done;
+    }
+    /* none (or null): a coordinator that takes a launcher id alone */
+    v = json_object_get(doc, "token");
+    token = json_is_string(v) ? json_string_value(v) : NULL;
+    if ((v != NULL && !json_is_null(v) && !json_is_string(v))
+        || (token != NULL && !token_ok(token)))
+    {
+        goto done;
+    }
+    api_keep_cred(a, id, token);
+    out->has_token = token != NULL;
+    if (token != NULL) {
+        /* kept in a->creds only: this copy goes with the answer */
+        explicit_bzero((char *) token, strlen(token));
     }
     snprintf(out->launcher_id, sizeof(out->launcher_id), "%s", id);
     v = json_object_get(doc, "poll_timeout_seconds");
@@ -262,6 +348,12 @@ api_why(const struct http_response *res, char *buf, size_t size)
     if (res->status == 0) {
         snprintf(buf, size, "error=%s",
                  log_quote(q, sizeof(q), res->error ? res->error : "no answer"));
+        return buf;
+    }
+    if (res->status >= 200 && res->status < 300) {
+        /* not what was expected; its body is not shown: a registration's
+           holds the token */
+        snprintf(buf, size, "status=%ld answer=\"not understood\"", res->status);
         return buf;
     }
     doc = api_decode(res);

@@ -9,20 +9,44 @@
 #include "runner/log.h"
 
 #include "common/tags.h"
+#include "common/token.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #define API_TIMEOUT_MS 15000L           /* every request but the poll */
+#define API_CREDS      8                /* the registrations whose tokens are kept */
+
+/*
+ * The credentials of one registration: its launcher id and the token the
+ * coordinator answered with it (none from a coordinator without
+ * runs_launcher_auth, or an older one).  Each call as a launcher carries
+ * the token of the launcher id it names, so that a run claimed under an
+ * earlier registration still reports as that one, as its body says.
+ */
+struct api_cred {
+    char launcher_id[64];               /* "": an empty slot */
+    char token[TOKEN_MAX + 1];          /* "": none */
+};
+
+/* told of a 401 to a call made as launcher_id (how: "report", "log") */
+typedef void api_refused_fn(void *arg, const char *launcher_id, const char *how,
+                            const struct http_response *res);
 
 struct api {
     struct http      *http;
     const struct log *log;
     char             *base;             /* the URL without a trailing '/' */
+    struct api_cred   creds[API_CREDS]; /* the newest registrations */
+    unsigned          next_cred;        /* the slot the next one takes */
+    api_refused_fn   *on_refused;       /* NULL: nobody is told */
+    void             *refused_arg;
 };
 
 struct registration {
     char   launcher_id[64];
+    bool   has_token;                   /* kept by the api, not here */
     double poll_timeout;                /* seconds */
     double heartbeat_interval;          /* seconds */
     size_t result_max;          /* result_max_bytes */
@@ -68,8 +92,17 @@ struct http_req *api_log(struct api *a, const char *run_id, const char *launcher
 struct http_req *api_deregister_self(struct api *a, const char *launcher_id,
                                      http_done_fn *cb, void *arg);
 
-/* 0 and *out filled from a 200 answer, else -1 */
-int api_parse_registration(const struct http_response *res, struct registration *out);
+/* a 401 to a report or log post made as launcher_id: a->on_refused told */
+void api_refused(struct api *a, const char *launcher_id, const char *how,
+                 const struct http_response *res);
+
+/*
+ * 0 and *out filled from a 200 answer, its token (if any) kept in a for
+ * the calls naming its launcher id; else -1: no answer understood, or a
+ * token that cannot go in a header
+ */
+int api_parse_registration(struct api *a, const struct http_response *res,
+                           struct registration *out);
 void api_parse_poll(const struct http_response *res, struct poll_answer *out);
 void api_poll_done(struct poll_answer *pa);
 
@@ -78,7 +111,8 @@ json_t *api_decode(const struct http_response *res);
 
 /*
  * what went wrong, for a log line: the transport error, or the status and
- * the answer's "detail" (or the start of its body)
+ * the answer's "detail" (or the start of its body, never a 2xx body's:
+ * a registration's holds the token)
  */
 const char *api_why(const struct http_response *res, char *buf, size_t size);
 

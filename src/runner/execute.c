@@ -154,7 +154,7 @@ static bool
 exec_spawn(struct runner *r, struct run *run)
 {
     struct child_spec spec;
-    struct child_env  env[5];
+    struct child_env  env[6];
     char              err[1024], q[600];
 
     env[0].name = "AGENT_SESSION_NAME";
@@ -167,6 +167,10 @@ exec_spawn(struct runner *r, struct run *run)
     env[3].value = r->cfg.url;
     env[4].name = "AGENT_AGENTS_DIR";
     env[4].value = r->cfg.agents_dir;
+    /* runsctl's runner credentials, should the runner's own environment
+       hold some: not the agent's to act as a runner with */
+    env[5].name = "RUNS_LAUNCHER_TOKEN";
+    env[5].value = NULL;
     run->log = logs_open(&r->logs, run->run_id, run->launcher_id);
     memset(&spec, 0, sizeof(spec));
     spec.path = r->cfg.executor;

@@ -10,6 +10,7 @@
 #include "runner/http.h"
 
 #include "common/buf.h"
+#include "common/token.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 struct http_req {
     CURL            *easy;
     char            *body_out;          /* what is sent */
+    struct curl_slist *headers;         /* its own, with credentials: NULL */
     struct buf       body_in;           /* what is received */
     http_done_fn    *cb;
     void            *arg;
@@ -44,10 +46,21 @@ http_unlink(struct http *h, struct http_req *r)
 static void
 http_req_free(struct http_req *r)
 {
+    struct curl_slist *l;
+
     if (r->easy != NULL) {
         curl_easy_cleanup(r->easy);
     }
+    /* one of them holds a token: wiped, not just freed */
+    for (l = r->headers; l != NULL; l = l->next) {
+        explicit_bzero(l->data, strlen(l->data));
+    }
+    curl_slist_free_all(r->headers);
     free(r->body_out);
+    if (r->body_in.data != NULL) {
+        /* a registration's answer holds a token */
+        explicit_bzero(r->body_in.data, r->body_in.len);
+    }
     buf_free(&r->body_in);
     free(r);
 }
@@ -298,9 +311,30 @@ http_free(struct http *h)
     h->headers = NULL;
 }
 
+/* the shared headers and auth, for one request; false when out of memory */
+static bool
+http_own_headers(struct http *h, struct http_req *r, const char *auth)
+{
+    struct curl_slist *l, *n;
+
+    for (l = h->headers; l != NULL; l = l->next) {
+        n = curl_slist_append(r->headers, l->data);
+        if (n == NULL) {
+            return false;
+        }
+        r->headers = n;
+    }
+    n = curl_slist_append(r->headers, auth);
+    if (n == NULL) {
+        return false;
+    }
+    r->headers = n;
+    return true;
+}
+
 struct http_req *
 http_start(struct http *h, const char *method, const char *url, const char *body,
-           long timeout_ms, http_done_fn *cb, void *arg)
+           const char *auth, long timeout_ms, http_done_fn *cb, void *arg)
 {
     struct http_req *r;
     CURLMcode        mrc;
@@ -323,6 +357,11 @@ http_start(struct http *h, const char *method, const char *url, const char *body
             return NULL;
         }
     }
+    if (auth != NULL && !http_own_headers(h, r, auth)) {
+        log_msg(h->log, LOG_ERROR, NULL, "out of memory");
+        http_req_free(r);
+        return NULL;
+    }
     e = r->easy = curl_easy_init();
     if (e == NULL) {
         log_msg(h->log, LOG_ERROR, NULL, "curl_easy_init failed");
@@ -332,7 +371,8 @@ http_start(struct http *h, const char *method, const char *url, const char *body
     ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_PRIVATE, (char *) r) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK
-         && curl_easy_setopt(e, CURLOPT_HTTPHEADER, h->headers) == CURLE_OK
+         && curl_easy_setopt(e, CURLOPT_HTTPHEADER,
+                             r->headers ? r->headers : h->headers) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_USERAGENT, "agent-runner/1.0") == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, buf_curl_write) == CURLE_OK
          && curl_easy_setopt(e, CURLOPT_WRITEDATA, &r->body_in) == CURLE_OK

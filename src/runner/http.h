@@ -40,11 +40,13 @@ int http_init(struct http *h, struct loop *lp, const struct log *lg);
 void http_free(struct http *h);
 
 /*
- * starts method url with body (JSON text, or NULL for none), limited to
- * timeout_ms; NULL on failure (logged).
+ * starts method url with body (JSON text, or NULL for none) and one more
+ * header, auth (a whole header line, or NULL for none: never logged, and
+ * wiped once the request ends), limited to timeout_ms; NULL on failure
+ * (logged).
  */
 struct http_req *http_start(struct http *h, const char *method, const char *url,
-                            const char *body, long timeout_ms,
+                            const char *body, const char *auth, long timeout_ms,
                             http_done_fn *cb, void *arg);
 /* ends a request without calling its callback */
 void http_cancel(struct http *h, struct http_req *req);

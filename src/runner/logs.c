@@ -351,8 +351,10 @@ log_on_posted(void *arg, const struct http_response *res)
                 " bytes=%zu %s retry_in=%.1fs", rl->offset, rl->req_len,
                 api_why(res, why, sizeof(why)), (double) delay / 1000);
     } else {
-        /* not this launcher's run (any more), or it ended, or a bug */
+        /* not this launcher's run (any more), or it ended, or a bug; a
+           401: the runner may have to register again */
         log_close(rl, api_why(res, why, sizeof(why)));
+        api_refused(ls->api, rl->launcher_id, "log", res);
     }
     json_decref(doc);
     if (!log_check_done(rl)) {

@@ -12,6 +12,8 @@
 
 #include "runner/reports.h"
 
+#include "common/jsonobj.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -206,6 +208,8 @@ reports_done(void *arg, const struct http_response *res)
         backoff_reset(&q->backoff);
         log_msg(q->log, LOG_WARN, rp->run_id, "report refused, dropped event=%s %s",
                 rp->event, api_why(res, why, sizeof(why)));
+        /* a 401: the runner may have to register again */
+        api_refused(q->api, jsonobj_string(rp->body, "launcher_id"), "report", res);
         reports_remove(q, rp, REPORT_REFUSED, res);
     }
     reports_send(q);

@@ -87,7 +87,7 @@ runner_on_registered(void *arg, const struct http_response *res)
     char                why[512], q[512];
 
     r->reg_req = NULL;
-    if (api_parse_registration(res, &reg) == 0) {
+    if (api_parse_registration(&r->api, res, &reg) == 0) {
         snprintf(r->launcher_id, sizeof(r->launcher_id), "%s", reg.launcher_id);
         r->registered = true;
         r->ever_registered = true;
@@ -96,12 +96,14 @@ runner_on_registered(void *arg, const struct http_response *res)
         r->coord_poll_timeout = reg.poll_timeout;
         r->coord_heartbeat = reg.heartbeat_interval;
         r->coord_result_max = reg.result_max;
+        /* auth: whether the coordinator gave a token, never the token */
         log_msg(&r->log, LOG_INFO, NULL,
                 "registered launcher_id=%s url=%s executor=%s poll_limit=%gs "
-                "heartbeat_interval=%gs max_concurrent=%u",
+                "heartbeat_interval=%gs max_concurrent=%u auth=%s",
                 r->launcher_id, r->cfg.url, log_quote(q, sizeof(q), r->cfg.executor),
                 r->cfg.poll_timeout > 0 ? r->cfg.poll_timeout : reg.poll_timeout + 10,
-                runner_hb_interval(r), r->cfg.max_concurrent);
+                runner_hb_interval(r), r->cfg.max_concurrent,
+                reg.has_token ? "bearer" : "none");
         loop_timer_arm(&r->loop, &r->hb_timer, secs_ms(runner_hb_interval(r)));
         runner_poll(r);
         return;
@@ -135,15 +137,22 @@ runner_register(struct runner *r)
     }
 }
 
-/* the coordinator does not know us (any more): 401 to a poll or heartbeat */
+/*
+ * the coordinator does not know us (any more), or does not take our token:
+ * 401 to a call made as the launcher of registration gen
+ */
 static void
-runner_forgotten(struct runner *r, unsigned gen, const char *how)
+runner_forgotten(struct runner *r, unsigned gen, const char *how,
+                 const struct http_response *res)
 {
+    char why[512];
+
     if (gen != r->generation || !r->registered) {
         return;                         /* about an earlier registration */
     }
     log_msg(&r->log, LOG_WARN, NULL, "the coordinator does not know this launcher "
-            "launcher_id=%s seen_in=%s%s", r->launcher_id, how,
+            "launcher_id=%s seen_in=%s %s%s", r->launcher_id, how,
+            api_why(res, why, sizeof(why)),
             r->phase == PHASE_ACTIVE ? " action=register_again" : "");
     r->registered = false;
     runner_cancel(r, &r->poll_req);
@@ -162,6 +171,22 @@ runner_forgotten(struct runner *r, unsigned gen, const char *how)
     }
 }
 
+/*
+ * 401 to a report or a log post made as launcher_id: when that is this
+ * registration, the coordinator has forgotten it too (a run claimed under
+ * an earlier one is left as it is: its report is dropped)
+ */
+static void
+runner_on_refused(void *arg, const char *launcher_id, const char *how,
+                  const struct http_response *res)
+{
+    struct runner *r = arg;
+
+    if (launcher_id != NULL && strcmp(launcher_id, r->launcher_id) == 0) {
+        runner_forgotten(r, r->generation, how, res);
+    }
+}
+
 /* ---------------------------------------------------------------- */
 /* heartbeats */
 
@@ -175,7 +200,7 @@ runner_on_heartbeat(void *arg, const struct http_response *res)
     if (res->status == 200) {
         log_msg(&r->log, LOG_DEBUG, NULL, "heartbeat launcher_id=%s", r->launcher_id);
     } else if (res->status == 401) {
-        runner_forgotten(r, r->hb_gen, "heartbeat");
+        runner_forgotten(r, r->hb_gen, "heartbeat", res);
     } else {
         log_msg(&r->log, LOG_WARN, NULL, "heartbeat failed %s", api_why(res, why, sizeof(why)));
     }
@@ -242,7 +267,7 @@ runner_on_poll(void *arg, const struct http_response *res)
         return;
     case POLL_FORGOTTEN:
         api_poll_done(&pa);
-        runner_forgotten(r, r->poll_gen, "poll");
+        runner_forgotten(r, r->poll_gen, "poll", res);
         return;
     case POLL_RETRY:
         api_poll_done(&pa);
@@ -439,6 +464,8 @@ runner_init(struct runner *r)
         loop_free(&r->loop);
         return -1;
     }
+    r->api.on_refused = runner_on_refused;
+    r->api.refused_arg = r;
     reports_init(&r->reports, &r->api, &r->loop, &r->log, r->cfg.max_concurrent,
                  runner_on_reports_idle, r);
     logs_init(&r->logs, &r->api, &r->loop, &r->log, &r->reports, r->cfg.max_concurrent,
