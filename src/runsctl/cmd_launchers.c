@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/jsonobj.h"
+#include "common/token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,11 +166,48 @@ const struct command cmd_launchers = {
 
 /* ---------------------------------------------------------------- */
 
-enum { O_SELF, O_DEREG_N };
+/* where --self finds the runner's token when --token is not given */
+#define TOKEN_ENV "RUNS_LAUNCHER_TOKEN"
+
+enum { O_SELF, O_TOKEN, O_DEREG_N };
 
 static const struct opt_spec deregister_opts[O_DEREG_N] = {
     [O_SELF] = { "self", 0 },
+    [O_TOKEN] = { "token", 1 },
 };
+
+/*
+ * --self acts as the runner: its token (--token, else $RUNS_LAUNCHER_TOKEN)
+ * goes as "Authorization: Bearer"; none: the coordinator's refusal, if it
+ * wants one, is reported as any other.  The token is never printed.
+ */
+static int
+deregister_token(struct ctl *ctl, const struct args *a)
+{
+    const char *token = a->given[O_TOKEN] ? a->value[O_TOKEN] : NULL;
+    const char *from = "--token";
+
+    if (token != NULL && !a->given[O_SELF]) {
+        return ctl_usage_error("deregister", "--token goes with --self (an "
+                               "external deregistration takes none)");
+    }
+    if (!a->given[O_SELF]) {
+        return RC_OK;
+    }
+    if (token == NULL) {
+        token = getenv(TOKEN_ENV);
+        from = "$" TOKEN_ENV;
+        if (token == NULL || token[0] == '\0') {
+            return RC_OK;
+        }
+    }
+    if (!token_ok(token)) {
+        return ctl_usage_error("deregister", "%s is not a runner token (the "
+                               "\"token\" its registration answered, "
+                               "rtk_...)", from);
+    }
+    return http_client_bearer(ctl->http, token);
+}
 
 static int
 run_deregister(struct ctl *ctl, const struct args *a)
@@ -181,6 +219,9 @@ run_deregister(struct ctl *ctl, const struct args *a)
     int                   rc;
 
     rc = api_check_id("deregister", "launcher id", a->pos[0]);
+    if (rc == RC_OK) {
+        rc = deregister_token(ctl, a);
+    }
     if (rc != RC_OK) {
         return rc;
     }
@@ -222,26 +263,33 @@ run_deregister(struct ctl *ctl, const struct args *a)
 
 const struct command cmd_deregister = {
     .name = "deregister",
-    .synopsis = "deregister LAUNCHER_ID [--self]",
+    .synopsis = "deregister LAUNCHER_ID [--self [--token TOKEN]]",
     .summary = "remove a runner from the coordinator",
     .help =
-        "Usage: runsctl deregister LAUNCHER_ID [--self]\n"
+        "Usage: runsctl deregister LAUNCHER_ID [--self [--token TOKEN]]\n"
         "\n"
         "Deregister a runner.  By default the removal is external: the\n"
         "runner is marked, its next (or held) poll answers\n"
         "{\"deregistered\": true} and it is then removed, so a live runner\n"
         "exits cleanly.  --self removes it at once (DELETE ?self=true, what\n"
         "a runner does for itself): its claimed runs go back to the queue\n"
-        "and its running ones fail.  Prints \"LAUNCHER_ID deregistering\n"
+        "and its running ones fail.  A coordinator with runs_launcher_auth\n"
+        "on (the default) takes --self only with the runner's token, the\n"
+        "\"token\" its registration answered, sent as \"Authorization:\n"
+        "Bearer TOKEN\"; without it the coordinator's refusal is the error\n"
+        "(HTTP 401, exit status 1).  Prints \"LAUNCHER_ID deregistering\n"
         "(message)\" or \"LAUNCHER_ID deregistered (message)\", or with\n"
         "--json the server's answer.\n"
         "\n"
         "Options:\n"
-        "  --self   remove now, as the runner itself would\n"
+        "  --self          remove now, as the runner itself would\n"
+        "  --token TOKEN   with --self: the runner's token (default:\n"
+        "                  $RUNS_LAUNCHER_TOKEN; prefer it: a command line\n"
+        "                  is visible to every user of the host)\n"
         "\n"
         "Examples:\n"
         "  runsctl deregister lnch_0a1b2c3d4e5f\n"
-        "  runsctl deregister lnch_0a1b2c3d4e5f --self\n",
+        "  RUNS_LAUNCHER_TOKEN=rtk_... runsctl deregister lnch_0a1b2c3d4e5f --self\n",
     .opts = deregister_opts,
     .nopts = O_DEREG_N,
     .min_pos = 1,

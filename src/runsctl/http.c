@@ -7,6 +7,7 @@
 #include "runsctl/runsctl.h"
 
 #include "common/buf.h"
+#include "common/token.h"
 
 #include <curl/curl.h>
 
@@ -92,9 +93,29 @@ http_client_free(struct http_client *c)
     if (c->curl != NULL) {
         curl_easy_cleanup(c->curl);
     }
+    /* one of them may hold a token */
+    for (struct curl_slist *l = c->headers; l != NULL; l = l->next) {
+        explicit_bzero(l->data, strlen(l->data));
+    }
     curl_slist_free_all(c->headers);
     free(c->base);
     free(c);
+}
+
+int
+http_client_bearer(struct http_client *c, const char *token)
+{
+    struct curl_slist *l;
+    char              *h = token_header(token);
+
+    l = h != NULL ? curl_slist_append(c->headers, h) : NULL;
+    token_free(h);                      /* curl keeps its own copy */
+    if (l == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    c->headers = l;
+    return RC_OK;
 }
 
 void

@@ -20,7 +20,13 @@ struct http_response {
    returns RC_OK, or RC_USAGE / RC_FAIL with the reason on stderr */
 int http_client_new(const char *base_url, struct http_client **out);
 
+/* wipes the credentials it was given, then frees c */
 void http_client_free(struct http_client *c);
+
+/* every later request of c carries "Authorization: Bearer TOKEN" (a
+   runner's, see common/token.h; checked by the caller); RC_OK, or RC_FAIL
+   (reported) when out of memory */
+int http_client_bearer(struct http_client *c, const char *token);
 
 /* "METHOD base_url+path"; path must already be escaped (http_escape).
    body: NULL for none, else body_len bytes of JSON.  timeout_ms bounds the
