@@ -101,7 +101,8 @@ runner_flow 'every run completes exactly once while workers are killed and nginx
         $step++;
         for (1 .. 2) {
             my $c = eval { Runs::Conn->new } or next;
-            $c->send_raw("GET /launcher/runs?launcher_id=$lossy HTTP/1.1\r\nHost: x\r\n\r\n",
+            $c->send_raw("GET /launcher/runs?launcher_id=$lossy HTTP/1.1\r\nHost: x\r\n"
+                         . "Authorization: Bearer " . Runs::token_of($lossy) . "\r\n\r\n",
                          'GET');
             $c->close;
             $vanished++;

@@ -302,28 +302,34 @@ runner_flow 'a repeated completed report makes no second callback', 10, sub {
 
     my ($p) = create_run(session_name => 'cb-p6', prompt => 'The busy parent sleep=5');
     ok wait_status($p, 'running', 10), 'the parent runs';
-    my $r = runsctl(['--json', 'start', 'cb-k6', 'The child answers', '--parent', 'cb-p6']);
-    my $k = wait_terminal(($r->{json} || {})->{run_id} // 'run_000000000000', 20) || {};
+    # the child goes to a launcher of the test's own, which can send its
+    # report again with its token (a runner's token is its own): it
+    # demands a tag the runner does not offer
+    my $lid = register_launcher(hostname => 'by-hand', tags => ['by-hand']);
+    my $r = runsctl(['--json', 'start', 'cb-k6', 'The child answers', '--parent', 'cb-p6',
+                     '--tag', 'by-hand']);
+    my $kid = ($r->{json} || {})->{run_id} // 'run_000000000000';
+    my $answer = "The child answers\n";
+    my $got = ($lid && claim($lid)) || {};
+    my @first = (launcher_event($kid, 'started', { launcher_id => $lid }),
+                 launcher_event($kid, 'completed', { launcher_id => $lid, result => $answer }));
     my $cbs = wait_callbacks('cb-p6', 1, 10) || [];
-    ok +($k->{status} // '') eq 'completed' && @$cbs == 1 && $cbs->[0]{status} eq 'pending',
-       'the child completed; the parent\'s callback is pending' or diag explain [$k, $cbs];
+    ok +($got->{run_id} // '') eq $kid && !grep({ $_->{status} != 200 } @first)
+       && @$cbs == 1 && $cbs->[0]{status} eq 'pending',
+       'the child completed; the parent\'s callback is pending' or diag explain [$got, \@first, $cbs];
 
-    # the runner's report again, as after a lost answer; then another text
-    my $kid = $k->{run_id} // 'run_000000000000';
-    my $r1 = launcher_event($kid, 'completed',
-                            { launcher_id => $k->{launcher_id}, result => $k->{result} });
-    my $r2 = launcher_event($kid, 'completed',
-                            { launcher_id => $k->{launcher_id}, result => 'another text' });
+    # its report again, as after a lost answer; then another text
+    my $r1 = launcher_event($kid, 'completed', { launcher_id => $lid, result => $answer });
+    my $r2 = launcher_event($kid, 'completed', { launcher_id => $lid, result => 'another text' });
     ok $r1->{status} == 200 && $r2->{status} == 200, 'the repeated reports: 200'
         or diag explain [$r1, $r2];
-    my $want = block('cb-k6', $kid, 'completed', "The child answers\n");
+    my $want = block('cb-k6', $kid, 'completed', $answer);
     my $c = $cbs->[0] ? get_run($cbs->[0]{run_id}) : {};
     is $c->{prompt}, $want, 'the pending callback still holds one report';
     $c = wait_terminal($c->{run_id} // 'run_000000000000', 30) || {};
     is $c->{status}, 'completed', 'the callback ran';
 
-    my $r3 = launcher_event($kid, 'completed',
-                            { launcher_id => $k->{launcher_id}, result => $k->{result} });
+    my $r3 = launcher_event($kid, 'completed', { launcher_id => $lid, result => $answer });
     sleep 1;
     my $all = runs_of('cb-p6');
     ok $r3->{status} == 200 && @$all == 2, 'a repeat after the callback ran: no new callback'
