@@ -19,11 +19,16 @@ package RunsRunner;
 # start_proxy() puts a small HTTP proxy between a runner and the
 # coordinator: it logs when each request arrives and when its answer is
 # in hand, and can hold chosen requests and answer them 503, for flows
-# about the order and concurrency of what the runner sends.
+# about the order and concurrency of what the runner sends.  It also
+# notes the runner token each request carries and each registration
+# answers (as digests: proxy_auth), and can take the token out of
+# registration answers or out of chosen requests, for flows about the
+# runner's credentials.
 
 use strict;
 use warnings;
 
+use Digest::MD5 ();
 use File::Spec ();
 use File::Basename ();
 use File::Temp ();
@@ -40,7 +45,7 @@ our @EXPORT = qw(
     start_runner runner_alive runner_wait runner_signal runner_stop
     runner_log runner_out runner_pids runner_launcher
     wait_terminal wait_status launcher_info coordinator_url
-    restart_nginx start_proxy proxy_events
+    restart_nginx start_proxy proxy_events proxy_auth token_digest
 );
 
 my @RUNNERS;
@@ -312,11 +317,17 @@ sub restart_nginx {
 }
 
 # start_proxy(rules => [{ match => qr{PATH}, fail => N, hold => SECONDS,
-# delay => SECONDS }]) -> handle with {url}.  Forwards every request to the
-# coordinator, one connection per request ("Connection: close" both ways).
-# The first N requests whose path matches a rule are held for its hold
-# and answered 503 without reaching the coordinator; the others that match
-# wait its delay, then go on.  proxy_events() reads its log.
+# delay => SECONDS }], strip_token => 1) -> handle with {url}.  Forwards
+# every request to the coordinator, one connection per request
+# ("Connection: close" both ways).  The first N requests whose path
+# matches a rule are held for its hold and answered 503 without reaching
+# the coordinator; the others that match wait its delay, then go on.  A
+# rule { match => qr{PATH}, auth => 'drop' | 'wrong', times => N } instead
+# takes the Authorization header out of the first N requests that match
+# (all of them without times), or puts another launcher's well-formed
+# token in its place, and lets them go on.  strip_token: registration
+# answers reach the runner without their "token".  proxy_events() reads
+# its log, proxy_auth() its notes of tokens.
 sub start_proxy {
     my (%o) = @_;
     my $tmp = File::Temp->newdir('proxy-XXXXXX', TMPDIR => 1);
@@ -327,7 +338,7 @@ sub start_proxy {
     my $pid = fork;
     die "fork: $!\n" if !defined $pid;
     if ($pid == 0) {
-        eval { _proxy_serve($l, $o{rules} || [], "$tmp"); };
+        eval { _proxy_serve($l, $o{rules} || [], "$tmp", \%o); };
         print STDERR "proxy: $@" if $@;
         POSIX::_exit(0);
     }
@@ -344,8 +355,21 @@ sub proxy_events {
     return [sort { $a->[0] <=> $b->[0] } @e];
 }
 
+# [ [method, path, bearer, token], ... ] in arrival order: bearer is the
+# token_digest() of the token the request carried to the coordinator
+# (after the proxy's rules), '-' for none; token that of the token a
+# registration's answer held ('-' for none; undef for other requests)
+sub proxy_auth {
+    my ($h) = @_;
+    return [ map { my @f = split / /; [@f[1 .. 4]] }
+             sort grep { /\S/ } split /\n/, _slurp("$h->{tmp}/auth") ];
+}
+
+# a token as the proxy notes it: a digest, not the secret
+sub token_digest { substr(Digest::MD5::md5_hex($_[0]), 0, 12) }
+
 sub _proxy_serve {
-    my ($l, $rules, $dir) = @_;
+    my ($l, $rules, $dir, $o) = @_;
     setpgrp(0, 0);                  # cleanup() kills the group
     local $SIG{CHLD} = 'IGNORE';    # connections reap themselves
     while (1) {
@@ -353,7 +377,7 @@ sub _proxy_serve {
         my $pid = fork;
         if (defined $pid && $pid == 0) {
             close $l;
-            eval { _proxy_one($c, $rules, $dir); };
+            eval { _proxy_one($c, $rules, $dir, $o); };
             print STDERR "proxy: $@" if $@;
             POSIX::_exit(0);
         }
@@ -389,21 +413,65 @@ sub _proxy_read_request {
 # Counted across the connections' processes with a file per turn.
 sub _proxy_fails {
     my ($dir, $i, $rule) = @_;
-    for my $k (1 .. ($rule->{fail} // 0)) {
+    return _proxy_turn($dir, $i, $rule->{fail} // 0);
+}
+
+# one of the first $n turns of rule $i?
+sub _proxy_turn {
+    my ($dir, $i, $n) = @_;
+    for my $k (1 .. $n) {
         return 1 if sysopen my $f, "$dir/rule$i-$k",
                             Fcntl::O_CREAT() | Fcntl::O_EXCL() | Fcntl::O_WRONLY();
     }
     return 0;
 }
 
+# a rule's auth: the request's Authorization header taken out, or
+# another token put in its place
+sub _proxy_auth_rule {
+    my ($dir, $i, $rule, $head) = @_;
+    return $head if defined $rule->{times} && !_proxy_turn($dir, $i, $rule->{times});
+    $head =~ s/\r\nAuthorization:[^\r\n]*//gi;
+    $head .= "\r\nAuthorization: Bearer rtk_" . ('0' x 32) if $rule->{auth} eq 'wrong';
+    return $head;
+}
+
+# the notes of proxy_auth(); strip_token: a registration's answer
+# without its token
+sub _proxy_auth_note {
+    my ($dir, $o, $method, $path, $head, $res) = @_;
+    my ($bearer) = $head =~ /\r\nAuthorization:\s*Bearer\s+(\S+)/i;
+    my @f = (sprintf('%.6f', time), $method, $path,
+             defined $bearer ? token_digest($bearer) : '-');
+    if ($path =~ m{/launcher/register$}) {
+        my ($rh, $rb) = split /\r\n\r\n/, $res, 2;
+        my ($token) = ($rb // '') =~ /"token"\s*:\s*"([^"]*)"/;
+        push @f, defined $token ? token_digest($token) : '-';
+        if ($o->{strip_token} && defined $token) {
+            die "proxy: a chunked registration answer\n" if $rh =~ /^Transfer-Encoding:/mi;
+            $rb =~ s/"token"\s*:\s*"[^"]*"\s*,?//;
+            $rh =~ s/^Content-Length:\s*\d+/'Content-Length: ' . length $rb/mie;
+            $res = "$rh\r\n\r\n$rb";
+        }
+    }
+    open my $out, '>>', "$dir/auth" or die "proxy auth log: $!\n";
+    syswrite $out, "@f\n";
+    close $out;
+    return $res;
+}
+
 sub _proxy_one {
-    my ($c, $rules, $dir) = @_;
+    my ($c, $rules, $dir, $o) = @_;
     my ($head, $body) = _proxy_read_request($c) or return;
     my ($method, $path) = $head =~ /^(\S+) (\S+)/;
     _proxy_log($dir, 'in', $method, $path);
     for my $i (0 .. $#$rules) {
         my $rule = $rules->[$i];
         next if $path !~ $rule->{match};
+        if ($rule->{auth}) {
+            $head = _proxy_auth_rule($dir, $i, $rule, $head);
+            next;
+        }
         if (!_proxy_fails($dir, $i, $rule)) {
             sleep $rule->{delay} if $rule->{delay};
             last;
@@ -424,6 +492,7 @@ sub _proxy_one {
     1 while sysread $u, $res, 65536, length $res;
     close $u;
     my ($st) = $res =~ m{^HTTP/1\.\d (\d+)};
+    $res = _proxy_auth_note($dir, $o, $method, $path, $head, $res);
     # logged before the runner can have it: what it sends next comes later
     _proxy_log($dir, 'out', $method, $path, $st // 0);
     print {$c} $res;
