@@ -2,7 +2,9 @@
 # subcommand's output (tables, key: value, --json) and exit status, the
 # server's errors on stderr, an unreachable server, start --wait and wait
 # with the run's life driven from here as a fake runner, wait --timeout,
-# prompts from stdin.
+# prompts from stdin, deregister --self with the runner's token (--token,
+# RUNS_LAUNCHER_TOKEN: its own, another's, none, one that cannot be; a
+# location with runs_launcher_auth off).
 #
 # The binary is $TEST_RUNS_BIN/runsctl (build.sh: build/asan, the
 # ASan/UBSan build); every flow fails if runsctl printed a sanitizer report.
@@ -285,11 +287,78 @@ flow 'stop, launchers and deregister', 12, sub {
     my $poll = poll_once($l1, 5);
     ok $poll->{json} && $poll->{json}{deregistered}, 'its next poll answers deregistered';
 
-    $r = runsctl(['deregister', '--self', $l2, '--json']);
+    $r = runsctl(['deregister', '--self', $l2, '--json', '--token', Runs::token_of($l2)]);
     ok $r->{rc} == 0 && ($r->{json} || {})->{initiated_by} eq 'self',
-       'deregister --self --json: removed by "self"';
+       'deregister --self --json (with its token): removed by "self"';
     no_sanitizer_reports();
 };
+
+flow 'deregister --self: the runner\'s token, from --token or RUNS_LAUNCHER_TOKEN', 16, sub {
+    my $r = runsctl(['deregister', '--help']);
+    ok $r->{rc} == 0 && $r->{out} =~ /^  --token TOKEN /m && $r->{out} =~ /\$RUNS_LAUNCHER_TOKEN/,
+       'deregister --help: --token and RUNS_LAUNCHER_TOKEN' or diag $r->{out};
+
+    my ($la, $lb, $lc, $ld) = map { scalar register_launcher(hostname => "tok-$_") } 1 .. 4;
+    my ($ta, $tb) = map { Runs::token_of($_) } $la, $lb;
+    my $path = "/launchers/$la?self=true";
+    my ($st, $required) = do { local $Runs::NO_TOKEN = 1; server_detail('DELETE', $path) };
+    my $wrong = Runs::req('DELETE', $path, undef, { Authorization => "Bearer $tb" });
+    my $not_its = ($wrong->{json} || {})->{detail} // '';
+    ok $st == 401 && $required =~ /^Launcher token required/ && $wrong->{status} == 401
+       && $not_its =~ /^Launcher token is not this launcher's/,
+       'the coordinator wants the token (runs_launcher_auth on)' or diag "$required / $not_its";
+
+    $r = runsctl(['deregister', '--self', $la], env => { RUNS_LAUNCHER_TOKEN => undef });
+    ok $r->{rc} == 1 && $r->{err} eq "runsctl: $required (HTTP 401)\n" && $r->{out} eq '',
+       'no token: the coordinator\'s 401 detail, exit 1' or diag explain $r;
+    $r = runsctl(['deregister', '--self', $la], env => { RUNS_LAUNCHER_TOKEN => '' });
+    ok $r->{rc} == 1 && $r->{err} eq "runsctl: $required (HTTP 401)\n",
+       'an empty RUNS_LAUNCHER_TOKEN is none' or diag explain $r;
+    $r = runsctl(['deregister', '--self', $la, '--token', $tb]);
+    ok $r->{rc} == 1 && $r->{err} eq "runsctl: $not_its (HTTP 401)\n" && $r->{out} eq '',
+       'another launcher\'s token (--token): "not this launcher\'s", exit 1' or diag explain $r;
+    $r = runsctl(['deregister', '--self', $la, '--json'], env => { RUNS_LAUNCHER_TOKEN => $tb });
+    ok $r->{rc} == 1 && $r->{err} eq "runsctl: $not_its (HTTP 401)\n" && $r->{out} eq '',
+       'the same from RUNS_LAUNCHER_TOKEN, nothing on stdout with --json' or diag explain $r;
+
+    $r = runsctl(['deregister', '--self', $la, '--token', 'rtk_ not-secret-xyz']);
+    ok $r->{rc} == 2 && $r->{err} =~ /^runsctl: .*--token is not a runner token/
+       && $r->{err} !~ /not-secret-xyz/ && $r->{out} eq '',
+       'a --token that cannot be one: usage error, the value not shown' or diag explain $r;
+    $r = runsctl(['deregister', '--self', $la], env => { RUNS_LAUNCHER_TOKEN => "rtk_x\r\nX-Evil: 1" });
+    ok $r->{rc} == 2 && $r->{err} =~ /\$RUNS_LAUNCHER_TOKEN is not a runner token/
+       && $r->{err} !~ /Evil/,
+       'nor from RUNS_LAUNCHER_TOKEN (no header smuggled in)' or diag explain $r;
+    $r = runsctl(['deregister', $la, '--token', $ta]);
+    ok $r->{rc} == 2 && $r->{err} =~ /--token goes with --self/,
+       '--token without --self: usage error' or diag explain $r;
+    my $l = launcher_info_of($la);
+    ok $l && !$l->{deregistering}, 'none of that touched the launcher';
+
+    $r = runsctl(['deregister', '--self', $la, '--token', $ta], env => { RUNS_LAUNCHER_TOKEN => $tb });
+    ok $r->{rc} == 0 && $r->{out} eq "$la deregistered (Launcher deregistered)\n" && $r->{err} eq '',
+       'its own token (--token wins over RUNS_LAUNCHER_TOKEN): deregistered' or diag explain $r;
+    ok !launcher_info_of($la), 'it is gone';
+    $r = runsctl(['deregister', '--self', $lb, '--json'], env => { RUNS_LAUNCHER_TOKEN => $tb });
+    ok $r->{rc} == 0 && ($r->{json} || {})->{initiated_by} eq 'self' && !launcher_info_of($lb),
+       'its own token from RUNS_LAUNCHER_TOKEN: deregistered' or diag explain $r;
+    $r = runsctl(['deregister', $lc], env => { RUNS_LAUNCHER_TOKEN => 'not a token' });
+    ok $r->{rc} == 0 && $r->{out} =~ /^\Q$lc\E deregistering /,
+       'an external deregistration takes no token (RUNS_LAUNCHER_TOKEN not read)' or diag explain $r;
+    $r = runsctl(['deregister', '--self', $ld], url => runsctl_url() . '/open',
+                 env => { RUNS_LAUNCHER_TOKEN => undef });
+    ok $r->{rc} == 0 && $r->{out} eq "$ld deregistered (Launcher deregistered)\n",
+       'runs_launcher_auth off: --self without a token' or diag explain $r;
+    no_sanitizer_reports();
+};
+
+# GET /launchers entry of $lid, or undef
+sub launcher_info_of {
+    my ($lid) = @_;
+    my ($l) = grep { $_->{launcher_id} eq $lid }
+              @{ (Runs::req('GET', '/launchers')->{json} || {})->{launchers} || [] };
+    return $l;
+}
 
 flow 'start --wait and wait, with the run driven by a fake runner', 24, sub {
     # start --wait: returns when the runner reports completed
@@ -619,6 +688,23 @@ __DATA__
 --- http_config
     runs_zone runs 4m;
     runs_poll_timeout 1s;
+--- no_error_log
+[alert]
+[emerg]
+[crit]
+
+
+
+=== TEST 9: deregister --self: the runner's token, from --token or RUNS_LAUNCHER_TOKEN
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 2s;
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /launchers { runs_launchers_api runs; }
+    location /sessions { runs_sessions_api runs; }
+    location /open/launchers { runs_launchers_api runs; runs_launcher_auth off; }
 --- no_error_log
 [alert]
 [emerg]
