@@ -41,7 +41,7 @@ sub start_as {
 
 sub ids { join ' ', sort map { $_->{run_id} } @{ $_[0] } }
 
-flow 'two tenants share one coordinator without seeing each other', 26, sub {
+flow 'two tenants share one coordinator without seeing each other', 27, sub {
     my ($a1) = start_as('alice', 'fix');
     my ($b1, $br) = start_as('bob', 'fix');
     ok $a1 && $b1, 'alice and bob each start a session named "fix": 201, 201 (names are per scope)';
@@ -91,6 +91,8 @@ flow 'two tenants share one coordinator without seeing each other', 26, sub {
        'runs_scope $http_x_tenant without the header: 403';
     is ids(req('GET', '/tenant/runs', undef, { 'X-Tenant' => 'bob' })->{json}{runs} // []), $b1,
        'with X-Tenant: bob, bob\'s runs: a scope is its value, wherever it comes from';
+    is req('GET', '/tenant/runs', undef, { 'X-Tenant' => 'b' x 1025 })->{status}, 403,
+       'a scope value over 1024 bytes: 403';
 };
 
 flow 'a child\'s callback goes to its parent in the same scope', 3, sub {
