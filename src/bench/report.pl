@@ -48,7 +48,7 @@ my $F = $res{figures};
 my $nproc = $one{machine}{nproc} || 1;
 
 # ---------------------------------------------------------- throughput
-for my $tag (qw(ceiling_get ceiling_post ceiling_get_big get_run list_runs post_runs get_run_done post_runs_done post_runs_strict post_runs_relaxed)) {
+for my $tag (qw(ceiling_get ceiling_post ceiling_get_big get_run list_runs post_runs post_runs_pattern get_run_done post_runs_done post_runs_strict post_runs_relaxed)) {
     my @r = @{ $reps{$tag} || [] };
     next unless @r;
     my @rps = map { $_->{wrk}{requests} / ($_->{wrk}{duration_us} / 1e6) } @r;
@@ -144,6 +144,8 @@ if ($F->{get_run_done} && $F->{get_run_done}{ceiling} && $F->{ceiling_get}{rps_m
                             100 * $F->{get_run_done}{ratio_to_plain_get_ceiling});
 }
 $rows[-1][1] .= $done_what->() if $F->{get_run_done} && $F->{get_run_done}{ceiling};
+tput_row('`POST /runs` with `runs_name_pattern` (PCRE2, every session name matched)', 'post_runs_pattern', 'post_runs',
+         '≥ 90 % of POST /runs without it', 0.90);
 tput_row('`POST /runs` into a zone holding 10k finished runs (4 KB result, 16 KB log)', 'post_runs_done', 'ceiling_post',
          '≥ 50 % of POST ceiling', 0.50);
 if ($F->{post_runs_done} && $F->{post_runs_done}{ceiling}) {
