@@ -244,6 +244,13 @@ runner_flow 'tags: --tag and AGENT_TAGS at every registration; a bad tag is a us
         [1, ['gpu', 'linux']], 'registered again, with its tags';
 
     # refused before anything is sent: exit status 2, the reason on stderr
+    # (counted once the other three have registered again too)
+    Runs::wait_for(15, sub {
+        !grep {
+            my @ids = runner_log($_) =~ /INFO registered launcher_id=(lnch_[0-9a-f]+)/g;
+            !(@ids > 1 && launcher_info($ids[-1]));
+        } $env, $both, $none;
+    });
     my $before = scalar @{ Runs::req('GET', '/launchers')->{json}{launchers} || [] };
     my @bad = (
         [['--tag', '-gpu'], {}, qr/^agent-runner: --tag: '-gpu' is not a tag name \(1-60 characters matching \^\[A-Za-z0-9\]\[A-Za-z0-9_\.-\]\*\$\)$/m],
