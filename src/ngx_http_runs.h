@@ -302,6 +302,8 @@ ngx_int_t ngx_http_runs_send_no_run(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
 
 /* ngx_http_runs_runner.c */
+ngx_int_t ngx_http_runs_register(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
 ngx_int_t ngx_http_runs_heartbeat(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
 ngx_int_t ngx_http_runs_launcher_body(ngx_http_request_t *r, ngx_str_t *body,

@@ -8,8 +8,7 @@
 #include "ngx_http_runs.h"
 
 
-static ngx_int_t ngx_http_runs_register(ngx_http_request_t *r,
-    ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+
 static ngx_int_t ngx_http_runs_poll(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
 static ngx_int_t ngx_http_runs_send_poll(ngx_http_request_t *r,
@@ -53,7 +52,7 @@ ngx_http_runs_held_kind_t  ngx_http_runs_held_poll = {
 };
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_str_t *body)
 {
@@ -122,7 +121,7 @@ ngx_http_runs_register(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (ngx_http_runs_store_register(zone, &host, &dir, &exec, &agents, &tags,
-                                     raw, id)
+                                     raw, ctx->scope, id)
         != NGX_HTTP_RUNS_R_DONE)
     {
         return ngx_http_runs_send_refused(r, zone, NGX_HTTP_RUNS_REFUSED_FULL);

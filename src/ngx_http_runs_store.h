@@ -478,7 +478,8 @@ ngx_uint_t ngx_http_runs_store_list(ngx_http_runs_zone_t *zone,
 /* ngx_http_runs_store_launchers.c: launchers, claims, the sweep */
 ngx_uint_t ngx_http_runs_store_register(ngx_http_runs_zone_t *zone,
     ngx_str_t *hostname, ngx_str_t *project_dir, ngx_str_t *executor_type,
-    ngx_str_t *agents, ngx_str_t *tags, u_char *token, u_char *id);
+    ngx_str_t *agents, ngx_str_t *tags, u_char *token, uint64_t *scope,
+    u_char *id);
 ngx_uint_t ngx_http_runs_store_launcher_auth(ngx_http_runs_zone_t *zone,
     uint64_t id, u_char *token, ngx_uint_t given);
 ngx_uint_t ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone,

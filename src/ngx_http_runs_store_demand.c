@@ -87,7 +87,7 @@ ngx_http_runs_run_key(ngx_http_runs_run_t *run, u_char *buf,
     len[2] = (uint16_t) d.tags.len;
     len[3] = (uint16_t) d.project_dir.len;
     len[4] = (uint16_t) d.executor_type.len;
-    len[5] = 0;
+    len[5] = run->session->scope[0] ? sizeof(run->session->scope) : 0;
 
     p = ngx_cpymem(buf, len, NGX_HTTP_RUNS_KEY_HEAD);
     p = ngx_http_runs_key_put(p, &agent);
@@ -95,6 +95,11 @@ ngx_http_runs_run_key(ngx_http_runs_run_t *run, u_char *buf,
     p = ngx_http_runs_key_put(p, &d.tags);
     p = ngx_http_runs_key_put(p, &d.project_dir);
     p = ngx_http_runs_key_put(p, &d.executor_type);
+
+    if (len[5]) {
+        /* a runner confined to a scope takes only its runs */
+        p = ngx_cpymem(p, run->session->scope, len[5]);
+    }
 
     return p - buf;
 }
@@ -142,7 +147,7 @@ ngx_http_runs_key_parts(u_char *key, ngx_http_runs_kparts_t *kp)
     p = key + NGX_HTTP_RUNS_KEY_HEAD;
     v = &kp->agent;
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 6; i++) {
         v[i].len = len[i];
         v[i].data = p;
         p += len[i];
@@ -157,6 +162,14 @@ ngx_http_runs_offers(ngx_http_runs_launcher_t *lr, ngx_http_runs_kparts_t *kp)
 {
     u_char     *p;
     ngx_str_t   name;
+
+    /* a runner of a scope takes the runs of that scope only */
+    if (lr->scope[0]
+        && (kp->scope.len != sizeof(lr->scope)
+            || ngx_memcmp(kp->scope.data, lr->scope, sizeof(lr->scope)) != 0))
+    {
+        return 0;
+    }
 
     if (kp->host.len
         && (kp->host.len != lr->hostname.len

@@ -25,8 +25,9 @@
 #define NGX_HTTP_RUNS_JF_NOAFFINITY 0x0200    /* format 2: a run's */
 #define NGX_HTTP_RUNS_JF_TOKEN      0x0400    /* format 2: a launcher's
                                                  token hash follows */
-#define NGX_HTTP_RUNS_JF_SCOPE      0x0800    /* format 2: a session's
-                                                 scope key follows */
+#define NGX_HTTP_RUNS_JF_SCOPE      0x0800    /* format 2: a session's or
+                                                 a launcher's scope key
+                                                 follows */
 #define NGX_HTTP_RUNS_JF_NULL       0x1000    /* ... string i is null:
                                                  0x1000 << i */
 

@@ -406,7 +406,8 @@ ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
             return NGX_HTTP_RUNS_J_RECORD + NGX_HTTP_RUNS_J_LAUNCHER_BODY
                    + lr->hostname.len + lr->project_dir.len
                    + lr->executor_type.len + lr->agents.len
-                   + lr->tags.len + sizeof(lr->token);
+                   + lr->tags.len + sizeof(lr->token)
+                   + sizeof(lr->scope);
         }
 
         break;
@@ -541,13 +542,14 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
     tlen = (uint32_t) lr->tags.len;
 
     if (p + NGX_HTTP_RUNS_J_LAUNCHER_BODY + len[0] + len[1] + len[2] + len[3]
-        + tlen + sizeof(lr->token) > end)
+        + tlen + sizeof(lr->token) + sizeof(lr->scope) > end)
     {
         return NULL;
     }
 
     flags = (lr->deregister ? NGX_HTTP_RUNS_JF_DEREGISTER : 0)
             | (lr->has_token ? NGX_HTTP_RUNS_JF_TOKEN : 0)
+            | (lr->scope[0] ? NGX_HTTP_RUNS_JF_SCOPE : 0)
             | (lr->hostname.data ? 0 : NGX_HTTP_RUNS_JF_NULL)
             | (lr->project_dir.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 1)
             | (lr->executor_type.data ? 0 : NGX_HTTP_RUNS_JF_NULL << 2)
@@ -570,8 +572,10 @@ ngx_http_runs_j_launcher(u_char *p, u_char *end, ngx_http_runs_launcher_t *lr)
     p = len[3] ? ngx_cpymem(p, lr->agents.data, len[3]) : p;
     p = tlen ? ngx_cpymem(p, lr->tags.data, tlen) : p;
 
-    /* the token's keyed hash, never the token */
-    return lr->has_token ? ngx_cpymem(p, lr->token, sizeof(lr->token)) : p;
+    /* the token's keyed hash, never the token; the scope's */
+    p = lr->has_token ? ngx_cpymem(p, lr->token, sizeof(lr->token)) : p;
+
+    return lr->scope[0] ? ngx_cpymem(p, lr->scope, sizeof(lr->scope)) : p;
 }
 
 

@@ -29,7 +29,7 @@ static u_char  ngx_http_runs_overdue_buf[2 * NGX_HTTP_RUNS_KEY_MAX];
 static ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
     ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
     ngx_str_t *executor_type, ngx_str_t *agents, ngx_str_t *tags,
-    u_char *token);
+    u_char *token, uint64_t *scope);
 static void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_after_t *af);
@@ -49,7 +49,7 @@ static void ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
 static ngx_http_runs_launcher_t *
 ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
-    ngx_str_t *tags, u_char *token)
+    ngx_str_t *tags, u_char *token, uint64_t *scope)
 {
     u_char                    *p;
     size_t                     size;
@@ -88,6 +88,11 @@ ngx_http_runs_register_locked(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
 
     ngx_http_runs_token_hash(sh, token, lr->token);
     lr->has_token = 1;
+
+    if (scope) {
+        lr->scope[0] = scope[0];
+        lr->scope[1] = scope[1];
+    }
 
     ngx_http_runs_link_launcher_locked(sh, lr);
 
@@ -520,7 +525,7 @@ ngx_http_runs_store_maintain(ngx_http_runs_zone_t *zone,
 ngx_uint_t
 ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_str_t *project_dir, ngx_str_t *executor_type, ngx_str_t *agents,
-    ngx_str_t *tags, u_char *token, u_char *id)
+    ngx_str_t *tags, u_char *token, uint64_t *scope, u_char *id)
 {
     ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
@@ -528,7 +533,8 @@ ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     ngx_http_runs_lock(zone, &af);
 
     lr = ngx_http_runs_register_locked(zone, hostname, project_dir,
-                                       executor_type, agents, tags, token);
+                                       executor_type, agents, tags, token,
+                                       scope);
     if (lr) {
         ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
         ngx_http_runs_mark_launcher(&af, lr);

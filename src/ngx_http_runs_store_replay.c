@@ -378,7 +378,8 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 
         need = (uint64_t) NGX_HTTP_RUNS_J_LAUNCHER_BODY + u32[0] + u32[1]
                + u32[2] + u32[3] + tlen
-               + ((u16 & NGX_HTTP_RUNS_JF_TOKEN) ? 2 * sizeof(uint64_t) : 0);
+               + ((u16 & NGX_HTTP_RUNS_JF_TOKEN) ? 2 * sizeof(uint64_t) : 0)
+               + ((u16 & NGX_HTTP_RUNS_JF_SCOPE) ? 2 * sizeof(uint64_t) : 0);
 
         /* a null string has no bytes */
         for (i = 0; i < 4; i++) {
@@ -1197,11 +1198,17 @@ ngx_http_runs_j_restore_launcher(ngx_http_runs_replay_t *rp, u_char *body,
     p = ngx_http_runs_copy_str(p, &lr->agents, &s[3]);
     (void) ngx_http_runs_copy_str(p, &lr->tags, &s[4]);
 
+    p = body + NGX_HTTP_RUNS_J_LAUNCHER_BODY + len[0] + len[1] + len[2]
+        + len[3] + len[4];
+
     if (flags & NGX_HTTP_RUNS_JF_TOKEN) {
-        ngx_memcpy(lr->token, body + NGX_HTTP_RUNS_J_LAUNCHER_BODY + len[0]
-                              + len[1] + len[2] + len[3] + len[4],
-                   sizeof(lr->token));
+        ngx_memcpy(lr->token, p, sizeof(lr->token));
         lr->has_token = 1;
+        p += sizeof(lr->token);
+    }
+
+    if (flags & NGX_HTTP_RUNS_JF_SCOPE) {
+        ngx_memcpy(lr->scope, p, sizeof(lr->scope));
     }
 
     lr->node.key = key;

@@ -518,8 +518,12 @@ ngx_http_runs_overdue_locked(ngx_http_runs_shctx_t *sh, int64_t now,
     {
         c = ngx_queue_data(q, ngx_http_runs_rclass_t, link);
 
-        /* a run that demands nothing waits for any runner, however long */
+        /*
+         * a run that demands nothing (but its session's scope) waits for
+         * any runner, however long
+         */
         if (c->nready == 0 || c->noffer || c == sh->any
+            || c->sn.str.len == NGX_HTTP_RUNS_KEY_HEAD + c->parts.scope.len
             || now - c->unoffered < (int64_t) timeout)
         {
             continue;

@@ -175,6 +175,10 @@ struct ngx_http_runs_launcher_s {
     ngx_str_t                   agents;     /* names, comma-separated */
     ngx_str_t                   tags;       /* sorted, comma-separated */
     uint64_t                    token[2];   /* its token's keyed hash */
+    uint64_t                    scope[2];   /* registered in a location
+                                               with runs_scope: it takes
+                                               only that scope's runs;
+                                               0, 0: every scope */
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
     unsigned                    deregister:1;
     unsigned                    has_token:1;    /* none: restored from a
@@ -212,7 +216,8 @@ struct ngx_http_runs_waiter_s {
 #define NGX_HTTP_RUNS_KEY_HEAD  12
 #define NGX_HTTP_RUNS_KEY_MAX                                                \
     (NGX_HTTP_RUNS_KEY_HEAD + NGX_HTTP_RUNS_NAME_MAX + 4 * 4096              \
-     + NGX_HTTP_RUNS_TAGS_MAX * (NGX_HTTP_RUNS_NAME_MAX + 1))
+     + NGX_HTTP_RUNS_TAGS_MAX * (NGX_HTTP_RUNS_NAME_MAX + 1)                 \
+     + 2 * sizeof(uint64_t))
 
 typedef struct {
     ngx_str_t                   agent;
@@ -220,6 +225,8 @@ typedef struct {
     ngx_str_t                   tags;
     ngx_str_t                   project_dir;
     ngx_str_t                   executor_type;
+    ngx_str_t                   scope;      /* its session's scope key
+                                               (16 bytes), or empty */
 } ngx_http_runs_kparts_t;
 
 struct ngx_http_runs_rgroup_s {

@@ -118,6 +118,25 @@ flow 'a child\'s callback goes to its parent in the same scope', 3, sub {
        'alice\'s "lead" does not';
 };
 
+flow 'a runner that registers in a location with runs_scope takes that scope\'s runs only', 6, sub {
+    my ($a1) = start_as('alice', 'one');
+    my ($b1) = start_as('bob', 'two');
+    my (undef, $reg) = (undef, req('POST', '/tenant/launcher/register', { hostname => 'ra' }, { 'X-Tenant' => 'alice' }));
+    my $ra = $reg->{json}{launcher_id};
+    Runs::remember_token($reg);
+    ok $ra, 'a runner registers where runs_scope is alice';
+    is req('POST', '/tenant/launcher/register', { hostname => 'x' })->{status}, 403,
+       'where the scope is empty, registration is refused: 403';
+    my $c = claim($ra);
+    is $c && $c->{run_id}, $a1, 'alice\'s runner takes alice\'s run';
+    my $r = poll_once($ra, 3);
+    ok $r->{status} == 204 || !($r->{json} && $r->{json}{run}), 'and not bob\'s';
+    my $any = register_launcher(hostname => 'shared');
+    $c = claim($any);
+    is $c && $c->{run_id}, $b1, 'a runner of no scope takes bob\'s';
+    is get_run($b1)->{waiting_for}, undef, '(which waited for nothing)';
+};
+
 flow 'scopes survive a restart from the journal', 4, sub {
     my ($a1) = start_as('alice', 'kept');
     my ($b1) = start_as('bob', 'kept');
@@ -173,7 +192,24 @@ bob:{PLAIN}pw
 
 
 
-=== TEST 3: scopes survive a restart from the journal
+=== TEST 3: a runner that registers in a location with runs_scope takes that scope's runs only
+--- http_config
+    runs_zone runs 4m;
+    runs_poll_timeout 1s;
+--- config
+    location /admin/runs { runs_api runs; }
+    location /runs { runs_api runs; auth_basic "runs"; auth_basic_user_file ../html/htpasswd; runs_scope $remote_user; }
+    location /tenant/launcher { runs_launcher_api runs; runs_scope $http_x_tenant; }
+    location /launcher { runs_launcher_api runs; }
+    location /launchers { runs_launchers_api runs; }
+--- user_files
+>>> htpasswd
+alice:{PLAIN}pw
+bob:{PLAIN}pw
+
+
+
+=== TEST 4: scopes survive a restart from the journal
 --- http_config
     runs_zone runs 4m;
     runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal;
