@@ -84,6 +84,16 @@ http_client_new(const char *base_url, struct http_client **out)
     return RC_OK;
 }
 
+/* one of the headers may hold a token: wiped, then freed */
+static void
+headers_free(struct curl_slist *headers)
+{
+    for (struct curl_slist *l = headers; l != NULL; l = l->next) {
+        explicit_bzero(l->data, strlen(l->data));
+    }
+    curl_slist_free_all(headers);
+}
+
 void
 http_client_free(struct http_client *c)
 {
@@ -93,13 +103,39 @@ http_client_free(struct http_client *c)
     if (c->curl != NULL) {
         curl_easy_cleanup(c->curl);
     }
-    /* one of them may hold a token */
-    for (struct curl_slist *l = c->headers; l != NULL; l = l->next) {
-        explicit_bzero(l->data, strlen(l->data));
-    }
-    curl_slist_free_all(c->headers);
+    headers_free(c->headers);
     free(c->base);
     free(c);
+}
+
+int
+http_client_accept(struct http_client *c, const char *accept)
+{
+    struct curl_slist *list = NULL, *l;
+    char              *line;
+
+    if (asprintf(&line, "Accept: %s", accept) < 0) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    l = curl_slist_append(NULL, line);
+    free(line);
+    for (struct curl_slist *h = c->headers; l != NULL && h != NULL;
+         h = h->next)
+    {
+        list = l;
+        if (strncasecmp(h->data, "Accept:", 7) != 0) {
+            l = curl_slist_append(list, h->data);
+        }
+    }
+    if (l == NULL) {
+        headers_free(list);
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    headers_free(c->headers);
+    c->headers = l;
+    return RC_OK;
 }
 
 int

@@ -28,6 +28,11 @@ void http_client_free(struct http_client *c);
    (reported) when out of memory */
 int http_client_bearer(struct http_client *c, const char *token);
 
+/* every later request of c carries "Accept: accept" instead of
+   "Accept: application/json"; RC_OK, or RC_FAIL (reported) when out of
+   memory */
+int http_client_accept(struct http_client *c, const char *accept);
+
 /* "METHOD base_url+path"; path must already be escaped (http_escape).
    body: NULL for none, else body_len bytes of JSON.  timeout_ms bounds the
    whole exchange.  Returns RC_OK when a response arrived, whatever its
