@@ -20,7 +20,7 @@
 static const struct command *const commands[] = {
     &cmd_start, &cmd_resume, &cmd_get, &cmd_list, &cmd_stop, &cmd_wait,
     &cmd_result, &cmd_logs, &cmd_sessions, &cmd_session,
-    &cmd_delete_session, &cmd_launchers, &cmd_deregister,
+    &cmd_delete_session, &cmd_launchers, &cmd_deregister, &cmd_status,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -37,7 +37,8 @@ static const char global_help[] =
     "Exit status:\n"
     "  0  success (wait, start --wait, logs -f: the run completed)\n"
     "  1  the server refused the request (its detail is on stderr), or the\n"
-    "     run ended failed or stopped, or a local I/O error\n"
+    "     run ended failed or stopped, or a local I/O error; status: the\n"
+    "     metrics cannot be read\n"
     "  2  usage error: bad command line or input\n"
     "  3  the server cannot be reached, or its answer is not JSON\n"
     "  4  wait --timeout expired before the run ended\n"

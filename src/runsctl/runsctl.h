@@ -100,6 +100,9 @@ extern const struct command cmd_delete_session;
 extern const struct command cmd_launchers;
 extern const struct command cmd_deregister;
 
+/* cmd_status.c */
+extern const struct command cmd_status;
+
 /* main.c: "runsctl: <message>" on stderr */
 void ctl_error(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
