@@ -321,6 +321,8 @@ http {
         location /launcher  { runs_launcher_api runs; client_body_buffer_size 32k; }
         location /launchers { runs_launchers_api runs; }
         location /sessions  { runs_sessions_api runs; }
+        # the figures "runsctl status" shows (docs/METRICS.md)
+        location = /metrics { runs_metrics runs; }
     }
 }
 EOF
