@@ -166,9 +166,9 @@ ngx_http_runs_metrics_totals(ngx_http_runs_out_t *o, ngx_str_t *z,
                           "demand within runs_demand_timeout.", m->overdue);
     ngx_http_runs_metric1(o, z, "runs_evicted_total", "counter",
                           "Finished runs given up before runs_retention "
-                          "to make room->", m->evicted);
+                          "to make room.", m->evicted);
     ngx_http_runs_metric1(o, z, "runs_logs_evicted_total", "counter",
-                          "Logs of finished runs given up to make room->",
+                          "Logs of finished runs given up to make room.",
                           m->logs_evicted);
     ngx_http_runs_metric1(o, z, "runs_claims_expired_total", "counter",
                           "Claims not confirmed within runs_claim_timeout, "
@@ -177,7 +177,7 @@ ngx_http_runs_metrics_totals(ngx_http_runs_out_t *o, ngx_str_t *z,
                           "Callback runs made for a parent session.",
                           m->callbacks);
     ngx_http_runs_metric1(o, z, "runs_callbacks_refused_total", "counter",
-                          "Callbacks not made for want of room->",
+                          "Callbacks not made for want of room.",
                           m->callbacks_refused);
 }
 

@@ -54,8 +54,10 @@ sub chunked {
 sub send_chunked {
     my ($path, $body, $max) = @_;
     my $c = Runs::Conn->new;
+    my $auth = Runs::token_header($path, $body, {});
     my $req = "POST $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
               . "Content-Type: application/json\r\n"
+              . (defined $auth ? "Authorization: $auth\r\n" : '')
               . "Transfer-Encoding: chunked\r\n\r\n" . chunked($body, $max);
     my $res = eval { $c->send_raw($req, 'POST'); $c->read(20) }
               || { status => 0, error => $@ };
@@ -227,6 +229,7 @@ flow 'pipelined requests', 7, sub {
                  . "\r\n\r\n$b1"
                  . "GET /runs?session_name=pipe-1 HTTP/1.1\r\nHost: x\r\n\r\n"
                  . "POST /launcher/heartbeat HTTP/1.1\r\nHost: x\r\n"
+                 . "Authorization: Bearer " . (Runs::token_of($lid) // '') . "\r\n"
                  . "Transfer-Encoding: chunked\r\n\r\n" . chunked($b2, 5)
                  . "HEAD /launchers HTTP/1.1\r\nHost: x\r\n\r\n", 'POST');
     my @res;

@@ -26,7 +26,8 @@ my $BOUND = 2 + 1.5;
 sub poll_and_vanish {
     my ($lid) = @_;
     my $c = Runs::Conn->new;
-    $c->send_raw("GET /launcher/runs?launcher_id=$lid HTTP/1.1\r\nHost: x\r\n\r\n", 'GET');
+    my $auth = "Authorization: Bearer " . (Runs::token_of($lid) // '') . "\r\n";
+    $c->send_raw("GET /launcher/runs?launcher_id=$lid HTTP/1.1\r\nHost: x\r\n$auth\r\n", 'GET');
     $c->close;
 }
 

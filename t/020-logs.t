@@ -149,6 +149,7 @@ flow 'hostile log bodies', 14, sub {
     my $body = Runs::jenc({ launcher_id => $lid, offset => 0, data => 'c' x 5000 });
     my $c = Runs::Conn->new;
     my $raw = "POST $u HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            . "Authorization: Bearer " . (Runs::token_of($lid) // '') . "\r\n"
             . "Transfer-Encoding: chunked\r\n\r\n";
     for (my $i = 0; $i < length $body; $i += 777) {
         my $piece = substr($body, $i, 777);

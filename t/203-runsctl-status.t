@@ -268,9 +268,9 @@ flow 'status: where the metrics are, and what is said when they cannot be read',
 
     my $closed = 'http://127.0.0.1:' . closed_port() . '/metrics';
     $r = runsctl(['status', '--metrics-url', $closed]);
-    ok $r->{rc} == 1 && $r->{out} eq ''
+    ok $r->{rc} == 3 && $r->{out} eq ''
        && $r->{err} =~ /^runsctl: cannot read the metrics at \Q$closed\E: .+: is the coordinator running there, with runs_metrics configured \(\Q$HOWTO\E\)\?\n\z/,
-       'no answer: which URL, and runs_metrics; exit 1' or diag explain $r;
+       'no answer: which URL, and runs_metrics; exit 3, as every command' or diag explain $r;
     $r = runsctl(['status', '--metrics-url', "$url/denied"]);
     ok $r->{rc} == 1 && $r->{out} eq ''
        && $r->{err} eq "runsctl: $url/denied answered HTTP 403, not the metrics: runs_metrics must be configured there ($HOWTO), and allow this host\n",

@@ -80,6 +80,7 @@ fetch_error(const char *url, int rc, const struct http_stream *s,
         ctl_error("cannot read the metrics at %s: %s: is the coordinator "
                   "running there, with runs_metrics configured (%s)?", url,
                   s->why[0] ? s->why : "no answer", METRICS_HOWTO);
+        return RC_UNREACHABLE;      /* as every command says it */
     } else {
         ctl_error("cannot read the metrics at %s: %s", url,
                   body->no_memory || s->why[0] == '\0' ? "out of memory"

@@ -272,6 +272,7 @@ sub send {
 # read() whether a body follows
 sub send_raw {
     my ($self, $bytes, $method) = @_;
+    $bytes = Runs::raw_token($bytes);
     my $off = 0;
     while ($off < length $bytes) {
         my $n = syswrite($self->{sock}, $bytes, length($bytes) - $off, $off);
@@ -543,6 +544,22 @@ sub remember_token {
 }
 
 sub token_of { $TOKEN{ $_[0] // '' } }
+
+# a request written by hand (or its first piece) that acts as a launcher
+# whose token is known, and sets no Authorization: the header is added
+# at the end of its head
+sub raw_token {
+    my ($bytes) = @_;
+    return $bytes if $NO_TOKEN || $bytes !~ /^[A-Z]+ \S+ HTTP\/1\.[01]\r\n/;
+    my $end = index($bytes, "\r\n\r\n");
+    return $bytes if $end < 0;
+    my $head = substr($bytes, 0, $end + 2);
+    return $bytes if $head =~ /^authorization:/mi;
+    my ($lid) = $bytes =~ /(lnch_[0-9a-f]{12})/;
+    my $t = defined $lid ? $TOKEN{$lid} : undef;
+    return $bytes if !defined $t;
+    return $head . "Authorization: Bearer $t\r\n" . substr($bytes, $end + 2);
+}
 
 sub token_header {
     my ($path, $body, $headers) = @_;
