@@ -137,26 +137,6 @@ flow 'launcher ids and run ids are drawn apart', 2, sub {
     is scalar(grep { defined } @l, @r), 80, 'all made';
 };
 
-flow 'tokens survive a reload and a restart from the journal', 7, sub {
-    my $a = register_launcher(hostname => 'keep');
-    my $tok = Runs::token_of($a);
-    my $run = create_run(prompt => 'p');
-    is claimed_by($a), $run, 'claimed';
-    my $pid = RunsJournal::master_pid();
-    ok $pid && kill('HUP', $pid), 'reload';
-    sleep 1;
-    is as($tok, 'POST', "/launcher/runs/$run/started", { launcher_id => $a })->{status}, 200,
-       'its token after the reload: 200';
-    ok RunsJournal::nginx_down('stop') && RunsJournal::nginx_up(), 'stopped and started';
-    is as($tok, 'POST', '/launcher/heartbeat', { launcher_id => $a })->{status}, 200,
-       'its token after the restart: 200';
-    is as('', 'POST', '/launcher/heartbeat', { launcher_id => $a })->{status}, 401,
-       'still none without it: 401';
-    my $img = RunsJournal::slurp(RunsJournal::journal_path()) // '';
-    ok index($img, $tok) < 0 && index($img, substr($tok, 4)) < 0 && index($img, pack('H*', substr($tok, 4))) < 0,
-       'the journal holds no token, as text or bytes';
-};
-
 flow 'runs_name_pattern: names that break the policy are refused, naming it', 9, sub {
     my $before = scalar @{ list_runs() };
     my ($ok, $r) = create_run(session_name => 'fix-login', prompt => 'p', agent_name => 'coder');
@@ -214,17 +194,7 @@ __DATA__
 
 
 
-=== TEST 5: tokens survive a reload and a restart from the journal
---- http_config
-    runs_zone runs 4m;
-    runs_poll_timeout 1s;
-    runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal;
---- user_files
->>> journal/.keep
-
-
-
-=== TEST 6: runs_name_pattern: names that break the policy are refused, naming it
+=== TEST 5: runs_name_pattern: names that break the policy are refused, naming it
 --- http_config
     runs_zone runs 4m;
     runs_name_pattern "^[a-z][a-z0-9-]*$";

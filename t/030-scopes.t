@@ -137,17 +137,6 @@ flow 'a runner that registers in a location with runs_scope takes that scope\'s 
     is get_run($b1)->{waiting_for}, undef, '(which waited for nothing)';
 };
 
-flow 'scopes survive a restart from the journal', 4, sub {
-    my ($a1) = start_as('alice', 'kept');
-    my ($b1) = start_as('bob', 'kept');
-    ok RunsJournal::nginx_down('stop') && RunsJournal::nginx_up(), 'stopped and started';
-    is as('bob', 'GET', "/runs/$a1")->{status}, 404, 'bob still cannot read alice\'s run';
-    is as('alice', 'GET', "/runs/$a1")->{json}{run_id}, $a1, 'alice can';
-    my $sa = (as('alice', 'GET', '/sessions/by-name/kept')->{json}{session} || {})->{session_id} // 'a';
-    my $sb = (as('bob', 'GET', '/sessions/by-name/kept')->{json}{session} || {})->{session_id} // 'a';
-    isnt $sa, $sb, 'each "kept" is its owner\'s';
-};
-
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -206,20 +195,3 @@ bob:{PLAIN}pw
 >>> htpasswd
 alice:{PLAIN}pw
 bob:{PLAIN}pw
-
-
-
-=== TEST 4: scopes survive a restart from the journal
---- http_config
-    runs_zone runs 4m;
-    runs_journal runs $TEST_NGINX_SERVER_ROOT/html/journal/runs.journal;
---- config
-    location /admin/runs { runs_api runs; }
-    location /runs { runs_api runs; auth_basic "runs"; auth_basic_user_file ../html/htpasswd; runs_scope $remote_user; }
-    location /sessions { runs_sessions_api runs; auth_basic "runs"; auth_basic_user_file ../html/htpasswd; runs_scope $remote_user; }
-    location /launchers { runs_launchers_api runs; }
---- user_files
->>> htpasswd
-alice:{PLAIN}pw
-bob:{PLAIN}pw
->>> journal/.keep
