@@ -25,21 +25,6 @@ workers(2);
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
 
-# a request with token $tok in its Authorization header ('': none)
-sub as {
-    my ($tok, $method, $path, $body) = @_;
-    if ($tok eq '') {
-        local $Runs::NO_TOKEN = 1;
-        return req($method, $path, $body);
-    }
-    return req($method, $path, $body, { Authorization => "Bearer $tok" });
-}
-
-sub claimed_by {
-    my ($lid) = @_;
-    my $r = poll_once($lid, 5);
-    return ($r->{status} == 200 && $r->{json} && $r->{json}{run}) ? $r->{json}{run}{run_id} : '';
-}
 
 flow 'registration answers a token; every runner call needs it', 22, sub {
     my ($a, $reg) = register_launcher(hostname => 'a');
@@ -57,16 +42,16 @@ flow 'registration answers a token; every runner call needs it', 22, sub {
     );
     for my $c (@calls) {
         my ($m, $path, $body, $want, $what) = @$c;
-        my $r = as('', $m, $path, $body);
+        my $r = Runs::with_token('', $m, $path, $body);
         ok $r->{status} == 401 && ($r->{json}{detail} // '') =~ /token required/, "$what without a token: 401";
-        $r = as($wrong, $m, $path, $body);
+        $r = Runs::with_token($wrong, $m, $path, $body);
         ok $r->{status} == 401 && ($r->{json}{detail} // '') =~ /not this launcher's/, "$what with another runner's token: 401";
         $r = req($m, $path, $body);
         is $r->{status}, $want, "$what with its own: $want";
     }
-    my $r = as('', 'HEAD', "/launcher/runs?launcher_id=$a");
+    my $r = Runs::with_token('', 'HEAD', "/launcher/runs?launcher_id=$a");
     is $r->{status}, 401, 'HEAD of the poll without a token: 401';
-    $r = as('rtk_' . ('0' x 32), 'GET', "/launcher/runs?launcher_id=$a");
+    $r = Runs::with_token('rtk_' . ('0' x 32), 'GET', "/launcher/runs?launcher_id=$a");
     is $r->{status}, 401, 'a made-up token: 401';
     $r = req('GET', "/launcher/runs?launcher_id=$a", undef, { Authorization => 'Basic ' . Runs::token_of($a) });
     is $r->{status}, 401, 'the token under another scheme: 401';
@@ -81,37 +66,37 @@ flow 'the attacks: another party cannot act as a runner whose id it read', 13, s
     my $evil = register_launcher(hostname => 'evil');
     my $etok = Runs::token_of($evil);
     my $run = create_run(prompt => 'victim work');
-    is claimed_by($a), $run, 'the victim claims a run';
+    is Runs::claimed_by($a), $run, 'the victim claims a run';
     # reports on a run someone else holds
-    my $r1 = as($etok, 'POST', "/launcher/runs/$run/started", { launcher_id => $a });
-    my $r2 = as('', 'POST', "/launcher/runs/$run/completed", { launcher_id => $a, result => 'forged' });
+    my $r1 = Runs::with_token($etok, 'POST', "/launcher/runs/$run/started", { launcher_id => $a });
+    my $r2 = Runs::with_token('', 'POST', "/launcher/runs/$run/completed", { launcher_id => $a, result => 'forged' });
     ok $r1->{status} == 401 && $r2->{status} == 401, 'started and completed for its run as the victim: 401, 401';
     is status_of($run), 'claimed', 'the run is still the victim\'s, claimed';
     # its stop commands and its pending runs
     stop_run($run);
-    my $r = as($etok, 'GET', "/launcher/runs?launcher_id=$a");
+    my $r = Runs::with_token($etok, 'GET', "/launcher/runs?launcher_id=$a");
     is $r->{status}, 401, 'polling as the victim (its stops, its runs): 401';
     $r = poll_once($a, 5);
     is_deeply $r->{json}{stop_runs}, [$run], 'the victim\'s own poll still gets its stop';
     my $next = create_run(prompt => 'next');
-    $r = as('', 'GET', "/launcher/runs?launcher_id=$a");
+    $r = Runs::with_token('', 'GET', "/launcher/runs?launcher_id=$a");
     is $r->{status}, 401, 'taking the victim\'s next run: 401';
     is status_of($next), 'pending', 'the run is not claimed';
-    is claimed_by($a), $next, 'the victim\'s own poll claims it';
+    is Runs::claimed_by($a), $next, 'the victim\'s own poll claims it';
     # removing a runner as that runner
-    $r = as($etok, 'DELETE', "/launchers/$a?self=true");
+    $r = Runs::with_token($etok, 'DELETE', "/launchers/$a?self=true");
     is $r->{status}, 401, 'DELETE /launchers/{victim}?self=true by another: 401';
     ok scalar(grep { $_->{launcher_id} eq $a } @{ req('GET', '/launchers')->{json}{launchers} // [] }),
        'the victim is still registered';
     # a dead runner kept alive by someone else's heartbeats
     my $dead = register_launcher(hostname => 'dead');
     my $held = create_run(prompt => 'held');
-    is claimed_by($dead), $held, 'a runner claims a run, then goes silent';
+    is Runs::claimed_by($dead), $held, 'a runner claims a run, then goes silent';
     launcher_event($held, 'started', { launcher_id => $dead });
     my $deadline = time + 6;
     my $refused = 0;
     while (time < $deadline && status_of($held) ne 'failed') {
-        $refused++ if as($etok, 'POST', '/launcher/heartbeat', { launcher_id => $dead })->{status} == 401;
+        $refused++ if Runs::with_token($etok, 'POST', '/launcher/heartbeat', { launcher_id => $dead })->{status} == 401;
         sleep 0.3;
     }
     ok $refused > 3, "heartbeats sent for it by another party: 401 ($refused times)";
@@ -123,7 +108,7 @@ flow 'runs_launcher_auth off: a launcher id alone is enough, as before', 4, sub 
     my ($a, $reg) = register_launcher(hostname => 'idonly');
     ok $a, 'it registers';
     my $run = create_run(prompt => 'p');
-    is claimed_by($a), $run, 'its poll without a token claims';
+    is Runs::claimed_by($a), $run, 'its poll without a token claims';
     is launcher_event($run, 'started', { launcher_id => $a })->{status}, 200, 'started without a token: 200';
     is launcher_event($run, 'completed', { launcher_id => $a, result => 'x' })->{status}, 200, 'completed: 200';
 };

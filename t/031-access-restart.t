@@ -23,21 +23,6 @@ workers(2);
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
 
-# a request with token $tok in its Authorization header ('': none)
-sub as_runner {
-    my ($tok, $method, $path, $body) = @_;
-    if ($tok eq '') {
-        local $Runs::NO_TOKEN = 1;
-        return req($method, $path, $body);
-    }
-    return req($method, $path, $body, { Authorization => "Bearer $tok" });
-}
-
-sub claimed_by {
-    my ($lid) = @_;
-    my $r = poll_once($lid, 5);
-    return ($r->{status} == 200 && $r->{json} && $r->{json}{run}) ? $r->{json}{run}{run_id} : '';
-}
 
 # a request as a user of auth_basic (password "pw")
 sub as {
@@ -57,16 +42,16 @@ flow 'tokens survive a reload and a restart from the journal', 7, sub {
     my $a = register_launcher(hostname => 'keep');
     my $tok = Runs::token_of($a);
     my $run = create_run(prompt => 'p');
-    is claimed_by($a), $run, 'claimed';
+    is Runs::claimed_by($a), $run, 'claimed';
     my $pid = RunsJournal::master_pid();
     ok $pid && kill('HUP', $pid), 'reload';
     sleep 1;
-    is as_runner($tok, 'POST', "/launcher/runs/$run/started", { launcher_id => $a })->{status}, 200,
+    is Runs::with_token($tok, 'POST', "/launcher/runs/$run/started", { launcher_id => $a })->{status}, 200,
        'its token after the reload: 200';
     ok RunsJournal::nginx_down('stop') && RunsJournal::nginx_up(), 'stopped and started';
-    is as_runner($tok, 'POST', '/launcher/heartbeat', { launcher_id => $a })->{status}, 200,
+    is Runs::with_token($tok, 'POST', '/launcher/heartbeat', { launcher_id => $a })->{status}, 200,
        'its token after the restart: 200';
-    is as_runner('', 'POST', '/launcher/heartbeat', { launcher_id => $a })->{status}, 401,
+    is Runs::with_token('', 'POST', '/launcher/heartbeat', { launcher_id => $a })->{status}, 401,
        'still none without it: 401';
     my $img = RunsJournal::slurp(RunsJournal::journal_path()) // '';
     ok index($img, $tok) < 0 && index($img, substr($tok, 4)) < 0 && index($img, pack('H*', substr($tok, 4))) < 0,

@@ -579,6 +579,25 @@ sub token_header {
     return defined $t ? "Bearer $t" : undef;
 }
 
+# the run a poll of $lid hands out now (its id), '' for none
+sub claimed_by {
+    my ($lid, $timeout) = @_;
+    my $r = poll_once($lid, $timeout // 5);
+    return ($r->{status} == 200 && $r->{json} && $r->{json}{run})
+           ? $r->{json}{run}{run_id} : '';
+}
+
+# a request with runner token $tok in its Authorization header ('':
+# none at all, whatever the harness knows)
+sub with_token {
+    my ($tok, $method, $path, $body) = @_;
+    if ($tok eq '') {
+        local $NO_TOKEN = 1;
+        return req($method, $path, $body);
+    }
+    return req($method, $path, $body, { Authorization => "Bearer $tok" });
+}
+
 sub poll_once {
     my ($lid, $timeout) = @_;
     return req('GET', "/launcher/runs?launcher_id=$lid", undef, undef,
