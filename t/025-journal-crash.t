@@ -157,7 +157,14 @@ runner_flow 'every run answered 201 is completed exactly once across SIGKILLs of
                scalar keys %acked)
         or diag(scalar(@missing) . ' missing: '
                 . join(' ', grep { defined } @missing[0 .. 9]));
-    ok $done, 'every run completed: ' . join(', ', map { "$_ $st{$_}" } sort keys %st);
+    ok $done, 'every run completed: ' . join(', ', map { "$_ $st{$_}" } sort keys %st)
+        or do {
+            # what the runners said of the runs that did not end
+            for my $r (grep { $_->{status} ne 'completed' } @$runs) {
+                diag(Runs::jenc($r));
+                diag(join "\n", grep { /\Q$r->{run_id}\E/ } map { split /\n/, runner_log($_) } @runners);
+            }
+        };
     my @bad_result = grep {
         my ($n, $i) = $_->{session_name} =~ /^crash-(\d+)-(\d+)$/;
         $_->{status} eq 'completed'
