@@ -43,9 +43,8 @@ ngx_http_runs_demanded_host(ngx_http_runs_run_t *run)
 {
     ngx_http_runs_demands_t  d;
 
-    ngx_http_runs_demands_read(run->strings + run->prompt_len
-                               + run->agent_name_len + run->project_dir_len
-                               + run->parent_len, run->demand_len, &d);
+    ngx_http_runs_demands_read(ngx_http_runs_demands_of(run),
+                               run->demand_len, &d);
 
     return d.hostname.len;
 }
@@ -65,9 +64,8 @@ ngx_http_runs_run_key(ngx_http_runs_run_t *run, u_char *buf,
     ngx_str_t                 agent, host;
     ngx_http_runs_demands_t   d;
 
-    ngx_http_runs_demands_read(run->strings + run->prompt_len
-                               + run->agent_name_len + run->project_dir_len
-                               + run->parent_len, run->demand_len, &d);
+    ngx_http_runs_demands_read(ngx_http_runs_demands_of(run),
+                               run->demand_len, &d);
 
     agent.len = run->agent_name_len;
     agent.data = run->strings + run->prompt_len;

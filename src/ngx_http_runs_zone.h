@@ -399,6 +399,11 @@ typedef struct {
     ((size_t) (run)->prompt_len + (run)->agent_name_len                      \
      + (run)->project_dir_len + (run)->parent_len + (run)->demand_len)
 
+/* where a run's demands record is, among its strings */
+#define ngx_http_runs_demands_of(run)                                        \
+    ((run)->strings + (run)->prompt_len + (run)->agent_name_len              \
+     + (run)->project_dir_len + (run)->parent_len)
+
 #define ngx_http_runs_run_id(dst, run)                                       \
     ngx_http_runs_make_id(dst, "run_", 4, (run)->id)
 

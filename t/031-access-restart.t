@@ -11,7 +11,6 @@ use Test::Nginx::Socket;
 use Runs;
 use RunsJournal;
 use Test::More;
-use MIME::Base64 ();
 use Time::HiRes qw(sleep time);
 
 repeat_each(1);
@@ -24,19 +23,9 @@ add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
 
 
-# a request as a user of auth_basic (password "pw")
-sub as {
-    my ($user, $method, $path, $body) = @_;
-    return req($method, $path, $body,
-               { Authorization => 'Basic ' . MIME::Base64::encode_base64("$user:pw", '') });
-}
-
-sub start_as {
-    my ($user, $name, %f) = @_;
-    my $r = as($user, 'POST', '/runs', { type => 'start_session', session_name => $name,
-                                         prompt => "${user}'s $name", %f });
-    return ($r->{status} == 201 ? $r->{json}{run_id} : undef, $r);
-}
+# users of auth_basic: Runs::as_user, Runs::start_as
+sub as { Runs::as_user(@_) }
+sub start_as { Runs::start_as(@_) }
 
 flow 'tokens survive a reload and a restart from the journal', 7, sub {
     my $a = register_launcher(hostname => 'keep');

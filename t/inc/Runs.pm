@@ -579,6 +579,24 @@ sub token_header {
     return defined $t ? "Bearer $t" : undef;
 }
 
+# a request as user $user of auth_basic, password "pw"
+sub as_user {
+    my ($user, $method, $path, $body) = @_;
+    require MIME::Base64;
+    return req($method, $path, $body,
+               { Authorization => 'Basic '
+                                  . MIME::Base64::encode_base64("$user:pw", '') });
+}
+
+# a session $name started by $user: (run id or undef, the response)
+sub start_as {
+    my ($user, $name, %f) = @_;
+    my $r = as_user($user, 'POST', '/runs', { type => 'start_session',
+                                             session_name => $name,
+                                             prompt => "${user}'s $name", %f });
+    return ($r->{status} == 201 ? $r->{json}{run_id} : undef, $r);
+}
+
 # the run a poll of $lid hands out now (its id), '' for none
 sub claimed_by {
     my ($lid, $timeout) = @_;
