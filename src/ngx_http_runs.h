@@ -366,8 +366,6 @@ ngx_int_t ngx_http_runs_check_policy_list(ngx_http_request_t *r,
 ngx_int_t ngx_http_runs_token_new(ngx_log_t *log, u_char *raw, u_char *text);
 ngx_int_t ngx_http_runs_launcher_auth(ngx_http_request_t *r,
     ngx_http_runs_zone_t *zone, uint64_t id, ngx_int_t *rc);
-ngx_int_t ngx_http_runs_send_bad_token(ngx_http_request_t *r,
-    ngx_uint_t given);
 
 /* ngx_http_runs_demands.c */
 ngx_int_t ngx_http_runs_field_text(ngx_pool_t *pool,

@@ -3,11 +3,13 @@
  * Request bodies: a strict RFC 8259 reader for one JSON object, and the
  * checks every field goes through.
  *
- * Every body the API takes is a flat object of strings.  The reader checks
- * the whole text (nested values of unknown members included), gives the
- * members the caller asked for (pointing into the body, or decoded into
- * the request's pool when they hold escapes) and skips the rest: no tree
- * is built.  Strings must be valid UTF-8 and escapes must
+ * Every body the API takes is an object of strings, arrays of names and
+ * at most one nested object ("demands").  The reader checks the whole
+ * text (nested values of unknown members included), gives the members the
+ * caller asked for (strings pointing into the body, or decoded into the
+ * request's pool when they hold escapes; arrays and objects as their
+ * text, read again by ngx_http_runs_demands.c) and skips the rest: no
+ * tree is built.  Strings must be valid UTF-8 and escapes must
  * be well formed (lone surrogates are refused), so whatever is stored can
  * be written back out as JSON without another check.
  */

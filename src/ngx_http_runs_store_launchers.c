@@ -561,6 +561,9 @@ ngx_http_runs_store_launcher_auth(ngx_http_runs_zone_t *zone, uint64_t id,
     ngx_uint_t                 rc;
     ngx_http_runs_launcher_t  *lr;
 
+    /* the zone's key is set before any request: hashed outside the lock */
+    ngx_http_runs_token_hash(zone->sh, token, hash);
+
     ngx_shmtx_lock(&zone->shpool->mutex);
 
     lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
@@ -569,8 +572,6 @@ ngx_http_runs_store_launcher_auth(ngx_http_runs_zone_t *zone, uint64_t id,
         rc = NGX_HTTP_RUNS_R_NO_LAUNCHER;
 
     } else {
-        ngx_http_runs_token_hash(zone->sh, token, hash);
-
         diff = (hash[0] ^ lr->token[0]) | (hash[1] ^ lr->token[1]);
 
         rc = (diff == 0 && given && lr->has_token) ? NGX_HTTP_RUNS_R_DONE

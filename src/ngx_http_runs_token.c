@@ -17,6 +17,8 @@
 
 
 static ngx_int_t ngx_http_runs_token_parse(ngx_str_t *text, u_char *raw);
+static ngx_int_t ngx_http_runs_send_bad_token(ngx_http_request_t *r,
+    ngx_uint_t given);
 
 
 /*
@@ -144,7 +146,7 @@ ngx_http_runs_launcher_auth(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_runs_send_bad_token(ngx_http_request_t *r, ngx_uint_t given)
 {
     ngx_table_elt_t  *h;
