@@ -135,6 +135,10 @@ build_module() {
         echo "$sig" >"$stamp"
     fi
 
+    # the dashboard's files, again: written only when they changed
+    sh "$ROOT/src/ngx_http_runs_dashboard_embed.sh" "$ROOT/src/dashboard" \
+        "$tree/objs/runs/ngx_http_runs_dashboard_files.c"
+
     say "compiling $(basename "$out") ($(basename "$tree"))"
     make -s -C "$tree" -f objs/Makefile modules >"$log" 2>&1 \
         || { cat "$log"; die "compilation failed"; }

@@ -59,7 +59,7 @@ static ngx_conf_post_t  ngx_http_runs_result_max_post = {
 static ngx_command_t  ngx_http_runs_commands[] = {
 
     { ngx_string("runs_zone"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE23,
       ngx_http_runs_zone,
       0,
       0,
@@ -106,6 +106,20 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       ngx_http_runs_metrics_routes },
+
+    { ngx_string("runs_events_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      ngx_http_runs_events_routes },
+
+    { ngx_string("runs_dashboard"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
+      ngx_http_runs_dashboard,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
 
     { ngx_string("runs_health"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -214,6 +228,21 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       offsetof(ngx_http_runs_main_conf_t, limits.max_held)
           + NGX_HTTP_RUNS_WAIT_LOG * sizeof(ngx_uint_t),
       &ngx_http_runs_max_waiters_post },
+
+    { ngx_string("runs_max_streams"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, limits.max_held)
+          + NGX_HTTP_RUNS_WAIT_EVENTS * sizeof(ngx_uint_t),
+      &ngx_http_runs_max_waiters_post },
+
+    { ngx_string("runs_events_heartbeat"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, events_heartbeat),
+      NULL },
 
     { ngx_string("runs_log_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -333,6 +362,8 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
     rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL] = NGX_CONF_UNSET_UINT;
     rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_RUN] = NGX_CONF_UNSET_UINT;
     rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG] = NGX_CONF_UNSET_UINT;
+    rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_EVENTS] = NGX_CONF_UNSET_UINT;
+    rmcf->events_heartbeat = NGX_CONF_UNSET_MSEC;
     rmcf->log_size = NGX_CONF_UNSET_SIZE;
     rmcf->limits.max_polls_per_launcher = NGX_CONF_UNSET_UINT;
 
@@ -355,6 +386,8 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL], 1000);
     ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_RUN], 5000);
     ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG], 1000);
+    ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_EVENTS], 1000);
+    ngx_conf_init_msec_value(rmcf->events_heartbeat, 15000);
     ngx_conf_init_size_value(rmcf->log_size, 65536);
     ngx_conf_init_uint_value(rmcf->limits.max_polls_per_launcher, 4);
 
@@ -440,12 +473,14 @@ ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_runs_main_conf_t *rmcf = conf;
 
     ssize_t                 size;
+    ngx_int_t               events;
     ngx_str_t              *value;
     ngx_uint_t              i;
     ngx_shm_zone_t         *shm_zone;
     ngx_http_runs_zone_t   *zone, **zp;
 
     value = cf->args->elts;
+    events = NGX_CONF_UNSET;
 
     if (value[1].len == 0) {
         return "has an empty zone name";
@@ -465,6 +500,35 @@ ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                            "at least %uzk is needed",
                            &value[1], &value[2], 8 * ngx_pagesize / 1024);
         return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 4) {
+        if (ngx_strncmp(value[3].data, "events=", 7) != 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"%V\"", &value[3]);
+            return NGX_CONF_ERROR;
+        }
+
+        events = ngx_atoi(value[3].data + 7, value[3].len - 7);
+
+        /* a ring of at most half the zone */
+        if (events < 16
+            || (size_t) events > (size_t) size / 2 / NGX_HTTP_RUNS_EVENT_SIZE)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid \"%V\" in runs_zone \"%V\": from "
+                               "16 to %uz events fit in %V",
+                               &value[3], &value[1],
+                               (size_t) size / 2 / NGX_HTTP_RUNS_EVENT_SIZE,
+                               &value[2]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (events == NGX_CONF_UNSET) {
+        /* 1024, or what an eighth of a small zone holds */
+        events = ngx_min(1024, size / 8 / NGX_HTTP_RUNS_EVENT_SIZE);
+        events = ngx_max(events, 16);
     }
 
     zp = rmcf->zones.elts;
@@ -500,6 +564,7 @@ ngx_http_runs_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     zone->name = value[1];
     zone->size = size;
+    zone->events = events;
     zone->shm_zone = shm_zone;
     ngx_queue_init(&zone->held);
 
@@ -526,7 +591,7 @@ ngx_http_runs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ngx_http_runs_zone_t      *zone;
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (rlcf->routes) {
+    if (rlcf->routes || rlcf->dashboard.data) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" conflicts with another runs handler "
                            "in this location", &cmd->name);

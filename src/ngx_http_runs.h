@@ -108,6 +108,8 @@ typedef struct {
     ngx_http_runs_limits_t      limits;     /* what the store is told */
     size_t                      result_max;
     size_t                      log_size;   /* runs_log_size */
+    ngx_msec_t                  events_heartbeat;   /* an event stream's
+                                                       comment when idle */
     ngx_event_t                 timer;      /* maintenance + safety */
 } ngx_http_runs_main_conf_t;
 
@@ -130,6 +132,8 @@ typedef struct {
     ngx_flag_t                  launcher_auth;  /* runs_launcher_auth */
     ngx_http_runs_pattern_t    *name_pattern;   /* NULL: none */
     ngx_http_complex_value_t   *scope;          /* runs_scope; NULL */
+    ngx_str_t                   dashboard;      /* runs_dashboard: its
+                                                   config.json */
 } ngx_http_runs_loc_conf_t;
 
 
@@ -233,6 +237,8 @@ struct ngx_http_runs_ctx_s {
     uint64_t                    offset;     /* ... its next byte */
     ngx_buf_t                  *chunk;      /* ... what is being sent */
     ngx_buf_t                  *error_page; /* nginx's error, as JSON */
+    void                       *estream;    /* an event stream's state
+                                               (ngx_http_runs_events.c) */
     uint64_t                    jmark;      /* changes staged in this
                                                worker when it began */
     uint64_t                    jtarget;    /* its answer waits for these */
@@ -300,6 +306,19 @@ ngx_int_t ngx_http_runs_send_run(ngx_http_request_t *r,
 ngx_int_t ngx_http_runs_send_ok(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_no_run(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
+ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
+    ngx_uint_t allowed);
+
+/* ngx_http_runs_dashboard.c */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   etag;
+    const u_char               *data;
+    size_t                      len;
+} ngx_http_runs_dashboard_file_t;
+
+char *ngx_http_runs_dashboard(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* ngx_http_runs_runner.c */
 ngx_int_t ngx_http_runs_register(ngx_http_request_t *r,
@@ -326,6 +345,7 @@ extern ngx_http_runs_held_kind_t  ngx_http_runs_held_poll;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_wait;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_follow;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_journal;
+extern ngx_http_runs_held_kind_t  ngx_http_runs_held_events;
 
 /* the API groups' route tables */
 extern ngx_http_runs_route_t  ngx_http_runs_client_routes[];
@@ -334,6 +354,7 @@ extern ngx_http_runs_route_t  ngx_http_runs_launchers_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_sessions_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_metrics_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_health_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_events_routes[];
 
 /* ngx_http_runs_errors.c */
 ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);

@@ -322,7 +322,7 @@ ngx_http_runs_held_write(ngx_http_request_t *r)
 
     if (wev->timedout) {
         ngx_log_error(NGX_LOG_INFO, c->log, NGX_ETIMEDOUT,
-                      "client timed out while following a run log");
+                      "client timed out while taking a held stream");
         c->timedout = 1;
         ngx_http_runs_held_end(ctx, NGX_HTTP_REQUEST_TIME_OUT);
         return;

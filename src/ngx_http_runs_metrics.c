@@ -32,11 +32,12 @@ ngx_http_runs_route_t  ngx_http_runs_metrics_routes[] = {
 
 
 static const char  *ngx_http_runs_refused_names[] = {
-    "zone_full", "max_waiters", "max_polls", "max_waits", "max_follows"
+    "zone_full", "max_waiters", "max_polls", "max_waits", "max_follows",
+    "max_streams"
 };
 
 static const char  *ngx_http_runs_held_names[] = {
-    NULL, "poll", "wait", "follow"
+    NULL, "poll", "wait", "follow", "events"
 };
 
 

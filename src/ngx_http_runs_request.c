@@ -15,8 +15,6 @@
 
 static ngx_http_runs_route_t *ngx_http_runs_route(ngx_http_request_t *r,
     ngx_http_runs_loc_conf_t *rlcf, ngx_str_t *id, ngx_uint_t *allowed);
-static ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
-    ngx_uint_t allowed);
 static void ngx_http_runs_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_runs_confine(ngx_http_request_t *r,
     ngx_http_runs_loc_conf_t *rlcf, ngx_http_runs_ctx_t *ctx, ngx_int_t *rc);
@@ -289,7 +287,7 @@ ngx_http_runs_route(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_runs_send_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
 {
     u_char           *p;
@@ -492,7 +490,8 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
         "holds runs_max_waiters requests already; raise runs_max_waiters",
         "holds runs_max_polls runner polls already; raise runs_max_polls",
         "holds runs_max_waits ?wait= requests already; raise runs_max_waits",
-        "holds runs_max_follows log follows already; raise runs_max_follows"
+        "holds runs_max_follows log follows already; raise runs_max_follows",
+        "holds runs_max_streams event streams already; raise runs_max_streams"
     };
 
     n = ngx_http_runs_store_refusal(zone, reason);
@@ -507,12 +506,13 @@ ngx_http_runs_refused(ngx_http_runs_zone_t *zone, ngx_uint_t reason,
     ngx_log_error(NGX_LOG_ERR, log, 0,
                   "runs_zone \"%V\" (%uz bytes) %s: %uA request%s refused "
                   "with 503 since the last such line (limits: %ui held, "
-                  "%ui polls, %ui waits, %ui follows)",
+                  "%ui polls, %ui waits, %ui follows, %ui streams)",
                   &zone->name, zone->size, why[reason], n, n == 1 ? "" : "s",
                   rmcf ? rmcf->limits.max_waiters : 0,
                   rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_POLL] : 0,
                   rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_RUN] : 0,
-                  rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG] : 0);
+                  rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG] : 0,
+                  rmcf ? rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_EVENTS] : 0);
 }
 
 
@@ -568,6 +568,10 @@ ngx_http_runs_send_refused(ngx_http_request_t *r, ngx_http_runs_zone_t *zone,
         return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    "Too many held log follows (runs_max_follows): retry "
                    "later");
+
+    case NGX_HTTP_RUNS_REFUSED_STREAMS:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   "Too many event streams (runs_max_streams): retry later");
 
     default:
         return ngx_http_runs_send_detail(r, NGX_HTTP_SERVICE_UNAVAILABLE,

@@ -77,6 +77,7 @@ typedef enum {
     NGX_HTTP_RUNS_WAIT_POLL = 1,      /* GET /launcher/runs */
     NGX_HTTP_RUNS_WAIT_RUN,           /* GET /runs/{id}?wait= */
     NGX_HTTP_RUNS_WAIT_LOG,           /* GET /runs/{id}/log?follow=1 */
+    NGX_HTTP_RUNS_WAIT_EVENTS,        /* GET /events */
     NGX_HTTP_RUNS_WAIT_KINDS
 } ngx_http_runs_wait_e;
 
@@ -87,6 +88,7 @@ typedef enum {
     NGX_HTTP_RUNS_REFUSED_POLLS,      /* runs_max_polls */
     NGX_HTTP_RUNS_REFUSED_WAITS,      /* runs_max_waits */
     NGX_HTTP_RUNS_REFUSED_FOLLOWS,    /* runs_max_follows */
+    NGX_HTTP_RUNS_REFUSED_STREAMS,    /* runs_max_streams */
     NGX_HTTP_RUNS_REFUSED_N
 } ngx_http_runs_refused_e;
 
@@ -98,6 +100,41 @@ typedef enum {
     NGX_HTTP_RUNS_NOTE_DROPPED,       /* the text did not fit in the zone */
     NGX_HTTP_RUNS_NOTE_N
 } ngx_http_runs_note_e;
+
+
+/*
+ * The changes the event stream tells (ngx_http_runs_store_events.c); a
+ * run's status change is NGX_HTTP_RUNS_E_RUN_REQUEUED + its new status.
+ */
+typedef enum {
+    NGX_HTTP_RUNS_E_RUN_CREATED = 0,
+    NGX_HTTP_RUNS_E_RUN_REQUEUED,     /* pending again: a claim taken back */
+    NGX_HTTP_RUNS_E_RUN_CLAIMED,
+    NGX_HTTP_RUNS_E_RUN_STARTED,
+    NGX_HTTP_RUNS_E_RUN_STOPPING,
+    NGX_HTTP_RUNS_E_RUN_COMPLETED,
+    NGX_HTTP_RUNS_E_RUN_FAILED,
+    NGX_HTTP_RUNS_E_RUN_STOPPED,
+    NGX_HTTP_RUNS_E_RUN_RESULT,       /* a result arrived */
+    NGX_HTTP_RUNS_E_SESSION_CREATED,
+    NGX_HTTP_RUNS_E_SESSION_DELETED,
+    NGX_HTTP_RUNS_E_LAUNCHER_REGISTERED,
+    NGX_HTTP_RUNS_E_LAUNCHER_STALE,   /* silent for runs_heartbeat_timeout */
+    NGX_HTTP_RUNS_E_LAUNCHER_ONLINE,  /* heard from again */
+    NGX_HTTP_RUNS_E_LAUNCHER_REMOVED,
+    NGX_HTTP_RUNS_E_TYPES
+} ngx_http_runs_etype_e;
+
+#define NGX_HTTP_RUNS_EH_RUN       0x01
+#define NGX_HTTP_RUNS_EH_SESSION   0x02
+#define NGX_HTTP_RUNS_EH_LAUNCHER  0x04
+#define NGX_HTTP_RUNS_EH_SCOPED    0x08
+
+/* the bytes a change takes in the ring (ngx_http_runs_zevent_t) */
+#define NGX_HTTP_RUNS_EVENT_SIZE   72
+
+/* a stream's first position when it names none: from the newest on */
+#define NGX_HTTP_RUNS_EV_NOW       ((uint64_t) -1)
 
 
 typedef struct ngx_http_runs_waiter_s    ngx_http_runs_waiter_t;
@@ -170,6 +207,8 @@ typedef struct {
                                                buffer, NULL: none */
     void                       *jconf;      /* the journal's configuration
                                                (ngx_http_runs_journal_t) */
+    ngx_uint_t                  events;     /* runs_zone events=: the
+                                               ring's size in changes */
 } ngx_http_runs_zone_t;
 
 
@@ -185,6 +224,29 @@ typedef struct {
     ngx_uint_t                  max_held[NGX_HTTP_RUNS_WAIT_KINDS];
     ngx_uint_t                  max_polls_per_launcher;
 } ngx_http_runs_limits_t;
+
+
+/* an event copied out of the zone's ring */
+typedef struct {
+    uint64_t                    id;
+    int64_t                     at;         /* ms since the epoch */
+    uint64_t                    run;        /* numeric ids, by "has" */
+    uint64_t                    sid[2];
+    uint64_t                    launcher;
+    ngx_uint_t                  type;       /* ngx_http_runs_etype_e */
+    ngx_uint_t                  status;     /* a run's, after the change */
+    ngx_uint_t                  has;        /* NGX_HTTP_RUNS_EH_* */
+} ngx_http_runs_event_t;
+
+
+/* what an event stream looks at */
+typedef struct {
+    uint64_t                    run;
+    uint64_t                    sid[2];
+    uint64_t                   *scope;      /* NULL: every scope */
+    unsigned                    by_run:1;
+    unsigned                    by_session:1;
+} ngx_http_runs_efilter_t;
 
 
 /* a run copied out of the zone for encoding outside the lock */
@@ -419,7 +481,9 @@ typedef enum {
     NGX_HTTP_RUNS_R_OTHER_PARENT,     /* a resume naming another parent */
     NGX_HTTP_RUNS_R_REFUSED,          /* no room: a full zone, a cap */
     NGX_HTTP_RUNS_R_BAD_TOKEN,        /* a runner call without its token */
-    NGX_HTTP_RUNS_R_NO_MEMORY         /* the caller's pool */
+    NGX_HTTP_RUNS_R_NO_MEMORY,        /* the caller's pool */
+    NGX_HTTP_RUNS_R_RESET             /* an event stream's position is not
+                                         in the ring any more */
 } ngx_http_runs_found_e;
 
 /* a launcher's report on a run */
@@ -560,6 +624,14 @@ void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
     u_char *buf);
 ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,
     ngx_str_t *images, ngx_uint_t n, ngx_log_t *log, size_t *valid);
+
+/* ngx_http_runs_store_events.c: the ring of changes event streams read */
+ngx_int_t ngx_http_runs_store_events_init(ngx_http_runs_zone_t *zone,
+    ngx_uint_t n, ngx_log_t *log);
+ngx_uint_t ngx_http_runs_store_events_read(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h,
+    ngx_http_runs_efilter_t *f, uint64_t *pos, ngx_http_runs_event_t *out,
+    ngx_uint_t max, ngx_uint_t *n, ngx_uint_t *refused);
 
 /* ngx_http_runs_store_metrics.c */
 void ngx_http_runs_store_metrics(ngx_http_runs_zone_t *zone,

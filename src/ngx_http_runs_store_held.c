@@ -34,7 +34,8 @@ static ngx_http_runs_take_pt  ngx_http_runs_takes[] = {
     NULL,
     ngx_http_runs_take_poll_locked,
     ngx_http_runs_take_wait_locked,
-    ngx_http_runs_take_follow_locked
+    ngx_http_runs_take_follow_locked,
+    ngx_http_runs_take_follow_locked        /* an event stream: the same */
 };
 
 
@@ -48,7 +49,10 @@ ngx_http_runs_take_locked(ngx_http_runs_zone_t *zone,
 }
 
 
-/* a log follower reads what there is itself; it stays on its run */
+/*
+ * A log follower or an event stream reads what there is itself; a
+ * follower stays on its run, a stream left the zone's queue when woken
+ */
 
 static void
 ngx_http_runs_take_follow_locked(ngx_http_runs_zone_t *zone,

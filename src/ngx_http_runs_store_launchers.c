@@ -30,6 +30,8 @@ static ngx_http_runs_launcher_t *ngx_http_runs_register_locked(
     ngx_http_runs_zone_t *zone, ngx_str_t *hostname, ngx_str_t *project_dir,
     ngx_str_t *executor_type, ngx_str_t *agents, ngx_str_t *tags,
     u_char *token, uint64_t *scope);
+static void ngx_http_runs_heard_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_launcher_t *lr, int64_t now, ngx_http_runs_after_t *af);
 static void ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_launcher_t *lr, ngx_uint_t note,
     ngx_http_runs_after_t *af);
@@ -155,6 +157,8 @@ ngx_http_runs_remove_launcher_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_notify_all_locked(sh, &lr->waiters, 1, af);
 
     ngx_http_runs_mark_launcher(af, lr);
+    ngx_http_runs_event_launcher_locked(sh, NGX_HTTP_RUNS_E_LAUNCHER_REMOVED,
+                                        lr, af);
 
     ngx_rbtree_delete(&sh->launchers, &lr->node);
     ngx_queue_remove(&lr->list);
@@ -188,7 +192,7 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
         return NGX_OK;
     }
 
-    lr->last_heartbeat = ngx_http_runs_now();
+    ngx_http_runs_heard_locked(sh, lr, ngx_http_runs_now(), af);
 
     if (lr->deregister) {
         p->what = NGX_HTTP_RUNS_POLL_DEREGISTERED;
@@ -346,6 +350,23 @@ ngx_http_runs_expire_claims_locked(ngx_http_runs_zone_t *zone,
  * caller's clock so every worker judges alike.
  */
 
+/* a runner was heard from: one told stale is online again */
+
+static void
+ngx_http_runs_heard_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_launcher_t *lr, int64_t now, ngx_http_runs_after_t *af)
+{
+    lr->last_heartbeat = now;
+
+    if (lr->stale) {
+        lr->stale = 0;
+        ngx_http_runs_event_launcher_locked(sh,
+                                            NGX_HTTP_RUNS_E_LAUNCHER_ONLINE,
+                                            lr, af);
+    }
+}
+
+
 static void
 ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_limits_t *lim, int64_t now, ngx_http_runs_sweep_t *sw,
@@ -373,8 +394,17 @@ ngx_http_runs_maintain_locked(ngx_http_runs_zone_t *zone,
 
         if (lr->nwaiters) {
             /* a held poll is a live runner */
-            lr->last_heartbeat = now;
+            ngx_http_runs_heard_locked(sh, lr, now, af);
             continue;
+        }
+
+        if (!lr->stale
+            && now - lr->last_heartbeat > (int64_t) lim->heartbeat_timeout)
+        {
+            lr->stale = 1;
+            ngx_http_runs_event_launcher_locked(sh,
+                                                NGX_HTTP_RUNS_E_LAUNCHER_STALE,
+                                                lr, af);
         }
 
         if (now - lr->last_heartbeat > (int64_t) lim->launcher_expiry) {
@@ -538,6 +568,9 @@ ngx_http_runs_store_register(ngx_http_runs_zone_t *zone, ngx_str_t *hostname,
     if (lr) {
         ngx_memcpy(id, lr->id, NGX_HTTP_RUNS_LAUNCHER_ID_LEN);
         ngx_http_runs_mark_launcher(&af, lr);
+        ngx_http_runs_event_launcher_locked(zone->sh,
+                                        NGX_HTTP_RUNS_E_LAUNCHER_REGISTERED,
+                                        lr, &af);
     }
 
     ngx_http_runs_unlock(&af);
@@ -591,16 +624,17 @@ ngx_uint_t
 ngx_http_runs_store_launcher(ngx_http_runs_zone_t *zone, uint64_t id,
     ngx_uint_t beat)
 {
+    ngx_http_runs_after_t      af;
     ngx_http_runs_launcher_t  *lr;
 
-    ngx_shmtx_lock(&zone->shpool->mutex);
+    ngx_http_runs_lock(zone, &af);
 
     lr = ngx_http_runs_lookup_launcher_locked(zone->sh, id);
     if (lr && beat) {
-        lr->last_heartbeat = ngx_http_runs_now();
+        ngx_http_runs_heard_locked(zone->sh, lr, ngx_http_runs_now(), &af);
     }
 
-    ngx_shmtx_unlock(&zone->shpool->mutex);
+    ngx_http_runs_unlock(&af);
 
     return lr ? NGX_HTTP_RUNS_R_DONE : NGX_HTTP_RUNS_R_NO_LAUNCHER;
 }

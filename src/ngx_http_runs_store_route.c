@@ -63,6 +63,15 @@ ngx_http_runs_link_run_locked(ngx_http_runs_zone_t *zone,
 
     ngx_http_runs_insert_run_locked(sh, run, sess);
 
+    if (sess->nruns == 1) {
+        /* a session is made with its first run */
+        ngx_http_runs_event_session_locked(sh,
+                                           NGX_HTTP_RUNS_E_SESSION_CREATED,
+                                           sess, af);
+    }
+
+    ngx_http_runs_event_run_locked(sh, NGX_HTTP_RUNS_E_RUN_CREATED, run, af);
+
     ngx_http_runs_make_ready_locked(zone, sess, af);
 }
 

@@ -359,6 +359,8 @@ ngx_http_runs_set_status_locked(ngx_http_runs_zone_t *zone,
     run->status = status;
 
     ngx_http_runs_mark_run(af, run);
+    ngx_http_runs_event_run_locked(sh, NGX_HTTP_RUNS_E_RUN_REQUEUED + status,
+                                   run, af);
 
     if (status == NGX_HTTP_RUNS_CLAIMED) {
         sh->claims_total++;
@@ -626,6 +628,12 @@ ngx_http_runs_report_locked(ngx_http_runs_zone_t *zone,
     if (ev != NGX_HTTP_RUNS_EV_STARTED) {
         ngx_http_runs_set_texts_locked(zone, run, &rp->error, &rp->result,
                                        rp->result_max);
+
+        if (run->has_result) {
+            ngx_http_runs_event_run_locked(zone->sh,
+                                           NGX_HTTP_RUNS_E_RUN_RESULT, run,
+                                           af);
+        }
     }
 
     if (ev == NGX_HTTP_RUNS_EV_STARTED) {

@@ -586,6 +586,9 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
     *nruns = sess->nruns;
 
     ngx_http_runs_after_mark(&af, NGX_HTTP_RUNS_J_SESSION_GONE, sess->seq);
+    ngx_http_runs_event_session_locked(zone->sh,
+                                       NGX_HTTP_RUNS_E_SESSION_DELETED, sess,
+                                       &af);
 
     /* the last run's removal removes the session */
 

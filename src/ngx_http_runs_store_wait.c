@@ -28,7 +28,8 @@ static const ngx_uint_t  ngx_http_runs_kind_refused[] = {
     NGX_HTTP_RUNS_REFUSED_N,
     NGX_HTTP_RUNS_REFUSED_POLLS,
     NGX_HTTP_RUNS_REFUSED_WAITS,
-    NGX_HTTP_RUNS_REFUSED_FOLLOWS
+    NGX_HTTP_RUNS_REFUSED_FOLLOWS,
+    NGX_HTTP_RUNS_REFUSED_STREAMS
 };
 
 
@@ -266,7 +267,8 @@ ngx_http_runs_waiter_admit_locked(ngx_http_runs_shctx_t *sh,
 /*
  * Puts an admitted waiter (w, allocated by the caller) on its queues: a
  * poll on its launcher's list and, unless it is for stops only, in the
- * idle queue; a wait or a follow on its run's list.  A launcher holds at
+ * idle queue; a wait or a follow on its run's list; an event stream on
+ * the zone's.  A launcher holds at
  * most runs_max_polls_per_launcher polls: a new one supersedes its
  * oldest, which answers 204, so a runner that reconnects is never locked
  * out by polls of its own that linger.
@@ -315,6 +317,12 @@ ngx_http_runs_waiter_add_locked(ngx_http_runs_shctx_t *sh,
 
     if (h->kind == NGX_HTTP_RUNS_WAIT_POLL) {
         ngx_http_runs_waiter_park_locked(sh, w, lr, h->noclaim, 0);
+
+    } else if (h->kind == NGX_HTTP_RUNS_WAIT_EVENTS) {
+        /* the zone's changes: woken by the next one */
+        ngx_queue_insert_tail(&sh->event_waiters, &w->link);
+        w->state = NGX_HTTP_RUNS_W_WATCH;
+        ngx_queue_init(&w->queue);
 
     } else {
         run = target;

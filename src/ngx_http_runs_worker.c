@@ -56,6 +56,14 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    /* the changes event streams read: from here on (not the journal's) */
+    if (ngx_http_runs_store_events_init(zone, zone->events,
+                                        shm_zone->shm.log)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     len = sizeof(" in runs_zone \"\"") + shm_zone->shm.name.len;
 
     zone->shpool->log_ctx = ngx_slab_alloc(zone->shpool, len);

@@ -181,6 +181,7 @@ struct ngx_http_runs_launcher_s {
                                                0, 0: every scope */
     u_char                      id[NGX_HTTP_RUNS_LAUNCHER_ID_LEN];
     unsigned                    deregister:1;
+    unsigned                    stale:1;        /* told to event streams */
     unsigned                    has_token:1;    /* none: restored from a
                                                    journal of before */
     /* strings follow */
@@ -196,7 +197,7 @@ struct ngx_http_runs_waiter_s {
     void                       *owner;      /* ctx, valid only in pid */
     ngx_pid_t                   pid;
     ngx_uint_t                  slot;
-    unsigned                    kind:2;
+    unsigned                    kind:3;
     unsigned                    state:3;
     unsigned                    superseded:1;   /* its launcher polled anew */
 };
@@ -248,6 +249,25 @@ struct ngx_http_runs_rclass_s {
     int64_t                     unoffered;  /* since when none does */
     u_char                      key[1];
 };
+
+
+/*
+ * A change in the ring event streams read (ngx_http_runs_store_events.c):
+ * ids, not copies, of what changed; its scope for the streams that are
+ * confined to one.
+ */
+
+typedef struct {
+    uint64_t                    id;
+    int64_t                     at;
+    uint64_t                    run;
+    uint64_t                    sid[2];
+    uint64_t                    launcher;
+    uint64_t                    scope[2];
+    u_char                      type;
+    u_char                      status;
+    u_char                      has;        /* NGX_HTTP_RUNS_EH_* */
+} ngx_http_runs_zevent_t;
 
 
 /*
@@ -353,6 +373,17 @@ struct ngx_http_runs_shctx_s {
                                                    deleted */
 
     ngx_http_runs_throttle_t    refused[NGX_HTTP_RUNS_REFUSED_N];
+
+    /* the changes event streams read: a ring of nevents */
+    ngx_http_runs_zevent_t     *events;     /* NULL: none kept yet */
+    ngx_uint_t                  nevents;
+    uint64_t                    event_first;    /* this zone's first id */
+    uint64_t                    event_next;     /* the next id given */
+    ngx_queue_t                 event_waiters;  /* streams that read every
+                                                   change: woken by the
+                                                   next, and off this
+                                                   queue until they read */
+    ngx_uint_t                  events_total;
 };
 
 
@@ -448,6 +479,16 @@ void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
     ngx_http_runs_waiter_t *w);
 void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_waiter_t *w);
+
+/* ngx_http_runs_store_events.c: the changes event streams are told */
+void ngx_http_runs_event_run_locked(ngx_http_runs_shctx_t *sh,
+    ngx_uint_t type, ngx_http_runs_run_t *run, ngx_http_runs_after_t *af);
+void ngx_http_runs_event_session_locked(ngx_http_runs_shctx_t *sh,
+    ngx_uint_t type, ngx_http_runs_session_t *sess,
+    ngx_http_runs_after_t *af);
+void ngx_http_runs_event_launcher_locked(ngx_http_runs_shctx_t *sh,
+    ngx_uint_t type, ngx_http_runs_launcher_t *lr,
+    ngx_http_runs_after_t *af);
 
 /* ngx_http_runs_store_records.c: ids, lookups, allocation, links */
 int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
