@@ -101,7 +101,8 @@ ngx_http_runs_events_open(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     rc = ngx_http_runs_events_args(r, ctx, es);
-    if (rc != NGX_OK) {
+    if (rc != NGX_DECLINED) {
+        /* answered */
         return rc;
     }
 
@@ -171,7 +172,8 @@ ngx_http_runs_events_open(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 /*
  * The filters (?session_id=, ?run_id=, both or none) and where the
  * stream begins: after Last-Event-ID (or ?last_event_id=, for clients
- * that cannot send the header), else with the next change.
+ * that cannot send the header), else with the next change.  NGX_DECLINED:
+ * the stream goes on; else the request was answered.
  */
 
 static ngx_int_t
@@ -186,8 +188,8 @@ ngx_http_runs_events_args(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     if (ngx_http_runs_get_arg(r, "run_id", 6, &v) == NGX_OK) {
         if (ngx_http_runs_parse_id(&v, "run_", &es->filter.run) != NGX_OK
-            || ngx_http_runs_store_run_scope(ctx->zone, es->filter.run,
-                                             ctx->scope)
+            || ngx_http_runs_store_run_seen(ctx->zone, es->filter.run,
+                                            ctx->scope)
                != NGX_HTTP_RUNS_R_DONE)
         {
             return ngx_http_runs_send_no_run(r);
@@ -251,7 +253,7 @@ ngx_http_runs_events_args(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     if (last == NULL || last->len == 0) {
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     /* an id this zone cannot have given is told to start again */
@@ -259,12 +261,12 @@ ngx_http_runs_events_args(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         || ngx_atoof(last->data, last->len) == NGX_ERROR)
     {
         es->pos = 0;
-        return NGX_OK;
+        return NGX_DECLINED;
     }
 
     es->pos = (uint64_t) ngx_atoof(last->data, last->len);
 
-    return NGX_OK;
+    return NGX_DECLINED;
 }
 
 

@@ -140,7 +140,8 @@ ngx_http_runs_handler(ngx_http_request_t *r)
 
 
 /*
- * runs_scope: the clients of the client and sessions APIs are confined to
+ * runs_scope: the clients of the client, sessions and events APIs are
+ * confined to
  * the sessions of their scope value (docs/SECURITY.md); a runner that
  * registers there takes the runs of that scope only.  NGX_OK; else the
  * request has been answered (403 when the value is empty or too long) and
@@ -157,6 +158,7 @@ ngx_http_runs_confine(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
     if (rlcf->scope == NULL
         || (rlcf->routes != ngx_http_runs_client_routes
             && rlcf->routes != ngx_http_runs_sessions_routes
+            && rlcf->routes != ngx_http_runs_events_routes
             && ctx->route->handler != ngx_http_runs_register))
     {
         return NGX_OK;

@@ -521,6 +521,8 @@ void ngx_http_runs_store_scope_key(ngx_http_runs_zone_t *zone,
     ngx_str_t *value, uint64_t *key);
 ngx_uint_t ngx_http_runs_store_run_scope(ngx_http_runs_zone_t *zone,
     uint64_t id, uint64_t *scope);
+ngx_uint_t ngx_http_runs_store_run_seen(ngx_http_runs_zone_t *zone,
+    uint64_t id, uint64_t *scope);
 
 /* ngx_http_runs_store_runs.c: runs and their transitions */
 ngx_uint_t ngx_http_runs_store_create(ngx_http_runs_zone_t *zone,

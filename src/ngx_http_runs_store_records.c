@@ -576,12 +576,22 @@ ngx_uint_t
 ngx_http_runs_store_run_scope(ngx_http_runs_zone_t *zone, uint64_t id,
     uint64_t *scope)
 {
-    ngx_uint_t            found;
-    ngx_http_runs_run_t  *run;
-
     if (scope == NULL) {
         return NGX_HTTP_RUNS_R_DONE;
     }
+
+    return ngx_http_runs_store_run_seen(zone, id, scope);
+}
+
+
+/* whether run "id" is there, for a client confined to "scope" (or not) */
+
+ngx_uint_t
+ngx_http_runs_store_run_seen(ngx_http_runs_zone_t *zone, uint64_t id,
+    uint64_t *scope)
+{
+    ngx_uint_t            found;
+    ngx_http_runs_run_t  *run;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 

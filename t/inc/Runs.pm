@@ -456,6 +456,42 @@ sub read_stream {
     }
 }
 
+# an event stream's events (after read_head): reads until "want" events
+# have come, the answer ends or the time is up; returns the events, each
+# { id, event, data (decoded), comment }, comments (": ...") as their own
+# entries when "comments" is set, and whether the answer ended
+sub read_events {
+    my ($self, $timeout, $want, %o) = @_;
+    my $deadline = Time::HiRes::time() + ($timeout // 5);
+    my (@ev, $ended);
+    $self->{sse} //= '';
+    while (1) {
+        while ($self->{sse} =~ s/^(.*?)\n\n//s) {
+            my $block = $1;
+            my %e;
+            for my $line (split /\n/, $block) {
+                if ($line =~ /^:\s?(.*)$/) {
+                    $e{comment} = $1;
+                } elsif ($line =~ /^(id|event|data|retry): ?(.*)$/) {
+                    $e{$1} = $1 eq 'data' && defined $e{data}
+                             ? "$e{data}\n$2" : $2;
+                }
+            }
+            next if defined $e{comment} && !defined $e{event}
+                    && !defined $e{data} && !$o{comments};
+            $e{json} = eval { Runs::jdec($e{data}) } if defined $e{data};
+            push @ev, \%e;
+        }
+        last if defined $want && @ev >= $want;
+        my $left = $deadline - Time::HiRes::time();
+        last if $left <= 0;
+        my ($d, $end) = $self->read_stream($left, 1);
+        $self->{sse} .= $d;
+        if ($end) { $ended = 1; last }
+    }
+    return wantarray ? (\@ev, $ended) : \@ev;
+}
+
 sub request {
     my ($self, $method, $path, $body, $headers, $timeout) = @_;
     $self->send($method, $path, $body, $headers);
