@@ -651,3 +651,79 @@ invalid value "maybe" in "runs_launcher_auth" directive, it must be "on" or "off
 --- no_error_log
 [alert]
 [crit]
+
+
+
+=== TEST 48: runs_zone events= too large for the zone
+--- http_config
+    runs_zone runs 64k events=100000;
+--- must_die
+--- error_log eval
+qr/invalid "events=100000" in runs_zone "runs": from 16 to \d+ events fit in 64k/
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 49: runs_zone with an unknown parameter
+--- http_config
+    runs_zone runs 4m ring=5;
+--- must_die
+--- error_log
+invalid parameter "ring=5"
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 50: runs_dashboard with an unknown parameter
+--- config
+    location /dashboard/ { runs_dashboard api=/x; }
+--- must_die
+--- error_log
+invalid parameter "api=/x": expected runs=, sessions=, launchers= or events=
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 51: runs_dashboard with a path that is not absolute or has a quote
+--- config
+    location /dashboard/ { runs_dashboard runs=/ok "events=/a\"b"; }
+--- must_die
+--- error_log
+invalid path in "events=/a"b": an absolute path without spaces, quotes, "?" or "#"
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 52: runs_dashboard and an API in one location
+--- config
+    location /dashboard/ { runs_dashboard; runs_api runs; }
+--- must_die
+--- error_log
+"runs_api" conflicts with another runs handler in this location
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 53: runs_events_api, runs_max_streams, runs_events_heartbeat, events= accepted
+--- http_config
+    runs_zone runs 4m events=4096;
+    runs_max_streams 5000;
+    runs_events_heartbeat 30s;
+--- config
+    location /events { runs_events_api runs; }
+    location /runs { runs_api runs; }
+    location /dashboard/ { runs_dashboard runs=/runs sessions=/s launchers=/l events=/events; }
+--- request
+GET /dashboard/config.json
+--- response_body chomp
+{"runs":"/runs","sessions":"/s","launchers":"/l","events":"/events"}
