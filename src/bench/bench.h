@@ -77,6 +77,9 @@ int cmd_logtput(int argc, char **argv);
 int cmd_done(int argc, char **argv);
 int cmd_stall(int argc, char **argv);
 
+/* bench_events.c */
+int cmd_events(int argc, char **argv);
+
 /* bench_route.c */
 int cmd_route(int argc, char **argv);
 

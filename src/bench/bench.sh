@@ -139,6 +139,7 @@ EOF
 
     runs_zone bench $zone;
     runs_poll_timeout 60s;
+    runs_max_streams 5000;
     $extra
 EOF
             if [ -n "$journal" ]; then
@@ -155,6 +156,7 @@ EOF
         location /launcher  { runs_launcher_api bench; }
         location /launchers { runs_launchers_api bench; }
         location /sessions  { runs_sessions_api bench; }
+        location /events    { runs_events_api bench; }
     }
 }
 EOF
@@ -468,6 +470,13 @@ start_nginx idle "$PORT_WAKE" 64m
 client idle_cpu idle "$PORT_WAKE" --polls 1000 --seconds 10 \
     --master "${NGX_PID[idle]}" >&2
 stop_nginx idle
+
+# ------------------------------------------------------ event streams
+say "1,000 event streams: idle CPU, then a change's way to all of them"
+start_nginx events "$PORT_WAKE" 64m
+client events events "$PORT_WAKE" --streams 1000 --changes 200 --idle 10 \
+    --master "${NGX_PID[events]}" >&2
+stop_nginx events
 
 # ------------------------------------------------------------ run logs
 say "run logs: follow latency across workers, then log throughput (${DURATION}s each, ceiling first)"

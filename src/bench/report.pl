@@ -386,6 +386,19 @@ if (my $z = $one{zone_64m_done}) {
     }
 }
 
+# ------------------------------------------------------ event streams
+if (my $e = $one{events}) {
+    my $s = $e->{each_stream};
+    my $a = $e->{all_streams};
+    my $met = $a->{n} > 0 && $a->{p99_us} <= 50000 && $e->{idle_cpu_percent} < 1;
+    $F->{events} = { %$e, target => 'p99 ≤ 50 ms to all, idle CPU < 1 %', met => bool($met) };
+    push @rows, [sprintf('a change → %s event streams (`GET /events`, both workers)', commas($e->{streams})),
+        sprintf('to each stream p50 %s, p99 %s; to the last of them p50 %s, p99 %s (%d changes); %.0f s idle: nginx CPU %.2f %%',
+                ms($s->{p50_us}), ms($s->{p99_us}), ms($a->{p50_us}), ms($a->{p99_us}),
+                $a->{n}, $e->{idle_seconds}, $e->{idle_cpu_percent}),
+        'p99 ≤ 50 ms to all, idle ≈ 0 (< 1 %)', $met ? 'met' : 'missed'];
+}
+
 # -------------------------------------------------------------- idle
 if (my $i = $one{idle_cpu}) {
     my $ok = $i->{answered_during} == 0 && $i->{answered_before} == 0;
