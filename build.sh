@@ -47,6 +47,8 @@ DEBIAN_PACKAGES=(
     wrk clang libclang-rt-14-dev
     # t/029-metrics.t reads runs_metrics with the official client's parser
     python3-prometheus-client
+    # t/301-dashboard.t drives the dashboard in a real browser, headless
+    chromium
     # only src/bench/journal_designs.c (./build.sh bench, designs)
     libsqlite3-dev liblmdb-dev
 )
@@ -325,6 +327,11 @@ http {
         location /launcher  { runs_launcher_api runs; client_body_buffer_size 32k; }
         location /launchers { runs_launchers_api runs; }
         location /sessions  { runs_sessions_api runs; }
+        location /events    { runs_events_api runs; }
+        # the dashboard (docs/DASHBOARD.md): on localhost only, as here;
+        # put auth_basic or auth_request in front of it and of the APIs
+        # before you listen anywhere else
+        location /dashboard/ { runs_dashboard; }
         # the figures "runsctl status" shows (docs/METRICS.md)
         location = /metrics { runs_metrics runs; }
     }
@@ -367,6 +374,7 @@ cmd_start() {
 
     if [ "${RUNS_RUNNER:-1}" = 0 ]; then
         say "coordinator on http://127.0.0.1:$port, no runner (RUNS_RUNNER=0); Ctrl+C stops it"
+        say "dashboard: open http://127.0.0.1:$port/dashboard/ in a browser"
         wait "$nginx_pid" || true
         return
     fi
@@ -376,6 +384,7 @@ cmd_start() {
     runner_pid=$!
 
     say "coordinator on http://127.0.0.1:$port, one agent-runner with the echo executor"
+    say "dashboard: open http://127.0.0.1:$port/dashboard/ in a browser"
     say "try: $BUILD/bin/runsctl --url http://127.0.0.1:$port start hello 'Say hello' --wait"
     say "Ctrl+C stops both"
     wait -n "$nginx_pid" "$runner_pid" || true

@@ -106,54 +106,15 @@ stream_read(stream_t *s)
 }
 
 
-int
-cmd_events(int argc, char **argv)
+/* N streams held: their headers read; the epoll instance they are in */
+
+static int
+streams_open(stream_t *st, int nstreams)
 {
-    int                  i, ep, nstreams, nchanges, nev, heads;
-    long                 master, idle, t0, t1, hz, pids[MAX_WORKERS];
-    char                 body[512], name[64];
-    size_t               npids, k, got, ns;
-    conn_t               ctl;
-    resp_t               r;
-    stream_t            *st;
-    uint64_t             start, w0, w1, *lat, *all, deadline;
+    int                  i, ep, nev, heads;
+    uint64_t             deadline;
     struct epoll_event   ev, evs[256];
     static const char    req[] = "GET /events HTTP/1.1\r\nHost: bench\r\n\r\n";
-
-    nstreams = 1000;
-    nchanges = 200;
-    idle = 10;
-    master = 0;
-
-    for (i = 3; i < argc; i++) {
-        if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) {
-            nstreams = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--changes") == 0 && i + 1 < argc) {
-            nchanges = atoi(argv[++i]);
-        } else if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
-            idle = atol(argv[++i]);
-        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
-            master = atol(argv[++i]);
-        } else {
-            die("events: unknown argument %s", argv[i]);
-        }
-    }
-
-    if (master == 0 || nstreams < 1 || nchanges < 1) {
-        die("usage: events PORT --streams N --changes K --idle S "
-            "--master PID");
-    }
-
-    raise_nofile();
-    hz = sysconf(_SC_CLK_TCK);
-    npids = nginx_pids(master, pids, MAX_WORKERS);
-
-    st = calloc((size_t) nstreams, sizeof(stream_t));
-    lat = calloc((size_t) nstreams * (size_t) nchanges, sizeof(uint64_t));
-    all = calloc((size_t) nchanges, sizeof(uint64_t));
-    if (st == NULL || lat == NULL || all == NULL) {
-        die("out of memory");
-    }
 
     ep = epoll_create1(0);
     if (ep == -1) {
@@ -171,8 +132,6 @@ cmd_events(int argc, char **argv)
         }
     }
 
-    /* every stream's headers */
-
     heads = 0;
     deadline = now_ns() + 10000000000ULL;
 
@@ -189,15 +148,26 @@ cmd_events(int argc, char **argv)
         }
     }
 
-    /* idle: nothing changes */
+    return ep;
+}
 
-    t0 = sum_ticks(pids, npids, 0);
-    w0 = now_ns();
-    sleep_us(idle * 1000000);
-    t1 = sum_ticks(pids, npids, 0);
-    w1 = now_ns();
 
-    /* changes, one at a time */
+/*
+ * K changes one at a time: each stream's time to its event in lat (the
+ * count returned), the last stream's in all
+ */
+
+static size_t
+changes(int ep, stream_t *st, int nstreams, int nchanges, uint64_t *lat,
+    uint64_t *all)
+{
+    int                  i, nev;
+    char                 body[512], name[64];
+    size_t               k, got, ns;
+    conn_t               ctl;
+    resp_t               r;
+    uint64_t             start, deadline;
+    struct epoll_event   evs[256];
 
     conn_open(&ctl);
     ns = 0;
@@ -240,6 +210,68 @@ cmd_events(int argc, char **argv)
     }
 
     conn_close(&ctl);
+
+    return ns;
+}
+
+
+int
+cmd_events(int argc, char **argv)
+{
+    int        i, ep, nstreams, nchanges;
+    long       master, idle, t0, t1, hz, pids[MAX_WORKERS];
+    size_t     npids, ns;
+    stream_t  *st;
+    uint64_t   w0, w1, *lat, *all;
+
+    nstreams = 1000;
+    nchanges = 200;
+    idle = 10;
+    master = 0;
+
+    for (i = 3; i < argc; i++) {
+        if (strcmp(argv[i], "--streams") == 0 && i + 1 < argc) {
+            nstreams = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--changes") == 0 && i + 1 < argc) {
+            nchanges = atoi(argv[++i]);
+        } else if (strcmp(argv[i], "--idle") == 0 && i + 1 < argc) {
+            idle = atol(argv[++i]);
+        } else if (strcmp(argv[i], "--master") == 0 && i + 1 < argc) {
+            master = atol(argv[++i]);
+        } else {
+            die("events: unknown argument %s", argv[i]);
+        }
+    }
+
+    if (master == 0 || nstreams < 1 || nchanges < 1) {
+        die("usage: events PORT --streams N --changes K --idle S "
+            "--master PID");
+    }
+
+    raise_nofile();
+    hz = sysconf(_SC_CLK_TCK);
+    npids = nginx_pids(master, pids, MAX_WORKERS);
+
+    st = calloc((size_t) nstreams, sizeof(stream_t));
+    lat = calloc((size_t) nstreams * (size_t) nchanges, sizeof(uint64_t));
+    all = calloc((size_t) nchanges, sizeof(uint64_t));
+    if (st == NULL || lat == NULL || all == NULL) {
+        die("out of memory");
+    }
+
+    ep = streams_open(st, nstreams);
+
+    /* idle: nothing changes */
+
+    t0 = sum_ticks(pids, npids, 0);
+    w0 = now_ns();
+    sleep_us(idle * 1000000);
+    t1 = sum_ticks(pids, npids, 0);
+    w1 = now_ns();
+
+    /* changes, one at a time */
+
+    ns = changes(ep, st, nstreams, nchanges, lat, all);
 
     for (i = 0; i < nstreams; i++) {
         close(st[i].fd);
