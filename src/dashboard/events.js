@@ -1,11 +1,12 @@
 // The change stream: one EventSource on config.events for the whole page.
 // Events carry ids only; each view fetches what an event touches.
 //
-// EventSource reconnects by itself after a dropped stream (sending
-// Last-Event-ID, so the coordinator can replay what was missed or send
-// `reset`). When it gives up (an answer that is not an event stream: a
-// 404, a 502 of a proxy) it is made again here after a backoff, and since
-// what happened meanwhile is unknown, that counts as a `reset`.
+// EventSource reconnects by itself after a dropped stream, sending
+// Last-Event-ID: the coordinator replays what was missed, or sends
+// `reset` when its ring no longer holds it. When the browser gives up (an
+// answer that is not an event stream: a 404, a 502 of a proxy) the stream
+// is made again here after a backoff, with ?last_event_id= for the same
+// effect; without an id seen yet, that counts as a `reset`.
 
 export const EVENT_TYPES = [
   'run.created', 'run.claimed', 'run.started', 'run.stopping',
@@ -21,8 +22,10 @@ export function connectEvents(url, {onEvent, onReset, onState}) {
   let timer = null;
   let everOpen = false;
   let closed = false;
+  let lastId = '';
 
   const deliver = (type) => (msg) => {
+    if (msg.lastEventId) lastId = msg.lastEventId;
     let data = {};
     try { data = JSON.parse(msg.data || '{}') || {}; } catch (e) { /* keep {} */ }
     if (!data.type) data.type = type;
@@ -37,15 +40,17 @@ export function connectEvents(url, {onEvent, onReset, onState}) {
     timer = null;
     if (closed) return;
     onState(everOpen ? 'reconnecting' : 'connecting');
-    es = new EventSource(url);
+    const again = everOpen && lastId;
+    es = new EventSource(again ? `${url}?last_event_id=${encodeURIComponent(lastId)}` : url);
     for (const t of EVENT_TYPES) es.addEventListener(t, deliver(t));
     es.addEventListener('reset', deliver('reset'));
     es.addEventListener('message', deliver('message'));
+    let opened = false;   // the browser's own reconnections send Last-Event-ID
     es.addEventListener('open', () => {
       retry = 1000;
       onState('live');
-      if (everOpen) onReset();      // made again: what was missed is unknown
-      everOpen = true;
+      if (everOpen && !again && !opened) onReset();   // what was missed is unknown
+      everOpen = opened = true;
     });
     es.addEventListener('error', () => {
       if (!es) return;
