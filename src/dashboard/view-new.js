@@ -7,7 +7,7 @@ import {path, get, post, aborted} from './api.js';
 const NAME = '[A-Za-z0-9][A-Za-z0-9_.\\-]*';
 
 export default function newView(root, params, ctx) {
-  const field = (id, label, input, hint) => h('div', {class: 'field'},
+  const field = (id, label, input, hint, wide) => h('div', {class: wide ? 'field wide' : 'field'},
     h('label', {for: id}, label), input,
     hint ? h('p', {class: 'hint', id: id + '-hint'}, hint) : null);
 
@@ -31,9 +31,9 @@ export default function newView(root, params, ctx) {
     field('n-agent', 'Agent', agent, 'The agents of the online runners; "any": the run names no agent'),
     field('n-dir', 'Project dir', dir, 'Optional: an absolute path; else the runner\'s own'),
     field('n-parent', 'Parent session', parent, 'Optional: the session this one reports to when its runs end'),
-    field('n-prompt', 'Prompt', prompt),
     field('n-tags', 'Tags', tags, 'Optional, comma-separated: only a runner with every one of them takes the run'),
-    h('div', {class: 'formrow'}, submit, msg.el));
+    field('n-prompt', 'Prompt', prompt, null, true),
+    h('div', {class: 'formrow wide'}, submit, msg.el));
 
   root.append(h('div', {class: 'head'}, h('h1', {}, 'New session')), form);
 

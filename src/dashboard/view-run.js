@@ -62,9 +62,10 @@ export default function runView(root, params, ctx) {
       h('div', {class: 'actions'}, stopBtn)),
     msg.el,
     f.el,
-    h('section', {class: 'block'}, h('h2', {}, 'Prompt'), reports, prompt),
+    h('div', {class: 'pair'},
+      h('section', {class: 'block'}, h('h2', {}, 'Prompt'), reports, prompt),
+      h('section', {class: 'block'}, h('h2', {}, 'Result'), result, resultNote)),
     errorSec,
-    h('section', {class: 'block'}, h('h2', {}, 'Result'), result, resultNote),
     h('section', {class: 'block'}, h('h2', {}, 'Log'), log.el));
 
   let run = null;
