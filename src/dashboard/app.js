@@ -36,6 +36,7 @@ const connText = conn.querySelector('.conn-text');
 let current = null;            // {view, ctl, route}
 let stream = null;
 let pollTimer = null;
+let mounted = false;           // a view was shown before this one
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/runs';
@@ -87,6 +88,13 @@ function mount() {
     console.error(e);
     root.append(h('p', {class: 'msg err', role: 'alert'}, 'This page failed: ' + e.message));
   }
+  // a new page starts at its top, and the keyboard's focus with it
+  // (unless the view put it somewhere, as the form does)
+  window.scrollTo(0, 0);
+  if (mounted && (!document.activeElement || document.activeElement === document.body)) {
+    main.focus({preventScroll: true});
+  }
+  mounted = true;
 }
 
 function onEvent(ev) {
