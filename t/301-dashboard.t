@@ -139,9 +139,10 @@ runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, th
 
     File::Path::make_path($SHOTS);
     my $t0 = time;
-    my $r = run_browser(240, '--base', 'http://127.0.0.1:' . Runs::port() . '/dashboard/',
+    my $r = run_browser(Runs::tf(240), '--base', 'http://127.0.0.1:' . Runs::port() . '/dashboard/',
                         '--out', $SHOTS, '--chromium', $CHROMIUM, '--agent', 'coder',
-                        '--spare', 'dash-spare', '--prefix', 'dash', '--timeout', '200');
+                        '--spare', 'dash-spare', '--prefix', 'dash',
+                        '--timeout', Runs::tf(200), '--wait', Runs::tf(15));
 
     # each step's line, with the lines the script wrote under it
     my %line;

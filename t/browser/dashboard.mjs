@@ -5,11 +5,13 @@
 //
 //   node t/browser/dashboard.mjs --base http://127.0.0.1:8765/dashboard/ \
 //       --out build [--chromium /usr/bin/chromium] [--agent coder] \
-//       [--spare HOSTNAME] [--prefix NAME] [--timeout SECONDS]
+//       [--spare HOSTNAME] [--prefix NAME] [--timeout SECONDS] [--wait SECONDS]
 //
 // --agent: an agent the runners list (the runs started here name it);
 // --spare: the hostname of a runner that the runners page deregisters;
-// --prefix: the start of the session names made here (unique per run).
+// --prefix: the start of the session names made here (unique per run);
+// --timeout: for the whole test; --wait: the longest wait for one thing
+// to show on a page (15 s; more for a slow coordinator).
 // Screenshots of each page: <out>/dashboard-<page>.png.
 
 import puppeteer from 'puppeteer-core';
@@ -18,11 +20,12 @@ import path from 'node:path';
 
 const argv = process.argv.slice(2);
 const opt = {base: '', out: 'build', chromium: '/usr/bin/chromium', agent: 'coder',
-             spare: '', prefix: 'dash' + process.pid, timeout: '180'};
+             spare: '', prefix: 'dash' + process.pid, timeout: '180', wait: '15'};
 for (let i = 0; i < argv.length; i++) {
   const m = /^--([a-z]+)$/.exec(argv[i]);
   if (!m || !(m[1] in opt) || i + 1 >= argv.length) {
-    console.error(`usage: dashboard.mjs --base URL [--out DIR] [--chromium PATH] [--agent NAME] [--spare HOST] [--prefix NAME] [--timeout S]`);
+    console.error('usage: dashboard.mjs --base URL [--out DIR] [--chromium PATH] [--agent NAME] '
+                  + '[--spare HOST] [--prefix NAME] [--timeout S] [--wait S]');
     process.exit(2);
   }
   opt[m[1]] = argv[++i];
@@ -70,7 +73,7 @@ const watchdog = setTimeout(() => {
 
 const pageErrors = [];
 const dialogs = [];
-const W = 15000;     // the longest wait for one thing to show
+const W = Number(opt.wait) * 1000;     // the longest wait for one thing to show
 
 async function step(i, fn) {
   const name = STEPS[i];
@@ -156,14 +159,22 @@ const launchArgs = ['--disable-dev-shm-usage', '--disable-gpu', '--no-first-run'
                     '--disable-backgrounding-occluded-windows'];
 if (process.getuid && process.getuid() === 0) launchArgs.push('--no-sandbox');
 
+const launch = (args) => puppeteer.launch({executablePath: opt.chromium, headless: true, args,
+                                           timeout: 60000, defaultViewport: {width: 1366, height: 768}});
 let browser;
 try {
-  browser = await puppeteer.launch({executablePath: opt.chromium, headless: true, args: launchArgs,
-                                    defaultViewport: {width: 1366, height: 768}});
+  browser = await launch(launchArgs);
 } catch (e) {
-  console.log(`# chromium (${opt.chromium}) did not start: ${e.message}`);
-  for (let i = 0; i < STEPS.length; i++) report(false, STEPS[i]);
-  process.exit(2);
+  // chromium's sandbox needs user namespaces, which a container may not
+  // give; the page under test is the coordinator's own
+  console.log(`# chromium did not start (${e.message.split('\n')[0]}): once more with --no-sandbox`);
+  try {
+    browser = await launch([...launchArgs, '--no-sandbox']);
+  } catch (e2) {
+    console.log(`# chromium (${opt.chromium}) did not start: ${e2.message}`);
+    for (let i = 0; i < STEPS.length; i++) report(false, STEPS[i]);
+    process.exit(2);
+  }
 }
 
 async function newPage(label) {
