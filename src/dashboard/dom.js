@@ -65,12 +65,9 @@ export function syncChildren(parent, nodes) {
 
 // hash links
 export const link = {
-  runs: () => '#/runs',
   run: (id) => '#/runs/' + encodeURIComponent(id),
   sessions: () => '#/sessions',
   session: (id) => '#/sessions/' + encodeURIComponent(id),
-  tree: () => '#/tree',
-  runners: () => '#/runners',
   new: () => '#/new',
 };
 
@@ -220,12 +217,6 @@ export function runKind(run) {
   if (run.type === 'start_session') return 'start';
   if (callbackReports(run.prompt).length) return 'callback';
   return run.type === 'resume_session' ? 'resume' : (run.type || '?');
-}
-
-// the first line of a text, cut to n characters
-export function firstLine(s, n = 120) {
-  const line = String(s ?? '').split('\n', 1)[0];
-  return line.length > n ? line.slice(0, n - 1) + '…' : line;
 }
 
 // rows (or items) kept by key and updated in place: set(items) makes the

@@ -118,5 +118,5 @@ export function logViewer(runId, {label} = {}) {
   };
 
   setText(pre, '');
-  return {el, start, stop, following: () => !!ctl};
+  return {el, start, stop};
 }
