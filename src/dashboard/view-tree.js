@@ -121,11 +121,15 @@ export default function treeView(root, params, ctx) {
     return [...sessions.values()].filter((s) => names.has(s.session_name));
   };
 
-  const loadRuns = async (ids, opts) => {
+  // the runs of these sessions (and with `fresh`, the sessions again:
+  // their run counts then agree with the runs shown)
+  const loadRuns = async (ids, opts, fresh = []) => {
     await Promise.all(ids.map(async (id) => {
       try {
-        const j = await get(path.sessionRuns(id), opts);
+        const [j, s] = await Promise.all([get(path.sessionRuns(id), opts),
+                                          fresh.includes(id) ? get(path.session(id), opts) : null]);
         runsOf.set(id, j.runs || []);
+        if (s) sessions.set(id, s.session);
       } catch (e) {
         if (e.status === 404) runsOf.delete(id);
         else throw e;
@@ -161,7 +165,7 @@ export default function treeView(root, params, ctx) {
       const parents = new Set(parentsToRead().map((s) => s.session_id));
       const want = structure ? [...parents].filter((id) => !runsOf.has(id) || ids.includes(id))
                              : ids.filter((id) => parents.has(id));
-      await loadRuns(want, opts);
+      await loadRuns(want, opts, want.filter((id) => !ids.includes(id)));
     }
     msg.clear();
     render();
