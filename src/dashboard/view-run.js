@@ -91,7 +91,7 @@ export default function runView(root, params, ctx) {
     setText(prompt, r.prompt);
     const reps = callbackReports(r.prompt);
     reports.hidden = reps.length === 0;
-    reports.replaceChildren(...reps.map((x) => h('li', {},
+    if (reports.childElementCount !== reps.length) reports.replaceChildren(...reps.map((x) => h('li', {},
       'reports child session ', h('strong', {}, x.session), ' run ',
       h('a', {href: link.run(x.run), class: 'mono'}, x.run), ': ', statusBadge(x.outcome))));
     if (r.result === null || r.result === undefined) {

@@ -124,6 +124,9 @@ export default function sessionView(root, params, ctx) {
       } catch (e) { /* a parent that is gone: its name only */ }
     }
     const pid = parentIds.get(pname);
+    // made again only when it changed (a focused link keeps its focus)
+    if (parent.dataset.shown === `${pname} ${pid}`) return;
+    parent.dataset.shown = `${pname} ${pid}`;
     parent.replaceChildren(pid ? h('a', {href: link.session(pid)}, pname) : pname);
   };
 

@@ -88,16 +88,20 @@ export default function treeView(root, params, ctx) {
       setText(n.orphan, orphan ? `child of ${s.parent_session_name} (not stored)` : '');
       // its callbacks to its parent, oldest first
       const mine = parentName ? (cbs.get(s.session_name) || []) : [];
-      const cbEls = mine.map(({run, rep}) => {
+      const cbEls = () => mine.map(({run, rep}) => {
         const li = h('li', {class: 'callback', dataset: {run: run.run_id}},
           '↳ reported run ', h('a', {href: link.run(rep.run), class: 'mono'}, rep.run), ' ',
           statusBadge(rep.outcome), ' to ', h('strong', {}, parentName), ' in callback run ',
           h('a', {href: link.run(run.run_id), class: 'mono'}, run.run_id), ' ', statusBadge(run.status));
         return li;
       });
-      // a callback line is made again each time: it is small and rare
-      n.cbs.replaceChildren(...cbEls);
-      n.cbs.hidden = cbEls.length === 0;
+      // the callback lines, made again when one changed
+      const sig = mine.map(({run, rep}) => `${run.run_id} ${run.status} ${rep.run}`).join();
+      if (n.cbs.dataset.sig !== sig) {
+        n.cbs.dataset.sig = sig;
+        n.cbs.replaceChildren(...cbEls());
+      }
+      n.cbs.hidden = mine.length === 0;
       const children = (kids.get(s.session_id) || []).filter((c) => !seen.has(c.session_id)).sort(byCreated);
       syncChildren(n.kids, children.map((c) => build(c, s.session_name)));
       n.kids.hidden = children.length === 0;
