@@ -17,10 +17,15 @@ export const config = {runs: '/runs', sessions: '/sessions',
 // live durations are counted with it
 export let clockSkew = 0;
 
+// URLs are made absolute from the page's origin and path, never from its
+// full address: one opened as http://user:password@host/... would make
+// every request's URL carry the credentials, which fetch refuses
+const here = () => location.origin + location.pathname;
+
 export async function loadConfig() {
   let res;
   try {
-    res = await fetch('config.json', {cache: 'no-store'});
+    res = await fetch(new URL('config.json', here()).href, {cache: 'no-store'});
   } catch (e) {
     throw new ApiError('config.json could not be read: ' + e.message, 0);
   }
@@ -30,7 +35,8 @@ export async function loadConfig() {
     throw new ApiError('config.json is not JSON', res.status);
   }
   for (const k of Object.keys(config)) {
-    if (typeof c[k] === 'string' && c[k] !== '') config[k] = c[k].replace(/\/+$/, '') || '/';
+    const v = typeof c[k] === 'string' && c[k] !== '' ? c[k] : config[k];
+    config[k] = new URL(v.replace(/\/+$/, '') || '/', here()).href;
   }
   return config;
 }
