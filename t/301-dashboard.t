@@ -7,6 +7,8 @@
 # which the runners page deregisters.  Each step of the script is one
 # assertion here; the script also writes a screenshot of each page to
 # build/dashboard-<page>.png (TEST_DASHBOARD_SHOTS: another directory).
+# Then the same behind auth_basic, the page opened with the credentials
+# in its address.
 #
 # Skipped when chromium, node or t/browser/node_modules is missing,
 # unless TEST_DASHBOARD_REQUIRED is set (./build.sh test sets it).
@@ -122,7 +124,11 @@ sub run_browser {
     return { rc => $rc, out => slurp("$tmp/out"), err => slurp("$tmp/err") };
 }
 
-runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, the runners', 21, sub {
+# the runners, then t/browser/dashboard.mjs against the dashboard at
+# http://${auth}127.0.0.1:PORT/dashboard/ (21 assertions with the
+# runner_flow's own); screenshots in $shots
+sub browser_flow {
+    my ($auth, $shots) = @_;
     my $d = File::Temp->newdir('dashboard-XXXXXX', TMPDIR => 1);
     my $dir = Cwd::realpath("$d");
     for my $p ('proj', 'agents-main', 'agents-main/coder', 'agents-spare', 'agents-spare/reviewer') {
@@ -137,10 +143,10 @@ runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, th
     my ($lm, $ls) = (runner_launcher($main), runner_launcher($spare));
     ok $lm && $ls, 'both runners registered';
 
-    File::Path::make_path($SHOTS);
+    File::Path::make_path($shots);
     my $t0 = time;
-    my $r = run_browser(Runs::tf(240), '--base', 'http://127.0.0.1:' . Runs::port() . '/dashboard/',
-                        '--out', $SHOTS, '--chromium', $CHROMIUM, '--agent', 'coder',
+    my $r = run_browser(Runs::tf(240), '--base', "http://${auth}127.0.0.1:" . Runs::port() . '/dashboard/',
+                        '--out', $shots, '--chromium', $CHROMIUM, '--agent', 'coder',
                         '--spare', 'dash-spare', '--prefix', 'dash',
                         '--timeout', Runs::tf(200), '--wait', Runs::tf(15));
 
@@ -164,10 +170,22 @@ runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, th
     is $r->{rc}, 0, 'the browser test ended with exit status 0'
         or diag "stdout:\n$r->{out}\nstderr:\n$r->{err}";
     is runner_wait($spare, 10), 0, 'the deregistered runner left (exit status 0)';
-    my @bad = grep { my $f = "$SHOTS/dashboard-$_.png";
+    my @bad = grep { my $f = "$shots/dashboard-$_.png";
                      !-f $f || (stat $f)[9] < int($t0) || substr(slurp($f), 0, 8) ne "\x89PNG\r\n\x1a\n" } @PAGES;
-    ok !@bad, 'a screenshot of each page in ' . Cwd::realpath($SHOTS) . ' (dashboard-{' . join(',', @PAGES) . '}.png)'
+    ok !@bad, 'a screenshot of each page in ' . Cwd::realpath($shots) . ' (dashboard-{' . join(',', @PAGES) . '}.png)'
         or diag 'missing or old: ' . join(', ', @bad);
+}
+
+runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, the runners', 21, sub {
+    browser_flow('', $SHOTS);
+};
+
+# the page opened with credentials in its address: the browser sends them
+# to config.json, the API groups and the change stream, all behind the
+# same auth_basic realm (only the runners' API is not)
+runner_flow 'the same behind auth_basic, the page opened as http://user:password@host/dashboard/', 21, sub {
+    my $shots = File::Temp->newdir('dashboard-shots-XXXXXX', TMPDIR => 1);
+    browser_flow('op:pw@', "$shots");
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -188,3 +206,26 @@ __DATA__
     location /sessions { runs_sessions_api runs; }
     location /events { runs_events_api runs; }
     location /dashboard/ { runs_dashboard; }
+
+
+
+=== TEST 2: the same behind auth_basic, the page opened as http://user:password@host/dashboard/
+--- http_config
+    runs_zone runs 8m;
+    runs_poll_timeout 2s;
+    runs_heartbeat_interval 1s;
+--- config
+    auth_basic "runs";
+    auth_basic_user_file ../html/htpasswd;
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; client_body_buffer_size 32k; auth_basic off; }
+    location /launchers { runs_launchers_api runs; }
+    location /sessions { runs_sessions_api runs; }
+    location /events { runs_events_api runs; }
+    location /dashboard/ { runs_dashboard; }
+--- user_files
+>>> htpasswd
+op:{PLAIN}pw
+--- request
+GET /dashboard/config.json
+--- error_code: 401

@@ -10,6 +10,8 @@
 // --agent: an agent the runners list (the runs started here name it);
 // --spare: the hostname of a runner that the runners page deregisters;
 // --prefix: the start of the session names made here (unique per run);
+// --base may carry credentials (http://user:password@host/...): the
+// browser's own, as for a dashboard behind auth_basic;
 // --timeout: for the whole test; --wait: the longest wait for one thing
 // to show on a page (15 s; more for a slow coordinator).
 // Screenshots of each page: <out>/dashboard-<page>.png.
@@ -195,7 +197,8 @@ await step(0, async () => {
   await open(A, '#/runs');
   await A.evaluate(() => { window.__notReloaded = true; });
   await A.waitForSelector('#conn[data-state="live"]', {timeout: W});
-  const cfg = await A.evaluate(async () => (await fetch('config.json')).json());
+  // (from the page's origin and path: a base URL may carry credentials)
+  const cfg = await A.evaluate(async () => (await fetch(new URL('config.json', location.origin + location.pathname))).json());
   for (const k of ['runs', 'sessions', 'launchers', 'events']) {
     if (typeof cfg[k] !== 'string') throw new Error(`config.json has no ${k}: ${JSON.stringify(cfg)}`);
   }
@@ -257,7 +260,9 @@ await step(5, async () => {
   await fill(B, '#n-prompt', 'again');
   await click(B, 'form.newform button[type=submit]');
   const detail = await B.evaluate(async (name) => {
-    const r = await fetch(JSON.parse(await (await fetch('config.json')).text()).runs, {method: 'POST',
+    const here = location.origin + location.pathname;
+    const cfg = await (await fetch(new URL('config.json', here))).json();
+    const r = await fetch(new URL(cfg.runs, here), {method: 'POST',
       headers: {'Content-Type': 'application/json'},
       body: JSON.stringify({type: 'start_session', session_name: name, prompt: 'again'})});
     return [r.status, (await r.json()).detail];
