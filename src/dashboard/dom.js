@@ -130,10 +130,9 @@ export function fmtDuration(sec) {
   return `${Math.floor(hr / 24)} d ${pad(hr % 24)} h`;
 }
 
-// a run's duration: from its start (or claim) to its end, or to now while
-// it is live; '' when it never started. `skew`: server time minus local
-// time, in ms, so that a live run's duration is not off by the clocks'
-// difference.
+// a run's duration: from its start to its end, or to now while it is
+// live; '' when it never started. `skew`: server time minus local time
+// (ms), so that a live run's duration is not off by the clocks' difference.
 export function runDuration(run, skew = 0) {
   const from = ms(run.started_at);
   if (Number.isNaN(from)) return '';
