@@ -225,10 +225,26 @@ claude_cli() {
     export TEST_CLAUDE_CLI=$dir/node_modules/.bin/claude TEST_CLAUDE_CLI_REQUIRED=1
 }
 
+# puppeteer-core for t/301-dashboard.t, pinned in t/browser's lockfile; it
+# drives Debian's chromium (a package above) and downloads no browser
+browser_driver() {
+    local dir=$ROOT/t/browser
+    if [ ! -d "$dir/node_modules/puppeteer-core" ] \
+       || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        command -v npm >/dev/null || die "npm missing: install Node.js and npm"
+        say "installing puppeteer-core (npm ci in t/browser)"
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+            || die "npm ci in t/browser failed"
+    fi
+    command -v chromium >/dev/null || die "chromium missing: run ./build.sh deps"
+    export TEST_DASHBOARD_REQUIRED=1
+}
+
 cmd_test() {
     cmd_build
     test_env
     claude_cli
+    browser_driver
     cd "$ROOT"
     say "the module's layout rules (t/layout.pl)"
     perl t/layout.pl || die "the module's layout rules are broken"
