@@ -56,6 +56,14 @@ static ngx_conf_post_t  ngx_http_runs_result_max_post = {
 };
 
 
+static char *ngx_http_runs_check_mcp_timeout(ngx_conf_t *cf, void *post,
+    void *data);
+
+static ngx_conf_post_t  ngx_http_runs_mcp_timeout_post = {
+    ngx_http_runs_check_mcp_timeout
+};
+
+
 static ngx_command_t  ngx_http_runs_commands[] = {
 
     { ngx_string("runs_zone"),
@@ -113,6 +121,20 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       ngx_http_runs_events_routes },
+
+    { ngx_string("runs_mcp"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      ngx_http_runs_mcp_routes },
+
+    { ngx_string("runs_mcp_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_runs_loc_conf_t, mcp_timeout),
+      &ngx_http_runs_mcp_timeout_post },
 
     { ngx_string("runs_dashboard"),
       NGX_HTTP_LOC_CONF|NGX_CONF_ANY,
@@ -316,6 +338,19 @@ ngx_http_runs_check_max_waiters(ngx_conf_t *cf, void *post, void *data)
 
 
 static char *
+ngx_http_runs_check_mcp_timeout(ngx_conf_t *cf, void *post, void *data)
+{
+    ngx_msec_t  *mp = data;
+
+    if (*mp < 1000 || *mp > 86400000) {
+        return "must be between 1s and 24h";
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
 ngx_http_runs_check_result_max(ngx_conf_t *cf, void *post, void *data)
 {
     size_t  *sp = data;
@@ -433,6 +468,7 @@ ngx_http_runs_create_loc_conf(ngx_conf_t *cf)
     rlcf->launcher_auth = NGX_CONF_UNSET;
     rlcf->name_pattern = NGX_CONF_UNSET_PTR;
     rlcf->scope = NGX_CONF_UNSET_PTR;
+    rlcf->mcp_timeout = NGX_CONF_UNSET_MSEC;
 
     return rlcf;
 }
@@ -450,6 +486,7 @@ ngx_http_runs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->launcher_auth, prev->launcher_auth, 1);
     ngx_conf_merge_ptr_value(conf->name_pattern, prev->name_pattern, NULL);
     ngx_conf_merge_ptr_value(conf->scope, prev->scope, NULL);
+    ngx_conf_merge_msec_value(conf->mcp_timeout, prev->mcp_timeout, 600000);
 
     if (conf->poll_timeout < 1000) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

@@ -134,6 +134,7 @@ typedef struct {
     ngx_http_complex_value_t   *scope;          /* runs_scope; NULL */
     ngx_str_t                   dashboard;      /* runs_dashboard: its
                                                    config.json */
+    ngx_msec_t                  mcp_timeout;    /* runs_mcp_timeout */
 } ngx_http_runs_loc_conf_t;
 
 
@@ -237,8 +238,8 @@ struct ngx_http_runs_ctx_s {
     uint64_t                    offset;     /* ... its next byte */
     ngx_buf_t                  *chunk;      /* ... what is being sent */
     ngx_buf_t                  *error_page; /* nginx's error, as JSON */
-    void                       *estream;    /* an event stream's state
-                                               (ngx_http_runs_events.c) */
+    void                       *state;      /* a held kind's own: an event
+                                               stream's, an MCP call's */
     uint64_t                    jmark;      /* changes staged in this
                                                worker when it began */
     uint64_t                    jtarget;    /* its answer waits for these */
@@ -309,6 +310,53 @@ ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 
+/* ngx_http_runs_mcp.c, ngx_http_runs_mcp_tools.c */
+#define NGX_HTTP_RUNS_VERSION        "1.0"
+#define NGX_HTTP_RUNS_MCP_VERSIONS   4
+
+typedef struct {
+    ngx_str_t                   text;       /* a string's value, an
+                                               integer's digits */
+    unsigned                    string:1;
+} ngx_http_runs_mcp_id_t;
+
+typedef enum {
+    NGX_HTTP_RUNS_MCP_WAIT_RESULT = 1,      /* a sync start or resume */
+    NGX_HTTP_RUNS_MCP_WAIT_STATUS           /* a status's wait_seconds */
+} ngx_http_runs_mcp_wait_e;
+
+typedef struct {
+    ngx_http_runs_out_t         out;        /* the answer, being written */
+    ngx_uint_t                  nanswers;
+    ngx_uint_t                  version;    /* the session's; VERSIONS:
+                                               no session */
+    ngx_str_t                   session;
+    ngx_http_runs_mcp_id_t      cur;        /* the request's id */
+    const char                 *invalid;    /* why a message is not one */
+    ngx_uint_t                  status;     /* the HTTP status, 0: 200 */
+    /* a call held until its run ends */
+    ngx_http_runs_mcp_id_t      held_id;
+    ngx_uint_t                  held;       /* ngx_http_runs_mcp_wait_e */
+    ngx_str_t                   held_session;
+    ngx_msec_t                  wait_ms;
+    ngx_pool_cleanup_t         *cln;
+    unsigned                    batch:1;
+    unsigned                    parse_error:1;
+    unsigned                    accepted:1;
+} ngx_http_runs_mcp_t;
+
+void ngx_http_runs_mcp_result(ngx_http_runs_mcp_t *m,
+    ngx_http_runs_mcp_id_t *id);
+void ngx_http_runs_mcp_error(ngx_http_runs_mcp_t *m,
+    ngx_http_runs_mcp_id_t *id, ngx_int_t code, const char *message);
+ngx_table_elt_t *ngx_http_runs_mcp_caller(ngx_http_request_t *r);
+void ngx_http_runs_mcp_tools_list(ngx_http_runs_out_t *o);
+ngx_int_t ngx_http_runs_mcp_tool(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *name,
+    ngx_str_t *args);
+void ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_http_runs_snap_t *snap);
+
 /* ngx_http_runs_dashboard.c */
 typedef struct {
     ngx_str_t                   name;
@@ -346,6 +394,7 @@ extern ngx_http_runs_held_kind_t  ngx_http_runs_held_wait;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_follow;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_journal;
 extern ngx_http_runs_held_kind_t  ngx_http_runs_held_events;
+extern ngx_http_runs_held_kind_t  ngx_http_runs_held_mcp;
 
 /* the API groups' route tables */
 extern ngx_http_runs_route_t  ngx_http_runs_client_routes[];
@@ -355,6 +404,7 @@ extern ngx_http_runs_route_t  ngx_http_runs_sessions_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_metrics_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_health_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_events_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_mcp_routes[];
 
 /* ngx_http_runs_errors.c */
 ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);
@@ -371,6 +421,8 @@ ngx_int_t ngx_http_runs_check_name(ngx_pool_t *pool, const char *key,
     ngx_str_t *name, ngx_str_t *err);
 ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
     ngx_str_t *path, ngx_str_t *err);
+ngx_int_t ngx_http_runs_json_elements(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_array_t *elems, ngx_str_t *err);
 ngx_int_t ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
     const char *key, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
     ngx_str_t *err);
@@ -385,6 +437,7 @@ ngx_int_t ngx_http_runs_check_policy_list(ngx_http_request_t *r,
 
 /* ngx_http_runs_token.c */
 ngx_int_t ngx_http_runs_token_new(ngx_log_t *log, u_char *raw, u_char *text);
+ngx_int_t ngx_http_runs_random(ngx_log_t *log, u_char *buf, size_t n);
 ngx_int_t ngx_http_runs_launcher_auth(ngx_http_request_t *r,
     ngx_http_runs_zone_t *zone, uint64_t id, ngx_int_t *rc);
 

@@ -120,7 +120,7 @@ ngx_http_runs_events_open(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     es->heartbeat = rmcf->events_heartbeat;
-    ctx->estream = es;
+    ctx->state = es;
     ctx->hold.kind = NGX_HTTP_RUNS_WAIT_EVENTS;
 
     /* the first read makes the stream's waiter: a cap may refuse it */
@@ -321,7 +321,7 @@ ngx_http_runs_events_pump(ngx_http_runs_ctx_t *ctx)
 
     r = ctx->request;
     c = r->connection;
-    es = ctx->estream;
+    es = ctx->state;
 
     if (ctx->hold.final || ngx_exiting) {
         ngx_http_runs_held_end(ctx, NGX_OK);
@@ -401,7 +401,7 @@ ngx_http_runs_events_send(ngx_http_runs_ctx_t *ctx, ngx_uint_t n)
     ngx_chain_t               out;
     ngx_http_runs_estream_t  *es;
 
-    es = ctx->estream;
+    es = ctx->state;
     b = es->out;
     p = b->start;
 
@@ -493,7 +493,7 @@ ngx_http_runs_events_beat(ngx_event_t *ev)
     ngx_http_runs_estream_t  *es;
 
     ctx = ev->data;
-    es = ctx->estream;
+    es = ctx->state;
     r = ctx->request;
     c = r->connection;
 
@@ -537,7 +537,7 @@ ngx_http_runs_events_cleanup(ngx_http_runs_ctx_t *ctx)
 {
     ngx_http_runs_estream_t  *es;
 
-    es = ctx->estream;
+    es = ctx->state;
 
     if (es && es->beat.timer_set) {
         ngx_del_timer(&es->beat);

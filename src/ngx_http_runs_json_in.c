@@ -123,6 +123,92 @@ ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
 }
 
 
+/*
+ * A text that is one JSON array (a JSON-RPC batch): the text of each of
+ * its elements, checked as the rest, into "elems" (of ngx_str_t).
+ * NGX_OK, or a status with *err.
+ */
+
+ngx_int_t
+ngx_http_runs_json_elements(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_array_t *elems, ngx_str_t *err)
+{
+    ngx_str_t               *e;
+    ngx_http_runs_field_t    skip;
+    ngx_http_runs_reader_t   rd;
+
+    rd.start = text->data;
+    rd.pos = text->data;
+    rd.end = text->data + text->len;
+    rd.pool = pool;
+    rd.error = NULL;
+    rd.error_at = NULL;
+    rd.nomem = 0;
+    rd.unknown = NULL;
+
+    skip.key = NULL;
+
+    ngx_http_runs_json_skip_ws(&rd);
+
+    if (rd.pos == rd.end || *rd.pos != '[') {
+        (void) ngx_http_runs_json_fail(&rd, rd.pos, "'[' expected");
+        return ngx_http_runs_json_malformed(&rd, err);
+    }
+
+    rd.pos++;
+    ngx_http_runs_json_skip_ws(&rd);
+
+    if (rd.pos < rd.end && *rd.pos == ']') {
+        rd.pos++;
+        goto done;
+    }
+
+    for ( ;; ) {
+        ngx_http_runs_json_skip_ws(&rd);
+
+        e = ngx_array_push(elems);
+        if (e == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        e->data = rd.pos;
+
+        if (ngx_http_runs_json_value(&rd, 1, &skip) != NGX_OK) {
+            return rd.nomem ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : ngx_http_runs_json_malformed(&rd, err);
+        }
+
+        e->len = rd.pos - e->data;
+
+        ngx_http_runs_json_skip_ws(&rd);
+
+        if (rd.pos < rd.end && *rd.pos == ',') {
+            rd.pos++;
+            continue;
+        }
+
+        if (rd.pos < rd.end && *rd.pos == ']') {
+            rd.pos++;
+            break;
+        }
+
+        (void) ngx_http_runs_json_fail(&rd, rd.pos, "',' or ']' expected");
+        return ngx_http_runs_json_malformed(&rd, err);
+    }
+
+done:
+
+    ngx_http_runs_json_skip_ws(&rd);
+
+    if (rd.pos == rd.end) {
+        return NGX_OK;
+    }
+
+    (void) ngx_http_runs_json_fail(&rd, rd.pos, "end of text expected");
+    return ngx_http_runs_json_malformed(&rd, err);
+}
+
+
 static ngx_int_t
 ngx_http_runs_json_object(ngx_pool_t *pool, ngx_str_t *body,
     ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,

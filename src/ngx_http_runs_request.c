@@ -159,6 +159,7 @@ ngx_http_runs_confine(ngx_http_request_t *r, ngx_http_runs_loc_conf_t *rlcf,
         || (rlcf->routes != ngx_http_runs_client_routes
             && rlcf->routes != ngx_http_runs_sessions_routes
             && rlcf->routes != ngx_http_runs_events_routes
+            && rlcf->routes != ngx_http_runs_mcp_routes
             && ctx->route->handler != ngx_http_runs_register))
     {
         return NGX_OK;

@@ -51,6 +51,26 @@ ngx_http_runs_token_new(ngx_log_t *log, u_char *raw, u_char *text)
 }
 
 
+/* n random bytes (an MCP session's id) */
+
+ngx_int_t
+ngx_http_runs_random(ngx_log_t *log, u_char *buf, size_t n)
+{
+    ssize_t  got;
+
+    do {
+        got = getrandom(buf, n, GRND_NONBLOCK);
+    } while (got == -1 && ngx_errno == NGX_EINTR);
+
+    if (got != (ssize_t) n) {
+        ngx_log_error(NGX_LOG_ALERT, log, ngx_errno, "getrandom() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 /* "rtk_" and 32 lowercase hex digits into raw; NGX_ERROR: not a token */
 
 static ngx_int_t

@@ -63,6 +63,10 @@ my $JSON = JSON::PP->new->utf8->canonical->allow_nonref;
 
 sub jenc { $JSON->encode($_[0]) }
 
+# JSON's true and false, for bodies and comparisons
+sub jtrue { JSON::PP::true }
+sub jfalse { JSON::PP::false }
+
 sub jdec {
     my ($text) = @_;
     return undef if !defined $text || $text eq '';

@@ -1,0 +1,1081 @@
+
+/*
+ * The MCP server's tools (runs_mcp), named and shaped as those of the
+ * system this product replaces, so that blueprints and prompts written
+ * for it work unchanged: list_agent_blueprints, list_agent_sessions,
+ * start_agent_session, resume_agent_session, get_agent_session_status,
+ * get_agent_session_result, delete_all_agent_sessions, and
+ * stop_agent_session.  Results are text content; what goes wrong is a
+ * result with isError and the API's words.  A sync start or resume, and
+ * a status with wait_seconds, hold the request on the session's run
+ * (ngx_http_runs_mcp.c answers it once the run ends, here).
+ */
+
+
+#include "ngx_http_runs.h"
+
+
+typedef ngx_int_t (*ngx_http_runs_tool_pt)(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+
+typedef struct {
+    ngx_str_t                   name;
+    ngx_http_runs_tool_pt       handler;
+    const char                 *spec;       /* title, description and
+                                               input schema, as JSON */
+} ngx_http_runs_tool_t;
+
+
+static ngx_int_t ngx_http_runs_tool_blueprints(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_sessions(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_start(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_resume(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_status(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_result(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_delete_all(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_stop(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_run(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args,
+    ngx_uint_t type);
+static ngx_int_t ngx_http_runs_tool_wait(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, u_char *run_id,
+    ngx_uint_t what, ngx_str_t *session, ngx_msec_t ms);
+static ngx_int_t ngx_http_runs_tool_args(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args, ngx_http_runs_field_t *f,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_runs_tool_session_name(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_http_runs_field_t *f, ngx_str_t *name);
+static ngx_int_t ngx_http_runs_tool_find(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *name,
+    ngx_http_runs_ssnap_t *ss, uint64_t *sid);
+static void ngx_http_runs_tool_text(ngx_http_runs_mcp_t *m,
+    ngx_http_runs_mcp_id_t *id, ngx_str_t *text, ngx_uint_t error);
+static ngx_int_t ngx_http_runs_tool_say(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
+static ngx_int_t ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m,
+    ngx_http_runs_out_t *o);
+static void ngx_http_runs_tool_status_text(ngx_http_runs_out_t *o,
+    ngx_uint_t status);
+
+
+#define ngx_http_runs_session_name_rule                                      \
+    "1-60 characters matching ^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+
+
+static ngx_http_runs_tool_t  ngx_http_runs_tools[] = {
+
+    { ngx_string("list_agent_blueprints"), ngx_http_runs_tool_blueprints,
+      "\"title\":\"List agent blueprints\","
+      "\"description\":\"The agents that the runners online offer, with "
+      "their tags: the names start_agent_session takes as "
+      "agent_blueprint_name.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}" },
+
+    { ngx_string("list_agent_sessions"), ngx_http_runs_tool_sessions,
+      "\"title\":\"List agent sessions\","
+      "\"description\":\"The agent sessions there are (newest first), with "
+      "their ids, project directories, agents, parents and status.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}" },
+
+    { ngx_string("start_agent_session"), ngx_http_runs_tool_start,
+      "\"title\":\"Start an agent session\","
+      "\"description\":\"Starts a new agent session with a prompt. By "
+      "default waits for the agent's answer and returns it; with "
+      "async_mode returns at once (read the answer later with "
+      "get_agent_session_result); with async_mode and callback, your own "
+      "session is resumed with the answer when the agent ends.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+      "\"session_name\":{\"type\":\"string\",\"description\":\"a new "
+      "session's name: " ngx_http_runs_session_name_rule "\","
+      "\"minLength\":1,\"maxLength\":60},"
+      "\"prompt\":{\"type\":\"string\",\"description\":\"what the agent is "
+      "asked\",\"minLength\":1},"
+      "\"agent_blueprint_name\":{\"type\":\"string\",\"description\":\"the "
+      "agent to run (see list_agent_blueprints); none: any runner's "
+      "default\"},"
+      "\"project_dir\":{\"type\":\"string\",\"description\":\"the absolute "
+      "directory the agent works in\"},"
+      "\"async_mode\":{\"type\":\"boolean\",\"default\":false},"
+      "\"callback\":{\"type\":\"boolean\",\"default\":false,"
+      "\"description\":\"with async_mode: resume the calling session "
+      "(X-Agent-Session-Name) with the answer\"}},"
+      "\"required\":[\"session_name\",\"prompt\"]}" },
+
+    { ngx_string("resume_agent_session"), ngx_http_runs_tool_resume,
+      "\"title\":\"Resume an agent session\","
+      "\"description\":\"Sends a new prompt to an existing agent session. "
+      "Waits for the answer unless async_mode is set, as "
+      "start_agent_session.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+      "\"session_name\":{\"type\":\"string\",\"minLength\":1,"
+      "\"maxLength\":60},"
+      "\"prompt\":{\"type\":\"string\",\"minLength\":1},"
+      "\"async_mode\":{\"type\":\"boolean\",\"default\":false},"
+      "\"callback\":{\"type\":\"boolean\",\"default\":false}},"
+      "\"required\":[\"session_name\",\"prompt\"]}" },
+
+    { ngx_string("get_agent_session_status"), ngx_http_runs_tool_status,
+      "\"title\":\"Get an agent session's status\","
+      "\"description\":\"running, finished or not_existent; with "
+      "wait_seconds, waits up to that long for a running session to "
+      "finish first.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+      "\"session_name\":{\"type\":\"string\",\"minLength\":1,"
+      "\"maxLength\":60},"
+      "\"wait_seconds\":{\"type\":\"integer\",\"minimum\":0,"
+      "\"maximum\":300,\"default\":0}},"
+      "\"required\":[\"session_name\"]}" },
+
+    { ngx_string("get_agent_session_result"), ngx_http_runs_tool_result,
+      "\"title\":\"Get an agent session's result\","
+      "\"description\":\"The answer of the session's latest run, once it "
+      "has finished.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+      "\"session_name\":{\"type\":\"string\",\"minLength\":1,"
+      "\"maxLength\":60}},"
+      "\"required\":[\"session_name\"]}" },
+
+    { ngx_string("delete_all_agent_sessions"), ngx_http_runs_tool_delete_all,
+      "\"title\":\"Delete all agent sessions\","
+      "\"description\":\"Stops and deletes every agent session (those this "
+      "client may see).\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}" },
+
+    { ngx_string("stop_agent_session"), ngx_http_runs_tool_stop,
+      "\"title\":\"Stop an agent session\","
+      "\"description\":\"Stops the session's running run and cancels the "
+      "runs waiting after it.\","
+      "\"inputSchema\":{\"type\":\"object\",\"properties\":{"
+      "\"session_name\":{\"type\":\"string\",\"minLength\":1,"
+      "\"maxLength\":60}},"
+      "\"required\":[\"session_name\"]}" },
+
+    { ngx_null_string, NULL, NULL }
+};
+
+
+void
+ngx_http_runs_mcp_tools_list(ngx_http_runs_out_t *o)
+{
+    ngx_http_runs_tool_t  *t;
+
+    ngx_http_runs_out_literal(o, "{\"tools\":[");
+
+    for (t = ngx_http_runs_tools; t->name.len; t++) {
+        if (t != ngx_http_runs_tools) {
+            ngx_http_runs_out_literal(o, ",");
+        }
+
+        ngx_http_runs_out_literal(o, "{\"name\":\"");
+        ngx_http_runs_out_raw(o, t->name.data, t->name.len);
+        ngx_http_runs_out_literal(o, "\",");
+        ngx_http_runs_out_raw(o, t->spec, ngx_strlen(t->spec));
+        ngx_http_runs_out_literal(o, "}");
+    }
+
+    ngx_http_runs_out_literal(o, "]}");
+}
+
+
+/* NGX_OK: answered; NGX_AGAIN: held; NGX_DECLINED: no such tool */
+
+ngx_int_t
+ngx_http_runs_mcp_tool(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *name, ngx_str_t *args)
+{
+    ngx_http_runs_tool_t  *t;
+
+    for (t = ngx_http_runs_tools; t->name.len; t++) {
+        if (t->name.len == name->len
+            && ngx_strncmp(t->name.data, name->data, name->len) == 0)
+        {
+            return t->handler(r, ctx, m, args);
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    u_char                     *p, *last, *comma;
+    int64_t                     now;
+    ngx_str_t                   name, *names;
+    ngx_uint_t                  i, j, k, n, *count, *which;
+    ngx_array_t                 agents;
+    ngx_http_runs_out_t         o;
+    ngx_http_runs_lsnap_t      *ls;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    if (ngx_http_runs_tool_args(r, m, args, NULL, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+
+    if (ngx_http_runs_store_launchers(ctx->zone, r->pool, &ls, &n)
+        != NGX_HTTP_RUNS_R_DONE
+        || ngx_array_init(&agents, r->pool, 8, sizeof(ngx_str_t)) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    count = ngx_pcalloc(r->pool, (n * 64 + 1) * sizeof(ngx_uint_t));
+    which = ngx_pcalloc(r->pool, (n * 64 + 1) * sizeof(ngx_uint_t));
+    if (count == NULL || which == NULL) {
+        return NGX_ERROR;
+    }
+
+    now = ngx_http_runs_now();
+
+    /* the names the runners online list, each once, in order of first */
+
+    for (i = 0; i < n; i++) {
+        if (ls[i].deregister
+            || now - ls[i].last_heartbeat
+               > (int64_t) rmcf->limits.heartbeat_timeout)
+        {
+            continue;
+        }
+
+        p = ls[i].agents.data;
+        last = p + ls[i].agents.len;
+
+        while (p < last) {
+            comma = ngx_strlchr(p, last, ',');
+            name.data = p;
+            name.len = (comma ? comma : last) - p;
+            p = comma ? comma + 1 : last;
+
+            names = agents.elts;
+
+            for (k = 0; k < agents.nelts; k++) {
+                if (names[k].len == name.len
+                    && ngx_strncmp(names[k].data, name.data, name.len) == 0)
+                {
+                    break;
+                }
+            }
+
+            if (k == agents.nelts) {
+                if (ngx_array_push(&agents) == NULL) {
+                    return NGX_ERROR;
+                }
+
+                ((ngx_str_t *) agents.elts)[k] = name;
+                which[k] = i;
+            }
+
+            count[k]++;
+        }
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, 512);
+
+    p = ngx_http_runs_out_reserve(&o, 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_runs_out_commit(&o, ngx_sprintf(p, "{\"total\":%ui,\"agents\":[",
+                                             agents.nelts));
+    names = agents.elts;
+
+    for (k = 0; k < agents.nelts; k++) {
+        j = which[k];
+
+        if (k) {
+            ngx_http_runs_out_literal(&o, ",");
+        }
+
+        ngx_http_runs_out_literal(&o, "{\"name\":");
+        ngx_http_runs_out_str(&o, &names[k]);
+
+        p = ngx_http_runs_out_reserve(&o, 128 + ls[j].hostname.len);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_runs_out_commit(&o, ngx_sprintf(p,
+            ",\"description\":\"Offered by %ui runner%s online (first: "
+            "host %V, executor %V)\",\"runners\":%ui,\"tags\":[",
+            count[k], count[k] == 1 ? "" : "s", &ls[j].hostname,
+            &ls[j].executor_type, count[k]));
+
+        ngx_http_runs_out_names(&o, &ls[j].tags);
+        ngx_http_runs_out_literal(&o, "]}");
+    }
+
+    ngx_http_runs_out_literal(&o, "]}");
+
+    return ngx_http_runs_tool_json(m, &o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_sessions(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    u_char                 *p;
+    ngx_str_t               id, any;
+    ngx_uint_t              i, n;
+    ngx_http_runs_out_t     o;
+    ngx_http_runs_ssnap_t  *ss;
+
+    if (ngx_http_runs_tool_args(r, m, args, NULL, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    ngx_str_null(&any);
+
+    if (ngx_http_runs_store_sessions(ctx->zone, -1, &any, ctx->scope,
+                                     NGX_HTTP_RUNS_LIST_MAX, r->pool, &ss,
+                                     &n)
+        != NGX_HTTP_RUNS_R_DONE)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, 256 * (n + 1));
+
+    p = ngx_http_runs_out_reserve(&o, 64);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_runs_out_commit(&o, ngx_sprintf(p, "{\"total\":%ui,"
+                                                "\"sessions\":[", n));
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            ngx_http_runs_out_literal(&o, ",");
+        }
+
+        ngx_http_runs_out_literal(&o, "{\"name\":");
+        ngx_http_runs_out_str(&o, &ss[i].name);
+        ngx_http_runs_out_literal(&o, ",\"session_id\":");
+        id.data = ss[i].id;
+        id.len = NGX_HTTP_RUNS_SESSION_ID_LEN;
+        ngx_http_runs_out_str(&o, &id);
+        ngx_http_runs_out_literal(&o, ",\"project_dir\":");
+        ngx_http_runs_out_str(&o, &ss[i].project_dir);
+        ngx_http_runs_out_literal(&o, ",\"agent_blueprint_name\":");
+        ngx_http_runs_out_str(&o, &ss[i].agent_name);
+        ngx_http_runs_out_literal(&o, ",\"parent_session_name\":");
+        ngx_http_runs_out_str(&o, &ss[i].parent);
+        ngx_http_runs_out_literal(&o, ",");
+        ngx_http_runs_tool_status_text(&o, ss[i].status);
+        ngx_http_runs_out_literal(&o, "}");
+    }
+
+    ngx_http_runs_out_literal(&o, "]}");
+
+    return ngx_http_runs_tool_json(m, &o);
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_start(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    return ngx_http_runs_tool_run(r, ctx, m, args, NGX_HTTP_RUNS_START);
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_resume(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    return ngx_http_runs_tool_run(r, ctx, m, args, NGX_HTTP_RUNS_RESUME);
+}
+
+
+/* a start or a resume: the run made, then held for, or told of */
+
+static ngx_int_t
+ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args, ngx_uint_t type)
+{
+    ngx_str_t                  err;
+    ngx_uint_t                 async, callback, n;
+    ngx_table_elt_t           *caller;
+    ngx_http_runs_field_t      f[6];
+    ngx_http_runs_create_t     cr;
+    ngx_http_runs_loc_conf_t  *rlcf;
+    u_char                     id[NGX_HTTP_RUNS_RUN_ID_LEN];
+
+    rlcf = ngx_http_get_module_loc_conf(r, ngx_http_runs_module);
+
+    f[0].key = "session_name";
+    f[1].key = "prompt";
+    f[2].key = "async_mode";
+    f[3].key = "callback";
+    f[4].key = "agent_blueprint_name";
+    f[5].key = "project_dir";
+
+    n = (type == NGX_HTTP_RUNS_START) ? 6 : 4;
+
+    if (ngx_http_runs_tool_args(r, m, args, f, n) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    ngx_memzero(&cr, sizeof(ngx_http_runs_create_t));
+    cr.type = type;
+    cr.affinity = 1;
+    cr.scope = ctx->scope;
+    async = 0;
+    callback = 0;
+
+    if (ngx_http_runs_tool_session_name(r, m, &f[0], &cr.session_name)
+        != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    if (ngx_http_runs_field_str(r->pool, &f[1], 1, &cr.prompt, &err) != NGX_OK
+        || cr.prompt.len == 0)
+    {
+        return ngx_http_runs_tool_say(r, m, 1, "Argument 'prompt' is "
+                                      "required: a non-empty string");
+    }
+
+    if (ngx_http_runs_field_bool(r->pool, &f[2], &async, &err) != NGX_OK
+        || ngx_http_runs_field_bool(r->pool, &f[3], &callback, &err)
+           != NGX_OK)
+    {
+        return ngx_http_runs_tool_say(r, m, 1, "%V", &err);
+    }
+
+    if (n == 6
+        && ((ngx_http_runs_field_str(r->pool, &f[4], 0, &cr.agent_name, &err)
+             != NGX_OK
+             || (cr.agent_name.data
+                 && ngx_http_runs_check_name(r->pool, "agent_blueprint_name",
+                                             &cr.agent_name, &err) != NGX_OK)
+             || ngx_http_runs_check_policy(r, "agent_blueprint_name",
+                                           &cr.agent_name, &err) != NGX_OK)
+            || ngx_http_runs_field_str(r->pool, &f[5], 0, &cr.project_dir,
+                                       &err) != NGX_OK
+            || ngx_http_runs_check_path(r->pool, "project_dir",
+                                        &cr.project_dir, &err) != NGX_OK))
+    {
+        return ngx_http_runs_tool_say(r, m, 1, "%V", &err);
+    }
+
+    if (callback) {
+        if (!async) {
+            return ngx_http_runs_tool_say(r, m, 1, "Argument 'callback' "
+                       "needs 'async_mode': true (a sync call gets the "
+                       "answer itself)");
+        }
+
+        caller = ngx_http_runs_mcp_caller(r);
+
+        if (caller == NULL || caller->value.len == 0) {
+            return ngx_http_runs_tool_say(r, m, 1, "A callback goes to the "
+                       "session of the agent calling: this request has no "
+                       "X-Agent-Session-Name header");
+        }
+
+        cr.parent = caller->value;
+
+        if (ngx_http_runs_check_name(r->pool, "X-Agent-Session-Name",
+                                     &cr.parent, &err) != NGX_OK)
+        {
+            return ngx_http_runs_tool_say(r, m, 1, "%V", &err);
+        }
+    }
+
+    if (!async && m->held) {
+        return ngx_http_runs_tool_say(r, m, 1, "One call of a batch may wait "
+                   "for its run: use async_mode for the others");
+    }
+
+    switch (ngx_http_runs_store_create(ctx->zone, &cr, id)) {
+
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
+
+    case NGX_HTTP_RUNS_R_SESSION_EXISTS:
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' already exists: "
+                   "resume it with resume_agent_session, or choose another "
+                   "name", &cr.session_name);
+
+    case NGX_HTTP_RUNS_R_NO_SESSION:
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' does not exist: "
+                   "start it with start_agent_session first",
+                   &cr.session_name);
+
+    case NGX_HTTP_RUNS_R_LOOP:
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' would be its own "
+                   "ancestor through '%V': callbacks would loop",
+                   &cr.session_name, &cr.parent);
+
+    case NGX_HTTP_RUNS_R_OTHER_PARENT:
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' has another "
+                   "parent: its callbacks go there, not to '%V'",
+                   &cr.session_name, &cr.parent);
+
+    default:
+        return ngx_http_runs_tool_say(r, m, 1, "The coordinator is full: "
+                   "no run can be made now; try again later");
+    }
+
+    if (!async) {
+        return ngx_http_runs_tool_wait(r, ctx, m, id,
+                                       NGX_HTTP_RUNS_MCP_WAIT_RESULT,
+                                       &cr.session_name, rlcf->mcp_timeout);
+    }
+
+    return ngx_http_runs_tool_say(r, m, 0, "Session '%V' %s in the "
+               "background (run %*s). %s", &cr.session_name,
+               type == NGX_HTTP_RUNS_START ? "started" : "resumed",
+               (size_t) NGX_HTTP_RUNS_RUN_ID_LEN, id,
+               callback ? "When it ends, your session is resumed with its "
+                          "answer."
+                        : "Read its answer with get_agent_session_result "
+                          "once get_agent_session_status says finished.");
+}
+
+
+/*
+ * Holds the call on run "run_id" for up to ms: answered by
+ * ngx_http_runs_mcp_ended() when the run ends or the time is up (at once
+ * when it has ended already, or no more may be held).
+ */
+
+static ngx_int_t
+ngx_http_runs_tool_wait(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, u_char *run_id, ngx_uint_t what,
+    ngx_str_t *session, ngx_msec_t ms)
+{
+    uint64_t                    id;
+    ngx_str_t                   v;
+    ngx_uint_t                  refused;
+    ngx_http_runs_snap_t        snap;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+
+    v.data = run_id;
+    v.len = NGX_HTTP_RUNS_RUN_ID_LEN;
+
+    if (ngx_http_runs_parse_id(&v, "run_", &id) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    m->held = what;
+    m->held_id = m->cur;
+    m->held_session = *session;
+    m->wait_ms = ms;
+
+    m->cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (m->cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->hold.kind = NGX_HTTP_RUNS_WAIT_RUN;
+    refused = NGX_HTTP_RUNS_REFUSED_N;
+
+    switch (ngx_http_runs_store_get(ctx->zone, &rmcf->limits, &ctx->hold, id,
+                                    ms != 0, &snap, &refused))
+    {
+    case NGX_HTTP_RUNS_R_HOLD:
+        return NGX_AGAIN;
+
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
+
+    case NGX_HTTP_RUNS_R_NO_RUN:
+        ngx_http_runs_mcp_ended(r, m, NULL);
+        return NGX_OK;
+
+    default:
+        return NGX_ERROR;
+    }
+
+    if (refused != NGX_HTTP_RUNS_REFUSED_N) {
+        ngx_http_runs_refused(ctx->zone, refused, r->connection->log);
+    }
+
+    ngx_http_runs_mcp_ended(r, m, &snap);
+
+    return NGX_OK;
+}
+
+
+/* a held call's answer: its run as it is now (NULL: gone) */
+
+void
+ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_http_runs_snap_t *snap)
+{
+    ngx_str_t            text, *name;
+    ngx_http_runs_out_t  o;
+
+    m->cur = m->held_id;
+    name = &m->held_session;
+
+    if (m->held == NGX_HTTP_RUNS_MCP_WAIT_STATUS) {
+        ngx_http_runs_out_init(&o, r->pool, 128);
+        ngx_http_runs_out_literal(&o, "{");
+        ngx_http_runs_tool_status_text(&o, snap
+                                           ? ngx_http_runs_session_status(
+                                                 snap->status)
+                                           : NGX_HTTP_RUNS_NSTATUS);
+        ngx_http_runs_out_literal(&o, "}");
+        (void) ngx_http_runs_tool_json(m, &o);
+        return;
+    }
+
+    if (snap == NULL) {
+        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V': its run was "
+                   "removed before it ended", name);
+        return;
+    }
+
+    switch (snap->status) {
+
+    case NGX_HTTP_RUNS_COMPLETED:
+        text = snap->result;
+        if (text.data == NULL) {
+            ngx_str_set(&text, "");
+        }
+
+        ngx_http_runs_tool_text(m, &m->cur, &text, 0);
+        return;
+
+    case NGX_HTTP_RUNS_FAILED:
+        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V' failed: %V",
+                                      name, &snap->error);
+        return;
+
+    case NGX_HTTP_RUNS_STOPPED:
+        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V' was stopped",
+                                      name);
+        return;
+
+    default:
+        (void) ngx_http_runs_tool_say(r, m, 0, "Session '%V' is still "
+                   "running after %M s (runs_mcp_timeout): its answer will "
+                   "be kept. Wait with get_agent_session_status "
+                   "(wait_seconds), then read it with "
+                   "get_agent_session_result.", name,
+                   m->wait_ms / 1000);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_status(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    ngx_int_t               wait;
+    ngx_str_t               name;
+    ngx_http_runs_out_t     o;
+    ngx_http_runs_field_t   f[2];
+    ngx_http_runs_ssnap_t   ss;
+
+    f[0].key = "session_name";
+    f[1].key = "wait_seconds";
+
+    if (ngx_http_runs_tool_args(r, m, args, f, 2) != NGX_OK
+        || ngx_http_runs_tool_session_name(r, m, &f[0], &name) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    wait = 0;
+
+    if (f[1].type == NGX_HTTP_RUNS_JSON_INTEGER) {
+        wait = ngx_atoi(f[1].value.data, f[1].value.len);
+    }
+
+    if ((f[1].type != NGX_HTTP_RUNS_JSON_ABSENT
+         && f[1].type != NGX_HTTP_RUNS_JSON_INTEGER)
+        || wait == NGX_ERROR || wait > 300)
+    {
+        return ngx_http_runs_tool_say(r, m, 1, "Argument 'wait_seconds' "
+                                      "must be an integer from 0 to 300");
+    }
+
+    switch (ngx_http_runs_store_session(ctx->zone, NULL, &name, ctx->scope,
+                                        r->pool, &ss))
+    {
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
+
+    case NGX_HTTP_RUNS_R_NO_MEMORY:
+        return NGX_ERROR;
+
+    default:
+        ngx_http_runs_out_init(&o, r->pool, 64);
+        ngx_http_runs_out_literal(&o, "{");
+        ngx_http_runs_tool_status_text(&o, NGX_HTTP_RUNS_NSTATUS);
+        ngx_http_runs_out_literal(&o, "}");
+        return ngx_http_runs_tool_json(m, &o);
+    }
+
+    if (wait && !ngx_http_runs_is_terminal(ss.status) && !m->held) {
+        return ngx_http_runs_tool_wait(r, ctx, m, ss.last_run_id,
+                                       NGX_HTTP_RUNS_MCP_WAIT_STATUS, &name,
+                                       (ngx_msec_t) wait * 1000);
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, 64);
+    ngx_http_runs_out_literal(&o, "{");
+    ngx_http_runs_tool_status_text(&o, ss.status);
+    ngx_http_runs_out_literal(&o, "}");
+
+    return ngx_http_runs_tool_json(m, &o);
+}
+
+
+/* "status" (running, finished, not_existent) and the run's; NSTATUS: none */
+
+static void
+ngx_http_runs_tool_status_text(ngx_http_runs_out_t *o, ngx_uint_t status)
+{
+    if (status == NGX_HTTP_RUNS_NSTATUS) {
+        ngx_http_runs_out_literal(o, "\"status\":\"not_existent\"");
+        return;
+    }
+
+    if (ngx_http_runs_is_terminal(status)) {
+        ngx_http_runs_out_literal(o, "\"status\":\"finished\"");
+
+    } else {
+        ngx_http_runs_out_literal(o, "\"status\":\"running\"");
+    }
+
+    ngx_http_runs_out_literal(o, ",\"run_status\":\"");
+    ngx_http_runs_out_raw(o, ngx_http_runs_status_names[status].data,
+                          ngx_http_runs_status_names[status].len);
+    ngx_http_runs_out_literal(o, "\"");
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_result(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    uint64_t                    sid[2], id;
+    ngx_str_t                   name, v;
+    ngx_uint_t                  refused;
+    ngx_http_runs_snap_t        snap;
+    ngx_http_runs_field_t       f[1];
+    ngx_http_runs_ssnap_t       ss;
+    ngx_http_runs_main_conf_t  *rmcf;
+
+    rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
+
+    f[0].key = "session_name";
+
+    if (ngx_http_runs_tool_args(r, m, args, f, 1) != NGX_OK
+        || ngx_http_runs_tool_session_name(r, m, &f[0], &name) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    switch (ngx_http_runs_tool_find(r, ctx, m, &name, &ss, sid)) {
+    case NGX_OK:
+        break;
+    case NGX_DECLINED:
+        return NGX_OK;
+    default:
+        return NGX_ERROR;
+    }
+
+    /* the session's latest run: its answer once it has ended */
+
+    v.data = ss.last_run_id;
+    v.len = NGX_HTTP_RUNS_RUN_ID_LEN;
+
+    if (ngx_http_runs_parse_id(&v, "run_", &id) != NGX_OK
+        || ngx_http_runs_store_get(ctx->zone, &rmcf->limits, &ctx->hold, id, 0,
+                                   &snap, &refused)
+           != NGX_HTTP_RUNS_R_DONE)
+    {
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' has no run "
+                                      "left to answer", &name);
+    }
+
+    if (!ngx_http_runs_is_terminal(snap.status)) {
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' is still "
+                   "running: wait with get_agent_session_status "
+                   "(wait_seconds), then ask again", &name);
+    }
+
+    m->held_id = m->cur;
+    m->held_session = name;
+    m->held = NGX_HTTP_RUNS_MCP_WAIT_RESULT;
+
+    ngx_http_runs_mcp_ended(r, m, &snap);
+
+    m->held = 0;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_delete_all(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    uint64_t                sid[2];
+    ngx_str_t               id, any;
+    ngx_uint_t              i, n, deleted, nruns;
+    ngx_http_runs_ssnap_t  *ss;
+
+    if (ngx_http_runs_tool_args(r, m, args, NULL, 0) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    ngx_str_null(&any);
+
+    if (ngx_http_runs_store_sessions(ctx->zone, -1, &any, ctx->scope,
+                                     NGX_HTTP_RUNS_LIST_MAX, r->pool, &ss,
+                                     &n)
+        != NGX_HTTP_RUNS_R_DONE)
+    {
+        return NGX_ERROR;
+    }
+
+    deleted = 0;
+
+    for (i = 0; i < n; i++) {
+        id.data = ss[i].id;
+        id.len = NGX_HTTP_RUNS_SESSION_ID_LEN;
+
+        if (ngx_http_runs_parse_sid(&id, sid) == NGX_OK
+            && ngx_http_runs_store_session_delete(ctx->zone, sid, ctx->scope,
+                                                  &nruns)
+               == NGX_HTTP_RUNS_R_DONE)
+        {
+            deleted++;
+        }
+    }
+
+    return ngx_http_runs_tool_say(r, m, 0, "Deleted %ui session%s",
+                                  deleted, deleted == 1 ? "" : "s");
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_stop(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *args)
+{
+    uint64_t                sid[2];
+    ngx_str_t               name;
+    ngx_array_t             stopped, cancelled;
+    ngx_http_runs_field_t   f[1];
+    ngx_http_runs_ssnap_t   ss;
+
+    f[0].key = "session_name";
+
+    if (ngx_http_runs_tool_args(r, m, args, f, 1) != NGX_OK
+        || ngx_http_runs_tool_session_name(r, m, &f[0], &name) != NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    switch (ngx_http_runs_tool_find(r, ctx, m, &name, &ss, sid)) {
+    case NGX_OK:
+        break;
+    case NGX_DECLINED:
+        return NGX_OK;
+    default:
+        return NGX_ERROR;
+    }
+
+    if (ngx_array_init(&stopped, r->pool, 2, sizeof(ngx_str_t)) != NGX_OK
+        || ngx_array_init(&cancelled, r->pool, 2, sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    switch (ngx_http_runs_store_session_stop(ctx->zone, sid, ctx->scope,
+                                             r->pool, &stopped, &cancelled))
+    {
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
+
+    case NGX_HTTP_RUNS_R_NO_MEMORY:
+        return NGX_ERROR;
+
+    default:
+        return ngx_http_runs_tool_say(r, m, 1, "Session '%V' does not exist",
+                                      &name);
+    }
+
+    return ngx_http_runs_tool_say(r, m, 0, "Session '%V': %ui run%s told to "
+               "stop, %ui waiting run%s cancelled", &name, stopped.nelts,
+               stopped.nelts == 1 ? "" : "s", cancelled.nelts,
+               cancelled.nelts == 1 ? "" : "s");
+}
+
+
+/*
+ * A call's arguments: an object of the members asked for and no other;
+ * else the call's error result is written and NGX_DECLINED returned.
+ */
+
+static ngx_int_t
+ngx_http_runs_tool_args(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_str_t *args, ngx_http_runs_field_t *f, ngx_uint_t n)
+{
+    ngx_int_t              rc;
+    ngx_str_t              err;
+    ngx_http_runs_field_t  none;
+
+    rc = ngx_http_runs_json_read_known(r->pool, args, "arguments",
+                                       n ? f : &none, n, &err);
+
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    (void) ngx_http_runs_tool_say(r, m, 1, "%V", &err);
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_session_name(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_http_runs_field_t *f, ngx_str_t *name)
+{
+    ngx_str_t  err;
+
+    if (ngx_http_runs_field_str(r->pool, f, 1, name, &err) != NGX_OK
+        || ngx_http_runs_check_name(r->pool, "session_name", name, &err)
+           != NGX_OK
+        || ngx_http_runs_check_policy(r, "session_name", name, &err)
+           != NGX_OK)
+    {
+        (void) ngx_http_runs_tool_say(r, m, 1, "%V", &err);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a session by name, in the client's scope: NGX_DECLINED, told it is not */
+
+static ngx_int_t
+ngx_http_runs_tool_find(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *name, ngx_http_runs_ssnap_t *ss,
+    uint64_t *sid)
+{
+    ngx_str_t  id;
+
+    switch (ngx_http_runs_store_session(ctx->zone, NULL, name, ctx->scope,
+                                        r->pool, ss))
+    {
+    case NGX_HTTP_RUNS_R_DONE:
+        break;
+
+    case NGX_HTTP_RUNS_R_NO_MEMORY:
+        return NGX_ERROR;
+
+    default:
+        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V' does not exist",
+                                      name);
+        return NGX_DECLINED;
+    }
+
+    id.data = ss->id;
+    id.len = NGX_HTTP_RUNS_SESSION_ID_LEN;
+
+    return ngx_http_runs_parse_sid(&id, sid) == NGX_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+/* a result of one text content */
+
+static void
+ngx_http_runs_tool_text(ngx_http_runs_mcp_t *m, ngx_http_runs_mcp_id_t *id,
+    ngx_str_t *text, ngx_uint_t error)
+{
+    ngx_http_runs_mcp_result(m, id);
+    ngx_http_runs_out_literal(&m->out, "{\"content\":[{\"type\":\"text\","
+                                       "\"text\":");
+    ngx_http_runs_out_str(&m->out, text);
+
+    if (error) {
+        ngx_http_runs_out_literal(&m->out, "}],\"isError\":true}}");
+
+    } else {
+        ngx_http_runs_out_literal(&m->out, "}],\"isError\":false}}");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_say(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_uint_t error, const char *fmt, ...)
+{
+    u_char     *p;
+    va_list     args;
+    ngx_str_t   text;
+
+    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    text.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    va_end(args);
+
+    text.data = p;
+
+    ngx_http_runs_tool_text(m, &m->cur, &text, error);
+
+    return NGX_OK;
+}
+
+
+/* a JSON document as a result's text */
+
+static ngx_int_t
+ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m, ngx_http_runs_out_t *o)
+{
+    u_char       *p;
+    ngx_str_t     text;
+    ngx_chain_t  *cl;
+
+    if (o->failed) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(o->pool, o->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    text.data = p;
+
+    for (cl = o->first; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    text.len = p - text.data;
+
+    ngx_http_runs_tool_text(m, &m->cur, &text, 0);
+
+    return NGX_OK;
+}

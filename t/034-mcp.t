@@ -1,0 +1,340 @@
+# runs_mcp: the MCP Streamable HTTP transport (initialize and version
+# negotiation, sessions, notifications, batches, errors), every tool, a
+# sync call held until its run ends and woken by a report in the other
+# worker, the timeout, a client that leaves, a reload with held calls;
+# hostile and huge bodies, chunked bodies.
+
+use FindBin;
+use lib "$FindBin::Bin/inc";
+
+use Test::Nginx::Socket;
+use Runs qw(:DEFAULT worker_conns close_all);
+use Test::More;
+use Time::HiRes qw(sleep time);
+
+repeat_each(1);
+no_long_string();
+no_shuffle();
+master_on();
+workers(2);
+
+add_block_preprocessor(sub { Runs::preprocess(shift) });
+add_response_body_check(Runs::flow_hook());
+
+my $JSON_CT = { 'Content-Type' => 'application/json',
+                Accept => 'application/json, text/event-stream' };
+
+# a session: (its id, the initialize response)
+sub mcp_init {
+    my ($version, $c) = @_;
+    my $r = ($c // Runs::Conn->new)->request('POST', '/mcp',
+        { jsonrpc => '2.0', id => 1, method => 'initialize',
+          params => { protocolVersion => $version // '2025-06-18',
+                      capabilities => {}, clientInfo => { name => 't', version => '1' } } },
+        $JSON_CT);
+    return ($r->{headers}{'mcp-session-id'}, $r);
+}
+
+sub mcp {
+    my ($sid, $msg, $c, $timeout, $extra) = @_;
+    my $h = { %$JSON_CT, ($sid ? ('Mcp-Session-Id' => $sid) : ()), %{ $extra // {} } };
+    return ($c // Runs::Conn->new)->request('POST', '/mcp', $msg, $h, $timeout);
+}
+
+my $id = 10;
+sub call {
+    my ($sid, $tool, $args, $c, $timeout, $extra) = @_;
+    my $r = mcp($sid, { jsonrpc => '2.0', id => ++$id, method => 'tools/call',
+                        params => { name => $tool, arguments => $args // {} } },
+                $c, $timeout, $extra);
+    my $res = ($r->{json} || {})->{result} || {};
+    my $text = ($res->{content} && $res->{content}[0]) ? $res->{content}[0]{text} : undef;
+    return ($text, $res->{isError} ? 1 : 0, $r);
+}
+
+flow 'initialize, versions, sessions, notifications, methods', 16, sub {
+    my ($sid, $r) = mcp_init('2025-06-18');
+    is $r->{status}, 200, 'initialize: 200';
+    is $r->{json}{result}{protocolVersion}, '2025-06-18', 'the version asked, served';
+    like $sid, qr/^mcp[0-9][0-9a-f]{40}$/, 'an Mcp-Session-Id';
+    ok $r->{json}{result}{capabilities}{tools}, 'tools offered';
+    is $r->{json}{result}{serverInfo}{name}, 'ngx_http_runs_module', 'the server named';
+    my (undef, $r2) = mcp_init('1999-01-01');
+    is $r2->{json}{result}{protocolVersion}, '2025-11-25', 'an unknown version: the newest instead';
+    $r = mcp($sid, { jsonrpc => '2.0', method => 'notifications/initialized' });
+    is_deeply [ $r->{status}, $r->{body} ], [202, ''], 'a notification: 202, no body';
+    $r = mcp($sid, { jsonrpc => '2.0', id => 'p', method => 'ping' });
+    is_deeply $r->{json}, { jsonrpc => '2.0', id => 'p', result => {} }, 'ping, a string id';
+    $r = mcp($sid, { jsonrpc => '2.0', id => 7, method => 'tools/list' });
+    my @names = map { $_->{name} } @{ $r->{json}{result}{tools} || [] };
+    is_deeply [ sort @names ], [ sort qw(list_agent_blueprints list_agent_sessions
+        start_agent_session resume_agent_session get_agent_session_status
+        get_agent_session_result delete_all_agent_sessions stop_agent_session) ],
+        'tools/list: the eight tools';
+    ok !(grep { ref $_->{inputSchema} ne 'HASH' || $_->{inputSchema}{type} ne 'object' }
+         @{ $r->{json}{result}{tools} }), 'each with an object input schema';
+    $r = mcp($sid, { jsonrpc => '2.0', id => 8, method => 'resources/list' });
+    is $r->{json}{error}{code}, -32601, 'an unknown method: -32601';
+    $r = mcp(undef, { jsonrpc => '2.0', id => 9, method => 'tools/list' });
+    is_deeply [ $r->{status}, $r->{json}{error}{code} ], [400, -32600], 'no Mcp-Session-Id: 400';
+    $r = mcp('mcp0' . ('0' x 40), { jsonrpc => '2.0', id => 9, method => 'tools/list' });
+    is $r->{status}, 404, 'a session id not made here: 404 (initialize again)';
+    substr(my $forged = $sid, -1) = substr($sid, -1) eq 'a' ? 'b' : 'a';
+    $r = mcp($forged, { jsonrpc => '2.0', id => 9, method => 'tools/list' });
+    is $r->{status}, 404, 'one character changed: 404';
+    $r = mcp($sid, { jsonrpc => '2.0', id => 9, method => 'ping' }, undef, undef,
+             { 'MCP-Protocol-Version' => '2000-01-01' });
+    is $r->{status}, 400, 'an unsupported MCP-Protocol-Version: 400';
+    $r = req('GET', '/mcp');
+    is $r->{status}, 405, 'GET: 405 (nothing is pushed)';
+};
+
+flow 'malformed messages, batches, hostile bodies', 15, sub {
+    my ($sid) = mcp_init();
+    my $r = mcp($sid, '{"jsonrpc":"2.0","id":1,"method":');
+    is_deeply [ $r->{status}, $r->{json}{error}{code}, $r->{json}{id} ], [400, -32700, undef],
+              'not JSON: 400, parse error, id null';
+    $r = mcp($sid, '{"jsonrpc":"1.0","id":1,"method":"ping"}');
+    is_deeply [ $r->{status}, $r->{json}{error}{code} ], [400, -32600], 'jsonrpc 1.0: invalid request';
+    $r = mcp($sid, '{"jsonrpc":"2.0","id":1.5,"method":"ping"}');
+    is $r->{json}{error}{code}, -32600, 'a fractional id: invalid request';
+    $r = mcp($sid, '{"jsonrpc":"2.0","id":null,"method":"ping"}');
+    is $r->{json}{error}{code}, -32600, 'a null id: invalid request';
+    $r = mcp($sid, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":[1]}');
+    is $r->{json}{error}{code}, -32600, 'params an array: invalid request';
+    $r = mcp($sid, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":5}}');
+    is $r->{json}{error}{code}, -32602, 'a tool name not a string: invalid params';
+    $r = mcp($sid, '{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}');
+    is $r->{json}{error}{code}, -32602, 'an unknown tool: invalid params';
+    $r = mcp($sid, "{\"jsonrpc\":\"2.0\",\"id\":\"\xff\",\"method\":\"ping\"}");
+    is $r->{status}, 400, 'invalid UTF-8: 400';
+    $r = mcp($sid, '[{"jsonrpc":"2.0","id":1,"method":"ping"}]');
+    is $r->{status}, 400, 'a batch in a 2025-06-18 session: 400';
+
+    my ($old) = mcp_init('2025-03-26');
+    $r = mcp($old, '[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"},5,'
+                   . '{"jsonrpc":"2.0","id":"b","method":"nope"}]');
+    is ref $r->{json}, 'ARRAY', 'a batch in a 2025-03-26 session: an array';
+    is_deeply [ sort map { defined $_->{id} ? $_->{id} : 'null' } @{ $r->{json} } ], [1, 'b', 'null'],
+              'one answer per request, the bad element answered with id null';
+    $r = mcp($old, '[{"jsonrpc":"2.0","method":"notifications/x"}]');
+    is $r->{status}, 202, 'a batch of notifications: 202';
+    $r = mcp($old, '[]');
+    is $r->{status}, 400, 'an empty batch: 400';
+
+    my $c = Runs::Conn->new;
+    $c->send_raw("POST /mcp HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 . "Mcp-Session-Id: $sid\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                 . "10\r\n{\"jsonrpc\":\"2.0\"\r\n13\r\n,\"id\":3,\"method\":\"p\r\n5\r\ning\"}\r\n0\r\n\r\n", 'POST');
+    $r = $c->read(5);
+    is_deeply $r->{json}, { jsonrpc => '2.0', id => 3, result => {} }, 'a chunked body';
+    $r = mcp($sid, '{"jsonrpc":"2.0","id":1,"method":"ping","params":{"x":"' . ('a' x (2 * 1024 * 1024)) . '"}}');
+    is $r->{status}, 413, 'a body over client_max_body_size: 413';
+};
+
+flow 'every tool; sync calls answered by the run\'s end', 22, sub {
+    my ($sid) = mcp_init();
+    my $lid = register_launcher(hostname => 'mh', agents => ['coder'], tags => ['linux']);
+    my ($t, $e) = call($sid, 'list_agent_blueprints');
+    my $bp = Runs::jdec($t);
+    is_deeply [ $e, $bp->{total}, $bp->{agents}[0]{name}, $bp->{agents}[0]{tags} ],
+              [0, 1, 'coder', ['linux']], 'list_agent_blueprints: the agents runners offer';
+
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'ma', prompt => 'first', async_mode => Runs::jtrue() });
+    is $e, 0, 'an async start';
+    like $t, qr/Session 'ma' started in the background \(run run_[0-9a-f]{12}\)/, 'says so, with its run';
+    ($t) = call($sid, 'get_agent_session_status', { session_name => 'ma' });
+    is_deeply Runs::jdec($t), { status => 'running', run_status => 'pending' }, 'status: running';
+    ($t, $e) = call($sid, 'get_agent_session_result', { session_name => 'ma' });
+    is $e, 1, 'a result while running: an error';
+    like $t, qr/still running/, 'saying so';
+    my $run = claim($lid);
+    launcher_event($run->{run_id}, 'started', { launcher_id => $lid });
+    launcher_event($run->{run_id}, 'completed', { launcher_id => $lid, result => 'answer one' });
+    ($t, $e) = call($sid, 'get_agent_session_result', { session_name => 'ma' });
+    is_deeply [ $t, $e ], ['answer one', 0], 'the result once finished';
+    ($t) = call($sid, 'get_agent_session_status', { session_name => 'ma' });
+    is Runs::jdec($t)->{status}, 'finished', 'status: finished';
+    ($t) = call($sid, 'get_agent_session_status', { session_name => 'nobody' });
+    is Runs::jdec($t)->{status}, 'not_existent', 'an unknown session: not_existent';
+
+    # a sync resume: held until the run ends, its answer the result
+    my $c = Runs::Conn->new;
+    $c->send('POST', '/mcp', { jsonrpc => '2.0', id => 99, method => 'tools/call',
+                               params => { name => 'resume_agent_session',
+                                           arguments => { session_name => 'ma', prompt => 'second' } } },
+             { %$JSON_CT, 'Mcp-Session-Id' => $sid });
+    sleep 0.3;
+    ok !$c->ready, 'a sync resume is held';
+    $run = claim($lid);
+    launcher_event($run->{run_id}, 'started', { launcher_id => $lid });
+    launcher_event($run->{run_id}, 'completed', { launcher_id => $lid, result => 'answer two' });
+    my $r = $c->read(5);
+    is_deeply [ $r->{json}{id}, $r->{json}{result}{content}[0]{text}, $r->{json}{result}{isError} ],
+              [99, 'answer two', Runs::jfalse()], 'answered with the run\'s result when it ends';
+
+    # a sync start that fails: its error
+    $c = Runs::Conn->new;
+    $c->send('POST', '/mcp', { jsonrpc => '2.0', id => 100, method => 'tools/call',
+                               params => { name => 'start_agent_session',
+                                           arguments => { session_name => 'mb', prompt => 'x',
+                                                          agent_blueprint_name => 'coder' } } },
+             { %$JSON_CT, 'Mcp-Session-Id' => $sid });
+    $run = claim($lid);
+    launcher_event($run->{run_id}, 'failed', { launcher_id => $lid, error => 'tool broke' });
+    $r = $c->read(5);
+    is_deeply [ $r->{json}{result}{content}[0]{text}, $r->{json}{result}{isError} ],
+              ["Session 'mb' failed: tool broke", Runs::jtrue()], 'a failed run: isError with its error';
+
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'ma', prompt => 'again', async_mode => Runs::jtrue() });
+    like $t, qr/^Session 'ma' already exists: resume it/, 'a start of an existing session: isError';
+    ($t, $e) = call($sid, 'resume_agent_session', { session_name => 'zz', prompt => 'x', async_mode => Runs::jtrue() });
+    like $t, qr/^Session 'zz' does not exist/, 'a resume of none';
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'bad name', prompt => 'x' });
+    is $e, 1, 'a bad session name: isError';
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'mc', prompt => 'x', callback => Runs::jtrue() });
+    like $t, qr/needs 'async_mode'/, 'callback without async_mode: isError';
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'mc', prompt => 'x', async_mode => Runs::jtrue(),
+                                                   callback => Runs::jtrue() });
+    like $t, qr/no X-Agent-Session-Name header/, 'callback without the caller\'s header: isError';
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'mc', prompt => 'x', async_mode => Runs::jtrue(),
+                                                   callback => Runs::jtrue() }, undef, undef,
+                    { 'X-Agent-Session-Name' => 'ma' });
+    my $kid = (list_runs('session_name=mc'))->[0] || {};
+    is $kid->{parent_session_name}, 'ma', 'a callback: the caller\'s session is the parent';
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'md', prompt => 'x', speed => 3 });
+    like $t, qr/unknown member 'speed'/, 'an unknown argument: isError naming it';
+    ($t) = call($sid, 'stop_agent_session', { session_name => 'mc' });
+    like $t, qr/^Session 'mc': 0 runs told to stop, 1 waiting run cancelled/, 'stop_agent_session';
+    ($t) = call($sid, 'list_agent_sessions');
+    is Runs::jdec($t)->{total}, 3, 'list_agent_sessions';
+    ($t) = call($sid, 'delete_all_agent_sessions');
+    is $t, 'Deleted 3 sessions', 'delete_all_agent_sessions';
+};
+
+flow 'held calls: across workers, the timeout, a client that leaves, a reload', 7, sub {
+    my $w = worker_conns(2);
+    ok $w, 'connections in two workers';
+    SKIP: {
+        skip 'needs two workers', 6 if !$w;
+        my ($A, $B) = sort keys %$w;
+        my ($sid) = mcp_init(undef, $w->{$A}[0]);
+        my $c = $w->{$A}[0];
+        $c->send('POST', '/mcp', { jsonrpc => '2.0', id => 5, method => 'tools/call',
+                                   params => { name => 'start_agent_session',
+                                               arguments => { session_name => 'xw', prompt => 'p' } } },
+                 { %$JSON_CT, 'Mcp-Session-Id' => $sid });
+        sleep 0.2;
+        my $lid = register_launcher();
+        my $run = claim($lid);
+        $w->{$B}[0]->request('POST', "/launcher/runs/$run->{run_id}/started",
+                             { launcher_id => $lid });
+        my $t0 = time;
+        $w->{$B}[0]->request('POST', "/launcher/runs/$run->{run_id}/completed",
+                             { launcher_id => $lid, result => 'from B' });
+        my $r = $c->read(5);
+        is $r->{json}{result}{content}[0]{text}, 'from B', 'a call held in one worker, its run ended in the other';
+        cmp_ok time - $t0, '<', Runs::tf(1.0), 'at once';
+
+        # runs_mcp_timeout 2s
+        ($r) = call($sid, 'start_agent_session', { session_name => 'slow', prompt => 'p' }, undef, 10);
+        like $r, qr/^Session 'slow' is still running after 2 s \(runs_mcp_timeout\)/,
+             'the timeout: how to fetch the answer later';
+
+        # a client that leaves: its hold is released (runs_max_waits 1)
+        for (1 .. 2) {
+            my $x = Runs::Conn->new;
+            $x->send('POST', '/mcp', { jsonrpc => '2.0', id => 6, method => 'tools/call',
+                                       params => { name => 'resume_agent_session',
+                                                   arguments => { session_name => 'slow', prompt => "p$_" } } },
+                     { %$JSON_CT, 'Mcp-Session-Id' => $sid });
+            sleep 0.2;
+            $x->close;
+        }
+        sleep 0.3;
+        my $m = req('GET', '/metrics');
+        like $m->{body}, qr/runs_held_requests\{zone="runs",kind="wait"\} 0\b/, 'calls whose clients left: released';
+
+        # a reload answers the held calls
+        my $h = Runs::Conn->new;
+        $h->send('POST', '/mcp', { jsonrpc => '2.0', id => 7, method => 'tools/call',
+                                   params => { name => 'start_agent_session',
+                                               arguments => { session_name => 'rl', prompt => 'p' } } },
+                 { %$JSON_CT, 'Mcp-Session-Id' => $sid });
+        sleep 0.3;
+        my $pid = `cat ${\ Runs::server_root()}/logs/nginx.pid`;
+        chomp $pid;
+        kill 'HUP', $pid;
+        $r = $h->read(10);
+        like $r->{json}{result}{content}[0]{text}, qr/^Session 'rl' is still running/,
+             'a reload: the held call answered with how to fetch the answer later';
+        sleep 0.5;
+        ($r) = call($sid, 'get_agent_session_status', { session_name => 'rl' });
+        is Runs::jdec($r)->{status}, 'running', 'and the session still there for it';
+        close_all($w);
+    }
+};
+
+flow 'an Origin that is not this server\'s, a body that is not JSON', 3, sub {
+    my ($sid) = mcp_init();
+    my $r = mcp($sid, { jsonrpc => '2.0', id => 1, method => 'ping' }, undef, undef,
+                { Origin => 'http://evil.example' });
+    is $r->{status}, 403, 'another Origin: 403 (DNS rebinding)';
+    $r = mcp($sid, { jsonrpc => '2.0', id => 1, method => 'ping' }, undef, undef,
+             { Origin => 'http://localhost' });
+    is $r->{status}, 200, 'this server\'s Origin: answered';
+    $r = Runs::Conn->new->request('POST', '/mcp', 'x=1',
+                                  { 'Content-Type' => 'application/x-www-form-urlencoded' });
+    is $r->{status}, 415, 'a form: 415';
+};
+
+plan tests => Runs::plan_count(blocks());
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: initialize, versions, sessions, notifications, methods
+--- config
+    location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 2: malformed messages, batches, hostile bodies
+--- config
+    location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; client_max_body_size 1m; }
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 3: every tool; sync calls answered by the run's end
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 4: held calls: across workers, the timeout, a client that leaves, a reload
+--- http_config
+    runs_zone runs 4m;
+    runs_max_waits 1;
+--- config
+    location /runs { runs_api runs; add_header X-Worker $pid always; }
+    location /launcher { runs_launcher_api runs; add_header X-Worker $pid always; }
+    location /mcp { runs_mcp runs; runs_mcp_timeout 2s; add_header X-Worker $pid always; }
+    location = /metrics { runs_metrics runs; }
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 5: an Origin that is not this server's, a body that is not JSON
+--- config
+    location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; }
