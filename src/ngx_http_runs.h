@@ -310,7 +310,7 @@ ngx_int_t ngx_http_runs_send_no_launcher(ngx_http_request_t *r);
 ngx_int_t ngx_http_runs_send_not_allowed(ngx_http_request_t *r,
     ngx_uint_t allowed);
 
-/* ngx_http_runs_mcp.c, ngx_http_runs_mcp_tools.c */
+/* ngx_http_runs_mcp.c, _mcp_tools.c, _mcp_rpc.c */
 #define NGX_HTTP_RUNS_VERSION        "1.0"
 #define NGX_HTTP_RUNS_MCP_VERSIONS   4
 
@@ -350,6 +350,8 @@ void ngx_http_runs_mcp_result(ngx_http_runs_mcp_t *m,
 void ngx_http_runs_mcp_error(ngx_http_runs_mcp_t *m,
     ngx_http_runs_mcp_id_t *id, ngx_int_t code, const char *message);
 ngx_table_elt_t *ngx_http_runs_mcp_caller(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_runs_mcp_header(ngx_http_request_t *r,
+    const char *name, size_t len);
 void ngx_http_runs_mcp_tools_list(ngx_http_runs_out_t *o);
 ngx_int_t ngx_http_runs_mcp_tool(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *name,

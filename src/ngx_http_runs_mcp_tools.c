@@ -45,6 +45,10 @@ static ngx_int_t ngx_http_runs_tool_stop(ngx_http_request_t *r,
 static ngx_int_t ngx_http_runs_tool_run(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args,
     ngx_uint_t type);
+static ngx_int_t ngx_http_runs_tool_run_args(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_http_runs_field_t *f, ngx_uint_t n,
+    ngx_http_runs_create_t *cr, ngx_uint_t *async_out,
+    ngx_uint_t *callback_out);
 static ngx_int_t ngx_http_runs_tool_wait(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, u_char *run_id,
     ngx_uint_t what, ngx_str_t *session, ngx_msec_t ms);
@@ -59,6 +63,8 @@ static ngx_int_t ngx_http_runs_tool_find(ngx_http_request_t *r,
 static void ngx_http_runs_tool_text(ngx_http_runs_mcp_t *m,
     ngx_http_runs_mcp_id_t *id, ngx_str_t *text, ngx_uint_t error);
 static ngx_int_t ngx_http_runs_tool_say(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
+static ngx_int_t ngx_http_runs_tool_said(ngx_http_request_t *r,
     ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
 static ngx_int_t ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m,
     ngx_http_runs_out_t *o);
@@ -407,9 +413,8 @@ static ngx_int_t
 ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_mcp_t *m, ngx_str_t *args, ngx_uint_t type)
 {
-    ngx_str_t                  err;
+    ngx_int_t                  rc;
     ngx_uint_t                 async, callback, n;
-    ngx_table_elt_t           *caller;
     ngx_http_runs_field_t      f[6];
     ngx_http_runs_create_t     cr;
     ngx_http_runs_loc_conf_t  *rlcf;
@@ -434,67 +439,11 @@ ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     cr.type = type;
     cr.affinity = 1;
     cr.scope = ctx->scope;
-    async = 0;
-    callback = 0;
 
-    if (ngx_http_runs_tool_session_name(r, m, &f[0], &cr.session_name)
-        != NGX_OK)
-    {
-        return NGX_OK;
-    }
-
-    if (ngx_http_runs_field_str(r->pool, &f[1], 1, &cr.prompt, &err) != NGX_OK
-        || cr.prompt.len == 0)
-    {
-        return ngx_http_runs_tool_say(r, m, 1, "Argument 'prompt' is "
-                                      "required: a non-empty string");
-    }
-
-    if (ngx_http_runs_field_bool(r->pool, &f[2], &async, &err) != NGX_OK
-        || ngx_http_runs_field_bool(r->pool, &f[3], &callback, &err)
-           != NGX_OK)
-    {
-        return ngx_http_runs_tool_say(r, m, 1, "%V", &err);
-    }
-
-    if (n == 6
-        && ((ngx_http_runs_field_str(r->pool, &f[4], 0, &cr.agent_name, &err)
-             != NGX_OK
-             || (cr.agent_name.data
-                 && ngx_http_runs_check_name(r->pool, "agent_blueprint_name",
-                                             &cr.agent_name, &err) != NGX_OK)
-             || ngx_http_runs_check_policy(r, "agent_blueprint_name",
-                                           &cr.agent_name, &err) != NGX_OK)
-            || ngx_http_runs_field_str(r->pool, &f[5], 0, &cr.project_dir,
-                                       &err) != NGX_OK
-            || ngx_http_runs_check_path(r->pool, "project_dir",
-                                        &cr.project_dir, &err) != NGX_OK))
-    {
-        return ngx_http_runs_tool_say(r, m, 1, "%V", &err);
-    }
-
-    if (callback) {
-        if (!async) {
-            return ngx_http_runs_tool_say(r, m, 1, "Argument 'callback' "
-                       "needs 'async_mode': true (a sync call gets the "
-                       "answer itself)");
-        }
-
-        caller = ngx_http_runs_mcp_caller(r);
-
-        if (caller == NULL || caller->value.len == 0) {
-            return ngx_http_runs_tool_say(r, m, 1, "A callback goes to the "
-                       "session of the agent calling: this request has no "
-                       "X-Agent-Session-Name header");
-        }
-
-        cr.parent = caller->value;
-
-        if (ngx_http_runs_check_name(r->pool, "X-Agent-Session-Name",
-                                     &cr.parent, &err) != NGX_OK)
-        {
-            return ngx_http_runs_tool_say(r, m, 1, "%V", &err);
-        }
+    rc = ngx_http_runs_tool_run_args(r, m, f, n, &cr, &async, &callback);
+    if (rc != NGX_OK) {
+        /* the call's error result is written */
+        return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
     }
 
     if (!async && m->held) {
@@ -546,6 +495,88 @@ ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                           "answer."
                         : "Read its answer with get_agent_session_result "
                           "once get_agent_session_status says finished.");
+}
+
+
+/* a start's or resume's arguments into cr; NGX_DECLINED: told why not */
+
+static ngx_int_t
+ngx_http_runs_tool_run_args(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_http_runs_field_t *f, ngx_uint_t n, ngx_http_runs_create_t *cr,
+    ngx_uint_t *async_out, ngx_uint_t *callback_out)
+{
+    ngx_str_t         err;
+    ngx_uint_t        async, callback;
+    ngx_table_elt_t  *caller;
+
+    async = 0;
+    callback = 0;
+
+    if (ngx_http_runs_tool_session_name(r, m, &f[0], &cr->session_name)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_runs_field_str(r->pool, &f[1], 1, &cr->prompt, &err)
+        != NGX_OK
+        || cr->prompt.len == 0)
+    {
+        return ngx_http_runs_tool_said(r, m, 1, "Argument 'prompt' is "
+                                      "required: a non-empty string");
+    }
+
+    if (ngx_http_runs_field_bool(r->pool, &f[2], &async, &err) != NGX_OK
+        || ngx_http_runs_field_bool(r->pool, &f[3], &callback, &err)
+           != NGX_OK)
+    {
+        return ngx_http_runs_tool_said(r, m, 1, "%V", &err);
+    }
+
+    if (n == 6
+        && ((ngx_http_runs_field_str(r->pool, &f[4], 0, &cr->agent_name, &err)
+             != NGX_OK
+             || (cr->agent_name.data
+                 && ngx_http_runs_check_name(r->pool, "agent_blueprint_name",
+                                             &cr->agent_name, &err) != NGX_OK)
+             || ngx_http_runs_check_policy(r, "agent_blueprint_name",
+                                           &cr->agent_name, &err) != NGX_OK)
+            || ngx_http_runs_field_str(r->pool, &f[5], 0, &cr->project_dir,
+                                       &err) != NGX_OK
+            || ngx_http_runs_check_path(r->pool, "project_dir",
+                                        &cr->project_dir, &err) != NGX_OK))
+    {
+        return ngx_http_runs_tool_said(r, m, 1, "%V", &err);
+    }
+
+    if (callback) {
+        if (!async) {
+            return ngx_http_runs_tool_said(r, m, 1, "Argument 'callback' "
+                       "needs 'async_mode': true (a sync call gets the "
+                       "answer itself)");
+        }
+
+        caller = ngx_http_runs_mcp_caller(r);
+
+        if (caller == NULL || caller->value.len == 0) {
+            return ngx_http_runs_tool_said(r, m, 1, "A callback goes to the "
+                       "session of the agent calling: this request has no "
+                       "X-Agent-Session-Name header");
+        }
+
+        cr->parent = caller->value;
+
+        if (ngx_http_runs_check_name(r->pool, "X-Agent-Session-Name",
+                                     &cr->parent, &err) != NGX_OK)
+        {
+            return ngx_http_runs_tool_said(r, m, 1, "%V", &err);
+        }
+    }
+
+    *async_out = async;
+    *callback_out = callback;
+
+    return NGX_OK;
 }
 
 
@@ -1046,6 +1077,33 @@ ngx_http_runs_tool_say(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
     ngx_http_runs_tool_text(m, &m->cur, &text, error);
 
     return NGX_OK;
+}
+
+
+/* an error result written; NGX_DECLINED (NGX_ERROR: no memory) */
+
+static ngx_int_t
+ngx_http_runs_tool_said(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_uint_t error, const char *fmt, ...)
+{
+    u_char     *p;
+    va_list     args;
+    ngx_str_t   text;
+
+    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    text.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    va_end(args);
+
+    text.data = p;
+
+    ngx_http_runs_tool_text(m, &m->cur, &text, error);
+
+    return NGX_DECLINED;
 }
 
 
