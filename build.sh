@@ -434,7 +434,7 @@ cmd_bench() {
     $CC $CFLAGS_TOOLS -o "$BUILD/bin/runs-bench.new" \
         "$ROOT/src/bench/runs-bench.c" "$ROOT/src/bench/bench_logs.c" \
         "$ROOT/src/bench/bench_stall.c" "$ROOT/src/bench/bench_route.c" \
-        "$ROOT/src/bench/bench_events.c" \
+        "$ROOT/src/bench/bench_events.c" "$ROOT/src/bench/bench_mcp.c" \
         || die "compiling runs-bench failed"
     mv -f "$BUILD/bin/runs-bench.new" "$BUILD/bin/runs-bench"
     BUILD=$BUILD MODULE=$MODULE NGINX_BIN=$NGINX_BIN exec "$ROOT/src/bench/bench.sh"

@@ -77,6 +77,10 @@ int cmd_logtput(int argc, char **argv);
 int cmd_done(int argc, char **argv);
 int cmd_stall(int argc, char **argv);
 
+/* bench_mcp.c */
+int cmd_mcp(int argc, char **argv);
+int cmd_mcp_idle(int argc, char **argv);
+
 /* bench_events.c */
 int cmd_events(int argc, char **argv);
 

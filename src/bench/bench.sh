@@ -157,6 +157,7 @@ EOF
         location /launchers { runs_launchers_api bench; }
         location /sessions  { runs_sessions_api bench; }
         location /events    { runs_events_api bench; }
+        location /mcp       { runs_mcp bench; }
     }
 }
 EOF
@@ -478,6 +479,12 @@ client events events "$PORT_WAKE" --streams 1000 --changes 200 --idle 10 \
     --master "${NGX_PID[events]}" >&2
 stop_nginx events
 
+say "1,000 sync MCP tool calls held, no runner: idle CPU"
+start_nginx mcpidle "$PORT_WAKE" 64m
+client mcp_idle mcpidle "$PORT_WAKE" --held 1000 --idle 10 \
+    --master "${NGX_PID[mcpidle]}" >&2
+stop_nginx mcpidle
+
 # ------------------------------------------------------------ run logs
 say "run logs: follow latency across workers, then log throughput (${DURATION}s each, ceiling first)"
 start_nginx ceiling "$PORT_CEILING" ceiling
@@ -504,6 +511,8 @@ if [ -x "$RUNNER" ] && [ -x "$ECHO_EXEC" ]; then
         || die "agent-runner exited at once (see $OUT/e2e/runner.log)"
     client e2e e2e "$PORT_E2E" --runs "$E2E_RUNS" --master "${NGX_PID[e2e]}" \
         --runner "$RUNNER_PID" --sequential 20 >&2
+    say "a sync start_agent_session over MCP, beside runsctl start --wait's requests"
+    client mcp_rtt mcp "$PORT_E2E" --samples 200 >&2
     kill -TERM "$RUNNER_PID" 2>/dev/null || true
     wait "$RUNNER_PID" 2>/dev/null || true
     RUNNER_PID=

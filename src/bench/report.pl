@@ -399,6 +399,25 @@ if (my $e = $one{events}) {
         'p99 ≤ 50 ms to all, idle ≈ 0 (< 1 %)', $met ? 'met' : 'missed'];
 }
 
+# ---------------------------------------------------------------- MCP
+if (my $m = $one{mcp_rtt}) {
+    my ($s, $w) = ($m->{mcp_sync}, $m->{post_wait});
+    $F->{mcp_rtt} = { %$m, target => 'reported beside POST + ?wait=', met => bool(1) };
+    push @rows, ['a sync `start_agent_session` over MCP, echo executor (create → claim → run → result → answer)',
+        sprintf('p50 %s, p99 %s (n = %d); the same run as `runsctl start --wait` makes it (POST /runs, GET ?wait=): p50 %s, p99 %s',
+                ms($s->{p50_us}), ms($s->{p99_us}), $s->{n}, ms($w->{p50_us}), ms($w->{p99_us})),
+        'report it', 'reported'];
+}
+if (my $i = $one{mcp_idle}) {
+    my $ok = $i->{answered_during} == 0 && $i->{answered_before} == 0;
+    my $met = $ok && $i->{cpu_percent} < 1;
+    $F->{mcp_idle} = { %$i, target => 'nginx CPU < 1 %', met => bool($met) };
+    push @rows, [sprintf('%s held sync MCP calls, %.0f s idle', commas($i->{held}), $i->{seconds}),
+        sprintf('nginx CPU %.2f %% (%d ticks)%s', $i->{cpu_percent}, $i->{cpu_ticks},
+                $ok ? '' : ' — some calls were answered early!'),
+        'nginx CPU < 1 %', $met ? 'met' : 'missed'];
+}
+
 # -------------------------------------------------------------- idle
 if (my $i = $one{idle_cpu}) {
     my $ok = $i->{answered_during} == 0 && $i->{answered_before} == 0;

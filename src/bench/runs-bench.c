@@ -1814,7 +1814,7 @@ main(int argc, char **argv)
 
     if (argc < 3) {
         fprintf(stderr, "usage: runs-bench "
-                "fill|latency|claim|idle|events|e2e|loglat|logtput|done|stall PORT "
+                "fill|latency|claim|idle|events|mcp|mcpidle|e2e|loglat|logtput|done|stall PORT "
                 "...\n(see the comment at the top of src/bench/runs-bench.c)\n");
         return 2;
     }
@@ -1833,6 +1833,14 @@ main(int argc, char **argv)
     if (strcmp(argv[1], "claim") == 0) {
         return cmd_claim(argc, argv);
     }
+    if (strcmp(argv[1], "mcp") == 0) {
+        return cmd_mcp(argc, argv);
+    }
+
+    if (strcmp(argv[1], "mcpidle") == 0) {
+        return cmd_mcp_idle(argc, argv);
+    }
+
     if (strcmp(argv[1], "events") == 0) {
         return cmd_events(argc, argv);
     }
