@@ -154,7 +154,7 @@ static bool
 exec_spawn(struct runner *r, struct run *run)
 {
     struct child_spec spec;
-    struct child_env  env[6];
+    struct child_env  env[7];
     char              err[1024], q[600];
 
     env[0].name = "AGENT_SESSION_NAME";
@@ -171,6 +171,8 @@ exec_spawn(struct runner *r, struct run *run)
        hold some: not the agent's to act as a runner with */
     env[5].name = "RUNS_LAUNCHER_TOKEN";
     env[5].value = NULL;
+    env[6].name = "AGENT_ORCHESTRATOR_MCP_URL";
+    env[6].value = r->cfg.mcp_url;
     run->log = logs_open(&r->logs, run->run_id, run->launcher_id);
     memset(&spec, 0, sizeof(spec));
     spec.path = r->cfg.executor;

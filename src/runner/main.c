@@ -37,6 +37,10 @@ static const char usage_text[] =
 "Options (a flag wins over its environment variable):\n"
 "  --url URL                  the coordinator [AGENT_ORCHESTRATOR_API_URL]\n"
 "                             (default " DEFAULT_URL ")\n"
+"  --mcp-url URL              the coordinator's MCP endpoint (runs_mcp), given\n"
+"                             to executors as AGENT_ORCHESTRATOR_MCP_URL\n"
+"                             [AGENT_MCP_URL] (default: the coordinator's URL\n"
+"                             and /mcp)\n"
 "  --executor PATH            the program that executes a run [AGENT_EXECUTOR_PATH]\n"
 "                             (default: " DEFAULT_EXECUTOR_NAME " next to this program)\n"
 "  --executor-type NAME       reported at registration (default: the\n"
@@ -77,9 +81,11 @@ static const char usage_text[] =
 "\n"
 "SECONDS may have a fraction (0.5).  See docs/EXECUTORS.md for what an\n"
 "executor gets: the JSON payload on stdin (schema 1.1), AGENT_SESSION_NAME,\n"
-"AGENT_SESSION_ID, AGENT_RUN_ID, AGENT_ORCHESTRATOR_API_URL and\n"
-"AGENT_AGENTS_DIR (agent-executor-claude reads its blueprints there), its own\n"
-"process group, the run's project dir as working directory.\n"
+"AGENT_SESSION_ID, AGENT_RUN_ID, AGENT_ORCHESTRATOR_API_URL,\n"
+"AGENT_ORCHESTRATOR_MCP_URL (agent-executor-claude gives it to claude as the\n"
+"MCP server \"agent-orchestrator\") and AGENT_AGENTS_DIR (agent-executor-claude\n"
+"reads its blueprints there), its own process group, the run's project dir as\n"
+"working directory.\n"
 "\n"
 "Credentials: the token the coordinator answers a registration with is sent\n"
 "as \"Authorization: Bearer\" with every call made as that runner, and kept in\n"
@@ -99,6 +105,7 @@ static const char usage_text[] =
 
 enum {
     OPT_URL = 256,
+    OPT_MCP_URL,
     OPT_EXECUTOR,
     OPT_EXECUTOR_TYPE,
     OPT_PROJECT_DIR,
@@ -115,6 +122,7 @@ enum {
 
 static const struct option long_options[] = {
     { "url",                required_argument, NULL, OPT_URL },
+    { "mcp-url",            required_argument, NULL, OPT_MCP_URL },
     { "executor",           required_argument, NULL, OPT_EXECUTOR },
     { "executor-type",      required_argument, NULL, OPT_EXECUTOR_TYPE },
     { "project-dir",        required_argument, NULL, OPT_PROJECT_DIR },
@@ -134,7 +142,7 @@ static const struct option long_options[] = {
 
 /* the raw settings, flags over environment */
 struct settings {
-    const char *url, *executor, *executor_type, *project_dir, *hostname;
+    const char *url, *mcp_url, *executor, *executor_type, *project_dir, *hostname;
     const char *poll_timeout, *heartbeat, *max_concurrent, *stop_grace;
     const char *log_interval, *log_buffer, *agents_dir;
     const char *poll_timeout_from, *heartbeat_from;     /* for messages */
@@ -278,6 +286,7 @@ static void
 config_free(struct config *c)
 {
     free(c->url);
+    free(c->mcp_url);
     free(c->executor);
     free(c->executor_type);
     free(c->project_dir);
@@ -306,6 +315,7 @@ parse_args(int argc, char **argv, struct settings *s)
 
     memset(s, 0, sizeof(*s));
     s->url = env_or("AGENT_ORCHESTRATOR_API_URL", NULL);
+    s->mcp_url = env_or("AGENT_MCP_URL", NULL);
     s->executor = env_or("AGENT_EXECUTOR_PATH", NULL);
     s->project_dir = env_or("PROJECT_DIR", NULL);
     s->agents_dir = env_or("AGENT_AGENTS_DIR", NULL);
@@ -318,6 +328,7 @@ parse_args(int argc, char **argv, struct settings *s)
     while ((c = getopt_long(argc, argv, ":vh", long_options, NULL)) != -1) {
         switch (c) {
         case OPT_URL:            s->url = optarg; break;
+        case OPT_MCP_URL:        s->mcp_url = optarg; break;
         case OPT_EXECUTOR:       s->executor = optarg; break;
         case OPT_EXECUTOR_TYPE:  s->executor_type = optarg; break;
         case OPT_PROJECT_DIR:    s->project_dir = optarg; break;
@@ -359,6 +370,43 @@ parse_args(int argc, char **argv, struct settings *s)
         && tags_add(&s->tags, tags_env, why, sizeof(why)) != 0)
     {
         return usage_error("AGENT_TAGS: %s%s", why, "");
+    }
+    return 0;
+}
+
+static bool
+http_url(const char *url)
+{
+    return strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
+}
+
+/*
+ * the MCP endpoint given to executors: --mcp-url, else the coordinator's
+ * URL (without its trailing slashes) and /mcp; -1 on a usage error or
+ * failure (printed)
+ */
+static int
+mcp_url_of(const struct settings *s, struct config *cfg)
+{
+    size_t n = strlen(cfg->url);
+
+    if (s->mcp_url != NULL) {
+        if (!http_url(s->mcp_url)) {
+            return usage_error("--mcp-url: '%s' is not an http:// or https:// URL%s",
+                               s->mcp_url, "");
+        }
+        cfg->mcp_url = strdup(s->mcp_url);
+    } else {
+        while (n > 0 && cfg->url[n - 1] == '/') {
+            n--;
+        }
+        if (asprintf(&cfg->mcp_url, "%.*s/mcp", (int) n, cfg->url) < 0) {
+            cfg->mcp_url = NULL;
+        }
+    }
+    if (cfg->mcp_url == NULL) {
+        fprintf(stderr, "agent-runner: out of memory\n");
+        return -1;
     }
     return 0;
 }
@@ -417,11 +465,12 @@ build_config(const struct settings *s, struct config *cfg)
     }
 
     cfg->url = strdup(s->url != NULL ? s->url : DEFAULT_URL);
-    if (strncmp(cfg->url ? cfg->url : "", "http://", 7) != 0
-        && strncmp(cfg->url ? cfg->url : "", "https://", 8) != 0)
-    {
+    if (!http_url(cfg->url ? cfg->url : "")) {
         return usage_error("--url: '%s' is not an http:// or https:// URL%s",
                            cfg->url ? cfg->url : "", "");
+    }
+    if (mcp_url_of(s, cfg) != 0) {
+        return -1;
     }
     cfg->executor = s->executor != NULL ? find_executor(s->executor) : default_executor();
     if (cfg->executor == NULL) {
@@ -542,9 +591,9 @@ main(int argc, char **argv)
     {
         char qh[300], qt[300], qa[600], tags[TAGS_MAX * (AGENT_NAME_MAX + 1) + 1];
 
-        log_msg(&r.log, LOG_INFO, NULL, "agent-runner starting url=%s hostname=%s "
+        log_msg(&r.log, LOG_INFO, NULL, "agent-runner starting url=%s mcp_url=%s hostname=%s "
                 "executor_type=%s max_concurrent=%u agents_dir=%s tags=%s pid=%d",
-                r.cfg.url, log_quote(qh, sizeof(qh), r.cfg.hostname),
+                r.cfg.url, r.cfg.mcp_url, log_quote(qh, sizeof(qh), r.cfg.hostname),
                 log_quote(qt, sizeof(qt), r.cfg.executor_type), r.cfg.max_concurrent,
                 log_quote(qa, sizeof(qa), r.cfg.agents_dir),
                 r.cfg.tags.n ? tags_text(&r.cfg.tags, tags, sizeof(tags)) : "-",

@@ -27,6 +27,7 @@
 
 struct config {
     char     *url;                  /* coordinator base URL */
+    char     *mcp_url;              /* its MCP endpoint, for executors */
     char     *executor;             /* absolute path */
     char     *executor_type;
     char     *project_dir;          /* NULL: none */

@@ -77,7 +77,8 @@ sub start_runner {
         UBSAN_OPTIONS => $ENV{UBSAN_OPTIONS}
                          || 'print_stacktrace=1:halt_on_error=1',
         # nothing from the caller's environment configures it by surprise
-        AGENT_ORCHESTRATOR_API_URL => undef, AGENT_EXECUTOR_PATH => undef,
+        AGENT_ORCHESTRATOR_API_URL => undef, AGENT_MCP_URL => undef,
+        AGENT_EXECUTOR_PATH => undef,
         POLL_TIMEOUT => undef, HEARTBEAT_INTERVAL => undef,
         PROJECT_DIR => undef, AGENT_TAGS => undef,
         %{ $o{env} || {} },

@@ -57,6 +57,12 @@ static const char *const contract_env[] = {
     "AGENT_ORCHESTRATOR_API_URL"
 };
 
+/* out= records these too */
+static const char *const out_env[] = {
+    "AGENT_SESSION_NAME", "AGENT_SESSION_ID", "AGENT_RUN_ID",
+    "AGENT_ORCHESTRATOR_API_URL", "AGENT_ORCHESTRATOR_MCP_URL"
+};
+
 /* term-exit's status for the handler: set once before the handler is installed */
 static volatile sig_atomic_t term_exit_code;
 
@@ -203,10 +209,10 @@ write_out(const struct words *w, json_t *payload)
     }
     o = json_pack("{s:O, s:s, s:i, s:i, s:i}", "payload", payload, "cwd", cwd,
                   "pid", (int) getpid(), "pgid", (int) getpgrp(), "ppid", (int) getppid());
-    for (i = 0; o != NULL && i < sizeof(contract_env) / sizeof(contract_env[0]); i++) {
-        const char *e = getenv(contract_env[i]);
+    for (i = 0; o != NULL && i < sizeof(out_env) / sizeof(out_env[0]); i++) {
+        const char *e = getenv(out_env[i]);
 
-        if (e != NULL && json_object_set_new(o, contract_env[i], json_string(e)) != 0) {
+        if (e != NULL && json_object_set_new(o, out_env[i], json_string(e)) != 0) {
             json_decref(o);
             o = NULL;
         }
