@@ -11,6 +11,12 @@
 # non-zero exit and a
 # stream without a result fail it; a line that is not JSON is skipped; a
 # stop reaches claude; the runner lists its agents at registration.
+# claude's --mcp-config is a file of the run's own (mode 0600, removed
+# when the run ends, stopped too) holding the blueprint's MCP servers and
+# the coordinator's, "agent-orchestrator" (AGENT_ORCHESTRATOR_MCP_URL, the
+# session in X-Agent-Session-Name), unless the blueprint has a server for
+# the coordinator (then its mcp.json is given as it is); an mcp.json that
+# is not an MCP configuration fails the run.
 
 use FindBin;
 use lib "$FindBin::Bin/inc";
@@ -23,6 +29,8 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use File::Temp ();
 use File::Path ();
+use JSON::PP ();
+use POSIX ();
 
 repeat_each(1);
 no_long_string();
@@ -58,6 +66,26 @@ sub argv_of {
     return defined $j ? Runs::jdec($j) : [];
 }
 
+# the "mcp json" line of the stand-in's result: the --mcp-config file it got
+sub mcp_json_of {
+    my ($run) = @_;
+    my ($j) = ($run->{result} // '') =~ /^mcp json: (.*)$/m;
+    return $j // '';
+}
+
+# {"mcpServers": {...}} as the stand-in prints it (compact, keys sorted)
+sub mcp_json {
+    my (%servers) = @_;
+    return JSON::PP->new->canonical->encode({ mcpServers => \%servers });
+}
+
+# the coordinator's MCP server as the executor adds it, for session $name
+sub orchestrator {
+    my ($name, $url) = @_;
+    return ('agent-orchestrator' => { type => 'http', url => $url // coordinator_url() . '/mcp',
+                                      headers => { 'X-Agent-Session-Name' => $name } });
+}
+
 runner_flow 'a start runs claude with --session-id, a resume with --resume; the result and the log', 13, sub {
     my $agents = make_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
@@ -75,12 +103,14 @@ runner_flow 'a start runs claude with --session-id, a resume with --resume; the 
         ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', $sid],
         'claude -p --output-format stream-json --verbose --session-id <session_id>'
         or diag explain $argv;
-    ok !grep({ /^--(append-system-prompt|mcp-config|model|allowedTools)$/ } @$argv)
-       && $run->{result} =~ /^cwd: \Q$proj\E$/m,
-       'no agent: plain claude, in the runner\'s project dir';
+    ok !grep({ /^--(append-system-prompt|model|allowedTools)$/ } @$argv)
+       && $run->{result} =~ /^cwd: \Q$proj\E$/m
+       && mcp_json_of($run) eq mcp_json(orchestrator('cl-1')),
+       'no agent: plain claude, in the runner\'s project dir, the coordinator\'s MCP server its only one'
+       or diag $run->{result};
 
     my $log = log_of($id);
-    like $log, qr/^claude: session \Q$sid\E started \(model claude-stand-in-1, 7 tools\)$/m,
+    like $log, qr/^claude: session \Q$sid\E started \(model claude-stand-in-1, 7 tools; MCP servers: agent-orchestrator \(connected\)\)$/m,
         'log: the session';
     like $log, qr/^I'll look at the project first\.\n-> Bash: ls -la wc -l \*\n(?:.*\n)*?Done looking\.$/m,
         'log: the assistant\'s text and the tool call on one line';
@@ -110,8 +140,9 @@ runner_flow 'an agent_name applies its blueprint; a run for an agent the runner 
     is $run->{status}, 'completed', 'coder: completed' or diag log_of($id);
     my $r = $run->{result} // '';
     ok $r =~ /^system prompt: You are the coder\. Keep changes small\.$/m
-       && $r =~ /^mcp config: \Q$agents\E\/coder\/mcp\.json$/m,
-       'system-prompt.md appended, mcp.json given' or diag $r;
+       && mcp_json_of($run) eq mcp_json(orchestrator('cl-coder'),
+                                         docs => { command => 'docs-mcp' }),
+       'system-prompt.md appended, mcp.json\'s servers given with the coordinator\'s' or diag $r;
     ok $r =~ /^allowed tools: Read Edit Bash\(git diff:\*\)$/m && $r =~ /^model: opus$/m
        && $r =~ /^permission mode: acceptEdits$/m && $r =~ /^max turns: 12$/m,
        'agent.json: allowed tools, model, permission mode, max turns' or diag $r;
@@ -126,8 +157,10 @@ runner_flow 'an agent_name applies its blueprint; a run for an agent the runner 
 
     my ($id3) = create_run(session_name => 'cl-rev', agent_name => 'reviewer', prompt => 'Review');
     $run = wait_terminal($id3, 20) || {};
-    ok +($run->{result} // '') =~ /^system prompt: You review code\.\nmcp config: none\n(?:.*\n)*model: default$/m,
-       'a blueprint with a system prompt only' or diag explain $run;
+    ok +($run->{result} // '') =~ /^system prompt: You review code\.\nmcp config: \S+\n(?:.*\n)*model: default$/m
+       && mcp_json_of($run) eq mcp_json(orchestrator('cl-rev')),
+       'a blueprint with a system prompt only (and the coordinator\'s MCP server)'
+       or diag explain $run;
 
     # an agent no runner lists: the run is not handed to this runner
     my ($id4) = create_run(session_name => 'cl-nobody', agent_name => 'nobody', prompt => 'Hi');
@@ -270,6 +303,149 @@ runner_flow 'a session started again after a failed start; a resume claude never
     logs_clean_ok($f, $a, $r);
 };
 
+# blueprints for the MCP configuration: their mcp.json as given
+sub mcp_agents {
+    my (%files) = @_;
+    my $dir = File::Temp->newdir('agents-XXXXXX', TMPDIR => 1);
+    for my $name (keys %files) {
+        mkdir "$dir/$name" or die "$dir/$name: $!\n";
+        next if !defined $files{$name};
+        open my $f, '>', "$dir/$name/mcp.json" or die "$dir/$name/mcp.json: $!\n";
+        print {$f} $files{$name};
+        close $f;
+    }
+    return $dir;
+}
+
+# the executor's temporary files in $dir
+sub temp_files { my ($dir) = @_; return glob "$dir/agent-executor-claude-mcp-*" }
+
+runner_flow 'the MCP configuration: the blueprint\'s servers and the coordinator\'s, in a private file removed after the run; a blueprint\'s own server for the coordinator is left as it is', 14, sub {
+    my $mcp = coordinator_url() . '/mcp';
+    my $agents = mcp_agents(
+        coder => '{"mcpServers": {"docs": {"command": "docs-mcp", "args": ["-v"]}}, "other": 1}',
+        empty => '{}',
+        none => undef,
+        'by-name' => '{"mcpServers": {"agent-orchestrator-http": {"type": "http", '
+                     . '"url": "http://localhost:9500/mcp", "headers": '
+                     . '{"X-Agent-Session-Name": "${AGENT_SESSION_NAME}"}}}}',
+        'by-url' => qq({"mcpServers": {"runs": {"type": "http", "url": "$mcp/"}}}),
+    );
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $tmp = File::Temp->newdir('tmp-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj, env => { TMPDIR => "$tmp" });
+    ok runner_launcher($h), 'a runner whose executors have a TMPDIR of their own';
+
+    my ($c) = create_run(session_name => 'mc-coder', agent_name => 'coder', prompt => 'Hi');
+    my $run = wait_terminal($c, 20) || {};
+    is mcp_json_of($run), JSON::PP->new->canonical->encode({ other => 1, mcpServers => {
+           orchestrator('mc-coder'), docs => { command => 'docs-mcp', args => ['-v'] } } }),
+       'the blueprint\'s mcp.json, and the server "agent-orchestrator": http, '
+       . 'AGENT_ORCHESTRATOR_MCP_URL, X-Agent-Session-Name: the session' or diag $run->{result};
+    like $run->{result} // '', qr/^mcp config: \Q$tmp\E\/agent-executor-claude-mcp-\w{6}\.json$/m,
+       'given to claude with --mcp-config, a file of the run\'s own in TMPDIR';
+    like log_of($c), qr/^agent-executor-claude: MCP server "agent-orchestrator" for claude: \Q$mcp\E \(as session mc-coder\)\nagent-executor-claude: starting session /m,
+       'the log says so';
+
+    my %want = (empty => mcp_json(orchestrator('mc-empty')),
+                none => mcp_json(orchestrator('mc-none')));
+    for my $a (sort keys %want) {
+        my ($id) = create_run(session_name => "mc-$a", agent_name => $a, prompt => 'Hi');
+        is mcp_json_of(wait_terminal($id, 20) || {}), $want{$a},
+           "a blueprint with " . ($a eq 'none' ? 'no mcp.json' : 'an mcp.json without servers')
+           . ': the coordinator\'s server alone';
+    }
+
+    for my $a ('by-name', 'by-url') {
+        my ($id) = create_run(session_name => "mc-$a", agent_name => $a, prompt => 'Hi');
+        my $r = wait_terminal($id, 20) || {};
+        my $name = $a eq 'by-name' ? 'agent-orchestrator-http' : 'runs';
+        ok +($r->{result} // '') =~ /^mcp config: \Q$agents\E\/$a\/mcp\.json$/m
+           && log_of($id) =~ /^agent-executor-claude: MCP server "\Q$name\E" of the blueprint reaches the coordinator: "agent-orchestrator" not added$/m,
+           "a blueprint with a server " . ($a eq 'by-name' ? 'named agent-orchestrator...'
+                                                            : 'with the same url')
+           . ': its mcp.json as it is, saying so' or diag explain $r, log_of($id);
+    }
+
+    # while claude runs, the file is there, its mode 0600; a stop removes it
+    my ($hang) = create_run(session_name => 'mc-hang', agent_name => 'coder', prompt => 'hang');
+    ok Runs::wait_for(15, sub { log_of($hang) =~ /hanging until a signal/ }), 'claude runs';
+    my @f = temp_files($tmp);
+    ok @f == 1 && ((stat $f[0])[2] & 07777) == 0600, 'one file while it runs, mode 0600'
+        or diag explain \@f;
+    stop_run($hang);
+    is +(wait_terminal($hang, 20) || {})->{status}, 'stopped', 'stopped';
+    ok !temp_files($tmp), 'every file removed: after each run, and after a stop'
+        or diag explain [temp_files($tmp)];
+    logs_clean_ok($c, $hang);
+};
+
+# the executor run by hand: payload on stdin, CLAUDE_BIN the stand-in;
+# ($exit_status, stdout, stderr)
+sub executor_by_hand {
+    my ($payload, %env) = @_;
+    my $d = File::Temp->newdir('by-hand-XXXXXX', TMPDIR => 1);
+    open my $p, '>', "$d/payload" or die "$d/payload: $!\n";
+    print {$p} Runs::jenc($payload), "\n";
+    close $p;
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        delete $ENV{$_} for qw(AGENT_ORCHESTRATOR_MCP_URL AGENT_SESSION_NAME AGENT_AGENTS_DIR);
+        $ENV{CLAUDE_BIN} = $RunsClaude::STAND_IN;
+        $ENV{$_} = $env{$_} for keys %env;
+        open STDIN, '<', "$d/payload" or die;
+        open STDOUT, '>', "$d/out" or die;
+        open STDERR, '>', "$d/err" or die;
+        my $bin = RunsRunner::bin_dir() . '/agent-executor-claude';
+        exec { $bin } $bin or POSIX::_exit(127);
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    my %t = map { open my $f, '<', "$d/$_" or die; local $/; ($_ => scalar <$f>) } qw(out err);
+    return ($rc, $t{out} // '', $t{err} // '');
+}
+
+runner_flow 'an mcp.json that is not an MCP configuration fails the run; without AGENT_ORCHESTRATOR_MCP_URL nothing is added', 9, sub {
+    my $agents = mcp_agents(broken => '{"mcpServers": {', list => '{"mcpServers": ["docs"]}',
+                            coder => '{"mcpServers": {"docs": {"command": "docs-mcp"}}}');
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $h = start_claude_runner(agents => $agents, project => $proj);
+    ok runner_launcher($h), 'a runner';
+    my ($b) = create_run(session_name => 'mc-broken', agent_name => 'broken', prompt => 'Hi');
+    my $run = wait_terminal($b, 20) || {};
+    ok $run->{status} eq 'failed'
+       && ($run->{error} // '') =~ /^agent-executor-claude: agent "broken": \Q$agents\E\/broken\/mcp\.json: .+ \(line 1\)\z/m,
+       'an mcp.json that is not JSON: the run fails, naming the file and the line'
+       or diag explain $run;
+    my ($l) = create_run(session_name => 'mc-list', agent_name => 'list', prompt => 'Hi');
+    $run = wait_terminal($l, 20) || {};
+    ok $run->{status} eq 'failed'
+       && ($run->{error} // '') =~ /^agent-executor-claude: agent "list": \Q$agents\E\/list\/mcp\.json is not an MCP configuration: \{"mcpServers": \{NAME: \{\.\.\.\}, \.\.\.\}\}\z/m,
+       'mcpServers not an object: the run fails saying what is wanted' or diag explain $run;
+
+    my $config = File::Temp->newdir('claude-XXXXXX', TMPDIR => 1);
+    my %p = (schema_version => '1.1', mode => 'start', run_id => 'run_00000000000a',
+             session_name => 'by-hand', session_id => '6f1c0e9a-3b7f-4d1c-9a2e-5a8b3c4d2e1f',
+             prompt => 'Hi', project_dir => "$proj");
+    my ($rc, $out, $err) = executor_by_hand(\%p, CLAUDE_CONFIG_DIR => "$config");
+    ok $rc == 0 && $out =~ /^mcp config: none\nmcp json: none$/m && $err !~ /MCP server/,
+       'by hand, no AGENT_ORCHESTRATOR_MCP_URL, no agent: no --mcp-config' or diag $out, $err;
+    ($rc, $out, $err) = executor_by_hand({ %p, agent_name => 'coder', session_id => undef },
+                                         CLAUDE_CONFIG_DIR => "$config",
+                                         AGENT_AGENTS_DIR => "$agents");
+    ok $rc == 0 && $out =~ /^mcp config: \Q$agents\E\/coder\/mcp\.json$/m,
+       'the blueprint\'s mcp.json as it is' or diag $out, $err;
+    ($rc, $out, $err) = executor_by_hand({ %p, session_id => undef, session_name => 'by-hand-2' },
+                                         CLAUDE_CONFIG_DIR => "$config",
+                                         AGENT_ORCHESTRATOR_MCP_URL => 'http://example.invalid/mcp');
+    my $want = mcp_json(orchestrator('by-hand-2', 'http://example.invalid/mcp'));
+    ok $rc == 0 && $out =~ /^mcp json: \Q$want\E$/m,
+       'by hand with AGENT_ORCHESTRATOR_MCP_URL and no AGENT_SESSION_NAME: the payload\'s session'
+       or diag $out, $err;
+    ok $err !~ /Sanitizer|runtime error:/, 'no sanitizer report by hand' or diag $err;
+    logs_clean_ok($b, $l);
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -297,3 +473,11 @@ __DATA__
 
 
 === TEST 6: a session started again after a failed start; a resume claude never saw
+
+
+
+=== TEST 7: the MCP configuration: the blueprint's servers and the coordinator's, in a private file removed after the run; a blueprint's own server for the coordinator is left as it is
+
+
+
+=== TEST 8: an mcp.json that is not an MCP configuration fails the run; without AGENT_ORCHESTRATOR_MCP_URL nothing is added

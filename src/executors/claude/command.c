@@ -57,7 +57,8 @@ command_list(struct command *c, const char *flag, char *const *v, size_t n)
 
 int
 command_build(struct command *c, const char *program, const struct payload *p,
-              const struct blueprint *bp, char *err, size_t errsize)
+              const struct blueprint *bp, const char *mcp_config, char *err,
+              size_t errsize)
 {
     char turns[32];
 
@@ -75,11 +76,17 @@ command_build(struct command *c, const char *program, const struct payload *p,
     {
         goto nomem;
     }
+    if (bp != NULL
+        && command_pair(c, "--append-system-prompt", bp->system_prompt) != 0)
+    {
+        goto nomem;
+    }
+    if (command_pair(c, "--mcp-config", mcp_config) != 0) {
+        goto nomem;
+    }
     if (bp != NULL) {
         snprintf(turns, sizeof(turns), "%ld", bp->max_turns);
-        if (command_pair(c, "--append-system-prompt", bp->system_prompt) != 0
-            || command_pair(c, "--mcp-config", bp->mcp_config) != 0
-            || command_pair(c, "--model", bp->model) != 0
+        if (command_pair(c, "--model", bp->model) != 0
             || command_pair(c, "--permission-mode", bp->permission_mode) != 0
             || command_pair(c, "--max-turns", bp->max_turns ? turns : NULL) != 0
             || command_list(c, "--allowedTools", bp->allowed_tools, bp->n_allowed) != 0

@@ -17,10 +17,12 @@ struct command {
 /*
  * claude -p --output-format stream-json --verbose, the session
  * (--session-id on a start, --resume on a resume), then the blueprint's
- * flags (bp may be NULL); the prompt goes on stdin.  0, or -1 with err.
+ * flags (bp may be NULL) with --mcp-config mcp_config (NULL: none) after
+ * its system prompt; the prompt goes on stdin.  0, or -1 with err.
  */
 int command_build(struct command *c, const char *program, const struct payload *p,
-                  const struct blueprint *bp, char *err, size_t errsize);
+                  const struct blueprint *bp, const char *mcp_config, char *err,
+                  size_t errsize);
 void command_free(struct command *c);
 
 #endif

@@ -17,12 +17,14 @@
  *
  * Options and environment: --agents-dir DIR [AGENT_AGENTS_DIR] (default
  * /etc/agent-runner/agents), --claude PATH [CLAUDE_BIN] (default: claude
- * in PATH).
+ * in PATH).  AGENT_ORCHESTRATOR_MCP_URL, which agent-runner sets, is
+ * given to claude as the MCP server "agent-orchestrator" (mcpconf.h).
  */
 
 #include "blueprint.h"
 #include "common/names.h"
 #include "command.h"
+#include "mcpconf.h"
 #include "payload.h"
 #include "proc.h"
 #include "stream.h"
@@ -57,6 +59,12 @@ static const char usage_text[] =
 "  --claude PATH      Claude Code's CLI [CLAUDE_BIN] (default: claude in PATH)\n"
 "  -h, --help         this text\n"
 "\n"
+"AGENT_ORCHESTRATOR_MCP_URL (set by agent-runner): the coordinator's MCP\n"
+"endpoint, given to claude with --mcp-config as the MCP server\n"
+"\"" MCPCONF_SERVER "\" (with the blueprint's mcp.json servers, in a\n"
+"temporary file), unless the blueprint has a server with that URL or a\n"
+"name beginning with \"" MCPCONF_SERVER "\".\n"
+"\n"
 "Exit status: 0 the run completed; 1 it failed (the reason on stderr);\n"
 "2 a bad payload or usage; killed by SIGTERM/SIGINT/SIGHUP when stopped.\n";
 
@@ -66,6 +74,7 @@ struct run {
     bool             has_bp;
     struct command   cmd;
     struct stream    st;
+    struct mcpconf   mcp;
     char            *agents_dir;
 };
 
@@ -78,6 +87,7 @@ run_free(struct run *r)
     }
     command_free(&r->cmd);
     stream_free(&r->st);
+    mcpconf_free(&r->mcp);
     free(r->agents_dir);
 }
 
@@ -105,6 +115,34 @@ absolute_dir(const char *dir)
         return NULL;
     }
     return out;
+}
+
+/*
+ * claude's MCP configuration: the blueprint's and the coordinator's
+ * server (AGENT_ORCHESTRATOR_MCP_URL), for this session; said in the log
+ */
+static int
+mcp_setup(struct run *r, char *err, size_t errsize)
+{
+    const char *url = getenv("AGENT_ORCHESTRATOR_MCP_URL");
+    const char *session = getenv("AGENT_SESSION_NAME");
+
+    if (session == NULL || session[0] == '\0') {
+        session = r->p.session_name;        /* run by hand */
+    }
+    if (mcpconf_make(&r->mcp, r->p.agent_name, r->has_bp ? r->bp.mcp_config : NULL,
+                     url, session, err, errsize) != 0)
+    {
+        return -1;
+    }
+    if (r->mcp.added) {
+        fprintf(stderr, PROGRAM ": MCP server \"" MCPCONF_SERVER "\" for claude: %s "
+                "(as session %s)\n", url, session);
+    } else if (r->mcp.own != NULL) {
+        fprintf(stderr, PROGRAM ": MCP server \"%s\" of the blueprint reaches the "
+                "coordinator: \"" MCPCONF_SERVER "\" not added\n", r->mcp.own);
+    }
+    return 0;
 }
 
 static void
@@ -273,9 +311,12 @@ main(int argc, char **argv)
         }
         r.has_bp = true;
     }
+    if (mcp_setup(&r, err, sizeof(err)) != 0) {
+        return fail(&r, EXIT_FAILED, "%s%s", err, "");
+    }
     for (attempt = 0; /* void */; attempt++) {
-        if (command_build(&r.cmd, claude, &r.p, r.has_bp ? &r.bp : NULL, err,
-                          sizeof(err)) != 0)
+        if (command_build(&r.cmd, claude, &r.p, r.has_bp ? &r.bp : NULL, r.mcp.path,
+                          err, sizeof(err)) != 0)
         {
             return fail(&r, EXIT_FAILED, "%s%s", err, "");
         }
