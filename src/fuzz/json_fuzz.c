@@ -101,6 +101,9 @@ static void fuzz_check_object(const uint8_t *data, size_t size,
     ngx_pool_t *pool, ngx_http_runs_field_t *f, json_t *obj);
 static void fuzz_check_names(const uint8_t *data, size_t size,
     ngx_pool_t *pool, ngx_http_runs_field_t *f, json_t *arr);
+static void fuzz_check_elements(const uint8_t *data, size_t size,
+    ngx_pool_t *pool, ngx_str_t *body, json_t *root, ngx_uint_t patches,
+    ngx_int_t obj_rc);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
@@ -1005,9 +1008,70 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
 
+    fuzz_check_elements(data, size, pool, &body, root, patches, rc);
+
     ngx_destroy_pool(pool);
     json_decref(root);
     free(copy);
 
     return 0;
+}
+
+
+/*
+ * The same text read as a JSON-RPC batch: malformed for the object
+ * reader, malformed here; an array for jansson, its elements here, each
+ * the same value
+ */
+
+static void
+fuzz_check_elements(const uint8_t *data, size_t size, ngx_pool_t *pool,
+    ngx_str_t *body, json_t *root, ngx_uint_t patches, ngx_int_t obj_rc)
+{
+    json_t       *v;
+    ngx_str_t     err, *e;
+    ngx_int_t     rc;
+    ngx_uint_t    i;
+    ngx_array_t   elems;
+
+    if (ngx_array_init(&elems, pool, 4, sizeof(ngx_str_t)) != NGX_OK) {
+        abort();
+    }
+
+    ngx_str_null(&err);
+
+    rc = ngx_http_runs_json_elements(pool, body, &elems, &err);
+
+    fuzz_check(rc == NGX_OK || rc == NGX_HTTP_BAD_REQUEST,
+               "elements: unexpected return code %d", (int) rc);
+
+    if (obj_rc == NGX_HTTP_BAD_REQUEST) {
+        fuzz_check(rc != NGX_OK, "elements: a malformed text was read as "
+                   "an array of %d", (int) elems.nelts);
+        return;
+    }
+
+    if (root == NULL || patches || !json_is_array(root)) {
+        fuzz_check(rc != NGX_OK || (root == NULL || patches),
+                   "elements: a JSON value that is not an array was read "
+                   "as one");
+        return;
+    }
+
+    fuzz_check(rc == NGX_OK && elems.nelts == json_array_size(root),
+               "elements: %d, %d elements; jansson: an array of %d",
+               (int) rc, (int) elems.nelts, (int) json_array_size(root));
+
+    e = elems.elts;
+
+    for (i = 0; i < elems.nelts; i++) {
+        v = json_loadb((const char *) e[i].data, e[i].len,
+                       JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+
+        fuzz_check(v != NULL && json_equal(v, json_array_get(root, i)),
+                   "elements: element %d \"%.*s\" is not jansson's",
+                   (int) i, (int) e[i].len, e[i].data);
+
+        json_decref(v);
+    }
 }
