@@ -6,7 +6,12 @@
 # logged in", which fails the run with that text.  It keeps the session
 # under the coordinator's session_id: a session started again is resumed,
 # and a resume on a host where claude never had the session fails saying
-# so.  Nothing here reaches Anthropic's API: there are no credentials.
+# so.  It takes the MCP configuration the executor writes (the example's
+# server and the coordinator's, "agent-orchestrator"): in the run it
+# connects to runs_mcp with the session's X-Agent-Session-Name (nginx's
+# log of /mcp shows it), and `claude mcp list` / `claude mcp get` with
+# that configuration as a project's .mcp.json show the server connected.
+# Nothing here reaches Anthropic's API: there are no credentials.
 
 use FindBin;
 use lib "$FindBin::Bin/inc";
@@ -18,10 +23,18 @@ use RunsClaude;
 use Test::More;
 use File::Temp ();
 use File::Copy ();
+use JSON::PP ();
+use POSIX ();
 
 repeat_each(1);
 no_long_string();
 no_shuffle();
+
+# the MCP endpoint, and a log of what reaches it: method, status, the
+# caller's X-Agent-Session-Name, the client
+$Runs::DEFAULT_HTTP_CONFIG .= "\n    log_format mcp '\$request_method \$status "
+    . "session=\$http_x_agent_session_name \"\$http_user_agent\"';\n";
+$Runs::DEFAULT_CONFIG .= "    location /mcp { runs_mcp runs; access_log logs/mcp.log mcp; }\n";
 
 add_block_preprocessor(sub { Runs::preprocess(shift) });
 add_response_body_check(Runs::flow_hook());
@@ -63,20 +76,28 @@ sub text_log {
     return $log;
 }
 
+# the lines of nginx's log of /mcp
+sub mcp_log {
+    open my $in, '<', Runs::server_root() . '/logs/mcp.log' or return ();
+    my @l = <$in>;
+    chomp @l;
+    return @l;
+}
+
 # a runner whose claude has a home of its own: no login, nothing sent
 # that need not be
 sub cli_runner {
     my (%o) = @_;
     my $home = File::Temp->newdir('home-XXXXXX', TMPDIR => 1);
-    my $h = start_claude_runner(%o, claude => $CLI,
+    my $h = start_claude_runner(%o, claude => $o{claude} // $CLI,
         env => { HOME => "$home", ANTHROPIC_API_KEY => undef,
                  CLAUDE_CODE_OAUTH_TOKEN => undef,
-                 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC => 1 });
+                 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC => 1, %{ $o{env} || {} } });
     $h->{home} = $home;
     return $h;
 }
 
-runner_flow 'Claude Code itself: the flags are taken, the stream read, its error result fails the run', 12, sub {
+runner_flow 'Claude Code itself: the flags are taken, the stream read, its error result fails the run', 13, sub {
     my $agents = example_agents();
     my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
     my $config = File::Temp->newdir('claude-XXXXXX', TMPDIR => 1);
@@ -91,8 +112,13 @@ runner_flow 'Claude Code itself: the flags are taken, the stream read, its error
        'the example blueprint\'s flags are taken; not logged in: the run fails with claude\'s text'
        or diag explain $run, log_of($id);
     my $log = text_log($id);
-    like $log, qr/^claude: session \Q$sid\E started \(model \S+, \d+ tools; MCP servers: files \(\w+\)\)$/m,
-        'the init event, under the coordinator\'s session_id';
+    like $log, qr/^claude: session \Q$sid\E started \(model \S+, \d+ tools; MCP servers: (?:files \(\w+\), agent-orchestrator \(\w+\)|agent-orchestrator \(\w+\), files \(\w+\))\)$/m,
+        'the init event, under the coordinator\'s session_id, with the MCP servers';
+    my @mcp = grep { /session=cli-1 "claude-code\// } mcp_log();
+    ok +(grep { /^POST 200 / } @mcp) >= 2 && !grep({ !/^(?:POST 20[02]|GET 405) / } @mcp),
+       'claude connected to runs_mcp with X-Agent-Session-Name: the session '
+       . '(initialize, tools/list: 200; notifications: 202; its GET: 405)'
+       or diag explain [mcp_log()];
     like $log, qr/^Not logged in \x{b7} Please run \/login$/m, 'the assistant\'s text in the log';
     unlike $log, qr/^(?:error: (?:unknown|option)|Error: Invalid)/mi,
         'no flag or MCP configuration refused';
@@ -120,6 +146,101 @@ runner_flow 'Claude Code itself: the flags are taken, the stream read, its error
 
 };
 
+# a CLAUDE_BIN that keeps a copy of the --mcp-config file it is given
+# (the executor removes its file when the run ends) in $keep, then runs
+# Claude Code's CLI
+sub keeping_claude {
+    my ($keep) = @_;
+    my $bin = "$keep/claude";
+    open my $f, '>', $bin or die "$bin: $!\n";
+    print {$f} <<"EOS";
+#!/bin/sh
+prev=
+for a in "\$@"; do
+    [ "\$prev" = --mcp-config ] && cp "\$a" "$keep/mcp-config.json"
+    prev=\$a
+done
+exec "$CLI" "\$@"
+EOS
+    close $f;
+    chmod 0755, $bin or die "$bin: $!\n";
+    return $bin;
+}
+
+# claude's own command, in $dir, with the home and config dir of $h
+sub claude_cmd {
+    my ($h, $config, $dir, @args) = @_;
+    my $tmp = File::Temp->newdir('cmd-XXXXXX', TMPDIR => 1);
+    my $pid = fork // die "fork: $!\n";
+    if ($pid == 0) {
+        chdir $dir or POSIX::_exit(126);
+        delete @ENV{qw(ANTHROPIC_API_KEY CLAUDE_CODE_OAUTH_TOKEN AGENT_SESSION_NAME)};
+        @ENV{qw(HOME CLAUDE_CONFIG_DIR CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC)}
+            = ("$h->{home}", $config, 1);
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', "$tmp/out";
+        open STDERR, '>&', \*STDOUT;
+        exec { $CLI } $CLI, @args or POSIX::_exit(127);
+    }
+    waitpid $pid, 0;
+    my $rc = $? >> 8;
+    open my $in, '<', "$tmp/out" or die;
+    local $/;
+    my $out = <$in> // '';
+    utf8::decode($out);
+    return ($rc, $out);
+}
+
+runner_flow 'Claude Code takes the executor\'s MCP configuration: claude mcp list and get show agent-orchestrator connected to runs_mcp', 8, sub {
+    my $agents = example_agents();
+    my $proj = File::Temp->newdir('proj-XXXXXX', TMPDIR => 1);
+    my $keep = File::Temp->newdir('keep-XXXXXX', TMPDIR => 1);
+    my $config = File::Temp->newdir('claude-XXXXXX', TMPDIR => 1);
+    my $h = cli_runner(agents => $agents, project => $proj, config => "$config",
+                       claude => keeping_claude("$keep"));
+    ok runner_launcher($h), 'a runner with the claude executor and Claude Code';
+
+    my ($id) = create_run(session_name => 'cli-mcp', agent_name => 'coder', prompt => 'Delegate');
+    my $run = wait_terminal($id, 60) || {};
+    is last_line($run), "agent-executor-claude: $NOT_LOGGED_IN",
+       'the run: claude took the configuration (and is not logged in)' or diag log_of($id);
+    my $mcp = Runs::jdec(do { local $/; open my $f, '<', "$keep/mcp-config.json" or die; <$f> });
+    my $url = coordinator_url() . '/mcp';
+    is_deeply $mcp, { mcpServers => { files => { command => '/bin/cat' },
+        'agent-orchestrator' => { type => 'http', url => $url,
+                                  headers => { 'X-Agent-Session-Name' => 'cli-mcp' } } } },
+       'the configuration the executor wrote: the blueprint\'s server and the coordinator\'s';
+
+    # that configuration as the project's .mcp.json, the project trusted
+    # and its servers enabled (what answering claude's prompts once does)
+    File::Copy::copy("$keep/mcp-config.json", "$proj/.mcp.json") or die "$!";
+    mkdir "$proj/.claude";
+    open my $s, '>', "$proj/.claude/settings.json" or die "$!";
+    print {$s} '{"enableAllProjectMcpServers": true}' . "\n";
+    close $s;
+    my $file = "$config/.claude.json";
+    my $global = -f $file ? Runs::jdec(do { local $/; open my $f, '<', $file or die; <$f> }) : {};
+    $global->{projects}{"$proj"}{hasTrustDialogAccepted} = JSON::PP::true;
+    open my $g, '>', $file or die "$file: $!";
+    print {$g} Runs::jenc($global);
+    close $g;
+
+    my $before = () = mcp_log();
+    my ($rc, $out) = claude_cmd($h, "$config", "$proj", 'mcp', 'list');
+    ok $rc == 0 && $out =~ /^agent-orchestrator: \Q$url\E \(HTTP\) - \x{2714} Connected$/m,
+       'claude mcp list: agent-orchestrator, HTTP, connected (its health check reached runs_mcp)'
+       or diag $out;
+    ($rc, $out) = claude_cmd($h, "$config", "$proj", 'mcp', 'get', 'agent-orchestrator');
+    ok $rc == 0 && $out =~ /^\s+Status: \x{2714} Connected$/m && $out =~ /^\s+Type: http$/m
+       && $out =~ /^\s+URL: \Q$url\E$/m && $out =~ /^\s+X-Agent-Session-Name: cli-mcp$/m,
+       'claude mcp get agent-orchestrator: http, the URL, the X-Agent-Session-Name header, connected'
+       or diag $out;
+    my @new = (mcp_log())[$before .. scalar(mcp_log()) - 1];
+    ok +(grep { /^POST 200 session=cli-mcp "claude-code\// } @new) >= 2,
+       'runs_mcp saw claude\'s health checks, with the header' or diag explain \@new;
+    logs_clean_ok($id);
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -127,3 +248,7 @@ run_tests();
 __DATA__
 
 === TEST 1: Claude Code itself: the flags are taken, the stream read, its error result fails the run
+
+
+
+=== TEST 2: Claude Code takes the executor's MCP configuration: claude mcp list and get show agent-orchestrator connected to runs_mcp
