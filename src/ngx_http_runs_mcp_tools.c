@@ -439,6 +439,8 @@ ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     cr.type = type;
     cr.affinity = 1;
     cr.scope = ctx->scope;
+    async = 0;
+    callback = 0;
 
     rc = ngx_http_runs_tool_run_args(r, m, f, n, &cr, &async, &callback);
     if (rc != NGX_OK) {

@@ -173,9 +173,9 @@ flow 'status: the zone\'s figures as a table and as --json, against the state ma
     my %f = (queue => { depth => 0, oldest_age_seconds => 0 },
              runs => { pending => 0, %n }, sessions => 21,
              runners => { online => 2, stale => 0 },
-             held_requests => { poll => 2, wait => 3, follow => 1 },
+             held_requests => { poll => 2, wait => 3, follow => 1, events => 0 },
              refused => { zone_full => 0, max_waiters => 0, max_polls => 0,
-                          max_waits => 0, max_follows => 1 },
+                          max_waits => 0, max_follows => 1, max_streams => 0 },
              totals => { created => 21, claimed => 21, completed => 4, failed => 5,
                          stopped => 6 });
     my $t = runsctl(['status']);
@@ -211,7 +211,7 @@ flow 'status: the zone\'s figures as a table and as --json, against the state ma
 
     %f = (%f, runs => { %{ $f{runs} }, pending => 2, running => 2, completed => 5 },
           queue => { depth => 2 }, sessions => 23, runners => { online => 0, stale => 1 },
-          held_requests => { poll => 0, wait => 0, follow => 0 },
+          held_requests => { poll => 0, wait => 0, follow => 0, events => 0 },
           totals => { %{ $f{totals} }, created => 23, completed => 5 });
     my $before = time;
     $t = runsctl(['status']);
@@ -333,7 +333,7 @@ flow 'status: the text format as others write it: blanks, escapes, timestamps, s
         "runs_claimed_total{zone=\"alpha\"} +Inf");
 
     my @fig = ('queue oldest age', map({ "runs $_" } qw(pending claimed running stopping completed failed stopped)),
-               'sessions', 'runners online', 'runners stale', map({ "held $_" } qw(poll wait follow)),
+               'sessions', 'runners online', 'runners stale', map({ "held $_" } qw(poll wait follow events)),
                'zone size', 'zone free', 'zone fill', 'zone full', 'refused',
                map { "total $_" } qw(created claimed completed failed stopped));
     my %none = map { ($_ => '-') } @fig;
@@ -358,7 +358,7 @@ flow 'status: the text format as others write it: blanks, escapes, timestamps, s
     my %nulls = (queue => { oldest_age_seconds => undef },
                  runs => { map { ($_ => undef) } qw(pending claimed running stopping completed failed stopped) },
                  sessions => undef, runners => { online => undef, stale => undef },
-                 held_requests => { poll => undef, wait => undef, follow => undef },
+                 held_requests => { poll => undef, wait => undef, follow => undef, events => undef },
                  memory => { size_bytes => undef, free_bytes => undef, fill_percent => undef, full => undef },
                  refused => undef, journal => undef,
                  totals => { map { ($_ => undef) } qw(created claimed completed failed stopped) });

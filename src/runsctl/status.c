@@ -31,6 +31,7 @@ static const struct {
     { "runs_held_requests", "kind", "poll", FIG_HELD_POLL },
     { "runs_held_requests", "kind", "wait", FIG_HELD_WAIT },
     { "runs_held_requests", "kind", "follow", FIG_HELD_FOLLOW },
+    { "runs_held_requests", "kind", "events", FIG_HELD_EVENTS },
     { "runs_zone_size_bytes", NULL, NULL, FIG_ZONE_SIZE },
     { "runs_zone_free_bytes", NULL, NULL, FIG_ZONE_FREE },
     { "runs_zone_full", NULL, NULL, FIG_ZONE_FULL },

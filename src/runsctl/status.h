@@ -29,6 +29,7 @@ enum status_fig {
     FIG_HELD_POLL,              /* runs_held_requests{kind} */
     FIG_HELD_WAIT,
     FIG_HELD_FOLLOW,
+    FIG_HELD_EVENTS,
     FIG_ZONE_SIZE,              /* runs_zone_size_bytes */
     FIG_ZONE_FREE,              /* runs_zone_free_bytes */
     FIG_ZONE_FULL,              /* runs_zone_full */

@@ -48,6 +48,7 @@ static const struct {
     { "held poll", "held_requests", "poll", FIG_HELD_POLL, K_COUNT },
     { "held wait", "held_requests", "wait", FIG_HELD_WAIT, K_COUNT },
     { "held follow", "held_requests", "follow", FIG_HELD_FOLLOW, K_COUNT },
+    { "held events", "held_requests", "events", FIG_HELD_EVENTS, K_COUNT },
     { "zone size", "memory", "size_bytes", FIG_ZONE_SIZE, K_BYTES },
     { "zone free", "memory", "free_bytes", FIG_ZONE_FREE, K_BYTES },
     { "zone fill", "memory", "fill_percent", ROW_FILL, K_COUNT },
