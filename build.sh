@@ -272,7 +272,7 @@ valgrind_pass() {
         t/006-stop.t t/013-json.t t/014-http-edges.t t/015-full-zone-reports.t \
         t/020-logs.t t/022-sessions-api.t t/023-callbacks.t t/027-routing.t \
         t/028-access.t t/030-scopes.t t/032-events.t t/033-dashboard-files.t \
-        2>"$log" || { tail -50 "$log"; die "suites failed under valgrind"; }
+        t/034-mcp.t 2>"$log" || { tail -50 "$log"; die "suites failed under valgrind"; }
     rm -f "$ROOT/valgrind.suppress"
     if grep -E '^==[0-9]+== ' "$log" >/dev/null; then
         grep -E -A12 '^==[0-9]+== ' "$log" | head -80
@@ -296,7 +296,7 @@ ubsan_pass() {
         t/013-json.t t/014-http-edges.t t/015-full-zone-reports.t \
         t/018-reference-launcher.t t/019-results.t t/020-logs.t \
         t/021-log-follow.t t/022-sessions-api.t t/023-callbacks.t \
-        t/032-events.t t/033-dashboard-files.t \
+        t/032-events.t t/033-dashboard-files.t t/034-mcp.t \
         || die "suites failed with the module under UBSan"
     if ls "$dir"/report.* >/dev/null 2>&1; then
         head -40 "$dir"/report.*
