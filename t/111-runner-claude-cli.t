@@ -114,10 +114,12 @@ runner_flow 'Claude Code itself: the flags are taken, the stream read, its error
     my $log = text_log($id);
     like $log, qr/^claude: session \Q$sid\E started \(model \S+, \d+ tools; MCP servers: (?:files \(\w+\), agent-orchestrator \(\w+\)|agent-orchestrator \(\w+\), files \(\w+\))\)$/m,
         'the init event, under the coordinator\'s session_id, with the MCP servers';
+    # (how far claude gets before its "Not logged in" ends it varies:
+    # initialize at least; its GET and DELETE answer 405)
     my @mcp = grep { /session=cli-1 "claude-code\// } mcp_log();
-    ok +(grep { /^POST 200 / } @mcp) >= 2 && !grep({ !/^(?:POST 20[02]|GET 405) / } @mcp),
+    ok +(grep { /^POST 200 / } @mcp) && !grep({ !/^(?:POST 20[02]|(?:GET|DELETE) 405) / } @mcp),
        'claude connected to runs_mcp with X-Agent-Session-Name: the session '
-       . '(initialize, tools/list: 200; notifications: 202; its GET: 405)'
+       . '(initialize, tools/list: 200; notifications: 202)'
        or diag explain [mcp_log()];
     like $log, qr/^Not logged in \x{b7} Please run \/login$/m, 'the assistant\'s text in the log';
     unlike $log, qr/^(?:error: (?:unknown|option)|Error: Invalid)/mi,
