@@ -240,11 +240,26 @@ browser_driver() {
     export TEST_DASHBOARD_REQUIRED=1
 }
 
+# the official MCP TypeScript SDK for t/115-mcp-sdk.t, pinned in
+# t/mcp-client's lockfile: a client only, it downloads nothing at run time
+mcp_sdk() {
+    local dir=$ROOT/t/mcp-client
+    if [ ! -f "$dir/node_modules/@modelcontextprotocol/sdk/package.json" ] \
+       || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+        command -v npm >/dev/null || die "npm missing: install Node.js and npm"
+        say "installing the MCP TypeScript SDK (npm ci in t/mcp-client)"
+        (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) \
+            || die "npm ci in t/mcp-client failed"
+    fi
+    export TEST_MCP_SDK_REQUIRED=1
+}
+
 cmd_test() {
     cmd_build
     test_env
     claude_cli
     browser_driver
+    mcp_sdk
     cd "$ROOT"
     say "the module's layout rules (t/layout.pl)"
     perl t/layout.pl || die "the module's layout rules are broken"
@@ -345,6 +360,8 @@ http {
         location /launchers { runs_launchers_api runs; }
         location /sessions  { runs_sessions_api runs; }
         location /events    { runs_events_api runs; }
+        # the MCP server: agents start and resume sub-agents as tool calls
+        location /mcp       { runs_mcp runs; }
         # the dashboard (docs/DASHBOARD.md): on localhost only, as here;
         # put auth_basic or auth_request in front of it and of the APIs
         # before you listen anywhere else

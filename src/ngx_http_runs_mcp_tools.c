@@ -415,6 +415,7 @@ ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 {
     ngx_int_t                  rc;
     ngx_uint_t                 async, callback, n;
+    ngx_http_runs_ssnap_t      ss;
     ngx_http_runs_field_t      f[6];
     ngx_http_runs_create_t     cr;
     ngx_http_runs_loc_conf_t  *rlcf;
@@ -451,6 +452,25 @@ ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     if (!async && m->held) {
         return ngx_http_runs_tool_say(r, m, 1, "One call of a batch may wait "
                    "for its run: use async_mode for the others");
+    }
+
+    if (callback) {
+        /* the caller's session must be there to be resumed */
+        switch (ngx_http_runs_store_session(ctx->zone, NULL, &cr.parent,
+                                            ctx->scope, r->pool, &ss))
+        {
+        case NGX_HTTP_RUNS_R_DONE:
+            break;
+
+        case NGX_HTTP_RUNS_R_NO_MEMORY:
+            return NGX_ERROR;
+
+        default:
+            return ngx_http_runs_tool_say(r, m, 1, "Session '%V' (the "
+                       "X-Agent-Session-Name header) does not exist: a "
+                       "callback would have no session to resume",
+                       &cr.parent);
+        }
     }
 
     switch (ngx_http_runs_store_create(ctx->zone, &cr, id)) {

@@ -132,7 +132,7 @@ flow 'malformed messages, batches, hostile bodies', 15, sub {
     is $r->{status}, 413, 'a body over client_max_body_size: 413';
 };
 
-flow 'every tool; sync calls answered by the run\'s end', 22, sub {
+flow 'every tool; sync calls answered by the run\'s end', 23, sub {
     my ($sid) = mcp_init();
     my $lid = register_launcher(hostname => 'mh', agents => ['coder'], tags => ['linux']);
     my ($t, $e) = call($sid, 'list_agent_blueprints');
@@ -202,6 +202,11 @@ flow 'every tool; sync calls answered by the run\'s end', 22, sub {
                     { 'X-Agent-Session-Name' => 'ma' });
     my $kid = (list_runs('session_name=mc'))->[0] || {};
     is $kid->{parent_session_name}, 'ma', 'a callback: the caller\'s session is the parent';
+    ($t, $e) = call($sid, 'start_agent_session', { session_name => 'me', prompt => 'x', async_mode => Runs::jtrue(),
+                                                   callback => Runs::jtrue() }, undef, undef,
+                    { 'X-Agent-Session-Name' => 'ghost' });
+    like $t, qr/^Session 'ghost' \(the X-Agent-Session-Name header\) does not exist/,
+         'a callback to a session that is not there: isError, and no run';
     ($t, $e) = call($sid, 'start_agent_session', { session_name => 'md', prompt => 'x', speed => 3 });
     like $t, qr/unknown member 'speed'/, 'an unknown argument: isError naming it';
     ($t) = call($sid, 'stop_agent_session', { session_name => 'mc' });
