@@ -122,6 +122,20 @@ static ngx_command_t  ngx_http_runs_commands[] = {
       0,
       ngx_http_runs_events_routes },
 
+    { ngx_string("runs_agents_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_runs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      ngx_http_runs_agents_routes },
+
+    { ngx_string("runs_blueprint_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_runs_main_conf_t, blueprint_max),
+      &ngx_http_runs_result_max_post },
+
     { ngx_string("runs_mcp"),
       NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_runs_api,
@@ -399,6 +413,7 @@ ngx_http_runs_create_main_conf(ngx_conf_t *cf)
     rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG] = NGX_CONF_UNSET_UINT;
     rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_EVENTS] = NGX_CONF_UNSET_UINT;
     rmcf->events_heartbeat = NGX_CONF_UNSET_MSEC;
+    rmcf->blueprint_max = NGX_CONF_UNSET_SIZE;
     rmcf->log_size = NGX_CONF_UNSET_SIZE;
     rmcf->limits.max_polls_per_launcher = NGX_CONF_UNSET_UINT;
 
@@ -423,6 +438,7 @@ ngx_http_runs_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_LOG], 1000);
     ngx_conf_init_uint_value(rmcf->limits.max_held[NGX_HTTP_RUNS_WAIT_EVENTS], 1000);
     ngx_conf_init_msec_value(rmcf->events_heartbeat, 15000);
+    ngx_conf_init_size_value(rmcf->blueprint_max, 262144);
     ngx_conf_init_size_value(rmcf->log_size, 65536);
     ngx_conf_init_uint_value(rmcf->limits.max_polls_per_launcher, 4);
 

@@ -110,6 +110,7 @@ typedef struct {
     size_t                      log_size;   /* runs_log_size */
     ngx_msec_t                  events_heartbeat;   /* an event stream's
                                                        comment when idle */
+    size_t                      blueprint_max;      /* runs_blueprint_max */
     ngx_event_t                 timer;      /* maintenance + safety */
 } ngx_http_runs_main_conf_t;
 
@@ -407,6 +408,7 @@ extern ngx_http_runs_route_t  ngx_http_runs_metrics_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_health_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_events_routes[];
 extern ngx_http_runs_route_t  ngx_http_runs_mcp_routes[];
+extern ngx_http_runs_route_t  ngx_http_runs_agents_routes[];
 
 /* ngx_http_runs_errors.c */
 ngx_int_t ngx_http_runs_errors_init(ngx_conf_t *cf);
@@ -425,6 +427,8 @@ ngx_int_t ngx_http_runs_check_path(ngx_pool_t *pool, const char *key,
     ngx_str_t *path, ngx_str_t *err);
 ngx_int_t ngx_http_runs_json_elements(ngx_pool_t *pool, ngx_str_t *text,
     ngx_array_t *elems, ngx_str_t *err);
+ngx_int_t ngx_http_runs_json_members_of(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_array_t *keys, ngx_array_t *values, ngx_str_t *err);
 ngx_int_t ngx_http_runs_json_read_known(ngx_pool_t *pool, ngx_str_t *text,
     const char *key, ngx_http_runs_field_t *fields, ngx_uint_t nfields,
     ngx_str_t *err);

@@ -216,6 +216,13 @@ ngx_http_runs_create(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                    "'%V': callbacks would loop", &cr.session_name,
                    &cr.parent);
 
+    case NGX_HTTP_RUNS_R_INACTIVE:
+        return ngx_http_runs_send_detail(r, NGX_HTTP_UNPROCESSABLE_ENTITY,
+                   "Agent blueprint '%V' is inactive: activate it (PATCH "
+                   "/agents/%V/status) or name another agent",
+                   cr.agent_name.data ? &cr.agent_name : &cr.session_name,
+                   cr.agent_name.data ? &cr.agent_name : &cr.session_name);
+
     case NGX_HTTP_RUNS_R_OTHER_PARENT:
         return ngx_http_runs_send_detail(r, NGX_HTTP_CONFLICT,
                    "Session '%V' has another parent (set by its start run): "

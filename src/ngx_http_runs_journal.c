@@ -188,8 +188,9 @@ ngx_http_runs_journal_open(ngx_http_runs_zone_t *zone, ngx_log_t *log)
 
 /*
  * A file of format 1 (written before routing) is format 2 without
- * demands, tags or hosts: read as it is, it says format 2 from now on, as
- * the records appended to it are (a module of format 1 refuses it, by its
+ * demands, tags or hosts, and one of format 2 is format 3 without
+ * blueprints: read as it is, it says the current format from now on, as
+ * the records appended to it are (an older module refuses it, by its
  * header, instead of misreading them).
  */
 

@@ -209,6 +209,86 @@ done:
 }
 
 
+/*
+ * The members of a JSON object's text (one checked already, or not): the
+ * decoded keys into "keys" and the values' texts into "values" (both of
+ * ngx_str_t), in order.  NGX_OK, or a status with *err.
+ */
+
+ngx_int_t
+ngx_http_runs_json_members_of(ngx_pool_t *pool, ngx_str_t *text,
+    ngx_array_t *keys, ngx_array_t *values, ngx_str_t *err)
+{
+    ngx_str_t               *k, *v;
+    ngx_http_runs_field_t    skip;
+    ngx_http_runs_reader_t   rd;
+
+    rd.start = text->data;
+    rd.pos = text->data;
+    rd.end = text->data + text->len;
+    rd.pool = pool;
+    rd.error = NULL;
+    rd.error_at = NULL;
+    rd.nomem = 0;
+    rd.unknown = NULL;
+
+    skip.key = NULL;
+
+    ngx_http_runs_json_skip_ws(&rd);
+
+    if (rd.pos == rd.end || *rd.pos != '{') {
+        (void) ngx_http_runs_json_fail(&rd, rd.pos, "'{' expected");
+        return ngx_http_runs_json_malformed(&rd, err);
+    }
+
+    rd.pos++;
+    ngx_http_runs_json_skip_ws(&rd);
+
+    if (rd.pos < rd.end && *rd.pos == '}') {
+        return NGX_OK;
+    }
+
+    for ( ;; ) {
+        ngx_http_runs_json_skip_ws(&rd);
+
+        k = ngx_array_push(keys);
+        v = ngx_array_push(values);
+        if (k == NULL || v == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_runs_json_key(&rd, k) != NGX_OK) {
+            return rd.nomem ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : ngx_http_runs_json_malformed(&rd, err);
+        }
+
+        ngx_http_runs_json_skip_ws(&rd);
+        v->data = rd.pos;
+
+        if (ngx_http_runs_json_value(&rd, 1, &skip) != NGX_OK) {
+            return rd.nomem ? NGX_HTTP_INTERNAL_SERVER_ERROR
+                            : ngx_http_runs_json_malformed(&rd, err);
+        }
+
+        v->len = rd.pos - v->data;
+
+        ngx_http_runs_json_skip_ws(&rd);
+
+        if (rd.pos < rd.end && *rd.pos == ',') {
+            rd.pos++;
+            continue;
+        }
+
+        if (rd.pos < rd.end && *rd.pos == '}') {
+            return NGX_OK;
+        }
+
+        (void) ngx_http_runs_json_fail(&rd, rd.pos, "',' or '}' expected");
+        return ngx_http_runs_json_malformed(&rd, err);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_runs_json_object(ngx_pool_t *pool, ngx_str_t *body,
     ngx_uint_t empty_ok, ngx_http_runs_field_t *fields, ngx_uint_t nfields,

@@ -338,7 +338,8 @@ ngx_http_runs_snap_size(ngx_http_runs_snap_t *s)
 {
     return 640 + s->session_name.len + s->prompt.len + s->agent_name.len
            + s->project_dir.len + s->parent.len + s->error.len
-           + s->result.len + 2 * s->demands.len + s->waiting_for.len;
+           + s->result.len + 2 * s->demands.len + s->waiting_for.len
+           + s->blueprint.len;
 }
 
 
@@ -410,6 +411,20 @@ ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s)
     ngx_http_runs_out_time(o, s->started_at);
     ngx_http_runs_out_literal(o, ",\"completed_at\":");
     ngx_http_runs_out_time(o, s->completed_at);
+
+    if (s->blueprint.len > 2) {
+        /* a claimed run's registry blueprint: {"name": ..., its members} */
+        ngx_http_runs_out_literal(o, ",\"blueprint\":{\"name\":");
+        ngx_http_runs_out_str(o, &s->agent_name);
+        ngx_http_runs_out_literal(o, ",");
+        ngx_http_runs_out_raw(o, s->blueprint.data + 1, s->blueprint.len - 1);
+
+    } else if (s->blueprint.len) {
+        ngx_http_runs_out_literal(o, ",\"blueprint\":{\"name\":");
+        ngx_http_runs_out_str(o, &s->agent_name);
+        ngx_http_runs_out_literal(o, "}");
+    }
+
     ngx_http_runs_out_literal(o, "}");
 }
 

@@ -493,6 +493,11 @@ ngx_http_runs_tool_run(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                    "ancestor through '%V': callbacks would loop",
                    &cr.session_name, &cr.parent);
 
+    case NGX_HTTP_RUNS_R_INACTIVE:
+        return ngx_http_runs_tool_say(r, m, 1, "The agent blueprint of "
+                   "session '%V' is inactive: see list_agent_blueprints",
+                   &cr.session_name);
+
     case NGX_HTTP_RUNS_R_OTHER_PARENT:
         return ngx_http_runs_tool_say(r, m, 1, "Session '%V' has another "
                    "parent: its callbacks go there, not to '%V'",

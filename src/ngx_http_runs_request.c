@@ -301,7 +301,7 @@ ngx_http_runs_send_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, DELETE, "));
+    p = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PATCH, DELETE, "));
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -316,6 +316,10 @@ ngx_http_runs_send_not_allowed(ngx_http_request_t *r, ngx_uint_t allowed)
 
     if (allowed & NGX_HTTP_POST) {
         p = ngx_cpymem(p, "POST, ", sizeof("POST, ") - 1);
+    }
+
+    if (allowed & NGX_HTTP_PATCH) {
+        p = ngx_cpymem(p, "PATCH, ", sizeof("PATCH, ") - 1);
     }
 
     if (allowed & NGX_HTTP_DELETE) {

@@ -150,11 +150,13 @@ typedef enum {
     NGX_HTTP_RUNS_J_RUN_GONE,         /* a run deleted */
     NGX_HTTP_RUNS_J_SESSION_GONE,     /* a session deleted */
     NGX_HTTP_RUNS_J_LAUNCHER_GONE,    /* a launcher removed */
+    NGX_HTTP_RUNS_J_BLUEPRINT,        /* format 3: a blueprint's state */
+    NGX_HTTP_RUNS_J_BLUEPRINT_GONE,   /* format 3: a blueprint deleted */
     NGX_HTTP_RUNS_J_TYPES
 } ngx_http_runs_jtype_e;
 
 #define NGX_HTTP_RUNS_J_MAGIC     "NGXRUNSJ"
-#define NGX_HTTP_RUNS_J_VERSION   2
+#define NGX_HTTP_RUNS_J_VERSION   3
 #define NGX_HTTP_RUNS_J_HEADER    64        /* the file's header */
 #define NGX_HTTP_RUNS_J_RECORD    24        /* a record's header */
 
@@ -226,6 +228,24 @@ typedef struct {
 } ngx_http_runs_limits_t;
 
 
+/* a registry blueprint copied out of the zone, or to put in it */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_str_t                   tags;       /* sorted, comma-separated */
+    ngx_str_t                   text;       /* the JSON object of the rest */
+    ngx_uint_t                  inactive;
+    int64_t                     created_at;
+    int64_t                     modified_at;
+    uint64_t                    version;    /* changes since made */
+} ngx_http_runs_bsnap_t;
+
+typedef enum {
+    NGX_HTTP_RUNS_B_CREATE = 0,
+    NGX_HTTP_RUNS_B_UPDATE,
+    NGX_HTTP_RUNS_B_STATUS
+} ngx_http_runs_bput_e;
+
+
 /* an event copied out of the zone's ring */
 typedef struct {
     uint64_t                    id;
@@ -274,6 +294,9 @@ typedef struct {
     ngx_str_t                   waiting_for;    /* what a claimable run no
                                                    runner takes waits for;
                                                    len 0: nothing */
+    ngx_str_t                   blueprint;  /* a claimed run's registry
+                                               blueprint (a poll's answer
+                                               only), len 0: none */
 } ngx_http_runs_snap_t;
 
 
@@ -482,8 +505,12 @@ typedef enum {
     NGX_HTTP_RUNS_R_REFUSED,          /* no room: a full zone, a cap */
     NGX_HTTP_RUNS_R_BAD_TOKEN,        /* a runner call without its token */
     NGX_HTTP_RUNS_R_NO_MEMORY,        /* the caller's pool */
-    NGX_HTTP_RUNS_R_RESET             /* an event stream's position is not
+    NGX_HTTP_RUNS_R_RESET,            /* an event stream's position is not
                                          in the ring any more */
+    NGX_HTTP_RUNS_R_EXISTS,           /* a blueprint of that name is */
+    NGX_HTTP_RUNS_R_NO_AGENT,         /* no blueprint of that name */
+    NGX_HTTP_RUNS_R_CONFLICT,         /* changed since it was read */
+    NGX_HTTP_RUNS_R_INACTIVE          /* a run of an inactive blueprint */
 } ngx_http_runs_found_e;
 
 /* a launcher's report on a run */
@@ -634,6 +661,18 @@ ngx_uint_t ngx_http_runs_store_events_read(ngx_http_runs_zone_t *zone,
     ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h,
     ngx_http_runs_efilter_t *f, uint64_t *pos, ngx_http_runs_event_t *out,
     ngx_uint_t max, ngx_uint_t *n, ngx_uint_t *refused);
+
+/* ngx_http_runs_store_blueprints.c: the blueprint registry */
+ngx_uint_t ngx_http_runs_store_blueprint_put(ngx_http_runs_zone_t *zone,
+    ngx_http_runs_bsnap_t *bs, ngx_uint_t how, ngx_pool_t *pool,
+    ngx_http_runs_bsnap_t *out);
+ngx_uint_t ngx_http_runs_store_blueprint_delete(ngx_http_runs_zone_t *zone,
+    ngx_str_t *name);
+ngx_uint_t ngx_http_runs_store_blueprint(ngx_http_runs_zone_t *zone,
+    ngx_str_t *name, ngx_pool_t *pool, ngx_http_runs_bsnap_t *bs);
+ngx_uint_t ngx_http_runs_store_blueprints(ngx_http_runs_zone_t *zone,
+    ngx_str_t *tags, ngx_pool_t *pool, ngx_http_runs_bsnap_t **out,
+    ngx_uint_t *n);
 
 /* ngx_http_runs_store_metrics.c */
 void ngx_http_runs_store_metrics(ngx_http_runs_zone_t *zone,

@@ -34,6 +34,10 @@
 #define NGX_HTTP_RUNS_J_RUN_BODY     96
 #define NGX_HTTP_RUNS_J_SESSION_BODY 24
 #define NGX_HTTP_RUNS_J_LAUNCHER_BODY 48
+#define NGX_HTTP_RUNS_J_BLUEPRINT_BODY 48
+
+/* the kinds of key a replay indexes: runs, sessions, launchers, blueprints */
+#define NGX_HTTP_RUNS_J_CLASSES     4
 
 
 #define ngx_http_runs_j_put(p, v)                                            \

@@ -296,10 +296,11 @@ ngx_http_runs_j_record(ngx_http_runs_shctx_t *sh, u_char *rec, u_char *end,
     uint64_t change, ngx_uint_t t, uint64_t key)
 {
     u_char                    *p;
-    uint32_t                   size, crc, type, zero;
-    ngx_http_runs_run_t       *run;
-    ngx_http_runs_session_t   *sess;
-    ngx_http_runs_launcher_t  *lr;
+    uint32_t                    size, crc, type, zero;
+    ngx_http_runs_run_t        *run;
+    ngx_http_runs_session_t    *sess;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_blueprint_t  *bp;
 
     if (rec + NGX_HTTP_RUNS_J_RECORD > end) {
         return NULL;
@@ -344,6 +345,17 @@ ngx_http_runs_j_record(ngx_http_runs_shctx_t *sh, u_char *rec, u_char *end,
         p = ngx_http_runs_j_gone(p, end, key);
         break;
 
+    case NGX_HTTP_RUNS_J_BLUEPRINT:
+        bp = ngx_http_runs_lookup_blueprint_seq_locked(sh, key);
+        if (bp) {
+            p = ngx_http_runs_j_blueprint(p, end, bp);
+            break;
+        }
+
+        type = NGX_HTTP_RUNS_J_BLUEPRINT_GONE;
+        p = ngx_http_runs_j_gone(p, end, key);
+        break;
+
     default:
         p = ngx_http_runs_j_gone(p, end, key);
     }
@@ -373,9 +385,10 @@ static size_t
 ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_jobj_t *obj)
 {
-    ngx_http_runs_run_t       *run;
-    ngx_http_runs_session_t   *sess;
-    ngx_http_runs_launcher_t  *lr;
+    ngx_http_runs_run_t        *run;
+    ngx_http_runs_session_t    *sess;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_blueprint_t  *bp;
 
     switch (obj->type) {
 
@@ -408,6 +421,15 @@ ngx_http_runs_j_record_size(ngx_http_runs_shctx_t *sh,
                    + lr->executor_type.len + lr->agents.len
                    + lr->tags.len + sizeof(lr->token)
                    + sizeof(lr->scope);
+        }
+
+        break;
+
+    case NGX_HTTP_RUNS_J_BLUEPRINT:
+        bp = ngx_http_runs_lookup_blueprint_seq_locked(sh, obj->key);
+        if (bp) {
+            return NGX_HTTP_RUNS_J_RECORD
+                   + ngx_http_runs_j_blueprint_size(bp);
         }
 
         break;
@@ -630,10 +652,11 @@ ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
     uint64_t                   key, change;
     ngx_int_t                  rc;
     ngx_uint_t                 budget, type;
-    ngx_queue_t               *q;
-    ngx_http_runs_shctx_t     *sh;
-    ngx_http_runs_run_t       *run;
-    ngx_http_runs_launcher_t  *lr;
+    ngx_queue_t                *q;
+    ngx_http_runs_shctx_t      *sh;
+    ngx_http_runs_run_t        *run;
+    ngx_http_runs_launcher_t   *lr;
+    ngx_http_runs_blueprint_t  *bp;
 
     sh = zone->sh;
     rc = NGX_AGAIN;
@@ -643,7 +666,23 @@ ngx_http_runs_store_compact_slice(ngx_http_runs_zone_t *zone,
     change = sh->jchange;
 
     if (cur->phase == 0) {
-        /* launchers are few: all of them at once */
+        /* blueprints and launchers are few: all of them at once */
+        for (q = ngx_queue_head(&sh->blueprint_list);
+             q != ngx_queue_sentinel(&sh->blueprint_list);
+             q = ngx_queue_next(q))
+        {
+            bp = ngx_queue_data(q, ngx_http_runs_blueprint_t, list);
+
+            p = ngx_http_runs_j_record(sh, *pos, end, change,
+                                       NGX_HTTP_RUNS_J_BLUEPRINT, bp->seq);
+            if (p == NULL) {
+                rc = NGX_DECLINED;
+                goto done;
+            }
+
+            *pos = p;
+        }
+
         for (q = ngx_queue_head(&sh->launcher_list);
              q != ngx_queue_sentinel(&sh->launcher_list);
              q = ngx_queue_next(q))

@@ -264,7 +264,11 @@ ngx_http_runs_poll_locked(ngx_http_runs_zone_t *zone,
     /* a session's resumes go where its first run went (affinity) */
     ngx_http_runs_pin_host_locked(zone, run, lr, af);
 
-    if (ngx_http_runs_snap_locked(sh, run, pool, &p->run) != NGX_OK) {
+    if (ngx_http_runs_snap_locked(sh, run, pool, &p->run) != NGX_OK
+        || ngx_http_runs_blueprint_text_locked(sh, &p->run.agent_name, pool,
+                                               &p->run.blueprint)
+           != NGX_OK)
+    {
         /* a claim whose answer cannot be written is undone */
         ngx_http_runs_detach_locked(run);
         run->launcher_key = prev_key;

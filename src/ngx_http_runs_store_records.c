@@ -135,6 +135,11 @@ ngx_http_runs_init_sh(ngx_slab_pool_t *shpool, ngx_http_runs_shctx_t *sh,
     ngx_queue_init(&sh->idle);
     ngx_queue_init(&sh->waiters);
 
+    /* the blueprint registry (ngx_http_runs_store_blueprints.c) */
+    ngx_rbtree_init(&sh->blueprints, &sh->blueprints_sentinel,
+                    ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sh->blueprint_list);
+
     /*
      * routing (ngx_http_runs_store_route.c): the class of the runs that
      * demand nothing and its group, keys of zero lengths, are made here
@@ -1156,6 +1161,8 @@ ngx_http_runs_snap_waiting(ngx_http_runs_run_t *run, ngx_pool_t *pool,
 
     snap->waiting_for.len = 0;
     snap->waiting_for.data = NULL;
+    snap->blueprint.len = 0;
+    snap->blueprint.data = NULL;
 
     c = run->rclass;
 

@@ -39,7 +39,9 @@ typedef struct {
     u_char                     *data;
     size_t                      len;
     ngx_log_t                  *log;
-    ngx_http_runs_jindex_t      idx[3];     /* runs, sessions, launchers */
+    ngx_http_runs_jindex_t      idx[NGX_HTTP_RUNS_J_CLASSES];
+                                            /* runs, sessions, launchers,
+                                               blueprints */
     int64_t                     now;
     ngx_uint_t                  check;      /* "nginx -t": the records
                                                checked, nothing built */
@@ -68,6 +70,8 @@ static void *ngx_http_runs_j_table(size_t size);
 static void ngx_http_runs_j_table_free(void *p, size_t size);
 static void ngx_http_runs_j_order(ngx_http_runs_jlive_t *l, ngx_uint_t n);
 static ngx_int_t ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp);
+static ngx_int_t ngx_http_runs_j_restore_one(ngx_http_runs_replay_t *rp,
+    ngx_uint_t type, ngx_http_runs_jlive_t *l);
 static void ngx_http_runs_j_prefault(ngx_http_runs_zone_t *zone,
     ngx_str_t *images, ngx_uint_t n);
 static ngx_http_runs_jentry_t *ngx_http_runs_j_find(ngx_http_runs_jindex_t *ix,
@@ -105,7 +109,7 @@ ngx_http_runs_j_mix(uint64_t x)
     (ngx_http_runs_j_mix(key) & (mask))
 
 
-/* the index a record's key goes to: runs, sessions, launchers */
+/* the index a record's key goes to: runs, sessions, launchers, blueprints */
 
 static ngx_inline ngx_uint_t
 ngx_http_runs_j_class(uint32_t type)
@@ -113,7 +117,9 @@ ngx_http_runs_j_class(uint32_t type)
     return (type == NGX_HTTP_RUNS_J_RUN || type == NGX_HTTP_RUNS_J_RUN_GONE)
            ? 0
            : (type == NGX_HTTP_RUNS_J_SESSION
-              || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1 : 2;
+              || type == NGX_HTTP_RUNS_J_SESSION_GONE) ? 1
+           : (type == NGX_HTTP_RUNS_J_BLUEPRINT
+              || type == NGX_HTTP_RUNS_J_BLUEPRINT_GONE) ? 3 : 2;
 }
 
 
@@ -161,8 +167,11 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
         ngx_http_runs_j_get(v, rp.data + 8);
         ngx_http_runs_j_get(endian, rp.data + 12);
 
-        /* format 1 is format 2 with no demands, tags or hosts */
-        if ((v != NGX_HTTP_RUNS_J_VERSION && v != 1)
+        /*
+         * format 1 is format 2 with no demands, tags or hosts; format 2
+         * is format 3 with no blueprints
+         */
+        if (v < 1 || v > NGX_HTTP_RUNS_J_VERSION
             || endian != NGX_HTTP_RUNS_J_ENDIAN)
         {
             ngx_log_error(NGX_LOG_EMERG, log, 0,
@@ -203,7 +212,7 @@ ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone, ngx_str_t *images,
         ngx_shmtx_unlock(&zone->shpool->mutex);
     }
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < NGX_HTTP_RUNS_J_CLASSES; i++) {
         if (rp.idx[i].e) {
             ngx_http_runs_j_table_free(rp.idx[i].e, (rp.idx[i].mask + 1)
                                               * sizeof(ngx_http_runs_jentry_t));
@@ -226,10 +235,10 @@ ngx_http_runs_j_presize(ngx_http_runs_replay_t *rp)
 {
     size_t                   off;
     uint32_t                 size, type;
-    ngx_uint_t               c, count[3], slots;
+    ngx_uint_t               c, count[NGX_HTTP_RUNS_J_CLASSES], slots;
     ngx_http_runs_jindex_t  *ix;
 
-    count[0] = count[1] = count[2] = 0;
+    count[0] = count[1] = count[2] = count[3] = 0;
 
     for (off = NGX_HTTP_RUNS_J_HEADER;
          rp->len - off >= NGX_HTTP_RUNS_J_RECORD;
@@ -247,12 +256,12 @@ ngx_http_runs_j_presize(ngx_http_runs_replay_t *rp)
 
     if (off < rp->len && off > NGX_HTTP_RUNS_J_HEADER) {
         /* a write cut short on the way: the rest counted like the start */
-        for (c = 0; c < 3; c++) {
+        for (c = 0; c < NGX_HTTP_RUNS_J_CLASSES; c++) {
             count[c] = (ngx_uint_t) ((double) count[c] * rp->len / off) + 1;
         }
     }
 
-    for (c = 0; c < 3; c++) {
+    for (c = 0; c < NGX_HTTP_RUNS_J_CLASSES; c++) {
         ix = &rp->idx[c];
 
         for (slots = 4096; slots < 2 * (ix->n + count[c]); slots <<= 1) {
@@ -366,6 +375,9 @@ ngx_http_runs_j_sane(uint32_t type, u_char *b, size_t blen)
 
         return need == blen
                && b[22] >= 1 && b[22] <= NGX_HTTP_RUNS_NAME_MAX;
+
+    case NGX_HTTP_RUNS_J_BLUEPRINT:
+        return ngx_http_runs_j_blueprint_sane(b, blen);
 
     case NGX_HTTP_RUNS_J_LAUNCHER:
         if (blen < NGX_HTTP_RUNS_J_LAUNCHER_BODY) {
@@ -888,71 +900,84 @@ sort:
 }
 
 
-/* sessions, then launchers, then runs, each in creation order */
+/* one live object of the journal, made again in the zone */
+
+static ngx_int_t
+ngx_http_runs_j_restore_one(ngx_http_runs_replay_t *rp, ngx_uint_t type,
+    ngx_http_runs_jlive_t *l)
+{
+    uint64_t                  seq, sid1;
+    ngx_str_t                 name;
+    ngx_http_runs_jentry_t   *e;
+    ngx_http_runs_session_t  *sess;
+
+    switch (type) {
+
+    case NGX_HTTP_RUNS_J_SESSION:
+        ngx_http_runs_j_get(seq, l->body);
+        ngx_http_runs_j_get(sid1, l->body + 8);
+        name.len = l->body[22];
+        name.data = l->body + NGX_HTTP_RUNS_J_SESSION_BODY;
+
+        sess = ngx_http_runs_j_restore_session(rp, l->body, seq, sid1, &name);
+        if (sess == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* for its runs to find it */
+        e = ngx_http_runs_j_find(&rp->idx[1], seq);
+        if (e) {
+            e->obj = sess;
+        }
+
+        return NGX_OK;
+
+    case NGX_HTTP_RUNS_J_LAUNCHER:
+        return ngx_http_runs_j_restore_launcher(rp, l->body, l->seq);
+
+    case NGX_HTTP_RUNS_J_BLUEPRINT:
+        return ngx_http_runs_restore_blueprint_locked(rp->zone, l->body);
+
+    default:
+        return ngx_http_runs_j_restore_run(rp, l->body);
+    }
+}
+
+
+/* blueprints, sessions, then launchers, then runs, each in creation order */
 
 static ngx_int_t
 ngx_http_runs_j_apply(ngx_http_runs_replay_t *rp)
 {
-    uint64_t                  seq, sid1;
     ngx_int_t                 rc;
-    ngx_str_t                 name;
     ngx_uint_t                i, n, c;
     ngx_queue_t              *q, *next;
     ngx_http_runs_shctx_t    *sh;
     ngx_http_runs_jlive_t    *l;
-    ngx_http_runs_jentry_t   *e;
     ngx_http_runs_session_t  *sess;
 
-    static const ngx_uint_t   types[3] = { NGX_HTTP_RUNS_J_SESSION,
+    static const ngx_uint_t   types[4] = { NGX_HTTP_RUNS_J_BLUEPRINT,
+                                           NGX_HTTP_RUNS_J_SESSION,
                                            NGX_HTTP_RUNS_J_LAUNCHER,
                                            NGX_HTTP_RUNS_J_RUN };
-    static const ngx_uint_t   classes[3] = { 1, 2, 0 };
+    static const ngx_uint_t   classes[4] = { 3, 1, 2, 0 };
 
     sh = rp->zone->sh;
     rc = NGX_OK;
 
-    for (c = 0; c < 3 && rc == NGX_OK; c++) {
+    for (c = 0; c < 4 && rc == NGX_OK; c++) {
 
         l = ngx_http_runs_j_live(rp, classes[c], types[c],
-                                 types[c] == NGX_HTTP_RUNS_J_SESSION ? 0 : 8,
-                                 &n);
+                                 (types[c] == NGX_HTTP_RUNS_J_SESSION
+                                  || types[c] == NGX_HTTP_RUNS_J_BLUEPRINT)
+                                 ? 0 : 8, &n);
         if (l == NULL) {
             return NGX_ERROR;
         }
 
         for (i = 0; i < n && rc == NGX_OK; i++) {
 
-            switch (types[c]) {
-
-            case NGX_HTTP_RUNS_J_SESSION:
-                ngx_http_runs_j_get(seq, l[i].body);
-                ngx_http_runs_j_get(sid1, l[i].body + 8);
-                name.len = l[i].body[22];
-                name.data = l[i].body + NGX_HTTP_RUNS_J_SESSION_BODY;
-
-                sess = ngx_http_runs_j_restore_session(rp, l[i].body, seq,
-                                                       sid1, &name);
-                if (sess == NULL) {
-                    rc = NGX_ERROR;
-                    break;
-                }
-
-                /* for its runs to find it */
-                e = ngx_http_runs_j_find(&rp->idx[1], seq);
-                if (e) {
-                    e->obj = sess;
-                }
-
-                break;
-
-            case NGX_HTTP_RUNS_J_LAUNCHER:
-                rc = ngx_http_runs_j_restore_launcher(rp, l[i].body,
-                                                      l[i].seq);
-                break;
-
-            default:
-                rc = ngx_http_runs_j_restore_run(rp, l[i].body);
-            }
+            rc = ngx_http_runs_j_restore_one(rp, types[c], &l[i]);
         }
 
         ngx_free(l);

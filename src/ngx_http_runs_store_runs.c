@@ -115,7 +115,8 @@ ngx_http_runs_session_rules_locked(ngx_http_runs_shctx_t *sh,
             return NGX_HTTP_RUNS_R_LOOP;
         }
 
-        return NGX_HTTP_RUNS_R_DONE;
+        /* an inactive registry blueprint takes no run */
+        return ngx_http_runs_blueprint_check_locked(sh, agent);
     }
 
     if (sess == NULL || !sess->has_start) {
@@ -148,7 +149,7 @@ ngx_http_runs_session_rules_locked(ngx_http_runs_shctx_t *sh,
         project->data = sess->inherit + sess->agent_name_len;
     }
 
-    return NGX_HTTP_RUNS_R_DONE;
+    return ngx_http_runs_blueprint_check_locked(sh, agent);
 }
 
 

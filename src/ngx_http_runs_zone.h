@@ -20,6 +20,7 @@ typedef struct ngx_http_runs_launcher_s  ngx_http_runs_launcher_t;
 typedef struct ngx_http_runs_rclass_s    ngx_http_runs_rclass_t;
 typedef struct ngx_http_runs_rgroup_s    ngx_http_runs_rgroup_t;
 typedef struct ngx_http_runs_log_s       ngx_http_runs_log_t;
+typedef struct ngx_http_runs_blueprint_s ngx_http_runs_blueprint_t;
 
 
 typedef enum {
@@ -185,6 +186,23 @@ struct ngx_http_runs_launcher_s {
     unsigned                    has_token:1;    /* none: restored from a
                                                    journal of before */
     /* strings follow */
+};
+
+
+/* a registry blueprint (ngx_http_runs_store_blueprints.c) */
+struct ngx_http_runs_blueprint_s {
+    ngx_str_node_t              sn;         /* sh->blueprints: its name */
+    ngx_queue_t                 list;       /* sh->blueprint_list */
+    uint64_t                    seq;        /* its number: the journal's
+                                               key */
+    uint64_t                    version;    /* changes since it was made */
+    int64_t                     created_at;
+    int64_t                     modified_at;
+    uint32_t                    text_len;
+    uint16_t                    tags_len;
+    u_char                      name_len;
+    u_char                      inactive;
+    u_char                      data[1];    /* name, tags, text */
 };
 
 
@@ -384,6 +402,13 @@ struct ngx_http_runs_shctx_s {
                                                    next, and off this
                                                    queue until they read */
     ngx_uint_t                  events_total;
+
+    /* the blueprint registry */
+    ngx_rbtree_t                blueprints;
+    ngx_rbtree_node_t           blueprints_sentinel;
+    ngx_queue_t                 blueprint_list;
+    ngx_uint_t                  nblueprints;
+    uint64_t                    blueprint_seq;
 };
 
 
@@ -489,6 +514,26 @@ void ngx_http_runs_event_session_locked(ngx_http_runs_shctx_t *sh,
 void ngx_http_runs_event_launcher_locked(ngx_http_runs_shctx_t *sh,
     ngx_uint_t type, ngx_http_runs_launcher_t *lr,
     ngx_http_runs_after_t *af);
+
+/* ngx_http_runs_store_bprecord.c: the registry's records */
+ngx_http_runs_blueprint_t *ngx_http_runs_blueprint_new_locked(
+    ngx_http_runs_zone_t *zone, ngx_http_runs_bsnap_t *bs, uint64_t seq);
+void ngx_http_runs_blueprint_unlink_locked(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_blueprint_t *bp);
+ngx_http_runs_blueprint_t *ngx_http_runs_lookup_blueprint_locked(
+    ngx_http_runs_shctx_t *sh, ngx_str_t *name);
+ngx_http_runs_blueprint_t *ngx_http_runs_lookup_blueprint_seq_locked(
+    ngx_http_runs_shctx_t *sh, uint64_t seq);
+ngx_uint_t ngx_http_runs_blueprint_check_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name);
+ngx_int_t ngx_http_runs_blueprint_text_locked(ngx_http_runs_shctx_t *sh,
+    ngx_str_t *name, ngx_pool_t *pool, ngx_str_t *text);
+size_t ngx_http_runs_j_blueprint_size(ngx_http_runs_blueprint_t *bp);
+u_char *ngx_http_runs_j_blueprint(u_char *p, u_char *end,
+    ngx_http_runs_blueprint_t *bp);
+ngx_uint_t ngx_http_runs_j_blueprint_sane(u_char *b, size_t blen);
+ngx_int_t ngx_http_runs_restore_blueprint_locked(ngx_http_runs_zone_t *zone,
+    u_char *b);
 
 /* ngx_http_runs_store_records.c: ids, lookups, allocation, links */
 int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);

@@ -736,7 +736,7 @@ flow 'routing survives a restart: tags, demands, affinity and the session\'s hos
     is claimed_by($a), $resume, 'it goes to host ha: the session\'s host came back';
 
     # a format 1 file is format 2 with no demands, tags or hosts: the same
-    # bytes under the old header read the same, and it says format 2 after
+    # bytes under the old header read the same, and it says the current format (3) after
     ok nginx_down('quit'), 'stopped';
     my $path = journal_path();
     my $image = slurp($path) // '';
@@ -744,7 +744,7 @@ flow 'routing survives a restart: tags, demands, affinity and the session\'s hos
     spurt($path, $image);
     my $r = nginx_start();
     ok $r->{up}, 'a journal whose header says format 1 starts' or diag($r->{text});
-    like $r->{text}, qr/\Q$path\E" is now of format 2/, 'a notice says it is of format 2 now';
+    like $r->{text}, qr/\Q$path\E" is now of format 3/, 'a notice says it is of the current format now';
     is unpack('L', substr(slurp($path) // '', 8, 4)), 2, 'and its header says so';
     ok create_run(session_name => 'rt-after', prompt => 'after', demands => { hostname => 'hb' }),
        'changes go on';
