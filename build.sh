@@ -311,7 +311,7 @@ ubsan_pass() {
         t/013-json.t t/014-http-edges.t t/015-full-zone-reports.t \
         t/018-reference-launcher.t t/019-results.t t/020-logs.t \
         t/021-log-follow.t t/022-sessions-api.t t/023-callbacks.t \
-        t/032-events.t t/033-dashboard-files.t t/034-mcp.t \
+        t/032-events.t t/033-dashboard-files.t t/034-mcp.t t/035-agents.t \
         || die "suites failed with the module under UBSan"
     if ls "$dir"/report.* >/dev/null 2>&1; then
         head -40 "$dir"/report.*
@@ -359,6 +359,7 @@ http {
         location /launcher  { runs_launcher_api runs; client_body_buffer_size 32k; }
         location /launchers { runs_launchers_api runs; }
         location /sessions  { runs_sessions_api runs; }
+        location /agents    { runs_agents_api runs; }
         location /events    { runs_events_api runs; }
         # the MCP server: agents start and resume sub-agents as tool calls
         location /mcp       { runs_mcp runs; }

@@ -28,6 +28,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_runs_tool_blueprints(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
+static ngx_int_t ngx_http_runs_tool_offered(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_array_t *agents, ngx_uint_t **count_out);
 static ngx_int_t ngx_http_runs_tool_sessions(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
 static ngx_int_t ngx_http_runs_tool_start(ngx_http_request_t *r,
@@ -80,9 +82,10 @@ static ngx_http_runs_tool_t  ngx_http_runs_tools[] = {
 
     { ngx_string("list_agent_blueprints"), ngx_http_runs_tool_blueprints,
       "\"title\":\"List agent blueprints\","
-      "\"description\":\"The agents that the runners online offer, with "
-      "their tags: the names start_agent_session takes as "
-      "agent_blueprint_name.\","
+      "\"description\":\"The agent blueprints there are: the registry's, "
+      "with what each is for, its tags and whether it is active, and those "
+      "the runners online offer of their own: the names "
+      "start_agent_session takes as agent_blueprint_name.\","
       "\"inputSchema\":{\"type\":\"object\",\"properties\":{}}" },
 
     { ngx_string("list_agent_sessions"), ngx_http_runs_tool_sessions,
@@ -211,41 +214,150 @@ ngx_http_runs_mcp_tool(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 }
 
 
+/*
+ * The agents there are: the registry's blueprints (with what they say
+ * they are for) and the names runners online offer that the registry
+ * does not hold
+ */
+
 static ngx_int_t
 ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_mcp_t *m, ngx_str_t *args)
 {
-    u_char                     *p, *last, *comma;
-    int64_t                     now;
-    ngx_str_t                   name, *names;
-    ngx_uint_t                  i, j, k, n, *count, *which;
-    ngx_array_t                 agents;
-    ngx_http_runs_out_t         o;
-    ngx_http_runs_lsnap_t      *ls;
-    ngx_http_runs_main_conf_t  *rmcf;
+    ngx_str_t               err, none, *names;
+    ngx_uint_t              i, k, n, nb, total, *count;
+    ngx_array_t             agents;
+    ngx_http_runs_out_t     o;
+    ngx_http_runs_field_t   f[1];
+    ngx_http_runs_bsnap_t  *bs;
 
     if (ngx_http_runs_tool_args(r, m, args, NULL, 0) != NGX_OK) {
         return NGX_OK;
     }
 
+    ngx_str_null(&none);
+
+    if (ngx_http_runs_store_blueprints(ctx->zone, &none, r->pool, &bs, &nb)
+        != NGX_HTTP_RUNS_R_DONE
+        || ngx_http_runs_tool_offered(r, ctx, &agents, &count) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    names = agents.elts;
+    n = agents.nelts;
+    total = nb;
+
+    for (k = 0; k < n; k++) {
+        for (i = 0; i < nb; i++) {
+            if (ngx_memn2cmp(bs[i].name.data, names[k].data, bs[i].name.len,
+                             names[k].len) == 0)
+            {
+                break;
+            }
+        }
+
+        /* offered by runners and in the registry: the registry's entry */
+        if (i < nb) {
+            bs[i].version = count[k];
+            count[k] = 0;
+
+        } else {
+            total++;
+        }
+    }
+
+    ngx_http_runs_out_init(&o, r->pool, 512);
+    ngx_http_runs_out_literal(&o, "{\"total\":");
+    ngx_http_runs_out_number(&o, total);
+    ngx_http_runs_out_literal(&o, ",\"agents\":[");
+
+    for (i = 0; i < nb; i++) {
+        f[0].key = "description";
+
+        if (ngx_http_runs_json_read(r->pool, &bs[i].text, 0, f, 1, &err)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (i) {
+            ngx_http_runs_out_literal(&o, ",");
+        }
+
+        ngx_http_runs_out_literal(&o, "{\"name\":");
+        ngx_http_runs_out_str(&o, &bs[i].name);
+        ngx_http_runs_out_literal(&o, ",\"description\":");
+        ngx_http_runs_out_str(&o, &f[0].value);
+        ngx_http_runs_out_literal(&o, ",\"tags\":[");
+        ngx_http_runs_out_names(&o, &bs[i].tags);
+        if (bs[i].inactive) {
+            ngx_http_runs_out_literal(&o, "],\"active\":false");
+
+        } else {
+            ngx_http_runs_out_literal(&o, "],\"active\":true");
+        }
+
+        ngx_http_runs_out_literal(&o, ",\"source\":\"registry\",\"runners\":");
+        ngx_http_runs_out_number(&o, bs[i].version);
+        ngx_http_runs_out_literal(&o, "}");
+    }
+
+    for (k = 0; k < n; k++) {
+        if (count[k] == 0) {
+            continue;
+        }
+
+        if (nb || k) {
+            ngx_http_runs_out_literal(&o, ",");
+        }
+
+        ngx_http_runs_out_literal(&o, "{\"name\":");
+        ngx_http_runs_out_str(&o, &names[k]);
+        ngx_http_runs_out_literal(&o, ",\"description\":\"Offered by "
+                                      "runners online (a blueprint of their "
+                                      "own hosts)\",\"tags\":[],"
+                                      "\"active\":true,"
+                                      "\"source\":\"runner\",\"runners\":");
+        ngx_http_runs_out_number(&o, count[k]);
+        ngx_http_runs_out_literal(&o, "}");
+    }
+
+    ngx_http_runs_out_literal(&o, "]}");
+
+    return ngx_http_runs_tool_json(m, &o);
+}
+
+
+/* the agent names the runners online list, each once, with how many do */
+
+static ngx_int_t
+ngx_http_runs_tool_offered(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_array_t *agents, ngx_uint_t **count_out)
+{
+    u_char                     *p, *last, *comma;
+    int64_t                     now;
+    ngx_str_t                   name, *names;
+    ngx_uint_t                  i, k, n, *count;
+    ngx_http_runs_lsnap_t      *ls;
+    ngx_http_runs_main_conf_t  *rmcf;
+
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
 
     if (ngx_http_runs_store_launchers(ctx->zone, r->pool, &ls, &n)
         != NGX_HTTP_RUNS_R_DONE
-        || ngx_array_init(&agents, r->pool, 8, sizeof(ngx_str_t)) != NGX_OK)
+        || ngx_array_init(agents, r->pool, 8, sizeof(ngx_str_t)) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     count = ngx_pcalloc(r->pool, (n * 64 + 1) * sizeof(ngx_uint_t));
-    which = ngx_pcalloc(r->pool, (n * 64 + 1) * sizeof(ngx_uint_t));
-    if (count == NULL || which == NULL) {
+    if (count == NULL) {
         return NGX_ERROR;
     }
 
+    *count_out = count;
     now = ngx_http_runs_now();
-
-    /* the names the runners online list, each once, in order of first */
 
     for (i = 0; i < n; i++) {
         if (ls[i].deregister
@@ -264,9 +376,9 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
             name.len = (comma ? comma : last) - p;
             p = comma ? comma + 1 : last;
 
-            names = agents.elts;
+            names = agents->elts;
 
-            for (k = 0; k < agents.nelts; k++) {
+            for (k = 0; k < agents->nelts; k++) {
                 if (names[k].len == name.len
                     && ngx_strncmp(names[k].data, name.data, name.len) == 0)
                 {
@@ -274,58 +386,19 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                 }
             }
 
-            if (k == agents.nelts) {
-                if (ngx_array_push(&agents) == NULL) {
+            if (k == agents->nelts) {
+                if (ngx_array_push(agents) == NULL) {
                     return NGX_ERROR;
                 }
 
-                ((ngx_str_t *) agents.elts)[k] = name;
-                which[k] = i;
+                ((ngx_str_t *) agents->elts)[k] = name;
             }
 
             count[k]++;
         }
     }
 
-    ngx_http_runs_out_init(&o, r->pool, 512);
-
-    p = ngx_http_runs_out_reserve(&o, 64);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_http_runs_out_commit(&o, ngx_sprintf(p, "{\"total\":%ui,\"agents\":[",
-                                             agents.nelts));
-    names = agents.elts;
-
-    for (k = 0; k < agents.nelts; k++) {
-        j = which[k];
-
-        if (k) {
-            ngx_http_runs_out_literal(&o, ",");
-        }
-
-        ngx_http_runs_out_literal(&o, "{\"name\":");
-        ngx_http_runs_out_str(&o, &names[k]);
-
-        p = ngx_http_runs_out_reserve(&o, 128 + ls[j].hostname.len);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        ngx_http_runs_out_commit(&o, ngx_sprintf(p,
-            ",\"description\":\"Offered by %ui runner%s online (first: "
-            "host %V, executor %V)\",\"runners\":%ui,\"tags\":[",
-            count[k], count[k] == 1 ? "" : "s", &ls[j].hostname,
-            &ls[j].executor_type, count[k]));
-
-        ngx_http_runs_out_names(&o, &ls[j].tags);
-        ngx_http_runs_out_literal(&o, "]}");
-    }
-
-    ngx_http_runs_out_literal(&o, "]}");
-
-    return ngx_http_runs_tool_json(m, &o);
+    return NGX_OK;
 }
 
 
