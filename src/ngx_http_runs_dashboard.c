@@ -27,6 +27,7 @@ static ngx_http_runs_dashboard_api_t  ngx_http_runs_dashboard_apis[] = {
     { ngx_string("sessions"), ngx_string("/sessions") },
     { ngx_string("launchers"), ngx_string("/launchers") },
     { ngx_string("events"), ngx_string("/events") },
+    { ngx_string("agents"), ngx_string("/agents") },
     { ngx_null_string, ngx_null_string }
 };
 
@@ -40,7 +41,10 @@ static ngx_int_t ngx_http_runs_dashboard_header(ngx_http_request_t *r,
 static void ngx_http_runs_dashboard_type(ngx_str_t *name, ngx_str_t *type);
 
 
-/* runs_dashboard [runs=PATH] [sessions=PATH] [launchers=PATH] [events=PATH] */
+/*
+ * runs_dashboard [runs=PATH] [sessions=PATH] [launchers=PATH] [events=PATH]
+ *     [agents=PATH]
+ */
 
 char *
 ngx_http_runs_dashboard(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -49,7 +53,7 @@ ngx_http_runs_dashboard(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     u_char                         *p;
     size_t                          len;
-    ngx_str_t                      *value, path[4], *v;
+    ngx_str_t                      *value, path[5], *v;
     ngx_uint_t                      i, k;
     ngx_http_core_loc_conf_t       *clcf;
     ngx_http_runs_dashboard_api_t  *api;
@@ -81,7 +85,8 @@ ngx_http_runs_dashboard(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         if (ngx_http_runs_dashboard_apis[k].key.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid parameter \"%V\": expected runs=, "
-                               "sessions=, launchers= or events=", v);
+                               "sessions=, launchers=, events= or agents=",
+                               v);
             return NGX_CONF_ERROR;
         }
 
@@ -189,6 +194,11 @@ ngx_http_runs_dashboard_handler(ngx_http_request_t *r)
         return ngx_http_runs_dashboard_redirect(r);
     }
 
+    if (name.data[0] != '/') {
+        /* "location /dash" and /dashX...: not the dashboard's */
+        return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND, "Not found");
+    }
+
     name.data++;
     name.len--;
 
@@ -234,6 +244,7 @@ static ngx_int_t
 ngx_http_runs_dashboard_send(ngx_http_request_t *r, ngx_str_t *type,
     ngx_str_t *etag, const u_char *data, size_t len)
 {
+    u_char       *p;
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_str_t     v;
@@ -241,7 +252,11 @@ ngx_http_runs_dashboard_send(ngx_http_request_t *r, ngx_str_t *type,
 
     r->headers_out.status = NGX_HTTP_OK;
     r->headers_out.content_type = *type;
-    r->headers_out.content_type_len = type->len;
+
+    /* the type without its parameters: gzip_types and the like match it */
+    p = ngx_strlchr(type->data, type->data + type->len, ';');
+    r->headers_out.content_type_len = p ? (size_t) (p - type->data)
+                                        : type->len;
     r->headers_out.content_length_n = len;
 
     /* the browser asks again each time: a 304 while the build is the same */

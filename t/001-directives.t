@@ -683,7 +683,7 @@ invalid parameter "ring=5"
     location /dashboard/ { runs_dashboard api=/x; }
 --- must_die
 --- error_log
-invalid parameter "api=/x": expected runs=, sessions=, launchers= or events=
+invalid parameter "api=/x": expected runs=, sessions=, launchers=, events= or agents=
 --- no_error_log
 [alert]
 [crit]
@@ -726,4 +726,4 @@ invalid path in "events=/a"b": an absolute path without spaces, quotes, "?" or "
 --- request
 GET /dashboard/config.json
 --- response_body chomp
-{"runs":"/runs","sessions":"/s","launchers":"/l","events":"/events"}
+{"runs":"/runs","sessions":"/s","launchers":"/l","events":"/events","agents":"/agents"}

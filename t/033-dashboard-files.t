@@ -66,11 +66,13 @@ flow 'headers, ETags, redirects, errors', 12, sub {
               [301, 1], 'the location without its slash: sent to it';
     $r = req('GET', '/dashboard/config.json');
     is_deeply $r->{json}, { runs => '/runs', sessions => '/sessions',
-                            launchers => '/launchers', events => '/events' },
+                            launchers => '/launchers', events => '/events',
+                            agents => '/agents' },
               'config.json: the API groups at their default paths';
     $r = req('GET', '/ops/dash/config.json');
     is_deeply $r->{json}, { runs => '/api/runs', sessions => '/sessions',
-                            launchers => '/api/launchers', events => '/api/events' },
+                            launchers => '/api/launchers', events => '/api/events',
+                            agents => '/agents' },
               'or where the directive says';
     $r = req('GET', '/dashboard/nope.js');
     is_deeply [ $r->{status}, $r->{json}{detail} ], [404, 'Not found'], 'an unknown file: 404 as JSON';
@@ -80,6 +82,19 @@ flow 'headers, ETags, redirects, errors', 12, sub {
     $r = $c->request('HEAD', '/dashboard/');
     is_deeply [ $r->{status}, $r->{body}, $r->{headers}{'content-length'} ],
               [200, '', -s "$DIR/index.html"], 'HEAD: the headers only';
+};
+
+flow 'gzip takes the files by their types; a path that only starts like the location', 4, sub {
+    my %gz = ('Accept-Encoding' => 'gzip');
+    my $r = req('GET', '/dashboard/', undef, \%gz);
+    is_deeply [ $r->{status}, $r->{headers}{'content-encoding'} ], [200, 'gzip'],
+              'gzip on: the page (text/html) compressed';
+    $r = req('GET', '/dashboard/app.js', undef, \%gz);
+    is $r->{headers}{'content-encoding'}, 'gzip', 'a script, by gzip_types text/javascript';
+    $r = req('GET', '/dashboard/style.css', undef, \%gz);
+    is $r->{headers}{'content-encoding'}, 'gzip', 'the styles, by gzip_types text/css';
+    $r = req('GET', '/dashXindex.html');
+    is $r->{status}, 404, '"location /dash": /dashXindex.html is not /dash/index.html';
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -100,3 +115,11 @@ __DATA__
     location /runs { runs_api runs; }
     location /dashboard/ { runs_dashboard; }
     location /ops/dash/ { runs_dashboard runs=/api/runs launchers=/api/launchers events=/api/events; }
+
+
+
+=== TEST 3: gzip takes the files by their types; a path that only starts like the location
+--- config
+    location /runs { runs_api runs; }
+    location /dashboard/ { runs_dashboard; gzip on; gzip_types text/javascript text/css; gzip_min_length 1; }
+    location /dash { runs_dashboard; }
