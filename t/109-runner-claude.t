@@ -15,8 +15,8 @@
 # when the run ends, stopped too) holding the blueprint's MCP servers and
 # the coordinator's, "agent-orchestrator" (AGENT_ORCHESTRATOR_MCP_URL, the
 # session in X-Agent-Session-Name), unless the blueprint has a server for
-# the coordinator (then its mcp.json is given as it is); an mcp.json that
-# is not an MCP configuration fails the run.
+# the coordinator (then its servers are given alone, their placeholders
+# replaced); an mcp.json that is not an MCP configuration fails the run.
 
 use FindBin;
 use lib "$FindBin::Bin/inc";
@@ -360,11 +360,17 @@ runner_flow 'the MCP configuration: the blueprint\'s servers and the coordinator
         my ($id) = create_run(session_name => "mc-$a", agent_name => $a, prompt => 'Hi');
         my $r = wait_terminal($id, 20) || {};
         my $name = $a eq 'by-name' ? 'agent-orchestrator-http' : 'runs';
-        ok +($r->{result} // '') =~ /^mcp config: \Q$agents\E\/$a\/mcp\.json$/m
+        my %own = $a eq 'by-name'
+            ? ('agent-orchestrator-http' => { type => 'http', url => 'http://localhost:9500/mcp',
+                                              headers => { 'X-Agent-Session-Name' => "mc-$a" } })
+            : (runs => { type => 'http', url => "$mcp/" });
+        ok +($r->{result} // '') =~ /^mcp config: \Q$tmp\E\/agent-executor-claude-mcp-\w{6}\.json$/m
+           && mcp_json_of($r) eq mcp_json(%own)
            && log_of($id) =~ /^agent-executor-claude: MCP server "\Q$name\E" of the blueprint reaches the coordinator: "agent-orchestrator" not added$/m,
            "a blueprint with a server " . ($a eq 'by-name' ? 'named agent-orchestrator...'
                                                             : 'with the same url')
-           . ': its mcp.json as it is, saying so' or diag explain $r, log_of($id);
+           . ': its servers alone (${AGENT_SESSION_NAME} replaced), saying so'
+           or diag explain $r, log_of($id);
     }
 
     # while claude runs, the file is there, its mode 0600; a stop removes it
@@ -433,8 +439,9 @@ runner_flow 'an mcp.json that is not an MCP configuration fails the run; without
     ($rc, $out, $err) = executor_by_hand({ %p, agent_name => 'coder', session_id => undef },
                                          CLAUDE_CONFIG_DIR => "$config",
                                          AGENT_AGENTS_DIR => "$agents");
-    ok $rc == 0 && $out =~ /^mcp config: \Q$agents\E\/coder\/mcp\.json$/m,
-       'the blueprint\'s mcp.json as it is' or diag $out, $err;
+    ok $rc == 0 && $out =~ /^mcp config: \S+\/agent-executor-claude-mcp-\w{6}\.json$/m
+       && $out =~ /^mcp json: \Q{"mcpServers":{"docs":{"command":"docs-mcp"}}}\E$/m,
+       'the blueprint\'s mcp.json\'s servers alone, in a file of the run\'s own' or diag $out, $err;
     ($rc, $out, $err) = executor_by_hand({ %p, session_id => undef, session_name => 'by-hand-2' },
                                          CLAUDE_CONFIG_DIR => "$config",
                                          AGENT_ORCHESTRATOR_MCP_URL => 'http://example.invalid/mcp');

@@ -130,10 +130,21 @@ mcp_setup(struct run *r, char *err, size_t errsize)
     if (session == NULL || session[0] == '\0') {
         session = r->p.session_name;        /* run by hand */
     }
-    if (mcpconf_make(&r->mcp, r->p.agent_name, r->has_bp ? r->bp.mcp_config : NULL,
-                     url, session, err, errsize) != 0)
+    const struct mcpvars vars = {
+        .session_name = r->p.session_name,
+        .session_id = r->p.session_id,
+        .api_url = getenv("AGENT_ORCHESTRATOR_API_URL"),
+    };
+
+    if (mcpconf_make(&r->mcp, r->p.agent_name, r->has_bp ? r->bp.mcp : NULL,
+                     r->has_bp ? r->bp.mcp_from : NULL, url, session, &vars,
+                     err, errsize) != 0)
     {
         return -1;
+    }
+    if (r->mcp.replaced > 0) {
+        fprintf(stderr, PROGRAM ": %u placeholder%s replaced in the MCP servers of %s\n",
+                r->mcp.replaced, r->mcp.replaced == 1 ? "" : "s", r->bp.mcp_from);
     }
     if (r->mcp.added) {
         fprintf(stderr, PROGRAM ": MCP server \"" MCPCONF_SERVER "\" for claude: %s "
@@ -305,11 +316,21 @@ main(int argc, char **argv)
                     strerror(errno));
     }
     if (r.p.agent_name != NULL) {
-        if (blueprint_load(r.agents_dir, r.p.agent_name, &r.bp, err, sizeof(err)) != 0) {
+        if (blueprint_load(r.agents_dir, r.p.agent_name, r.p.blueprint, &r.bp, err,
+                           sizeof(err)) != 0)
+        {
             r.has_bp = true;
             return fail(&r, EXIT_FAILED, "%s%s", err, "");
         }
         r.has_bp = true;
+        if (r.bp.dir != NULL) {
+            fprintf(stderr, PROGRAM ": agent \"%s\": the blueprint of its folder %s%s\n",
+                    r.p.agent_name, r.bp.dir, r.p.blueprint != NULL
+                    ? " (on this host, it wins over the coordinator's)" : "");
+        } else {
+            fprintf(stderr, PROGRAM ": agent \"%s\": the coordinator's blueprint (no "
+                    "folder in %s)\n", r.p.agent_name, r.agents_dir);
+        }
     }
     if (mcp_setup(&r, err, sizeof(err)) != 0) {
         return fail(&r, EXIT_FAILED, "%s%s", err, "");

@@ -68,6 +68,14 @@ payload_read(struct payload *p, char *err, size_t errsize)
     {
         return -1;
     }
+    p->blueprint = json_object_get(p->doc, "blueprint");
+    if (json_is_null(p->blueprint)) {
+        p->blueprint = NULL;
+    }
+    if (p->blueprint != NULL && !json_is_object(p->blueprint)) {
+        snprintf(err, errsize, "the payload's \"blueprint\" is not an object");
+        return -1;
+    }
     if (strncmp(version, "1.", 2) != 0) {
         snprintf(err, errsize, "payload schema_version \"%.40s\" is not 1.x", version);
         return -1;

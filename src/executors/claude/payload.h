@@ -19,6 +19,8 @@ struct payload {
     size_t      prompt_len;
     const char *agent_name;         /* NULL: none */
     const char *project_dir;        /* NULL: none */
+    json_t     *blueprint;          /* the registry's blueprint of the
+                                       agent (an object in doc); NULL: none */
 };
 
 /* reads stdin to its end; 0, or -1 with the reason in err */
