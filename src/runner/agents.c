@@ -3,10 +3,12 @@
  */
 
 #include "runner/agents.h"
+#include "common/bpfolder.h"
 #include "common/names.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -30,6 +32,16 @@ agents_is_dir(int dfd, const struct dirent *d)
         return false;
     }
     return fstatat(dfd, d->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* dir/name/.disabled is there: the agent is not offered */
+static bool
+agents_disabled(const char *dir, const char *name)
+{
+    char path[4096];
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return bpfolder_disabled(path);
 }
 
 json_t *
@@ -62,7 +74,9 @@ agents_list(const char *dir, const struct log *lg)
     }
     last_errno = 0;
     while ((e = readdir(d)) != NULL) {
-        if (!agent_name_ok(e->d_name) || !agents_is_dir(dirfd(d), e)) {
+        if (!agent_name_ok(e->d_name) || !agents_is_dir(dirfd(d), e)
+            || agents_disabled(dir, e->d_name))
+        {
             continue;
         }
         if (n == cap) {

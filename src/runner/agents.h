@@ -14,7 +14,8 @@
 #define AGENTS_DIR_DEFAULT  "/etc/agent-runner/agents"
 
 /*
- * the sorted names of the folders of dir that are valid agent names, as a
+ * the sorted names of the folders of dir that are valid agent names and
+ * hold no .disabled (either blueprint format, common/bpfolder.h), as a
  * new JSON array (empty when dir cannot be read: said in the log once per
  * change of what went wrong); NULL when out of memory
  */

@@ -65,7 +65,8 @@ exec_opt(json_t *run, const char *key)
 /*
  * the executor's stdin (contract 1.1, docs/EXECUTORS.md): one JSON object
  * and a newline; NULL on failure.  session_id is null when the
- * coordinator sent none.
+ * coordinator sent none; "blueprint" is the coordinator's registry
+ * blueprint of the run's agent, when the claim carried one.
  */
 static char *
 exec_payload(json_t *run, const char *mode, size_t *len)
@@ -74,6 +75,7 @@ exec_payload(json_t *run, const char *mode, size_t *len)
                                             "parent_session_name" };
     json_t *p = json_object();
     json_t *sid = exec_opt(run, "session_id");
+    json_t *bp = json_object_get(run, "blueprint");
     char   *text = NULL, *out = NULL;
     size_t  i, n;
     json_t *v;
@@ -95,6 +97,9 @@ exec_payload(json_t *run, const char *mode, size_t *len)
         {
             goto done;
         }
+    }
+    if (json_is_object(bp) && json_object_set(p, "blueprint", bp) != 0) {
+        goto done;
     }
     text = json_dumps(p, JSON_COMPACT);
     if (text == NULL) {
