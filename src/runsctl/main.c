@@ -21,6 +21,7 @@ static const struct command *const commands[] = {
     &cmd_start, &cmd_resume, &cmd_get, &cmd_list, &cmd_stop, &cmd_wait,
     &cmd_result, &cmd_logs, &cmd_sessions, &cmd_session,
     &cmd_delete_session, &cmd_launchers, &cmd_deregister, &cmd_status,
+    &cmd_agents,
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -100,6 +100,9 @@ extern const struct command cmd_delete_session;
 extern const struct command cmd_launchers;
 extern const struct command cmd_deregister;
 
+/* cmd_agents.c */
+extern const struct command cmd_agents;
+
 /* cmd_status.c */
 extern const struct command cmd_status;
 
