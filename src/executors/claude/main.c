@@ -17,7 +17,8 @@
  *
  * Options and environment: --agents-dir DIR [AGENT_AGENTS_DIR] (default
  * /etc/agent-runner/agents), --claude PATH [CLAUDE_BIN] (default: claude
- * in PATH).  AGENT_ORCHESTRATOR_MCP_URL, which agent-runner sets, is
+ * in PATH).  The run's blueprint: its folder there, else the payload's
+ * registry "blueprint" (blueprint.h).  AGENT_ORCHESTRATOR_MCP_URL, which agent-runner sets, is
  * given to claude as the MCP server "agent-orchestrator" (mcpconf.h).
  */
 
@@ -53,17 +54,22 @@ static const char usage_text[] =
 "with the prompt on claude's stdin.  Progress lines go to stderr (the run's\n"
 "log), the final result to stdout (the run's result).\n"
 "\n"
-"  --agents-dir DIR   agent blueprints, one folder per agent_name holding\n"
-"                     system-prompt.md, mcp.json and agent.json, all optional\n"
+"  --agents-dir DIR   agent blueprints, one folder per agent_name: agent.json,\n"
+"                     agent.system-prompt.md, agent.mcp.json, .disabled (the\n"
+"                     reference's format) or system-prompt.md, mcp.json;\n"
+"                     a folder wins over the payload's registry \"blueprint\"\n"
 "                     [AGENT_AGENTS_DIR] (default " AGENTS_DIR_DEFAULT ")\n"
 "  --claude PATH      Claude Code's CLI [CLAUDE_BIN] (default: claude in PATH)\n"
 "  -h, --help         this text\n"
 "\n"
 "AGENT_ORCHESTRATOR_MCP_URL (set by agent-runner): the coordinator's MCP\n"
 "endpoint, given to claude with --mcp-config as the MCP server\n"
-"\"" MCPCONF_SERVER "\" (with the blueprint's mcp.json servers, in a\n"
+"\"" MCPCONF_SERVER "\" (with the blueprint's MCP servers, in a\n"
 "temporary file), unless the blueprint has a server with that URL or a\n"
-"name beginning with \"" MCPCONF_SERVER "\".\n"
+"name beginning with \"" MCPCONF_SERVER "\".  In the blueprint's servers\n"
+"${AGENT_SESSION_NAME}, ${AGENT_SESSION_ID}, ${AGENT_ORCHESTRATOR_API_URL},\n"
+"${NAME} (the environment) and ${NAME:-default} are replaced; an unset\n"
+"${NAME} fails the run.\n"
 "\n"
 "Exit status: 0 the run completed; 1 it failed (the reason on stderr);\n"
 "2 a bad payload or usage; killed by SIGTERM/SIGINT/SIGHUP when stopped.\n";
