@@ -55,7 +55,7 @@ sub closed_port {
     return $p;
 }
 
-sub slurp {
+sub read_bytes {
     my ($path) = @_;
     open my $f, '<:raw', $path or return undef;
     local $/;
@@ -64,7 +64,7 @@ sub slurp {
     return $t;
 }
 
-sub spurt {
+sub write_bytes {
     my ($path, $text) = @_;
     open my $f, '>:raw', $path or die "$path: $!\n";
     print {$f} $text;
@@ -76,7 +76,7 @@ sub spurt {
 sub folder_bp {
     my ($name) = @_;
     my $dir = "$BP/$name";
-    my $j = Runs::jdec(slurp("$dir/agent.json") // '{}') || {};
+    my $j = Runs::jdec(read_bytes("$dir/agent.json") // '{}') || {};
     my %bp = (name => $name);
     for my $k (qw(description skills model permission_mode allowed_tools
                   disallowed_tools max_turns)) {
@@ -84,14 +84,14 @@ sub folder_bp {
     }
     $bp{tags} = [ sort @{ $j->{tags} } ] if $j->{tags} && @{ $j->{tags} };
     for my $f ('agent.system-prompt.md', 'system-prompt.md') {
-        my $t = slurp("$dir/$f");
+        my $t = read_bytes("$dir/$f");
         if (defined $t && length $t) {
             utf8::decode($t);
             $bp{system_prompt} = $t;
         }
     }
     for my $f ('agent.mcp.json', 'mcp.json') {
-        my $m = Runs::jdec(slurp("$dir/$f") // '');
+        my $m = Runs::jdec(read_bytes("$dir/$f") // '');
         $bp{mcp_servers} = $m->{mcpServers} if $m && %{ $m->{mcpServers} || {} };
     }
     return \%bp;
@@ -123,7 +123,7 @@ sub cols { [ split /\s{2,}/, $_[0] ] }
 
 flow 'help and usage errors: exit 2, nothing sent', 15, sub {
     my $dir = File::Temp->newdir('bp-files-XXXXXX', TMPDIR => 1);
-    spurt("$dir/extra.json", '{"mcpServers": {}, "other": 1}');
+    write_bytes("$dir/extra.json", '{"mcpServers": {}, "other": 1}');
 
     my $r = runsctl(['help', 'agents']);
     my $subs = join ' ', grep { $r->{out} !~ /runsctl agents \Q$_\E\b/ }
@@ -163,12 +163,12 @@ flow 'help and usage errors: exit 2, nothing sent', 15, sub {
 
 flow 'create, show, list, edit, enable, disable, delete: output, --json and the server\'s errors', 33, sub {
     my $dir = File::Temp->newdir('bp-files-XXXXXX', TMPDIR => 1);
-    spurt("$dir/prompt.md", "You write code.\nSmall changes.\n");
-    spurt("$dir/mcp.json", '{"mcpServers": {"files": {"command": "files-mcp", "args": ["-r"]}, '
+    write_bytes("$dir/prompt.md", "You write code.\nSmall changes.\n");
+    write_bytes("$dir/mcp.json", '{"mcpServers": {"files": {"command": "files-mcp", "args": ["-r"]}, '
           . '"docs": {"type": "http", "url": "http://docs.invalid/mcp", '
           . '"headers": {"X-S": "${AGENT_SESSION_NAME}"}}}}');
-    spurt("$dir/none.json", '{"mcpServers": {}}');
-    spurt("$dir/empty.md", '');
+    write_bytes("$dir/none.json", '{"mcpServers": {}}');
+    write_bytes("$dir/empty.md", '');
 
     my $r = runsctl(['agents', 'create', 'coder', '--description', 'Writes code',
                      '--system-prompt-file', "$dir/prompt.md", '--mcp-file', "$dir/mcp.json",
@@ -340,8 +340,8 @@ flow 'import: the reference\'s folders and the product\'s, unchanged; errors; --
        'import --json: an array of the blueprints imported' or diag explain $r;
     my $own = File::Temp->newdir('bp-own-XXXXXX', TMPDIR => 1);
     mkdir "$own/nodesc" or die;
-    spurt("$own/nodesc/agent.json", '{"model": "sonnet"}');
-    spurt("$own/nodesc/system-prompt.md", "Hi.\n");
+    write_bytes("$own/nodesc/agent.json", '{"model": "sonnet"}');
+    write_bytes("$own/nodesc/system-prompt.md", "Hi.\n");
     $r = runsctl(['agents', 'import', "$own/nodesc"]);
     ok $r->{rc} == 2 && $r->{err} =~ /nodesc: no "description" in .*agent\.json/,
         'a folder without a description: exit 2' or diag explain $r;
@@ -349,8 +349,8 @@ flow 'import: the reference\'s folders and the product\'s, unchanged; errors; --
     ok $r->{rc} == 2 && $r->{err} =~ /\Q$own\E\/none: No such file or directory/,
         'a folder that is not there: exit 2' or diag explain $r;
     mkdir "$own/both" or die;
-    spurt("$own/both/agent.json", '{"description": "d"}');
-    spurt("$own/both/$_", '{"mcpServers": {}}') for 'mcp.json', 'agent.mcp.json';
+    write_bytes("$own/both/agent.json", '{"description": "d"}');
+    write_bytes("$own/both/$_", '{"mcpServers": {}}') for 'mcp.json', 'agent.mcp.json';
     $r = runsctl(['agents', 'import', "$own/both"]);
     ok $r->{rc} == 2 && $r->{err} =~ /holds both agent\.mcp\.json and mcp\.json: keep one/,
         'a folder with both MCP files: exit 2' or diag explain $r;
