@@ -1,9 +1,11 @@
 # The dashboard (runs_dashboard) in a real browser: Debian's chromium,
 # headless, driven by t/browser/dashboard.mjs (puppeteer-core, pinned in
 # t/browser/package-lock.json) against nginx with the module's API
-# locations, the change stream (runs_events_api) and two agent-runners
-# with the echo executor: "dash-main" (agent coder, tag linux), which
-# runs every run the page starts, and "dash-spare" (agent reviewer),
+# locations, the change stream (runs_events_api), the blueprint registry
+# (runs_agents_api: the script makes two blueprints in it before the
+# browser starts) and two agent-runners with the echo executor:
+# "dash-main" (agent coder, tag linux) and "dash-spare", which lists no
+# agents (so it takes any run, the registry's blueprints' among them) and
 # which the runners page deregisters.  Each step of the script is one
 # assertion here; the script also writes a screenshot of each page to
 # build/dashboard-<page>.png (TEST_DASHBOARD_SHOTS: another directory).
@@ -76,12 +78,22 @@ my @STEPS = (
     'the tree shows a child under its parent, live, with its status and callback',
     'the sessions page lists the sessions and their parents',
     'Delete on a session\'s page removes it, after a confirmation',
+    'the blueprints page lists the registry\'s blueprints (description, tags, model, MCP servers, runners) and the runners\' own agents as runner-local',
+    'the blueprints page filters by tags, from its field or a tag\'s link, in its address',
+    'Disable on the blueprints page (from the keyboard) makes a blueprint inactive, and the API says so',
+    'the new session form offers the active blueprints with their descriptions and the runners\' own agents, each once, not the inactive one',
+    'a session started from the form with a registry blueprint runs on the runner that lists no agents',
+    'Delete on the blueprints page removes a blueprint, after a confirmation',
+    'a blueprint made elsewhere shows within 10 s (no event tells of it), no longer as runner-local, and once in the form',
+    'an action on a blueprint deleted elsewhere shows the API\'s detail, and the page drops it',
     'the runners page lists the runners',
     'Deregister on the runners page removes the runner',
+    'the blueprints page follows the runners: the runner that left is no longer among a blueprint\'s runners',
+    'the registry not mounted (404, 405): the page says so, the page and the form list the runners\' own agents only',
     'no script error in the pages',
 );
 
-my @PAGES = qw(runs-empty new runs run run-live session tree sessions runners);
+my @PAGES = qw(runs-empty new runs run run-live session tree sessions agents runners);
 
 sub slurp {
     my ($file) = @_;
@@ -125,13 +137,13 @@ sub run_browser {
 }
 
 # the runners, then t/browser/dashboard.mjs against the dashboard at
-# http://${auth}127.0.0.1:PORT/dashboard/ (21 assertions with the
+# http://${auth}127.0.0.1:PORT/dashboard/ (31 assertions with the
 # runner_flow's own); screenshots in $shots
 sub browser_flow {
     my ($auth, $shots) = @_;
     my $d = File::Temp->newdir('dashboard-XXXXXX', TMPDIR => 1);
     my $dir = Cwd::realpath("$d");
-    for my $p ('proj', 'agents-main', 'agents-main/coder', 'agents-spare', 'agents-spare/reviewer') {
+    for my $p ('proj', 'agents-main', 'agents-main/coder', 'agents-spare') {
         mkdir "$dir/$p" or die "mkdir $dir/$p: $!\n";
     }
     my $main = start_runner(name => 'runner dash-main', args => [
@@ -147,7 +159,7 @@ sub browser_flow {
     my $t0 = time;
     my $r = run_browser(Runs::tf(240), '--base', "http://${auth}127.0.0.1:" . Runs::port() . '/dashboard/',
                         '--out', $shots, '--chromium', $CHROMIUM, '--agent', 'coder',
-                        '--spare', 'dash-spare', '--prefix', 'dash',
+                        '--spare', 'dash-spare', '--any', 'dash-spare', '--prefix', 'dash',
                         '--timeout', Runs::tf(200), '--wait', Runs::tf(15));
 
     # each step's line, with the lines the script wrote under it
@@ -176,14 +188,14 @@ sub browser_flow {
         or diag 'missing or old: ' . join(', ', @bad);
 }
 
-runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, the runners', 21, sub {
+runner_flow 'the dashboard in chromium: start, watch, stop, resume, the tree, the blueprints, the runners', 31, sub {
     browser_flow('', $SHOTS);
 };
 
 # the page opened with credentials in its address: the browser sends them
 # to config.json, the API groups and the change stream, all behind the
 # same auth_basic realm (only the runners' API is not)
-runner_flow 'the same behind auth_basic, the page opened as http://user:password@host/dashboard/', 21, sub {
+runner_flow 'the same behind auth_basic, the page opened as http://user:password@host/dashboard/', 31, sub {
     my $shots = File::Temp->newdir('dashboard-shots-XXXXXX', TMPDIR => 1);
     browser_flow('op:pw@', "$shots");
 };
@@ -194,7 +206,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: the dashboard in chromium: start, watch, stop, resume, the tree, the runners
+=== TEST 1: the dashboard in chromium: start, watch, stop, resume, the tree, the blueprints, the runners
 --- http_config
     runs_zone runs 8m;
     runs_poll_timeout 2s;
@@ -205,6 +217,7 @@ __DATA__
     location /launchers { runs_launchers_api runs; }
     location /sessions { runs_sessions_api runs; }
     location /events { runs_events_api runs; }
+    location /agents { runs_agents_api runs; }
     location /dashboard/ { runs_dashboard; }
 
 
@@ -222,6 +235,7 @@ __DATA__
     location /launchers { runs_launchers_api runs; }
     location /sessions { runs_sessions_api runs; }
     location /events { runs_events_api runs; }
+    location /agents { runs_agents_api runs; }
     location /dashboard/ { runs_dashboard; }
 --- user_files
 >>> htpasswd

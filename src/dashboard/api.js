@@ -11,7 +11,7 @@ export class ApiError extends Error {
 }
 
 export const config = {runs: '/runs', sessions: '/sessions',
-                       launchers: '/launchers', events: '/events'};
+                       launchers: '/launchers', events: '/events', agents: '/agents'};
 
 // server time minus local time (ms), from the Date header of answers:
 // live durations are counted with it
@@ -55,6 +55,9 @@ export const path = {
   sessionStop: (id) => `${config.sessions}/${enc(id)}/stop`,
   launchers: () => config.launchers,
   launcher: (id) => `${config.launchers}/${enc(id)}`,
+  agents: (q) => config.agents + query(q),
+  agent: (name) => `${config.agents}/${enc(name)}`,
+  agentStatus: (name) => `${config.agents}/${enc(name)}/status`,
 };
 
 function query(q) {
@@ -115,6 +118,7 @@ export async function request(method, url, body, opts = {}) {
 
 export const get = (url, opts) => request('GET', url, undefined, opts);
 export const post = (url, body, opts) => request('POST', url, body, opts);
+export const patch = (url, body, opts) => request('PATCH', url, body, opts);
 export const del = (url, opts) => request('DELETE', url, undefined, opts);
 
 // an aborted request is not an error worth showing

@@ -17,6 +17,7 @@ import sessionView from './view-session.js';
 import treeView from './view-tree.js';
 import runnersView from './view-runners.js';
 import newView from './view-new.js';
+import agentsView from './view-agents.js';
 
 const ROUTES = [
   [/^\/runs$/, runsView, 'runs'],
@@ -25,10 +26,12 @@ const ROUTES = [
   [/^\/sessions\/([^/]+)$/, sessionView, 'sessions'],
   [/^\/tree$/, treeView, 'tree'],
   [/^\/runners$/, runnersView, 'runners'],
+  [/^\/agents$/, agentsView, 'agents'],
   [/^\/new$/, newView, 'new'],
 ];
 
-const TITLES = {runs: 'Runs', sessions: 'Sessions', tree: 'Tree', runners: 'Runners', new: 'New session'};
+const TITLES = {runs: 'Runs', sessions: 'Sessions', tree: 'Tree', runners: 'Runners',
+                agents: 'Blueprints', new: 'New session'};
 
 const main = document.getElementById('main');
 const conn = document.getElementById('conn');

@@ -178,6 +178,7 @@ export function messageArea(role = 'alert') {
     el,
     error(text) { el.classList.remove('ok'); el.classList.add('err'); setText(el, text); },
     ok(text) { el.classList.remove('err'); el.classList.add('ok'); setText(el, text); },
+    note(text) { el.classList.remove('err', 'ok'); setText(el, text); },
     clear() { el.classList.remove('err', 'ok'); setText(el, ''); },
   };
 }

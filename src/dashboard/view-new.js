@@ -1,8 +1,10 @@
 // #/new: start a session (POST {runs} with type start_session), then show
-// its run.
+// its run. The agents offered: the registry's active blueprints and the
+// agents the online runners offer of their own, each once.
 
 import {h, messageArea, refresher} from './dom.js';
-import {path, get, post, aborted} from './api.js';
+import {path, post, aborted} from './api.js';
+import {readAgents} from './view-agents.js';
 
 const NAME = '[A-Za-z0-9][A-Za-z0-9_.\\-]*';
 
@@ -28,7 +30,7 @@ export default function newView(root, params, ctx) {
   const msg = messageArea();
   const form = h('form', {class: 'newform'},
     field('n-name', 'Session name', name, '1-60 letters, digits, "_", "." or "-", starting with a letter or digit'),
-    field('n-agent', 'Agent', agent, 'The agents of the online runners; "any": the run names no agent'),
+    field('n-agent', 'Agent', agent, 'The registry\'s active blueprints and the online runners\' own agents; "any": the run names no agent'),
     field('n-dir', 'Project dir', dir, 'Optional: an absolute path; else the runner\'s own'),
     field('n-parent', 'Parent session', parent, 'Optional: the session this one reports to when its runs end'),
     field('n-tags', 'Tags', tags, 'Optional, comma-separated: only a runner with every one of them takes the run'),
@@ -37,22 +39,41 @@ export default function newView(root, params, ctx) {
 
   root.append(h('div', {class: 'head'}, h('h1', {}, 'New session')), form);
 
+  // the options as [value, text, title, group], and those shown
+  let shown = '';
   const loadAgents = refresher(async () => {
     try {
-      const j = await get(path.launchers(), {signal: ctx.signal});
-      const names = new Set();
-      for (const l of j.launchers || []) {
-        if (l.status === 'online' && !l.deregistering) for (const a of l.agents || []) names.add(a);
-      }
+      const a = await readAgents(ctx.signal);
+      const reg = a.registry || [];
+      const cut = (t) => (t.length > 80 ? t.slice(0, 79) + '…' : t);
+      const list = [
+        ...reg.filter((b) => b.status === 'active')
+          .map((b) => [b.name, `${b.name} — ${cut(b.description || '')}`, b.description, 'Registry blueprints']),
+        ...a.local.map((l) => [l.name, l.name, 'Offered by ' + l.hosts.join(', '), 'Runner-local']),
+      ];
       const keep = agent.value;
-      const opts = [h('option', {value: ''}, 'any'),
-                    ...[...names].sort().map((a) => h('option', {value: a}, a))];
-      // a chosen agent that no online runner lists any more stays choosable
-      if (keep && !names.has(keep)) opts.push(h('option', {value: keep}, keep + ' (no online runner)'));
-      agent.replaceChildren(...opts);
-      agent.value = keep;
+      // a chosen agent no longer offered stays choosable, as such
+      if (keep && !list.some((o) => o[0] === keep)) {
+        const off = reg.find((b) => b.name === keep);
+        list.push([keep, keep + (off ? ` (${off.status})` : ' (no online runner)'), null, null]);
+      }
+      const sig = JSON.stringify(list);
+      if (sig !== shown) {
+        shown = sig;
+        const groups = new Map();
+        const opts = [h('option', {value: ''}, 'any')];
+        for (const [value, text, title, group] of list) {
+          const o = h('option', {value, title}, text);
+          if (!group) { opts.push(o); continue; }
+          if (!groups.has(group)) opts.push(groups.set(group, h('optgroup', {label: group})).get(group));
+          groups.get(group).append(o);
+        }
+        agent.replaceChildren(...opts);
+        agent.value = keep;
+      }
+      if (a.error) msg.error(a.error);
     } catch (e) {
-      if (!aborted(e)) msg.error('Runners: ' + e.message);
+      if (!aborted(e)) msg.error(e.message);
     }
   });
 
@@ -77,10 +98,12 @@ export default function newView(root, params, ctx) {
 
   loadAgents.now();
   name.focus();
+  // nothing tells of a change to the registry: it is read again every 10 s
+  const timer = setInterval(loadAgents.schedule, 10000);
 
   return {
     onEvent(ev) { if (ev.type.startsWith('launcher.')) loadAgents.schedule(); },
     refresh() { loadAgents.schedule(); },
-    destroy() { loadAgents.cancel(); },
+    destroy() { loadAgents.cancel(); clearInterval(timer); },
   };
 }

@@ -5,11 +5,18 @@
 //
 //   node t/browser/dashboard.mjs --base http://127.0.0.1:8765/dashboard/ \
 //       --out build [--chromium /usr/bin/chromium] [--agent coder] \
-//       [--spare HOSTNAME] [--prefix NAME] [--timeout SECONDS] [--wait SECONDS]
+//       [--spare HOSTNAME] [--any HOSTNAME] [--prefix NAME] [--timeout SECONDS] \
+//       [--wait SECONDS]
 //
 // --agent: an agent the runners list (the runs started here name it);
+// it is not in the blueprint registry (config.json's "agents"), and the
+// test puts it there for a while;
 // --spare: the hostname of a runner that the runners page deregisters;
-// --prefix: the start of the session names made here (unique per run);
+// --any: the hostname of a runner that lists no agents (it takes the runs
+// of the registry's blueprints); the spare one in t/301-dashboard.t;
+// --prefix: the start of the session and blueprint names made here
+// (unique per run); the blueprints PREFIX-writer and PREFIX-old are made
+// in the registry before the browser starts;
 // --base may carry credentials (http://user:password@host/...): the
 // browser's own, as for a dashboard behind auth_basic;
 // --timeout: for the whole test; --wait: the longest wait for one thing
@@ -22,12 +29,12 @@ import path from 'node:path';
 
 const argv = process.argv.slice(2);
 const opt = {base: '', out: 'build', chromium: '/usr/bin/chromium', agent: 'coder',
-             spare: '', prefix: 'dash' + process.pid, timeout: '180', wait: '15'};
+             spare: '', any: '', prefix: 'dash' + process.pid, timeout: '180', wait: '15'};
 for (let i = 0; i < argv.length; i++) {
   const m = /^--([a-z]+)$/.exec(argv[i]);
   if (!m || !(m[1] in opt) || i + 1 >= argv.length) {
     console.error('usage: dashboard.mjs --base URL [--out DIR] [--chromium PATH] [--agent NAME] '
-                  + '[--spare HOST] [--prefix NAME] [--timeout S] [--wait S]');
+                  + '[--spare HOST] [--any HOST] [--prefix NAME] [--timeout S] [--wait S]');
     process.exit(2);
   }
   opt[m[1]] = argv[++i];
@@ -50,8 +57,18 @@ const STEPS = [
   'the tree shows a child under its parent, live, with its status and callback',
   'the sessions page lists the sessions and their parents',
   'Delete on a session\'s page removes it, after a confirmation',
+  'the blueprints page lists the registry\'s blueprints (description, tags, model, MCP servers, runners) and the runners\' own agents as runner-local',
+  'the blueprints page filters by tags, from its field or a tag\'s link, in its address',
+  'Disable on the blueprints page (from the keyboard) makes a blueprint inactive, and the API says so',
+  'the new session form offers the active blueprints with their descriptions and the runners\' own agents, each once, not the inactive one',
+  'a session started from the form with a registry blueprint runs on the runner that lists no agents',
+  'Delete on the blueprints page removes a blueprint, after a confirmation',
+  'a blueprint made elsewhere shows within 10 s (no event tells of it), no longer as runner-local, and once in the form',
+  'an action on a blueprint deleted elsewhere shows the API\'s detail, and the page drops it',
   'the runners page lists the runners',
   'Deregister on the runners page removes the runner',
+  'the blueprints page follows the runners: the runner that left is no longer among a blueprint\'s runners',
+  'the registry not mounted (404, 405): the page says so, the page and the form list the runners\' own agents only',
   'no script error in the pages',
 ];
 
@@ -153,6 +170,57 @@ async function newSession(page, {name, prompt, agent, parent, tags}) {
 }
 
 const badge = (page) => text(page, '.head .badge');
+
+// the API from here (node's fetch takes no credentials in a URL: those
+// of --base go as a header): {status, json}
+const baseURL = new URL(base);
+const authHeader = baseURL.username
+  ? 'Basic ' + Buffer.from(`${decodeURIComponent(baseURL.username)}:${decodeURIComponent(baseURL.password)}`).toString('base64')
+  : null;
+baseURL.username = baseURL.password = '';
+async function api(method, where, body) {
+  const headers = {Accept: 'application/json'};
+  if (authHeader) headers.Authorization = authHeader;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(new URL(where, baseURL), {method, headers,
+                                                  body: body === undefined ? undefined : JSON.stringify(body)});
+  const t = await r.text();
+  let json = null;
+  try { json = t ? JSON.parse(t) : null; } catch (e) { json = t; }
+  return {status: r.status, json};
+}
+
+// the two blueprints of the registry, made before the browser starts: one
+// with tags, a model and MCP servers; one that the page disables, then
+// deletes (its description is not HTML)
+const writer = `${opt.prefix}-writer`, old = `${opt.prefix}-old`;
+const BLUEPRINTS = [
+  {name: writer, description: 'Writes the release notes from the changelog', system_prompt: 'Be brief.',
+   tags: ['linux', 'docs'], model: 'sonnet',
+   mcp_servers: {fs: {command: 'npx', args: ['-y', '@x/fs']},
+                 orchestrator: {type: 'http', url: 'http://127.0.0.1:9/mcp',
+                                headers: {'X-Agent-Session-Name': '${AGENT_SESSION_NAME}'}}}},
+  {name: old, description: 'Reviews <em>pull requests</em> & diffs', tags: ['review']},
+];
+let cfgPaths = null, setupError = null;
+try {
+  const c = await api('GET', 'config.json');
+  if (c.status !== 200 || typeof c.json.agents !== 'string') throw new Error(`config.json: ${c.status} ${JSON.stringify(c.json)}`);
+  cfgPaths = c.json;
+  for (const b of BLUEPRINTS) {
+    let r = await api('POST', cfgPaths.agents, b);
+    if (r.status === 409) {            // left by an earlier run of the same --prefix
+      await api('DELETE', `${cfgPaths.agents}/${b.name}`);
+      r = await api('POST', cfgPaths.agents, b);
+    }
+    if (r.status !== 201) throw new Error(`POST ${cfgPaths.agents} (${b.name}): ${r.status} ${JSON.stringify(r.json)}`);
+  }
+} catch (e) {
+  setupError = 'the blueprints could not be made: ' + e.message;
+  console.log('# ' + setupError);
+}
+const needBlueprints = () => { if (setupError) throw new Error(setupError); };
+const agentPath = (name) => `${cfgPaths.agents}/${encodeURIComponent(name)}`;
 
 // two pages at once, both live: neither is slowed down in the background
 const launchArgs = ['--disable-dev-shm-usage', '--disable-gpu', '--no-first-run',
@@ -376,8 +444,190 @@ await step(12, async () => {
   return `confirmation: ${dialogs.at(-1)}`;
 });
 
+// the blueprints page's rows: "registry:NAME" or "local:NAME", in order
+const agentRows = (page) => page.$$eval('table.agents tbody tr', (trs) => trs.map((t) => `${t.dataset.kind}:${t.dataset.agent}`));
+const cells = (page, sel) => page.$$eval(`${sel} td`, (tds) => tds.map((t) => t.textContent));
+const regRow = (name) => `tr[data-kind="registry"][data-agent="${name}"]`;
+const localRow = (name) => `tr[data-kind="local"][data-agent="${name}"]`;
+// the options of the form's agent select: {value, text, title, group}
+const agentOptions = (page) => page.$$eval('#n-agent option', (os) => os.map((o) => ({
+  value: o.value, text: o.textContent, title: o.title,
+  group: o.parentElement.tagName === 'OPTGROUP' ? o.parentElement.label : ''})));
+async function waitRows(page, want, timeout = W) {
+  try {
+    await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll('table.agents tbody tr')]
+      .map((t) => `${t.dataset.kind}:${t.dataset.agent}`)) === w, {timeout, polling: 100}, JSON.stringify(want));
+  } catch (e) {
+    throw new Error(`waited for the rows ${want.join(' ')}; shown: ${(await agentRows(page)).join(' ')}`);
+  }
+}
+
 // 14
 await step(13, async () => {
+  needBlueprints();
+  await go(A, '#/agents');
+  await A.waitForSelector(regRow(writer), {timeout: W});
+  await A.waitForSelector(regRow(old), {timeout: W});
+  await A.waitForSelector(localRow(opt.agent), {timeout: W});
+  // [name, status, description, tags, model, MCP servers, runners, actions]
+  const w = await cells(A, regRow(writer));
+  const want = [writer, 'active', BLUEPRINTS[0].description, 'docs, linux', 'sonnet'];
+  if (JSON.stringify(w.slice(0, 5)) !== JSON.stringify(want)) throw new Error(`${writer}: ${w.join(' | ')}`);
+  if (w[5].split(', ').sort().join(',') !== 'fs,orchestrator') throw new Error(`${writer}'s MCP servers: ${w[5]}`);
+  if (opt.any && !w[6].split(', ').includes(opt.any)) throw new Error(`${writer}'s runners: ${w[6]} (not ${opt.any})`);
+  const o = await cells(A, regRow(old));
+  if (o[2] !== BLUEPRINTS[1].description || o[3] !== 'review' || o[4] !== '—' || o[5] !== '—') throw new Error(`${old}: ${o.join(' | ')}`);
+  if (await A.$('table.agents em')) throw new Error('a description was parsed as HTML');
+  const l = await cells(A, localRow(opt.agent));
+  if (l[1] !== 'runner-local' || l[2] !== '—' || l[6] === 'none online') throw new Error(`${opt.agent}: ${l.join(' | ')}`);
+  if ((await A.$$(`${localRow(opt.agent)} button`)).length) throw new Error('a runner-local agent has buttons');
+  const rows = await agentRows(A);
+  if (rows.filter((r) => r.startsWith('registry:')).length !== 2) throw new Error('rows: ' + rows.join(' '));
+  return `rows: ${rows.join(' ')}; ${opt.agent}: offered by ${l[6]}; ${writer}: runners ${w[6]}`;
+});
+
+// 15
+await step(14, async () => {
+  needBlueprints();
+  await fill(A, '#f-tags', 'linux');
+  await waitRows(A, [`registry:${writer}`]);
+  const hash = await A.evaluate(() => location.hash);
+  if (hash !== '#/agents?tags=linux') throw new Error('the filter is not in the address: ' + hash);
+  await fill(A, '#f-tags', 'linux, review');
+  await waitRows(A, []);
+  await waitText(A, 'p.empty', 'No blueprint has every one of these tags');
+  // cleared: every blueprint, and the runner-local agents again
+  await A.$eval('#f-tags', (e) => { e.value = ''; e.dispatchEvent(new Event('input', {bubbles: true})); });
+  await A.waitForSelector(localRow(opt.agent), {timeout: W});
+  // a tag's link
+  await click(A, `${regRow(old)} td a[href="#/agents?tags=review"]`);
+  await A.waitForFunction(() => location.hash === '#/agents?tags=review', {timeout: W, polling: 100});
+  await waitRows(A, [`registry:${old}`]);
+  const v = await A.$eval('#f-tags', (e) => e.value);
+  if (v !== 'review') throw new Error('the field shows ' + JSON.stringify(v));
+  await go(A, '#/agents');
+  await A.waitForSelector(localRow(opt.agent), {timeout: W});
+  return 'filtered: linux, "linux, review", review';
+});
+
+// 16
+await step(15, async () => {
+  needBlueprints();
+  const btn = `${regRow(old)} button.toggle`;
+  if ((await text(A, btn)) !== 'Disable') throw new Error('the button says ' + await text(A, btn));
+  await front(A);
+  await A.focus(btn);
+  await A.keyboard.press('Enter');
+  await A.waitForSelector(`${regRow(old)}[data-status="inactive"]`, {timeout: W});
+  await waitText(A, `${regRow(old)} .badge`, 'inactive');
+  await waitText(A, btn, 'Enable');
+  const focused = await A.evaluate((s) => document.activeElement === document.querySelector(s), btn);
+  if (!focused) throw new Error('the focus left the button');
+  const r = await api('GET', agentPath(old));
+  if (r.status !== 200 || r.json.status !== 'inactive') throw new Error(`the API: ${r.status} ${JSON.stringify(r.json)}`);
+  if ((await cells(A, regRow(writer)))[1] !== 'active') throw new Error(`${writer} is not active any more`);
+  await shot(A, 'agents');
+  return `GET ${agentPath(old)}: status ${r.json.status}`;
+});
+
+// 17
+await step(16, async () => {
+  needBlueprints();
+  await go(B, '#/new');
+  await B.waitForSelector(`#n-agent option[value="${writer}"]`, {timeout: W});
+  await B.waitForSelector(`#n-agent option[value="${opt.agent}"]`, {timeout: W});
+  const os = await agentOptions(B);
+  const values = os.map((o) => o.value);
+  const twice = values.filter((v, i) => values.indexOf(v) !== i);
+  if (twice.length) throw new Error('offered more than once: ' + twice.join(', '));
+  if (values.includes(old)) throw new Error(`the inactive ${old} is offered`);
+  const w = os.find((o) => o.value === writer);
+  if (w.title !== BLUEPRINTS[0].description || !w.text.includes(BLUEPRINTS[0].description) || w.group !== 'Registry blueprints') {
+    throw new Error(`${writer}: ${JSON.stringify(w)}`);
+  }
+  const l = os.find((o) => o.value === opt.agent);
+  if (l.group !== 'Runner-local') throw new Error(`${opt.agent}: ${JSON.stringify(l)}`);
+  return 'offered: ' + os.map((o) => `${o.value || 'any'} (${o.group || '-'})`).join(', ');
+});
+
+// 18
+await step(17, async () => {
+  needBlueprints();
+  const prompt = 'Write the notes lines=2';
+  const run = await newSession(B, {name: `${opt.prefix}-notes`, agent: writer, prompt});
+  await waitText(B, '.head h1', run);
+  await waitText(B, '.head .badge', 'completed');
+  await waitText(B, 'pre.result', prompt);
+  const agent = await B.$$eval('dl.fields > div', (ds) => {
+    const d = ds.find((x) => x.querySelector('dt').textContent === 'Agent');
+    return d && d.querySelector('dd').textContent;
+  });
+  if (agent !== writer) throw new Error('the run\'s agent shows as ' + agent);
+  const r = await api('GET', `${cfgPaths.runs}/${run}`);
+  if (r.json.agent_name !== writer) throw new Error(`the API: ${JSON.stringify(r.json)}`);
+  let host = r.json.launcher_id;
+  const ls = await api('GET', cfgPaths.launchers);
+  const l = (ls.json.launchers || []).find((x) => x.launcher_id === r.json.launcher_id);
+  if (l) host = l.hostname;
+  if (opt.any && host !== opt.any) throw new Error(`run by ${host}, not ${opt.any}`);
+  return `run ${run} by ${host}`;
+});
+
+// 19
+await step(18, async () => {
+  needBlueprints();
+  const before = dialogs.length;
+  await click(A, `${regRow(old)} button.danger`);
+  await A.waitForFunction((s) => !document.querySelector(s), {timeout: W, polling: 100}, regRow(old));
+  if (dialogs.length !== before + 1 || !dialogs.at(-1).includes(old)) throw new Error('no confirmation asked');
+  const r = await api('GET', agentPath(old));
+  if (r.status !== 404) throw new Error(`the API still has it: ${r.status}`);
+  const focus = await A.evaluate(() => document.activeElement && document.activeElement.tagName);
+  if (focus !== 'BUTTON' && focus !== 'INPUT') throw new Error('the focus went to ' + focus);
+  return `confirmation: ${dialogs.at(-1)}; then the API: ${r.status} ${r.json && r.json.detail}`;
+});
+
+// 20
+await step(19, async () => {
+  needBlueprints();
+  await A.waitForSelector(localRow(opt.agent), {timeout: W});
+  const t0 = Date.now();
+  const r = await api('POST', cfgPaths.agents, {name: opt.agent, description: 'Codes, as the registry says', tags: ['linux']});
+  if (r.status !== 201) throw new Error(`POST: ${r.status} ${JSON.stringify(r.json)}`);
+  await A.waitForSelector(regRow(opt.agent), {timeout: 10000 + W});
+  const took = Date.now() - t0;
+  if (await A.$(localRow(opt.agent))) throw new Error(`${opt.agent} is still listed as runner-local`);
+  await go(B, '#/new');
+  await B.waitForFunction((a) => {
+    const o = document.querySelector(`#n-agent option[value="${a}"]`);
+    return o && o.parentElement.label === 'Registry blueprints';
+  }, {timeout: W, polling: 100}, opt.agent);
+  const n = (await agentOptions(B)).filter((o) => o.value === opt.agent).length;
+  if (n !== 1) throw new Error(`${opt.agent} offered ${n} times`);
+  return `shown after ${took} ms`;
+});
+
+// 21
+await step(20, async () => {
+  needBlueprints();
+  // on a page just opened: its next reading is 10 s away
+  await go(B, '#/agents');
+  await B.waitForSelector(regRow(opt.agent), {timeout: W});
+  const d = await api('DELETE', agentPath(opt.agent));
+  if (d.status !== 204) throw new Error(`DELETE: ${d.status}`);
+  const detail = (await api('PATCH', `${agentPath(opt.agent)}/status`, {status: 'inactive'})).json.detail;
+  await click(B, `${regRow(opt.agent)} button.toggle`);
+  await waitText(B, '.view > .msg.err', `${opt.agent}: ${detail}`);
+  await B.waitForSelector(localRow(opt.agent), {timeout: W});
+  if (await B.$(regRow(opt.agent))) throw new Error('the deleted blueprint is still shown');
+  // the runners page deregisters the runner that lists no agents: this
+  // page shows it among the runners of the registry's blueprints till then
+  if (opt.any) await waitText(B, `${regRow(writer)} td:nth-child(7)`, opt.any);
+  return `shown: ${await text(B, '.view > .msg.err')}`;
+});
+
+// 22
+await step(21, async () => {
   await go(A, '#/runners');
   await A.waitForSelector('li.card', {timeout: W});
   if (opt.spare) await waitText(A, 'ul.cards', opt.spare);
@@ -387,8 +637,8 @@ await step(13, async () => {
   return 'runners: ' + cards.map((c) => c.join(' ')).join(', ');
 });
 
-// 15
-await step(14, async () => {
+// 23
+await step(22, async () => {
   if (!opt.spare) throw new Error('no --spare runner named');
   const id = await A.$$eval('li.card', (cs, host) => {
     const c = cs.find((x) => x.querySelector('h2').textContent === host);
@@ -403,8 +653,62 @@ await step(14, async () => {
   return `${opt.spare} (${id}) gone; left: ${left.join(', ')}`;
 });
 
-// 16
-await step(15, async () => {
+// 24
+await step(23, async () => {
+  needBlueprints();
+  if (!opt.any || opt.any !== opt.spare) return 'skipped: the runner deregistered (--spare) is not the one of any agent (--any)';
+  const t0 = Date.now();
+  await B.waitForFunction((s, host) => {
+    const td = document.querySelector(`${s} td:nth-child(7)`);
+    return td && !td.textContent.split(', ').includes(host);
+  }, {timeout: W, polling: 100}, regRow(writer), opt.any);
+  return `${writer}'s runners: ${await text(B, `${regRow(writer)} td:nth-child(7)`)} (${Date.now() - t0} ms after the runner left)`;
+});
+
+// 25
+await step(24, async () => {
+  needBlueprints();
+  const where = new URL(cfgPaths.agents, baseURL).pathname;
+  let answer = 404;
+  const onRequest = (req) => {
+    if (req.isInterceptResolutionHandled()) return;
+    if (new URL(req.url()).pathname === where) {
+      // nginx's own answers for a location that is not there, or one
+      // that takes other methods
+      req.respond(answer === 404
+        ? {status: 404, contentType: 'text/html', body: '<html><body><h1>404 Not Found</h1></body></html>'}
+        : {status: 405, contentType: 'application/json', body: '{"detail": "Method not allowed"}'});
+    } else {
+      req.continue();
+    }
+  };
+  await B.setRequestInterception(true);
+  B.on('request', onRequest);
+  try {
+    await go(B, '#/runs');
+    await go(B, '#/agents');
+    await waitText(B, '.view > .msg', 'The blueprint registry is not mounted');
+    await B.waitForSelector(localRow(opt.agent), {timeout: W});
+    const rows = await agentRows(B);
+    if (rows.some((r) => !r.startsWith('local:'))) throw new Error('rows: ' + rows.join(' '));
+    if (!(await B.$eval('#f-tags', (e) => e.disabled))) throw new Error('the tag filter is still usable');
+    const note = await text(B, '.view > .msg');
+    answer = 405;
+    await go(B, '#/new');
+    await B.waitForSelector(`#n-agent option[value="${opt.agent}"]`, {timeout: W});
+    const values = (await agentOptions(B)).map((o) => o.value);
+    if (values.includes(writer)) throw new Error('the form offers ' + values.join(', '));
+    const err = await text(B, 'form.newform .msg');
+    if (err) throw new Error('the form says: ' + err);
+    return `${note}; the form offers: ${values.map((v) => v || 'any').join(', ')}`;
+  } finally {
+    B.off('request', onRequest);
+    await B.setRequestInterception(false);
+  }
+});
+
+// 26
+await step(25, async () => {
   if (pageErrors.length) throw new Error(pageErrors.join('\n'));
 });
 
