@@ -309,6 +309,36 @@ flow 'HEAD, other methods, hostile queries', 5, sub {
     is $r->{status}, 404, 'a 5000-byte session id: 404';
 };
 
+flow 'the ring\'s edge: its oldest change is replayed, one before it is a reset; HTTP/1.0', 7, sub {
+    my ($s) = stream();
+    create_run(session_name => "edge-$_") for 1 .. 10;
+    my $ev = $s->read_events(5, 20);
+    is scalar(@$ev), 20, 'twenty changes';
+    my $newest = $ev->[-1]{id};
+    $s->close;
+    ($s) = stream('', { 'Last-Event-ID' => $newest - 16 });
+    $ev = $s->read_events(3, 16);
+    is_deeply [ scalar(@$ev), $ev->[0]{id}, $ev->[-1]{id} ], [16, $newest - 15, $newest],
+              'the id before the oldest kept: the 16 the ring holds (events=16)';
+    ok !(grep { ($_->{event} // '') eq 'reset' } @$ev), 'no reset';
+    $s->close;
+    ($s) = stream('', { 'Last-Event-ID' => $newest - 17 });
+    $ev = $s->read_events(3, 1);
+    is_deeply [ types($ev), $ev->[0]{id} ], ['reset', $newest], 'one further back: a reset';
+    $s->close;
+    my $c = Runs::Conn->new;
+    $c->send_raw("GET /events HTTP/1.0\r\nHost: x\r\n\r\n", 'GET');
+    my $h = $c->read_head(5);
+    is_deeply [ $h->{status}, $h->{headers}{'transfer-encoding'} ], [200, undef],
+              'HTTP/1.0: a stream without chunks';
+    create_run(session_name => 'edge-http10');
+    $ev = $c->read_events(5, 2);
+    is types($ev), 'session.created run.created', 'its events as they come';
+    $c->close;
+    my $r = req('GET', '/runs?limit=1');
+    is $r->{status}, 200, 'and the worker goes on';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -401,6 +431,15 @@ bob:{PLAIN}pw
 
 
 === TEST 8: HEAD, other methods, hostile queries
+--- config
+    location /runs { runs_api runs; }
+    location /events { runs_events_api runs; }
+
+
+
+=== TEST 9: the ring's edge: its oldest change is replayed, one before it is a reset; HTTP/1.0
+--- http_config
+    runs_zone runs 4m events=16;
 --- config
     location /runs { runs_api runs; }
     location /events { runs_events_api runs; }
