@@ -287,7 +287,12 @@ ngx_http_runs_agents_update(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     rc = ngx_http_runs_bp_read(r->pool, body, 1, &patch, &err);
 
-    if (rc == NGX_OK && patch.f[BP_NAME].type != NGX_HTTP_RUNS_JSON_ABSENT) {
+    if (rc == NGX_OK && patch.f[BP_NAME].type != NGX_HTTP_RUNS_JSON_ABSENT
+        && !(patch.f[BP_NAME].type == NGX_HTTP_RUNS_JSON_STRING
+             && patch.f[BP_NAME].value.len == ctx->path_id.len
+             && ngx_strncmp(patch.f[BP_NAME].value.data, ctx->path_id.data,
+                            ctx->path_id.len) == 0))
+    {
         rc = ngx_http_runs_bp_error(r->pool, &err, "name",
                                     "cannot be changed: it is the URL's");
     }
@@ -528,8 +533,10 @@ ngx_http_runs_bp_check(ngx_pool_t *pool, ngx_http_runs_bp_t *bp,
 
     f = &bp->f[BP_MAX_TURNS];
 
+    /* "" clears it, as for the strings */
     if (f->type != NGX_HTTP_RUNS_JSON_ABSENT
-        && f->type != NGX_HTTP_RUNS_JSON_NULL)
+        && f->type != NGX_HTTP_RUNS_JSON_NULL
+        && !(f->type == NGX_HTTP_RUNS_JSON_STRING && f->value.len == 0))
     {
         turns = (f->type == NGX_HTTP_RUNS_JSON_INTEGER)
                 ? ngx_atoi(f->value.data, f->value.len) : NGX_ERROR;
@@ -651,18 +658,22 @@ ngx_http_runs_bp_server(ngx_pool_t *pool, ngx_str_t *name, ngx_str_t *text,
     }
 
     if (type.len == 4 && ngx_strncmp(type.data, "http", 4) == 0) {
+        /* an http(s) URL, or one a placeholder makes (the executor's) */
         if (f[1].type != NGX_HTTP_RUNS_JSON_STRING
             || !((f[1].value.len > 7
                   && ngx_strncmp(f[1].value.data, "http://", 7) == 0)
                  || (f[1].value.len > 8
-                     && ngx_strncmp(f[1].value.data, "https://", 8) == 0))
+                     && ngx_strncmp(f[1].value.data, "https://", 8) == 0)
+                 || (f[1].value.len > 3
+                     && ngx_strncmp(f[1].value.data, "${", 2) == 0))
             || f[3].type != NGX_HTTP_RUNS_JSON_ABSENT
             || f[4].type != NGX_HTTP_RUNS_JSON_ABSENT
             || f[5].type != NGX_HTTP_RUNS_JSON_ABSENT)
         {
             return ngx_http_runs_bp_error(pool, err, (char *) key.data,
-                       "of type http needs \"url\" (http:// or https://) "
-                       "and takes \"headers\", nothing else");
+                       "of type http needs \"url\" (http://, https:// or "
+                       "a ${PLACEHOLDER}) and takes \"headers\", nothing "
+                       "else");
         }
 
         return (f[2].type == NGX_HTTP_RUNS_JSON_ABSENT)

@@ -130,6 +130,24 @@ ngx_http_runs_blueprint_check_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
+/* whether "name" is an active registry blueprint's */
+
+ngx_uint_t
+ngx_http_runs_blueprint_active_locked(ngx_http_runs_shctx_t *sh, u_char *name,
+    size_t len)
+{
+    ngx_str_t                   s;
+    ngx_http_runs_blueprint_t  *bp;
+
+    s.data = name;
+    s.len = len;
+
+    bp = ngx_http_runs_lookup_blueprint_locked(sh, &s);
+
+    return bp && !bp->inactive;
+}
+
+
 /* a claimed run's blueprint, for its runner: name and text; none: empty */
 
 ngx_int_t

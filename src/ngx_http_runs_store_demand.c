@@ -67,7 +67,8 @@ ngx_http_runs_run_key(ngx_http_runs_run_t *run, u_char *buf,
     ngx_http_runs_demands_read(ngx_http_runs_demands_of(run),
                                run->demand_len, &d);
 
-    agent.len = run->agent_name_len;
+    /* a registry blueprint's run demands no agent (store_route.c) */
+    agent.len = run->registry ? 0 : run->agent_name_len;
     agent.data = run->strings + run->prompt_len;
 
     host = d.hostname;

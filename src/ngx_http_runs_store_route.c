@@ -573,6 +573,14 @@ ngx_http_runs_class_get_locked(ngx_http_runs_zone_t *zone,
 
     sh = zone->sh;
 
+    /*
+     * an agent the registry holds goes to any runner (its executor gets
+     * the blueprint with the run), not only to those that list it
+     */
+    run->registry = ngx_http_runs_blueprint_active_locked(sh,
+                                  run->strings + run->prompt_len,
+                                  run->agent_name_len);
+
     key.data = ngx_http_runs_key_buf;
     key.len = ngx_http_runs_run_key(run, key.data, &affine);
     hash = ngx_crc32_short(key.data, key.len);

@@ -104,6 +104,9 @@ struct ngx_http_runs_run_s {
     unsigned                    log_evicted:1;  /* its log given up */
     unsigned                    callback:1;     /* made by a child's end */
     unsigned                    noaffinity:1;   /* "affinity": false */
+    unsigned                    registry:1;     /* its agent is a registry
+                                                   blueprint's: any runner
+                                                   takes it */
 
     ngx_http_runs_log_t        *log;        /* NULL: nothing posted yet, or
                                                given up for room */
@@ -526,6 +529,8 @@ ngx_http_runs_blueprint_t *ngx_http_runs_lookup_blueprint_seq_locked(
     ngx_http_runs_shctx_t *sh, uint64_t seq);
 ngx_uint_t ngx_http_runs_blueprint_check_locked(ngx_http_runs_shctx_t *sh,
     ngx_str_t *name);
+ngx_uint_t ngx_http_runs_blueprint_active_locked(ngx_http_runs_shctx_t *sh,
+    u_char *name, size_t len);
 ngx_int_t ngx_http_runs_blueprint_text_locked(ngx_http_runs_shctx_t *sh,
     ngx_str_t *name, ngx_pool_t *pool, ngx_str_t *text);
 size_t ngx_http_runs_j_blueprint_size(ngx_http_runs_blueprint_t *bp);

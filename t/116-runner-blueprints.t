@@ -272,13 +272,14 @@ runner_flow 'on its host a folder wins over the registry; folders in the referen
        && ($run->{error} // '') =~ /^agent-executor-claude: agent "typo": \Q$BP\E\/typo\/agent\.json: unknown key "modle" \(known: name, description, tags, skills, model, permission_mode, allowed_tools, disallowed_tools, max_turns\)\z/m,
        'an unknown key: the run fails naming the file and the key' or diag explain $run;
 
-    # retired is offered by no runner: its run (registry active) waits
+    # retired is active in the registry: its run goes to any runner, this
+    # one among them, where the local folder (.disabled) wins
     ok Runs::req('POST', '/agents', { name => 'retired', description => 'active here' })
        ->{status} == 201, 'retired active in the registry';
     my ($w) = create_run(session_name => 'bp-wait', agent_name => 'retired', prompt => 'Hi');
-    sleep 1;
-    is Runs::status_of($w), 'pending', 'a run of retired is not handed to this runner';
-    Runs::req('POST', "/runs/$w/stop");
+    $run = wait_terminal($w, 20) || {};
+    like $run->{error} // '', qr/agent "retired" is disabled on this host/,
+         'a registry run goes to this runner too, whose own .disabled folder wins';
 };
 
 runner_flow 'a .disabled folder refuses the run; a placeholder whose variable is not set fails it', 7, sub {
