@@ -83,7 +83,7 @@ flow 'create, get, list by tags, update, status, delete', 22, sub {
     is req('DELETE', '/agents/alpha')->{status}, 404, 'DELETE again: 404';
 };
 
-flow 'bodies checked whole: every wrong one refused, nothing half-applied', 22, sub {
+flow 'bodies checked whole: every wrong one refused, nothing half-applied', 24, sub {
     my @bad = (
         [ {}, qr/'name' is required/ ],
         [ { name => 'x' }, qr/'description' is required/ ],
@@ -125,6 +125,11 @@ flow 'bodies checked whole: every wrong one refused, nothing half-applied', 22, 
     $r = req('PATCH', '/agents/keep', { tags => ['b'], bogus => 1 });
     is $r->{status}, 422, 'PATCH with an unknown member: 422';
     is_deeply req('GET', '/agents/keep')->{json}{tags}, ['a'], 'nothing half-applied';
+    $r = req('POST', '/agents', { name => 'ph', description => 'd', max_turns => 3,
+                                  mcp_servers => { o => { type => 'http', url => '${ORC_URL}/mcp' } } });
+    is $r->{status}, 201, 'a URL that begins with a placeholder is taken';
+    $r = req('PATCH', '/agents/ph', { max_turns => '', name => 'ph' });
+    ok $r->{status} == 200 && !exists $r->{json}{max_turns}, 'max_turns cleared by "" (its own name taken)';
     $r = req('PATCH', '/agents/keep/status', { status => 'paused' });
     like $r->{json}{detail}, qr/'status' must be 'active' or 'inactive'/, 'a status that is not one: 422';
     $r = req('PATCH', '/agents/nobody/status', { status => 'active' });
@@ -158,10 +163,10 @@ flow 'bodies checked whole: every wrong one refused, nothing half-applied', 22, 
     is $r->{status}, 404, 'a name of invalid UTF-8 in the path: 404';
     $r = req('GET', '/agents/keep/status');
     is $r->{status}, 405, 'GET of status: 405';
-    is scalar @{ req('GET', '/agents')->{json} }, 3, 'three blueprints made in all';
+    is scalar @{ req('GET', '/agents')->{json} }, 4, 'four blueprints made in all';
 };
 
-flow 'an inactive blueprint refuses runs at once; a claimed run carries its blueprint', 8, sub {
+flow 'an inactive blueprint refuses runs at once; a claimed run carries its blueprint', 9, sub {
     req('POST', '/agents', { name => 'writer', description => 'Writes', system_prompt => 'Be brief.',
                              mcp_servers => { w => { type => 'http', url => 'http://w/mcp' } },
                              model => 'haiku' });
@@ -192,6 +197,10 @@ flow 'an inactive blueprint refuses runs at once; a claimed run carries its blue
     $run = claim($lid);
     is $run->{run_id}, $id, 'its resume claimed';
     is $run->{blueprint}{name}, 'writer', 'with the blueprint too';
+    my $other = register_launcher(agents => ['someone-else']);
+    ($id) = create_run(session_name => 'w3', agent_name => 'writer');
+    is Runs::claimed_by($other), $id,
+       'a runner that lists other agents takes a registry blueprint\'s run too';
 };
 
 flow 'the registry across a reload and restarts with its journal; over MCP', 7, sub {
