@@ -293,6 +293,54 @@ flow 'an Origin that is not this server\'s, a body that is not JSON', 3, sub {
     is $r->{status}, 415, 'a form: 415';
 };
 
+flow 'list_agent_blueprints: runners with a 4000-byte executor_type', 3, sub {
+    my ($sid) = mcp_init();
+    my @l = map { scalar register_launcher(hostname => "eh$_", executor_type => ('e' x 4000), agents => ["long$_"]) } 1 .. 10;
+    is scalar(grep { defined } @l), 10, 'ten runners with a 4000-byte executor_type (runs allows 4096)';
+    my ($t, $e) = call($sid, 'list_agent_blueprints');
+    my $bp = Runs::jdec($t) || {};
+    is_deeply [ $e, $bp->{total} ], [0, 10], 'the ten agents listed';
+    my $ok = 0;
+    for (1 .. 5) { my ($x) = call($sid, 'list_agent_blueprints'); $ok++ if (Runs::jdec($x) || {})->{total} }
+    is $ok, 5, 'and five more times (the worker is fine)';
+};
+
+flow 'list_agent_blueprints: a hostname with quotes and a backslash', 2, sub {
+    my ($sid) = mcp_init();
+    register_launcher(hostname => "q\"h\\x\x01", executor_type => 'ex"e', agents => ['quoted']);
+    my ($t, $e) = call($sid, 'list_agent_blueprints');
+    my $bp = Runs::jdec($t);
+    ok $bp, 'the text is JSON (whatever the runner registered)' or diag $t;
+    is(($bp || {})->{agents}[0]{name} // '', 'quoted', 'its agent listed');
+};
+
+flow 'a batch with a sync call: every answer once its run ends', 6, sub {
+    my ($old) = mcp_init('2025-03-26');
+    my $lid = register_launcher(hostname => 'hb');
+    my $c = Runs::Conn->new;
+    $c->send('POST', '/mcp', [
+        { jsonrpc => '2.0', id => 1, method => 'ping' },
+        { jsonrpc => '2.0', id => 2, method => 'tools/call',
+          params => { name => 'start_agent_session', arguments => { session_name => 'hb', prompt => 'p' } } },
+        { jsonrpc => '2.0', method => 'notifications/progress' },
+        { jsonrpc => '2.0', id => 'three', method => 'tools/call',
+          params => { name => 'start_agent_session', arguments => { session_name => 'hc', prompt => 'p' } } },
+        { jsonrpc => '2.0', id => 4, method => 'tools/list' } ],
+        { %$JSON_CT, 'Mcp-Session-Id' => $old });
+    sleep 0.3;
+    ok !$c->ready, 'the batch waits for its sync call';
+    my $run = claim($lid);
+    is $run && $run->{session_name}, 'hb', 'one run made: the second sync call was refused';
+    launcher_event($run->{run_id}, 'started', { launcher_id => $lid });
+    launcher_event($run->{run_id}, 'completed', { launcher_id => $lid, result => 'batched' });
+    my $r = $c->read(5);
+    my %by = map { ($_->{id} // 'null') => $_ } @{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] };
+    is_deeply [ sort keys %by ], [1, 2, 4, 'three'], 'one answer per request';
+    is $by{2}{result}{content}[0]{text}, 'batched', 'the held call: its run\'s result';
+    like $by{three}{result}{content}[0]{text} // '', qr/^One call of a batch may wait/, 'the other sync call: told';
+    is_deeply [ $by{1}{result}, ref $by{4}{result}{tools} ], [{}, 'ARRAY'], 'and the others answered';
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -342,4 +390,28 @@ __DATA__
 === TEST 5: an Origin that is not this server's, a body that is not JSON
 --- config
     location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 6: list_agent_blueprints: runners with a 4000-byte executor_type
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 7: list_agent_blueprints: a hostname with quotes and a backslash
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 8: a batch with a sync call: every answer once its run ends
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
     location /mcp { runs_mcp runs; }
