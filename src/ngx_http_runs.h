@@ -358,7 +358,8 @@ ngx_int_t ngx_http_runs_mcp_tool(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *name,
     ngx_str_t *args);
 void ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
-    ngx_http_runs_snap_t *snap);
+    ngx_http_runs_mcp_id_t *id, ngx_uint_t what, ngx_str_t *name,
+    ngx_msec_t waited, ngx_http_runs_snap_t *snap);
 
 /* ngx_http_runs_dashboard.c */
 typedef struct {

@@ -229,7 +229,9 @@ ngx_http_runs_dashboard_handler(ngx_http_request_t *r)
         }
     }
 
-    if (ngx_strncmp(name.data, "index.html", name.len) == 0) {
+    if (name.len == sizeof("index.html") - 1
+        && ngx_strncmp(name.data, "index.html", name.len) == 0)
+    {
         /* a module built without the dashboard's files */
         return ngx_http_runs_send_detail(r, NGX_HTTP_NOT_FOUND,
                    "This nginx module was built without the dashboard's "

@@ -27,8 +27,12 @@ mkdir -p "$(dirname "$out")"
             *[!a-z0-9._-]*|.*) continue ;;
         esac
         echo "static const u_char  ngx_http_runs_dashboard_file$n[] = {"
-        od -An -v -tx1 "$f" | sed -e 's/ *$//' -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g' \
-            -e 's/^/   /'
+        # od on its own: a failure is seen (no pipefail in sh)
+        od -An -v -tx1 "$f" >"$tmp.od" || exit 1
+        [ "$(wc -w <"$tmp.od" | tr -d ' ')" = "$(wc -c <"$f" | tr -d ' ')" ] \
+            || { echo "embed: $f: od gave another size" >&2; exit 1; }
+        sed -e 's/ *$//' -e 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g' -e 's/^/   /' \
+            "$tmp.od"
         echo "    0x00"
         echo "};"
         echo
@@ -53,6 +57,8 @@ mkdir -p "$(dirname "$out")"
     echo "    { ngx_null_string, ngx_null_string, NULL, 0 }"
     echo "};"
 } >"$tmp"
+
+rm -f "$tmp.od"
 
 if [ -f "$out" ] && cmp -s "$tmp" "$out"; then
     rm -f "$tmp"

@@ -36,6 +36,7 @@ static ngx_str_t  ngx_http_runs_mcp_versions[] = {
 };
 
 #define NGX_HTTP_RUNS_MCP_BATCHES  2
+#define NGX_HTTP_RUNS_MCP_BATCH_MAX  32
 
 #define NGX_HTTP_RUNS_NOT_ACCEPTABLE  406
 
@@ -43,6 +44,8 @@ static ngx_str_t  ngx_http_runs_mcp_versions[] = {
 static ngx_int_t ngx_http_runs_mcp_post(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
 static ngx_int_t ngx_http_runs_mcp_checks(ngx_http_request_t *r);
+static ngx_int_t ngx_http_runs_mcp_known_host(ngx_http_request_t *r,
+    u_char *p, u_char *last);
 static ngx_int_t ngx_http_runs_mcp_session(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *body);
 static ngx_int_t ngx_http_runs_mcp_message(ngx_http_request_t *r,
@@ -104,7 +107,8 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     if (rc != NGX_OK) {
         return ngx_http_runs_mcp_fail(r, m, rc, NGX_HTTP_RUNS_MCP_INVALID_REQUEST,
                    rc == NGX_HTTP_FORBIDDEN
-                   ? "Forbidden: the Origin is not this server's"
+                   ? "Forbidden: the Origin is not this server's (its "
+                     "Host, and loopback or a server_name)"
                    : rc == NGX_HTTP_RUNS_NOT_ACCEPTABLE
                    ? "Not Acceptable: the client must accept application/json"
                    : "Unsupported Media Type: send application/json");
@@ -130,7 +134,7 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        if (rc == NGX_AGAIN) {
+        if (rc == NGX_AGAIN && ctx->hold.waiter) {
             return ngx_http_runs_hold(r, ctx, &ngx_http_runs_held_mcp,
                                       m->cln, m->wait_ms);
         }
@@ -163,6 +167,14 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                                       ngx_http_runs_mcp_cstr(r->pool, &err));
     }
 
+    if (elems.nelts > NGX_HTTP_RUNS_MCP_BATCH_MAX) {
+        m->batch = 0;
+        return ngx_http_runs_mcp_fail(r, m, NGX_HTTP_BAD_REQUEST,
+                                      NGX_HTTP_RUNS_MCP_INVALID_REQUEST,
+                                      "Invalid Request: a batch of more than "
+                                      "32 messages");
+    }
+
     if (elems.nelts == 0) {
         m->batch = 0;
         return ngx_http_runs_mcp_fail(r, m, NGX_HTTP_BAD_REQUEST,
@@ -178,6 +190,11 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         rc = ngx_http_runs_mcp_message(r, ctx, m, &elts[i]);
 
         if (rc == NGX_ERROR) {
+            if (ctx->hold.waiter) {
+                /* a call of it was to wait: its waiter goes */
+                ngx_http_runs_unwait(ctx);
+            }
+
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -189,7 +206,7 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         }
     }
 
-    if (m->held) {
+    if (m->held && ctx->hold.waiter) {
         /* the answers so far wait with the one held call */
         return ngx_http_runs_hold(r, ctx, &ngx_http_runs_held_mcp, m->cln,
                                   m->wait_ms);
@@ -244,7 +261,11 @@ ngx_http_runs_mcp_checks(ngx_http_request_t *r)
         return NGX_OK;
     }
 
-    /* scheme://host[:port] against the Host header */
+    /*
+     * scheme://host[:port], the Host header's, and a host this server is
+     * known by (loopback, or a server_name): a name that a rebinding
+     * points here is neither
+     */
 
     p = ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
                          (u_char *) "://", 2);
@@ -261,7 +282,44 @@ ngx_http_runs_mcp_checks(ngx_http_request_t *r)
         return NGX_HTTP_FORBIDDEN;
     }
 
-    return NGX_OK;
+    return ngx_http_runs_mcp_known_host(r, p, last);
+}
+
+
+static ngx_int_t
+ngx_http_runs_mcp_known_host(ngx_http_request_t *r, u_char *p, u_char *last)
+{
+    u_char                    *colon;
+    size_t                     len;
+    ngx_uint_t                 i;
+    ngx_http_server_name_t    *sn;
+    ngx_http_core_srv_conf_t  *cscf;
+
+    /* the name without its port ("[::1]:8765" keeps its brackets) */
+    colon = (*p == '[') ? ngx_strlchr(p, last, ']') : p;
+    colon = colon ? ngx_strlchr(colon, last, ':') : NULL;
+    len = (colon ? colon : last) - p;
+
+    if ((len == 9 && ngx_strncasecmp(p, (u_char *) "localhost", 9) == 0)
+        || (len == 5 && ngx_strncmp(p, "[::1]", 5) == 0)
+        || (len >= 7 && ngx_strncmp(p, "127.", 4) == 0
+            && ngx_inet_addr(p, len) != INADDR_NONE))
+    {
+        return NGX_OK;
+    }
+
+    cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
+    sn = cscf->server_names.elts;
+
+    for (i = 0; i < cscf->server_names.nelts; i++) {
+        if (sn[i].name.len == len
+            && ngx_strncasecmp(sn[i].name.data, p, len) == 0)
+        {
+            return NGX_OK;
+        }
+    }
+
+    return NGX_HTTP_FORBIDDEN;
 }
 
 
@@ -691,9 +749,10 @@ ngx_http_runs_mcp_answer(ngx_http_runs_ctx_t *ctx)
     c = r->connection;
     m = ctx->state;
 
-    ngx_http_runs_mcp_ended(r, m, ctx->hold.poll.what
-                                  == NGX_HTTP_RUNS_POLL_RUN
-                                  ? &ctx->hold.poll.run : NULL);
+    ngx_http_runs_mcp_ended(r, m, &m->held_id, m->held, &m->held_session,
+                            m->wait_ms, ctx->hold.poll.what
+                                        == NGX_HTTP_RUNS_POLL_RUN
+                                        ? &ctx->hold.poll.run : NULL);
 
     rc = ngx_http_runs_mcp_send(r, m, NGX_HTTP_OK);
 

@@ -29,7 +29,8 @@ typedef struct {
 static ngx_int_t ngx_http_runs_tool_blueprints(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
 static ngx_int_t ngx_http_runs_tool_offered(ngx_http_request_t *r,
-    ngx_http_runs_ctx_t *ctx, ngx_array_t *agents, ngx_uint_t **count_out);
+    ngx_http_runs_ctx_t *ctx, ngx_array_t *agents, ngx_uint_t **count_out,
+    ngx_str_t **tags_out);
 static ngx_int_t ngx_http_runs_tool_sessions(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
 static ngx_int_t ngx_http_runs_tool_start(ngx_http_request_t *r,
@@ -68,8 +69,11 @@ static ngx_int_t ngx_http_runs_tool_say(ngx_http_request_t *r,
     ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
 static ngx_int_t ngx_http_runs_tool_said(ngx_http_request_t *r,
     ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
+static ngx_int_t ngx_http_runs_tool_sayid(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_http_runs_mcp_id_t *id, ngx_uint_t error,
+    const char *fmt, ...);
 static ngx_int_t ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m,
-    ngx_http_runs_out_t *o);
+    ngx_http_runs_mcp_id_t *id, ngx_http_runs_out_t *o);
 static void ngx_http_runs_tool_status_text(ngx_http_runs_out_t *o,
     ngx_uint_t status);
 
@@ -224,7 +228,7 @@ static ngx_int_t
 ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_mcp_t *m, ngx_str_t *args)
 {
-    ngx_str_t               err, none, *names;
+    ngx_str_t               err, none, *names, *tags;
     ngx_uint_t              i, k, n, nb, total, *count;
     ngx_array_t             agents;
     ngx_http_runs_out_t     o;
@@ -239,7 +243,8 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     if (ngx_http_runs_store_blueprints(ctx->zone, &none, r->pool, &bs, &nb)
         != NGX_HTTP_RUNS_R_DONE
-        || ngx_http_runs_tool_offered(r, ctx, &agents, &count) != NGX_OK)
+        || ngx_http_runs_tool_offered(r, ctx, &agents, &count, &tags)
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
@@ -316,8 +321,9 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         ngx_http_runs_out_str(&o, &names[k]);
         ngx_http_runs_out_literal(&o, ",\"description\":\"Offered by "
                                       "runners online (a blueprint of their "
-                                      "own hosts)\",\"tags\":[],"
-                                      "\"active\":true,"
+                                      "own hosts)\",\"tags\":[");
+        ngx_http_runs_out_names(&o, &tags[k]);
+        ngx_http_runs_out_literal(&o, "],\"active\":true,"
                                       "\"source\":\"runner\",\"runners\":");
         ngx_http_runs_out_number(&o, count[k]);
         ngx_http_runs_out_literal(&o, "}");
@@ -325,38 +331,58 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     ngx_http_runs_out_literal(&o, "]}");
 
-    return ngx_http_runs_tool_json(m, &o);
+    return ngx_http_runs_tool_json(m, &m->cur, &o);
 }
 
 
-/* the agent names the runners online list, each once, with how many do */
+/* an agent name a runner online lists */
+typedef struct {
+    ngx_str_t                   name;
+    ngx_uint_t                  runner;     /* its index in the snapshot */
+} ngx_http_runs_offer_t;
+
+
+static int ngx_libc_cdecl
+ngx_http_runs_offer_cmp(const void *one, const void *two)
+{
+    const ngx_http_runs_offer_t  *a = one, *b = two;
+
+    ngx_int_t  rc;
+
+    rc = ngx_memn2cmp(a->name.data, b->name.data, a->name.len, b->name.len);
+
+    return rc ? (int) rc : (a->runner < b->runner ? -1 : 1);
+}
+
+
+/*
+ * The agent names the runners online list, each once (sorted), with how
+ * many runners list it and the tags of the first that does
+ */
 
 static ngx_int_t
 ngx_http_runs_tool_offered(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
-    ngx_array_t *agents, ngx_uint_t **count_out)
+    ngx_array_t *agents, ngx_uint_t **count_out, ngx_str_t **tags_out)
 {
     u_char                     *p, *last, *comma;
     int64_t                     now;
-    ngx_str_t                   name, *names;
+    ngx_str_t                  *names, *tags;
     ngx_uint_t                  i, k, n, *count;
+    ngx_array_t                 offers;
     ngx_http_runs_lsnap_t      *ls;
+    ngx_http_runs_offer_t      *o;
     ngx_http_runs_main_conf_t  *rmcf;
 
     rmcf = ngx_http_get_module_main_conf(r, ngx_http_runs_module);
 
     if (ngx_http_runs_store_launchers(ctx->zone, r->pool, &ls, &n)
         != NGX_HTTP_RUNS_R_DONE
-        || ngx_array_init(agents, r->pool, 8, sizeof(ngx_str_t)) != NGX_OK)
+        || ngx_array_init(&offers, r->pool, 16, sizeof(ngx_http_runs_offer_t))
+           != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    count = ngx_pcalloc(r->pool, (n * 64 + 1) * sizeof(ngx_uint_t));
-    if (count == NULL) {
-        return NGX_ERROR;
-    }
-
-    *count_out = count;
     now = ngx_http_runs_now();
 
     for (i = 0; i < n; i++) {
@@ -372,31 +398,54 @@ ngx_http_runs_tool_offered(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
         while (p < last) {
             comma = ngx_strlchr(p, last, ',');
-            name.data = p;
-            name.len = (comma ? comma : last) - p;
+
+            o = ngx_array_push(&offers);
+            if (o == NULL) {
+                return NGX_ERROR;
+            }
+
+            o->name.data = p;
+            o->name.len = (comma ? comma : last) - p;
+            o->runner = i;
+
             p = comma ? comma + 1 : last;
-
-            names = agents->elts;
-
-            for (k = 0; k < agents->nelts; k++) {
-                if (names[k].len == name.len
-                    && ngx_strncmp(names[k].data, name.data, name.len) == 0)
-                {
-                    break;
-                }
-            }
-
-            if (k == agents->nelts) {
-                if (ngx_array_push(agents) == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ((ngx_str_t *) agents->elts)[k] = name;
-            }
-
-            count[k]++;
         }
     }
+
+    ngx_qsort(offers.elts, offers.nelts, sizeof(ngx_http_runs_offer_t),
+              ngx_http_runs_offer_cmp);
+
+    count = ngx_pcalloc(r->pool, (offers.nelts + 1) * sizeof(ngx_uint_t));
+    tags = ngx_pcalloc(r->pool, (offers.nelts + 1) * sizeof(ngx_str_t));
+
+    if (count == NULL || tags == NULL
+        || ngx_array_init(agents, r->pool, offers.nelts + 1,
+                          sizeof(ngx_str_t))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    o = offers.elts;
+
+    for (i = 0; i < offers.nelts; i++) {
+        names = agents->elts;
+        k = agents->nelts;
+
+        if (k == 0 || ngx_memn2cmp(names[k - 1].data, o[i].name.data,
+                                   names[k - 1].len, o[i].name.len) != 0)
+        {
+            names = ngx_array_push(agents);
+            *names = o[i].name;
+            tags[k] = ls[o[i].runner].tags;
+            k++;
+        }
+
+        count[k - 1]++;
+    }
+
+    *count_out = count;
+    *tags_out = tags;
 
     return NGX_OK;
 }
@@ -460,7 +509,7 @@ ngx_http_runs_tool_sessions(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     ngx_http_runs_out_literal(&o, "]}");
 
-    return ngx_http_runs_tool_json(m, &o);
+    return ngx_http_runs_tool_json(m, &m->cur, &o);
 }
 
 
@@ -694,6 +743,7 @@ ngx_http_runs_tool_wait(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     uint64_t                    id;
     ngx_str_t                   v;
     ngx_uint_t                  refused;
+    ngx_pool_cleanup_t         *cln;
     ngx_http_runs_snap_t        snap;
     ngx_http_runs_main_conf_t  *rmcf;
 
@@ -706,13 +756,9 @@ ngx_http_runs_tool_wait(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return NGX_ERROR;
     }
 
-    m->held = what;
-    m->held_id = m->cur;
-    m->held_session = *session;
-    m->wait_ms = ms;
-
-    m->cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (m->cln == NULL) {
+    /* the hold's cleanup (ngx_http_runs_hold()), made before the waiter */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
         return NGX_ERROR;
     }
 
@@ -723,42 +769,51 @@ ngx_http_runs_tool_wait(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                                     ms != 0, &snap, &refused))
     {
     case NGX_HTTP_RUNS_R_HOLD:
+        /* what the answer needs once the run ends */
+        m->held = what;
+        m->held_id = m->cur;
+        m->held_session = *session;
+        m->wait_ms = ms;
+        m->cln = cln;
         return NGX_AGAIN;
 
     case NGX_HTTP_RUNS_R_DONE:
         break;
 
     case NGX_HTTP_RUNS_R_NO_RUN:
-        ngx_http_runs_mcp_ended(r, m, NULL);
+        ngx_http_runs_mcp_ended(r, m, &m->cur, what, session, 0, NULL);
         return NGX_OK;
 
     default:
         return NGX_ERROR;
     }
 
+    /* ended already, or no room to wait (counted, not answered 503) */
     if (refused != NGX_HTTP_RUNS_REFUSED_N) {
         ngx_http_runs_refused(ctx->zone, refused, r->connection->log);
     }
 
-    ngx_http_runs_mcp_ended(r, m, &snap);
+    ngx_http_runs_mcp_ended(r, m, &m->cur, what, session, 0, &snap);
 
     return NGX_OK;
 }
 
 
-/* a held call's answer: its run as it is now (NULL: gone) */
+/*
+ * The answer of call "id" that waited (waited ms; 0: it could not, or
+ * did not need to) for session's run: the run as it is now (NULL: gone)
+ */
 
 void
 ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
-    ngx_http_runs_snap_t *snap)
+    ngx_http_runs_mcp_id_t *id, ngx_uint_t what, ngx_str_t *name,
+    ngx_msec_t waited, ngx_http_runs_snap_t *snap)
 {
-    ngx_str_t            text, *name;
-    ngx_http_runs_out_t  o;
+    u_char               *p;
+    ngx_str_t             text;
+    ngx_http_runs_out_t   o;
 
-    m->cur = m->held_id;
-    name = &m->held_session;
-
-    if (m->held == NGX_HTTP_RUNS_MCP_WAIT_STATUS) {
+    if (what == NGX_HTTP_RUNS_MCP_WAIT_STATUS) {
         ngx_http_runs_out_init(&o, r->pool, 128);
         ngx_http_runs_out_literal(&o, "{");
         ngx_http_runs_tool_status_text(&o, snap
@@ -766,13 +821,13 @@ ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
                                                  snap->status)
                                            : NGX_HTTP_RUNS_NSTATUS);
         ngx_http_runs_out_literal(&o, "}");
-        (void) ngx_http_runs_tool_json(m, &o);
+        (void) ngx_http_runs_tool_json(m, id, &o);
         return;
     }
 
     if (snap == NULL) {
-        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V': its run was "
-                   "removed before it ended", name);
+        (void) ngx_http_runs_tool_sayid(r, m, id, 1, "Session '%V': its run "
+                   "was removed before it ended", name);
         return;
     }
 
@@ -784,26 +839,46 @@ ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
             ngx_str_set(&text, "");
         }
 
-        ngx_http_runs_tool_text(m, &m->cur, &text, 0);
+        ngx_http_runs_tool_text(m, id, &text, 0);
         return;
 
     case NGX_HTTP_RUNS_FAILED:
-        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V' failed: %V",
-                                      name, &snap->error);
+        /* the runner's error whole, after the words */
+        text.len = sizeof("Session '' failed: ") - 1 + name->len
+                   + snap->error.len;
+        text.data = ngx_pnalloc(r->pool, text.len);
+        if (text.data == NULL) {
+            m->out.failed = 1;
+            return;
+        }
+
+        p = ngx_sprintf(text.data, "Session '%V' failed: ", name);
+        ngx_memcpy(p, snap->error.data, snap->error.len);
+
+        ngx_http_runs_tool_text(m, id, &text, 1);
         return;
 
     case NGX_HTTP_RUNS_STOPPED:
-        (void) ngx_http_runs_tool_say(r, m, 1, "Session '%V' was stopped",
-                                      name);
+        (void) ngx_http_runs_tool_sayid(r, m, id, 1, "Session '%V' was "
+                                        "stopped", name);
         return;
 
     default:
-        (void) ngx_http_runs_tool_say(r, m, 0, "Session '%V' is still "
+        if (waited == 0) {
+            (void) ngx_http_runs_tool_sayid(r, m, id, 0, "Session '%V' is "
+                       "running; no more calls can wait for their runs "
+                       "now (runs_max_waits): its answer will be kept. "
+                       "Wait with get_agent_session_status "
+                       "(wait_seconds), then read it with "
+                       "get_agent_session_result.", name);
+            return;
+        }
+
+        (void) ngx_http_runs_tool_sayid(r, m, id, 0, "Session '%V' is still "
                    "running after %M s (runs_mcp_timeout): its answer will "
                    "be kept. Wait with get_agent_session_status "
                    "(wait_seconds), then read it with "
-                   "get_agent_session_result.", name,
-                   m->wait_ms / 1000);
+                   "get_agent_session_result.", name, waited / 1000);
     }
 }
 
@@ -855,7 +930,7 @@ ngx_http_runs_tool_status(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         ngx_http_runs_out_literal(&o, "{");
         ngx_http_runs_tool_status_text(&o, NGX_HTTP_RUNS_NSTATUS);
         ngx_http_runs_out_literal(&o, "}");
-        return ngx_http_runs_tool_json(m, &o);
+        return ngx_http_runs_tool_json(m, &m->cur, &o);
     }
 
     if (wait && !ngx_http_runs_is_terminal(ss.status) && !m->held) {
@@ -869,7 +944,7 @@ ngx_http_runs_tool_status(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_tool_status_text(&o, ss.status);
     ngx_http_runs_out_literal(&o, "}");
 
-    return ngx_http_runs_tool_json(m, &o);
+    return ngx_http_runs_tool_json(m, &m->cur, &o);
 }
 
 
@@ -948,13 +1023,8 @@ ngx_http_runs_tool_result(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
                    "(wait_seconds), then ask again", &name);
     }
 
-    m->held_id = m->cur;
-    m->held_session = name;
-    m->held = NGX_HTTP_RUNS_MCP_WAIT_RESULT;
-
-    ngx_http_runs_mcp_ended(r, m, &snap);
-
-    m->held = 0;
+    ngx_http_runs_mcp_ended(r, m, &m->cur, NGX_HTTP_RUNS_MCP_WAIT_RESULT,
+                            &name, 0, &snap);
 
     return NGX_OK;
 }
@@ -966,7 +1036,8 @@ ngx_http_runs_tool_delete_all(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 {
     uint64_t                sid[2];
     ngx_str_t               id, any;
-    ngx_uint_t              i, n, deleted, nruns;
+    ngx_uint_t              i, n, deleted, kept, nruns, found;
+    ngx_array_t             stopped, cancelled;
     ngx_http_runs_ssnap_t  *ss;
 
     if (ngx_http_runs_tool_args(r, m, args, NULL, 0) != NGX_OK) {
@@ -984,18 +1055,46 @@ ngx_http_runs_tool_delete_all(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     deleted = 0;
+    kept = 0;
 
     for (i = 0; i < n; i++) {
         id.data = ss[i].id;
         id.len = NGX_HTTP_RUNS_SESSION_ID_LEN;
 
-        if (ngx_http_runs_parse_sid(&id, sid) == NGX_OK
-            && ngx_http_runs_store_session_delete(ctx->zone, sid, ctx->scope,
-                                                  &nruns)
-               == NGX_HTTP_RUNS_R_DONE)
-        {
-            deleted++;
+        if (ngx_http_runs_parse_sid(&id, sid) != NGX_OK) {
+            continue;
         }
+
+        found = ngx_http_runs_store_session_delete(ctx->zone, sid, ctx->scope,
+                                                   &nruns);
+
+        if (found == NGX_HTTP_RUNS_R_ACTIVE) {
+            /* a run held by a runner: told to stop, then tried again */
+            if (ngx_array_init(&stopped, r->pool, 2, sizeof(ngx_str_t))
+                != NGX_OK
+                || ngx_array_init(&cancelled, r->pool, 2, sizeof(ngx_str_t))
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            (void) ngx_http_runs_store_session_stop(ctx->zone, sid,
+                                                    ctx->scope, r->pool,
+                                                    &stopped, &cancelled);
+
+            found = ngx_http_runs_store_session_delete(ctx->zone, sid,
+                                                       ctx->scope, &nruns);
+            kept += (found == NGX_HTTP_RUNS_R_ACTIVE);
+        }
+
+        deleted += (found == NGX_HTTP_RUNS_R_DONE);
+    }
+
+    if (kept) {
+        return ngx_http_runs_tool_say(r, m, 0, "Deleted %ui session%s; %ui "
+                   "with runs their runners are stopping %s kept until "
+                   "they end (delete again then)", deleted,
+                   deleted == 1 ? "" : "s", kept, kept == 1 ? "is" : "are");
     }
 
     return ngx_http_runs_tool_say(r, m, 0, "Deleted %ui session%s",
@@ -1155,6 +1254,11 @@ ngx_http_runs_tool_text(ngx_http_runs_mcp_t *m, ngx_http_runs_mcp_id_t *id,
 }
 
 
+/*
+ * A result of words (names and numbers in them: short, whole characters;
+ * a text of unbounded length goes through ngx_http_runs_tool_text())
+ */
+
 static ngx_int_t
 ngx_http_runs_tool_say(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
     ngx_uint_t error, const char *fmt, ...)
@@ -1175,6 +1279,31 @@ ngx_http_runs_tool_say(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
     text.data = p;
 
     ngx_http_runs_tool_text(m, &m->cur, &text, error);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_sayid(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_http_runs_mcp_id_t *id, ngx_uint_t error, const char *fmt, ...)
+{
+    u_char     *p;
+    va_list     args;
+    ngx_str_t   text;
+
+    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    text.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    va_end(args);
+
+    text.data = p;
+
+    ngx_http_runs_tool_text(m, id, &text, error);
 
     return NGX_OK;
 }
@@ -1210,7 +1339,8 @@ ngx_http_runs_tool_said(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
 /* a JSON document as a result's text */
 
 static ngx_int_t
-ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m, ngx_http_runs_out_t *o)
+ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m, ngx_http_runs_mcp_id_t *id,
+    ngx_http_runs_out_t *o)
 {
     u_char       *p;
     ngx_str_t     text;
@@ -1233,7 +1363,7 @@ ngx_http_runs_tool_json(ngx_http_runs_mcp_t *m, ngx_http_runs_out_t *o)
 
     text.len = p - text.data;
 
-    ngx_http_runs_tool_text(m, &m->cur, &text, 0);
+    ngx_http_runs_tool_text(m, id, &text, 0);
 
     return NGX_OK;
 }

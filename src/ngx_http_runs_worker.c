@@ -31,6 +31,16 @@ ngx_http_runs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         /* reload with an unchanged zone: keep every run */
         zone->sh = ozone->sh;
         zone->shpool = ozone->shpool;
+
+        if (zone->events != ozone->events) {
+            ngx_log_error(NGX_LOG_WARN, shm_zone->shm.log, 0,
+                          "runs_zone \"%V\" keeps its ring of %ui events: "
+                          "events=%ui takes effect when the zone is made "
+                          "anew (a restart, a resize)", &zone->name,
+                          ozone->events, zone->events);
+            zone->events = ozone->events;
+        }
+
         return NGX_OK;
     }
 

@@ -293,6 +293,34 @@ flow 'an Origin that is not this server\'s, a body that is not JSON', 3, sub {
     is $r->{status}, 415, 'a form: 415';
 };
 
+# a raw POST /mcp with the Host and Origin given (Runs::Conn sends its own Host)
+sub raw_mcp {
+    my ($host, $origin, $body, $sid) = @_;
+    my $c = Runs::Conn->new;
+    $c->send_raw("POST /mcp HTTP/1.1\r\nHost: $host\r\nOrigin: $origin\r\n"
+                 . "Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+                 . ($sid ? "Mcp-Session-Id: $sid\r\n" : '')
+                 . "Content-Length: " . length($body) . "\r\nConnection: close\r\n\r\n$body", 'POST');
+    my $r = $c->read(5);
+    $c->close;
+    return $r;
+}
+
+flow 'list_agent_blueprints: a runner that offers 100 agents', 5, sub {
+    my ($sid) = mcp_init();
+    my @names = map { sprintf 'agent%03d', $_ } 1 .. 100;
+    my $lid = register_launcher(hostname => 'bp-host', executor_type => 'echo', agents => \@names);
+    ok $lid, 'a runner of 100 agents registers (runs allows 256)';
+    my ($t, $e) = call($sid, 'list_agent_blueprints');
+    my $bp = Runs::jdec($t) || {};
+    is_deeply [ $e, $bp->{total} ], [0, 100], 'the 100 agents listed';
+    is_deeply [ map { $_->{name} } @{ $bp->{agents} || [] } ], \@names, 'each once, in order';
+    is_deeply [ map { $_->{name} } grep { ($_->{runners} // -1) != 1 } @{ $bp->{agents} || [] } ], [],
+              'each offered by the one runner';
+    my ($again) = call($sid, 'list_agent_blueprints');
+    is((Runs::jdec($again) || {})->{total}, 100, 'and again (the worker is fine)');
+};
+
 flow 'list_agent_blueprints: runners with a 4000-byte executor_type', 3, sub {
     my ($sid) = mcp_init();
     my @l = map { scalar register_launcher(hostname => "eh$_", executor_type => ('e' x 4000), agents => ["long$_"]) } 1 .. 10;
@@ -312,6 +340,36 @@ flow 'list_agent_blueprints: a hostname with quotes and a backslash', 2, sub {
     my $bp = Runs::jdec($t);
     ok $bp, 'the text is JSON (whatever the runner registered)' or diag $t;
     is(($bp || {})->{agents}[0]{name} // '', 'quoted', 'its agent listed');
+};
+
+flow 'a batch whose call cannot be held is answered at once, once', 6, sub {
+    my ($old) = mcp_init('2025-03-26');
+    my ($t) = call($old, 'start_agent_session', { session_name => 'bw', prompt => 'p', async_mode => Runs::jtrue() });
+    my ($rid) = ($t // '') =~ /\(run (run_[0-9a-f]{12})\)/;
+    ok $rid, 'a session started';
+    # runs_max_waits 1: this ?wait= takes the one place
+    my $w = hold('GET', "/runs/$rid?wait=30");
+    sleep 0.3;
+    my $t0 = time;
+    my $r = mcp($old, [ { jsonrpc => '2.0', id => 1, method => 'tools/call',
+                          params => { name => 'get_agent_session_status',
+                                      arguments => { session_name => 'bw', wait_seconds => 2 } } } ],
+                undef, 10);
+    my $el = time - $t0;
+    is ref $r->{json}, 'ARRAY', 'a status with wait_seconds in a batch: an array';
+    is scalar(@{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] }), 1, 'with one answer for the one call'
+        or diag explain $r->{json};
+    cmp_ok $el, '<', 1.5, 'at once (no place to wait: answered as it is)';
+    $t0 = time;
+    $r = mcp($old, [ { jsonrpc => '2.0', id => 2, method => 'tools/call',
+                       params => { name => 'start_agent_session',
+                                   arguments => { session_name => 'bx', prompt => 'p' } } } ],
+             undef, 10);
+    $el = time - $t0;
+    is scalar(@{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] }), 1, 'a sync start in a batch: one answer'
+        or diag explain $r->{json};
+    cmp_ok $el, '<', 1.5, 'at once';
+    $w->close;
 };
 
 flow 'a batch with a sync call: every answer once its run ends', 6, sub {
@@ -339,6 +397,91 @@ flow 'a batch with a sync call: every answer once its run ends', 6, sub {
     is $by{2}{result}{content}[0]{text}, 'batched', 'the held call: its run\'s result';
     like $by{three}{result}{content}[0]{text} // '', qr/^One call of a batch may wait/, 'the other sync call: told';
     is_deeply [ $by{1}{result}, ref $by{4}{result}{tools} ], [{}, 'ARRAY'], 'and the others answered';
+};
+
+flow 'a long error in a tool result stays whole and valid UTF-8', 3, sub {
+    require Encode;
+    my ($sid) = mcp_init();
+    my $lid = register_launcher(hostname => 'u8');
+    call($sid, 'start_agent_session', { session_name => 'mu', prompt => 'p', async_mode => Runs::jtrue() });
+    my $run = claim($lid);
+    my $err = "\x{20ac}" x 1000;
+    launcher_event($run->{run_id}, 'failed', { launcher_id => $lid, error => $err });
+    my ($t, $e, $r) = call($sid, 'get_agent_session_result', { session_name => 'mu' });
+    ok eval { Encode::decode('UTF-8', my $copy = $r->{body}, Encode::FB_CROAK()); 1 },
+       'the answer is valid UTF-8';
+    is $e, 1, 'isError';
+    ok index(Encode::decode('UTF-8', $r->{body}), $err) >= 0, 'with the whole error';
+};
+
+flow 'delete_all_agent_sessions stops the live runs first', 1, sub {
+    my ($sid) = mcp_init();
+    my $lid = register_launcher(hostname => 'dl');
+    call($sid, 'start_agent_session', { session_name => 'dl', prompt => 'p', async_mode => Runs::jtrue() });
+    my $run = claim($lid);
+    launcher_event($run->{run_id}, 'started', { launcher_id => $lid });
+    my ($t) = call($sid, 'delete_all_agent_sessions');
+    diag "delete_all_agent_sessions said: " . ($t // 'nothing');
+    isnt status_of($run->{run_id}), 'running', 'the running run was told to stop (API.md: "their live runs stopped first")';
+};
+
+flow 'DNS rebinding: a Host that is not this server\'s', 2, sub {
+    my $port = Runs::port();
+    my $init = Runs::jenc({ jsonrpc => '2.0', id => 1, method => 'initialize',
+                            params => { protocolVersion => '2025-06-18', capabilities => {},
+                                        clientInfo => { name => 't', version => '1' } } });
+    my $r = raw_mcp("localhost:$port", "http://localhost:$port", $init);
+    is $r->{status}, 200, 'this server\'s name and Origin: answered';
+    $r = raw_mcp("rebind.example:$port", "http://rebind.example:$port", $init);
+    is $r->{status}, 403, 'a page of another name, rebound to this address (Origin = Host): 403';
+};
+
+flow 'a batch cannot make the worker build answers out of proportion', 2, sub {
+    my ($old) = mcp_init('2025-03-26');
+    my $body = '[' . join(',', map { qq({"jsonrpc":"2.0","id":$_,"method":"tools/list"}) } 1 .. 3000) . ']';
+    my $r = mcp($old, $body, undef, 30);
+    ok $r->{status}, 'answered';
+    cmp_ok length($r->{body}), '<', 20 * length($body),
+           sprintf('a %d-byte batch is not answered with %d bytes (refused, or bounded)',
+                   length($body), length($r->{body}));
+};
+
+flow 'a batch with a held call and a finished session\'s result: the held call keeps its place', 5, sub {
+    my ($old) = mcp_init('2025-03-26');
+    my $lid = register_launcher(hostname => 'hr');
+    call($old, 'start_agent_session', { session_name => 'hr-done', prompt => 'p', async_mode => Runs::jtrue() });
+    my $run = claim($lid);
+    launcher_event($run->{run_id}, 'started', { launcher_id => $lid });
+    launcher_event($run->{run_id}, 'completed', { launcher_id => $lid, result => 'old answer' });
+    my $c = Runs::Conn->new;
+    $c->send('POST', '/mcp', [
+        { jsonrpc => '2.0', id => 1, method => 'tools/call',
+          params => { name => 'start_agent_session', arguments => { session_name => 'hr-wait', prompt => 'p' } } },
+        { jsonrpc => '2.0', id => 2, method => 'tools/call',
+          params => { name => 'get_agent_session_result', arguments => { session_name => 'hr-done' } } } ],
+        { %$JSON_CT, 'Mcp-Session-Id' => $old });
+    sleep 0.3;
+    ok !$c->ready, 'the batch waits for its sync call';
+    $run = claim($lid);
+    launcher_event($run->{run_id}, 'started', { launcher_id => $lid });
+    launcher_event($run->{run_id}, 'completed', { launcher_id => $lid, result => 'new answer' });
+    my $r = $c->read(5);
+    my %by = map { ($_->{id} // 'null') => $_ } @{ ref $r->{json} eq 'ARRAY' ? $r->{json} : [] };
+    is_deeply [ map { $by{$_} && $by{$_}{result}{content}[0]{text} } 1, 2 ], ['new answer', 'old answer'],
+              'both answered, each with its own text' or diag explain $r->{json};
+    sleep 0.3;
+    my $m = req('GET', '/metrics');
+    like $m->{body}, qr/runs_held_requests\{zone="runs",kind="wait"\} 0\b/, 'no waiter left behind';
+    # a request held in each worker: its next wake-up takes whatever its doorbell's queue has
+    my @streams = map { my $s = Runs::Conn->new; $s->send('GET', '/events'); $s->read_head(5); $s } 1 .. 6;
+    sleep 1.5;
+    create_run(session_name => 'hr-after');
+    $_->read_events(2, 2) for @streams;
+    $_->close for @streams;
+    my $ok = 0;
+    for (1 .. 10) { $ok++ if req('GET', '/runs?limit=1')->{status} == 200 }
+    is $ok, 10, 'the workers go on';
+    is scalar(@{ Runs::error_log_lines(qr/exited on signal/) || [] }), 0, 'no worker died';
 };
 
 plan tests => Runs::plan_count(blocks());
@@ -393,8 +536,7 @@ __DATA__
     location /mcp { runs_mcp runs; }
 
 
-
-=== TEST 6: list_agent_blueprints: runners with a 4000-byte executor_type
+=== TEST 6: list_agent_blueprints: a runner that offers 100 agents
 --- config
     location /runs { runs_api runs; }
     location /launcher { runs_launcher_api runs; }
@@ -402,7 +544,7 @@ __DATA__
 
 
 
-=== TEST 7: list_agent_blueprints: a hostname with quotes and a backslash
+=== TEST 7: list_agent_blueprints: runners with a 4000-byte executor_type
 --- config
     location /runs { runs_api runs; }
     location /launcher { runs_launcher_api runs; }
@@ -410,8 +552,69 @@ __DATA__
 
 
 
-=== TEST 8: a batch with a sync call: every answer once its run ends
+=== TEST 8: list_agent_blueprints: a hostname with quotes and a backslash
 --- config
     location /runs { runs_api runs; }
     location /launcher { runs_launcher_api runs; }
     location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 9: a batch whose call cannot be held is answered at once, once
+--- http_config
+    runs_zone runs 4m;
+    runs_max_waits 1;
+--- config
+    location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; runs_mcp_timeout 2s; }
+--- no_error_log
+[alert]
+[emerg]
+
+
+
+=== TEST 10: a batch with a sync call: every answer once its run ends
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 11: a long error in a tool result stays whole and valid UTF-8
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 12: delete_all_agent_sessions stops the live runs first
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 13: DNS rebinding: a Host that is not this server's
+--- config
+    location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 14: a batch cannot make the worker build answers out of proportion
+--- config
+    location /runs { runs_api runs; }
+    location /mcp { runs_mcp runs; }
+
+
+
+=== TEST 15: a batch with a held call and a finished session's result: the held call keeps its place
+--- config
+    location /runs { runs_api runs; }
+    location /launcher { runs_launcher_api runs; }
+    location /mcp { runs_mcp runs; }
+    location = /metrics { runs_metrics runs; }
+    location /events { runs_events_api runs; }
