@@ -43,6 +43,8 @@ static ngx_str_t  ngx_http_runs_mcp_versions[] = {
 
 static ngx_int_t ngx_http_runs_mcp_post(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_str_t *body);
+static ngx_int_t ngx_http_runs_mcp_batch(ngx_http_request_t *r,
+    ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *body);
 static ngx_int_t ngx_http_runs_mcp_checks(ngx_http_request_t *r);
 static ngx_int_t ngx_http_runs_mcp_known_host(ngx_http_request_t *r,
     u_char *p, u_char *last);
@@ -90,9 +92,6 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 {
     u_char               *p;
     ngx_int_t             rc;
-    ngx_str_t             err, *elts;
-    ngx_uint_t            i;
-    ngx_array_t           elems;
     ngx_http_runs_mcp_t  *m;
 
     m = ngx_pcalloc(r->pool, sizeof(ngx_http_runs_mcp_t));
@@ -148,7 +147,20 @@ ngx_http_runs_mcp_post(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         return ngx_http_runs_mcp_send(r, m, NGX_HTTP_OK);
     }
 
-    /* a batch (2025-03-26): each answer in one array, in any order */
+    return ngx_http_runs_mcp_batch(r, ctx, m, body);
+}
+
+
+/* a batch (2025-03-26): each answer in one array, in any order */
+
+static ngx_int_t
+ngx_http_runs_mcp_batch(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
+    ngx_http_runs_mcp_t *m, ngx_str_t *body)
+{
+    ngx_int_t     rc;
+    ngx_str_t     err, *elts;
+    ngx_uint_t    i;
+    ngx_array_t   elems;
 
     if (ngx_array_init(&elems, r->pool, 8, sizeof(ngx_str_t)) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -291,8 +303,6 @@ ngx_http_runs_mcp_known_host(ngx_http_request_t *r, u_char *p, u_char *last)
 {
     u_char                    *colon;
     size_t                     len;
-    ngx_uint_t                 i;
-    ngx_http_server_name_t    *sn;
     ngx_http_core_srv_conf_t  *cscf;
 
     /* the name without its port ("[::1]:8765" keeps its brackets) */
@@ -308,15 +318,13 @@ ngx_http_runs_mcp_known_host(ngx_http_request_t *r, u_char *p, u_char *last)
         return NGX_OK;
     }
 
+    /* the server's name (its first server_name: the others are not kept) */
     cscf = ngx_http_get_module_srv_conf(r, ngx_http_core_module);
-    sn = cscf->server_names.elts;
 
-    for (i = 0; i < cscf->server_names.nelts; i++) {
-        if (sn[i].name.len == len
-            && ngx_strncasecmp(sn[i].name.data, p, len) == 0)
-        {
-            return NGX_OK;
-        }
+    if (cscf->server_name.len == len && len
+        && ngx_strncasecmp(cscf->server_name.data, p, len) == 0)
+    {
+        return NGX_OK;
     }
 
     return NGX_HTTP_FORBIDDEN;

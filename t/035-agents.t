@@ -197,9 +197,9 @@ flow 'an inactive blueprint refuses runs at once; a claimed run carries its blue
     $run = claim($lid);
     is $run->{run_id}, $id, 'its resume claimed';
     is $run->{blueprint}{name}, 'writer', 'with the blueprint too';
-    my $other = register_launcher(agents => ['someone-else']);
+    my $elsewhere = register_launcher(agents => ['someone-else']);
     ($id) = create_run(session_name => 'w3', agent_name => 'writer');
-    is Runs::claimed_by($other), $id,
+    is Runs::claimed_by($elsewhere), $id,
        'a runner that lists other agents takes a registry blueprint\'s run too';
 };
 
