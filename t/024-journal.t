@@ -745,7 +745,7 @@ flow 'routing survives a restart: tags, demands, affinity and the session\'s hos
     my $r = nginx_start();
     ok $r->{up}, 'a journal whose header says format 1 starts' or diag($r->{text});
     like $r->{text}, qr/\Q$path\E" is now of format 3/, 'a notice says it is of the current format now';
-    is unpack('L', substr(slurp($path) // '', 8, 4)), 2, 'and its header says so';
+    is unpack('L', substr(slurp($path) // '', 8, 4)), 3, 'and its header says so (format 3)';
     ok create_run(session_name => 'rt-after', prompt => 'after', demands => { hostname => 'hb' }),
        'changes go on';
     ok nginx_down('quit') && nginx_up(), 'and it starts again';
