@@ -853,7 +853,10 @@ ngx_http_runs_mcp_ended(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
         }
 
         p = ngx_sprintf(text.data, "Session '%V' failed: ", name);
-        ngx_memcpy(p, snap->error.data, snap->error.len);
+
+        if (snap->error.len) {
+            ngx_memcpy(p, snap->error.data, snap->error.len);
+        }
 
         ngx_http_runs_tool_text(m, id, &text, 1);
         return;

@@ -73,9 +73,10 @@ ngx_http_runs_blueprint_new_locked(ngx_http_runs_zone_t *zone,
 
     ngx_memzero(bp, sizeof(ngx_http_runs_blueprint_t));
 
+    /* no tags: no bytes, and maybe no pointer either */
     p = bp->data;
     p = ngx_cpymem(p, bs->name.data, bs->name.len);
-    p = ngx_cpymem(p, bs->tags.data, bs->tags.len);
+    p = bs->tags.len ? ngx_cpymem(p, bs->tags.data, bs->tags.len) : p;
     (void) ngx_cpymem(p, bs->text.data, bs->text.len);
 
     bp->name_len = (u_char) bs->name.len;
