@@ -64,6 +64,21 @@ static ngx_int_t ngx_http_runs_json_object(ngx_pool_t *pool, ngx_str_t *body,
 
 
 static ngx_inline void
+ngx_http_runs_reader_init(ngx_http_runs_reader_t *rd, ngx_pool_t *pool,
+    ngx_str_t *text, ngx_str_t *unknown)
+{
+    rd->start = text->data;
+    rd->pos = text->data;
+    rd->end = text->data + text->len;
+    rd->pool = pool;
+    rd->error = NULL;
+    rd->error_at = NULL;
+    rd->nomem = 0;
+    rd->unknown = unknown;
+}
+
+
+static ngx_inline void
 ngx_http_runs_json_skip_ws(ngx_http_runs_reader_t *rd)
 {
     while (rd->pos < rd->end
@@ -137,14 +152,7 @@ ngx_http_runs_json_elements(ngx_pool_t *pool, ngx_str_t *text,
     ngx_http_runs_field_t    skip;
     ngx_http_runs_reader_t   rd;
 
-    rd.start = text->data;
-    rd.pos = text->data;
-    rd.end = text->data + text->len;
-    rd.pool = pool;
-    rd.error = NULL;
-    rd.error_at = NULL;
-    rd.nomem = 0;
-    rd.unknown = NULL;
+    ngx_http_runs_reader_init(&rd, pool, text, NULL);
 
     skip.key = NULL;
 
@@ -223,14 +231,7 @@ ngx_http_runs_json_members_of(ngx_pool_t *pool, ngx_str_t *text,
     ngx_http_runs_field_t    skip;
     ngx_http_runs_reader_t   rd;
 
-    rd.start = text->data;
-    rd.pos = text->data;
-    rd.end = text->data + text->len;
-    rd.pool = pool;
-    rd.error = NULL;
-    rd.error_at = NULL;
-    rd.nomem = 0;
-    rd.unknown = NULL;
+    ngx_http_runs_reader_init(&rd, pool, text, NULL);
 
     skip.key = NULL;
 
@@ -304,14 +305,7 @@ ngx_http_runs_json_object(ngx_pool_t *pool, ngx_str_t *body,
         fields[i].value.data = NULL;
     }
 
-    rd.start = body->data;
-    rd.pos = body->data;
-    rd.end = body->data + body->len;
-    rd.pool = pool;
-    rd.error = NULL;
-    rd.error_at = NULL;
-    rd.nomem = 0;
-    rd.unknown = unknown;
+    ngx_http_runs_reader_init(&rd, pool, body, unknown);
 
     skip.key = NULL;
 

@@ -69,6 +69,9 @@ static ngx_int_t ngx_http_runs_tool_say(ngx_http_request_t *r,
     ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
 static ngx_int_t ngx_http_runs_tool_said(ngx_http_request_t *r,
     ngx_http_runs_mcp_t *m, ngx_uint_t error, const char *fmt, ...);
+static ngx_int_t ngx_http_runs_tool_vsay(ngx_http_request_t *r,
+    ngx_http_runs_mcp_t *m, ngx_http_runs_mcp_id_t *id, ngx_uint_t error,
+    const char *fmt, va_list args);
 static ngx_int_t ngx_http_runs_tool_sayid(ngx_http_request_t *r,
     ngx_http_runs_mcp_t *m, ngx_http_runs_mcp_id_t *id, ngx_uint_t error,
     const char *fmt, ...);
@@ -1266,24 +1269,14 @@ static ngx_int_t
 ngx_http_runs_tool_say(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
     ngx_uint_t error, const char *fmt, ...)
 {
-    u_char     *p;
-    va_list     args;
-    ngx_str_t   text;
-
-    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
+    va_list    args;
+    ngx_int_t  rc;
 
     va_start(args, fmt);
-    text.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    rc = ngx_http_runs_tool_vsay(r, m, &m->cur, error, fmt, args);
     va_end(args);
 
-    text.data = p;
-
-    ngx_http_runs_tool_text(m, &m->cur, &text, error);
-
-    return NGX_OK;
+    return rc;
 }
 
 
@@ -1291,24 +1284,14 @@ static ngx_int_t
 ngx_http_runs_tool_sayid(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
     ngx_http_runs_mcp_id_t *id, ngx_uint_t error, const char *fmt, ...)
 {
-    u_char     *p;
-    va_list     args;
-    ngx_str_t   text;
-
-    p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
+    va_list    args;
+    ngx_int_t  rc;
 
     va_start(args, fmt);
-    text.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
+    rc = ngx_http_runs_tool_vsay(r, m, id, error, fmt, args);
     va_end(args);
 
-    text.data = p;
-
-    ngx_http_runs_tool_text(m, id, &text, error);
-
-    return NGX_OK;
+    return rc;
 }
 
 
@@ -1318,8 +1301,23 @@ static ngx_int_t
 ngx_http_runs_tool_said(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
     ngx_uint_t error, const char *fmt, ...)
 {
+    va_list    args;
+    ngx_int_t  rc;
+
+    va_start(args, fmt);
+    rc = ngx_http_runs_tool_vsay(r, m, &m->cur, error, fmt, args);
+    va_end(args);
+
+    return rc == NGX_OK ? NGX_DECLINED : rc;
+}
+
+
+static ngx_int_t
+ngx_http_runs_tool_vsay(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
+    ngx_http_runs_mcp_id_t *id, ngx_uint_t error, const char *fmt,
+    va_list args)
+{
     u_char     *p;
-    va_list     args;
     ngx_str_t   text;
 
     p = ngx_pnalloc(r->pool, NGX_MAX_ERROR_STR);
@@ -1327,15 +1325,12 @@ ngx_http_runs_tool_said(ngx_http_request_t *r, ngx_http_runs_mcp_t *m,
         return NGX_ERROR;
     }
 
-    va_start(args, fmt);
     text.len = ngx_vslprintf(p, p + NGX_MAX_ERROR_STR, fmt, args) - p;
-    va_end(args);
-
     text.data = p;
 
-    ngx_http_runs_tool_text(m, &m->cur, &text, error);
+    ngx_http_runs_tool_text(m, id, &text, error);
 
-    return NGX_DECLINED;
+    return NGX_OK;
 }
 
 
