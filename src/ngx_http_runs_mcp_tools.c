@@ -30,7 +30,7 @@ static ngx_int_t ngx_http_runs_tool_blueprints(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
 static ngx_int_t ngx_http_runs_tool_offered(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_array_t *agents, ngx_uint_t **count_out,
-    ngx_str_t **tags_out);
+    ngx_str_t **tags_out, ngx_uint_t *online_out);
 static ngx_int_t ngx_http_runs_tool_sessions(ngx_http_request_t *r,
     ngx_http_runs_ctx_t *ctx, ngx_http_runs_mcp_t *m, ngx_str_t *args);
 static ngx_int_t ngx_http_runs_tool_start(ngx_http_request_t *r,
@@ -232,7 +232,7 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     ngx_http_runs_mcp_t *m, ngx_str_t *args)
 {
     ngx_str_t               err, none, *names, *tags;
-    ngx_uint_t              i, k, n, nb, total, *count;
+    ngx_uint_t              i, k, n, nb, total, online, *count;
     ngx_array_t             agents;
     ngx_http_runs_out_t     o;
     ngx_http_runs_field_t   f[1];
@@ -246,7 +246,8 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
     if (ngx_http_runs_store_blueprints(ctx->zone, &none, r->pool, &bs, &nb)
         != NGX_HTTP_RUNS_R_DONE
-        || ngx_http_runs_tool_offered(r, ctx, &agents, &count, &tags)
+        || ngx_http_runs_tool_offered(r, ctx, &agents, &count, &tags,
+                                      &online)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -267,7 +268,6 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
 
         /* offered by runners and in the registry: the registry's entry */
         if (i < nb) {
-            bs[i].version = count[k];
             count[k] = 0;
 
         } else {
@@ -306,8 +306,12 @@ ngx_http_runs_tool_blueprints(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
             ngx_http_runs_out_literal(&o, "],\"active\":true");
         }
 
+        /*
+         * the runners online that take its runs: all of them while it is
+         * active (its run demands no agent of its runner), none while not
+         */
         ngx_http_runs_out_literal(&o, ",\"source\":\"registry\",\"runners\":");
-        ngx_http_runs_out_number(&o, bs[i].version);
+        ngx_http_runs_out_number(&o, bs[i].inactive ? 0 : online);
         ngx_http_runs_out_literal(&o, "}");
     }
 
@@ -360,12 +364,14 @@ ngx_http_runs_offer_cmp(const void *one, const void *two)
 
 /*
  * The agent names the runners online list, each once (sorted), with how
- * many runners list it and the tags of the first that does
+ * many runners list it and the tags of the first that does; and how many
+ * runners are online
  */
 
 static ngx_int_t
 ngx_http_runs_tool_offered(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
-    ngx_array_t *agents, ngx_uint_t **count_out, ngx_str_t **tags_out)
+    ngx_array_t *agents, ngx_uint_t **count_out, ngx_str_t **tags_out,
+    ngx_uint_t *online_out)
 {
     u_char                     *p, *last, *comma;
     int64_t                     now;
@@ -387,6 +393,7 @@ ngx_http_runs_tool_offered(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
     }
 
     now = ngx_http_runs_now();
+    *online_out = 0;
 
     for (i = 0; i < n; i++) {
         if (ls[i].deregister
@@ -395,6 +402,8 @@ ngx_http_runs_tool_offered(ngx_http_request_t *r, ngx_http_runs_ctx_t *ctx,
         {
             continue;
         }
+
+        (*online_out)++;
 
         p = ls[i].agents.data;
         last = p + ls[i].agents.len;

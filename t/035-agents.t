@@ -203,7 +203,7 @@ flow 'an inactive blueprint refuses runs at once; a claimed run carries its blue
        'a runner that lists other agents takes a registry blueprint\'s run too';
 };
 
-flow 'the registry across a reload and restarts with its journal; over MCP', 7, sub {
+flow 'the registry across a reload and restarts with its journal; over MCP', 8, sub {
     req('POST', '/agents', \%CODER);
     req('POST', '/agents', { name => 'old', description => 'Gone soon' });
     req('PATCH', '/agents/coder/status', { status => 'inactive' });
@@ -227,16 +227,24 @@ flow 'the registry across a reload and restarts with its journal; over MCP', 7, 
                         { 'Content-Type' => 'application/json' });
     my $sid = $r->{headers}{'mcp-session-id'};
     register_launcher(agents => ['coder', 'local']);
-    $r = $c->request('POST', '/mcp', { jsonrpc => '2.0', id => 2, method => 'tools/call',
-                                      params => { name => 'list_agent_blueprints', arguments => {} } },
-                     { 'Content-Type' => 'application/json', 'Mcp-Session-Id' => $sid });
-    my $list = Runs::jdec($r->{json}{result}{content}[0]{text});
-    my %by = map { ($_->{name} => $_) } @{ $list->{agents} || [] };
-    is_deeply [ $list->{total}, @{ $by{coder} }{qw(description active source runners)},
-                @{ $by{local} }{qw(active source runners)} ],
-              [2, 'Codes again', Runs::jfalse(), 'registry', 1, Runs::jtrue(), 'runner', 1],
-              'list_agent_blueprints: the registry\'s, with description and status, and a runner\'s own';
-    is_deeply $by{coder}{tags}, ['linux', 'python'], 'with their tags';
+    my $list_agents = sub {
+        my $x = $c->request('POST', '/mcp', { jsonrpc => '2.0', id => 2, method => 'tools/call',
+                                             params => { name => 'list_agent_blueprints', arguments => {} } },
+                            { 'Content-Type' => 'application/json', 'Mcp-Session-Id' => $sid });
+        my $list = Runs::jdec($x->{json}{result}{content}[0]{text});
+        return ($list, { map { ($_->{name} => $_) } @{ $list->{agents} || [] } });
+    };
+    my ($list, $by) = $list_agents->();
+    is_deeply [ $list->{total}, @{ $by->{coder} }{qw(description active source runners)},
+                @{ $by->{local} }{qw(active source runners)} ],
+              [2, 'Codes again', Runs::jfalse(), 'registry', 0, Runs::jtrue(), 'runner', 1],
+              'list_agent_blueprints: the registry\'s, with description and status (inactive: no runner takes it), and a runner\'s own';
+    is_deeply $by->{coder}{tags}, ['linux', 'python'], 'with their tags';
+    req('PATCH', '/agents/coder/status', { status => 'active' });
+    register_launcher(agents => ['someone-else']);
+    ($list, $by) = $list_agents->();
+    is_deeply [ map { $by->{$_}{runners} } qw(coder local someone-else) ], [2, 1, 1],
+              'an active blueprint: every runner online takes its runs; a runner\'s own: those that list it';
 };
 
 plan tests => Runs::plan_count(blocks());

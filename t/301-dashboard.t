@@ -5,8 +5,8 @@
 # (runs_agents_api: the script makes two blueprints in it before the
 # browser starts) and two agent-runners with the echo executor:
 # "dash-main" (agent coder, tag linux) and "dash-spare", which lists no
-# agents (so it takes any run, the registry's blueprints' among them) and
-# which the runners page deregisters.  Each step of the script is one
+# agents (so it takes any run); both take the runs of the registry's
+# blueprints; the runners page deregisters dash-spare.  Each step of the script is one
 # assertion here; the script also writes a screenshot of each page to
 # build/dashboard-<page>.png (TEST_DASHBOARD_SHOTS: another directory).
 # Then the same behind auth_basic, the page opened with the credentials
@@ -80,9 +80,9 @@ my @STEPS = (
     'Delete on a session\'s page removes it, after a confirmation',
     'the blueprints page lists the registry\'s blueprints (description, tags, model, MCP servers, runners) and the runners\' own agents as runner-local',
     'the blueprints page filters by tags, from its field or a tag\'s link, in its address',
-    'Disable on the blueprints page (from the keyboard) makes a blueprint inactive, and the API says so',
+    'Disable on the blueprints page (from the keyboard) makes a blueprint inactive (it lists no runners then), and the API says so',
     'the new session form offers the active blueprints with their descriptions and the runners\' own agents, each once, not the inactive one',
-    'a session started from the form with a registry blueprint runs on the runner that lists no agents',
+    'a session started from the form with a registry blueprint runs on one of the runners its row lists',
     'Delete on the blueprints page removes a blueprint, after a confirmation',
     'a blueprint made elsewhere shows within 10 s (no event tells of it), no longer as runner-local, and once in the form',
     'an action on a blueprint deleted elsewhere shows the API\'s detail, and the page drops it',
@@ -159,7 +159,7 @@ sub browser_flow {
     my $t0 = time;
     my $r = run_browser(Runs::tf(240), '--base', "http://${auth}127.0.0.1:" . Runs::port() . '/dashboard/',
                         '--out', $shots, '--chromium', $CHROMIUM, '--agent', 'coder',
-                        '--spare', 'dash-spare', '--any', 'dash-spare', '--prefix', 'dash',
+                        '--spare', 'dash-spare', '--runners', 'dash-main,dash-spare', '--prefix', 'dash',
                         '--timeout', Runs::tf(200), '--wait', Runs::tf(15));
 
     # each step's line, with the lines the script wrote under it

@@ -40,10 +40,10 @@ export async function readAgents(signal, tags) {
   return out;
 }
 
-// the online runners that take runs of a registry blueprint: those that
-// list it, and those that list no agents at all
-const takers = (runners, name) => runners
-  .filter((l) => !(l.agents || []).length || l.agents.includes(name))
+// the online runners that take runs of an active registry blueprint: all
+// of them (its run demands no agent of its runner; the executor gets the
+// blueprint with the run); an inactive one takes no runs
+const takers = (runners, bp) => (bp.status === 'active' ? runners : [])
   .map((l) => l.hostname || l.launcher_id);
 
 // a row's buttons while its action runs: aria-disabled, not disabled (a
@@ -128,10 +128,12 @@ export default function agentsView(root, params, ctx) {
       const mcp = Object.keys(b.mcp_servers || {}).join(', ');
       setText(r.mcp, mcp || '—');
       setAttr(r.mcp, 'title', mcp || null);
-      const hosts = (local ? a.hosts : takers(data.runners, a.name)).join(', ');
-      setText(r.runners, hosts || 'none online');
+      const hosts = (local ? a.hosts : takers(data.runners, b)).join(', ');
+      const inactive = !local && b.status !== 'active';
+      setText(r.runners, hosts || (inactive ? 'none: inactive' : 'none online'));
       setAttr(r.runners, 'title', local ? 'The online runners that offer it'
-                                        : 'The online runners that take its runs: those that list it or list no agents');
+                                        : inactive ? 'An inactive blueprint takes no runs'
+                                        : 'The online runners that take its runs: any of them (the run brings the blueprint)');
       r.runners.classList.toggle('none', !hosts);
       if (r.toggle) {
         const on = b.status === 'active';

@@ -12,8 +12,9 @@
 // it is not in the blueprint registry (config.json's "agents"), and the
 // test puts it there for a while;
 // --spare: the hostname of a runner that the runners page deregisters;
-// --any: the hostname of a runner that lists no agents (it takes the runs
-// of the registry's blueprints); the spare one in t/301-dashboard.t;
+// --runners: the hostnames of the runners online, comma-separated (each
+// takes the runs of the registry's active blueprints: such a run demands
+// no agent of its runner);
 // --prefix: the start of the session and blueprint names made here
 // (unique per run); the blueprints PREFIX-writer and PREFIX-old are made
 // in the registry before the browser starts;
@@ -29,17 +30,18 @@ import path from 'node:path';
 
 const argv = process.argv.slice(2);
 const opt = {base: '', out: 'build', chromium: '/usr/bin/chromium', agent: 'coder',
-             spare: '', any: '', prefix: 'dash' + process.pid, timeout: '180', wait: '15'};
+             spare: '', runners: '', prefix: 'dash' + process.pid, timeout: '180', wait: '15'};
 for (let i = 0; i < argv.length; i++) {
   const m = /^--([a-z]+)$/.exec(argv[i]);
   if (!m || !(m[1] in opt) || i + 1 >= argv.length) {
     console.error('usage: dashboard.mjs --base URL [--out DIR] [--chromium PATH] [--agent NAME] '
-                  + '[--spare HOST] [--any HOST] [--prefix NAME] [--timeout S] [--wait S]');
+                  + '[--spare HOST] [--runners HOST,...] [--prefix NAME] [--timeout S] [--wait S]');
     process.exit(2);
   }
   opt[m[1]] = argv[++i];
 }
 if (!opt.base) { console.error('dashboard.mjs: --base is required'); process.exit(2); }
+const runnerHosts = opt.runners ? opt.runners.split(',').sort() : [];
 const base = opt.base.endsWith('/') ? opt.base : opt.base + '/';
 fs.mkdirSync(opt.out, {recursive: true});
 
@@ -59,9 +61,9 @@ const STEPS = [
   'Delete on a session\'s page removes it, after a confirmation',
   'the blueprints page lists the registry\'s blueprints (description, tags, model, MCP servers, runners) and the runners\' own agents as runner-local',
   'the blueprints page filters by tags, from its field or a tag\'s link, in its address',
-  'Disable on the blueprints page (from the keyboard) makes a blueprint inactive, and the API says so',
+  'Disable on the blueprints page (from the keyboard) makes a blueprint inactive (it lists no runners then), and the API says so',
   'the new session form offers the active blueprints with their descriptions and the runners\' own agents, each once, not the inactive one',
-  'a session started from the form with a registry blueprint runs on the runner that lists no agents',
+  'a session started from the form with a registry blueprint runs on one of the runners its row lists',
   'Delete on the blueprints page removes a blueprint, after a confirmation',
   'a blueprint made elsewhere shows within 10 s (no event tells of it), no longer as runner-local, and once in the form',
   'an action on a blueprint deleted elsewhere shows the API\'s detail, and the page drops it',
@@ -474,7 +476,9 @@ await step(13, async () => {
   const want = [writer, 'active', BLUEPRINTS[0].description, 'docs, linux', 'sonnet'];
   if (JSON.stringify(w.slice(0, 5)) !== JSON.stringify(want)) throw new Error(`${writer}: ${w.join(' | ')}`);
   if (w[5].split(', ').sort().join(',') !== 'fs,orchestrator') throw new Error(`${writer}'s MCP servers: ${w[5]}`);
-  if (opt.any && !w[6].split(', ').includes(opt.any)) throw new Error(`${writer}'s runners: ${w[6]} (not ${opt.any})`);
+  if (runnerHosts.length && w[6].split(', ').sort().join(',') !== runnerHosts.join(',')) {
+    throw new Error(`${writer}'s runners: ${w[6]} (not ${runnerHosts.join(', ')})`);
+  }
   const o = await cells(A, regRow(old));
   if (o[2] !== BLUEPRINTS[1].description || o[3] !== 'review' || o[4] !== '—' || o[5] !== '—') throw new Error(`${old}: ${o.join(' | ')}`);
   if (await A.$('table.agents em')) throw new Error('a description was parsed as HTML');
@@ -521,6 +525,7 @@ await step(15, async () => {
   await A.waitForSelector(`${regRow(old)}[data-status="inactive"]`, {timeout: W});
   await waitText(A, `${regRow(old)} .badge`, 'inactive');
   await waitText(A, btn, 'Enable');
+  await waitText(A, `${regRow(old)} td:nth-child(7)`, 'none: inactive');
   const focused = await A.evaluate((s) => document.activeElement === document.querySelector(s), btn);
   if (!focused) throw new Error('the focus left the button');
   const r = await api('GET', agentPath(old));
@@ -569,7 +574,7 @@ await step(17, async () => {
   const ls = await api('GET', cfgPaths.launchers);
   const l = (ls.json.launchers || []).find((x) => x.launcher_id === r.json.launcher_id);
   if (l) host = l.hostname;
-  if (opt.any && host !== opt.any) throw new Error(`run by ${host}, not ${opt.any}`);
+  if (runnerHosts.length && !runnerHosts.includes(host)) throw new Error(`run by ${host}, not one of ${runnerHosts.join(', ')}`);
   return `run ${run} by ${host}`;
 });
 
@@ -620,9 +625,9 @@ await step(20, async () => {
   await waitText(B, '.view > .msg.err', `${opt.agent}: ${detail}`);
   await B.waitForSelector(localRow(opt.agent), {timeout: W});
   if (await B.$(regRow(opt.agent))) throw new Error('the deleted blueprint is still shown');
-  // the runners page deregisters the runner that lists no agents: this
-  // page shows it among the runners of the registry's blueprints till then
-  if (opt.any) await waitText(B, `${regRow(writer)} td:nth-child(7)`, opt.any);
+  // the runners page deregisters the spare runner: this page shows it
+  // among the runners of the registry's active blueprints till then
+  if (opt.spare && runnerHosts.includes(opt.spare)) await waitText(B, `${regRow(writer)} td:nth-child(7)`, opt.spare);
   return `shown: ${await text(B, '.view > .msg.err')}`;
 });
 
@@ -656,12 +661,12 @@ await step(22, async () => {
 // 24
 await step(23, async () => {
   needBlueprints();
-  if (!opt.any || opt.any !== opt.spare) return 'skipped: the runner deregistered (--spare) is not the one of any agent (--any)';
+  if (!opt.spare || !runnerHosts.includes(opt.spare)) return 'skipped: the runner deregistered (--spare) is not among --runners';
   const t0 = Date.now();
   await B.waitForFunction((s, host) => {
     const td = document.querySelector(`${s} td:nth-child(7)`);
     return td && !td.textContent.split(', ').includes(host);
-  }, {timeout: W, polling: 100}, regRow(writer), opt.any);
+  }, {timeout: W, polling: 100}, regRow(writer), opt.spare);
   return `${writer}'s runners: ${await text(B, `${regRow(writer)} td:nth-child(7)`)} (${Date.now() - t0} ms after the runner left)`;
 });
 
