@@ -79,7 +79,10 @@ static ngx_str_t  ngx_http_runs_event_names[] = {
     ngx_string("launcher.registered"),
     ngx_string("launcher.stale"),
     ngx_string("launcher.online"),
-    ngx_string("launcher.removed")
+    ngx_string("launcher.removed"),
+    ngx_string("agent.created"),
+    ngx_string("agent.updated"),
+    ngx_string("agent.deleted")
 };
 
 
@@ -473,6 +476,20 @@ ngx_http_runs_event_write(u_char *p, ngx_http_runs_event_t *ev)
                        sizeof(",\"launcher_id\":\"") - 1);
         ngx_http_runs_make_id(p, "lnch_", 5, ev->launcher);
         p += NGX_HTTP_RUNS_LAUNCHER_ID_LEN;
+        *p++ = '"';
+    }
+
+    /* a blueprint's name is of [A-Za-z0-9_.-]: nothing to escape */
+    if (ev->has & NGX_HTTP_RUNS_EH_AGENT) {
+        p = ngx_cpymem(p, ",\"agent\":\"", sizeof(",\"agent\":\"") - 1);
+        p = ngx_cpymem(p, ev->name, ev->name_len);
+
+        if (ev->type != NGX_HTTP_RUNS_E_AGENT_DELETED) {
+            p = ngx_sprintf(p, "\",\"status\":\"%s",
+                            (ev->has & NGX_HTTP_RUNS_EH_INACTIVE)
+                            ? "inactive" : "active");
+        }
+
         *p++ = '"';
     }
 

@@ -122,6 +122,9 @@ typedef enum {
     NGX_HTTP_RUNS_E_LAUNCHER_STALE,   /* silent for runs_heartbeat_timeout */
     NGX_HTTP_RUNS_E_LAUNCHER_ONLINE,  /* heard from again */
     NGX_HTTP_RUNS_E_LAUNCHER_REMOVED,
+    NGX_HTTP_RUNS_E_AGENT_CREATED,    /* the blueprint registry's */
+    NGX_HTTP_RUNS_E_AGENT_UPDATED,    /* its members or its status */
+    NGX_HTTP_RUNS_E_AGENT_DELETED,
     NGX_HTTP_RUNS_E_TYPES
 } ngx_http_runs_etype_e;
 
@@ -129,9 +132,11 @@ typedef enum {
 #define NGX_HTTP_RUNS_EH_SESSION   0x02
 #define NGX_HTTP_RUNS_EH_LAUNCHER  0x04
 #define NGX_HTTP_RUNS_EH_SCOPED    0x08
+#define NGX_HTTP_RUNS_EH_AGENT     0x10     /* a blueprint: name, status */
+#define NGX_HTTP_RUNS_EH_INACTIVE  0x20     /* the blueprint's, after */
 
 /* the bytes a change takes in the ring (ngx_http_runs_zevent_t) */
-#define NGX_HTTP_RUNS_EVENT_SIZE   72
+#define NGX_HTTP_RUNS_EVENT_SIZE   128
 
 /* a stream's first position when it names none: from the newest on */
 #define NGX_HTTP_RUNS_EV_NOW       ((uint64_t) -1)
@@ -256,6 +261,8 @@ typedef struct {
     ngx_uint_t                  type;       /* ngx_http_runs_etype_e */
     ngx_uint_t                  status;     /* a run's, after the change */
     ngx_uint_t                  has;        /* NGX_HTTP_RUNS_EH_* */
+    size_t                      name_len;   /* a blueprint's, by "has" */
+    u_char                      name[NGX_HTTP_RUNS_NAME_MAX];
 } ngx_http_runs_event_t;
 
 

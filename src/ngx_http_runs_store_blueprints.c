@@ -34,6 +34,7 @@ ngx_http_runs_store_blueprint_put(ngx_http_runs_zone_t *zone,
     ngx_http_runs_bsnap_t *out)
 {
     int64_t                     now;
+    ngx_str_t                   name;
     ngx_uint_t                  found;
     ngx_http_runs_after_t       af;
     ngx_http_runs_shctx_t      *sh;
@@ -118,6 +119,14 @@ changed:
 
     ngx_http_runs_after_mark(&af, NGX_HTTP_RUNS_J_BLUEPRINT, bp->seq);
 
+    name.data = bp->data;
+    name.len = bp->name_len;
+
+    ngx_http_runs_event_agent_locked(sh, how == NGX_HTTP_RUNS_B_CREATE
+                                         ? NGX_HTTP_RUNS_E_AGENT_CREATED
+                                         : NGX_HTTP_RUNS_E_AGENT_UPDATED,
+                                     &name, bp->inactive, &af);
+
     if (out && ngx_http_runs_bsnap_locked(bp, pool, out) != NGX_OK) {
         found = NGX_HTTP_RUNS_R_NO_MEMORY;
     }
@@ -150,6 +159,9 @@ ngx_http_runs_store_blueprint_delete(ngx_http_runs_zone_t *zone,
     } else {
         ngx_http_runs_after_mark(&af, NGX_HTTP_RUNS_J_BLUEPRINT_GONE,
                                  bp->seq);
+        ngx_http_runs_event_agent_locked(zone->sh,
+                                         NGX_HTTP_RUNS_E_AGENT_DELETED, name,
+                                         bp->inactive, &af);
         ngx_http_runs_blueprint_unlink_locked(zone->sh, bp);
         ngx_slab_free_locked(zone->shpool, bp);
     }

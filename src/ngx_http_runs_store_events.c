@@ -142,6 +142,38 @@ ngx_http_runs_event_launcher_locked(ngx_http_runs_shctx_t *sh,
 }
 
 
+/*
+ * A change to the blueprint registry: the blueprint's name and status
+ * after it; every stream sees it (the registry is of no scope), but those
+ * that follow a run or a session
+ */
+
+void
+ngx_http_runs_event_agent_locked(ngx_http_runs_shctx_t *sh, ngx_uint_t type,
+    ngx_str_t *name, ngx_uint_t inactive, ngx_http_runs_after_t *af)
+{
+    ngx_http_runs_zevent_t  ev;
+
+    if (sh->nevents == 0) {
+        return;
+    }
+
+    ngx_memzero(&ev, sizeof(ngx_http_runs_zevent_t));
+
+    ev.type = (u_char) type;
+    ev.has = NGX_HTTP_RUNS_EH_AGENT;
+
+    if (inactive) {
+        ev.has |= NGX_HTTP_RUNS_EH_INACTIVE;
+    }
+
+    ev.name_len = (u_char) ngx_min(name->len, NGX_HTTP_RUNS_NAME_MAX);
+    ngx_memcpy(ev.name, name->data, ev.name_len);
+
+    ngx_http_runs_event_put_locked(sh, &ev, af);
+}
+
+
 /* numbers the change, puts it in the ring and wakes the streams waiting */
 
 static void
@@ -235,6 +267,13 @@ ngx_http_runs_store_events_read(ngx_http_runs_zone_t *zone,
         out[*n].type = ev->type;
         out[*n].status = ev->status;
         out[*n].has = ev->has;
+        out[*n].name_len = 0;
+
+        if (ev->has & NGX_HTTP_RUNS_EH_AGENT) {
+            out[*n].name_len = ev->name_len;
+            ngx_memcpy(out[*n].name, ev->name, ev->name_len);
+        }
+
         (*n)++;
     }
 
@@ -284,7 +323,7 @@ ngx_http_runs_event_visible(ngx_http_runs_zevent_t *ev,
         return 0;
     }
 
-    if (f->scope == NULL) {
+    if (f->scope == NULL || (ev->has & NGX_HTTP_RUNS_EH_AGENT)) {
         return 1;
     }
 

@@ -274,8 +274,8 @@ struct ngx_http_runs_rclass_s {
 
 /*
  * A change in the ring event streams read (ngx_http_runs_store_events.c):
- * ids, not copies, of what changed; its scope for the streams that are
- * confined to one.
+ * ids, not copies, of what changed (a blueprint's name: it has no other);
+ * its scope for the streams that are confined to one.
  */
 
 typedef struct {
@@ -288,6 +288,8 @@ typedef struct {
     u_char                      type;
     u_char                      status;
     u_char                      has;        /* NGX_HTTP_RUNS_EH_* */
+    u_char                      name_len;
+    u_char                      name[NGX_HTTP_RUNS_NAME_MAX];
 } ngx_http_runs_zevent_t;
 
 
@@ -513,6 +515,9 @@ void ngx_http_runs_event_run_locked(ngx_http_runs_shctx_t *sh,
     ngx_uint_t type, ngx_http_runs_run_t *run, ngx_http_runs_after_t *af);
 void ngx_http_runs_event_session_locked(ngx_http_runs_shctx_t *sh,
     ngx_uint_t type, ngx_http_runs_session_t *sess,
+    ngx_http_runs_after_t *af);
+void ngx_http_runs_event_agent_locked(ngx_http_runs_shctx_t *sh,
+    ngx_uint_t type, ngx_str_t *name, ngx_uint_t inactive,
     ngx_http_runs_after_t *af);
 void ngx_http_runs_event_launcher_locked(ngx_http_runs_shctx_t *sh,
     ngx_uint_t type, ngx_http_runs_launcher_t *lr,

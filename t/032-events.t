@@ -4,7 +4,7 @@
 # Last-Event-ID gets what it missed from the ring, or a reset when that
 # is gone; changes made in one worker reach streams held in the other;
 # idle streams get comments; caps; a client that leaves; a reload; scopes;
-# hostile queries and headers.
+# hostile queries and headers; the blueprint registry's changes.
 
 use FindBin;
 use lib "$FindBin::Bin/inc";
@@ -339,6 +339,50 @@ flow 'the ring\'s edge: its oldest change is replayed, one before it is a reset;
     is $r->{status}, 200, 'and the worker goes on';
 };
 
+flow 'the blueprint registry\'s changes: every stream but those that follow a run or a session', 9, sub {
+    my $hdr = sub { { 'X-User' => $_[0] } };
+    my ($s) = stream();
+    my $sc = Runs::Conn->new;
+    $sc->send('GET', '/scoped/events', undef, $hdr->('alice'));
+    is $sc->read_head(5)->{status}, 200, 'a stream confined to a scope';
+    my $sid = get_run(create_run(session_name => 'ag-sess'))->{session_id};
+    my ($sf) = stream("?session_id=$sid");
+    my $ev = $s->read_events(5, 2);
+    my $before = $ev->[-1]{id};
+
+    my $long = 'a' . ('b.-_9' x 11) . 'zzzz';
+    is req('POST', '/agents', { name => 'ag-one', description => 'One' })->{status}, 201, 'a blueprint made';
+    req('POST', '/agents', { name => 'ag-one', description => 'Again' });
+    req('PATCH', '/agents/ag-one', { description => 'One, changed' });
+    req('PATCH', '/agents/ag-one/status', { status => 'inactive' });
+    req('PATCH', '/agents/nobody/status', { status => 'inactive' });
+    req('DELETE', '/agents/ag-one');
+    req('DELETE', '/agents/ag-one');
+    req('POST', '/agents', { name => $long, description => 'Long' });
+    $ev = $s->read_events(5, 5);
+    is types($ev), 'agent.created agent.updated agent.updated agent.deleted agent.created',
+       'made, changed, disabled, deleted, made: what failed (409, 404) tells nothing';
+    is_deeply [ map { [ $_->{json}{agent}, $_->{json}{status} // '-' ] } @$ev ],
+              [ ['ag-one', 'active'], ['ag-one', 'active'], ['ag-one', 'inactive'], ['ag-one', '-'],
+                [$long, 'active'] ],
+              'each names its blueprint (60 characters in full) and its status after';
+    ok !(grep { exists $_->{json}{run_id} || exists $_->{json}{session_id} } @$ev), 'and nothing else';
+    is $ev->[0]{id}, $before + 1, 'in the zone\'s order of changes';
+
+    my $evc = $sc->read_events(5, 5);
+    is types($evc), types($ev), 'the stream confined to a scope sees them too';
+    create_run(session_name => 'ag-sess', type => 'resume_session', prompt => 'again');
+    my $evf = $sf->read_events(5, 1);
+    is types($evf), 'run.created', 'a stream that follows a session does not';
+
+    $s->close;
+    ($s) = stream('', { 'Last-Event-ID' => $before });
+    $ev = $s->read_events(5, 6);
+    is types($ev), 'agent.created agent.updated agent.updated agent.deleted agent.created run.created',
+       'a reconnect gets them from the ring';
+    $_->close for $s, $sc, $sf;
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -443,3 +487,15 @@ bob:{PLAIN}pw
 --- config
     location /runs { runs_api runs; }
     location /events { runs_events_api runs; }
+
+
+
+=== TEST 10: the blueprint registry's changes: every stream but those that follow a run or a session
+--- config
+    location /runs { runs_api runs; }
+    location /agents { runs_agents_api runs; }
+    location /events { runs_events_api runs; }
+    location /scoped/events { runs_events_api runs; runs_scope $http_x_user; }
+--- no_error_log
+[error]
+[alert]

@@ -84,7 +84,7 @@ my @STEPS = (
     'the new session form offers the active blueprints with their descriptions and the runners\' own agents, each once, not the inactive one',
     'a session started from the form with a registry blueprint runs on one of the runners its row lists',
     'Delete on the blueprints page removes a blueprint, after a confirmation',
-    'a blueprint made elsewhere shows within 10 s (no event tells of it), no longer as runner-local, and once in the form',
+    'a blueprint made elsewhere shows live (its agent.created event), no longer as runner-local, and once in the form',
     'an action on a blueprint deleted elsewhere shows the API\'s detail, and the page drops it',
     'the runners page lists the runners',
     'Deregister on the runners page removes the runner',

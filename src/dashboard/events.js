@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'run.completed', 'run.failed', 'run.stopped', 'run.requeued', 'run.result',
   'session.created', 'session.deleted',
   'launcher.registered', 'launcher.stale', 'launcher.online', 'launcher.removed',
+  'agent.created', 'agent.updated', 'agent.deleted',
 ];
 
 // state: 'connecting' | 'live' | 'reconnecting' | 'offline'

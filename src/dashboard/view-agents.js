@@ -1,8 +1,8 @@
 // #/agents: the blueprint registry (GET {agents}[?tags=]) with Enable,
 // Disable (PATCH {agents}/{name}/status) and Delete, and the agents the
 // online runners offer that the registry does not hold ("runner-local").
-// The registry sends no events: the page is read again every 10 s, and
-// on the runners' events. A registry that is not mounted (404, 405)
+// The page is read again on the registry's events (agent.*) and the
+// runners' (launcher.*). A registry that is not mounted (404, 405)
 // leaves the runner-local agents only.
 
 import {h, setText, setAttr, updateBadge, refresher, keyedList, messageArea,
@@ -245,14 +245,11 @@ export default function agentsView(root, params, ctx) {
     }, 300);
   });
 
-  // nothing tells of a change to the registry: it is read again every 10 s
-  const timer = setInterval(refresh.schedule, 10000);
-
   refresh.now();
 
   return {
-    onEvent(ev) { if (ev.type.startsWith('launcher.')) refresh.schedule(); },
+    onEvent(ev) { if (ev.type.startsWith('launcher.') || ev.type.startsWith('agent.')) refresh.schedule(); },
     refresh() { refresh.schedule(); },
-    destroy() { refresh.cancel(); clearInterval(timer); clearTimeout(typing); },
+    destroy() { refresh.cancel(); clearTimeout(typing); },
   };
 }

@@ -98,12 +98,10 @@ export default function newView(root, params, ctx) {
 
   loadAgents.now();
   name.focus();
-  // nothing tells of a change to the registry: it is read again every 10 s
-  const timer = setInterval(loadAgents.schedule, 10000);
-
+  // the agents offered change with the runners and with the registry
   return {
-    onEvent(ev) { if (ev.type.startsWith('launcher.')) loadAgents.schedule(); },
+    onEvent(ev) { if (ev.type.startsWith('launcher.') || ev.type.startsWith('agent.')) loadAgents.schedule(); },
     refresh() { loadAgents.schedule(); },
-    destroy() { loadAgents.cancel(); clearInterval(timer); },
+    destroy() { loadAgents.cancel(); },
   };
 }

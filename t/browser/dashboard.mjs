@@ -65,7 +65,7 @@ const STEPS = [
   'the new session form offers the active blueprints with their descriptions and the runners\' own agents, each once, not the inactive one',
   'a session started from the form with a registry blueprint runs on one of the runners its row lists',
   'Delete on the blueprints page removes a blueprint, after a confirmation',
-  'a blueprint made elsewhere shows within 10 s (no event tells of it), no longer as runner-local, and once in the form',
+  'a blueprint made elsewhere shows live (its agent.created event), no longer as runner-local, and once in the form',
   'an action on a blueprint deleted elsewhere shows the API\'s detail, and the page drops it',
   'the runners page lists the runners',
   'Deregister on the runners page removes the runner',
@@ -599,7 +599,8 @@ await step(19, async () => {
   const t0 = Date.now();
   const r = await api('POST', cfgPaths.agents, {name: opt.agent, description: 'Codes, as the registry says', tags: ['linux']});
   if (r.status !== 201) throw new Error(`POST: ${r.status} ${JSON.stringify(r.json)}`);
-  await A.waitForSelector(regRow(opt.agent), {timeout: 10000 + W});
+  // nothing but the event reads the registry again: no timer does
+  await A.waitForSelector(regRow(opt.agent), {timeout: W});
   const took = Date.now() - t0;
   if (await A.$(localRow(opt.agent))) throw new Error(`${opt.agent} is still listed as runner-local`);
   await go(B, '#/new');
@@ -615,14 +616,31 @@ await step(19, async () => {
 // 21
 await step(20, async () => {
   needBlueprints();
-  // on a page just opened: its next reading is 10 s away
   await go(B, '#/agents');
   await B.waitForSelector(regRow(opt.agent), {timeout: W});
-  const d = await api('DELETE', agentPath(opt.agent));
-  if (d.status !== 204) throw new Error(`DELETE: ${d.status}`);
-  const detail = (await api('PATCH', `${agentPath(opt.agent)}/status`, {status: 'inactive'})).json.detail;
-  await click(B, `${regRow(opt.agent)} button.toggle`);
-  await waitText(B, '.view > .msg.err', `${opt.agent}: ${detail}`);
+  // the page's readings of the registry are held, so that it still shows
+  // the blueprint its agent.deleted event tells it is gone
+  const list = new URL(cfgPaths.agents, baseURL).pathname;
+  const held = [];
+  const hold = (req) => {
+    if (new URL(req.url()).pathname === list) held.push(req);
+    else req.continue();
+  };
+  await B.setRequestInterception(true);
+  B.on('request', hold);
+  let detail;
+  try {
+    const d = await api('DELETE', agentPath(opt.agent));
+    if (d.status !== 204) throw new Error(`DELETE: ${d.status}`);
+    detail = (await api('PATCH', `${agentPath(opt.agent)}/status`, {status: 'inactive'})).json.detail;
+    await click(B, `${regRow(opt.agent)} button.toggle`);
+    await waitText(B, '.view > .msg.err', `${opt.agent}: ${detail}`);
+    if (!held.length) throw new Error('the page did not read the registry again on the event');
+  } finally {
+    B.off('request', hold);
+    for (const req of held) await req.continue();
+    await B.setRequestInterception(false);
+  }
   await B.waitForSelector(localRow(opt.agent), {timeout: W});
   if (await B.$(regRow(opt.agent))) throw new Error('the deleted blueprint is still shown');
   // the runners page deregisters the spare runner: this page shows it
