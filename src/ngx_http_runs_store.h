@@ -103,7 +103,7 @@ typedef enum {
 
 
 /*
- * The changes the event stream tells (ngx_http_runs_store_events.c); a
+ * The changes the event stream tells (ngx_http_runs_store_ering.c); a
  * run's status change is NGX_HTTP_RUNS_E_RUN_REQUEUED + its new status.
  */
 typedef enum {
@@ -216,6 +216,10 @@ typedef struct {
                                                (ngx_http_runs_journal_t) */
     ngx_uint_t                  events;     /* runs_zone events=: the
                                                ring's size in changes */
+    void                       *after;      /* while this process holds
+                                               the lock through
+                                               ngx_http_runs_lock(): its
+                                               ngx_http_runs_after_t */
 } ngx_http_runs_zone_t;
 
 
@@ -661,9 +665,11 @@ void ngx_http_runs_store_journal_header(ngx_http_runs_zone_t *zone,
 ngx_int_t ngx_http_runs_store_replay(ngx_http_runs_zone_t *zone,
     ngx_str_t *images, ngx_uint_t n, ngx_log_t *log, size_t *valid);
 
-/* ngx_http_runs_store_events.c: the ring of changes event streams read */
+/* ngx_http_runs_store_ering.c: the ring of changes event streams read */
 ngx_int_t ngx_http_runs_store_events_init(ngx_http_runs_zone_t *zone,
     ngx_uint_t n, ngx_log_t *log);
+
+/* ngx_http_runs_store_events.c: a stream's reads */
 ngx_uint_t ngx_http_runs_store_events_read(ngx_http_runs_zone_t *zone,
     ngx_http_runs_limits_t *lim, ngx_http_runs_hold_t *h,
     ngx_http_runs_efilter_t *f, uint64_t *pos, ngx_http_runs_event_t *out,

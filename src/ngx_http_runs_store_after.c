@@ -24,6 +24,8 @@ ngx_http_runs_lock(ngx_http_runs_zone_t *zone, ngx_http_runs_after_t *af)
     af->nobj = 0;
 
     ngx_shmtx_lock(&zone->shpool->mutex);
+
+    zone->after = af;
 }
 
 
@@ -108,6 +110,8 @@ ngx_http_runs_unlock(ngx_http_runs_after_t *af)
     if (af->nobj) {
         staged = ngx_http_runs_journal_write_locked(af);
     }
+
+    zone->after = NULL;
 
     ngx_shmtx_unlock(&zone->shpool->mutex);
 

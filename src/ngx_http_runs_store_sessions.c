@@ -586,11 +586,8 @@ ngx_http_runs_store_session_delete(ngx_http_runs_zone_t *zone, uint64_t *sid,
     *nruns = sess->nruns;
 
     ngx_http_runs_after_mark(&af, NGX_HTTP_RUNS_J_SESSION_GONE, sess->seq);
-    ngx_http_runs_event_session_locked(zone->sh,
-                                       NGX_HTTP_RUNS_E_SESSION_DELETED, sess,
-                                       &af);
 
-    /* the last run's removal removes the session */
+    /* the last run's removal removes the session (and tells streams) */
 
     for (q = ngx_queue_head(&sess->runs); *nruns && q; q = next) {
         run = ngx_queue_data(q, ngx_http_runs_run_t, in_session);

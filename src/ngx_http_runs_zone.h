@@ -273,7 +273,7 @@ struct ngx_http_runs_rclass_s {
 
 
 /*
- * A change in the ring event streams read (ngx_http_runs_store_events.c):
+ * A change in the ring event streams read (ngx_http_runs_store_ering.c):
  * ids, not copies, of what changed (a blueprint's name: it has no other);
  * its scope for the streams that are confined to one.
  */
@@ -510,7 +510,7 @@ void ngx_http_runs_waiter_free_locked(ngx_http_runs_zone_t *zone,
 void ngx_http_runs_waiter_rearm_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_waiter_t *w);
 
-/* ngx_http_runs_store_events.c: the changes event streams are told */
+/* ngx_http_runs_store_ering.c: the changes event streams are told */
 void ngx_http_runs_event_run_locked(ngx_http_runs_shctx_t *sh,
     ngx_uint_t type, ngx_http_runs_run_t *run, ngx_http_runs_after_t *af);
 void ngx_http_runs_event_session_locked(ngx_http_runs_shctx_t *sh,
@@ -545,14 +545,23 @@ ngx_uint_t ngx_http_runs_j_blueprint_sane(u_char *b, size_t blen);
 ngx_int_t ngx_http_runs_restore_blueprint_locked(ngx_http_runs_zone_t *zone,
     u_char *b);
 
-/* ngx_http_runs_store_records.c: ids, lookups, allocation, links */
+/* ngx_http_runs_store_ids.c: ids, keys and times */
+void ngx_http_runs_init_keys(ngx_http_runs_shctx_t *sh, ngx_log_t *log);
 int64_t ngx_http_runs_stamp_locked(ngx_http_runs_shctx_t *sh, int64_t t);
 uint64_t ngx_http_runs_permute_id(ngx_http_runs_shctx_t *sh, uint64_t n);
+uint64_t ngx_http_runs_siphash(ngx_http_runs_shctx_t *sh, u_char *name,
+    size_t len);
+uint64_t ngx_http_runs_sid_half(ngx_http_runs_shctx_t *sh, uint64_t seq,
+    ngx_uint_t half);
+uint64_t ngx_http_runs_session_sid1(ngx_http_runs_shctx_t *sh, uint64_t seq);
+void ngx_http_runs_session_sid(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, uint64_t *sid);
+
+/* ngx_http_runs_store_records.c: lookups, allocation, links */
 void ngx_http_runs_token_hash(ngx_http_runs_shctx_t *sh, u_char *token,
     uint64_t *hash);
 ngx_uint_t ngx_http_runs_in_scope(ngx_http_runs_session_t *sess,
     uint64_t *scope);
-uint64_t ngx_http_runs_session_sid1(ngx_http_runs_shctx_t *sh, uint64_t seq);
 ngx_http_runs_run_t *ngx_http_runs_lookup_run_locked(
     ngx_http_runs_shctx_t *sh, uint64_t id);
 ngx_http_runs_launcher_t *ngx_http_runs_lookup_launcher_locked(
@@ -566,8 +575,6 @@ ngx_http_runs_session_t *ngx_http_runs_lookup_sid_locked(
     ngx_http_runs_shctx_t *sh, uint64_t *sid);
 ngx_http_runs_session_t *ngx_http_runs_lookup_session_seq_locked(
     ngx_http_runs_shctx_t *sh, uint64_t seq);
-void ngx_http_runs_session_sid(ngx_http_runs_shctx_t *sh,
-    ngx_http_runs_session_t *sess, uint64_t *sid);
 void ngx_http_runs_new_sid_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_session_t *sess);
 void ngx_http_runs_link_session_locked(ngx_http_runs_shctx_t *sh,

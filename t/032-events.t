@@ -4,7 +4,8 @@
 # Last-Event-ID gets what it missed from the ring, or a reset when that
 # is gone; changes made in one worker reach streams held in the other;
 # idle streams get comments; caps; a client that leaves; a reload; scopes;
-# hostile queries and headers; the blueprint registry's changes.
+# hostile queries and headers; the blueprint registry's changes;
+# sessions removed by retention and for room.
 
 use FindBin;
 use lib "$FindBin::Bin/inc";
@@ -383,6 +384,53 @@ flow 'the blueprint registry\'s changes: every stream but those that follow a ru
     $_->close for $s, $sc, $sf;
 };
 
+flow 'a session removed with its last run by retention is told, when it goes', 4, sub {
+    my ($s) = stream();
+    my $gone = create_run(session_name => 'rt-gone');
+    stop_run($gone);
+    my $kept = create_run(session_name => 'rt-kept');
+    my $ev = $s->read_events(5, 5);
+    is types($ev), 'session.created run.created run.stopped session.created run.created',
+       'a run stopped, another pending';
+    my $sid = $ev->[0]{json}{session_id};
+    $ev = $s->read_events(6, 1);
+    is_deeply [ types($ev), $ev->[0]{json}{session_id} ], ['session.deleted', $sid],
+              'after runs_retention: the stopped run\'s session deleted (the stream woken for it)';
+    is req('GET', "/sessions/$sid")->{status}, 404, 'and gone from the API';
+    $ev = $s->read_events(2.5);
+    is types($ev), '', 'the pending run\'s session stays, and nothing else is told';
+    $s->close;
+};
+
+flow 'sessions removed for room are told', 3, sub {
+    my ($s) = stream();
+    my (@sids, @runs);
+    for my $i (1 .. 8) {
+        my $id = create_run(session_name => "room-$i");
+        stop_run($id);
+        push @runs, $id;
+        push @sids, get_run($id)->{session_id};
+    }
+    my ($n, $status) = (0, 0);
+    while ($n < 3000) {
+        my (undef, $r) = create_run(session_name => "room-fill-$n");
+        $status = $r->{status};
+        last if $status != 201;
+        $n++;
+    }
+    is $status, 503, "the zone filled up ($n more runs)";
+    my @evicted = grep { req('GET', "/sessions/$sids[$_]")->{status} == 404 } 0 .. $#sids;
+    my %told;
+    while (1) {
+        my $ev = $s->read_events(1.5);
+        last if !@$ev;
+        $told{ $_->{json}{session_id} // '' }++ for grep { ($_->{event} // '') eq 'session.deleted' } @$ev;
+    }
+    cmp_ok scalar(@evicted), '>', 0, scalar(@evicted) . ' sessions evicted to make room';
+    is_deeply [ grep { !$told{ $sids[$_] } } @evicted ], [], 'each told as session.deleted';
+    $s->close;
+};
+
 plan tests => Runs::plan_count(blocks());
 
 run_tests();
@@ -499,3 +547,29 @@ bob:{PLAIN}pw
 --- no_error_log
 [error]
 [alert]
+
+
+
+=== TEST 11: a session removed with its last run by retention is told, when it goes
+--- http_config
+    runs_zone runs 4m;
+    runs_retention 1s;
+--- config
+    location /runs { runs_api runs; }
+    location /sessions { runs_sessions_api runs; }
+    location /events { runs_events_api runs; }
+--- no_error_log
+[alert]
+
+
+
+=== TEST 12: sessions removed for room are told
+--- http_config
+    runs_zone runs 64k events=200;
+--- config
+    location /runs { runs_api runs; }
+    location /sessions { runs_sessions_api runs; }
+    location /events { runs_events_api runs; }
+--- no_error_log
+[alert]
+[emerg]
