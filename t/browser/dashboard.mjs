@@ -635,7 +635,10 @@ await step(20, async () => {
     detail = (await api('PATCH', `${agentPath(opt.agent)}/status`, {status: 'inactive'})).json.detail;
     await click(B, `${regRow(opt.agent)} button.toggle`);
     await waitText(B, '.view > .msg.err', `${opt.agent}: ${detail}`);
-    if (!held.length) throw new Error('the page did not read the registry again on the event');
+    // its readings come at most every 250 ms: one is asked for by now
+    const t0 = Date.now();
+    while (!held.length && Date.now() - t0 < W) await new Promise((ok) => setTimeout(ok, 50));
+    if (!held.length) throw new Error('the page did not read the registry again (on the event, after the action)');
   } finally {
     B.off('request', hold);
     for (const req of held) await req.continue();
