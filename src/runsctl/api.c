@@ -77,6 +77,33 @@ api_query_add(struct ctl *ctl, char **query, const char *name,
     return RC_OK;
 }
 
+int
+api_query_of(struct ctl *ctl, const char *command, const struct args *a,
+             const char *const *param, size_t n, char **query)
+{
+    int rc = RC_OK;
+
+    *query = NULL;
+    for (size_t o = 0; o < n; o++) {
+        if (a->given[o] && strcmp(param[o], "limit") == 0
+            && api_check_limit(command, a->value[o]) != RC_OK)
+        {
+            return RC_USAGE;
+        }
+    }
+    *query = strdup("");
+    if (*query == NULL) {
+        ctl_error("out of memory");
+        return RC_FAIL;
+    }
+    for (size_t o = 0; o < n && rc == RC_OK; o++) {
+        if (a->given[o]) {
+            rc = api_query_add(ctl, query, param[o], a->value[o]);
+        }
+    }
+    return rc;
+}
+
 char *
 api_path(struct ctl *ctl, const char *prefix, const char *segment,
          const char *suffix)
@@ -171,9 +198,54 @@ api_call(struct ctl *ctl, const char *method, const char *path,
 }
 
 int
+api_call_at(struct ctl *ctl, const char *method, const char *prefix,
+            const char *segment, const char *suffix, struct http_response *res,
+            json_t **obj)
+{
+    char *path;
+    int   rc;
+
+    path = api_path(ctl, prefix, segment, suffix);
+    if (path == NULL) {
+        return RC_FAIL;
+    }
+    rc = api_call(ctl, method, path, NULL, API_TIMEOUT_MS, res, obj);
+    free(path);
+    return rc;
+}
+
+int
 api_print_json(const struct http_response *res)
 {
     return jsonx_print_raw(res->body, res->len);
+}
+
+int
+api_print_action(const struct ctl *ctl, const struct http_response *res,
+                 const json_t *obj, const char *id, const char *what)
+{
+    const char *msg;
+    char       *clean = NULL;
+    int         rc = RC_OK;
+
+    if (ctl->json) {
+        return api_print_json(res);
+    }
+    msg = jsonobj_string(obj, "message");
+    if (msg != NULL) {
+        clean = text_clean(msg, strlen(msg), 1);
+        if (clean == NULL) {
+            return RC_FAIL;
+        }
+    }
+    if (printf("%s %s%s%s%s\n", id, what, clean ? " (" : "",
+               clean ? clean : "", clean ? ")" : "") < 0)
+    {
+        ctl_error("cannot write to stdout");
+        rc = RC_FAIL;
+    }
+    free(clean);
+    return rc;
 }
 
 

@@ -33,6 +33,14 @@ int api_check_limit(const char *command, const char *value);
 int api_query_add(struct ctl *ctl, char **query, const char *name,
                   const char *value);
 
+/* the query of the options given: "?param[o]=value&..." (values
+   percent-encoded) for each option o < n given, in that order, in *query
+   (to free(); NULL when none was made); the value of a parameter named
+   "limit" is checked first (api_check_limit(), naming command).  RC_OK,
+   RC_USAGE or RC_FAIL (reported) */
+int api_query_of(struct ctl *ctl, const char *command, const struct args *a,
+                 const char *const *param, size_t n, char **query);
+
 /* prefix + segment percent-encoded + suffix ("/runs/" "run_x" "/stop"), in
    a string to free(); NULL (reported) when out of memory */
 char *api_path(struct ctl *ctl, const char *prefix, const char *segment,
@@ -48,6 +56,13 @@ int api_call(struct ctl *ctl, const char *method, const char *path,
              const json_t *body, long timeout_ms, struct http_response *res,
              json_t **obj);
 
+/* api_call() of METHOD api_path(prefix, segment, suffix), without a body
+   and in the ordinary bound; RC_FAIL (reported) when the path cannot be
+   made */
+int api_call_at(struct ctl *ctl, const char *method, const char *prefix,
+                const char *segment, const char *suffix,
+                struct http_response *res, json_t **obj);
+
 /* api_call() for a caller that handles the server's refusals itself: an
    HTTP error answer is not reported but returned as RC_OK with *res as
    received (res->status >= 300) and *obj its JSON object or NULL; the
@@ -62,6 +77,12 @@ void api_report(const char *method, const char *path,
 
 /* the answer as received, on stdout (--json) */
 int api_print_json(const struct http_response *res);
+
+/* the answer obj (as received: res) to an action on id: as received with
+   --json, else "ID WHAT" on stdout, the answer's "message" after it in
+   brackets when it has one; RC_OK or RC_FAIL (reported) */
+int api_print_action(const struct ctl *ctl, const struct http_response *res,
+                     const json_t *obj, const char *id, const char *what);
 
 /* GET path, whose answer holds the array named key: printed as received
    with --json, else handed to print; RC_UNREACHABLE when there is no such

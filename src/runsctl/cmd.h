@@ -21,6 +21,11 @@ int print_run_to(const struct ctl *ctl, const struct http_response *res,
 int print_result(const json_t *run);
 /* runs as the list's table on stdout; with_session 0: no SESSION column */
 int print_runs_table(const json_t *runs, int with_session);
+/* METHOD /runs/RUN_ID + suffix, without a body, the id checked first
+   (naming command): api_call()'s outcome */
+int run_call(struct ctl *ctl, const char *command, const char *method,
+             const char *run_id, const char *suffix, struct http_response *res,
+             json_t **obj);
 
 /* cmd_sessions.c: the session_id of the session called name (GET
    /sessions/by-name/NAME), in a string to free(); RC_OK, or the failed

@@ -122,21 +122,30 @@ agents_done(struct http_response *res, json_t *val)
     http_response_free(res);
 }
 
-/* "/NAME" + suffix, the name checked; NULL (reported: *rc) on failure */
-static char *
-agents_path(struct agents *x, const char *name, const char *suffix, int *rc)
+/* METHOD "/NAME" + suffix with body (NULL: none), the name checked
+   first: agents_call()'s outcome, an HTTP error reported; *res and *val
+   empty when no request was made */
+static int
+agents_call_at(struct agents *x, const char *method, const char *name,
+               const char *suffix, const json_t *body,
+               struct http_response *res, json_t **val)
 {
     char *path;
+    int   rc;
 
-    *rc = api_check_name(x->sub, "blueprint name", name);
-    if (*rc != RC_OK) {
-        return NULL;
+    *val = NULL;
+    memset(res, 0, sizeof(*res));
+    rc = api_check_name(x->sub, "blueprint name", name);
+    if (rc != RC_OK) {
+        return rc;
     }
     path = api_path(&x->ctl, "/", name, suffix);
     if (path == NULL) {
-        *rc = RC_FAIL;
+        return RC_FAIL;
     }
-    return path;
+    rc = agents_call(x, method, path, body, false, res, val);
+    free(path);
+    return rc;
 }
 
 /* the answer with --json, else "NAME what" */
@@ -155,6 +164,20 @@ agents_said(struct agents *x, const struct http_response *res, const char *name,
         return RC_FAIL;
     }
     return RC_OK;
+}
+
+/* rc, the outcome of a call about the blueprint name: when RC_OK, its
+   answer told as agents_said() tells it, then freed */
+static int
+agents_told(struct agents *x, int rc, struct http_response *res, json_t *val,
+            const char *name, const char *what)
+{
+    if (rc != RC_OK) {
+        return rc;
+    }
+    rc = agents_said(x, res, name, what);
+    agents_done(res, val);
+    return rc;
 }
 
 /* ---------------------------------------------------------------- */
@@ -192,15 +215,19 @@ names_cell(const json_t *v)
     return s;
 }
 
-static char *
-text_cell(const json_t *bp, const char *key)
+/* a table_row_fn: the cells of one blueprint */
+static void
+blueprint_row(char **cells, size_t ncols, const json_t *bp, const void *arg)
 {
-    const json_t *v = json_object_get(bp, key);
-
-    if (v == NULL) {
-        v = json_null();
-    }
-    return text_of_json(v);
+    (void) ncols;
+    (void) arg;
+    cells[0] = text_of_member(bp, "name");
+    cells[1] = text_of_member(bp, "status");
+    cells[2] = names_cell(json_object_get(bp, "tags"));
+    cells[3] = names_cell(json_object_get(bp, "skills"));
+    cells[4] = names_cell(json_object_get(bp, "mcp_servers"));
+    cells[5] = text_of_member(bp, "model");
+    cells[6] = text_of_member(bp, "description");
 }
 
 static int
@@ -210,36 +237,9 @@ print_blueprints(const json_t *list)
         "NAME", "STATUS", "TAGS", "SKILLS", "MCP SERVERS", "MODEL", "DESCRIPTION",
     };
     static const size_t maxw[] = { 0, 0, 30, 30, 30, 0, 50 };
-    enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
-    struct table *t;
-    size_t        i;
-    json_t       *bp;
-    int           rc = RC_OK;
 
-    t = table_new(NCOL, headers, maxw);
-    if (t == NULL) {
-        return RC_FAIL;
-    }
-    json_array_foreach(list, i, bp) {
-        char *cells[NCOL];
-
-        cells[0] = text_cell(bp, "name");
-        cells[1] = text_cell(bp, "status");
-        cells[2] = names_cell(json_object_get(bp, "tags"));
-        cells[3] = names_cell(json_object_get(bp, "skills"));
-        cells[4] = names_cell(json_object_get(bp, "mcp_servers"));
-        cells[5] = text_cell(bp, "model");
-        cells[6] = text_cell(bp, "description");
-        rc = table_add_owned(t, cells);
-        if (rc != RC_OK) {
-            break;
-        }
-    }
-    if (rc == RC_OK) {
-        rc = table_print(t);
-    }
-    table_free(t);
-    return rc;
+    return table_print_list(list, sizeof(headers) / sizeof(headers[0]), headers,
+                            maxw, blueprint_row, NULL);
 }
 
 static int
@@ -283,15 +283,9 @@ agents_show(struct agents *x, const struct args *a)
 {
     struct http_response  res;
     json_t               *val;
-    char                 *path;
     int                   rc;
 
-    path = agents_path(x, a->pos[1], "", &rc);
-    if (path == NULL) {
-        return rc;
-    }
-    rc = agents_call(x, "GET", path, NULL, false, &res, &val);
-    free(path);
+    rc = agents_call_at(x, "GET", a->pos[1], "", NULL, &res, &val);
     if (rc != RC_OK) {
         return rc;
     }
@@ -521,12 +515,7 @@ agents_create(struct agents *x, const struct args *a)
     }
     rc = agents_call(x, "POST", "", body, false, &res, &val);
     json_decref(body);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    rc = agents_said(x, &res, a->pos[1], "created");
-    agents_done(&res, val);
-    return rc;
+    return agents_told(x, rc, &res, val, a->pos[1], "created");
 }
 
 static int
@@ -534,31 +523,24 @@ agents_edit(struct agents *x, const struct args *a)
 {
     struct http_response  res;
     json_t               *body, *val;
-    char                 *path;
     int                   rc;
 
-    path = agents_path(x, a->pos[1], "", &rc);
-    if (path == NULL) {
-        return rc;
-    }
-    rc = body_of(x, a, NULL, &body);
-    if (rc == RC_OK && json_object_size(body) == 0) {
-        rc = ctl_usage_error(x->sub, "agents edit: nothing to change (give "
-                             "--description, --system-prompt-file, --mcp-file, "
-                             "--tag or --skill)");
-        json_decref(body);
-    }
+    rc = api_check_name(x->sub, "blueprint name", a->pos[1]);
     if (rc == RC_OK) {
-        rc = agents_call(x, "PATCH", path, body, false, &res, &val);
-        json_decref(body);
+        rc = body_of(x, a, NULL, &body);
     }
-    free(path);
     if (rc != RC_OK) {
         return rc;
     }
-    rc = agents_said(x, &res, a->pos[1], "updated");
-    agents_done(&res, val);
-    return rc;
+    if (json_object_size(body) == 0) {
+        json_decref(body);
+        return ctl_usage_error(x->sub, "agents edit: nothing to change (give "
+                               "--description, --system-prompt-file, "
+                               "--mcp-file, --tag or --skill)");
+    }
+    rc = agents_call_at(x, "PATCH", a->pos[1], "", body, &res, &val);
+    json_decref(body);
+    return agents_told(x, rc, &res, val, a->pos[1], "updated");
 }
 
 static int
@@ -566,21 +548,10 @@ agents_delete(struct agents *x, const struct args *a)
 {
     struct http_response  res;
     json_t               *val;
-    char                 *path;
     int                   rc;
 
-    path = agents_path(x, a->pos[1], "", &rc);
-    if (path == NULL) {
-        return rc;
-    }
-    rc = agents_call(x, "DELETE", path, NULL, false, &res, &val);
-    free(path);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    rc = agents_said(x, &res, a->pos[1], "deleted");
-    agents_done(&res, val);
-    return rc;
+    rc = agents_call_at(x, "DELETE", a->pos[1], "", NULL, &res, &val);
+    return agents_told(x, rc, &res, val, a->pos[1], "deleted");
 }
 
 /* PATCH /NAME/status: RC_OK with the answer (*res, *val) */
@@ -589,18 +560,14 @@ agents_set_status(struct agents *x, const char *name, const char *status,
                   struct http_response *res, json_t **val)
 {
     json_t *body = json_pack("{s:s}", "status", status);
-    char   *path;
     int     rc;
 
+    *val = NULL;
     if (body == NULL) {
         ctl_error("out of memory");
         return RC_FAIL;
     }
-    path = agents_path(x, name, "/status", &rc);
-    if (path != NULL) {
-        rc = agents_call(x, "PATCH", path, body, false, res, val);
-        free(path);
-    }
+    rc = agents_call_at(x, "PATCH", name, "/status", body, res, val);
     json_decref(body);
     return rc;
 }
@@ -614,12 +581,7 @@ agents_enable(struct agents *x, const struct args *a)
     int                   rc;
 
     rc = agents_set_status(x, a->pos[1], status, &res, &val);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    rc = agents_said(x, &res, a->pos[1], status);
-    agents_done(&res, val);
-    return rc;
+    return agents_told(x, rc, &res, val, a->pos[1], status);
 }
 
 /* ---------------------------------------------------------------- */
@@ -693,7 +655,6 @@ import_send(struct agents *x, struct import *im, const char *dir, struct bpfolde
             const char *name, struct http_response *res, json_t **val, bool *replaced)
 {
     json_t *body;
-    char   *path;
     int     rc;
 
     *replaced = false;
@@ -715,11 +676,7 @@ import_send(struct agents *x, struct import *im, const char *dir, struct bpfolde
     if (rc != RC_OK) {
         return rc;
     }
-    path = agents_path(x, name, "", &rc);
-    if (path != NULL) {
-        rc = agents_call(x, "PATCH", path, body, false, res, val);
-        free(path);
-    }
+    rc = agents_call_at(x, "PATCH", name, "", body, res, val);
     json_decref(body);
     *replaced = rc == RC_OK;
     if (rc == RC_OK && json_object_get(f->bp, "max_turns") == NULL

@@ -17,23 +17,6 @@
 #define DIR_COLUMNS 40            /* a project dir's width in the table */
 #define TAGS_COLUMNS 40           /* the tags' */
 
-/* the text of launcher[key] for a cell, to free(); NULL on failure */
-static char *
-cell(const json_t *l, const char *key)
-{
-    const json_t *v = json_object_get(l, key);
-    char         *s;
-
-    if (v != NULL) {
-        return text_of_json(v);
-    }
-    s = strdup("-");
-    if (s == NULL) {
-        ctl_error("out of memory");
-    }
-    return s;
-}
-
 /* "online", "stale, deregistering" */
 static char *
 status_cell(const json_t *l)
@@ -83,13 +66,29 @@ heartbeat_cell(const json_t *l)
     char         *s;
 
     if (!json_is_number(v)) {
-        return cell(l, "last_heartbeat");
+        return text_of_member(l, "last_heartbeat");
     }
     if (asprintf(&s, "%.1fs ago", json_number_value(v)) < 0) {
         ctl_error("out of memory");
         return NULL;
     }
     return s;
+}
+
+/* a table_row_fn: the cells of one launcher */
+static void
+launcher_row(char **cells, size_t ncols, const json_t *l, const void *arg)
+{
+    (void) ncols;
+    (void) arg;
+    cells[0] = text_of_member(l, "launcher_id");
+    cells[1] = status_cell(l);
+    cells[2] = text_of_member(l, "hostname");
+    cells[3] = text_of_member(l, "executor_type");
+    cells[4] = tags_cell(l);
+    cells[5] = text_of_member(l, "project_dir");
+    cells[6] = text_of_member(l, "registered_at");
+    cells[7] = heartbeat_cell(l);
 }
 
 static int
@@ -101,37 +100,9 @@ print_launchers(const json_t *launchers)
     };
     static const size_t maxw[] = { 0, 0, 0, 0, TAGS_COLUMNS, DIR_COLUMNS,
                                    0, 0 };
-    enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
-    struct table *t;
-    size_t        i;
-    json_t       *l;
-    int           rc = RC_OK;
 
-    t = table_new(NCOL, headers, maxw);
-    if (t == NULL) {
-        return RC_FAIL;
-    }
-    json_array_foreach(launchers, i, l) {
-        char *cells[NCOL];
-
-        cells[0] = cell(l, "launcher_id");
-        cells[1] = status_cell(l);
-        cells[2] = cell(l, "hostname");
-        cells[3] = cell(l, "executor_type");
-        cells[4] = tags_cell(l);
-        cells[5] = cell(l, "project_dir");
-        cells[6] = cell(l, "registered_at");
-        cells[7] = heartbeat_cell(l);
-        rc = table_add_owned(t, cells);
-        if (rc != RC_OK) {
-            break;
-        }
-    }
-    if (rc == RC_OK) {
-        rc = table_print(t);
-    }
-    table_free(t);
-    return rc;
+    return table_print_list(launchers, sizeof(headers) / sizeof(headers[0]),
+                            headers, maxw, launcher_row, NULL);
 }
 
 static int
@@ -214,48 +185,21 @@ run_deregister(struct ctl *ctl, const struct args *a)
 {
     struct http_response  res;
     json_t               *obj;
-    const char           *msg;
-    char                 *path, *clean = NULL;
     int                   rc;
 
     rc = api_check_id("deregister", "launcher id", a->pos[0]);
     if (rc == RC_OK) {
         rc = deregister_token(ctl, a);
     }
+    if (rc == RC_OK) {
+        rc = api_call_at(ctl, "DELETE", "/launchers/", a->pos[0],
+                         a->given[O_SELF] ? "?self=true" : "", &res, &obj);
+    }
     if (rc != RC_OK) {
         return rc;
     }
-    path = api_path(ctl, "/launchers/", a->pos[0],
-                    a->given[O_SELF] ? "?self=true" : "");
-    if (path == NULL) {
-        return RC_FAIL;
-    }
-    rc = api_call(ctl, "DELETE", path, NULL, API_TIMEOUT_MS, &res, &obj);
-    free(path);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    if (ctl->json) {
-        rc = api_print_json(&res);
-    } else {
-        msg = jsonobj_string(obj, "message");
-        if (msg != NULL) {
-            clean = text_clean(msg, strlen(msg), 1);
-            if (clean == NULL) {
-                rc = RC_FAIL;
-            }
-        }
-        if (rc == RC_OK
-            && printf("%s %s%s%s%s\n", a->pos[0],
-                      a->given[O_SELF] ? "deregistered" : "deregistering",
-                      clean ? " (" : "", clean ? clean : "",
-                      clean ? ")" : "") < 0)
-        {
-            ctl_error("cannot write to stdout");
-            rc = RC_FAIL;
-        }
-        free(clean);
-    }
+    rc = api_print_action(ctl, &res, obj, a->pos[0],
+                          a->given[O_SELF] ? "deregistered" : "deregistering");
     json_decref(obj);
     http_response_free(&res);
     return rc;

@@ -13,22 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* obj (a run, or a session's {"result", "run_id"}) has its result printed
-   (not with --json: the caller printed the answer); RC_OK, or
-   RC_NO_RESULT when its result is null, with why on stderr */
+/* the answer (res, its object obj: a run, or a session's {"result",
+   "run_id"}) to a request for the result of the run or session called
+   name (kind: "run" or "session"): printed as received with --json, else
+   its result; RC_OK, or RC_NO_RESULT when its result is null, with why on
+   stderr */
 static int
-show_result(const struct ctl *ctl, const json_t *obj, const char *what)
+show_result(const struct ctl *ctl, const struct http_response *res,
+            const json_t *obj, const char *kind, const char *name)
 {
     const char *run_id = jsonobj_string(obj, "run_id");
     const char *status = jsonobj_string(obj, "status");
     int         rc = RC_OK;
 
+    if (ctl->json) {
+        rc = api_print_json(res);
+        if (rc != RC_OK) {
+            return rc;
+        }
+    }
     if (!json_is_string(json_object_get(obj, "result"))) {
         if (status != NULL) {
-            ctl_error("%s has no result%s (status %s)", what,
+            ctl_error("%s %s has no result%s (status %s)", kind, name,
                       run_is_terminal(status) ? "" : " yet", status);
         } else {
-            ctl_error("%s has no result (run %s)", what,
+            ctl_error("%s %s has no result (run %s)", kind, name,
                       run_id ? run_id : "-");
         }
         return RC_NO_RESULT;
@@ -49,34 +58,13 @@ run_result_of_run(struct ctl *ctl, const char *run_id)
 {
     struct http_response  res;
     json_t               *obj;
-    char                 *path, *what = NULL;
     int                   rc;
 
-    rc = api_check_id("result", "run id", run_id);
+    rc = run_call(ctl, "result", "GET", run_id, "", &res, &obj);
     if (rc != RC_OK) {
         return rc;
     }
-    path = api_path(ctl, "/runs/", run_id, "");
-    if (path == NULL) {
-        return RC_FAIL;
-    }
-    rc = api_call(ctl, "GET", path, NULL, API_TIMEOUT_MS, &res, &obj);
-    free(path);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    if (ctl->json) {
-        rc = api_print_json(&res);
-    }
-    if (rc == RC_OK && asprintf(&what, "run %s", run_id) < 0) {
-        ctl_error("out of memory");
-        what = NULL;
-        rc = RC_FAIL;
-    }
-    if (rc == RC_OK) {
-        rc = show_result(ctl, obj, what);
-    }
-    free(what);
+    rc = show_result(ctl, &res, obj, "run", run_id);
     json_decref(obj);
     http_response_free(&res);
     return rc;
@@ -87,7 +75,7 @@ run_result_of_session(struct ctl *ctl, const char *name)
 {
     struct http_response  res;
     json_t               *obj;
-    char                 *id, *path, *what = NULL;
+    char                 *id, *path;
     int                   rc;
 
     rc = session_id_of(ctl, "result", name, &id);
@@ -113,19 +101,8 @@ run_result_of_session(struct ctl *ctl, const char *name)
              && strcmp(detail, "Session not found") != 0
              ? RC_NO_RESULT : RC_FAIL;
     } else {
-        if (ctl->json) {
-            rc = api_print_json(&res);
-        }
-        if (rc == RC_OK && asprintf(&what, "session %s", name) < 0) {
-            ctl_error("out of memory");
-            what = NULL;
-            rc = RC_FAIL;
-        }
-        if (rc == RC_OK) {
-            rc = show_result(ctl, obj, what);
-        }
+        rc = show_result(ctl, &res, obj, "session", name);
     }
-    free(what);
     free(path);
     json_decref(obj);
     http_response_free(&res);

@@ -115,21 +115,34 @@ print_run_to(const struct ctl *ctl, const struct http_response *res,
     return rc;
 }
 
-/* the text of run[key] for a table cell, to free(); NULL on failure */
-static char *
-run_cell(const json_t *run, const char *key)
+/* a table_row_fn: the cells of keys (arg), the status with what a
+   pending run waits for, the type for people */
+static void
+run_row(char **cells, size_t ncols, const json_t *run, const void *keys)
 {
-    const json_t *v = json_object_get(run, key);
+    table_row_keys(cells, ncols, run, keys);
+    /* "pending (waiting for a runner with agent coder)": a run that
+       no registered runner can take */
+    if (cells[1] != NULL && json_is_string(json_object_get(run, "waiting_for"))) {
+        char *why = NULL;
 
-    if (v == NULL) {
-        char *s = strdup("-");
-
-        if (s == NULL) {
+        if (asprintf(&why, "%s (waiting for %s)", cells[1],
+                     json_string_value(json_object_get(run, "waiting_for"))) < 0)
+        {
+            why = NULL;
             ctl_error("out of memory");
         }
-        return s;
+        free(cells[1]);
+        cells[1] = why;
     }
-    return text_of_json(v);
+    /* "start_session" -> "start": the table is for people */
+    if (cells[2] != NULL) {
+        char *us = strstr(cells[2], "_session");
+
+        if (us != NULL && us[8] == '\0') {
+            *us = '\0';
+        }
+    }
 }
 
 /* the list's table; without the SESSION column for one session's runs */
@@ -152,56 +165,11 @@ print_runs_table(const json_t *runs, int with_session)
     };
     static const size_t one_maxw[] = { 0, 0, 0, 0, 0, PROMPT_COLUMNS };
     enum { NCOL = sizeof(all_headers) / sizeof(all_headers[0]) };
-    const char *const *headers = with_session ? all_headers : one_headers;
-    const char *const *keys = with_session ? all_keys : one_keys;
-    size_t        ncol = with_session ? NCOL : NCOL - 1;
-    struct table *t;
-    size_t        i;
-    json_t       *run;
-    int           rc = RC_OK;
 
-    t = table_new(ncol, headers, with_session ? all_maxw : one_maxw);
-    if (t == NULL) {
-        return RC_FAIL;
-    }
-    json_array_foreach(runs, i, run) {
-        char *cells[NCOL] = { 0 };
-
-        for (size_t c = 0; c < ncol; c++) {
-            cells[c] = run_cell(run, keys[c]);
-        }
-        /* "pending (waiting for a runner with agent coder)": a run that
-           no registered runner can take */
-        if (cells[1] != NULL && json_is_string(json_object_get(run, "waiting_for"))) {
-            char *why = NULL;
-
-            if (asprintf(&why, "%s (waiting for %s)", cells[1],
-                         json_string_value(json_object_get(run, "waiting_for"))) < 0)
-            {
-                why = NULL;
-                ctl_error("out of memory");
-            }
-            free(cells[1]);
-            cells[1] = why;
-        }
-        /* "start_session" -> "start": the table is for people */
-        if (cells[2] != NULL) {
-            char *us = strstr(cells[2], "_session");
-
-            if (us != NULL && us[8] == '\0') {
-                *us = '\0';
-            }
-        }
-        rc = table_add_owned(t, cells);
-        if (rc != RC_OK) {
-            break;
-        }
-    }
-    if (rc == RC_OK) {
-        rc = table_print(t);
-    }
-    table_free(t);
-    return rc;
+    return table_print_list(runs, with_session ? NCOL : NCOL - 1,
+                            with_session ? all_headers : one_headers,
+                            with_session ? all_maxw : one_maxw, run_row,
+                            with_session ? all_keys : one_keys);
 }
 
 static int
@@ -213,24 +181,28 @@ print_list_table(const json_t *runs)
 /* ---------------------------------------------------------------- */
 /* get */
 
+int
+run_call(struct ctl *ctl, const char *command, const char *method,
+         const char *run_id, const char *suffix, struct http_response *res,
+         json_t **obj)
+{
+    int rc;
+
+    rc = api_check_id(command, "run id", run_id);
+    if (rc != RC_OK) {
+        return rc;
+    }
+    return api_call_at(ctl, method, "/runs/", run_id, suffix, res, obj);
+}
+
 static int
 run_get(struct ctl *ctl, const struct args *a)
 {
     struct http_response  res;
     json_t               *obj;
-    char                 *path;
     int                   rc;
 
-    rc = api_check_id("get", "run id", a->pos[0]);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    path = api_path(ctl, "/runs/", a->pos[0], "");
-    if (path == NULL) {
-        return RC_FAIL;
-    }
-    rc = api_call(ctl, "GET", path, NULL, API_TIMEOUT_MS, &res, &obj);
-    free(path);
+    rc = run_call(ctl, "get", "GET", a->pos[0], "", &res, &obj);
     if (rc != RC_OK) {
         return rc;
     }
@@ -273,28 +245,14 @@ static const struct opt_spec list_opts[O_LIST_N] = {
 static int
 run_list(struct ctl *ctl, const struct args *a)
 {
-    char                 *query;
-    int                   rc = RC_OK;
+    static const char *const param[O_LIST_N] = {
+        [O_STATUS] = "status", [O_SESSION] = "session_name",
+        [O_LIMIT] = "limit",
+    };
+    char *query;
+    int   rc;
 
-    if (a->given[O_LIMIT] && api_check_limit("list", a->value[O_LIMIT])
-                             != RC_OK)
-    {
-        return RC_USAGE;
-    }
-    query = strdup("");
-    if (query == NULL) {
-        ctl_error("out of memory");
-        return RC_FAIL;
-    }
-    if (a->given[O_STATUS]) {
-        rc = api_query_add(ctl, &query, "status", a->value[O_STATUS]);
-    }
-    if (rc == RC_OK && a->given[O_SESSION]) {
-        rc = api_query_add(ctl, &query, "session_name", a->value[O_SESSION]);
-    }
-    if (rc == RC_OK && a->given[O_LIMIT]) {
-        rc = api_query_add(ctl, &query, "limit", a->value[O_LIMIT]);
-    }
+    rc = api_query_of(ctl, "list", a, param, O_LIST_N, &query);
     return api_get_listing(ctl, "/runs", query, rc, "runs",
                            print_list_table);
 }
@@ -342,8 +300,7 @@ run_stop(struct ctl *ctl, const struct args *a)
 {
     struct http_response  res;
     json_t               *obj;
-    const char           *id, *status, *msg;
-    char                 *path, *clean = NULL;
+    const char           *id, *status;
     int                   rc;
 
     if (a->given[O_STOP_SESSION]) {
@@ -357,41 +314,14 @@ run_stop(struct ctl *ctl, const struct args *a)
         return ctl_usage_error("stop", "missing arguments; usage: runsctl "
                                "stop RUN_ID | --session NAME");
     }
-    rc = api_check_id("stop", "run id", a->pos[0]);
+    rc = run_call(ctl, "stop", "POST", a->pos[0], "/stop", &res, &obj);
     if (rc != RC_OK) {
         return rc;
     }
-    path = api_path(ctl, "/runs/", a->pos[0], "/stop");
-    if (path == NULL) {
-        return RC_FAIL;
-    }
-    rc = api_call(ctl, "POST", path, NULL, API_TIMEOUT_MS, &res, &obj);
-    free(path);
-    if (rc != RC_OK) {
-        return rc;
-    }
-    if (ctl->json) {
-        rc = api_print_json(&res);
-    } else {
-        id = jsonobj_string(obj, "run_id");
-        status = jsonobj_string(obj, "status");
-        msg = jsonobj_string(obj, "message");
-        if (msg != NULL) {
-            clean = text_clean(msg, strlen(msg), 1);
-            if (clean == NULL) {
-                rc = RC_FAIL;
-            }
-        }
-        if (rc == RC_OK
-            && printf("%s %s%s%s%s\n", id ? id : a->pos[0],
-                      status ? status : "-", clean ? " (" : "",
-                      clean ? clean : "", clean ? ")" : "") < 0)
-        {
-            ctl_error("cannot write to stdout");
-            rc = RC_FAIL;
-        }
-        free(clean);
-    }
+    id = jsonobj_string(obj, "run_id");
+    status = jsonobj_string(obj, "status");
+    rc = api_print_action(ctl, &res, obj, id ? id : a->pos[0],
+                          status ? status : "-");
     json_decref(obj);
     http_response_free(&res);
     return rc;

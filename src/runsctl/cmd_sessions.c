@@ -81,45 +81,27 @@ session_id_of(struct ctl *ctl, const char *command, const char *name,
     return RC_OK;
 }
 
-/* "/sessions/ID" + suffix for the session called name; NULL when that
-   failed (*rc says how, reported) */
-static char *
-session_path(struct ctl *ctl, const char *command, const char *name,
-             const char *suffix, int *rc)
+/* METHOD /sessions/ID + suffix, without a body, for the session called
+   name: api_call()'s outcome, or session_id_of()'s failure */
+static int
+session_call(struct ctl *ctl, const char *command, const char *name,
+             const char *method, const char *suffix,
+             struct http_response *res, json_t **obj)
 {
-    char *id, *path;
+    char *id;
+    int   rc;
 
-    *rc = session_id_of(ctl, command, name, &id);
-    if (*rc != RC_OK) {
-        return NULL;
+    rc = session_id_of(ctl, command, name, &id);
+    if (rc != RC_OK) {
+        return rc;
     }
-    path = api_path(ctl, "/sessions/", id, suffix);
+    rc = api_call_at(ctl, method, "/sessions/", id, suffix, res, obj);
     free(id);
-    if (path == NULL) {
-        *rc = RC_FAIL;
-    }
-    return path;
+    return rc;
 }
 
 /* ---------------------------------------------------------------- */
 /* sessions */
-
-/* the text of obj[key] for a cell ("-" when absent), to free() */
-static char *
-cell(const json_t *obj, const char *key)
-{
-    const json_t *v = json_object_get(obj, key);
-    char         *s;
-
-    if (v != NULL) {
-        return text_of_json(v);
-    }
-    s = strdup("-");
-    if (s == NULL) {
-        ctl_error("out of memory");
-    }
-    return s;
-}
 
 static int
 print_sessions_table(const json_t *sessions)
@@ -132,32 +114,9 @@ print_sessions_table(const json_t *sessions)
         "session_name", "status", "agent_name", "run_count", "last_run_id",
         "updated_at", "session_id",
     };
-    enum { NCOL = sizeof(headers) / sizeof(headers[0]) };
-    struct table *t;
-    size_t        i;
-    json_t       *s;
-    int           rc = RC_OK;
 
-    t = table_new(NCOL, headers, NULL);
-    if (t == NULL) {
-        return RC_FAIL;
-    }
-    json_array_foreach(sessions, i, s) {
-        char *cells[NCOL];
-
-        for (size_t c = 0; c < NCOL; c++) {
-            cells[c] = cell(s, keys[c]);
-        }
-        rc = table_add_owned(t, cells);
-        if (rc != RC_OK) {
-            break;
-        }
-    }
-    if (rc == RC_OK) {
-        rc = table_print(t);
-    }
-    table_free(t);
-    return rc;
+    return table_print_list(sessions, sizeof(headers) / sizeof(headers[0]),
+                            headers, NULL, table_row_keys, keys);
 }
 
 enum { O_STATUS, O_AGENT, O_LIMIT, O_SESSIONS_N };
@@ -175,23 +134,9 @@ run_sessions(struct ctl *ctl, const struct args *a)
         [O_STATUS] = "status", [O_AGENT] = "agent_name", [O_LIMIT] = "limit",
     };
     char *query;
-    int   rc = RC_OK;
+    int   rc;
 
-    if (a->given[O_LIMIT] && api_check_limit("sessions", a->value[O_LIMIT])
-                             != RC_OK)
-    {
-        return RC_USAGE;
-    }
-    query = strdup("");
-    if (query == NULL) {
-        ctl_error("out of memory");
-        return RC_FAIL;
-    }
-    for (int o = 0; o < O_SESSIONS_N && rc == RC_OK; o++) {
-        if (a->given[o]) {
-            rc = api_query_add(ctl, &query, param[o], a->value[o]);
-        }
-    }
+    rc = api_query_of(ctl, "sessions", a, param, O_SESSIONS_N, &query);
     return api_get_listing(ctl, "/sessions", query, rc, "sessions",
                            print_sessions_table);
 }
@@ -327,15 +272,10 @@ run_delete_session(struct ctl *ctl, const struct args *a)
     struct http_response  res;
     json_t               *obj;
     json_t               *n;
-    char                 *path;
     int                   rc;
 
-    path = session_path(ctl, "delete-session", a->pos[0], "", &rc);
-    if (path == NULL) {
-        return rc;
-    }
-    rc = api_call(ctl, "DELETE", path, NULL, API_TIMEOUT_MS, &res, &obj);
-    free(path);
+    rc = session_call(ctl, "delete-session", a->pos[0], "DELETE", "", &res,
+                      &obj);
     if (rc != RC_OK) {
         return rc;
     }
@@ -418,15 +358,9 @@ stop_session(struct ctl *ctl, const char *name)
     struct http_response  res;
     json_t               *obj;
     size_t                count = 0;
-    char                 *path;
     int                   rc;
 
-    path = session_path(ctl, "stop", name, "/stop", &rc);
-    if (path == NULL) {
-        return rc;
-    }
-    rc = api_call(ctl, "POST", path, NULL, API_TIMEOUT_MS, &res, &obj);
-    free(path);
+    rc = session_call(ctl, "stop", name, "POST", "/stop", &res, &obj);
     if (rc != RC_OK) {
         return rc;
     }

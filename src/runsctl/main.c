@@ -46,16 +46,23 @@ static const char global_help[] =
     "  5  result: no result yet (the run has none; no run of the session\n"
     "     completed)\n";
 
+/* "runsctl: <message>" and a newline on stderr */
+static void __attribute__((format(printf, 1, 0)))
+say(const char *fmt, va_list ap)
+{
+    fputs("runsctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void
 ctl_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("runsctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int
@@ -63,11 +70,9 @@ ctl_usage_error(const char *command, const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("runsctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    say(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     if (command != NULL) {
         fprintf(stderr, "Try 'runsctl help %s'.\n", command);
     } else {

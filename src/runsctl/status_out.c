@@ -187,24 +187,17 @@ table_row(struct table *t, const struct status_zone *z, size_t r)
     if (rows[r].fig == ROW_REFUSED) {
         return refused_rows(t, z);
     }
+    if ((rows[r].fig == FIG_JOURNAL_FAILING
+         || rows[r].fig == FIG_JOURNAL_PENDING) && !has_journal(z))
+    {
+        return RC_OK;
+    }
     if (rows[r].fig == ROW_FILL) {
         fill = fill_of(z);
         if (fill < 0) {
             snprintf(value, sizeof(value), "-");
         } else {
             snprintf(value, sizeof(value), "%.1f%%", fill);
-        }
-    } else if (rows[r].fig == FIG_JOURNAL_FAILING
-               || rows[r].fig == FIG_JOURNAL_PENDING)
-    {
-        if (!has_journal(z)) {
-            return RC_OK;
-        }
-        if (!z->has[rows[r].fig]) {
-            snprintf(value, sizeof(value), "-");
-        } else {
-            value_text(value, sizeof(value), rows[r].kind,
-                       z->fig[rows[r].fig]);
         }
     } else if (!z->has[rows[r].fig]) {
         snprintf(value, sizeof(value), "-");

@@ -191,6 +191,22 @@ text_of_json(const json_t *v)
     return s;
 }
 
+char *
+text_of_member(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    char         *s;
+
+    if (v != NULL) {
+        return text_of_json(v);
+    }
+    s = strdup("-");
+    if (s == NULL) {
+        ctl_error("out of memory");
+    }
+    return s;
+}
+
 /* s cut to max columns, "..." marking the cut; a new string */
 static char *
 text_cut(const char *s, size_t max)
@@ -314,6 +330,52 @@ table_add(struct table *t, const char *const *cells)
     }
     t->nrows++;
     return RC_OK;
+}
+
+int
+table_print_list(const json_t *list, size_t ncols, const char *const *headers,
+                 const size_t *maxw, table_row_fn *row, const void *arg)
+{
+    struct table  *t;
+    char         **cells;
+    size_t         i;
+    json_t        *item;
+    int            rc = RC_OK;
+
+    t = table_new(ncols, headers, maxw);
+    if (t == NULL) {
+        return RC_FAIL;
+    }
+    cells = calloc(ncols, sizeof(char *));
+    if (cells == NULL) {
+        ctl_error("out of memory");
+        table_free(t);
+        return RC_FAIL;
+    }
+    json_array_foreach(list, i, item) {
+        row(cells, ncols, item, arg);
+        rc = table_add_owned(t, cells);
+        if (rc != RC_OK) {
+            break;
+        }
+    }
+    if (rc == RC_OK) {
+        rc = table_print(t);
+    }
+    free(cells);
+    table_free(t);
+    return rc;
+}
+
+void
+table_row_keys(char **cells, size_t ncols, const json_t *item,
+               const void *keys)
+{
+    const char *const *key = keys;
+
+    for (size_t c = 0; c < ncols; c++) {
+        cells[c] = text_of_member(item, key[c]);
+    }
 }
 
 /* where kv_print_to() writes; NULL: stdout */

@@ -27,6 +27,10 @@ size_t text_width(const char *s);
    when out of memory */
 char *text_of_json(const json_t *v);
 
+/* the text of obj[key] for a table cell (text_of_json), "-" when obj has
+   no such member; NULL (reported) when out of memory */
+char *text_of_member(const json_t *obj, const char *key);
+
 struct table;
 
 /* a table of ncols columns; maxw[i] > 0 cuts column i to that many
@@ -48,6 +52,22 @@ int table_add_owned(struct table *t, char **cells);
 int table_print(const struct table *t);
 
 void table_free(struct table *t);
+
+/* makes the ncols cells of the row showing item (strings to free(), NULL
+   where making one failed, already reported); arg: the caller's */
+typedef void table_row_fn(char **cells, size_t ncols, const json_t *item,
+                          const void *arg);
+
+/* the JSON array list as a table on stdout (table_new()'s columns), a row
+   per item made by row; RC_OK or RC_FAIL (reported) */
+int table_print_list(const json_t *list, size_t ncols,
+                     const char *const *headers, const size_t *maxw,
+                     table_row_fn *row, const void *arg);
+
+/* a table_row_fn: cell c the text_of_member() of item and keys[c] (arg:
+   the keys, ncols of them) */
+void table_row_keys(char **cells, size_t ncols, const json_t *item,
+                    const void *keys);
 
 /* "key: value" lines on stdout, values aligned, the continuation lines of
    multi-line values indented; vals are cleaned text (text_of_json);
