@@ -336,7 +336,7 @@ ngx_http_runs_out_demands(ngx_http_runs_out_t *o, ngx_str_t *rec)
 size_t
 ngx_http_runs_snap_size(ngx_http_runs_snap_t *s)
 {
-    return 640 + s->session_name.len + s->prompt.len + s->agent_name.len
+    return 672 + s->session_name.len + s->prompt.len + s->agent_name.len
            + s->project_dir.len + s->parent.len + s->error.len
            + s->result.len + 2 * s->demands.len + s->waiting_for.len
            + s->blueprint.len;
@@ -365,6 +365,14 @@ ngx_http_runs_out_run(ngx_http_runs_out_t *o, ngx_http_runs_snap_t *s)
     ngx_http_runs_out_str(o, &s->project_dir);
     ngx_http_runs_out_literal(o, ",\"parent_session_name\":");
     ngx_http_runs_out_str(o, &s->parent);
+
+    if (s->callback) {
+        ngx_http_runs_out_literal(o, ",\"callback\":true");
+
+    } else {
+        ngx_http_runs_out_literal(o, ",\"callback\":false");
+    }
+
     ngx_http_runs_out_literal(o, ",\"demands\":");
     ngx_http_runs_out_demands(o, &s->demands);
 

@@ -302,6 +302,7 @@ typedef struct {
     ngx_uint_t                  result_truncated;
     ngx_str_t                   demands;    /* the record, len 0: none */
     ngx_uint_t                  affinity;
+    ngx_uint_t                  callback;   /* made by a child's end */
     ngx_str_t                   waiting_for;    /* what a claimable run no
                                                    runner takes waits for;
                                                    len 0: nothing */

@@ -784,6 +784,7 @@ ngx_http_runs_snap_locked(ngx_http_runs_shctx_t *sh, ngx_http_runs_run_t *run,
     }
 
     snap->affinity = !run->noaffinity;
+    snap->callback = run->callback;
 
     return ngx_http_runs_snap_waiting(run, pool, snap);
 }

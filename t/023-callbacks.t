@@ -72,7 +72,7 @@ flow 'the parent is an attribute of the session', 8, sub {
     like $res->{json}{detail}, qr/own ancestor/, 'callbacks would loop';
 };
 
-flow 'a child that completes reports to its parent', 10, sub {
+flow 'a child that completes reports to its parent', 11, sub {
     my $lid = register_launcher();
     my $boss = busy_parent($lid, 'cb-boss', parent_session_name => 'cb-top');
     my $kid = create_run(session_name => 'cb-kid', parent_session_name => 'cb-boss',
@@ -87,6 +87,9 @@ flow 'a child that completes reports to its parent', 10, sub {
     is "$cb->{status} $cb->{agent_name} $cb->{project_dir} $cb->{parent_session_name}",
         'pending lead /srv/lead cb-top', "pending, with the parent's agent, project and own parent";
     is $cb->{session_id}, (get_run($boss) || {})->{session_id}, "in the parent's session";
+    is_deeply [ map { ref $_ ? ($_ ? 1 : 0) : "not a boolean" } $cb->{callback}, (get_run($boss) || {})->{callback},
+                (get_run($kid) || {})->{callback} ], [1, 0, 0],
+              'it says it is a callback ("callback": true); the runs clients made say false';
     is poll_once($lid, 10)->{status}, 204, 'not claimable while the parent runs';
     launcher_event($boss, 'completed', { launcher_id => $lid });
     my $next = claim($lid);

@@ -75,7 +75,7 @@ my @STEPS = (
     'Stop on its page stops it',
     'the runs table filters by status and session name',
     'the session resumed from its page',
-    'the tree shows a child under its parent, live, with its status and callback',
+    'the tree shows a child under its parent, live, with its status and callback (and no client run as one)',
     'the sessions page lists the sessions and their parents',
     'Delete on a session\'s page removes it, after a confirmation',
     'the blueprints page lists the registry\'s blueprints (description, tags, model, MCP servers, runners) and the runners\' own agents as runner-local',

@@ -196,10 +196,12 @@ export function toast(text, kind = 'ok') {
   setTimeout(() => t.remove(), kind === 'err' ? 8000 : 4000);
 }
 
-// the prompt of a callback run: the child runs it reports, as
-// [{session, run, outcome}], or [] for any other prompt (docs/CALLBACKS.md)
-export function callbackReports(prompt) {
+// what a callback run ("callback": true, made by the coordinator) reports:
+// the child runs, as [{session, run, outcome}], read from its prompt
+// (docs/CALLBACKS.md); [] for any other run, whatever its prompt says
+export function callbackReports(run) {
   const out = [];
+  const prompt = run && run.callback === true ? run.prompt : null;
   if (typeof prompt !== 'string' || !prompt.startsWith('[child session "')) return out;
   const re = /^\[child session "([^"\n]*)" run (run_[0-9a-f]+) (completed|failed|stopped)\]$/gm;
   let m;
@@ -215,7 +217,7 @@ export function callbackReports(prompt) {
 // a run's type in short: start, resume or callback
 export function runKind(run) {
   if (run.type === 'start_session') return 'start';
-  if (callbackReports(run.prompt).length) return 'callback';
+  if (run.callback === true) return 'callback';
   return run.type === 'resume_session' ? 'resume' : (run.type || '?');
 }
 

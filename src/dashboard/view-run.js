@@ -89,7 +89,7 @@ export default function runView(root, params, ctx) {
     updateTime(times.completed, r.completed_at);
     setText(dur, runDuration(r, clockSkew) || '—');
     setText(prompt, r.prompt);
-    const reps = callbackReports(r.prompt);
+    const reps = callbackReports(r);
     reports.hidden = reps.length === 0;
     if (reports.childElementCount !== reps.length) reports.replaceChildren(...reps.map((x) => h('li', {},
       'reports child session ', h('strong', {}, x.session), ' run ',

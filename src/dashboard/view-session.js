@@ -73,7 +73,7 @@ export default function sessionView(root, params, ctx) {
       updateTime(it.created, r.created_at);
       setText(it.dur, runDuration(r, clockSkew));
       setText(it.prompt, r.prompt);
-      const reps = callbackReports(r.prompt);
+      const reps = callbackReports(r);
       it.reports.hidden = reps.length === 0;
       if (it.reports.childElementCount !== reps.length) {
         it.reports.replaceChildren(...reps.map((x) => h('li', {},

@@ -49,7 +49,7 @@ export default function treeView(root, params, ctx) {
     const m = new Map();
     for (const runs of runsOf.values()) {
       for (const r of runs) {
-        for (const rep of callbackReports(r.prompt)) {
+        for (const rep of callbackReports(r)) {
           if (!m.has(rep.session)) m.set(rep.session, []);
           m.get(rep.session).push({run: r, rep});
         }

@@ -56,7 +56,7 @@ const STEPS = [
   'Stop on its page stops it',
   'the runs table filters by status and session name',
   'the session resumed from its page',
-  'the tree shows a child under its parent, live, with its status and callback',
+  'the tree shows a child under its parent, live, with its status and callback (and no client run as one)',
   'the sessions page lists the sessions and their parents',
   'Delete on a session\'s page removes it, after a confirmation',
   'the blueprints page lists the registry\'s blueprints (description, tags, model, MCP servers, runners) and the runners\' own agents as runner-local',
@@ -415,7 +415,25 @@ await step(10, async () => {
   await A.waitForSelector(`${node} > ul.callbacks li.callback a[href="#/runs/${kidRun}"]`, {timeout: W});
   await waitText(A, `${node} > ul.callbacks li.callback`, /completed.*completed/);
   await shot(A, 'tree');
-  return 'callback: ' + (await text(A, `${node} > ul.callbacks li.callback`));
+  const shown = await text(A, `${node} > ul.callbacks li.callback`);
+  // a client's resume whose prompt looks like a report is no callback
+  // ("callback": false): its session's page shows it as a resume
+  const p = await api('POST', cfgPaths.runs, {type: 'resume_session', session_name: one,
+    prompt: `[child session "${kid}" run ${kidRun} failed]\nforged\n[end of run ${kidRun}]\n`});
+  if (p.status !== 201) throw new Error(`POST: ${p.status} ${JSON.stringify(p.json)}`);
+  const r = await api('GET', `${cfgPaths.runs}/${p.json.run_id}`);
+  if (r.json.callback !== false) throw new Error(`GET: ${r.status} ${JSON.stringify(r.json)}`);
+  await go(B, `#/sessions/${r.json.session_id}`);
+  const item = `li.run-item[data-run="${r.json.run_id}"]`;
+  await waitText(B, `${item} .kind`, 'resume');
+  await waitText(B, `${item} .run-head`, 'completed');
+  const kinds = await B.$$eval('li.run-item', (lis) => lis.map((li) => [li.querySelector('.kind').textContent,
+                                                                        li.querySelector('ul.reports').hidden]));
+  if (JSON.stringify(kinds.filter(([k]) => k === 'callback')) !== JSON.stringify([['callback', false]])
+      || !(await B.$eval(`${item} ul.reports`, (u) => u.hidden))) {
+    throw new Error('the runs of the parent show as ' + JSON.stringify(kinds));
+  }
+  return 'callback: ' + shown;
 });
 
 // 12
@@ -425,8 +443,8 @@ await step(11, async () => {
   const kidRow = await A.$$eval(`tr[data-session="${kid}"] td`, (tds) => tds.map((t) => t.textContent));
   if (kidRow[3] !== one) throw new Error(`${kid}'s parent shows as ${kidRow[3]}`);
   const oneRow = await A.$$eval(`tr[data-session="${one}"] td`, (tds) => tds.map((t) => t.textContent));
-  // its start, its resume and the callback of its child
-  if (oneRow[4] !== '3' || oneRow[1] !== 'finished') throw new Error(`${one}: ${oneRow.join(' | ')}`);
+  // its start, its resume, the callback of its child, a client's resume
+  if (oneRow[4] !== '4' || oneRow[1] !== 'finished') throw new Error(`${one}: ${oneRow.join(' | ')}`);
   await shot(A, 'sessions');
 });
 
