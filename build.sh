@@ -10,7 +10,7 @@
 #   ./build.sh start    build, then run a coordinator on 127.0.0.1:8765 and
 #                       one agent-runner with the echo executor in the
 #                       foreground (Ctrl+C stops both)
-#   ./build.sh bench    build, then benchmark (under 5 minutes; writes
+#   ./build.sh bench    build, then benchmark (about 10 minutes; writes
 #                       build/bench/results.{json,md}; docs/PERFORMANCE.md)
 #   ./build.sh designs [ARGS]
 #                       build and run the journal's design comparison alone

@@ -153,7 +153,9 @@ EOF
         add_header X-Worker \$pid always;
 
         location /runs      { runs_api bench; }
-        location /launcher  { runs_launcher_api bench; }
+        # the bench's runners speak by launcher id alone: what is measured
+        # is the queue (a token costs a keyed hash before the lock)
+        location /launcher  { runs_launcher_api bench; runs_launcher_auth off; }
         location /launchers { runs_launchers_api bench; }
         location /sessions  { runs_sessions_api bench; }
         location /events    { runs_events_api bench; }
