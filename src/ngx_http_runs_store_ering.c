@@ -21,6 +21,8 @@
 
 static void ngx_http_runs_event_put_locked(ngx_http_runs_shctx_t *sh,
     ngx_http_runs_zevent_t *ev, ngx_http_runs_after_t *af);
+static void ngx_http_runs_event_session_ids(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_zevent_t *ev);
 
 
 /* the ring, made with a zone made anew (after its journal is read) */
@@ -61,29 +63,24 @@ void
 ngx_http_runs_event_run_locked(ngx_http_runs_shctx_t *sh, ngx_uint_t type,
     ngx_http_runs_run_t *run, ngx_http_runs_after_t *af)
 {
-    ngx_http_runs_zevent_t    ev;
-    ngx_http_runs_session_t  *sess;
+    ngx_http_runs_zevent_t  ev;
 
     if (sh->nevents == 0) {
         return;
     }
 
-    sess = run->session;
+    ngx_memzero(&ev, sizeof(ngx_http_runs_zevent_t));
 
     ev.type = (u_char) type;
     ev.status = (u_char) run->status;
-    ev.has = NGX_HTTP_RUNS_EH_RUN | NGX_HTTP_RUNS_EH_SESSION;
+    ev.has = NGX_HTTP_RUNS_EH_RUN;
     ev.run = run->id;
-    ngx_http_runs_session_sid(sh, sess, ev.sid);
-    ev.launcher = 0;
+    ngx_http_runs_event_session_ids(sh, run->session, &ev);
 
     if (run->has_launcher_id) {
         ev.launcher = run->launcher_key;
         ev.has |= NGX_HTTP_RUNS_EH_LAUNCHER;
     }
-
-    ev.scope[0] = sess->scope[0];
-    ev.scope[1] = sess->scope[1];
 
     ngx_http_runs_event_put_locked(sh, &ev, af);
 }
@@ -99,14 +96,10 @@ ngx_http_runs_event_session_locked(ngx_http_runs_shctx_t *sh,
         return;
     }
 
+    ngx_memzero(&ev, sizeof(ngx_http_runs_zevent_t));
+
     ev.type = (u_char) type;
-    ev.status = 0;
-    ev.has = NGX_HTTP_RUNS_EH_SESSION;
-    ev.run = 0;
-    ngx_http_runs_session_sid(sh, sess, ev.sid);
-    ev.launcher = 0;
-    ev.scope[0] = sess->scope[0];
-    ev.scope[1] = sess->scope[1];
+    ngx_http_runs_event_session_ids(sh, sess, &ev);
 
     ngx_http_runs_event_put_locked(sh, &ev, af);
 }
@@ -122,17 +115,28 @@ ngx_http_runs_event_launcher_locked(ngx_http_runs_shctx_t *sh,
         return;
     }
 
+    ngx_memzero(&ev, sizeof(ngx_http_runs_zevent_t));
+
     ev.type = (u_char) type;
-    ev.status = 0;
     ev.has = NGX_HTTP_RUNS_EH_LAUNCHER;
-    ev.run = 0;
-    ev.sid[0] = 0;
-    ev.sid[1] = 0;
     ev.launcher = lr->node.key;
     ev.scope[0] = lr->scope[0];
     ev.scope[1] = lr->scope[1];
 
     ngx_http_runs_event_put_locked(sh, &ev, af);
+}
+
+
+/* a change's session: its id and its scope */
+
+static void
+ngx_http_runs_event_session_ids(ngx_http_runs_shctx_t *sh,
+    ngx_http_runs_session_t *sess, ngx_http_runs_zevent_t *ev)
+{
+    ev->has |= NGX_HTTP_RUNS_EH_SESSION;
+    ngx_http_runs_session_sid(sh, sess, ev->sid);
+    ev->scope[0] = sess->scope[0];
+    ev->scope[1] = sess->scope[1];
 }
 
 
